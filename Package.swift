@@ -1,0 +1,98 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One target per pipeline stage; C and C++ only in the thin shim targets (CImageCodecs, CDlibShim).
+let package = Package(
+    name: "facegate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "facegate", targets: ["facegate"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // Image decoding: libjpeg-turbo, libpng and libwebp behind a C shim that turns their longjmp/exit()
+        // error paths into return codes; everything else (sniffing, EXIF, limits, resizing) is Swift.
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("webpdemux")]
+        ),
+        .target(name: "ImageDecoding", dependencies: ["CImageCodecs"]),
+
+        // Face engine: dlib (HOG/CNN detection, 5-point landmarks, ResNet embeddings) behind an extern "C" shim.
+        .target(
+            name: "CDlibShim",
+            cxxSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))],
+            linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("blas"), .linkedLibrary("lapack")]
+        ),
+        .target(
+            name: "FaceEngine",
+            dependencies: [
+                "CDlibShim", "ImageDecoding",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // Storage: PostgreSQL + pgvector through postgres-nio; migrations under an advisory lock.
+        .target(
+            name: "Storage",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // A small RFC 4180 reader for the labelled-photo CSVs (eval, import, tests).
+        .target(name: "CSV"),
+
+        // HTTP API: buildApplication, configuration, routes.
+        .target(
+            name: "FaceGateAPI",
+            dependencies: [
+                "Storage", "FaceEngine", "ImageDecoding",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "facegate",
+            dependencies: [
+                "FaceGateAPI", "FaceEngine", "ImageDecoding", "Storage", "CSV",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Helpers the test targets share: the test database, private clusters, the face photos.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Storage", "CSV", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "TestSupport"]),
+        .testTarget(name: "FaceEngineTests", dependencies: ["FaceEngine", "ImageDecoding", "TestSupport"]),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
+        .testTarget(
+            name: "FaceGateAPITests",
+            dependencies: [
+                "FaceGateAPI", "Storage", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    cxxLanguageStandard: .cxx17
+)
