@@ -1,0 +1,66 @@
+/// The quality gates a photo must pass before its face is enrolled. A check-in photo is only matched, never
+/// gated: a poor probe just fails to match, while a poor enrolment spoils every later check-in of that member.
+/// Thresholds come from the `ENROL_*` variables (README, "Configuration").
+public struct EnrolmentGate: Sendable, Equatable {
+    /// `ENROL_MIN_FACE_PIXELS`: the face box's shorter side in the full-resolution photo.
+    public var minFaceSize = 60
+    /// `ENROL_MIN_SHARPNESS`: variance of the Laplacian over the 150×150 aligned chip.
+    public var minSharpness = 40.0
+    /// `ENROL_MAX_YAW_DEGREES`: head turned left or right.
+    public var maxYaw = 30.0
+    /// `ENROL_MAX_ROLL_DEGREES`: head tilted sideways (after EXIF orientation).
+    public var maxRoll = 25.0
+    /// `ENROL_ALLOW_MULTIPLE_FACES`: enrol the largest face of a group photo instead of refusing it.
+    public var allowMultipleFaces = false
+
+    public init() {}
+
+    /// The face to enrol, or the first gate the photo fails. `faces` come largest first, as `faceEncodings(in:)`
+    /// returns them.
+    public func check(_ faces: [FaceEncoding]) throws(EnrolmentRejection) -> FaceEncoding {
+        guard let face = faces.first else { throw .noFace }
+        if faces.count > 1 && !allowMultipleFaces { throw .multipleFaces(count: faces.count) }
+        let quality = face.quality
+        if quality.faceSize < minFaceSize { throw .faceTooSmall(size: quality.faceSize, minimum: minFaceSize) }
+        if abs(quality.yaw) > maxYaw || abs(quality.roll) > maxRoll {
+            throw .poseTooFar(yaw: quality.yaw, roll: quality.roll, maxYaw: maxYaw, maxRoll: maxRoll)
+        }
+        if quality.sharpness < minSharpness { throw .tooBlurry(sharpness: quality.sharpness, minimum: minSharpness) }
+        return face
+    }
+}
+
+/// Why a photo cannot be enrolled; `code` is the API's stable error code (HTTP 422).
+public enum EnrolmentRejection: Error, Equatable, CustomStringConvertible {
+    case noFace
+    case multipleFaces(count: Int)
+    case faceTooSmall(size: Int, minimum: Int)
+    case poseTooFar(yaw: Double, roll: Double, maxYaw: Double, maxRoll: Double)
+    case tooBlurry(sharpness: Double, minimum: Double)
+
+    public var code: String {
+        switch self {
+        case .noFace: "no_face"
+        case .multipleFaces: "multiple_faces"
+        case .faceTooSmall: "face_too_small"
+        case .poseTooFar: "face_pose_too_far"
+        case .tooBlurry: "face_too_blurry"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .noFace:
+            "no face was found in the photo"
+        case .multipleFaces(let count):
+            "the photo shows \(count) faces; enrol from a photo of the member alone"
+        case .faceTooSmall(let size, let minimum):
+            "the face is \(size) pixels across; at least \(minimum) are needed"
+        case .poseTooFar(let yaw, let roll, let maxYaw, let maxRoll):
+            "the head is turned \(Int(yaw.rounded()))° and tilted \(Int(roll.rounded()))°; at most \(Int(maxYaw))° "
+                + "and \(Int(maxRoll))° are accepted, so face the camera"
+        case .tooBlurry(let sharpness, let minimum):
+            "the face is too blurry (sharpness \(Int(sharpness)), at least \(Int(minimum)) needed)"
+        }
+    }
+}

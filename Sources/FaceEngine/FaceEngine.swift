@@ -1,0 +1,186 @@
+import CDlibShim
+import ImageDecoding
+
+/// How the engine finds faces. `FACE_DETECTOR`, `FACE_DETECT_MAX_SIDE`, `FACE_DETECT_UPSAMPLE`.
+public struct FaceEngineSettings: Sendable, Equatable {
+    public var detector: FaceDetectorKind = .hog
+    /// Detection runs on a copy whose longer side is at most this; boxes are mapped back to the full image.
+    public var detectMaxSide: Int = 640
+    /// Times the detection copy is doubled before detecting, to find faces under ~80 px (HOG) at a 4× cost each.
+    public var upsample: Int = 0
+    /// HOG decision threshold; higher finds fewer, surer faces.
+    public var hogThreshold: Double = 0
+    /// Test-time augmentation: embed each chip and its mirror image and use the normalised mean (2× embed cost).
+    public var flipAugmentation = true
+    /// With the HOG detector: when it finds no face, try the CNN detector on the same (downscaled) copy.
+    public var cnnFallback = true
+
+    public init() {}
+}
+
+/// One dlib face engine: detector, 5-point landmark model and ResNet embedder, loaded once. NOT thread-safe: use
+/// one per thread (`EnginePool` does that). The verbs follow face_recognition's: `faceLocations`,
+/// `faceLandmarks`, `faceEncodings`; `faceDistance` is a free function.
+public final class FaceEngine {
+    public static let chipSize = 150
+    public static let chipPadding = 0.25
+    public static let embeddingDimensions = 128
+
+    public let settings: FaceEngineSettings
+    private let hog: OpaquePointer?
+    private let cnn: OpaquePointer?
+    private let shapePredictor: OpaquePointer
+    private let embedder: OpaquePointer
+
+    public init(models: FaceModels, settings: FaceEngineSettings = .init()) throws(FaceEngineError) {
+        self.settings = settings
+        var predictor: OpaquePointer?
+        var embedder: OpaquePointer?
+        var hog: OpaquePointer?
+        var cnn: OpaquePointer?
+        try Self.call(load: models.path(of: FaceModels.landmarks)) { fg_shape_predictor_create($0, &predictor, $1, $2) }
+        do {
+            try Self.call(load: models.path(of: FaceModels.embedder)) { fg_embedder_create($0, &embedder, $1, $2) }
+            if settings.detector == .hog { try Self.call { fg_hog_detector_create(&hog, $0, $1) } }
+            if settings.detector == .cnn || settings.cnnFallback {
+                try Self.call(load: models.path(of: FaceModels.cnnDetector)) { fg_cnn_detector_create($0, &cnn, $1, $2) }
+            }
+        } catch {
+            fg_shape_predictor_destroy(predictor)
+            fg_embedder_destroy(embedder)
+            throw error
+        }
+        self.hog = hog
+        self.cnn = cnn
+        self.shapePredictor = predictor!
+        self.embedder = embedder!
+    }
+
+    deinit {
+        fg_hog_detector_destroy(hog)
+        fg_cnn_detector_destroy(cnn)
+        fg_shape_predictor_destroy(shapePredictor)
+        fg_embedder_destroy(embedder)
+    }
+
+    /// Face boxes (full-image coordinates) with detector scores, largest face first. Detection runs on a copy
+    /// downscaled to `settings.detectMaxSide`.
+    public func faceLocations(in image: RGBImage) throws(FaceEngineError) -> [(box: FaceBox, score: Double)] {
+        let small = image.downscaled(toFit: settings.detectMaxSide)
+        let scaleX = Double(image.width) / Double(small.width), scaleY = Double(image.height) / Double(small.height)
+        var detections = [fg_detection](repeating: fg_detection(), count: 64)
+        var count: Int32 = 0
+        try small.withView { view throws(FaceEngineError) in
+            if let hog {
+                try Self.call {
+                    fg_hog_detect(hog, view, Int32(settings.upsample), settings.hogThreshold, &detections, 64, &count, $0, $1)
+                }
+            }
+            if count == 0, let cnn {
+                try Self.call { fg_cnn_detect(cnn, view, Int32(settings.upsample), &detections, 64, &count, $0, $1) }
+            }
+        }
+        let found = detections.prefix(Int(min(count, 64))).map { d -> (box: FaceBox, score: Double) in
+            // Clip to the image: dlib boxes may reach past the edges for faces cut by the frame.
+            let left = max(0, Int((Double(d.left) * scaleX).rounded()))
+            let top = max(0, Int((Double(d.top) * scaleY).rounded()))
+            let right = min(image.width, Int((Double(d.right + 1) * scaleX).rounded()))
+            let bottom = min(image.height, Int((Double(d.bottom + 1) * scaleY).rounded()))
+            return (FaceBox(x: left, y: top, width: max(1, right - left), height: max(1, bottom - top)), d.score)
+        }
+        return found.sorted { $0.box.area > $1.box.area }
+    }
+
+    /// The five landmarks of the face in `box`, from the full-resolution image.
+    public func faceLandmarks(in image: RGBImage, box: FaceBox) throws(FaceEngineError) -> [Point] {
+        var points = [Float](repeating: 0, count: 2 * 68)
+        var parts: Int32 = 0
+        try image.withView { view throws(FaceEngineError) in
+            try Self.call { fg_shape_predict(shapePredictor, view, box.detection, &points, 68, &parts, $0, $1) }
+        }
+        return (0..<Int(min(parts, 68))).map { Point(x: points[2 * $0], y: points[2 * $0 + 1]) }
+    }
+
+    /// Every face with its landmarks, largest first.
+    public func detectFaces(in image: RGBImage) throws(FaceEngineError) -> [DetectedFace] {
+        var faces: [DetectedFace] = []
+        for location in try faceLocations(in: image) {
+            faces.append(DetectedFace(
+                box: location.box, score: location.score, landmarks: try faceLandmarks(in: image, box: location.box)))
+        }
+        return faces
+    }
+
+    /// The 150 × 150 aligned chip of `face` (eyes level, scaled, 25 % padding), as the embedder expects it.
+    public func faceChip(for face: DetectedFace, in image: RGBImage) throws(FaceEngineError) -> RGBImage {
+        var chip = [UInt8](repeating: 0, count: Self.chipSize * Self.chipSize * 3)
+        let points = face.landmarks.flatMap { [$0.x, $0.y] }
+        try image.withView { view throws(FaceEngineError) in
+            try Self.call { error, size in
+                fg_extract_face_chip(view, face.box.detection, points, Int32(face.landmarks.count),
+                                     Int32(Self.chipSize), Self.chipPadding, &chip, error, size)
+            }
+        }
+        return RGBImage(width: Self.chipSize, height: Self.chipSize, pixels: chip)
+    }
+
+    /// L2-normalised 128-d embeddings of aligned chips, in one network call (with their mirror images too when
+    /// `settings.flipAugmentation` is on).
+    public func faceEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
+        guard settings.flipAugmentation, !chips.isEmpty else { return try embed(chips) }
+        let both = try embed(chips + chips.map { $0.mirrored() })
+        return (0..<chips.count).map { i in l2Normalized(zip(both[i], both[i + chips.count]).map { $0 + $1 }) }
+    }
+
+    private func embed(_ chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
+        guard !chips.isEmpty else { return [] }
+        var batch: [UInt8] = []
+        batch.reserveCapacity(chips.count * Self.chipSize * Self.chipSize * 3)
+        for chip in chips {
+            precondition(chip.width == Self.chipSize && chip.height == Self.chipSize, "chips are 150 x 150")
+            batch.append(contentsOf: chip.pixels)
+        }
+        var descriptors = [Float](repeating: 0, count: chips.count * Self.embeddingDimensions)
+        try Self.call { fg_embed_chips(embedder, batch, Int32(chips.count), &descriptors, $0, $1) }
+        return (0..<chips.count).map { i in
+            l2Normalized(Array(descriptors[(i * Self.embeddingDimensions)..<((i + 1) * Self.embeddingDimensions)]))
+        }
+    }
+
+    // MARK: - Calling the shim
+
+    private static func call(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws(FaceEngineError) {
+        var error = [CChar](repeating: 0, count: 512)
+        let status = error.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+        if status != 0 { throw .engineFailure(Self.message(error)) }
+    }
+
+    private static func call(
+        load path: String, _ body: (String, UnsafeMutablePointer<CChar>, Int) -> Int32
+    ) throws(FaceEngineError) {
+        var error = [CChar](repeating: 0, count: 512)
+        let status = error.withUnsafeMutableBufferPointer { body(path, $0.baseAddress!, $0.count) }
+        if status != 0 { throw .modelLoadFailed("\(path): \(Self.message(error))") }
+    }
+
+    private static func message(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension FaceBox {
+    var detection: fg_detection {
+        fg_detection(left: x, top: y, right: x + width - 1, bottom: y + height - 1, score: 0)
+    }
+}
+
+extension RGBImage {
+    /// A borrowed view for the shim, valid only inside `body`.
+    func withView<T>(_ body: (fg_rgb_view) throws(FaceEngineError) -> T) throws(FaceEngineError) -> T {
+        let result: Result<T, FaceEngineError> = pixels.withUnsafeBufferPointer { buffer in
+            let view = fg_rgb_view(pixels: buffer.baseAddress, width: width, height: height, stride: stride)
+            do throws(FaceEngineError) { return .success(try body(view)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+}

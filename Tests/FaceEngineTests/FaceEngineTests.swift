@@ -1,0 +1,160 @@
+import FaceEngine
+import Foundation
+import ImageDecoding
+import TestSupport
+import Testing
+
+
+/// One engine shared by the suite (loading takes ~0.5 s); the suite runs serially because engines are not
+/// thread-safe.
+@Suite("Face engine", .serialized, .requiresFacesAndModels)
+final class FaceEngineTests {
+    let engine: FaceEngine
+    let decoder = ImageDecoder()
+    let tolerance: Float = 0.0883
+
+    init() throws {
+        engine = try FaceEngine(models: FaceModels(directory: TestEnvironment.modelsDirectory))
+    }
+
+    func encode(_ path: String) throws -> [FaceEncoding] {
+        try engine.faceEncodings(in: decoder.decode(TestEnvironment.photo(path)))
+    }
+
+    @Test("the same person is within the tolerance, different people are not")
+    func sameAndDifferentPeople() throws {
+        let obama = try #require(try encode("face_recognition/obama/obama.jpg").first)
+        let obama2 = try #require(try encode("face_recognition/obama/obama2.jpg").first)
+        let biden = try #require(try encode("face_recognition/biden/biden.jpg").first)
+        #expect(obama.embedding.count == 128)
+        let norm = obama.embedding.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        #expect(abs(norm - 1) < 1e-4)
+        #expect(faceDistance(obama.embedding, obama2.embedding) < tolerance)
+        #expect(faceDistance(obama.embedding, biden.embedding) > tolerance * 2)
+    }
+
+    @Test("frontal faces have a pose near 0 degrees", arguments: [
+        "face_recognition/obama/obama.jpg", "skimage/astronaut.png", "face_recognition/obama/obama-720p.jpg",
+    ])
+    func frontalPose(_ path: String) throws {
+        let face = try #require(try encode(path).first)
+        #expect(abs(face.quality.yaw) < 15, "yaw \(face.quality.yaw)")
+        #expect(abs(face.quality.roll) < 10, "roll \(face.quality.roll)")
+        #expect(face.face.landmarks.count == 5)
+        #expect(face.quality.sharpness > 20)
+    }
+
+    @Test("an EXIF-rotated photo is found upright, and the in-plane 20 degree roll is measured")
+    func orientationAndRoll() throws {
+        let rotated = try #require(try encode("edge_cases/exif_orientation/astronaut_exif6.jpg").first)
+        #expect(abs(rotated.quality.roll) < 10)
+        let rolled = try #require(try encode("edge_cases/rotated/astronaut_roll20.jpg").first)
+        #expect(abs(abs(rolled.quality.roll) - 20) < 6, "roll \(rolled.quality.roll)")
+    }
+
+    @Test("blur lowers the sharpness measure; a heavily blurred face is not found at all")
+    func sharpness() throws {
+        let photo = try decoder.decode(TestEnvironment.photo("skimage/astronaut.png"))
+        let sharp = try #require(try engine.faceEncodings(in: photo).first)
+        let blurred = try #require(try engine.faceEncodings(in: boxBlurred(photo, radius: 2)).first)
+        #expect(blurred.quality.sharpness < sharp.quality.sharpness / 3,
+                "sharp \(sharp.quality.sharpness), blurred \(blurred.quality.sharpness)")
+        #expect(try encode("edge_cases/quality/astronaut_blur6.jpg").isEmpty)
+    }
+
+    @Test("photos without a face give no face", arguments: [
+        "edge_cases/noface/white_640x480.jpg", "edge_cases/noface/noise_320x240.jpg", "skimage/coffee.png",
+    ])
+    func noFace(_ path: String) throws {
+        #expect(try encode(path).isEmpty)
+    }
+
+    @Test("several faces come largest first, with boxes inside the image")
+    func multipleFaces() throws {
+        let image = try decoder.decode(TestEnvironment.photo("face_recognition/multi/obama_and_biden.jpg"))
+        let faces = try engine.detectFaces(in: image)
+        #expect(faces.count == 2)
+        #expect(faces.map(\.box.area) == faces.map(\.box.area).sorted(by: >))
+        for face in faces {
+            #expect(face.box.x >= 0 && face.box.y >= 0)
+            #expect(face.box.x + face.box.width <= image.width && face.box.y + face.box.height <= image.height)
+        }
+    }
+
+    @Test("detection on a downscaled copy maps boxes back to the full image")
+    func boxesInFullResolution() throws {
+        let full = try decoder.decode(TestEnvironment.photo("face_recognition/obama/obama-1080p.jpg"))
+        let face = try #require(try engine.detectFaces(in: full).first)
+        let small = full.downscaled(toFit: 480)
+        let smallFace = try #require(try engine.detectFaces(in: small).first)
+        let scale = Double(full.width) / Double(small.width)
+        #expect(abs(Double(face.box.x) - Double(smallFace.box.x) * scale) < 0.1 * Double(face.box.width))
+        #expect(face.box.width > 100)
+    }
+}
+
+@Suite("Face models and pool", .requiresModels)
+struct EnginePoolTests {
+    @Test("models/SHA256SUMS lists exactly the checksums the engine verifies")
+    func checksumsAgree() throws {
+        let sums = try String(contentsOfFile: TestEnvironment.repositoryRoot + "/models/SHA256SUMS", encoding: .utf8)
+        let listed = Set(sums.split(separator: "\n").map { line in
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            return "\(parts[1]) \(parts[0])"
+        })
+        #expect(listed == Set(FaceModels.all.map { "\($0.name) \($0.sha256)" }))
+        try FaceModels(directory: TestEnvironment.modelsDirectory).verify()
+    }
+
+    @Test("a missing or altered model is refused with its name")
+    func badModels() throws {
+        let folder = NSTemporaryDirectory() + "facegate-models-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        FileManager.default.createFile(atPath: folder + "/" + FaceModels.embedder.name, contents: Data("not a model".utf8))
+        do {
+            try FaceModels(directory: folder).verify()
+            Issue.record("verification passed")
+        } catch {
+            #expect(error.description.contains(FaceModels.embedder.name))
+            #expect(error.description.contains(FaceModels.landmarks.name + " is missing"))
+        }
+    }
+
+    @Test("a full queue refuses new work at once instead of waiting")
+    func overload() async throws {
+        let pool = try EnginePool(
+            count: 1, models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init(), queueLimit: 1)
+        let gate = DispatchSemaphore(value: 0)
+        let busy = Task { try await pool.run { _ in gate.wait() } }
+        while pool.busyEngines == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let queued = Task { try await pool.run { _ in 42 } }
+        while pool.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        await #expect(throws: FaceEngineError.overloaded(queueLimit: 1)) { try await pool.run { _ in 0 } }
+        gate.signal()
+        try await busy.value
+        #expect(try await queued.value == 42)
+        #expect(pool.queueDepth == 0 && pool.busyEngines == 0)
+    }
+}
+
+/// A (2r+1)² box blur, edges clamped.
+func boxBlurred(_ image: RGBImage, radius: Int) -> RGBImage {
+    var out = image.pixels
+    for y in 0..<image.height {
+        for x in 0..<image.width {
+            var sum = (0, 0, 0), count = 0
+            for dy in -radius...radius {
+                for dx in -radius...radius {
+                    let sx = min(max(x + dx, 0), image.width - 1), sy = min(max(y + dy, 0), image.height - 1)
+                    let i = (sy * image.width + sx) * 3
+                    sum.0 += Int(image.pixels[i]); sum.1 += Int(image.pixels[i + 1]); sum.2 += Int(image.pixels[i + 2])
+                    count += 1
+                }
+            }
+            let o = (y * image.width + x) * 3
+            out[o] = UInt8(sum.0 / count); out[o + 1] = UInt8(sum.1 / count); out[o + 2] = UInt8(sum.2 / count)
+        }
+    }
+    return RGBImage(width: image.width, height: image.height, pixels: out)
+}
