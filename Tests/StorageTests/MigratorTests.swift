@@ -1,0 +1,65 @@
+import Logging
+import PostgresNIO
+import Storage
+import TestSupport
+import Testing
+
+@Suite("Migrations") struct MigratorTests {
+    let logger = TestDatabase.logger
+
+    @Test("apply to an empty database, create pgvector, and are idempotent")
+    func appliesOnceAndIsIdempotent() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let first = try await Migrator().migrate(client, logger: logger)
+                #expect(first == Migration.all.map(\.version))
+                let second = try await Migrator().migrate(client, logger: logger)
+                #expect(second.isEmpty)
+                let status = try await DatabaseStatus.probe(client, timeout: .seconds(5), logger: logger)
+                #expect(status.schemaIsCurrent)
+                #expect(status.pgvectorVersion?.hasPrefix("0.") == true)
+                let rows = try await client.query("SELECT count(*) FROM schema_migrations", logger: logger)
+                for try await count in rows.decode(Int.self) { #expect(count == Migration.all.count) }
+            }
+        }
+    }
+
+    @Test("two migrators starting at once apply each migration exactly once")
+    func concurrentMigratorsApplyOnce() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url) { first in
+                try await TestDatabase.withClient(url) { second in
+                    async let a = Migrator().migrate(first, logger: logger)
+                    async let b = Migrator().migrate(second, logger: logger)
+                    let (appliedA, appliedB) = try await (a, b)
+                    #expect((appliedA + appliedB).sorted() == Migration.all.map(\.version))
+                    #expect(appliedA.isEmpty || appliedB.isEmpty)
+                }
+            }
+        }
+    }
+
+    @Test("a database newer than the code is refused")
+    func refusesNewerSchema() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                try await Migrator().migrate(client, logger: logger)
+                try await client.query("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')", logger: logger)
+                await #expect(throws: StorageError.schemaNewerThanCode(database: 9999, code: Migration.latestVersion)) {
+                    try await Migrator().migrate(client, logger: logger)
+                }
+            }
+        }
+    }
+
+    @Test("the probe reports an unmigrated database as schema version 0")
+    func probeBeforeMigrations() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let status = try await DatabaseStatus.probe(client, timeout: .seconds(5), logger: logger)
+                #expect(status.schemaVersion == 0)
+                #expect(!status.schemaIsCurrent)
+            }
+        }
+    }
+}
