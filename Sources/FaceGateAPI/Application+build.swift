@@ -1,0 +1,49 @@
+import FaceEngine
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+public typealias AppRequestContext = BasicRequestContext
+
+/// Builds the whole service from a validated configuration: the PostgreSQL client (run as a service), migrations
+/// and the super admin before the server accepts connections, and the routes. Tests call this directly.
+public func buildApplication(
+    _ configuration: AppConfiguration, logger baseLogger: Logger? = nil
+) async throws -> some ApplicationProtocol {
+    let logger = {
+        var logger = baseLogger ?? Logger(label: "facegate")
+        logger.logLevel = configuration.logLevel
+        return logger
+    }()
+
+    let models = FaceModels(directory: configuration.engine.modelsDirectory)
+    try models.verify()
+    let engines = try EnginePool(
+        count: configuration.engine.workers, models: models, settings: configuration.engine.settings,
+        queueLimit: configuration.engine.queueLimit)
+
+    let postgres = PostgresClient(
+        configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
+        backgroundLogger: logger)
+
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    HealthController(
+        postgres: postgres, readinessTimeout: configuration.readinessTimeout,
+        modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) }
+    ).addRoutes(to: router)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facegate"),
+        services: [postgres],
+        logger: logger)
+    app.beforeServerStarts {
+        try await Migrator().migrate(postgres, logger: logger)
+        try await UserStore(client: postgres, logger: logger)
+            .ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
+    }
+    return app
+}

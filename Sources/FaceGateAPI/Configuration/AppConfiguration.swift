@@ -1,0 +1,177 @@
+import FaceEngine
+import Foundation
+import ImageDecoding
+import Logging
+import Storage
+
+/// Everything the service is configured with, built and validated once at start-up and passed down explicitly.
+public struct AppConfiguration: Sendable {
+    public var databaseURL: String
+    public var host: String
+    public var port: Int
+    public var secretKey: String
+    public var biometricEncryptionKey: [UInt8]
+    public var superAdmin: UserStore.SuperAdminCredentials?
+    public var embeddingDimensions: Int
+    public var logLevel: Logger.Level
+    public var imageLimits: ImageDecoder.Limits
+    public var engine: EngineConfiguration
+    /// How long `/ready` waits for the database before calling it unreachable.
+    public var readinessTimeout: Duration = .seconds(2)
+    /// bcrypt cost for new password hashes.
+    public var bcryptCost: UInt8 = 12
+}
+
+/// Every problem found in the configuration, each naming its variable.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let problems: [String]
+    public var description: String {
+        "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+extension AppConfiguration {
+    /// The model's embedding size; `EMBEDDING_DIMENSIONS` must agree with it.
+    public static let modelEmbeddingDimensions = FaceEngine.embeddingDimensions
+
+    /// Validates `environment` and lists every problem at once.
+    public init(environment env: [String: String]) throws(ConfigurationError) {
+        var reader = ConfigurationReader(env)
+        let databaseURL = reader.databaseURL()
+        let host = reader.string("HOST", default: "127.0.0.1")
+        let port = reader.integer("PORT", default: 8080, in: 1...65535)
+        let secretKey = reader.required("SECRET_KEY", describe: "at least 32 bytes of random text") { value in
+            value.utf8.count >= 32 ? value : nil
+        }
+        let biometricKey = reader.required("BIOMETRIC_ENCRYPTION_KEY", describe: "32 random bytes, base64-encoded") {
+            value in Data(base64Encoded: value).flatMap { $0.count == 32 ? [UInt8]($0) : nil }
+        }
+        let superAdmin = reader.superAdmin()
+        let dimensions = reader.integer("EMBEDDING_DIMENSIONS", default: Self.modelEmbeddingDimensions, in: 1...4096)
+        if let dimensions, dimensions != Self.modelEmbeddingDimensions {
+            reader.problem("EMBEDDING_DIMENSIONS is \(dimensions) but the face model produces \(Self.modelEmbeddingDimensions)")
+        }
+        let logLevel = reader.logLevel()
+        let maxBytes = reader.integer("MAX_IMAGE_BYTES", default: ImageDecoder.Limits.default.maxBytes, in: 1024...(512 << 20))
+        let maxPixels = reader.integer(
+            "MAX_IMAGE_PIXELS", default: ImageDecoder.Limits.default.maxPixels, in: 1024...400_000_000)
+        let engine = reader.engineConfiguration()
+        guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
+              let logLevel, let maxBytes, let maxPixels, let engine
+        else { throw ConfigurationError(problems: reader.problems) }
+        self.init(
+            databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
+            superAdmin: superAdmin, embeddingDimensions: dimensions, logLevel: logLevel,
+            imageLimits: .init(maxBytes: maxBytes, maxPixels: maxPixels), engine: engine)
+    }
+
+    /// Only what the database commands need (`facegate migrate`).
+    public static func databaseURL(environment env: [String: String]) throws(ConfigurationError) -> String {
+        var reader = ConfigurationReader(env)
+        guard let url = reader.databaseURL() else { throw ConfigurationError(problems: reader.problems) }
+        return url
+    }
+}
+
+/// Reads variables one by one, collecting problems instead of stopping at the first.
+struct ConfigurationReader {
+    let env: [String: String]
+    var problems: [String] = []
+
+    init(_ env: [String: String]) { self.env = env }
+
+    mutating func problem(_ text: String) { problems.append(text) }
+
+    func value(_ name: String) -> String? {
+        guard let value = env[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func string(_ name: String, default fallback: String) -> String { value(name) ?? fallback }
+
+    mutating func required<T>(_ name: String, describe: String, _ parse: (String) -> T?) -> T? {
+        guard let raw = value(name) else {
+            problem("\(name) is not set (expected \(describe))")
+            return nil
+        }
+        guard let parsed = parse(raw) else {
+            problem("\(name) is invalid (expected \(describe))")
+            return nil
+        }
+        return parsed
+    }
+
+    mutating func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) -> Int? {
+        guard let raw = value(name) else { return fallback }
+        guard let number = Int(raw), range.contains(number) else {
+            problem("\(name) is '\(raw)'; expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return number
+    }
+
+    mutating func number(_ name: String, default fallback: Double, in range: ClosedRange<Double>) -> Double? {
+        guard let raw = value(name) else { return fallback }
+        guard let number = Double(raw), range.contains(number) else {
+            problem("\(name) is '\(raw)'; expected a number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return number
+    }
+
+    mutating func boolean(_ name: String, default fallback: Bool) -> Bool? {
+        guard let raw = value(name) else { return fallback }
+        switch raw.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default:
+            problem("\(name) is '\(raw)'; expected true or false")
+            return nil
+        }
+    }
+
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ name: String, default fallback: T) -> T?
+    where T.RawValue == String {
+        guard let raw = value(name) else { return fallback }
+        guard let choice = T(rawValue: raw.lowercased()) else {
+            problem("\(name) is '\(raw)'; expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return choice
+    }
+
+    mutating func databaseURL() -> String? {
+        required("DATABASE_URL", describe: "postgres://user:password@host:port/database") { raw in
+            (try? DatabaseURL.configuration(from: raw)) != nil ? raw : nil
+        }
+    }
+
+    mutating func superAdmin() -> UserStore.SuperAdminCredentials? {
+        let username = value("SUPER_ADMIN_USERNAME"), password = value("SUPER_ADMIN_PASSWORD")
+        switch (username, password) {
+        case (nil, nil):
+            return nil
+        case (.some, nil):
+            problem("SUPER_ADMIN_PASSWORD is not set but SUPER_ADMIN_USERNAME is")
+        case (nil, .some):
+            problem("SUPER_ADMIN_USERNAME is not set but SUPER_ADMIN_PASSWORD is")
+        case (.some(let username), .some(let password)):
+            if password.count < 12 { problem("SUPER_ADMIN_PASSWORD must have at least 12 characters") }
+            if username.count > 100 { problem("SUPER_ADMIN_USERNAME must have at most 100 characters") }
+            if password.count >= 12 && username.count <= 100 {
+                return .init(username: username, password: password, email: value("SUPER_ADMIN_EMAIL"))
+            }
+        }
+        return nil
+    }
+
+    mutating func logLevel() -> Logger.Level? {
+        guard let raw = value("LOG_LEVEL") else { return .info }
+        guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+            let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            problem("LOG_LEVEL is '\(raw)'; expected one of \(names)")
+            return nil
+        }
+        return level
+    }
+}

@@ -1,0 +1,81 @@
+import FaceEngine
+import Foundation
+
+/// The face-engine part of the configuration: all that the service's engines and `facegate eval`/`bench` need,
+/// with no database or secrets, so those commands run from the same variables as the service.
+public struct EngineConfiguration: Sendable {
+    /// `MODELS_DIR`: folder of the dlib model files (checked against models/SHA256SUMS at start).
+    public var modelsDirectory: String
+    /// `FACE_DETECTOR`, `FACE_DETECT_MAX_SIDE`, `FACE_DETECT_UPSAMPLE`, `FACE_DETECT_CNN_FALLBACK`, `FACE_EMBED_FLIP`.
+    public var settings: FaceEngineSettings
+    /// `ENGINE_WORKERS`: face engines running at once (one per core by default).
+    public var workers: Int
+    /// `ENGINE_QUEUE_LIMIT`: requests allowed to wait for an engine before new ones get 503.
+    public var queueLimit: Int
+    /// `FACE_MATCH_TOLERANCE`: the largest cosine distance (1 − cosine similarity, pgvector's `<=>`) that counts
+    /// as the same person. The one meaning of "tolerance" everywhere.
+    public var matchTolerance: Float
+    /// `ENROL_*`: quality gates for enrolment photos.
+    public var enrolmentGate: EnrolmentGate
+
+    /// Calibrated on LFW fold 1 (README, "Accuracy").
+    public static let defaultMatchTolerance = 0.0883
+
+    public init(
+        modelsDirectory: String = "models", settings: FaceEngineSettings = .init(),
+        workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount), queueLimit: Int = 64,
+        matchTolerance: Float = Float(defaultMatchTolerance), enrolmentGate: EnrolmentGate = .init()
+    ) {
+        self.modelsDirectory = modelsDirectory
+        self.settings = settings
+        self.workers = workers
+        self.queueLimit = queueLimit
+        self.matchTolerance = matchTolerance
+        self.enrolmentGate = enrolmentGate
+    }
+
+    /// Validates the engine variables of `environment`, listing every problem at once.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        var reader = ConfigurationReader(environment)
+        guard let configuration = reader.engineConfiguration(), reader.problems.isEmpty else {
+            throw ConfigurationError(problems: reader.problems)
+        }
+        self = configuration
+    }
+}
+
+extension ConfigurationReader {
+    mutating func engineConfiguration() -> EngineConfiguration? {
+        let defaults = EngineConfiguration()
+        var settings = defaults.settings
+        var gate = defaults.enrolmentGate
+        let problemsBefore = problems.count
+        if let detector = choice("FACE_DETECTOR", default: settings.detector) { settings.detector = detector }
+        if let side = integer("FACE_DETECT_MAX_SIDE", default: settings.detectMaxSide, in: 80...8192) {
+            settings.detectMaxSide = side
+        }
+        if let upsample = integer("FACE_DETECT_UPSAMPLE", default: settings.upsample, in: 0...2) {
+            settings.upsample = upsample
+        }
+        if let fallback = boolean("FACE_DETECT_CNN_FALLBACK", default: settings.cnnFallback) {
+            settings.cnnFallback = fallback
+        }
+        if let flip = boolean("FACE_EMBED_FLIP", default: settings.flipAugmentation) { settings.flipAugmentation = flip }
+        if let size = integer("ENROL_MIN_FACE_PIXELS", default: gate.minFaceSize, in: 20...4096) { gate.minFaceSize = size }
+        if let sharpness = number("ENROL_MIN_SHARPNESS", default: gate.minSharpness, in: 0...100_000) {
+            gate.minSharpness = sharpness
+        }
+        if let yaw = number("ENROL_MAX_YAW_DEGREES", default: gate.maxYaw, in: 0...90) { gate.maxYaw = yaw }
+        if let roll = number("ENROL_MAX_ROLL_DEGREES", default: gate.maxRoll, in: 0...180) { gate.maxRoll = roll }
+        if let multiple = boolean("ENROL_ALLOW_MULTIPLE_FACES", default: gate.allowMultipleFaces) {
+            gate.allowMultipleFaces = multiple
+        }
+        let workers = integer("ENGINE_WORKERS", default: defaults.workers, in: 1...256)
+        let queueLimit = integer("ENGINE_QUEUE_LIMIT", default: defaults.queueLimit, in: 0...100_000)
+        let tolerance = number("FACE_MATCH_TOLERANCE", default: EngineConfiguration.defaultMatchTolerance, in: 0...2)
+        guard problems.count == problemsBefore, let workers, let queueLimit, let tolerance else { return nil }
+        return EngineConfiguration(
+            modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
+            workers: workers, queueLimit: queueLimit, matchTolerance: Float(tolerance), enrolmentGate: gate)
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import FaceEngine
+import Foundation
+
+/// How the enrolment quality gates judge a set of photos: `facegate eval quality --manifest CSV --root DIR`.
+/// Used to choose the `ENROL_*` defaults and by operators to check theirs on their own photos.
+struct EvalQualityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quality",
+        abstract: """
+            Runs the enrolment gates over the photos of a CSV (column file); the last stdout line is a JSON summary \
+            of the measures (percentiles) and of the rejections by code.
+            """)
+
+    @Option(help: "CSV with a column file (other columns ignored).") var manifest: String
+    @Option(help: "Only rows whose column 'source' is one of these (repeatable).") var source: [String] = []
+    @Flag(help: "Leave out rows whose 'derived' column is 'yes'.") var excludeDerived = false
+    @Flag(help: "List each rejected photo and its reason on stderr.") var showRejected = false
+    @OptionGroup var options: EvalOptions
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let setup = try options.engineConfiguration()
+        let files = try readCSV(manifest).compactMap { row -> String? in
+            guard let file = row["file"], source.isEmpty || source.contains(row["source"] ?? ""),
+                  !(excludeDerived && row["derived"] == "yes") else { return nil }
+            return file
+        }
+        let encoded = try await encodeFiles(files, root: options.root, pool: try setup.makeBatchPool())
+
+        var rejections: [String: Int] = [:]
+        var unreadable = 0
+        var measured: [FaceQuality] = []
+        for file in files {
+            guard let faces = encoded[file] ?? nil else {
+                unreadable += 1
+                continue
+            }
+            if let largest = faces.first { measured.append(largest.quality) }
+            do {
+                _ = try setup.enrolmentGate.check(faces)
+            } catch {
+                rejections[error.code, default: 0] += 1
+                if showRejected { FileHandle.standardError.write(Data("\(error.code)\t\(file)\t\(error)\n".utf8)) }
+            }
+        }
+        func percentiles(_ values: [Double]) -> [String: Double] {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return [:] }
+            func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(p * Double(sorted.count)))] }
+            return ["p01": rounded(at(0.01), 1), "p05": rounded(at(0.05), 1), "p50": rounded(at(0.5), 1),
+                    "p95": rounded(at(0.95), 1), "p99": rounded(at(0.99), 1)]
+        }
+        let rejected = rejections.values.reduce(0, +)
+        try printJSON([
+            "photos": files.count,
+            "unreadable": unreadable,
+            "accepted": files.count - unreadable - rejected,
+            "rejected": rejections,
+            "face_size": percentiles(measured.map { Double($0.faceSize) }),
+            "sharpness": percentiles(measured.map(\.sharpness)),
+            "abs_yaw": percentiles(measured.map { abs($0.yaw) }),
+            "abs_roll": percentiles(measured.map { abs($0.roll) }),
+            "gate": [
+                "min_face_pixels": setup.enrolmentGate.minFaceSize, "min_sharpness": setup.enrolmentGate.minSharpness,
+                "max_yaw_degrees": setup.enrolmentGate.maxYaw, "max_roll_degrees": setup.enrolmentGate.maxRoll,
+                "allow_multiple_faces": setup.enrolmentGate.allowMultipleFaces,
+            ] as [String: Any],
+            "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),
+        ])
+    }
+}

@@ -1,0 +1,73 @@
+import FaceGateAPI
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Configuration") struct ConfigurationTests {
+    @Test("a complete environment is accepted with the documented defaults")
+    func defaults() throws {
+        let configuration = try AppConfiguration(environment: testEnvironment(databaseURL: "postgres://u:p@localhost/db"))
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 8080)
+        #expect(configuration.embeddingDimensions == 128)
+        #expect(configuration.imageLimits.maxBytes == 10 << 20)
+        #expect(configuration.imageLimits.maxPixels == 40_000_000)
+        #expect(configuration.engine.settings.detector == .hog)
+        #expect(configuration.engine.matchTolerance == Float(EngineConfiguration.defaultMatchTolerance))
+    }
+
+    @Test("every problem is listed at once, each naming its variable")
+    func listsEveryProblem() {
+        let environment = [
+            "SECRET_KEY": "short", "BIOMETRIC_ENCRYPTION_KEY": "not base64!", "PORT": "eighty",
+            "EMBEDDING_DIMENSIONS": "512", "LOG_LEVEL": "loud", "SUPER_ADMIN_USERNAME": "admin",
+            "FACE_DETECTOR": "magic", "FACE_MATCH_TOLERANCE": "5", "FACE_EMBED_FLIP": "maybe",
+            "ENROL_MAX_YAW_DEGREES": "120",
+        ]
+        do {
+            _ = try AppConfiguration(environment: environment)
+            Issue.record("accepted a broken configuration")
+        } catch {
+            let names = ["DATABASE_URL", "SECRET_KEY", "BIOMETRIC_ENCRYPTION_KEY", "PORT", "EMBEDDING_DIMENSIONS",
+                         "LOG_LEVEL", "SUPER_ADMIN_PASSWORD", "FACE_DETECTOR", "FACE_MATCH_TOLERANCE",
+                         "FACE_EMBED_FLIP", "ENROL_MAX_YAW_DEGREES"]
+            #expect(error.problems.count == names.count, "\(error.problems)")
+            for name in names { #expect(error.description.contains(name), "\(name) not reported") }
+        }
+    }
+
+    @Test("environment files: comments, export, quotes and CRLF")
+    func environmentFile() {
+        let values = EnvironmentFile.parse("# comment\r\nexport A=1\r\nB = 'two words'\nC=\"x=y\"\n\nD\n")
+        #expect(values == ["A": "1", "B": "two words", "C": "x=y"])
+    }
+
+    @Test("the process environment wins over .env, which wins over .local/dev.env")
+    func layering() throws {
+        let folder = NSTemporaryDirectory() + "facegate-env-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder + "/.local", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "A=dev\nB=dev\nC=dev\n".write(toFile: folder + "/.local/dev.env", atomically: true, encoding: .utf8)
+        try "B=dotenv\nC=dotenv\n".write(toFile: folder + "/.env", atomically: true, encoding: .utf8)
+        let merged = try EnvironmentFile.layeredEnvironment(process: ["C": "process"], directory: folder)
+        #expect(merged["A"] == "dev" && merged["B"] == "dotenv" && merged["C"] == "process")
+    }
+
+    @Test("`facegate serve` with a bad configuration prints every problem and exits non-zero")
+    func serveRefusesToStart() async throws {
+        let binary = TestEnvironment.repositoryRoot + "/.build/debug/facegate"
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the facegate product first")
+        let folder = NSTemporaryDirectory() + "facegate-cwd-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try await ChildProcess(
+            binary, arguments: ["serve"], environment: ["PATH": "/usr/bin:/bin", "SECRET_KEY": "short", "PORT": "0"],
+            currentDirectory: folder
+        ).run()
+        #expect(result.status == 78)
+        let output = result.standardError
+        for name in ["DATABASE_URL", "SECRET_KEY", "BIOMETRIC_ENCRYPTION_KEY", "PORT"] {
+            #expect(output.contains(name), "stderr does not name \(name): \(output)")
+        }
+    }
+}

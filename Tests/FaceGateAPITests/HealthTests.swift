@@ -1,0 +1,91 @@
+import FaceGateAPI
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+struct ReadyBody: Decodable {
+    struct Database: Decodable { var ok: Bool; var pgvector_version: String? }
+    struct Schema: Decodable { var ok: Bool; var version: Int?; var expected: Int }
+    struct Models: Decodable { var ok: Bool }
+    struct Checks: Decodable { var database: Database; var schema: Schema; var models: Models }
+    var status: String
+    var failing: [String]
+    var checks: Checks
+}
+
+@Suite("Health and readiness", .requiresModels)
+struct HealthTests {
+    @Test("/health is live; /ready checks database, schema and models for real")
+    func readyOnMigratedDatabase() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let app = try await buildApplication(try testConfiguration(databaseURL: url))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .ok)
+                }
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try JSONDecoder().decode(ReadyBody.self, from: Data(buffer: response.body))
+                    #expect(body.status == "ready" && body.failing.isEmpty)
+                    #expect(body.checks.database.pgvector_version?.hasPrefix("0.") == true)
+                    #expect(body.checks.schema.version == body.checks.schema.expected)
+                    #expect(body.checks.models.ok)
+                }
+            }
+        }
+    }
+
+    @Test("/ready is 503 naming the database while PostgreSQL is stopped, and 200 again after it returns")
+    func readyFollowsDatabaseOutage() async throws {
+        let cluster = PrivateCluster()
+        try await cluster.start()
+        do {
+            try await checkOutage(of: cluster)
+        } catch {
+            await cluster.destroy()
+            throw error
+        }
+        await cluster.destroy()
+    }
+
+    private func checkOutage(of cluster: PrivateCluster) async throws {
+        let app = try await buildApplication(try testConfiguration(databaseURL: try await cluster.url()))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
+
+            try await cluster.stop()
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] != nil)
+                let text = String(buffer: response.body)
+                let body = try JSONDecoder().decode(ReadyBody.self, from: Data(buffer: response.body))
+                #expect(body.failing.contains("database"))
+                #expect(!text.contains("PSQLError") && !text.contains("connection"), "internal detail leaked: \(text)")
+            }
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+
+            try await cluster.start()
+            let deadline = ContinuousClock.now + .seconds(30)
+            var recovered = false
+            while !recovered && ContinuousClock.now < deadline {
+                try await client.execute(uri: "/ready", method: .get) { recovered = $0.status == .ok }
+                if !recovered { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            #expect(recovered, "/ready did not recover within 30 s of PostgreSQL returning")
+        }
+    }
+
+    @Test("start-up applies migrations and creates the super admin before serving")
+    func startupMigrates() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let app = try await buildApplication(try testConfiguration(databaseURL: url))
+            try await app.test(.router) { _ in }
+            try await TestDatabase.withClient(url) { client in
+                let rows = try await client.query("SELECT count(*) FROM users WHERE is_super_admin", logger: TestDatabase.logger)
+                for try await count in rows.decode(Int.self) { #expect(count == 1) }
+            }
+        }
+    }
+}

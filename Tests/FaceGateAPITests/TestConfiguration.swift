@@ -1,0 +1,24 @@
+import FaceGateAPI
+import Foundation
+import TestSupport
+
+/// A complete, valid environment for the service, pointed at `databaseURL`.
+func testEnvironment(databaseURL: String) -> [String: String] {
+    [
+        "DATABASE_URL": databaseURL,
+        "SECRET_KEY": String(repeating: "k", count: 40),
+        "BIOMETRIC_ENCRYPTION_KEY": Data(repeating: 7, count: 32).base64EncodedString(),
+        "SUPER_ADMIN_USERNAME": "admin",
+        "SUPER_ADMIN_PASSWORD": "correct horse battery staple",
+        "MODELS_DIR": TestEnvironment.modelsDirectory,
+        "ENGINE_WORKERS": "1",
+        "LOG_LEVEL": "warning",
+    ]
+}
+
+func testConfiguration(databaseURL: String) throws -> AppConfiguration {
+    var configuration = try AppConfiguration(environment: testEnvironment(databaseURL: databaseURL))
+    configuration.bcryptCost = 4
+    configuration.readinessTimeout = .seconds(1)
+    return configuration
+}

@@ -1,0 +1,124 @@
+@_exported import CSV
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+
+/// Where the tests find the real things they run against, as `scripts/test` sets them up.
+public enum TestEnvironment {
+    static let environment = ProcessInfo.processInfo.environment
+
+    /// The repository root (this file is Tests/TestSupport/TestEnvironment.swift).
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The face photos (`FACEGATE_TEST_DATA`, else ../shared/faces beside the repository).
+    public static let facesRoot = environment["FACEGATE_TEST_DATA"]
+        ?? URL(fileURLWithPath: repositoryRoot).deletingLastPathComponent().appendingPathComponent("shared/faces").path
+    public static var facesAvailable: Bool { FileManager.default.fileExists(atPath: facesRoot + "/manifest.csv") }
+    public static let facesMissing = "face photos not found at \(facesRoot) (set FACEGATE_TEST_DATA); skipped"
+
+    public static let modelsDirectory = environment["FACEGATE_MODELS_DIR"] ?? repositoryRoot + "/models"
+    public static var modelsAvailable: Bool {
+        FileManager.default.fileExists(atPath: modelsDirectory + "/dlib_face_recognition_resnet_model_v1.dat")
+    }
+
+    /// The test cluster `scripts/test` started; tests needing a database fail without it (run them via scripts/test).
+    public static var databaseURL: String {
+        guard let url = environment["FACEGATE_TEST_DATABASE_URL"] else {
+            fatalError("FACEGATE_TEST_DATABASE_URL is not set: run the tests with scripts/test")
+        }
+        return url
+    }
+
+    /// The scripts/pg helper, for tests that start and stop a cluster of their own.
+    public static let pgScript = environment["FACEGATE_PG_SCRIPT"] ?? repositoryRoot + "/scripts/pg"
+
+    public static func photo(_ relativePath: String) throws -> [UInt8] {
+        let path = facesRoot + "/" + relativePath
+        guard let data = FileManager.default.contents(atPath: path) else { throw MissingFile(path: path) }
+        return [UInt8](data)
+    }
+
+    public struct MissingFile: Error { public let path: String }
+}
+
+/// A database of its own for one test: created empty from the test cluster, dropped afterwards.
+public enum TestDatabase {
+    public static let logger: Logger = {
+        var logger = Logger(label: "facegate.tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    public static func withFreshDatabase<T: Sendable>(
+        _ body: @escaping @Sendable (_ url: String) async throws -> T
+    ) async throws -> T {
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+        let adminURL = TestEnvironment.databaseURL
+        let admin = PostgresClient(configuration: try DatabaseURL.configuration(from: adminURL), backgroundLogger: logger)
+        return try await withPostgresClient(admin) {
+            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            do {
+                let url = replacingDatabase(in: adminURL, with: String(name))
+                let result = try await body(url)
+                try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
+                return result
+            } catch {
+                _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
+                throw error
+            }
+        }
+    }
+
+    public static func replacingDatabase(in url: String, with database: String) -> String {
+        var components = URLComponents(string: url)!
+        components.path = "/" + database
+        return components.string!
+    }
+
+    /// Runs `body` with a running client for `url`.
+    public static func withClient<T: Sendable>(
+        _ url: String, _ body: @escaping @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+        return try await withPostgresClient(client) { try await body(client) }
+    }
+}
+
+/// A PostgreSQL cluster of the test's own (scripts/pg with its own data folder and port), for tests that stop and
+/// start the database.
+public struct PrivateCluster: Sendable {
+    public let port: Int
+    public let dataDirectory: String
+
+    public init() {
+        port = Int.random(in: 55_000...59_000)
+        dataDirectory = NSTemporaryDirectory() + "facegate-pg-\(UUID().uuidString.prefix(8))"
+    }
+
+    public func start() async throws { try await run("start") }
+    public func stop() async throws { try await run("stop") }
+    public func url() async throws -> String { try await run("url").trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    /// Stops the cluster and removes its files.
+    public func destroy() async {
+        _ = try? await run("stop")
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+        try? FileManager.default.removeItem(atPath: dataDirectory + ".password")
+    }
+
+    @discardableResult
+    func run(_ command: String) async throws -> String {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PG_PORT"] = String(port)
+        environment["PG_DATA"] = dataDirectory
+        let result = try await ChildProcess(TestEnvironment.pgScript, arguments: [command], environment: environment).run()
+        guard result.status == 0 else {
+            throw ClusterError(command: command, status: result.status, output: result.standardError)
+        }
+        return result.standardOutput
+    }
+
+    struct ClusterError: Error { let command: String; let status: Int32; let output: String }
+}

@@ -1,0 +1,19 @@
+import Testing
+
+extension Trait where Self == ConditionTrait {
+    /// Skips (with the reason) when ../shared/faces is absent.
+    public static var requiresFaces: Self {
+        .enabled(if: TestEnvironment.facesAvailable, Comment(rawValue: TestEnvironment.facesMissing))
+    }
+
+    /// Skips when the models are missing (scripts/setup fetches them).
+    public static var requiresModels: Self {
+        .enabled(if: TestEnvironment.modelsAvailable, "models missing; run scripts/setup")
+    }
+
+    public static var requiresFacesAndModels: Self {
+        .enabled(
+            if: TestEnvironment.facesAvailable && TestEnvironment.modelsAvailable,
+            Comment(rawValue: TestEnvironment.facesMissing + " (or models missing; run scripts/setup)"))
+    }
+}
