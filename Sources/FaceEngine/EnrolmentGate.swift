@@ -3,9 +3,9 @@
 /// Thresholds come from the `ENROL_*` variables (README, "Configuration").
 public struct EnrolmentGate: Sendable, Equatable {
     /// `ENROL_MIN_FACE_PIXELS`: the face box's shorter side in the full-resolution photo.
-    public var minFaceSize = 60
+    public var minFaceSize = 80
     /// `ENROL_MIN_SHARPNESS`: variance of the Laplacian over the 150×150 aligned chip.
-    public var minSharpness = 40.0
+    public var minSharpness = 8.0
     /// `ENROL_MAX_YAW_DEGREES`: head turned left or right.
     public var maxYaw = 30.0
     /// `ENROL_MAX_ROLL_DEGREES`: head tilted sideways (after EXIF orientation).

@@ -27,6 +27,8 @@ public final class FaceEngine {
     public static let embeddingDimensions = 128
 
     public let settings: FaceEngineSettings
+    /// Side of the detectors' scanning window in pixels: smaller faces are found only with upsampling.
+    public static let detectorWindow = 80
     private let hog: OpaquePointer?
     private let cnn: OpaquePointer?
     private let shapePredictor: OpaquePointer
@@ -76,7 +78,10 @@ public final class FaceEngine {
                     fg_hog_detect(hog, view, Int32(settings.upsample), settings.hogThreshold, &detections, 64, &count, $0, $1)
                 }
             }
-            if count == 0, let cnn {
+            // Both detectors scan an 80×80 window; dlib's CNN throws on inputs smaller than its filters instead of
+            // finding nothing, so a picture that cannot hold a findable face is not given to it.
+            let scannedSide = min(small.width, small.height) << settings.upsample
+            if count == 0, let cnn, scannedSide >= Self.detectorWindow {
                 try Self.call { fg_cnn_detect(cnn, view, Int32(settings.upsample), &detections, 64, &count, $0, $1) }
             }
         }

@@ -15,7 +15,8 @@ struct EvalQualityCommand: AsyncParsableCommand {
     @Option(help: "CSV with a column file (other columns ignored).") var manifest: String
     @Option(help: "Only rows whose column 'source' is one of these (repeatable).") var source: [String] = []
     @Flag(help: "Leave out rows whose 'derived' column is 'yes'.") var excludeDerived = false
-    @Flag(help: "List each rejected photo and its reason on stderr.") var showRejected = false
+    @Flag(help: "List every photo on stderr: file, faces, face size, sharpness, yaw, roll, verdict (tab-separated).")
+    var list = false
     @OptionGroup var options: EvalOptions
 
     func run() async throws {
@@ -37,11 +38,22 @@ struct EvalQualityCommand: AsyncParsableCommand {
                 continue
             }
             if let largest = faces.first { measured.append(largest.quality) }
+            var verdict = "accepted"
             do {
                 _ = try setup.enrolmentGate.check(faces)
             } catch {
                 rejections[error.code, default: 0] += 1
-                if showRejected { FileHandle.standardError.write(Data("\(error.code)\t\(file)\t\(error)\n".utf8)) }
+                verdict = error.code
+            }
+            if list {
+                var columns: [String] = [file, String(faces.count)]
+                if let q = faces.first?.quality {
+                    columns += [String(q.faceSize)] + [q.sharpness, q.yaw, q.roll].map { String(format: "%.1f", $0) }
+                } else {
+                    columns += ["-", "-", "-", "-"]
+                }
+                columns.append(verdict)
+                FileHandle.standardError.write(Data((columns.joined(separator: "\t") + "\n").utf8))
             }
         }
         func percentiles(_ values: [Double]) -> [String: Double] {

@@ -81,6 +81,41 @@ final class FaceEngineTests {
         }
     }
 
+    @Test("the enrolment gates accept a good portrait and name the reason for each bad one")
+    func enrolmentGates() throws {
+        let gate = EnrolmentGate()
+        let portrait = try encode("face_recognition/obama/obama.jpg")
+        #expect(try gate.check(portrait).face == portrait[0].face)
+
+        #expect(throws: EnrolmentRejection.noFace) { try gate.check(encode("skimage/coffee.png")) }
+        let pair = try encode("face_recognition/multi/obama_and_biden.jpg")
+        #expect(throws: EnrolmentRejection.multipleFaces(count: 2)) { try gate.check(pair) }
+        var allowGroups = gate
+        allowGroups.allowMultipleFaces = true
+        #expect(try allowGroups.check(pair).face == pair[0].face)
+
+        let rolled = try encode("edge_cases/rotated/astronaut_roll45.jpg")
+        do {
+            _ = try gate.check(rolled)
+            Issue.record("a face tilted 45 degrees passed the pose gate")
+        } catch { #expect(error.code == "face_pose_too_far") }
+
+        let astronaut = try decoder.decode(TestEnvironment.photo("skimage/astronaut.png"))
+        let blurred = try engine.faceEncodings(in: boxBlurred(astronaut, radius: 3))
+        do {
+            _ = try gate.check(blurred)
+            Issue.record("a box-blurred face passed the sharpness gate")
+        } catch { #expect(error.code == "face_too_blurry", "\(error)") }
+
+        var demanding = gate
+        demanding.minFaceSize = 200
+        let astronautFaces = try engine.faceEncodings(in: astronaut)
+        do {
+            _ = try demanding.check(astronautFaces)
+            Issue.record("an 88-pixel face passed a 200-pixel minimum")
+        } catch { #expect(error.code == "face_too_small") }
+    }
+
     @Test("detection on a downscaled copy maps boxes back to the full image")
     func boxesInFullResolution() throws {
         let full = try decoder.decode(TestEnvironment.photo("face_recognition/obama/obama-1080p.jpg"))
@@ -90,6 +125,25 @@ final class FaceEngineTests {
         let scale = Double(full.width) / Double(small.width)
         #expect(abs(Double(face.box.x) - Double(smallFace.box.x) * scale) < 0.1 * Double(face.box.width))
         #expect(face.box.width > 100)
+    }
+}
+
+@Suite("Tiny pictures", .requiresModels)
+struct TinyPictureTests {
+    static let configurations: [(FaceDetectorKind, Int)] = [(.hog, 0), (.cnn, 0), (.cnn, 1)]
+
+    @Test("pictures too small for a face give no face from either detector, never an engine error",
+          arguments: configurations.indices)
+    func tinyPictures(_ index: Int) throws {
+        var settings = FaceEngineSettings()
+        (settings.detector, settings.upsample) = Self.configurations[index]
+        let engine = try FaceEngine(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: settings)
+        for side in [1, 2, 8, 25, 39, 40, 41, 79, 80, 81] {
+            for (width, height) in [(side, side), (side, 200), (200, side)] {
+                let grey = RGBImage(width: width, height: height, red: 128, green: 128, blue: 128)
+                #expect(try engine.faceEncodings(in: grey).isEmpty, "\(width)x\(height)")
+            }
+        }
     }
 }
 
