@@ -5,5 +5,5 @@ struct FaceGate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "facegate",
         abstract: "Self-hosted face matching: registration, 1:N check-in and benchmarks.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, EvalCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, EvalCommand.self, BenchCommand.self])
 }
