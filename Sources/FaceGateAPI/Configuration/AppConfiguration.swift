@@ -102,18 +102,19 @@ struct ConfigurationReader {
     }
 
     mutating func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) -> Int? {
-        guard let raw = value(name) else { return fallback }
-        guard let number = Int(raw), range.contains(number) else {
-            problem("\(name) is '\(raw)'; expected a whole number from \(range.lowerBound) to \(range.upperBound)")
-            return nil
-        }
-        return number
+        bounded(name, default: fallback, in: range, kind: "a whole number")
     }
 
     mutating func number(_ name: String, default fallback: Double, in range: ClosedRange<Double>) -> Double? {
+        bounded(name, default: fallback, in: range, kind: "a number")
+    }
+
+    private mutating func bounded<T: LosslessStringConvertible & Comparable>(
+        _ name: String, default fallback: T, in range: ClosedRange<T>, kind: String
+    ) -> T? {
         guard let raw = value(name) else { return fallback }
-        guard let number = Double(raw), range.contains(number) else {
-            problem("\(name) is '\(raw)'; expected a number from \(range.lowerBound) to \(range.upperBound)")
+        guard let number = T(raw), range.contains(number) else {
+            problem("\(name) is '\(raw)'; expected \(kind) from \(range.lowerBound) to \(range.upperBound)")
             return nil
         }
         return number
