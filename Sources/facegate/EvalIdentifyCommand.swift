@@ -16,6 +16,8 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
     var skipIdentity: [String] = []
     @Flag(help: "Leave out rows whose 'derived' column is 'yes' (synthetic variants, not real photos).")
     var excludeDerived = false
+    @Option(help: "Also require the next identity to be at least this much farther than the best (ambiguity margin).")
+    var margin: Float = 0
     @OptionGroup var options: EvalOptions
 
     /// Labels that mark a row as not one labelled person.
@@ -47,12 +49,22 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
                 enrolmentFailures += 1
             }
         }
-        func nearest(_ probe: [Float]) -> (identity: String, distance: Float)? {
-            gallery.map { ($0.identity, faceDistance(probe, $0.embedding)) }.min { $0.1 < $1.1 }
+        // Each probe's nearest enrolled identity and the distance to the next identity, once; every tolerance and
+        // margin is then judged from these.
+        func nearest(_ probe: [Float]) -> Nearest? {
+            var best: Nearest?
+            for entry in gallery {
+                let distance = faceDistance(probe, entry.embedding)
+                if let current = best, distance >= current.distance {
+                    best!.runnerUp = min(current.runnerUp, distance)
+                } else {
+                    best = Nearest(identity: entry.identity, distance: distance, runnerUp: best?.distance ?? .infinity)
+                }
+            }
+            return best
         }
-        // Each probe's nearest enrolled identity, once; every tolerance is then judged from these.
-        var known: [(identity: String, best: (identity: String, distance: Float)?)] = []
-        var unknownBest: [Float?] = []
+        var known: [(identity: String, best: Nearest?)] = []
+        var unknownBest: [Nearest?] = []
         var failedToDetect = 0
         for identity in enrolled {
             for file in filesByIdentity[identity]!.dropFirst() {
@@ -64,24 +76,44 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
         for identity in unknown {
             let probe = embeddings[filesByIdentity[identity]![0]] ?? nil
             if probe == nil { failedToDetect += 1 }
-            unknownBest.append(probe.flatMap(nearest)?.distance)
+            unknownBest.append(probe.flatMap(nearest))
         }
-        func judge(_ tolerance: Float) -> (missedOrWrong: Int, wrong: Int, falseAccepts: Int) {
+        func judge(_ tolerance: Float, margin: Float) -> (missedOrWrong: Int, wrong: Int, falseAccepts: Int) {
             var missedOrWrong = 0, wrong = 0
             for probe in known {
-                guard let best = probe.best, best.distance <= tolerance else { missedOrWrong += 1; continue }
+                guard let best = probe.best, best.accepted(tolerance: tolerance, margin: margin) else {
+                    missedOrWrong += 1
+                    continue
+                }
                 if best.identity != probe.identity { missedOrWrong += 1; wrong += 1 }
             }
-            let falseAccepts = unknownBest.filter { $0.map { $0 <= tolerance } ?? false }.count
+            let falseAccepts = unknownBest.filter { $0?.accepted(tolerance: tolerance, margin: margin) ?? false }.count
             return (missedOrWrong, wrong, falseAccepts)
         }
         let knownProbes = known.count, unknownProbes = unknownBest.count
-        let (missedOrWrong, wrong, falseAccepts) = judge(setup.matchTolerance)
-        let sweep = stride(from: Float(0.04), through: 0.1001, by: 0.005).map { tolerance -> [String: Any] in
-            let result = judge(tolerance)
-            return ["tolerance": rounded(Double(tolerance), 3),
-                    "fnir": rounded(Double(result.missedOrWrong) / Double(max(1, knownProbes))),
-                    "fpir": rounded(Double(result.falseAccepts) / Double(max(1, unknownProbes)))]
+        func rates(_ result: (missedOrWrong: Int, wrong: Int, falseAccepts: Int)) -> (fnir: Double, fpir: Double) {
+            (Double(result.missedOrWrong) / Double(max(1, knownProbes)),
+             Double(result.falseAccepts) / Double(max(1, unknownProbes)))
+        }
+        let (missedOrWrong, wrong, falseAccepts) = judge(setup.matchTolerance, margin: margin)
+        let tolerances = stride(from: Float(0.04), through: 0.1001, by: 0.005).map { $0 }
+        let sweep = tolerances.map { tolerance -> [String: Any] in
+            let (fnir, fpir) = rates(judge(tolerance, margin: margin))
+            return ["tolerance": rounded(Double(tolerance), 3), "fnir": rounded(fnir), "fpir": rounded(fpir)]
+        }
+        // The operating point with the fewest misses among those admitting at most 1 % of unknown people, over a
+        // grid of tolerances and margins (an in-sample choice: report it as such).
+        var bestPoint: [String: Any] = [:]
+        var bestFNIR = Double.infinity
+        for tolerance in stride(from: Float(0.04), through: 0.1001, by: 0.0025) {
+            for candidate in stride(from: Float(0), through: 0.0401, by: 0.0025) {
+                let (fnir, fpir) = rates(judge(tolerance, margin: candidate))
+                if fpir <= 0.01 && fnir < bestFNIR {
+                    bestFNIR = fnir
+                    bestPoint = ["tolerance": rounded(Double(tolerance), 4), "margin": rounded(Double(candidate), 4),
+                                 "fnir": rounded(fnir), "fpir": rounded(fpir)]
+                }
+            }
         }
         try printJSON([
             "enrolled": gallery.count,
@@ -95,9 +127,22 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             "fnir": rounded(Double(missedOrWrong) / Double(max(1, knownProbes))),
             "fpir": rounded(Double(falseAccepts) / Double(max(1, unknownProbes))),
             "tolerance": Double(setup.matchTolerance),
+            "margin": Double(margin),
+            "best_at_fpir_1pct": bestPoint,
             "detector": setup.settings.detector.rawValue,
             "sweep": sweep,
             "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),
         ])
+    }
+}
+
+/// A probe's nearest enrolled identity and the distance to the nearest *other* identity.
+struct Nearest {
+    var identity: String
+    var distance: Float
+    var runnerUp: Float
+
+    func accepted(tolerance: Float, margin: Float) -> Bool {
+        distance <= tolerance && runnerUp - distance >= margin
     }
 }
