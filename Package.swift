@@ -93,6 +93,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        // The facegate executable run as a user runs it (it must be built: `swift test` builds every product).
+        .testTarget(name: "CommandLineTests", dependencies: ["CSV", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

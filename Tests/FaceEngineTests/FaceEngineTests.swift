@@ -165,7 +165,7 @@ struct EnginePoolTests {
         let folder = NSTemporaryDirectory() + "facegate-models-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        FileManager.default.createFile(atPath: folder + "/" + FaceModels.embedder.name, contents: Data("not a model".utf8))
+        _ = FileManager.default.createFile(atPath: folder + "/" + FaceModels.embedder.name, contents: Data("not a model".utf8))
         do {
             try FaceModels(directory: folder).verify()
             Issue.record("verification passed")

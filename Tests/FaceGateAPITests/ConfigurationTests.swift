@@ -55,7 +55,7 @@ import Testing
 
     @Test("`facegate serve` with a bad configuration prints every problem and exits non-zero")
     func serveRefusesToStart() async throws {
-        let binary = TestEnvironment.repositoryRoot + "/.build/debug/facegate"
+        let binary = TestEnvironment.facegateBinary
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build the facegate product first")
         let folder = NSTemporaryDirectory() + "facegate-cwd-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

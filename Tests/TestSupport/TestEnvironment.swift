@@ -32,6 +32,13 @@ public enum TestEnvironment {
     }
 
     /// The scripts/pg helper, for tests that start and stop a cluster of their own.
+    /// The `facegate` executable built next to the test bundle (the same build folder, whatever its scratch path).
+    public static var facegateBinary: String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let sibling = testBinary.deletingLastPathComponent().appendingPathComponent("facegate").path
+        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : repositoryRoot + "/.build/debug/facegate"
+    }
+
     public static let pgScript = environment["FACEGATE_PG_SCRIPT"] ?? repositoryRoot + "/scripts/pg"
 
     public static func photo(_ relativePath: String) throws -> [UInt8] {
