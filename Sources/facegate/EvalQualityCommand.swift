@@ -15,7 +15,7 @@ struct EvalQualityCommand: AsyncParsableCommand {
     @Option(help: "CSV with a column file (other columns ignored).") var manifest: String
     @Option(help: "Only rows whose column 'source' is one of these (repeatable).") var source: [String] = []
     @Flag(help: "Leave out rows whose 'derived' column is 'yes'.") var excludeDerived = false
-    @Flag(help: "List every photo on stderr: file, faces, face size, sharpness, yaw, roll, verdict (tab-separated).")
+    @Flag(help: "List every photo on stderr: file, faces, face size, sharpness, yaw, roll, turn, detection scores, verdict (tab-separated).")
     var list = false
     @OptionGroup var options: EvalOptions
 
@@ -47,10 +47,13 @@ struct EvalQualityCommand: AsyncParsableCommand {
             }
             if list {
                 var columns: [String] = [file, String(faces.count)]
-                if let q = faces.first?.quality {
+                if let face = faces.first {
+                    let q = face.quality
                     columns += [String(q.faceSize)] + [q.sharpness, q.yaw, q.roll].map { String(format: "%.1f", $0) }
+                    columns.append("\(face.turn)")
+                    columns.append(faces.map { String(format: "%.2f", $0.face.score) }.joined(separator: ","))
                 } else {
-                    columns += ["-", "-", "-", "-"]
+                    columns += ["-", "-", "-", "-", "-", "-"]
                 }
                 columns.append(verdict)
                 FileHandle.standardError.write(Data((columns.joined(separator: "\t") + "\n").utf8))

@@ -52,6 +52,18 @@ final class FaceEngineTests {
         #expect(abs(abs(rolled.quality.roll) - 20) < 6, "roll \(rolled.quality.roll)")
     }
 
+    @Test("a photo stored sideways or upside down without EXIF is turned upright and matches the upright photo",
+          arguments: [("edge_cases/rotated/astronaut_rot90ccw.jpg", EXIFOrientation.right),
+                      ("edge_cases/rotated/astronaut_rot180.jpg", .down)])
+    func turnedPhotos(_ path: String, _ expectedTurn: EXIFOrientation) throws {
+        let upright = try #require(try encode("skimage/astronaut.png").first)
+        let turned = try #require(try encode(path).first)
+        #expect(turned.turn == expectedTurn)
+        #expect(faceDistance(upright.embedding, turned.embedding) < tolerance / 2,
+                "distance \(faceDistance(upright.embedding, turned.embedding))")
+        #expect(abs(turned.quality.roll) < 10)
+    }
+
     @Test("blur lowers the sharpness measure; a heavily blurred face is not found at all")
     func sharpness() throws {
         let photo = try decoder.decode(TestEnvironment.photo("skimage/astronaut.png"))
