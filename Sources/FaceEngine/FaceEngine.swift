@@ -128,14 +128,16 @@ public final class FaceEngine {
         guard settings.detector == .hog, settings.rotationFallback else {
             return (try detectFaces(in: image), image, .up)
         }
+        // Only the small detection copy is turned for each try; the full image is turned once a face is found.
+        let small = image.downscaled(toFit: settings.detectMaxSide)
         for turn: EXIFOrientation in [.up, .right, .left, .down] {
+            let turnedSmall = turn == .up ? small : small.applying(turn)
+            let detections = try locate(in: turnedSmall, detector: .hog)
+            if detections.isEmpty { continue }
             let turned = turn == .up ? image : image.applying(turn)
-            let small = turned.downscaled(toFit: settings.detectMaxSide)
-            let found = Self.mapped(try locate(in: small, detector: .hog), from: small, to: turned)
-            if !found.isEmpty { return (try withLandmarks(found, in: turned), turned, turn) }
+            return (try withLandmarks(Self.mapped(detections, from: turnedSmall, to: turned), in: turned), turned, turn)
         }
         guard settings.cnnFallback else { return ([], image, .up) }
-        let small = image.downscaled(toFit: settings.detectMaxSide)
         let found = Self.mapped(try locate(in: small, detector: .cnn), from: small, to: image)
         return (try withLandmarks(found, in: image), image, .up)
     }
