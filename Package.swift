@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// One target per pipeline stage; C and C++ only in the thin shim targets (CImageCodecs, CDlibShim).
+// One target per pipeline stage; C and C++ only in the thin shim targets (CImageCodecs, CDlibShim, COpenBLAS).
 let package = Package(
     name: "facegate",
     platforms: [.macOS(.v15)],
@@ -51,6 +51,10 @@ let package = Package(
             ]
         ),
 
+        // Vector search: an exact in-memory cosine index scored with OpenBLAS; knows nothing of members or SQL.
+        .systemLibrary(name: "COpenBLAS"),
+        .target(name: "VectorSearch", dependencies: ["COpenBLAS"]),
+
         // A small RFC 4180 reader for the labelled-photo CSVs (eval, import, tests).
         .target(name: "CSV"),
 
@@ -81,6 +85,10 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "TestSupport"]),
+        .testTarget(
+            name: "VectorSearchTests",
+            dependencies: ["VectorSearch", "Storage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         .testTarget(name: "FaceEngineTests", dependencies: ["FaceEngine", "ImageDecoding", "TestSupport"]),
         .testTarget(
             name: "StorageTests",

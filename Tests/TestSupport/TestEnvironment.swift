@@ -31,7 +31,6 @@ public enum TestEnvironment {
         return url
     }
 
-    /// The scripts/pg helper, for tests that start and stop a cluster of their own.
     /// The `facegate` executable built next to the test bundle (the same build folder, whatever its scratch path).
     public static var facegateBinary: String {
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -39,6 +38,7 @@ public enum TestEnvironment {
         return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : repositoryRoot + "/.build/debug/facegate"
     }
 
+    /// The scripts/pg helper, for tests that start and stop a cluster of their own.
     public static let pgScript = environment["FACEGATE_PG_SCRIPT"] ?? repositoryRoot + "/scripts/pg"
 
     public static func photo(_ relativePath: String) throws -> [UInt8] {
