@@ -73,8 +73,9 @@ let package = Package(
         .executableTarget(
             name: "facegate",
             dependencies: [
-                "FaceGateAPI", "FaceEngine", "ImageDecoding", "Storage", "CSV",
+                "FaceGateAPI", "FaceEngine", "ImageDecoding", "Storage", "CSV", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
 

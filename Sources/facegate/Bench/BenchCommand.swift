@@ -5,7 +5,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Throughput benchmarks for sizing hardware (benchmarks/README.md runs them side by side).",
-        subcommands: [BenchDecodeCommand.self, BenchEngineCommand.self])
+        subcommands: [BenchDecodeCommand.self, BenchEngineCommand.self, BenchSearchCommand.self])
 }
 
 /// Times a closure: a few warm-up runs, then at least `minRuns` runs and at least `minSeconds` of running.

@@ -1,0 +1,63 @@
+import Logging
+import PostgresNIO
+
+/// A scratch table of random vectors for `facegate bench search`: made by the database itself from a seed (no
+/// client-side literals), searched exactly and through an HNSW index, and dropped afterwards.
+public struct SyntheticVectorTable: Sendable {
+    public let client: PostgresClient
+    public let name: String
+    public let dimension: Int
+    let logger: Logger
+
+    public init(client: PostgresClient, dimension: Int, logger: Logger) {
+        self.client = client
+        self.dimension = dimension
+        self.logger = logger
+        name = "bench_vectors_\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Creates the (unlogged) table with `rows` random vectors, uniform in −1…1 per component.
+    public func create(rows: Int, seed: Double) async throws {
+        try await client.query("CREATE EXTENSION IF NOT EXISTS vector", logger: logger)
+        try await client.query(
+            PostgresQuery(unsafeSQL: "CREATE UNLOGGED TABLE \(name) (id integer PRIMARY KEY, embedding vector(\(dimension)) NOT NULL)"),
+            logger: logger)
+        try await client.withConnection { connection in
+            try await connection.query("SELECT setseed(\(seed))", logger: logger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(name)
+                    SELECT i, (SELECT array_agg(random() * 2 - 1) FROM generate_series(1, \(dimension)) d WHERE i > 0)::vector
+                    FROM generate_series(1, \(rows)) i
+                    """), logger: logger)
+        }
+    }
+
+    /// Streams every row as `(id, embedding::real[])`, the way the gallery loads its index.
+    public func forEachRow(_ body: (Int, [Float]) throws -> Void) async throws {
+        let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT id, embedding::real[] FROM \(name)"), logger: logger)
+        for try await (id, embedding) in rows.decode((Int, [Float]).self) { try body(id, embedding) }
+    }
+
+    /// The `k` nearest ids by cosine distance. Without an HNSW index this is pgvector's exact scan.
+    public func nearest(_ query: [Float], k: Int, efSearch: Int? = nil) async throws -> [Int] {
+        let literal = "[" + query.map { "\($0)" }.joined(separator: ",") + "]"
+        return try await client.withConnection { connection in
+            if let efSearch { try await connection.query(PostgresQuery(unsafeSQL: "SET hnsw.ef_search = \(efSearch)"), logger: logger) }
+            var ids: [Int] = []
+            let rows = try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT id FROM \(name) ORDER BY embedding <=> '\(literal)' LIMIT \(k)"), logger: logger)
+            for try await id in rows.decode(Int.self) { ids.append(id) }
+            return ids
+        }
+    }
+
+    public func createHNSWIndex() async throws {
+        try await client.query(
+            PostgresQuery(unsafeSQL: "CREATE INDEX ON \(name) USING hnsw (embedding vector_cosine_ops)"), logger: logger)
+    }
+
+    public func drop() async throws {
+        try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(name)"), logger: logger)
+    }
+}

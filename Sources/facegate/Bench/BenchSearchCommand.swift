@@ -1,0 +1,175 @@
+import ArgumentParser
+import FaceGateAPI
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+import VectorSearch
+
+/// `facegate bench search`: the in-memory BLAS index against pgvector (exact scan and HNSW) on synthetic vectors made
+/// in the configured database (DATABASE_URL), per size. The last stdout line is the JSON of issue 5.
+struct BenchSearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search latency of the in-memory index vs pgvector exact and HNSW; last stdout line is JSON.")
+
+    @Option(help: "Comma-separated index sizes.") var sizes = "10000,100000"
+    @Option(help: "Vector dimension.") var dim = 128
+    @Option(help: "Queries timed per size against the in-memory index.") var queries = 200
+    @Option(help: "Queries timed against pgvector (its exact scan is slow at large sizes).") var pgvectorQueries = 20
+    @Option(help: "Results per query.") var k = 5
+    @Flag(help: "Skip building the HNSW index (slow at a million rows on two cores).") var skipHnsw = false
+
+    func run() async throws {
+        let sizeList = try sizes.split(separator: ",").map { raw -> Int in
+            guard let size = Int(raw.trimmingCharacters(in: .whitespaces)), size > 0 else {
+                throw ValidationError("--sizes takes positive whole numbers, e.g. 10000,100000")
+            }
+            return size
+        }
+        let url = try AppConfiguration.databaseURL(environment: EnvironmentFile.layeredEnvironment())
+        let logger = {
+            var logger = Logger(label: "facegate.bench")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+        let bandwidth = Self.memoryBandwidth()
+        print(String(format: "memory bandwidth (one thread, streaming read): %.1f GB/s", bandwidth / 1e9))
+        let json = try await withPostgresClient(client) { [self] in
+            var results: [[String: Any]] = []
+            for size in sizeList {
+                results.append(try await measure(size: size, client: client, logger: logger, bandwidth: bandwidth))
+            }
+            let summary: [String: Any] = [
+                "machine": [
+                    "cores": ProcessInfo.processInfo.activeProcessorCount,
+                    "memory_bandwidth_gb_s": rounded(bandwidth / 1e9, 2),
+                    "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
+                ] as [String: Any],
+                "dim": dim, "k": k, "results": results,
+            ]
+            return String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self)
+        }
+        print(json)
+    }
+
+    private func measure(size: Int, client: PostgresClient, logger: Logger, bandwidth: Double) async throws -> [String: Any] {
+        let table = SyntheticVectorTable(client: client, dimension: dim, logger: logger)
+        do {
+            let result = try await measure(size: size, table: table, bandwidth: bandwidth)
+            try await table.drop()
+            return result
+        } catch {
+            try? await table.drop()
+            throw error
+        }
+    }
+
+    private func measure(size: Int, table: SyntheticVectorTable, bandwidth: Double) async throws -> [String: Any] {
+        let clock = ContinuousClock()
+        var started = clock.now
+        try await table.create(rows: size, seed: 0.5)
+        let createSeconds = (clock.now - started) / .seconds(1)
+
+        let residentBefore = Self.residentBytes()
+        let index = VectorIndex<Int>(dimension: dim, capacity: size)
+        started = clock.now
+        try await table.forEachRow { id, embedding in index.insert(embedding, id: id) }
+        let loadSeconds = (clock.now - started) / .seconds(1)
+        let residentGrowth = Self.residentBytes() - residentBefore
+
+        var random = SystemRandomNumberGenerator()
+        let probes = (0..<max(queries, 32)).map { _ in (0..<dim).map { _ in Float.random(in: -1...1, using: &random) } }
+        var memoryTimes: [Double] = []
+        var memoryAnswers: [[Int]] = []
+        for probe in probes.prefix(queries) {
+            let start = clock.now
+            let found = index.search(probe, k: k)
+            memoryTimes.append((clock.now - start) / .milliseconds(1))
+            memoryAnswers.append(found.map(\.id))
+        }
+        let batch = Array(probes.prefix(32))
+        let batchStart = clock.now
+        _ = index.search(batch: batch, k: k)
+        let batchPerQuery = (clock.now - batchStart) / .milliseconds(1) / Double(batch.count)
+
+        let pgProbes = Array(probes.prefix(min(pgvectorQueries, queries)))
+        var exactTimes: [Double] = []
+        var exactAgrees = 0
+        for (i, probe) in pgProbes.enumerated() {
+            let start = clock.now
+            let ids = try await table.nearest(probe, k: k)
+            exactTimes.append((clock.now - start) / .milliseconds(1))
+            if ids == memoryAnswers[i] { exactAgrees += 1 }
+        }
+        var result: [String: Any] = [
+            "size": size,
+            "memory_ms_p50": rounded(percentile(memoryTimes, 0.5), 4),
+            "memory_ms_p99": rounded(percentile(memoryTimes, 0.99), 4),
+            "memory_batch32_ms_per_query": rounded(batchPerQuery, 4),
+            "pgvector_exact_ms_p50": rounded(percentile(exactTimes, 0.5), 3),
+            "exact_agreement": "\(exactAgrees)/\(pgProbes.count)",
+            "bandwidth_bound_ms": rounded(Double(size * dim * 4) / bandwidth * 1000, 4),
+            "index_bytes": index.byteCount,
+            "resident_growth_bytes": residentGrowth,
+            "load_seconds": rounded(loadSeconds, 2),
+            "create_table_seconds": rounded(createSeconds, 2),
+        ]
+        if !skipHnsw {
+            started = clock.now
+            try await table.createHNSWIndex()
+            result["hnsw_build_seconds"] = rounded((clock.now - started) / .seconds(1), 2)
+            var hnswTimes: [Double] = []
+            var hits = 0
+            for (i, probe) in pgProbes.enumerated() {
+                let start = clock.now
+                let ids = try await table.nearest(probe, k: k, efSearch: 40)
+                hnswTimes.append((clock.now - start) / .milliseconds(1))
+                hits += Set(ids).intersection(memoryAnswers[i]).count
+            }
+            result["pgvector_hnsw_ms_p50"] = rounded(percentile(hnswTimes, 0.5), 3)
+            result["hnsw_recall_at_\(k)"] = rounded(Double(hits) / Double(max(1, pgProbes.count * k)), 3)
+        }
+        print(String(format: "%d vectors: memory p50 %.3f ms (p99 %.3f, batch-32 %.3f ms/query), pgvector exact p50 %.1f ms, "
+                     + "bandwidth bound %.3f ms, load %.1f s", size, result["memory_ms_p50"] as! Double,
+                     result["memory_ms_p99"] as! Double, batchPerQuery, result["pgvector_exact_ms_p50"] as! Double,
+                     result["bandwidth_bound_ms"] as! Double, loadSeconds))
+        return result
+    }
+
+    private func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.down)))]
+    }
+
+    /// Bytes per second of one thread reading a 512 MB buffer, best of five passes.
+    static func memoryBandwidth() -> Double {
+        let count = 128 << 20
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1)
+        var best = Double.infinity
+        var sink: Float = 0
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            var sums = SIMD16<Float>()
+            let raw = UnsafeRawPointer(buffer.baseAddress!)
+            for i in stride(from: 0, to: count, by: 16) {
+                sums += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            }
+            sink += sums.sum()
+            best = min(best, (ContinuousClock.now - start) / .seconds(1))
+        }
+        if sink == -1 { print(sink) }  // keeps the loop from being optimised away
+        return Double(count * 4) / best
+    }
+
+    /// Resident set size of this process from /proc/self/statm.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+    }
+}
