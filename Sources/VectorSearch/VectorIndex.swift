@@ -88,12 +88,9 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
         return lock.reading {
             let rows = ids.count
             guard rows > 0 else { return [] }
-            var scores = [Float](repeating: 0, count: rows)
-            normalised.withUnsafeBufferPointer { q in
-                scores.withUnsafeMutableBufferPointer { out in
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, matrix, Int32(dimension),
-                                q.baseAddress, 1, 0, out.baseAddress, 1)
-                }
+            let scores = [Float](unsafeUninitializedCapacity: rows) { out, initialised in
+                score(normalised, rows: rows, into: out.baseAddress!)
+                initialised = rows
             }
             return scores.withUnsafeBufferPointer { topK($0, k: k) }
         }
@@ -131,6 +128,18 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
     }
 
     // MARK: - Internals (called under the lock)
+
+    /// out[r] = row r · query (see `dotProducts` for why not `cblas_sgemv` when the dimension allows).
+    private func score(_ query: [Float], rows: Int, into out: UnsafeMutablePointer<Float>) {
+        if dimension % 16 == 0 {
+            dotProducts(matrix: matrix, rows: rows, dimension: dimension, query: query, into: out)
+        } else {
+            query.withUnsafeBufferPointer { q in
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, matrix, Int32(dimension),
+                            q.baseAddress, 1, 0, out, 1)
+            }
+        }
+    }
 
     /// The k highest scores, best first: one pass keeping a small sorted list, O(rows + k log k) for the usual
     /// case where few scores beat the current k-th best.
