@@ -48,6 +48,21 @@ func expectSame(_ found: [VectorMatch<Int>], _ expected: [(id: Int, similarity: 
         #expect(own.first?.id == 1234 && abs(own.first!.distance) < 1e-5)
     }
 
+    @Test("an index large enough to be scored on several threads still equals the brute-force scan")
+    func parallelScoring() {
+        var random = SplitMix64(seed: 3)
+        let index = VectorIndex<Int>(dimension: 16)
+        var rows: [Int: [Float]] = [:]
+        for id in 0..<60_000 {
+            rows[id] = random.vector(16)
+            index.insert(rows[id]!, id: id)
+        }
+        for _ in 0..<5 {
+            let query = random.vector(16)
+            expectSame(index.search(query, k: 8), bruteForce(rows, query, k: 8))
+        }
+    }
+
     @Test("removal moves the last row into the gap; replacing an id keeps one row; search stays exact")
     func removeAndReplace() {
         var random = SplitMix64(seed: 2)
