@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "TestSupport"]),
         .testTarget(
             name: "VectorSearchTests",
-            dependencies: ["VectorSearch", "Storage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: ["VectorSearch", "Storage", "TestSupport"]
         ),
         .testTarget(name: "FaceEngineTests", dependencies: ["FaceEngine", "ImageDecoding", "TestSupport"]),
         .testTarget(

@@ -39,16 +39,18 @@ public struct SyntheticVectorTable: Sendable {
         for try await (id, embedding) in rows.decode((Int, [Float]).self) { try body(id, embedding) }
     }
 
-    /// The `k` nearest ids by cosine distance. Without an HNSW index this is pgvector's exact scan.
-    public func nearest(_ query: [Float], k: Int, efSearch: Int? = nil) async throws -> [Int] {
+    /// The `k` nearest rows and their cosine distances. Without an HNSW index this is pgvector's exact scan.
+    public func nearest(_ query: [Float], k: Int, efSearch: Int? = nil) async throws -> [(id: Int, distance: Double)] {
         let literal = "[" + query.map { "\($0)" }.joined(separator: ",") + "]"
         return try await client.withConnection { connection in
             if let efSearch { try await connection.query(PostgresQuery(unsafeSQL: "SET hnsw.ef_search = \(efSearch)"), logger: logger) }
-            var ids: [Int] = []
+            var found: [(id: Int, distance: Double)] = []
             let rows = try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT id FROM \(name) ORDER BY embedding <=> '\(literal)' LIMIT \(k)"), logger: logger)
-            for try await id in rows.decode(Int.self) { ids.append(id) }
-            return ids
+                PostgresQuery(unsafeSQL: """
+                    SELECT id, embedding <=> '\(literal)' FROM \(name) ORDER BY embedding <=> '\(literal)' LIMIT \(k)
+                    """), logger: logger)
+            for try await (id, distance) in rows.decode((Int, Double).self) { found.append((id, distance)) }
+            return found
         }
     }
 

@@ -99,7 +99,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         var exactAgrees = 0
         for (i, probe) in pgProbes.enumerated() {
             let start = clock.now
-            let ids = try await table.nearest(probe, k: k)
+            let ids = try await table.nearest(probe, k: k).map(\.id)
             exactTimes.append((clock.now - start) / .milliseconds(1))
             if ids == memoryAnswers[i] { exactAgrees += 1 }
         }
@@ -124,7 +124,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             var hits = 0
             for (i, probe) in pgProbes.enumerated() {
                 let start = clock.now
-                let ids = try await table.nearest(probe, k: k, efSearch: 40)
+                let ids = try await table.nearest(probe, k: k, efSearch: 40).map(\.id)
                 hnswTimes.append((clock.now - start) / .milliseconds(1))
                 hits += Set(ids).intersection(memoryAnswers[i]).count
             }
