@@ -18,6 +18,12 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
     var excludeDerived = false
     @Option(help: "Also require the next identity to be at least this much farther than the best (ambiguity margin).")
     var margin: Float = 0
+    @Option(help: "Photos enrolled per identity (the best match over them counts).") var enrolPhotos = 1
+    @Option(help: """
+        Only identities with at least this many photos are enrolled (default: enrol-photos + 1); their probes are \
+        the photos after the first min-photos − 1, so runs with different --enrol-photos probe the same photos.
+        """)
+    var minPhotos: Int?
     @OptionGroup var options: EvalOptions
 
     /// Labels that mark a row as not one labelled person.
@@ -33,41 +39,41 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             filesByIdentity[identity, default: []].append(file)
         }
         let identities = filesByIdentity.keys.sorted()
-        let enrolled = identities.filter { filesByIdentity[$0]!.count >= 2 }
+        let minimum = minPhotos ?? enrolPhotos + 1
+        guard enrolPhotos >= 1, minimum > enrolPhotos else {
+            throw ValidationError("--min-photos must be larger than --enrol-photos (at least 1)")
+        }
+        let enrolled = identities.filter { filesByIdentity[$0]!.count >= minimum }
         let unknown = identities.filter { filesByIdentity[$0]!.count == 1 }
 
         let pool = try setup.makeBatchPool()
-        let files = identities.flatMap { filesByIdentity[$0]! }
+        let files = (enrolled + unknown).flatMap { filesByIdentity[$0]! }
         let embeddings = try await embedLargestFaces(files, root: options.root, pool: pool)
 
         var gallery: [(identity: String, embedding: [Float])] = []
         var enrolmentFailures = 0
         for identity in enrolled {
-            if let embedding = embeddings[filesByIdentity[identity]![0]] ?? nil {
-                gallery.append((identity, embedding))
-            } else {
-                enrolmentFailures += 1
-            }
+            let photos = filesByIdentity[identity]!.prefix(enrolPhotos).compactMap { embeddings[$0] ?? nil }
+            if photos.isEmpty { enrolmentFailures += 1 }
+            gallery += photos.map { (identity, $0) }
         }
-        // Each probe's nearest enrolled identity and the distance to the next identity, once; every tolerance and
-        // margin is then judged from these.
+        // Each probe's nearest enrolled identity (its closest photo) and the distance to the next identity, once;
+        // every tolerance and margin is then judged from these.
         func nearest(_ probe: [Float]) -> Nearest? {
-            var best: Nearest?
+            var closest: [String: Float] = [:]
             for entry in gallery {
                 let distance = faceDistance(probe, entry.embedding)
-                if let current = best, distance >= current.distance {
-                    best!.runnerUp = min(current.runnerUp, distance)
-                } else {
-                    best = Nearest(identity: entry.identity, distance: distance, runnerUp: best?.distance ?? .infinity)
-                }
+                closest[entry.identity] = min(closest[entry.identity] ?? .infinity, distance)
             }
-            return best
+            let ranked = closest.sorted { $0.value < $1.value }
+            guard let best = ranked.first else { return nil }
+            return Nearest(identity: best.key, distance: best.value, runnerUp: ranked.dropFirst().first?.value ?? .infinity)
         }
         var known: [(identity: String, best: Nearest?)] = []
         var unknownBest: [Nearest?] = []
         var failedToDetect = 0
         for identity in enrolled {
-            for file in filesByIdentity[identity]!.dropFirst() {
+            for file in filesByIdentity[identity]!.dropFirst(minimum - 1) {
                 let probe = embeddings[file] ?? nil
                 if probe == nil { failedToDetect += 1 }
                 known.append((identity, probe.flatMap(nearest)))
@@ -116,7 +122,8 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             }
         }
         try printJSON([
-            "enrolled": gallery.count,
+            "enrolled": enrolled.count - enrolmentFailures,
+            "enrol_photos": enrolPhotos,
             "enrolment_failures": enrolmentFailures,
             "known_probes": knownProbes,
             "unknown_probes": unknownProbes,

@@ -56,4 +56,20 @@ struct EvalCommandTests {
         #expect((summary["enrolled"] as? Int ?? 0) >= 2, "\(summary)")
         #expect((summary["fnir"] as? Double ?? 1) <= 0.2, "\(summary)")
     }
+
+    @Test("eval identify can enrol several photos per identity and probes the same photos either way")
+    func identifyWithSeveralEnrolmentPhotos() async throws {
+        func run(_ enrolPhotos: Int) async throws -> [String: Any] {
+            try await eval([
+                "identify", "--manifest", TestEnvironment.facesRoot + "/face_recognition/manifest.csv",
+                "--root", TestEnvironment.facesRoot + "/face_recognition", "--min-photos", "3",
+                "--enrol-photos", String(enrolPhotos),
+            ])
+        }
+        let one = try await run(1), two = try await run(2)
+        #expect(two["enrol_photos"] as? Int == 2)
+        #expect(one["known_probes"] as? Int == two["known_probes"] as? Int)
+        #expect((two["known_probes"] as? Int ?? 0) > 0)
+        #expect((two["fnir"] as? Double ?? 1) <= (one["fnir"] as? Double ?? 0), "\(one) vs \(two)")
+    }
 }
