@@ -1,7 +1,5 @@
 #include "shim_support.hpp"
 
-#include <algorithm>
-#include <vector>
 #include <dlib/dnn.h>
 
 namespace {
@@ -19,16 +17,7 @@ struct fg_cnn_detector {
 };
 
 extern "C" int fg_cnn_detector_create(const char *model_path, fg_cnn_detector **out, char *error, size_t error_size) {
-    return fg::guarded(error, error_size, [&] {
-        auto detector = new fg_cnn_detector();
-        try {
-            dlib::deserialize(model_path) >> detector->net;
-        } catch (...) {
-            delete detector;
-            throw;
-        }
-        *out = detector;
-    });
+    return fg::guarded(error, error_size, [&] { *out = fg::load(model_path, &fg_cnn_detector::net); });
 }
 
 extern "C" void fg_cnn_detector_destroy(fg_cnn_detector *detector) { delete detector; }
@@ -36,17 +25,8 @@ extern "C" void fg_cnn_detector_destroy(fg_cnn_detector *detector) { delete dete
 extern "C" int fg_cnn_detect(fg_cnn_detector *detector, fg_rgb_view image, int upsample, fg_detection *detections,
                              int capacity, int *count, char *error, size_t error_size) {
     return fg::guarded(error, error_size, [&] {
-        dlib::matrix<dlib::rgb_pixel> img = fg::copy_to_matrix(image);
         dlib::pyramid_down<2> pyramid;
-        for (int i = 0; i < upsample; i++) dlib::pyramid_up(img, pyramid);
-        std::vector<dlib::mmod_rect> found = detector->net(img);
-        std::sort(found.begin(), found.end(),
-                  [](const dlib::mmod_rect &a, const dlib::mmod_rect &b) { return a.detection_confidence > b.detection_confidence; });
-        *count = (int)found.size();
-        for (int i = 0; i < std::min(capacity, (int)found.size()); i++) {
-            dlib::rectangle r = found[i].rect;
-            for (int u = 0; u < upsample; u++) r = pyramid.rect_down(r);
-            detections[i] = {r.left(), r.top(), r.right(), r.bottom(), found[i].detection_confidence};
-        }
+        dlib::matrix<dlib::rgb_pixel> img = fg::detection_input(image, upsample, pyramid);
+        fg::write_detections(detector->net(img), pyramid, upsample, detections, capacity, count);
     });
 }

@@ -29,16 +29,7 @@ struct fg_embedder {
 };
 
 extern "C" int fg_embedder_create(const char *model_path, fg_embedder **out, char *error, size_t error_size) {
-    return fg::guarded(error, error_size, [&] {
-        auto embedder = new fg_embedder();
-        try {
-            dlib::deserialize(model_path) >> embedder->net;
-        } catch (...) {
-            delete embedder;
-            throw;
-        }
-        *out = embedder;
-    });
+    return fg::guarded(error, error_size, [&] { *out = fg::load(model_path, &fg_embedder::net); });
 }
 
 extern "C" void fg_embedder_destroy(fg_embedder *embedder) { delete embedder; }

@@ -1,6 +1,5 @@
 #include "shim_support.hpp"
 
-#include <algorithm>
 #include <vector>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/image_transforms.h>
@@ -18,18 +17,10 @@ extern "C" void fg_hog_detector_destroy(fg_hog_detector *detector) { delete dete
 extern "C" int fg_hog_detect(fg_hog_detector *detector, fg_rgb_view image, int upsample, double threshold,
                              fg_detection *detections, int capacity, int *count, char *error, size_t error_size) {
     return fg::guarded(error, error_size, [&] {
-        dlib::matrix<dlib::rgb_pixel> img = fg::copy_to_matrix(image);
         dlib::pyramid_down<2> pyramid;
-        for (int i = 0; i < upsample; i++) dlib::pyramid_up(img, pyramid);
+        dlib::matrix<dlib::rgb_pixel> img = fg::detection_input(image, upsample, pyramid);
         std::vector<dlib::rect_detection> found;
         detector->detector(img, found, threshold);
-        std::sort(found.begin(), found.end(),
-                  [](const dlib::rect_detection &a, const dlib::rect_detection &b) { return a.detection_confidence > b.detection_confidence; });
-        *count = (int)found.size();
-        for (int i = 0; i < std::min(capacity, (int)found.size()); i++) {
-            dlib::rectangle r = found[i].rect;
-            for (int u = 0; u < upsample; u++) r = pyramid.rect_down(r);
-            detections[i] = {r.left(), r.top(), r.right(), r.bottom(), found[i].detection_confidence};
-        }
+        fg::write_detections(std::move(found), pyramid, upsample, detections, capacity, count);
     });
 }

@@ -9,16 +9,7 @@ struct fg_shape_predictor {
 
 extern "C" int fg_shape_predictor_create(const char *model_path, fg_shape_predictor **out, char *error,
                                          size_t error_size) {
-    return fg::guarded(error, error_size, [&] {
-        auto predictor = new fg_shape_predictor();
-        try {
-            dlib::deserialize(model_path) >> predictor->predictor;
-        } catch (...) {
-            delete predictor;
-            throw;
-        }
-        *out = predictor;
-    });
+    return fg::guarded(error, error_size, [&] { *out = fg::load(model_path, &fg_shape_predictor::predictor); });
 }
 
 extern "C" void fg_shape_predictor_destroy(fg_shape_predictor *predictor) { delete predictor; }

@@ -3,12 +3,17 @@
 
 #include "CDlibShim.h"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
+#include <vector>
 #include <dlib/image_processing/generic_image.h>
+#include <dlib/image_transforms.h>
 #include <dlib/matrix.h>
 #include <dlib/pixel.h>
+#include <dlib/serialize.h>
 
 namespace fg {
 
@@ -39,11 +44,41 @@ int guarded(char *error, size_t error_size, Body &&body) {
     return 1;
 }
 
+// A new handle of type T whose `member` is deserialised from `path`; nothing leaks when loading throws.
+template <typename T, typename Member>
+T *load(const char *path, Member T::*member) {
+    auto handle = std::make_unique<T>();
+    dlib::deserialize(path) >> (*handle).*member;
+    return handle.release();
+}
+
+// Writes at most `capacity` detections (dlib::rect_detection or dlib::mmod_rect), most confident first, in the
+// coordinates of the image before upsampling; `*count` is how many were found in all.
+template <typename Detection>
+void write_detections(std::vector<Detection> found, const dlib::pyramid_down<2> &pyramid, int upsample,
+                      fg_detection *detections, int capacity, int *count) {
+    std::sort(found.begin(), found.end(),
+              [](const Detection &a, const Detection &b) { return a.detection_confidence > b.detection_confidence; });
+    *count = (int)found.size();
+    for (int i = 0; i < std::min(capacity, (int)found.size()); i++) {
+        dlib::rectangle r = found[i].rect;
+        for (int u = 0; u < upsample; u++) r = pyramid.rect_down(r);
+        detections[i] = {r.left(), r.top(), r.right(), r.bottom(), found[i].detection_confidence};
+    }
+}
+
 inline dlib::matrix<dlib::rgb_pixel> copy_to_matrix(fg_rgb_view image) {
     dlib::matrix<dlib::rgb_pixel> m(image.height, image.width);
     for (long y = 0; y < image.height; y++)
         std::memcpy(&m(y, 0), image.pixels + y * image.stride, (size_t)image.width * 3);
     return m;
+}
+
+// The caller's image copied into a dlib matrix and doubled `upsample` times, for the detectors.
+inline dlib::matrix<dlib::rgb_pixel> detection_input(fg_rgb_view image, int upsample, dlib::pyramid_down<2> &pyramid) {
+    dlib::matrix<dlib::rgb_pixel> img = copy_to_matrix(image);
+    for (int i = 0; i < upsample; i++) dlib::pyramid_up(img, pyramid);
+    return img;
 }
 
 }  // namespace fg

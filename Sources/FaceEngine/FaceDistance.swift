@@ -12,9 +12,6 @@ public func faceDistance(_ a: [Float], _ b: [Float]) -> Float {
     return 1 - dot / (normA.squareRoot() * normB.squareRoot())
 }
 
-/// Cosine similarity for a cosine distance.
-public func similarity(forDistance distance: Float) -> Float { 1 - distance }
-
 /// `vector` scaled to unit length (unchanged when it is all zeros).
 public func l2Normalized(_ vector: [Float]) -> [Float] {
     let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()

@@ -4,7 +4,6 @@ public enum FaceEngineError: Error, Equatable, CustomStringConvertible {
     case modelLoadFailed(String)
     case engineFailure(String)
     case overloaded(queueLimit: Int)
-    case imageTooSmall(width: Int, height: Int)
 
     public var description: String {
         switch self {
@@ -12,7 +11,6 @@ public enum FaceEngineError: Error, Equatable, CustomStringConvertible {
         case .modelLoadFailed(let detail): "a face model could not be loaded: \(detail)"
         case .engineFailure(let detail): "the face engine failed: \(detail)"
         case .overloaded(let limit): "the face engine queue is full (\(limit) waiting)"
-        case .imageTooSmall(let width, let height): "the image is too small (\(width)x\(height)) to hold a face"
         }
     }
 }

@@ -50,18 +50,13 @@ public struct ImageDecoder: Sendable {
         try withBytes(data) { bytes throws(ImageDecodingError) in try readHeader(bytes) }
     }
 
-    public func readHeader(_ bytes: UnsafeRawBufferPointer) throws(ImageDecodingError) -> Header {
-        let (header, _) = try inspect(bytes, scaleDenominator: 1)
-        return header
-    }
-
     public func decode(_ bytes: UnsafeRawBufferPointer, maxSide: Int?) throws(ImageDecodingError) -> RGBImage {
-        let (header, _) = try inspect(bytes, scaleDenominator: 1)
+        let header = try readHeader(bytes)
         let denominator = maxSide.map { jpegScaleDenominator(header, maxSide: $0) } ?? 1
+        // libjpeg's DCT-scaled output size is ceil(size / denominator) (CImageCodecs.h); the shim checks it again.
+        let width = (header.width + denominator - 1) / denominator
+        let height = (header.height + denominator - 1) / denominator
         var info = fg_image_info()
-        if denominator > 1 { (_, info) = try inspect(bytes, scaleDenominator: denominator) }
-        let width = denominator > 1 ? Int(info.width) : header.width
-        let height = denominator > 1 ? Int(info.height) : header.height
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         let status = pixels.withUnsafeMutableBufferPointer { out in
             let base = bytes.bindMemory(to: UInt8.self).baseAddress!
@@ -78,9 +73,7 @@ public struct ImageDecoder: Sendable {
     }
 
     /// Sniffs, checks the byte limit, reads the header and checks the pixel limit.
-    private func inspect(
-        _ bytes: UnsafeRawBufferPointer, scaleDenominator: Int
-    ) throws(ImageDecodingError) -> (Header, fg_image_info) {
+    public func readHeader(_ bytes: UnsafeRawBufferPointer) throws(ImageDecodingError) -> Header {
         if bytes.isEmpty { throw .empty }
         if bytes.count > limits.maxBytes { throw .tooManyBytes(limit: limits.maxBytes) }
         guard let format = ImageFormat.sniff(bytes) else { throw .unsupportedFormat(nil) }
@@ -94,7 +87,7 @@ public struct ImageDecoder: Sendable {
         let base = bytes.bindMemory(to: UInt8.self).baseAddress!
         let status: fg_codec_status
         switch format {
-        case .jpeg: status = fg_jpeg_read_info(base, bytes.count, Int32(scaleDenominator), &info)
+        case .jpeg: status = fg_jpeg_read_info(base, bytes.count, 1, &info)
         case .png: status = fg_png_read_info(base, bytes.count, &info)
         default: status = fg_webp_read_info(base, bytes.count, &info)
         }
@@ -102,11 +95,10 @@ public struct ImageDecoder: Sendable {
         let width = Int(info.source_width), height = Int(info.source_height)
         guard width > 0, height > 0 else { throw .corrupt("the header gives no size") }
         try checkPixelLimit(width: width, height: height)
-        let header = Header(
+        return Header(
             format: format, width: width, height: height,
             orientation: EXIFOrientation.read(from: bytes, format: format),
             isProgressive: info.is_progressive != 0, isAnimated: info.is_animated != 0)
-        return (header, info)
     }
 
     private func checkPixelLimit(width: Int, height: Int) throws(ImageDecodingError) {

@@ -42,28 +42,15 @@ func encodeFiles(
     _ files: [String], root: String, pool: EnginePool, limit: Int = .max
 ) async throws -> [String: [FaceEncoding]?] {
     let decoder = ImageDecoder()
-    return try await withThrowingTaskGroup(of: (String, [FaceEncoding]?).self) { group in
-        var results: [String: [FaceEncoding]?] = [:]
-        var pending = files[...]
-        func addNext() {
-            guard let file = pending.popFirst() else { return }
-            group.addTask {
-                let faces = try await pool.run { engine -> [FaceEncoding]? in
-                    guard let data = FileManager.default.contents(atPath: root + "/" + file),
-                          let image = try? decoder.decode([UInt8](data))
-                    else { return nil }
-                    return try engine.faceEncodings(in: image, limit: limit)
-                }
-                return (file, faces)
-            }
+    let encoded = try await concurrentMap(files, width: pool.size * 2) { file in
+        try await pool.run { engine -> [FaceEncoding]? in
+            guard let data = FileManager.default.contents(atPath: root + "/" + file),
+                  let image = try? decoder.decode([UInt8](data))
+            else { return nil }
+            return try engine.faceEncodings(in: image, limit: limit)
         }
-        for _ in 0..<(pool.size * 2) { addNext() }
-        while let (file, faces) = try await group.next() {
-            results[file] = faces
-            addNext()
-        }
-        return results
     }
+    return Dictionary(zip(files, encoded), uniquingKeysWith: { first, _ in first })
 }
 
 /// The embedding of each file's largest face; nil where no face was found or the file is unusable.

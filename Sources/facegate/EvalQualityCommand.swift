@@ -60,11 +60,9 @@ struct EvalQualityCommand: AsyncParsableCommand {
             }
         }
         func percentiles(_ values: [Double]) -> [String: Double] {
-            let sorted = values.sorted()
-            guard !sorted.isEmpty else { return [:] }
-            func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(p * Double(sorted.count)))] }
-            return ["p01": rounded(at(0.01), 1), "p05": rounded(at(0.05), 1), "p50": rounded(at(0.5), 1),
-                    "p95": rounded(at(0.95), 1), "p99": rounded(at(0.99), 1)]
+            guard !values.isEmpty else { return [:] }
+            return ["p01": 0.01, "p05": 0.05, "p50": 0.5, "p95": 0.95, "p99": 0.99]
+                .mapValues { rounded(percentile(values, $0), 1) }
         }
         let rejected = rejections.values.reduce(0, +)
         try printJSON([

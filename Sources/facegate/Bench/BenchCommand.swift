@@ -27,12 +27,7 @@ struct Stopwatch {
             try body()
             samples.append((clock.now - start) / .seconds(1))
         }
-        return median(of: samples)
-    }
-
-    func median(of samples: [Double]) -> Double {
-        let sorted = samples.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return facegate.median(samples)
     }
 }
 

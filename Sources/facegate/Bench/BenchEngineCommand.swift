@@ -95,7 +95,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         }
         var throughput: [[String: Any]] = []
         for count in workers {
-            let rate = stopwatch.median(of: perWorkers[count] ?? [])
+            let rate = median(perWorkers[count] ?? [])
             print(String(format: "end to end, %d worker(s): %.1f photos/s over %d photos (median of %d rounds)",
                          count, rate, photos.count, rounds))
             throughput.append(["workers": count, "photos_per_s": rounded(rate, 2), "rounds": perWorkers[count] ?? []])
@@ -133,16 +133,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let pool = try EnginePool(count: workers, models: models, settings: settings, queueLimit: 1 << 20)
         let decoder = ImageDecoder()
         let started = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = photos[...]
-            func addNext() {
-                guard let bytes = pending.popFirst() else { return }
-                group.addTask {
-                    _ = try await pool.run { engine in try engine.faceEncodings(in: decoder.decode(bytes)) }
-                }
-            }
-            for _ in 0..<(workers * 2) { addNext() }
-            while try await group.next() != nil { addNext() }
+        _ = try await concurrentMap(photos, width: workers * 2) { bytes in
+            _ = try await pool.run { engine in try engine.faceEncodings(in: decoder.decode(bytes)) }
         }
         return Double(photos.count) / ((ContinuousClock.now - started) / .seconds(1))
     }

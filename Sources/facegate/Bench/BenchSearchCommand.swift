@@ -132,16 +132,10 @@ struct BenchSearchCommand: AsyncParsableCommand {
             result["hnsw_recall_at_\(k)"] = rounded(Double(hits) / Double(max(1, pgProbes.count * k)), 3)
         }
         print(String(format: "%d vectors: memory p50 %.3f ms (p99 %.3f, batch-32 %.3f ms/query), pgvector exact p50 %.1f ms, "
-                     + "bandwidth bound %.3f ms, load %.1f s", size, result["memory_ms_p50"] as! Double,
-                     result["memory_ms_p99"] as! Double, batchPerQuery, result["pgvector_exact_ms_p50"] as! Double,
-                     result["bandwidth_bound_ms"] as! Double, loadSeconds))
+                     + "bandwidth bound %.3f ms, load %.1f s", size, percentile(memoryTimes, 0.5),
+                     percentile(memoryTimes, 0.99), batchPerQuery, percentile(exactTimes, 0.5),
+                     Double(size * dim * 4) / bandwidth * 1000, loadSeconds))
         return result
-    }
-
-    private func percentile(_ values: [Double], _ p: Double) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.down)))]
     }
 
     /// Bytes per second of one thread reading a 512 MB buffer, best of five passes.
