@@ -55,6 +55,17 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS"),
         .target(name: "VectorSearch", dependencies: ["COpenBLAS"]),
 
+        // Gallery: every organisation's faces, searchable in memory and kept equal to the database; the match rule.
+        .target(
+            name: "Gallery",
+            dependencies: [
+                "Storage", "VectorSearch",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // A small RFC 4180 reader for the labelled-photo CSVs (eval, import, tests).
         .target(name: "CSV"),
 
@@ -62,7 +73,7 @@ let package = Package(
         .target(
             name: "FaceGateAPI",
             dependencies: [
-                "Storage", "FaceEngine", "ImageDecoding",
+                "Storage", "Gallery", "FaceEngine", "ImageDecoding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "facegate",
             dependencies: [
-                "FaceGateAPI", "FaceEngine", "ImageDecoding", "Storage", "CSV", "VectorSearch",
+                "FaceGateAPI", "FaceEngine", "Gallery", "ImageDecoding", "Storage", "CSV", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
@@ -88,9 +99,18 @@ let package = Package(
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "TestSupport"]),
         .testTarget(
             name: "VectorSearchTests",
-            dependencies: ["VectorSearch", "Storage", "TestSupport"]
+            dependencies: ["VectorSearch", "TestSupport"]
         ),
         .testTarget(name: "FaceEngineTests", dependencies: ["FaceEngine", "ImageDecoding", "TestSupport"]),
+        .testTarget(
+            name: "GalleryTests",
+            dependencies: [
+                "Gallery", "Storage", "FaceEngine", "ImageDecoding", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]

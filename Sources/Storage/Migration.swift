@@ -15,6 +15,7 @@ extension Migration {
     /// Every migration of the schema, in version order. Append; never edit one that has shipped.
     public static let all: [Migration] = [
         .v1Foundation,
+        .v2Gallery,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

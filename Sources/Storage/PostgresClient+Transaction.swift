@@ -20,3 +20,17 @@ extension PostgresClient {
         }
     }
 }
+
+extension PostgresRowSequence {
+    /// The first row's only column, or nil when there is no row.
+    func first<T: PostgresDecodable & Sendable>(_ type: T.Type) async throws -> T? {
+        for try await value in decode(T.self) { return value }
+        return nil
+    }
+
+    /// The only column of a row the statement always returns (`INSERT … RETURNING`).
+    func single<T: PostgresDecodable & Sendable>(_ type: T.Type) async throws -> T {
+        guard let value = try await first(type) else { throw StorageError.noRowReturned }
+        return value
+    }
+}

@@ -3,6 +3,16 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case schemaNewerThanCode(database: Int, code: Int)
     case missingSuperAdminCredentials
     case timedOut(String)
+    /// The member does not exist in that organisation.
+    case memberNotFound
+    /// The same photo is already one of the member's faces.
+    case duplicateFace
+    /// Another member of the organisation already has this external id.
+    case duplicateExternalID
+    /// The `faces.embedding` column is not as wide as the model's embeddings.
+    case embeddingWidthMismatch(column: Int, model: Int)
+    /// A statement that always returns a row returned none (a bug, not a user error).
+    case noRowReturned
 
     public var description: String {
         switch self {
@@ -12,6 +22,16 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             "no super admin exists yet: set SUPER_ADMIN_USERNAME and SUPER_ADMIN_PASSWORD for the first start"
         case .timedOut(let what):
             "\(what) timed out"
+        case .memberNotFound:
+            "no such member in this organisation"
+        case .duplicateFace:
+            "this photo is already enrolled for this member"
+        case .duplicateExternalID:
+            "another member of this organisation has this external id"
+        case .embeddingWidthMismatch(let column, let model):
+            "faces.embedding holds \(column)-dimensional vectors but the face model makes \(model)-dimensional ones"
+        case .noRowReturned:
+            "the database returned no row where one was expected"
         }
     }
 }

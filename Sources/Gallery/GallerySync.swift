@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+/// Keeps a `FaceGallery`'s in-memory index equal to the database, as a long-running service:
+/// LISTENs on `FaceChange.channel` and applies every other instance's writes (and its own, idempotently); loads
+/// everything when LISTEN is first established and checks counts and checksums whenever it is re-established
+/// (notifications sent while it was down are lost) and every `checkInterval`; an organisation found different
+/// twice in a row (not just a write in flight) is reloaded. Events are handled one at a time, in order.
+public final class GallerySync: Service, Sendable {
+    let gallery: FaceGallery
+    let client: PostgresClient
+    let checkInterval: Duration
+    let logger: Logger
+    private let events: AsyncStream<Event>
+    private let sink: AsyncStream<Event>.Continuation
+
+    public init(gallery: FaceGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger) {
+        self.gallery = gallery
+        self.client = client
+        self.checkInterval = checkInterval
+        self.logger = logger
+        (events, sink) = AsyncStream.makeStream(of: Event.self)
+    }
+
+    enum Event: Sendable {
+        case listening
+        case disconnected
+        case notification(String)
+        /// Periodic (or a follow-up of a check that found differences): reload what differed twice running.
+        case check
+        /// Asked for (`requestCheck`): reload whatever differs.
+        case checkNow
+    }
+
+    /// Compares the index with the database soon and reloads the organisations that differ.
+    public func requestCheck() { sink.yield(.checkNow) }
+
+    public func run() async throws {
+        guard gallery.backend == .memory else { return }
+        await cancelWhenGracefulShutdown { [self] in
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.listen() }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.checkInterval)
+                        self.sink.yield(.check)
+                    }
+                }
+                var suspects = Set<UUID>()
+                for await event in events {
+                    if Task.isCancelled { break }
+                    await handle(event, suspects: &suspects)
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// LISTEN on one pooled connection for as long as it lives; on failure wait and LISTEN again.
+    private func listen() async {
+        var delay = Duration.milliseconds(250)
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: FaceChange.channel) { notifications in
+                        sink.yield(.listening)
+                        delay = .milliseconds(250)
+                        for try await notification in notifications { sink.yield(.notification(notification.payload)) }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("gallery: LISTEN lost; retrying", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            sink.yield(.disconnected)
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    private func handle(_ event: Event, suspects: inout Set<UUID>) async {
+        do {
+            switch event {
+            case .listening:
+                gallery.updateSync { $0.listening = true }
+                if gallery.syncStatus.reloads == 0 {
+                    try await gallery.reload()
+                } else {
+                    // Notifications sent while LISTEN was down are lost: compare everything now.
+                    suspects = try await check(suspects: [], reloadAtOnce: true)
+                }
+            case .disconnected:
+                gallery.updateSync { $0.listening = false }
+            case .notification(let payload):
+                try await apply(payload)
+            case .check:
+                suspects = try await check(suspects: suspects, reloadAtOnce: false)
+                if !suspects.isEmpty {
+                    // Most differences are writes in flight; look again shortly rather than a whole interval later.
+                    Task { [sink] in
+                        try? await Task.sleep(for: .seconds(2))
+                        sink.yield(.check)
+                    }
+                }
+            case .checkNow:
+                suspects = try await check(suspects: [], reloadAtOnce: true)
+            }
+        } catch {
+            logger.warning("gallery sync step failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    private func apply(_ payload: String) async throws {
+        guard let change = FaceChange(payload: payload) else {
+            logger.warning("gallery: unknown notification", metadata: ["payload": "\(payload.prefix(200))"])
+            return
+        }
+        switch change {
+        case .added(let ref, let organization):
+            // The row may be gone again already; then the remove notification follows and nothing is added.
+            if let embedding = try await gallery.store.embeddings(of: [ref.face])[ref.face] {
+                gallery.apply(.add(ref, organization: organization, embedding: embedding))
+            }
+        case .removed(let ref, let organization):
+            gallery.apply(.remove(ref, organization: organization))
+        case .reload(let organization):
+            try await gallery.reload(organization: organization)
+        case .reloadAll:
+            try await gallery.reload()
+        }
+    }
+
+    /// Compares every organisation's count and checksum with the database. Organisations that differ now and
+    /// differed at the previous check (`suspects`) — or at once, with `reloadAtOnce` — are reloaded; the others
+    /// that differ are returned to be looked at again next time.
+    func check(suspects: Set<UUID>, reloadAtOnce: Bool) async throws -> Set<UUID> {
+        let database = try await gallery.store.summaries()
+        let memory = gallery.summaries()
+        let differing = Set(database.keys).union(memory.keys).filter { database[$0] != memory[$0] }
+        gallery.updateSync {
+            $0.lastCheck = Date()
+            $0.lastCheckMismatches = differing.count
+        }
+        let confirmed = reloadAtOnce ? differing : differing.intersection(suspects)
+        for organization in confirmed {
+            logger.warning("gallery differs from the database; reloading", metadata: [
+                "organization": "\(organization)",
+                "database": "\(database[organization] ?? FaceSummary())", "memory": "\(memory[organization] ?? FaceSummary())",
+            ])
+            try await gallery.reload(organization: organization)
+        }
+        return differing.subtracting(confirmed)
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A face to store: an embedding of one member's photo and what it was made with.
+public struct NewFace: Sendable {
+    public var organizationID: UUID
+    public var memberID: UUID
+    public var embedding: [Float]
+    public var model: String
+    public var modelVersion: String
+    /// Quality measures (face size, sharpness, yaw, …) kept for audits and re-enrolment decisions.
+    public var quality: [String: Double]
+    /// x, y, width, height of the face in the photo.
+    public var box: [Int]?
+    /// SHA-256 of the photo's bytes: the same photo enrolled twice for one member is one face.
+    public var imageSHA256: [UInt8]
+    /// The aligned face chip, sealed by the caller (the service encrypts it before it reaches the database).
+    public var sealedThumbnail: [UInt8]?
+
+    public init(
+        organizationID: UUID, memberID: UUID, embedding: [Float], model: String, modelVersion: String,
+        quality: [String: Double] = [:], box: [Int]? = nil, imageSHA256: [UInt8], sealedThumbnail: [UInt8]? = nil
+    ) {
+        self.organizationID = organizationID
+        self.memberID = memberID
+        self.embedding = embedding
+        self.model = model
+        self.modelVersion = modelVersion
+        self.quality = quality
+        self.box = box
+        self.imageSHA256 = imageSHA256
+        self.sealedThumbnail = sealedThumbnail
+    }
+}
+
+/// The `faces` table: the one place that writes and reads embeddings in SQL. Writes use bound parameters only; the
+/// bulk path streams rows with `COPY`; reads stream `embedding::real[]`.
+public struct FaceStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Stores one face. Throws `StorageError.memberNotFound` when the member is not in that organisation and
+    /// `.duplicateFace` when this photo is already one of the member's faces.
+    public func insert(_ face: NewFace) async throws -> FaceRef {
+        let quality = String(decoding: try JSONEncoder().encode(face.quality), as: UTF8.self)
+        let box = try face.box.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        do {
+            let rows = try await client.query(
+                """
+                INSERT INTO faces (organization_id, member_id, embedding, model, model_version, quality, box,
+                                   image_sha256, thumbnail)
+                VALUES (\(face.organizationID), \(face.memberID), \(face.embedding)::real[]::vector, \(face.model),
+                        \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
+                        \(face.sealedThumbnail?.byteBuffer))
+                RETURNING id
+                """, logger: logger)
+            return FaceRef(face: try await rows.single(UUID.self), member: face.memberID)
+        } catch let error as PSQLError {
+            switch error.serverInfo?[.sqlState] {
+            case PostgresError.Code.foreignKeyViolation.raw: throw StorageError.memberNotFound
+            case PostgresError.Code.uniqueViolation.raw: throw StorageError.duplicateFace
+            default: throw error
+            }
+        }
+    }
+
+    /// Deletes one face of the organisation; nil when there is no such face there.
+    public func delete(face: UUID, organization: UUID) async throws -> FaceRef? {
+        let rows = try await client.query(
+            "DELETE FROM faces WHERE id = \(face) AND organization_id = \(organization) RETURNING member_id",
+            logger: logger)
+        return try await rows.first(UUID.self).map { FaceRef(face: face, member: $0) }
+    }
+
+    /// Streams every face (of one organisation, or all) to `body` in database order.
+    public func forEachFace(
+        organization: UUID? = nil, _ body: (_ organization: UUID, FaceRef, [Float]) throws -> Void
+    ) async throws {
+        let rows = try await client.query(
+            """
+            SELECT organization_id, id, member_id, embedding::real[] FROM faces
+            WHERE \(organization)::uuid IS NULL OR organization_id = \(organization)
+            """, logger: logger)
+        for try await (org, id, member, embedding) in rows.decode((UUID, UUID, UUID, [Float]).self) {
+            try body(org, FaceRef(face: id, member: member), embedding)
+        }
+    }
+
+    /// The embeddings of the faces among `ids` that still exist.
+    public func embeddings(of ids: [UUID]) async throws -> [UUID: [Float]] {
+        guard !ids.isEmpty else { return [:] }
+        var found: [UUID: [Float]] = [:]
+        let rows = try await client.query(
+            "SELECT id, embedding::real[] FROM faces WHERE id = ANY(\(ids))", logger: logger)
+        for try await (id, embedding) in rows.decode((UUID, [Float]).self) { found[id] = embedding }
+        return found
+    }
+
+    /// Number of faces of one organisation.
+    public func count(organization: UUID) async throws -> Int {
+        let rows = try await client.query(
+            "SELECT count(*) FROM faces WHERE organization_id = \(organization)", logger: logger)
+        return try await rows.single(Int.self)
+    }
+
+    /// Count and id checksum per organisation (organisations without faces are absent).
+    public func summaries() async throws -> [UUID: FaceSummary] {
+        var result: [UUID: FaceSummary] = [:]
+        let rows = try await client.query(
+            """
+            SELECT organization_id, count(*),
+                   ((sum(('x' || left(replace(id::text, '-', ''), 16))::bit(64)::bigint) % 18446744073709551616
+                     + 18446744073709551616) % 18446744073709551616)::text
+            FROM faces GROUP BY organization_id
+            """, logger: logger)
+        for try await (org, count, checksum) in rows.decode((UUID, Int, String).self) {
+            result[org] = FaceSummary(count: count, checksum: UInt64(checksum) ?? 0)
+        }
+        return result
+    }
+
+    /// How pgvector searches: its exact scan, or the HNSW index with this `hnsw.ef_search`.
+    public enum SearchMethod: Sendable, Equatable {
+        case exact
+        case hnsw(efSearch: Int)
+    }
+
+    /// The `k` faces of the organisation nearest to `embedding` by cosine distance, nearest first, as pgvector finds
+    /// them (`ORDER BY embedding <=> q`).
+    public func nearestFaces(
+        to embedding: [Float], organization: UUID, k: Int, method: SearchMethod
+    ) async throws -> [(face: FaceRef, distance: Float)] {
+        try await client.transaction(logger: logger) { connection in
+            switch method {
+            case .exact:
+                try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
+            case .hnsw(let efSearch):
+                // Without iterative scans the organisation filter would drop results after the first ef_search.
+                try await connection.query("SELECT set_config('hnsw.ef_search', \(String(efSearch)), true)", logger: logger)
+                try await connection.query("SET LOCAL hnsw.iterative_scan = strict_order", logger: logger)
+            }
+            let rows = try await connection.query(
+                """
+                SELECT id, member_id, (embedding <=> \(embedding)::real[]::vector)::real FROM faces
+                WHERE organization_id = \(organization)
+                ORDER BY embedding <=> \(embedding)::real[]::vector LIMIT \(k)
+                """, logger: logger)
+            var found: [(face: FaceRef, distance: Float)] = []
+            for try await (id, member, distance) in rows.decode((UUID, UUID, Float).self) {
+                found.append((FaceRef(face: id, member: member), distance))
+            }
+            return found
+        }
+    }
+
+    /// Streams many faces into the table with `COPY` (imports, benchmarks): constant memory whatever the count.
+    /// The database announces a bulk load as one reload per organisation.
+    public func bulkInsert(_ faces: some Sequence<NewFace> & Sendable) async throws {
+        try await client.withConnection { connection in
+            try await connection.copyFrom(
+                table: "faces",
+                columns: ["organization_id", "member_id", "embedding", "model", "model_version", "image_sha256"],
+                logger: logger
+            ) { writer in
+                var buffer = ByteBuffer()
+                for face in faces {
+                    buffer.writeString(Self.copyLine(face))
+                    if buffer.readableBytes > 1 << 20 {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                    }
+                }
+                if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            }
+        }
+    }
+
+    /// One row in COPY's text format (uuids, numbers and hex need no escaping; model names are escaped).
+    static func copyLine(_ face: NewFace) -> String {
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
+                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+        }
+        let vector = "[" + face.embedding.map { "\($0)" }.joined(separator: ",") + "]"
+        let hex = face.imageSHA256.map { String(format: "%02x", $0) }.joined()
+        return [face.organizationID.uuidString, face.memberID.uuidString, vector, escaped(face.model),
+                escaped(face.modelVersion), "\\\\x" + hex].joined(separator: "\t") + "\n"
+    }
+
+    /// The declared width of `faces.embedding` (nil before the gallery migration).
+    public func embeddingColumnDimensions() async throws -> Int? {
+        let rows = try await client.query(
+            """
+            SELECT atttypmod FROM pg_attribute
+            WHERE attrelid = to_regclass('faces') AND attname = 'embedding' AND NOT attisdropped
+            """, logger: logger)
+        return try await rows.first(Int32.self).map(Int.init)
+    }
+}
+
+extension Array where Element == UInt8 {
+    var byteBuffer: ByteBuffer { ByteBuffer(bytes: self) }
+}
