@@ -1,4 +1,5 @@
 import FaceEngine
+import Gallery
 import Hummingbird
 import Logging
 import PostgresNIO
@@ -28,20 +29,33 @@ public func buildApplication(
         configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
         backgroundLogger: logger)
 
+    let faces = FaceStore(client: postgres, logger: logger)
+    let gallery = FaceGallery(
+        store: faces, members: MemberStore(client: postgres, logger: logger),
+        dimension: configuration.embeddingDimensions, backend: configuration.searchBackend,
+        efSearch: configuration.hnswEfSearch, logger: logger)
+    // Loads the index once the schema exists (it retries until then), then follows the database.
+    let gallerySync = GallerySync(
+        gallery: gallery, client: postgres, checkInterval: configuration.galleryCheckInterval, logger: logger)
+
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
-        modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) }
+        modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },
+        gallery: gallery
     ).addRoutes(to: router)
 
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facegate"),
-        services: [postgres],
+        services: [postgres, gallerySync],
         logger: logger)
     app.beforeServerStarts {
         try await Migrator().migrate(postgres, logger: logger)
+        if let width = try await faces.embeddingColumnDimensions(), width != configuration.embeddingDimensions {
+            throw StorageError.embeddingWidthMismatch(column: width, model: configuration.embeddingDimensions)
+        }
         try await UserStore(client: postgres, logger: logger)
             .ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
     }

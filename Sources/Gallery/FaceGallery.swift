@@ -187,6 +187,9 @@ public final class FaceGallery: Sendable {
 
     public var syncStatus: SyncStatus { state.withLock { $0.sync } }
 
+    /// Whether the index has been loaded from the database at least once (the pgvector backends load nothing).
+    public var isLoaded: Bool { backend != .memory || state.withLock { $0.loaded } }
+
     func updateSync(_ update: (inout SyncStatus) -> Void) { state.withLock { update(&$0.sync) } }
 
     /// Per-organisation summaries of the in-memory index (organisations without faces left out).

@@ -25,7 +25,7 @@ public final class GallerySync: Service, Sendable {
         (events, sink) = AsyncStream.makeStream(of: Event.self)
     }
 
-    enum Event: Sendable {
+    enum Event: Sendable, Equatable {
         case listening
         case disconnected
         case notification(String)
@@ -86,30 +86,38 @@ public final class GallerySync: Service, Sendable {
             switch event {
             case .listening:
                 gallery.updateSync { $0.listening = true }
-                if gallery.syncStatus.reloads == 0 {
-                    try await gallery.reload()
-                } else {
+                if gallery.isLoaded {
                     // Notifications sent while LISTEN was down are lost: compare everything now.
                     suspects = try await check(suspects: [], reloadAtOnce: true)
+                } else {
+                    try await gallery.reload()
                 }
             case .disconnected:
                 gallery.updateSync { $0.listening = false }
             case .notification(let payload):
                 try await apply(payload)
-            case .check:
-                suspects = try await check(suspects: suspects, reloadAtOnce: false)
+            case .check, .checkNow:
+                guard gallery.isLoaded else {
+                    try await gallery.reload()
+                    return
+                }
+                suspects = try await check(suspects: suspects, reloadAtOnce: event == .checkNow)
                 if !suspects.isEmpty {
                     // Most differences are writes in flight; look again shortly rather than a whole interval later.
-                    Task { [sink] in
-                        try? await Task.sleep(for: .seconds(2))
-                        sink.yield(.check)
-                    }
+                    later(.check, after: .seconds(2))
                 }
-            case .checkNow:
-                suspects = try await check(suspects: [], reloadAtOnce: true)
             }
         } catch {
             logger.warning("gallery sync step failed", metadata: ["error": "\(String(reflecting: error))"])
+            // Not loaded yet (the schema may still be migrating, the database starting): try again soon.
+            if !gallery.isLoaded { later(.check, after: .seconds(1)) }
+        }
+    }
+
+    private func later(_ event: Event, after delay: Duration) {
+        Task { [sink] in
+            try? await Task.sleep(for: delay)
+            sink.yield(event)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FaceEngine
 import Foundation
+import Gallery
 
 /// Open-set 1:N identification: `facegate eval identify --manifest CSV --root DIR`.
 struct EvalIdentifyCommand: AsyncParsableCommand {
@@ -16,8 +17,11 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
     var skipIdentity: [String] = []
     @Flag(help: "Leave out rows whose 'derived' column is 'yes' (synthetic variants, not real photos).")
     var excludeDerived = false
-    @Option(help: "Also require the next identity to be at least this much farther than the best (ambiguity margin).")
-    var margin: Float = 0
+    @Option(help: """
+        Also require the next identity to be at least this much farther than the best (ambiguity margin; default: \
+        FACE_MATCH_MARGIN).
+        """)
+    var margin: Float?
     @Option(help: "Photos enrolled per identity (the best match over them counts).") var enrolPhotos = 1
     @Option(help: """
         Only identities with at least this many photos are enrolled (default: enrol-photos + 1); their probes are \
@@ -32,6 +36,7 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
     func run() async throws {
         let started = ContinuousClock.now
         let setup = try options.engineConfiguration()
+        let margin = self.margin ?? setup.matchMargin
         var filesByIdentity: [String: [String]] = [:]
         for row in try readCSV(manifest) {
             guard let file = row["file"], let identity = row["identity"], !Self.unlabelled.contains(identity),
@@ -85,15 +90,16 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             unknownBest.append(probe.flatMap(nearest))
         }
         func judge(_ tolerance: Float, margin: Float) -> (missedOrWrong: Int, wrong: Int, falseAccepts: Int) {
+            let rule = MatchRule(tolerance: tolerance, margin: margin)
             var missedOrWrong = 0, wrong = 0
             for probe in known {
-                guard let best = probe.best, best.accepted(tolerance: tolerance, margin: margin) else {
+                guard let best = probe.best, best.accepted(by: rule) else {
                     missedOrWrong += 1
                     continue
                 }
                 if best.identity != probe.identity { missedOrWrong += 1; wrong += 1 }
             }
-            let falseAccepts = unknownBest.filter { $0?.accepted(tolerance: tolerance, margin: margin) ?? false }.count
+            let falseAccepts = unknownBest.filter { $0?.accepted(by: rule) ?? false }.count
             return (missedOrWrong, wrong, falseAccepts)
         }
         let knownProbes = known.count, unknownProbes = unknownBest.count
@@ -149,7 +155,5 @@ struct Nearest {
     var distance: Float
     var runnerUp: Float
 
-    func accepted(tolerance: Float, margin: Float) -> Bool {
-        distance <= tolerance && runnerUp - distance >= margin
-    }
+    func accepted(by rule: MatchRule) -> Bool { rule.accepts(distance: distance, runnerUp: runnerUp) }
 }

@@ -2,6 +2,7 @@ import FaceGateAPI
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Storage
 import TestSupport
 import Testing
 
@@ -9,7 +10,8 @@ struct ReadyBody: Decodable {
     struct Database: Decodable { var ok: Bool; var pgvector_version: String? }
     struct Schema: Decodable { var ok: Bool; var version: Int?; var expected: Int }
     struct Models: Decodable { var ok: Bool }
-    struct Checks: Decodable { var database: Database; var schema: Schema; var models: Models }
+    struct Gallery: Decodable { var ok: Bool; var backend: String; var faces: Int?; var in_sync: Bool; var listening: Bool? }
+    struct Checks: Decodable { var database: Database; var schema: Schema; var models: Models; var gallery: Gallery }
     var status: String
     var failing: [String]
     var checks: Checks
@@ -17,7 +19,7 @@ struct ReadyBody: Decodable {
 
 @Suite("Health and readiness", .requiresModels)
 struct HealthTests {
-    @Test("/health is live; /ready checks database, schema and models for real")
+    @Test("/health is live; /ready checks database, schema, models and the gallery for real")
     func readyOnMigratedDatabase() async throws {
         try await TestDatabase.withFreshDatabase { url in
             let app = try await buildApplication(try testConfiguration(databaseURL: url))
@@ -25,15 +27,29 @@ struct HealthTests {
                 try await client.execute(uri: "/health", method: .get) { response in
                     #expect(response.status == .ok)
                 }
-                try await client.execute(uri: "/ready", method: .get) { response in
-                    #expect(response.status == .ok)
-                    let body = try JSONDecoder().decode(ReadyBody.self, from: Data(buffer: response.body))
-                    #expect(body.status == "ready" && body.failing.isEmpty)
-                    #expect(body.checks.database.pgvector_version?.hasPrefix("0.") == true)
-                    #expect(body.checks.schema.version == body.checks.schema.expected)
-                    #expect(body.checks.models.ok)
-                }
+                let body = try await waitForReady(client)
+                #expect(body.status == "ready" && body.failing.isEmpty)
+                #expect(body.checks.database.pgvector_version?.hasPrefix("0.") == true)
+                #expect(body.checks.schema.version == body.checks.schema.expected)
+                #expect(body.checks.models.ok)
+                #expect(body.checks.gallery.backend == "memory" && body.checks.gallery.faces == 0)
+                #expect(body.checks.gallery.in_sync && body.checks.gallery.listening == true)
             }
+        }
+    }
+
+    /// /ready's body once it says ready (the gallery loads in the background after start), failing after 10 s.
+    func waitForReady(_ client: some TestClientProtocol) async throws -> ReadyBody {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let (status, body) = try await client.execute(uri: "/ready", method: .get) { response in
+                (response.status, try JSONDecoder().decode(ReadyBody.self, from: Data(buffer: response.body)))
+            }
+            if status == .ok || ContinuousClock.now > deadline {
+                #expect(status == .ok, "not ready: \(body.failing)")
+                return body
+            }
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 
@@ -53,7 +69,7 @@ struct HealthTests {
     private func checkOutage(of cluster: PrivateCluster) async throws {
         let app = try await buildApplication(try testConfiguration(databaseURL: try await cluster.url()))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
+            _ = try await waitForReady(client)
 
             try await cluster.stop()
             try await client.execute(uri: "/ready", method: .get) { response in
@@ -85,6 +101,21 @@ struct HealthTests {
             try await TestDatabase.withClient(url) { client in
                 let rows = try await client.query("SELECT count(*) FROM users WHERE is_super_admin", logger: TestDatabase.logger)
                 for try await count in rows.decode(Int.self) { #expect(count == 1) }
+            }
+        }
+    }
+
+    @Test("start-up refuses a faces table whose embedding width is not the model's")
+    func startupChecksEmbeddingWidth() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                try await Migrator().migrate(client, logger: TestDatabase.logger)
+                try await client.query("ALTER TABLE faces ALTER COLUMN embedding TYPE vector(64) USING NULL",
+                                       logger: TestDatabase.logger)
+            }
+            let app = try await buildApplication(try testConfiguration(databaseURL: url))
+            await #expect(throws: StorageError.embeddingWidthMismatch(column: 64, model: 128)) {
+                try await app.test(.router) { _ in }
             }
         }
     }

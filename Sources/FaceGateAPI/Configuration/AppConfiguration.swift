@@ -1,5 +1,6 @@
 import FaceEngine
 import Foundation
+import Gallery
 import ImageDecoding
 import Logging
 import Storage
@@ -16,6 +17,12 @@ public struct AppConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var imageLimits: ImageDecoder.Limits
     public var engine: EngineConfiguration
+    /// `SEARCH_BACKEND`: the in-memory index (`memory`, default) or pgvector (`pgvector`: HNSW; `pgvector_exact`).
+    public var searchBackend: SearchBackend
+    /// `HNSW_EF_SEARCH`: pgvector's `hnsw.ef_search` for the `pgvector` backend (higher: better recall, slower).
+    public var hnswEfSearch: Int
+    /// `GALLERY_CHECK_SECONDS`: how often the in-memory index is compared with the database.
+    public var galleryCheckInterval: Duration
     /// How long `/ready` waits for the database before calling it unreachable.
     public var readinessTimeout: Duration = .seconds(2)
     /// bcrypt cost for new password hashes.
@@ -56,13 +63,17 @@ extension AppConfiguration {
         let maxPixels = reader.integer(
             "MAX_IMAGE_PIXELS", default: ImageDecoder.Limits.default.maxPixels, in: 1024...400_000_000)
         let engine = reader.engineConfiguration()
+        let backend = reader.choice("SEARCH_BACKEND", default: SearchBackend.memory)
+        let efSearch = reader.integer("HNSW_EF_SEARCH", default: 100, in: 1...1000)
+        let checkSeconds = reader.integer("GALLERY_CHECK_SECONDS", default: 60, in: 1...86_400)
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
-              let logLevel, let maxBytes, let maxPixels, let engine
+              let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
             superAdmin: superAdmin, embeddingDimensions: dimensions, logLevel: logLevel,
-            imageLimits: .init(maxBytes: maxBytes, maxPixels: maxPixels), engine: engine)
+            imageLimits: .init(maxBytes: maxBytes, maxPixels: maxPixels), engine: engine, searchBackend: backend,
+            hnswEfSearch: efSearch, galleryCheckInterval: .seconds(checkSeconds))
     }
 
     /// Only what the database commands need (`facegate migrate`).

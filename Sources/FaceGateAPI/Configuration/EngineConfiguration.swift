@@ -1,5 +1,6 @@
 import FaceEngine
 import Foundation
+import Gallery
 
 /// The face-engine part of the configuration: all that the service's engines and `facegate eval`/`bench` need,
 /// with no database or secrets, so those commands run from the same variables as the service.
@@ -16,22 +17,30 @@ public struct EngineConfiguration: Sendable {
     /// `FACE_MATCH_TOLERANCE`: the largest cosine distance (1 − cosine similarity, pgvector's `<=>`) that counts
     /// as the same person. The one meaning of "tolerance" everywhere.
     public var matchTolerance: Float
+    /// `FACE_MATCH_MARGIN`: the nearest other member must be at least this much farther than the best, or nobody
+    /// is matched (0: off; measured not to help on shared/faces, README "Accuracy").
+    public var matchMargin: Float
     /// `ENROL_*`: quality gates for enrolment photos.
     public var enrolmentGate: EnrolmentGate
 
     /// Calibrated on LFW fold 1 (README, "Accuracy").
     public static let defaultMatchTolerance = 0.0883
 
+    /// The rule every search result is judged by.
+    public var matchRule: MatchRule { MatchRule(tolerance: matchTolerance, margin: matchMargin) }
+
     public init(
         modelsDirectory: String = "models", settings: FaceEngineSettings = .init(),
         workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount), queueLimit: Int = 64,
-        matchTolerance: Float = Float(defaultMatchTolerance), enrolmentGate: EnrolmentGate = .init()
+        matchTolerance: Float = Float(defaultMatchTolerance), matchMargin: Float = 0,
+        enrolmentGate: EnrolmentGate = .init()
     ) {
         self.modelsDirectory = modelsDirectory
         self.settings = settings
         self.workers = workers
         self.queueLimit = queueLimit
         self.matchTolerance = matchTolerance
+        self.matchMargin = matchMargin
         self.enrolmentGate = enrolmentGate
     }
 
@@ -80,9 +89,11 @@ extension ConfigurationReader {
         let workers = integer("ENGINE_WORKERS", default: defaults.workers, in: 1...256)
         let queueLimit = integer("ENGINE_QUEUE_LIMIT", default: defaults.queueLimit, in: 0...100_000)
         let tolerance = number("FACE_MATCH_TOLERANCE", default: EngineConfiguration.defaultMatchTolerance, in: 0...2)
-        guard problems.count == problemsBefore, let workers, let queueLimit, let tolerance else { return nil }
+        let margin = number("FACE_MATCH_MARGIN", default: Double(defaults.matchMargin), in: 0...1)
+        guard problems.count == problemsBefore, let workers, let queueLimit, let tolerance, let margin else { return nil }
         return EngineConfiguration(
             modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
-            workers: workers, queueLimit: queueLimit, matchTolerance: Float(tolerance), enrolmentGate: gate)
+            workers: workers, queueLimit: queueLimit, matchTolerance: Float(tolerance), matchMargin: Float(margin),
+            enrolmentGate: gate)
     }
 }

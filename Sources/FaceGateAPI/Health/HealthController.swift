@@ -1,3 +1,4 @@
+import Gallery
 import Hummingbird
 import Logging
 import PostgresNIO
@@ -8,6 +9,7 @@ struct HealthController: Sendable {
     let postgres: PostgresClient
     let readinessTimeout: Duration
     let modelsLoaded: @Sendable () -> ReadinessReport.ModelsCheck
+    let gallery: FaceGallery
 
     func addRoutes(to router: some RouterMethods<some RequestContext>) {
         router.get("health") { _, _ -> Response in
@@ -36,6 +38,18 @@ struct HealthController: Sendable {
             logger.warning("readiness: database unreachable", metadata: ["error": "\(String(reflecting: error))"])
             database.error = "unreachable"
         }
-        return ReadinessReport(checks: .init(database: database, schema: schema, models: modelsLoaded()))
+        return ReadinessReport(checks: .init(database: database, schema: schema, models: modelsLoaded(),
+                                             gallery: galleryCheck()))
+    }
+
+    func galleryCheck() -> ReadinessReport.GalleryCheck {
+        let inSync = gallery.isInSync
+        guard gallery.backend == .memory else {
+            return .init(ok: inSync, backend: gallery.backend.rawValue, inSync: inSync)
+        }
+        let status = gallery.syncStatus
+        return .init(ok: inSync, backend: gallery.backend.rawValue, faces: gallery.indexedFaces,
+                     indexBytes: gallery.indexBytes, inSync: inSync, listening: status.listening,
+                     lastCheckAt: status.lastCheck, reloads: status.reloads)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Storage
 
@@ -18,10 +19,24 @@ struct ReadinessReport: Encodable, Equatable {
         var ok: Bool
         var detector: String?
     }
+    /// The search gallery: for the memory backend, loaded and following the database (LISTEN active, no
+    /// unresolved difference at the last check).
+    struct GalleryCheck: Codable, Equatable {
+        var ok: Bool
+        var backend: String
+        /// Faces in the in-memory index (absent for the pgvector backends).
+        var faces: Int?
+        var indexBytes: Int?
+        var inSync: Bool
+        var listening: Bool?
+        var lastCheckAt: Date?
+        var reloads: Int?
+    }
     struct Checks: Codable, Equatable {
         var database: DatabaseCheck
         var schema: SchemaCheck
         var models: ModelsCheck
+        var gallery: GalleryCheck
     }
 
     var status: String
@@ -34,6 +49,7 @@ struct ReadinessReport: Encodable, Equatable {
         if !checks.database.ok { failing.append("database") }
         if !checks.schema.ok { failing.append("schema") }
         if !checks.models.ok { failing.append("models") }
+        if !checks.gallery.ok { failing.append("gallery") }
         self.failing = failing
         self.status = failing.isEmpty ? "ready" : "not_ready"
     }
