@@ -214,7 +214,7 @@ public final class FaceGallery: Sendable {
         case .add(let ref, let organization, let embedding):
             guard !removed.contains(ref.face), embedding.count == dimension else { return }
             let entry = indexes[organization] ?? {
-                let created = OrganizationIndex(dimension: dimension, capacity: 1024)
+                let created = OrganizationIndex(dimension: dimension, capacity: capacity(for: 0))
                 indexes[organization] = created
                 return created
             }()
@@ -226,6 +226,8 @@ public final class FaceGallery: Sendable {
         }
     }
 
+    static func capacity(for count: Int) -> Int { 256 + count + count / 8 }
+
     /// Replaces the index of `organization` (nil: of every organisation) with a fresh load from the database,
     /// replaying the changes applied meanwhile. Searches keep using the old index until the swap.
     public func reload(organization: UUID? = nil) async throws {
@@ -233,12 +235,13 @@ public final class FaceGallery: Sendable {
         let clock = ContinuousClock(), started = clock.now
         // Until the swap, changes are recorded; if the load fails they stay recorded for the next attempt.
         state.withLock { state in if state.journal == nil { state.journal = [] } }
-        // Exact capacities: no growth while loading, no doubled matrix left over.
+        // Sized from the counts: no growth while loading, and 1/8 headroom so the next enrolments do not double
+        // a large matrix at once.
         let counts = try await store.summaries()
         var fresh: [UUID: OrganizationIndex] = [:]
         try await store.forEachFace(organization: organization) { org, ref, embedding in
             let entry = fresh[org] ?? {
-                let created = OrganizationIndex(dimension: dimension, capacity: max(1024, counts[org]?.count ?? 0))
+                let created = OrganizationIndex(dimension: dimension, capacity: Self.capacity(for: counts[org]?.count ?? 0))
                 fresh[org] = created
                 return created
             }()

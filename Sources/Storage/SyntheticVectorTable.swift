@@ -41,15 +41,20 @@ public struct SyntheticVectorTable: Sendable {
 
     /// The `k` nearest rows and their cosine distances. Without an HNSW index this is pgvector's exact scan.
     public func nearest(_ query: [Float], k: Int, efSearch: Int? = nil) async throws -> [(id: Int, distance: Double)] {
-        let literal = "[" + query.map { "\($0)" }.joined(separator: ",") + "]"
+        var binds = PostgresBindings()
+        binds.append(query)
+        let search = PostgresQuery(
+            unsafeSQL: """
+                SELECT id, embedding <=> $1::real[]::vector FROM \(name) ORDER BY embedding <=> $1::real[]::vector LIMIT \(k)
+                """, binds: binds)
         return try await client.withConnection { connection in
-            if let efSearch { try await connection.query(PostgresQuery(unsafeSQL: "SET hnsw.ef_search = \(efSearch)"), logger: logger) }
+            if let efSearch {
+                try await connection.query("SELECT set_config('hnsw.ef_search', \(String(efSearch)), false)", logger: logger)
+            }
             var found: [(id: Int, distance: Double)] = []
-            let rows = try await connection.query(
-                PostgresQuery(unsafeSQL: """
-                    SELECT id, embedding <=> '\(literal)' FROM \(name) ORDER BY embedding <=> '\(literal)' LIMIT \(k)
-                    """), logger: logger)
-            for try await (id, distance) in rows.decode((Int, Double).self) { found.append((id, distance)) }
+            for try await (id, distance) in try await connection.query(search, logger: logger).decode((Int, Double).self) {
+                found.append((id, distance))
+            }
             return found
         }
     }

@@ -88,8 +88,15 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
         return lock.reading {
             let rows = ids.count
             guard rows > 0 else { return [] }
+            if dimension % 16 == 0 {
+                return nearestRows(matrix: matrix, rows: rows, dimension: dimension, query: normalised, k: k)
+                    .map { VectorMatch(id: ids[$0.row], similarity: $0.score) }
+            }
             let scores = [Float](unsafeUninitializedCapacity: rows) { out, initialised in
-                score(normalised, rows: rows, into: out.baseAddress!)
+                normalised.withUnsafeBufferPointer { q in
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, matrix, Int32(dimension),
+                                q.baseAddress, 1, 0, out.baseAddress, 1)
+                }
                 initialised = rows
             }
             return scores.withUnsafeBufferPointer { topK($0, k: k) }
@@ -129,34 +136,11 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
 
     // MARK: - Internals (called under the lock)
 
-    /// out[r] = row r · query (see `dotProducts` for why not `cblas_sgemv` when the dimension allows).
-    private func score(_ query: [Float], rows: Int, into out: UnsafeMutablePointer<Float>) {
-        if dimension % 16 == 0 {
-            dotProducts(matrix: matrix, rows: rows, dimension: dimension, query: query, into: out)
-        } else {
-            query.withUnsafeBufferPointer { q in
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, matrix, Int32(dimension),
-                            q.baseAddress, 1, 0, out, 1)
-            }
-        }
-    }
-
-    /// The k highest scores, best first: one pass keeping a small sorted list, O(rows + k log k) for the usual
-    /// case where few scores beat the current k-th best.
+    /// The k highest scores, best first.
     private func topK(_ scores: UnsafeBufferPointer<Float>, k: Int) -> [VectorMatch<ID>] {
-        var best: [(score: Float, row: Int)] = []
-        best.reserveCapacity(min(k, scores.count) + 1)
-        var floor = -Float.infinity
-        for row in 0..<scores.count {
-            let score = scores[row]
-            if best.count == k && score <= floor { continue }
-            var position = best.count
-            while position > 0 && best[position - 1].score < score { position -= 1 }
-            best.insert((score, row), at: position)
-            if best.count > k { best.removeLast() }
-            if best.count == k { floor = best[k - 1].score }
-        }
-        return best.map { VectorMatch(id: ids[$0.row], similarity: $0.score) }
+        var best = TopK(k: k)
+        for row in 0..<scores.count { best.offer(scores[row], row: row) }
+        return best.items.map { VectorMatch(id: ids[$0.row], similarity: $0.score) }
     }
 
     private func grow() {

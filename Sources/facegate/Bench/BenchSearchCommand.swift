@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Storage
+import Synchronization
 import VectorSearch
 
 /// `facegate bench search`: the in-memory BLAS index against pgvector (exact scan and HNSW) on synthetic vectors made
@@ -19,6 +20,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Option(help: "Queries timed against pgvector (its exact scan is slow at large sizes).") var pgvectorQueries = 20
     @Option(help: "Results per query.") var k = 5
     @Flag(help: "Skip building the HNSW index (slow at a million rows on two cores).") var skipHnsw = false
+    @Option(help: "hnsw.ef_search for the HNSW queries (the service's HNSW_EF_SEARCH default).") var efSearch = 100
 
     func run() async throws {
         let sizeList = try sizes.split(separator: ",").map { raw -> Int in
@@ -72,10 +74,11 @@ struct BenchSearchCommand: AsyncParsableCommand {
         try await table.create(rows: size, seed: 0.5)
         let createSeconds = (clock.now - started) / .seconds(1)
 
+        // The gallery's own structure: FaceRef ids (face and member UUIDs), exact capacity as the gallery loads it.
         let residentBefore = Self.residentBytes()
-        let index = VectorIndex<Int>(dimension: dim, capacity: size)
+        let index = VectorIndex<FaceRef>(dimension: dim, capacity: size)
         started = clock.now
-        try await table.forEachRow { id, embedding in index.insert(embedding, id: id) }
+        try await table.forEachRow { id, embedding in index.insert(embedding, id: Self.faceRef(id)) }
         let loadSeconds = (clock.now - started) / .seconds(1)
         let residentGrowth = Self.residentBytes() - residentBefore
 
@@ -87,12 +90,13 @@ struct BenchSearchCommand: AsyncParsableCommand {
             let start = clock.now
             let found = index.search(probe, k: k)
             memoryTimes.append((clock.now - start) / .milliseconds(1))
-            memoryAnswers.append(found.map(\.id))
+            memoryAnswers.append(found.map { Self.rowID($0.id) })
         }
         let batch = Array(probes.prefix(32))
         let batchStart = clock.now
         _ = index.search(batch: batch, k: k)
         let batchPerQuery = (clock.now - batchStart) / .milliseconds(1) / Double(batch.count)
+        let (duringWrites, writesPerSecond) = Self.searchTimesDuringWrites(index, probes: Array(probes.prefix(queries)), k: k)
 
         let pgProbes = Array(probes.prefix(min(pgvectorQueries, queries)))
         var exactTimes: [Double] = []
@@ -108,6 +112,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
             "memory_ms_p50": rounded(percentile(memoryTimes, 0.5), 4),
             "memory_ms_p99": rounded(percentile(memoryTimes, 0.99), 4),
             "memory_batch32_ms_per_query": rounded(batchPerQuery, 4),
+            "memory_ms_p50_during_writes": rounded(percentile(duringWrites, 0.5), 4),
+            "memory_ms_p99_during_writes": rounded(percentile(duringWrites, 0.99), 4),
+            "writes_per_second_during_searches": rounded(writesPerSecond, 1),
             "pgvector_exact_ms_p50": rounded(percentile(exactTimes, 0.5), 3),
             "exact_agreement": "\(exactAgrees)/\(pgProbes.count)",
             "bandwidth_bound_ms": rounded(Double(size * dim * 4) / bandwidth * 1000, 4),
@@ -124,18 +131,73 @@ struct BenchSearchCommand: AsyncParsableCommand {
             var hits = 0
             for (i, probe) in pgProbes.enumerated() {
                 let start = clock.now
-                let ids = try await table.nearest(probe, k: k, efSearch: 40).map(\.id)
+                let ids = try await table.nearest(probe, k: k, efSearch: efSearch).map(\.id)
                 hnswTimes.append((clock.now - start) / .milliseconds(1))
                 hits += Set(ids).intersection(memoryAnswers[i]).count
             }
             result["pgvector_hnsw_ms_p50"] = rounded(percentile(hnswTimes, 0.5), 3)
             result["hnsw_recall_at_\(k)"] = rounded(Double(hits) / Double(max(1, pgProbes.count * k)), 3)
+            result["hnsw_ef_search"] = efSearch
         }
         print(String(format: "%d vectors: memory p50 %.3f ms (p99 %.3f, batch-32 %.3f ms/query), pgvector exact p50 %.1f ms, "
                      + "bandwidth bound %.3f ms, load %.1f s", size, percentile(memoryTimes, 0.5),
                      percentile(memoryTimes, 0.99), batchPerQuery, percentile(exactTimes, 0.5),
                      Double(size * dim * 4) / bandwidth * 1000, loadSeconds))
         return result
+    }
+
+    /// Search times while another thread enrols and deletes a face every millisecond (each write holds the write
+    /// lock for one row copy; readers wait at most for it and for the searches already running).
+    static func searchTimesDuringWrites(
+        _ index: VectorIndex<FaceRef>, probes: [[Float]], k: Int
+    ) -> (times: [Double], writesPerSecond: Double) {
+        final class Writer: @unchecked Sendable {
+            let stop = Atomic<Bool>(false)
+            let writes = Atomic<Int>(0)
+        }
+        let writer = Writer()
+        let done = DispatchSemaphore(value: 0)
+        let dimension = index.dimension
+        let started = ContinuousClock.now
+        Thread.detachNewThread {
+            var random = SystemRandomNumberGenerator()
+            var n = 0
+            while !writer.stop.load(ordering: .relaxed) {
+                let ref = faceRef(1 << 40 + n)
+                index.insert((0..<dimension).map { _ in Float.random(in: -1...1, using: &random) }, id: ref)
+                index.remove(ref)
+                n += 1
+                writer.writes.store(n, ordering: .relaxed)
+                usleep(1000)
+            }
+            done.signal()
+        }
+        var times: [Double] = []
+        for probe in probes {
+            let start = ContinuousClock.now
+            _ = index.search(probe, k: k)
+            times.append((ContinuousClock.now - start) / .milliseconds(1))
+        }
+        writer.stop.store(true, ordering: .relaxed)
+        done.wait()
+        let seconds = (ContinuousClock.now - started) / .seconds(1)
+        return (times, Double(writer.writes.load(ordering: .relaxed) * 2) / seconds)
+    }
+
+    /// A synthetic row's id as a face of its own member, and back.
+    static func faceRef(_ id: Int) -> FaceRef {
+        let face = UUID(uuid: Self.uuidBytes(UInt64(id), tag: 1)), member = UUID(uuid: Self.uuidBytes(UInt64(id), tag: 2))
+        return FaceRef(face: face, member: member)
+    }
+
+    static func rowID(_ ref: FaceRef) -> Int {
+        let b = ref.face.uuid
+        return [b.10, b.11, b.12, b.13, b.14, b.15].reduce(0) { $0 << 8 | Int($1) }
+    }
+
+    private static func uuidBytes(_ value: UInt64, tag: UInt8) -> uuid_t {
+        let v = withUnsafeBytes(of: value.bigEndian) { Array($0) }
+        return (tag, 0, 0, 0, 0, 0, 0x40, 0, 0x80, 0, v[2], v[3], v[4], v[5], v[6], v[7])
     }
 
     /// Bytes per second of one thread reading a 512 MB buffer, best of five passes.
