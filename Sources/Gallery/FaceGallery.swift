@@ -226,7 +226,9 @@ public final class FaceGallery: Sendable {
         }
     }
 
-    static func capacity(for count: Int) -> Int { 256 + count + count / 8 }
+    /// Rows allocated for an organisation of `count` faces: 1/8 headroom so that the next enrolments do not double
+    /// a large matrix at once.
+    public static func capacity(for count: Int) -> Int { 256 + count + count / 8 }
 
     /// Replaces the index of `organization` (nil: of every organisation) with a fresh load from the database,
     /// replaying the changes applied meanwhile. Searches keep using the old index until the swap.
@@ -235,8 +237,7 @@ public final class FaceGallery: Sendable {
         let clock = ContinuousClock(), started = clock.now
         // Until the swap, changes are recorded; if the load fails they stay recorded for the next attempt.
         state.withLock { state in if state.journal == nil { state.journal = [] } }
-        // Sized from the counts: no growth while loading, and 1/8 headroom so the next enrolments do not double
-        // a large matrix at once.
+        // Sized from the counts: no growth while loading.
         let counts = try await store.summaries()
         var fresh: [UUID: OrganizationIndex] = [:]
         try await store.forEachFace(organization: organization) { org, ref, embedding in

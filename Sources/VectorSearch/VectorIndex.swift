@@ -10,9 +10,10 @@ public struct VectorMatch<ID: Hashable & Sendable>: Sendable, Equatable {
 }
 
 /// An exact cosine-similarity index held in memory: one contiguous, 64-byte-aligned Float32 matrix whose rows are
-/// L2-normalised vectors, and a parallel array of ids. A query is scored against every row in one OpenBLAS call
-/// (`cblas_sgemv`; `cblas_sgemm` for a batch), then the best k are picked by partial selection. No per-query copy
-/// of the matrix, no Float64.
+/// L2-normalised vectors, and a parallel array of ids. A query is scored against every row by a SIMD loop split over
+/// the cores (`cblas_sgemv` when the dimension is not a multiple of 16), a batch by `cblas_sgemm` over cache-sized
+/// blocks of rows, and the best k are kept by partial selection while scoring. No per-query copy of the matrix, no
+/// Float64.
 ///
 /// Thread-safe: searches share a read lock and never block each other; insertions and removals take the write lock
 /// for as long as one row copy (or a growth step, amortised by doubling).
@@ -116,20 +117,12 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
             packed.replaceSubrange((i * dimension)..<((i + 1) * dimension), with: normalised)
         }
         return lock.reading {
-            let rows = ids.count, batch = queries.count
+            let rows = ids.count
             guard rows > 0 else { return queries.map { _ in [] } }
-            // scores (batch × rows) = queries (batch × dimension) · matrixᵀ (dimension × rows)
-            var scores = [Float](repeating: 0, count: batch * rows)
-            packed.withUnsafeBufferPointer { q in
-                scores.withUnsafeMutableBufferPointer { out in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(rows), Int32(dimension), 1,
-                                q.baseAddress, Int32(dimension), matrix, Int32(dimension), 0, out.baseAddress, Int32(rows))
-                }
-            }
-            return scores.withUnsafeBufferPointer { all in
-                (0..<batch).map { i in
-                    valid[i] ? topK(UnsafeBufferPointer(rebasing: all[(i * rows)..<((i + 1) * rows)]), k: k) : []
-                }
+            let found = nearestRows(matrix: matrix, rows: rows, dimension: dimension, queries: packed,
+                                    count: queries.count, k: k)
+            return found.indices.map { i in
+                valid[i] ? found[i].map { VectorMatch(id: ids[$0.row], similarity: $0.score) } : []
             }
         }
     }

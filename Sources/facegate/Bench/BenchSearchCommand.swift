@@ -1,6 +1,7 @@
 import ArgumentParser
 import FaceGateAPI
 import Foundation
+import Gallery
 import Logging
 import PostgresNIO
 import Storage
@@ -74,9 +75,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
         try await table.create(rows: size, seed: 0.5)
         let createSeconds = (clock.now - started) / .seconds(1)
 
-        // The gallery's own structure: FaceRef ids (face and member UUIDs), exact capacity as the gallery loads it.
+        // The gallery's own structure: FaceRef ids (face and member UUIDs), sized as the gallery sizes it.
         let residentBefore = Self.residentBytes()
-        let index = VectorIndex<FaceRef>(dimension: dim, capacity: size)
+        let index = VectorIndex<FaceRef>(dimension: dim, capacity: FaceGallery.capacity(for: size))
         started = clock.now
         try await table.forEachRow { id, embedding in index.insert(embedding, id: Self.faceRef(id)) }
         let loadSeconds = (clock.now - started) / .seconds(1)
@@ -96,6 +97,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         let batchStart = clock.now
         _ = index.search(batch: batch, k: k)
         let batchPerQuery = (clock.now - batchStart) / .milliseconds(1) / Double(batch.count)
+        let indexBytes = index.byteCount
         let (duringWrites, writesPerSecond) = Self.searchTimesDuringWrites(index, probes: Array(probes.prefix(queries)), k: k)
 
         let pgProbes = Array(probes.prefix(min(pgvectorQueries, queries)))
@@ -118,7 +120,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             "pgvector_exact_ms_p50": rounded(percentile(exactTimes, 0.5), 3),
             "exact_agreement": "\(exactAgrees)/\(pgProbes.count)",
             "bandwidth_bound_ms": rounded(Double(size * dim * 4) / bandwidth * 1000, 4),
-            "index_bytes": index.byteCount,
+            "index_bytes": indexBytes,
             "resident_growth_bytes": residentGrowth,
             "load_seconds": rounded(loadSeconds, 2),
             "create_table_seconds": rounded(createSeconds, 2),

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Dispatch
 import Foundation
 
@@ -33,15 +34,52 @@ func nearestRows(
         }
         return best
     }
-    let parts = rows >= parallelScoringRows ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
-    if parts == 1 { return scan(0..<rows).items }
-    let results = PartResults(count: parts)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-        results.store(scan((part * rows / parts)..<((part + 1) * rows / parts)), at: part)
+    return inParts(rows: rows) { scan($0) }.reduce(into: TopK(k: k)) { $0.merge($1) }.items
+}
+
+/// `nearestRows` for several queries at once: `cblas_sgemm` scores a block of rows against the whole batch into a
+/// buffer that stays in cache, whose scores go straight to each query's k best; the matrix is streamed from memory
+/// once for the whole batch, split across the cores for large indexes.
+func nearestRows(
+    matrix: UnsafePointer<Float>, rows: Int, dimension: Int, queries packed: [Float], count batch: Int, k: Int
+) -> [[(score: Float, row: Int)]] {
+    precondition(packed.count == batch * dimension)
+    let base = SharedMatrix(pointer: UnsafeRawPointer(matrix))
+    let blockRows = 4096
+    @Sendable func scan(_ range: Range<Int>) -> [TopK] {
+        var best = [TopK](repeating: TopK(k: k), count: batch)
+        var scores = [Float](repeating: 0, count: batch * blockRows)
+        let rowsOf = base.pointer.assumingMemoryBound(to: Float.self)
+        for start in stride(from: range.lowerBound, to: range.upperBound, by: blockRows) {
+            let n = min(blockRows, range.upperBound - start)
+            // scores (batch × n) = queries (batch × dimension) · rowsᵀ (dimension × n)
+            packed.withUnsafeBufferPointer { q in
+                scores.withUnsafeMutableBufferPointer { out in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(n), Int32(dimension), 1,
+                                q.baseAddress, Int32(dimension), rowsOf + start * dimension, Int32(dimension), 0,
+                                out.baseAddress, Int32(n))
+                }
+            }
+            for i in 0..<batch {
+                for j in 0..<n { best[i].offer(scores[i * n + j], row: start + j) }
+            }
+        }
+        return best
     }
-    var merged = TopK(k: k)
-    for part in results.all() { merged.merge(part) }  // in row order, so ties keep the lower row first
-    return merged.items
+    let parts = inParts(rows: rows) { scan($0) }
+    return (0..<batch).map { i in parts.reduce(into: TopK(k: k)) { $0.merge($1[i]) }.items }
+}
+
+/// `work` over the rows in one piece, or split into one contiguous range per core for large indexes; the results
+/// in row order (so that merging keeps the lower row first among equal scores).
+private func inParts<Result>(rows: Int, _ work: @escaping @Sendable (Range<Int>) -> Result) -> [Result] {
+    let parts = rows >= parallelScoringRows ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
+    if parts == 1 { return [work(0..<rows)] }
+    let results = PartResults<Result>(count: parts)
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        results.store(work((part * rows / parts)..<((part + 1) * rows / parts)), at: part)
+    }
+    return results.all()
 }
 
 /// The sum of the 16 lanes as a tree of vector adds (`SIMD16.sum()` adds them one after the other: 15 dependent
@@ -87,9 +125,9 @@ private struct SharedMatrix: @unchecked Sendable {
 }
 
 /// One slot per part, each written by one thread before `concurrentPerform` returns.
-private final class PartResults: @unchecked Sendable {
-    private var slots: [TopK?]
+private final class PartResults<Value>: @unchecked Sendable {
+    private var slots: [Value?]
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func store(_ value: TopK, at index: Int) { slots.withUnsafeMutableBufferPointer { $0[index] = value } }
-    func all() -> [TopK] { slots.map { $0! } }
+    func store(_ value: Value, at index: Int) { slots.withUnsafeMutableBufferPointer { $0[index] = value } }
+    func all() -> [Value] { slots.map { $0! } }
 }
