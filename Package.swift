@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "FaceGateAPITests",
             dependencies: [
-                "FaceGateAPI", "Storage", "TestSupport",
+                "FaceGateAPI", "Gallery", "Storage", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -75,7 +75,7 @@ public final class FaceGallery: Sendable {
 
     /// What `/ready` reports about the gallery.
     public struct SyncStatus: Sendable, Equatable {
-        /// The index is loaded and follows the database (LISTEN is active, the last check found no mismatch).
+        /// LISTEN is active: other instances' writes arrive.
         public var listening = false
         public var lastCheck: Date?
         public var lastCheckMismatches = 0
@@ -234,6 +234,8 @@ public final class FaceGallery: Sendable {
     /// replaying the changes applied meanwhile. Searches keep using the old index until the swap.
     public func reload(organization: UUID? = nil) async throws {
         guard backend == .memory else { return }
+        // Before the first full load there is nothing to patch: load everything.
+        let organization = isLoaded ? organization : nil
         let clock = ContinuousClock(), started = clock.now
         // Until the swap, changes are recorded; if the load fails they stay recorded for the next attempt.
         state.withLock { state in if state.journal == nil { state.journal = [] } }

@@ -39,7 +39,11 @@ public final class GallerySync: Service, Sendable {
     public func requestCheck() { sink.yield(.checkNow) }
 
     public func run() async throws {
-        guard gallery.backend == .memory else { return }
+        guard gallery.backend == .memory else {
+            // Nothing to follow; returning early would end the service group (and the server) with it.
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown { [self] in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }

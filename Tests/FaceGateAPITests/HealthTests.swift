@@ -1,4 +1,5 @@
 import FaceGateAPI
+import Gallery
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -34,6 +35,21 @@ struct HealthTests {
                 #expect(body.checks.models.ok)
                 #expect(body.checks.gallery.backend == "memory" && body.checks.gallery.faces == 0)
                 #expect(body.checks.gallery.in_sync && body.checks.gallery.listening == true)
+            }
+        }
+    }
+
+    @Test("with SEARCH_BACKEND=pgvector the service serves and /ready reports the backend without an index")
+    func pgvectorBackend() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            var configuration = try testConfiguration(databaseURL: url)
+            configuration.searchBackend = .pgvector
+            let app = try await buildApplication(configuration)
+            try await app.test(.router) { client in
+                let body = try await waitForReady(client)
+                #expect(body.checks.gallery.backend == "pgvector" && body.checks.gallery.faces == nil)
+                try await Task.sleep(for: .milliseconds(200))
+                try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
             }
         }
     }

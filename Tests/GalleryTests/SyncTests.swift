@@ -147,7 +147,7 @@ import Testing
                     fixture.newFace(member: people[i % people.count], embedding: random.vector(128), photo: "bulk\(i)")
                 }
                 try await fixture.store.bulkInsert(faces)
-                try await waitUntil("the import is loaded", timeout: .seconds(10)) { gallery.indexedFaces == 5000 }
+                try await waitUntil("the import is loaded", timeout: .seconds(30)) { gallery.indexedFaces == 5000 }
                 #expect(gallery.syncStatus.reloads == 2)
                 let found = try await gallery.nearestFaces(to: faces[1234].embedding, in: fixture.organization, k: 1)
                 #expect(found.first?.face.member == faces[1234].memberID)
