@@ -2,6 +2,7 @@ import FaceGateAPI
 import Gallery
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdTesting
 import Storage
 import TestSupport
@@ -50,6 +51,27 @@ struct HealthTests {
                 #expect(body.checks.gallery.backend == "pgvector" && body.checks.gallery.faces == nil)
                 try await Task.sleep(for: .milliseconds(200))
                 try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+            }
+        }
+    }
+
+    @Test("an unknown path is a problem+json 404 with a stable code; every response carries X-Request-ID")
+    func problemResponses() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let app = try await buildApplication(try testConfiguration(databaseURL: url))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/no/such/path", method: .get) { response in
+                    #expect(response.status == .notFound)
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                    #expect(body?["code"] as? String == "not_found")
+                    #expect(body?["status"] as? Int == 404)
+                    let requestID = try #require(response.headers[HTTPField.Name("X-Request-ID")!])
+                    #expect(body?["request_id"] as? String == requestID)
+                }
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.headers[HTTPField.Name("X-Request-ID")!]?.isEmpty == false)
+                }
             }
         }
     }

@@ -1,0 +1,113 @@
+import FaceEngine
+import Foundation
+import Gallery
+import HTTPTypes
+import Hummingbird
+import ImageDecoding
+import Logging
+import PostgresNIO
+import Storage
+
+/// Turns every error thrown below it into a `Problem` (known errors to their status and code, anything else to a
+/// logged 500 with no detail) and stamps every response with `X-Request-ID`, the id its log lines carry.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let requestID = context.logger[metadataKey: "hb.request.id"]?.description ?? ""
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let problem = Problem(error)
+            if problem.status == .internalServerError {
+                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            } else if problem.status == .serviceUnavailable {
+                context.logger.warning("request refused: \(problem.code)", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            response = try problem.response(from: request, context: context)
+        }
+        response.headers[.requestID] = requestID
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-ID")!
+}
+
+extension Problem {
+    /// The problem an error stands for.
+    init(_ error: any Error) {
+        switch error {
+        case let problem as Problem:
+            self = problem
+        case let error as ImageDecodingError:
+            self = Problem(Self.status(of: error), code: error.code, detail: error.description)
+        case let error as EnrolmentRejection:
+            self = Problem(.unprocessableContent, code: error.code, detail: error.description)
+        case let error as FaceEngineError:
+            if case .overloaded = error {
+                self = .unavailable(code: "overloaded", detail: "every face engine is busy; try again shortly", retryAfter: 1)
+            } else {
+                self = .internalError
+            }
+        case GalleryError.notReady:
+            self = .unavailable(code: "gallery_loading", detail: "the face gallery is loading; try again shortly")
+        case let error as StorageError:
+            self = Self.problem(for: error)
+        case let error as PSQLError where Self.isOutage(error):
+            self = .unavailable(code: "database_unavailable", detail: "the database is unavailable; try again shortly")
+        case let error as HTTPError:
+            self = Problem(error.status, code: Self.code(for: error.status), detail: error.body ?? error.status.reasonPhrase,
+                           headers: error.headers)
+        case is DecodingError:
+            self = Problem(.badRequest, code: "invalid_json", detail: "the request body is not the JSON this endpoint expects")
+        default:
+            self = .internalError
+        }
+    }
+
+    static func status(of error: ImageDecodingError) -> HTTPResponse.Status {
+        switch error {
+        case .unsupportedFormat: .unsupportedMediaType
+        case .tooManyBytes, .tooManyPixels: .contentTooLarge
+        case .empty, .corrupt, .truncated: .badRequest
+        }
+    }
+
+    static func problem(for error: StorageError) -> Problem {
+        switch error {
+        case .memberNotFound: Problem(.notFound, code: "member_not_found", detail: error.description)
+        case .duplicateFace: Problem(.conflict, code: "duplicate_face", detail: error.description)
+        case .duplicateExternalID: Problem(.conflict, code: "duplicate_external_id", detail: error.description)
+        case .timedOut: .unavailable(code: "database_unavailable", detail: "the database did not answer in time")
+        case .schemaNewerThanCode, .missingSuperAdminCredentials, .embeddingWidthMismatch, .noRowReturned: .internalError
+        }
+    }
+
+    /// Connection-level failures and the server's "shutting down / cannot connect now" classes (08, 57P).
+    static func isOutage(_ error: PSQLError) -> Bool {
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P")
+        default:
+            return false
+        }
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status {
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .contentTooLarge: "body_too_large"
+        case .unsupportedMediaType: "unsupported_media_type"
+        case .badRequest: "bad_request"
+        case .unauthorized: "unauthorized"
+        case .forbidden: "forbidden"
+        case .tooManyRequests: "rate_limited"
+        default: status.code >= 500 ? "internal_error" : "request_error"
+        }
+    }
+}
