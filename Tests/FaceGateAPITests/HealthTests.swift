@@ -23,55 +23,44 @@ struct ReadyBody: Decodable {
 struct HealthTests {
     @Test("/health is live; /ready checks database, schema, models and the gallery for real")
     func readyOnMigratedDatabase() async throws {
-        try await TestDatabase.withFreshDatabase { url in
-            let app = try await buildApplication(try testConfiguration(databaseURL: url))
-            try await app.test(.router) { client in
-                try await client.execute(uri: "/health", method: .get) { response in
-                    #expect(response.status == .ok)
-                }
-                let body = try await waitForReady(client)
-                #expect(body.status == "ready" && body.failing.isEmpty)
-                #expect(body.checks.database.pgvector_version?.hasPrefix("0.") == true)
-                #expect(body.checks.schema.version == body.checks.schema.expected)
-                #expect(body.checks.models.ok)
-                #expect(body.checks.gallery.backend == "memory" && body.checks.gallery.faces == 0)
-                #expect(body.checks.gallery.in_sync && body.checks.gallery.listening == true)
+        try await withApplication { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
             }
+            let body = try await waitForReady(client)
+            #expect(body.status == "ready" && body.failing.isEmpty)
+            #expect(body.checks.database.pgvector_version?.hasPrefix("0.") == true)
+            #expect(body.checks.schema.version == body.checks.schema.expected)
+            #expect(body.checks.models.ok)
+            #expect(body.checks.gallery.backend == "memory" && body.checks.gallery.faces == 0)
+            #expect(body.checks.gallery.in_sync && body.checks.gallery.listening == true)
         }
     }
 
     @Test("with SEARCH_BACKEND=pgvector the service serves and /ready reports the backend without an index")
     func pgvectorBackend() async throws {
-        try await TestDatabase.withFreshDatabase { url in
-            var configuration = try testConfiguration(databaseURL: url)
-            configuration.searchBackend = .pgvector
-            let app = try await buildApplication(configuration)
-            try await app.test(.router) { client in
-                let body = try await waitForReady(client)
-                #expect(body.checks.gallery.backend == "pgvector" && body.checks.gallery.faces == nil)
-                try await Task.sleep(for: .milliseconds(200))
-                try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
-            }
+        try await withApplication({ $0.searchBackend = .pgvector }) { client in
+            let body = try await waitForReady(client)
+            #expect(body.checks.gallery.backend == "pgvector" && body.checks.gallery.faces == nil)
+            try await Task.sleep(for: .milliseconds(200))
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
         }
     }
 
     @Test("an unknown path is a problem+json 404 with a stable code; every response carries X-Request-ID")
     func problemResponses() async throws {
-        try await TestDatabase.withFreshDatabase { url in
-            let app = try await buildApplication(try testConfiguration(databaseURL: url))
-            try await app.test(.router) { client in
-                try await client.execute(uri: "/no/such/path", method: .get) { response in
-                    #expect(response.status == .notFound)
-                    #expect(response.headers[.contentType] == "application/problem+json")
-                    let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
-                    #expect(body?["code"] as? String == "not_found")
-                    #expect(body?["status"] as? Int == 404)
-                    let requestID = try #require(response.headers[HTTPField.Name("X-Request-ID")!])
-                    #expect(body?["request_id"] as? String == requestID)
-                }
-                try await client.execute(uri: "/health", method: .get) { response in
-                    #expect(response.headers[HTTPField.Name("X-Request-ID")!]?.isEmpty == false)
-                }
+        try await withApplication { client in
+            try await client.execute(uri: "/no/such/path", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(body?["code"] as? String == "not_found")
+                #expect(body?["status"] as? Int == 404)
+                let requestID = try #require(response.headers[HTTPField.Name("X-Request-ID")!])
+                #expect(body?["request_id"] as? String == requestID)
+            }
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.headers[HTTPField.Name("X-Request-ID")!]?.isEmpty == false)
             }
         }
     }

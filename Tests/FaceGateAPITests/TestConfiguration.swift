@@ -1,5 +1,6 @@
 import FaceGateAPI
 import Foundation
+import HummingbirdTesting
 import TestSupport
 
 /// A complete, valid environment for the service, pointed at `databaseURL`.
@@ -21,4 +22,17 @@ func testConfiguration(databaseURL: String) throws -> AppConfiguration {
     configuration.bcryptCost = 4
     configuration.readinessTimeout = .seconds(1)
     return configuration
+}
+
+/// The whole service built by `buildApplication` on a fresh database of its own (adjusted by `adjust`), driven
+/// through its router by `body`.
+func withApplication<T: Sendable>(
+    _ adjust: @escaping @Sendable (inout AppConfiguration) -> Void = { _ in },
+    _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+) async throws -> T {
+    try await TestDatabase.withFreshDatabase { url in
+        var configuration = try testConfiguration(databaseURL: url)
+        adjust(&configuration)
+        return try await buildApplication(configuration).test(.router, body)
+    }
 }
