@@ -1,3 +1,4 @@
+import Foundation
 import FaceEngine
 import Gallery
 import Hummingbird
@@ -5,8 +6,6 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Storage
-
-public typealias AppRequestContext = BasicRequestContext
 
 /// Builds the whole service from a validated configuration: the PostgreSQL client (run as a service), migrations
 /// and the super admin before the server accepts connections, and the routes. Tests call this directly.
@@ -38,9 +37,21 @@ public func buildApplication(
     let gallerySync = GallerySync(
         gallery: gallery, client: postgres, checkInterval: configuration.galleryCheckInterval, logger: logger)
 
+    let users = UserStore(client: postgres, logger: logger)
+    let tokens = await TokenService(
+        secret: configuration.secretKey, accessLifetime: configuration.accessTokenLifetime,
+        refreshLifetime: configuration.refreshTokenLifetime)
+    let dummyHash = try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost)
+
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ProblemMiddleware())
+    let api = router.group("api/v1")
+    api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users))
+    AuthController(
+        tokens: tokens, users: users, refreshTokens: RefreshTokenStore(client: postgres, logger: logger),
+        dummyHash: dummyHash
+    ).addRoutes(to: api.group("auth"))
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },
@@ -57,8 +68,7 @@ public func buildApplication(
         if let width = try await faces.embeddingColumnDimensions(), width != configuration.embeddingDimensions {
             throw StorageError.embeddingWidthMismatch(column: width, model: configuration.embeddingDimensions)
         }
-        try await UserStore(client: postgres, logger: logger)
-            .ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
+        try await users.ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
     }
     return app
 }

@@ -16,6 +16,7 @@ extension Migration {
     public static let all: [Migration] = [
         .v1Foundation,
         .v2Gallery,
+        .v3Auth,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -58,6 +58,59 @@ public struct UserStore: Sendable {
     }
 }
 
+extension UserStore {
+    /// A staff account as the API sees it.
+    public struct Account: Sendable, Equatable {
+        public var id: UUID
+        public var organizationID: UUID
+        public var username: String
+        public var email: String?
+        public var role: String
+        public var isSuperAdmin: Bool
+    }
+
+    /// What a login needs: the account, its password hash and whether it is disabled (nil: no such username).
+    public func credentials(username: String) async throws -> (account: Account, passwordHash: String, disabled: Bool)? {
+        let rows = try await client.query(
+            """
+            SELECT id, organization_id, username, email, role, is_super_admin, password_hash, disabled FROM users
+            WHERE lower(username) = lower(\(username))
+            """, logger: logger)
+        for try await (id, org, name, email, role, superAdmin, hash, disabled)
+            in rows.decode((UUID, UUID, String, String?, String, Bool, String, Bool).self) {
+            return (Account(id: id, organizationID: org, username: name, email: email, role: role,
+                            isSuperAdmin: superAdmin), hash, disabled)
+        }
+        return nil
+    }
+
+    /// The account behind an access token, if it still exists, is not disabled and its session (refresh-token
+    /// family) has not been logged out or revoked: checked on every request, so that access ends at once.
+    public func activeAccount(id: UUID, session: UUID) async throws -> Account? {
+        let rows = try await client.query(
+            """
+            SELECT u.id, u.organization_id, u.username, u.email, u.role, u.is_super_admin FROM users u
+            WHERE u.id = \(id) AND NOT u.disabled AND EXISTS (
+                SELECT 1 FROM refresh_tokens t
+                WHERE t.family_id = \(session) AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > now())
+            """, logger: logger)
+        for try await (id, org, name, email, role, superAdmin)
+            in rows.decode((UUID, UUID, String, String?, String, Bool).self) {
+            return Account(id: id, organizationID: org, username: name, email: email, role: role, isSuperAdmin: superAdmin)
+        }
+        return nil
+    }
+
+    /// Records a security-relevant action in the audit log.
+    public func audit(_ action: String, organization: UUID?, actor: UUID?, target: String? = nil) async throws {
+        try await client.query(
+            """
+            INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+            VALUES (\(organization), \(actor), \(action), \(target))
+            """, logger: logger)
+    }
+}
+
 /// bcrypt on a dedicated thread, never on the cooperative pool or an event loop.
 public func hashPassword(_ password: String, cost: UInt8 = 12) async throws -> String {
     try await runBlocking { Bcrypt.hash(password, cost: cost) }

@@ -23,7 +23,7 @@ struct ReadyBody: Decodable {
 struct HealthTests {
     @Test("/health is live; /ready checks database, schema, models and the gallery for real")
     func readyOnMigratedDatabase() async throws {
-        try await withApplication { client in
+        try await withApplication { client, _ in
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status == .ok)
             }
@@ -39,7 +39,7 @@ struct HealthTests {
 
     @Test("with SEARCH_BACKEND=pgvector the service serves and /ready reports the backend without an index")
     func pgvectorBackend() async throws {
-        try await withApplication({ $0.searchBackend = .pgvector }) { client in
+        try await withApplication({ $0.searchBackend = .pgvector }) { client, _ in
             let body = try await waitForReady(client)
             #expect(body.checks.gallery.backend == "pgvector" && body.checks.gallery.faces == nil)
             try await Task.sleep(for: .milliseconds(200))
@@ -49,7 +49,7 @@ struct HealthTests {
 
     @Test("an unknown path is a problem+json 404 with a stable code; every response carries X-Request-ID")
     func problemResponses() async throws {
-        try await withApplication { client in
+        try await withApplication { client, _ in
             try await client.execute(uri: "/no/such/path", method: .get) { response in
                 #expect(response.status == .notFound)
                 #expect(response.headers[.contentType] == "application/problem+json")

@@ -25,14 +25,14 @@ func testConfiguration(databaseURL: String) throws -> AppConfiguration {
 }
 
 /// The whole service built by `buildApplication` on a fresh database of its own (adjusted by `adjust`), driven
-/// through its router by `body`.
+/// through its router by `body`, which also gets the database's URL.
 func withApplication<T: Sendable>(
     _ adjust: @escaping @Sendable (inout AppConfiguration) -> Void = { _ in },
-    _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+    _ body: @escaping @Sendable (any TestClientProtocol, _ databaseURL: String) async throws -> T
 ) async throws -> T {
     try await TestDatabase.withFreshDatabase { url in
         var configuration = try testConfiguration(databaseURL: url)
         adjust(&configuration)
-        return try await buildApplication(configuration).test(.router, body)
+        return try await buildApplication(configuration).test(.router) { client in try await body(client, url) }
     }
 }

@@ -23,6 +23,10 @@ public struct AppConfiguration: Sendable {
     public var hnswEfSearch: Int
     /// `GALLERY_CHECK_SECONDS`: how often the in-memory index is compared with the database.
     public var galleryCheckInterval: Duration
+    /// `ACCESS_TOKEN_EXPIRE_MINUTES`: lifetime of access tokens.
+    public var accessTokenLifetime: Duration
+    /// `REFRESH_TOKEN_EXPIRE_DAYS`: lifetime of refresh tokens (each refresh issues a new one).
+    public var refreshTokenLifetime: Duration
     /// How long `/ready` waits for the database before calling it unreachable.
     public var readinessTimeout: Duration = .seconds(2)
     /// bcrypt cost for new password hashes.
@@ -66,14 +70,18 @@ extension AppConfiguration {
         let backend = reader.choice("SEARCH_BACKEND", default: SearchBackend.memory)
         let efSearch = reader.integer("HNSW_EF_SEARCH", default: 100, in: 1...1000)
         let checkSeconds = reader.integer("GALLERY_CHECK_SECONDS", default: 60, in: 1...86_400)
+        let accessMinutes = reader.integer("ACCESS_TOKEN_EXPIRE_MINUTES", default: 15, in: 1...1440)
+        let refreshDays = reader.integer("REFRESH_TOKEN_EXPIRE_DAYS", default: 14, in: 1...365)
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
-              let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds
+              let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
+              let accessMinutes, let refreshDays
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
             superAdmin: superAdmin, embeddingDimensions: dimensions, logLevel: logLevel,
             imageLimits: .init(maxBytes: maxBytes, maxPixels: maxPixels), engine: engine, searchBackend: backend,
-            hnswEfSearch: efSearch, galleryCheckInterval: .seconds(checkSeconds))
+            hnswEfSearch: efSearch, galleryCheckInterval: .seconds(checkSeconds),
+            accessTokenLifetime: .seconds(accessMinutes * 60), refreshTokenLifetime: .seconds(refreshDays * 86_400))
     }
 
     /// Only what the database commands need (`facegate migrate`).

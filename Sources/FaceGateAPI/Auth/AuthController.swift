@@ -1,0 +1,91 @@
+import Foundation
+import Hummingbird
+import Logging
+import Storage
+
+/// `/api/v1/auth`: login, refresh (rotation with reuse detection), logout, me.
+struct AuthController {
+    let tokens: TokenService
+    let users: UserStore
+    let refreshTokens: RefreshTokenStore
+
+    /// A bcrypt hash of a random password: unknown usernames are checked against it so that a login for a name that
+    /// does not exist takes as long as one for a name that does.
+    let dummyHash: String
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("login", use: login)
+        group.post("refresh", use: refresh)
+        group.post("logout", use: logout)
+        group.get("me", use: me)
+    }
+
+    struct LoginRequest: Decodable {
+        var username: String
+        var password: String
+    }
+
+    struct RefreshRequest: Decodable {
+        var refreshToken: String
+        enum CodingKeys: String, CodingKey { case refreshToken = "refresh_token" }
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await request.decode(as: LoginRequest.self, context: context)
+        let found = try await users.credentials(username: body.username)
+        let matches = try await verifyPassword(body.password, hash: found?.passwordHash ?? dummyHash)
+        guard let found, matches, !found.disabled else {
+            try await users.audit("login_failed", organization: found?.account.organizationID,
+                                  actor: found?.account.id, target: String(body.username.prefix(100)))
+            throw Problem(.unauthorized, code: "invalid_credentials", detail: "wrong username or password")
+        }
+        let (pair, record) = try await tokens.pair(for: found.account, session: UUID())
+        try await refreshTokens.insert(record)
+        try await users.audit("login", organization: found.account.organizationID, actor: found.account.id)
+        return try JSONResponse.encode(pair, status: .ok)
+    }
+
+    @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await request.decode(as: RefreshRequest.self, context: context)
+        let (claims, user, session) = try await tokens.verify(body.refreshToken, as: .refresh)
+        guard let account = try await users.activeAccount(id: user, session: session) else {
+            throw Problem.invalidToken("the account is disabled or the session has ended")
+        }
+        let issued = try await tokens.pair(for: account, session: session)
+        let rotation = try await refreshTokens.rotate(hash: TokenService.hash(body.refreshToken)) { _, _ in issued.record }
+        switch rotation {
+        case .rotated:
+            return try JSONResponse.encode(issued.pair, status: .ok)
+        case .reused(let user, let family):
+            context.logger.warning("refresh token reused; session revoked", metadata: [
+                "user": "\(user)", "session": "\(family)", "jti": "\(claims.jti.value)"])
+            try await users.audit("refresh_token_reused", organization: account.organizationID, actor: user)
+            throw Problem.invalidToken("this refresh token was already used; the session has been revoked")
+        case .invalid:
+            throw Problem.invalidToken("the refresh token is not valid")
+        }
+    }
+
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let account = try context.account()
+        if let session = context.session { try await refreshTokens.revokeFamily(session) }
+        try await users.audit("logout", organization: account.organizationID, actor: account.id)
+        return Response(status: .noContent)
+    }
+
+    struct Me: Encodable {
+        var id: UUID
+        var organizationId: UUID
+        var username: String
+        var email: String?
+        var role: String
+        var isSuperAdmin: Bool
+    }
+
+    @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let account = try context.account()
+        return try JSONResponse.encode(
+            Me(id: account.id, organizationId: account.organizationID, username: account.username, email: account.email,
+               role: account.role, isSuperAdmin: account.isSuperAdmin), status: .ok)
+    }
+}

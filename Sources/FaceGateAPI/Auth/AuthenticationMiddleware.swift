@@ -1,0 +1,27 @@
+import Hummingbird
+import Storage
+
+/// Accepts `Authorization: Bearer <access token>`: a valid, unexpired access token whose account still exists, is
+/// not disabled and whose session has not been logged out (checked in the database on every request, so that
+/// disabling someone or logging out takes effect at once). Without a token the request continues anonymous and
+/// the route decides; a bad token is a 401 at once.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let tokens: TokenService
+    let users: UserStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw Problem.invalidToken("the Authorization header must be 'Bearer <access token>'")
+        }
+        let (_, user, session) = try await tokens.verify(String(header.dropFirst(7)), as: .access)
+        guard let account = try await users.activeAccount(id: user, session: session) else {
+            throw Problem.invalidToken("the account is disabled or the session has ended")
+        }
+        var context = context
+        context.identity = account
+        context.session = session
+        return try await next(request, context)
+    }
+}

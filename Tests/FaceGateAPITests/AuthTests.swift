@@ -1,0 +1,161 @@
+import FaceGateAPI
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// Login, token checks on every request, refresh rotation with reuse detection, logout — through the real router
+/// and a real database.
+@Suite("Authentication", .requiresModels)
+struct AuthTests {
+    struct Tokens: Decodable {
+        var access_token: String
+        var refresh_token: String
+        var token_type: String
+        var expires_in: Int
+    }
+
+    struct ProblemBody: Decodable {
+        var code: String
+        var status: Int
+    }
+
+    static func login(
+        _ client: any TestClientProtocol, username: String = "admin", password: String = "correct horse battery staple"
+    ) async throws -> (HTTPResponse.Status, Tokens?, ProblemBody?) {
+        let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password])
+        return try await client.execute(
+            uri: "/api/v1/auth/login", method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(bytes: body)
+        ) { response in
+            let data = Data(buffer: response.body)
+            return (response.status, try? JSONDecoder().decode(Tokens.self, from: data),
+                    try? JSONDecoder().decode(ProblemBody.self, from: data))
+        }
+    }
+
+    static func refresh(_ client: any TestClientProtocol, _ token: String) async throws -> (HTTPResponse.Status, Tokens?) {
+        let body = try JSONSerialization.data(withJSONObject: ["refresh_token": token])
+        return try await client.execute(
+            uri: "/api/v1/auth/refresh", method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(bytes: body)
+        ) { response in (response.status, try? JSONDecoder().decode(Tokens.self, from: Data(buffer: response.body))) }
+    }
+
+    /// GET /api/v1/auth/me with `token`: the status and the problem code, if any.
+    static func me(_ client: any TestClientProtocol, _ token: String?) async throws -> (HTTPResponse.Status, String?) {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await client.execute(uri: "/api/v1/auth/me", method: .get, headers: headers) { response in
+            if response.status == .unauthorized { #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true) }
+            return (response.status, try? JSONDecoder().decode(ProblemBody.self, from: Data(buffer: response.body)).code)
+        }
+    }
+
+    @Test("login gives a token pair that /me accepts; wrong and unknown credentials are the same 401")
+    func loginAndMe() async throws {
+        try await withApplication { client, _ in
+            let (status, tokens, _) = try await Self.login(client)
+            #expect(status == .ok)
+            let pair = try #require(tokens)
+            #expect(pair.token_type == "Bearer" && pair.expires_in == 15 * 60)
+            try await client.execute(
+                uri: "/api/v1/auth/me", method: .get, headers: [.authorization: "Bearer \(pair.access_token)"]
+            ) { response in
+                #expect(response.status == .ok)
+                let me = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(me?["username"] as? String == "admin" && me?["role"] as? String == "admin")
+                #expect(me?["is_super_admin"] as? Bool == true)
+            }
+            let wrong = try await Self.login(client, password: "not the password at all")
+            let unknown = try await Self.login(client, username: "nobody")
+            #expect(wrong.0 == .unauthorized && wrong.2?.code == "invalid_credentials")
+            #expect(unknown.0 == .unauthorized && unknown.2?.code == "invalid_credentials")
+            #expect(try await Self.me(client, nil) == (.unauthorized, "missing_token"))
+        }
+    }
+
+    @Test("tampered, alg none, wrong-secret, refresh-as-access and expired tokens are refused with 401")
+    func badTokens() async throws {
+        try await withApplication({ $0.accessTokenLifetime = .seconds(1) }) { client, _ in
+            let pair = try #require(try await Self.login(client).1)
+            let parts = pair.access_token.split(separator: ".").map(String.init)
+            var payload = try #require(Data(base64URLEncoded: parts[1]))
+            payload = Data(String(decoding: payload, as: UTF8.self).replacingOccurrences(of: "\"admin\"", with: "\"kiosk\"").utf8)
+            let tampered = [parts[0], Self.base64URL(payload), parts[2]].joined(separator: ".")
+            let none = [Self.base64URL(Data(#"{"alg":"none","typ":"JWT"}"#.utf8)), parts[1], ""].joined(separator: ".")
+            let otherKey = try await Self.signedWithOtherSecret(parts[1])
+            for token in [tampered, none, otherKey, pair.refresh_token, "garbage"] {
+                #expect(try await Self.me(client, token) == (.unauthorized, "invalid_token"), "accepted: \(token)")
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await Self.me(client, pair.access_token) == (.unauthorized, "invalid_token"))
+        }
+    }
+
+    @Test("refresh rotates the pair; reusing a used refresh token revokes the whole session")
+    func refreshRotationAndReuse() async throws {
+        try await withApplication { client, _ in
+            let first = try #require(try await Self.login(client).1)
+            let (status, rotated) = try await Self.refresh(client, first.refresh_token)
+            #expect(status == .ok)
+            let second = try #require(rotated)
+            #expect(second.refresh_token != first.refresh_token)
+            #expect(try await Self.me(client, second.access_token).0 == .ok)
+
+            // The first refresh token again: someone else has it. The session ends for everyone.
+            #expect(try await Self.refresh(client, first.refresh_token).0 == .unauthorized)
+            #expect(try await Self.refresh(client, second.refresh_token).0 == .unauthorized)
+            #expect(try await Self.me(client, second.access_token) == (.unauthorized, "invalid_token"))
+            // Another login still works.
+            #expect(try await Self.login(client).0 == .ok)
+        }
+    }
+
+    @Test("logout ends the session at once; a disabled user is cut off on the next request")
+    func logoutAndDisable() async throws {
+        try await withApplication { client, url in
+            let session = try #require(try await Self.login(client).1)
+            try await client.execute(
+                uri: "/api/v1/auth/logout", method: .post, headers: [.authorization: "Bearer \(session.access_token)"]
+            ) { #expect($0.status == .noContent) }
+            #expect(try await Self.me(client, session.access_token).0 == .unauthorized)
+            #expect(try await Self.refresh(client, session.refresh_token).0 == .unauthorized)
+
+            let other = try #require(try await Self.login(client).1)
+            #expect(try await Self.me(client, other.access_token).0 == .ok)
+            try await TestDatabase.withClient(url) { db in
+                try await db.query("UPDATE users SET disabled = true WHERE username = 'admin'", logger: TestDatabase.logger)
+            }
+            #expect(try await Self.me(client, other.access_token) == (.unauthorized, "invalid_token"))
+            #expect(try await Self.login(client).2?.code == "invalid_credentials")
+        }
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// `payload` (base64url) signed with HS256 under a secret that is not the service's.
+    static func signedWithOtherSecret(_ payload: String) async throws -> String {
+        let header = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let input = header + "." + payload
+        let key = SymmetricKey(data: Data(String(repeating: "x", count: 40).utf8))
+        let signature = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: key)
+        return input + "." + base64URL(Data(signature))
+    }
+}
+
+extension Data {
+    init?(base64URLEncoded text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+}
