@@ -46,11 +46,16 @@ public func buildApplication(
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ProblemMiddleware())
+    let requestLimiter = TokenBucketLimiter(
+        perMinute: configuration.rateLimitPerMinute, burst: configuration.rateLimitBurst)
+    let loginLimiter = TokenBucketLimiter(
+        perMinute: configuration.loginRateLimitPerMinute, burst: configuration.loginRateLimitPerMinute)
     let api = router.group("api/v1")
-    api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users))
+    api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
+    api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
     AuthController(
         tokens: tokens, users: users, refreshTokens: RefreshTokenStore(client: postgres, logger: logger),
-        dummyHash: dummyHash
+        dummyHash: dummyHash, loginLimiter: loginLimiter
     ).addRoutes(to: api.group("auth"))
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,

@@ -12,6 +12,8 @@ struct AuthController {
     /// A bcrypt hash of a random password: unknown usernames are checked against it so that a login for a name that
     /// does not exist takes as long as one for a name that does.
     let dummyHash: String
+    /// Login attempts per client address and per username (`LOGIN_RATE_LIMIT_PER_MINUTE`), against brute force.
+    let loginLimiter: TokenBucketLimiter
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("login", use: login)
@@ -32,6 +34,10 @@ struct AuthController {
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decode(as: LoginRequest.self, context: context)
+        for key in ["ip:\(context.clientAddress)", "username:\(body.username.lowercased().prefix(100))"] {
+            let decision = loginLimiter.take(key)
+            guard decision.allowed else { throw Problem.rateLimited(decision, what: "login attempts") }
+        }
         let found = try await users.credentials(username: body.username)
         let matches = try await verifyPassword(body.password, hash: found?.passwordHash ?? dummyHash)
         guard let found, matches, !found.disabled else {

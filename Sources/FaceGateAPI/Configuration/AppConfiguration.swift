@@ -27,6 +27,12 @@ public struct AppConfiguration: Sendable {
     public var accessTokenLifetime: Duration
     /// `REFRESH_TOKEN_EXPIRE_DAYS`: lifetime of refresh tokens (each refresh issues a new one).
     public var refreshTokenLifetime: Duration
+    /// `RATE_LIMIT_PER_MINUTE` and `RATE_LIMIT_BURST`: `/api/v1` requests per user (or per client address when
+    /// anonymous), refilled evenly, with this many at once.
+    public var rateLimitPerMinute: Int
+    public var rateLimitBurst: Int
+    /// `LOGIN_RATE_LIMIT_PER_MINUTE`: login attempts per client address and per username.
+    public var loginRateLimitPerMinute: Int
     /// How long `/ready` waits for the database before calling it unreachable.
     public var readinessTimeout: Duration = .seconds(2)
     /// bcrypt cost for new password hashes.
@@ -72,16 +78,20 @@ extension AppConfiguration {
         let checkSeconds = reader.integer("GALLERY_CHECK_SECONDS", default: 60, in: 1...86_400)
         let accessMinutes = reader.integer("ACCESS_TOKEN_EXPIRE_MINUTES", default: 15, in: 1...1440)
         let refreshDays = reader.integer("REFRESH_TOKEN_EXPIRE_DAYS", default: 14, in: 1...365)
+        let perMinute = reader.integer("RATE_LIMIT_PER_MINUTE", default: 60, in: 1...1_000_000)
+        let burst = reader.integer("RATE_LIMIT_BURST", default: perMinute ?? 60, in: 1...1_000_000)
+        let loginPerMinute = reader.integer("LOGIN_RATE_LIMIT_PER_MINUTE", default: 10, in: 1...10_000)
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
-              let accessMinutes, let refreshDays
+              let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
             superAdmin: superAdmin, embeddingDimensions: dimensions, logLevel: logLevel,
             imageLimits: .init(maxBytes: maxBytes, maxPixels: maxPixels), engine: engine, searchBackend: backend,
             hnswEfSearch: efSearch, galleryCheckInterval: .seconds(checkSeconds),
-            accessTokenLifetime: .seconds(accessMinutes * 60), refreshTokenLifetime: .seconds(refreshDays * 86_400))
+            accessTokenLifetime: .seconds(accessMinutes * 60), refreshTokenLifetime: .seconds(refreshDays * 86_400),
+            rateLimitPerMinute: perMinute, rateLimitBurst: burst, loginRateLimitPerMinute: loginPerMinute)
     }
 
     /// Only what the database commands need (`facegate migrate`).
