@@ -57,6 +57,9 @@ public func buildApplication(
         tokens: tokens, users: users, refreshTokens: RefreshTokenStore(client: postgres, logger: logger),
         dummyHash: dummyHash, loginLimiter: loginLimiter
     ).addRoutes(to: api.group("auth"))
+    OrganizationsController(organizations: OrganizationStore(client: postgres, logger: logger), users: users)
+        .addRoutes(to: api.group("organizations"))
+    UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },

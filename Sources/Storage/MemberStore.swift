@@ -62,8 +62,32 @@ public struct OrganizationStore: Sendable {
         self.logger = logger
     }
 
-    public func create(name: String) async throws -> UUID {
-        let rows = try await client.query("INSERT INTO organizations (name) VALUES (\(name)) RETURNING id", logger: logger)
-        return try await rows.single(UUID.self)
+    public struct Organization: Sendable, Equatable {
+        public var id: UUID
+        public var name: String
+        public var createdAt: Date
+    }
+
+    /// Creates an organisation; throws `StorageError.duplicateOrganization` when the name (any case) is taken.
+    public func create(name: String) async throws -> Organization {
+        do {
+            let rows = try await client.query(
+                "INSERT INTO organizations (name) VALUES (\(name)) RETURNING id, name, created_at", logger: logger)
+            guard let (id, name, created) = try await rows.firstRow((UUID, String, Date).self) else {
+                throw StorageError.noRowReturned
+            }
+            return Organization(id: id, name: name, createdAt: created)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
+            throw StorageError.duplicateOrganization
+        }
+    }
+
+    public func list() async throws -> [Organization] {
+        var found: [Organization] = []
+        let rows = try await client.query("SELECT id, name, created_at FROM organizations ORDER BY lower(name)", logger: logger)
+        for try await (id, name, created) in rows.decode((UUID, String, Date).self) {
+            found.append(Organization(id: id, name: name, createdAt: created))
+        }
+        return found
     }
 }

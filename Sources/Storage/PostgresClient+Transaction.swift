@@ -28,6 +28,12 @@ extension PostgresRowSequence {
         return nil
     }
 
+    /// The first row decoded as a tuple, or nil when there is no row.
+    func firstRow<each Column: PostgresDecodable>(_ type: (repeat each Column).Type) async throws -> (repeat each Column)? {
+        for try await value in decode(type) { return value }
+        return nil
+    }
+
     /// The only column of a row the statement always returns (`INSERT … RETURNING`).
     func single<T: PostgresDecodable & Sendable>(_ type: T.Type) async throws -> T {
         guard let value = try await first(type) else { throw StorageError.noRowReturned }

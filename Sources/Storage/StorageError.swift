@@ -9,6 +9,11 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case duplicateFace
     /// Another member of the organisation already has this external id.
     case duplicateExternalID
+    /// Another account already has this username.
+    case duplicateUsername
+    /// Another organisation already has this name.
+    case duplicateOrganization
+    case organizationNotFound
     /// The `faces.embedding` column is not as wide as the model's embeddings.
     case embeddingWidthMismatch(column: Int, model: Int)
     /// A statement that always returns a row returned none (a bug, not a user error).
@@ -28,6 +33,12 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             "this photo is already enrolled for this member"
         case .duplicateExternalID:
             "another member of this organisation has this external id"
+        case .duplicateUsername:
+            "another account already has this username"
+        case .duplicateOrganization:
+            "another organisation already has this name"
+        case .organizationNotFound:
+            "no such organisation"
         case .embeddingWidthMismatch(let column, let model):
             "faces.embedding holds \(column)-dimensional vectors but the face model makes \(model)-dimensional ones"
         case .noRowReturned:

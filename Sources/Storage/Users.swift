@@ -3,7 +3,7 @@ import HummingbirdBcrypt
 import Logging
 import PostgresNIO
 
-/// Staff accounts. For now: creating the super admin on first start; the API issue adds the rest.
+/// Staff accounts: the super admin's bootstrap, logins, token checks, and the admin's user management.
 public struct UserStore: Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -59,7 +59,7 @@ public struct UserStore: Sendable {
 }
 
 extension UserStore {
-    /// A staff account as the API sees it.
+    /// A staff account as the API sees it (never the password hash).
     public struct Account: Sendable, Equatable {
         public var id: UUID
         public var organizationID: UUID
@@ -67,38 +67,122 @@ extension UserStore {
         public var email: String?
         public var role: String
         public var isSuperAdmin: Bool
+        public var disabled: Bool
+        public var createdAt: Date
     }
 
-    /// What a login needs: the account, its password hash and whether it is disabled (nil: no such username).
-    public func credentials(username: String) async throws -> (account: Account, passwordHash: String, disabled: Bool)? {
-        let rows = try await client.query(
-            """
-            SELECT id, organization_id, username, email, role, is_super_admin, password_hash, disabled FROM users
-            WHERE lower(username) = lower(\(username))
-            """, logger: logger)
-        for try await (id, org, name, email, role, superAdmin, hash, disabled)
-            in rows.decode((UUID, UUID, String, String?, String, Bool, String, Bool).self) {
-            return (Account(id: id, organizationID: org, username: name, email: email, role: role,
-                            isSuperAdmin: superAdmin), hash, disabled)
+    public static let roles: Set<String> = ["admin", "operator", "kiosk"]
+
+    private static let columns = "u.id, u.organization_id, u.username, u.email, u.role, u.is_super_admin, u.disabled, u.created_at"
+
+    private func accounts(_ query: PostgresQuery) async throws -> [Account] {
+        var found: [Account] = []
+        let rows = try await client.query(query, logger: logger)
+        for try await (id, org, name, email, role, superAdmin, disabled, created)
+            in rows.decode((UUID, UUID, String, String?, String, Bool, Bool, Date).self) {
+            found.append(Account(id: id, organizationID: org, username: name, email: email, role: role,
+                                 isSuperAdmin: superAdmin, disabled: disabled, createdAt: created))
         }
-        return nil
+        return found
+    }
+
+    /// What a login needs: the account and its password hash (nil: no such username).
+    public func credentials(username: String) async throws -> (account: Account, passwordHash: String)? {
+        let rows = try await client.query(
+            "SELECT id, password_hash FROM users WHERE lower(username) = lower(\(username))", logger: logger)
+        guard let (id, hash) = try await rows.firstRow((UUID, String).self),
+              let account = try await accounts(
+                  "SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id)").first
+        else { return nil }
+        return (account, hash)
     }
 
     /// The account behind an access token, if it still exists, is not disabled and its session (refresh-token
     /// family) has not been logged out or revoked: checked on every request, so that access ends at once.
     public func activeAccount(id: UUID, session: UUID) async throws -> Account? {
-        let rows = try await client.query(
+        try await accounts(
             """
-            SELECT u.id, u.organization_id, u.username, u.email, u.role, u.is_super_admin FROM users u
+            SELECT \(unescaped: Self.columns) FROM users u
             WHERE u.id = \(id) AND NOT u.disabled AND EXISTS (
                 SELECT 1 FROM refresh_tokens t
                 WHERE t.family_id = \(session) AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > now())
-            """, logger: logger)
-        for try await (id, org, name, email, role, superAdmin)
-            in rows.decode((UUID, UUID, String, String?, String, Bool).self) {
-            return Account(id: id, organizationID: org, username: name, email: email, role: role, isSuperAdmin: superAdmin)
+            """).first
+    }
+
+    /// The organisation's accounts, by username.
+    public func list(organization: UUID) async throws -> [Account] {
+        try await accounts(
+            "SELECT \(unescaped: Self.columns) FROM users u WHERE u.organization_id = \(organization) ORDER BY lower(u.username)")
+    }
+
+    /// One account of the organisation (nil when it does not exist there).
+    public func find(_ id: UUID, organization: UUID) async throws -> Account? {
+        try await accounts(
+            "SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id) AND u.organization_id = \(organization)").first
+    }
+
+    /// Creates an account; throws `StorageError.duplicateUsername` when the name is taken (names are unique across
+    /// organisations: a login names no organisation) and `.organizationNotFound`.
+    public func create(
+        organization: UUID, username: String, email: String?, passwordHash: String, role: String
+    ) async throws -> Account {
+        do {
+            let rows = try await client.query(
+                """
+                INSERT INTO users (organization_id, username, email, password_hash, role)
+                VALUES (\(organization), \(username), \(email), \(passwordHash), \(role)) RETURNING id
+                """, logger: logger)
+            let id = try await rows.single(UUID.self)
+            guard let account = try await find(id, organization: organization) else { throw StorageError.noRowReturned }
+            return account
+        } catch let error as PSQLError {
+            switch error.serverInfo?[.sqlState] {
+            case PostgresError.Code.uniqueViolation.raw: throw StorageError.duplicateUsername
+            case PostgresError.Code.foreignKeyViolation.raw: throw StorageError.organizationNotFound
+            default: throw error
+            }
         }
-        return nil
+    }
+
+    public struct AccountChanges: Sendable {
+        public var role: String?
+        public var email: String?
+        public var disabled: Bool?
+        public var passwordHash: String?
+        public init(role: String? = nil, email: String? = nil, disabled: Bool? = nil, passwordHash: String? = nil) {
+            self.role = role
+            self.email = email
+            self.disabled = disabled
+            self.passwordHash = passwordHash
+        }
+    }
+
+    /// Applies `changes` to an account of the organisation; nil when there is no such account there. A password
+    /// change or disabling ends the account's sessions.
+    public func update(_ id: UUID, organization: UUID, _ changes: AccountChanges) async throws -> Account? {
+        try await client.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE users SET role = coalesce(\(changes.role), role), email = coalesce(\(changes.email), email),
+                       disabled = coalesce(\(changes.disabled), disabled),
+                       password_hash = coalesce(\(changes.passwordHash), password_hash), updated_at = now()
+                WHERE id = \(id) AND organization_id = \(organization) RETURNING id
+                """, logger: logger)
+            guard try await rows.first(UUID.self) != nil else { return false }
+            if changes.passwordHash != nil || changes.disabled == true {
+                try await connection.query(
+                    "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL",
+                    logger: logger)
+            }
+            return true
+        } ? try await find(id, organization: organization) : nil
+    }
+
+    /// Deletes an account of the organisation (its tokens go with it); false when there is no such account there.
+    public func delete(_ id: UUID, organization: UUID) async throws -> Bool {
+        let rows = try await client.query(
+            "DELETE FROM users WHERE id = \(id) AND organization_id = \(organization) RETURNING id", logger: logger)
+        return try await rows.first(UUID.self) != nil
     }
 
     /// Records a security-relevant action in the audit log.

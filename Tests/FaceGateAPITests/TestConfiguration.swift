@@ -1,6 +1,9 @@
 import FaceGateAPI
 import Foundation
+import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import TestSupport
 
 /// A complete, valid environment for the service, pointed at `databaseURL`.
@@ -36,3 +39,30 @@ func withApplication<T: Sendable>(
         return try await buildApplication(configuration).test(.router) { client in try await body(client, url) }
     }
 }
+
+extension TestClientProtocol {
+    /// Sends `body` as JSON with `token` as bearer; returns the status and the JSON object answered (empty if none).
+    func json(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: [String: Any]? = nil
+    ) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        return try await execute(uri: uri, method: method, headers: headers, body: data.map { ByteBuffer(bytes: $0) }) {
+            response in
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
+            return (response.status, object ?? [:])
+        }
+    }
+
+    /// Logs in and returns the access token (the test super admin by default).
+    func accessToken(username: String = "admin", password: String = "correct horse battery staple") async throws -> String {
+        let (status, body) = try await json(.post, "/api/v1/auth/login", body: ["username": username, "password": password])
+        guard status == .ok, let token = body["access_token"] as? String else {
+            throw LoginFailed(status: status, body: body.description)
+        }
+        return token
+    }
+}
+
+struct LoginFailed: Error { let status: HTTPResponse.Status; let body: String }

@@ -21,7 +21,7 @@ struct GalleryFixture: Sendable {
             try await TestDatabase.withClient(url) { client in
                 try await Migrator().migrate(client, logger: TestDatabase.logger)
                 let organization = try await OrganizationStore(client: client, logger: TestDatabase.logger)
-                    .create(name: "Gym \(UUID().uuidString.prefix(6))")
+                    .create(name: "Gym \(UUID().uuidString.prefix(6))").id
                 return try await body(GalleryFixture(url: url, client: client, organization: organization))
             }
         }

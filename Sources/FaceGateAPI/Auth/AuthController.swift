@@ -40,7 +40,7 @@ struct AuthController {
         }
         let found = try await users.credentials(username: body.username)
         let matches = try await verifyPassword(body.password, hash: found?.passwordHash ?? dummyHash)
-        guard let found, matches, !found.disabled else {
+        guard let found, matches, !found.account.disabled else {
             try await users.audit("login_failed", organization: found?.account.organizationID,
                                   actor: found?.account.id, target: String(body.username.prefix(100)))
             throw Problem(.unauthorized, code: "invalid_credentials", detail: "wrong username or password")

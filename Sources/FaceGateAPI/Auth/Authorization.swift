@@ -1,0 +1,44 @@
+import Foundation
+import Storage
+
+/// Who may do what: `admin` everything in its organisation (the super admin also manages organisations),
+/// `operator` the front desk (members, faces, check-ins, history), `kiosk` check-ins only.
+enum Role: String, CaseIterable {
+    case admin, `operator`, kiosk
+}
+
+extension AppRequestContext {
+    /// The signed-in account when its role is one of `roles`: 401 without a token, 403 with another role.
+    func account(in roles: Set<Role>) throws -> UserStore.Account {
+        let account = try account()
+        guard let role = Role(rawValue: account.role), roles.contains(role) else {
+            throw Problem(.forbidden, code: "forbidden", detail: "the \(account.role) role may not do this")
+        }
+        return account
+    }
+
+    func superAdmin() throws -> UserStore.Account {
+        let account = try account()
+        guard account.isSuperAdmin else {
+            throw Problem(.forbidden, code: "forbidden", detail: "only the super admin may do this")
+        }
+        return account
+    }
+}
+
+extension Problem {
+    /// A request whose fields are present but not acceptable.
+    static func invalidField(_ name: String, _ detail: String) -> Problem {
+        Problem(.badRequest, code: "invalid_field", detail: "\(name): \(detail)")
+    }
+
+    static func notFound(_ what: String) -> Problem {
+        Problem(.notFound, code: "not_found", detail: "no such \(what)")
+    }
+}
+
+/// A path parameter that must be a UUID; anything else is a 404 (an id that cannot exist).
+func uuidParameter(_ name: String, of context: AppRequestContext, what: String) throws -> UUID {
+    guard let raw = context.parameters.get(name), let id = UUID(uuidString: raw) else { throw Problem.notFound(what) }
+    return id
+}

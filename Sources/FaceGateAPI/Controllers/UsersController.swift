@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+import Storage
+
+/// `/api/v1/users` (admins, within their organisation; the super admin may create accounts in any organisation).
+struct UsersController {
+    let users: UserStore
+    let bcryptCost: UInt8
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.get(":id", use: show)
+        group.patch(":id", use: update)
+        group.delete(":id", use: delete)
+    }
+
+    struct UserView: Encodable {
+        var id: UUID
+        var organizationId: UUID
+        var username: String
+        var email: String?
+        var role: String
+        var isSuperAdmin: Bool
+        var disabled: Bool
+        var createdAt: Date
+
+        init(_ account: UserStore.Account) {
+            id = account.id
+            organizationId = account.organizationID
+            username = account.username
+            email = account.email
+            role = account.role
+            isSuperAdmin = account.isSuperAdmin
+            disabled = account.disabled
+            createdAt = account.createdAt
+        }
+    }
+
+    struct CreateRequest: Decodable {
+        var username: String
+        var password: String
+        var role: String
+        var email: String?
+        var organizationId: UUID?
+        enum CodingKeys: String, CodingKey { case username, password, role, email, organizationId = "organization_id" }
+    }
+
+    struct UpdateRequest: Decodable {
+        var role: String?
+        var email: String?
+        var disabled: Bool?
+        var password: String?
+    }
+
+    static func validate(username: String? = nil, password: String? = nil, role: String? = nil, email: String? = nil) throws {
+        if let username, username.isEmpty || username.count > 100 || username.contains(where: \.isWhitespace) {
+            throw Problem.invalidField("username", "1 to 100 characters without spaces")
+        }
+        if let password, password.count < 12 || password.count > 200 {
+            throw Problem.invalidField("password", "12 to 200 characters")
+        }
+        if let role, Role(rawValue: role) == nil {
+            throw Problem.invalidField("role", "one of admin, operator, kiosk")
+        }
+        if let email, email.count > 320 || !email.contains("@") {
+            throw Problem.invalidField("email", "an email address")
+        }
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin])
+        let body = try await request.decode(as: CreateRequest.self, context: context)
+        try Self.validate(username: body.username, password: body.password, role: body.role, email: body.email)
+        let organization = body.organizationId ?? actor.organizationID
+        guard organization == actor.organizationID || actor.isSuperAdmin else {
+            throw Problem(.forbidden, code: "forbidden", detail: "only the super admin may create accounts in other organisations")
+        }
+        let hash = try await hashPassword(body.password, cost: bcryptCost)
+        let account = try await users.create(
+            organization: organization, username: body.username, email: body.email, passwordHash: hash, role: body.role)
+        try await users.audit("user_created", organization: organization, actor: actor.id, target: account.id.uuidString)
+        return try JSONResponse.encode(UserView(account), status: .created)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin])
+        return try JSONResponse.encode(["users": try await users.list(organization: actor.organizationID).map(UserView.init)],
+                                       status: .ok)
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin])
+        let id = try uuidParameter("id", of: context, what: "user")
+        guard let account = try await users.find(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
+        return try JSONResponse.encode(UserView(account), status: .ok)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin])
+        let id = try uuidParameter("id", of: context, what: "user")
+        let body = try await request.decode(as: UpdateRequest.self, context: context)
+        try Self.validate(password: body.password, role: body.role, email: body.email)
+        if id == actor.id && (body.disabled == true || (body.role.map { $0 != actor.role } ?? false)) {
+            throw Problem(.conflict, code: "cannot_change_own_access", detail: "you cannot disable or demote yourself")
+        }
+        var changes = UserStore.AccountChanges(role: body.role, email: body.email, disabled: body.disabled)
+        if let password = body.password { changes.passwordHash = try await hashPassword(password, cost: bcryptCost) }
+        guard let account = try await users.update(id, organization: actor.organizationID, changes) else {
+            throw Problem.notFound("user")
+        }
+        try await users.audit("user_updated", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
+        return try JSONResponse.encode(UserView(account), status: .ok)
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin])
+        let id = try uuidParameter("id", of: context, what: "user")
+        guard id != actor.id else {
+            throw Problem(.conflict, code: "cannot_change_own_access", detail: "you cannot delete yourself")
+        }
+        guard try await users.delete(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
+        try await users.audit("user_deleted", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
+        return Response(status: .noContent)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+@Suite("Organisations, users and roles", .requiresModels)
+struct UsersTests {
+    static let password = "a long enough password"
+
+    @Test("the super admin creates organisations and their admins; others may not")
+    func organisations() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            let (status, created) = try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Gym B"])
+            #expect(status == .created)
+            let orgB = try #require(created["id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "gym b"]).status == .conflict)
+            let listed = try await client.json(.get, "/api/v1/organizations", token: root)
+            #expect((listed.body["organizations"] as? [[String: Any]])?.count == 2)
+
+            let admin = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "b-admin", "password": Self.password, "role": "admin", "organization_id": orgB])
+            #expect(admin.status == .created && admin.body["organization_id"] as? String == orgB)
+            let bToken = try await client.accessToken(username: "b-admin", password: Self.password)
+            let refused = try await client.json(.post, "/api/v1/organizations", token: bToken, body: ["name": "Gym C"])
+            #expect(refused.status == .forbidden && refused.body["code"] as? String == "forbidden")
+            // B's admin sees only B's accounts, and not the super admin's.
+            let users = try await client.json(.get, "/api/v1/users", token: bToken)
+            #expect((users.body["users"] as? [[String: Any]])?.map { $0["username"] as? String } == ["b-admin"])
+            let rootID = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
+            #expect(try await client.json(.get, "/api/v1/users/\(rootID)", token: bToken).status == .notFound)
+            #expect(try await client.json(.delete, "/api/v1/users/\(rootID)", token: bToken).status == .notFound)
+        }
+    }
+
+    @Test("operators and kiosks cannot manage users; bad fields are 400 with a code; duplicates are 409")
+    func roles() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            for role in ["operator", "kiosk"] {
+                let made = try await client.json(.post, "/api/v1/users", token: root, body: [
+                    "username": "desk-\(role)", "password": Self.password, "role": role])
+                #expect(made.status == .created)
+                let token = try await client.accessToken(username: "desk-\(role)", password: Self.password)
+                #expect(try await client.json(.get, "/api/v1/users", token: token).status == .forbidden)
+                let attempt = try await client.json(.post, "/api/v1/users", token: token, body: [
+                    "username": "sneaky", "password": Self.password, "role": "admin"])
+                #expect(attempt.status == .forbidden)
+            }
+            let weak = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "weak", "password": "short", "role": "operator"])
+            #expect(weak.status == .badRequest && weak.body["code"] as? String == "invalid_field")
+            let badRole = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "x", "password": Self.password, "role": "owner"])
+            #expect(badRole.status == .badRequest)
+            let again = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "DESK-kiosk", "password": Self.password, "role": "kiosk"])
+            #expect(again.status == .conflict && again.body["code"] as? String == "duplicate_username")
+            let malformed = try await client.json(.post, "/api/v1/users", token: root, body: ["username": 7])
+            #expect(malformed.status == .badRequest)
+        }
+    }
+
+    @Test("disabling or deleting an account cuts its tokens off at once; nobody disables themselves")
+    func disableAndDelete() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            let made = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "temp", "password": Self.password, "role": "operator"])
+            let id = try #require(made.body["id"] as? String)
+            let token = try await client.accessToken(username: "temp", password: Self.password)
+            #expect(try await client.json(.get, "/api/v1/auth/me", token: token).status == .ok)
+
+            let disabled = try await client.json(.patch, "/api/v1/users/\(id)", token: root, body: ["disabled": true])
+            #expect(disabled.status == .ok && disabled.body["disabled"] as? Bool == true)
+            #expect(try await client.json(.get, "/api/v1/auth/me", token: token).status == .unauthorized)
+            #expect(try await client.json(.patch, "/api/v1/users/\(id)", token: root, body: ["disabled": false]).status == .ok)
+            let again = try await client.accessToken(username: "temp", password: Self.password)
+            #expect(try await client.json(.delete, "/api/v1/users/\(id)", token: root).status == .noContent)
+            #expect(try await client.json(.get, "/api/v1/auth/me", token: again).status == .unauthorized)
+            #expect(try await client.json(.get, "/api/v1/users/\(id)", token: root).status == .notFound)
+            #expect(try await client.json(.get, "/api/v1/users/not-a-uuid", token: root).status == .notFound)
+
+            let me = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
+            let selfDisable = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: ["disabled": true])
+            #expect(selfDisable.status == .conflict)
+        }
+    }
+}
