@@ -66,3 +66,21 @@ fg_codec_status fg_png_decode_rgb(const uint8_t *data, size_t size, uint8_t *out
     }
     return FG_CODEC_OK;
 }
+
+fg_codec_status fg_png_encode_rgb(const uint8_t *pixels, int width, int height, size_t stride, uint8_t *out,
+                                  size_t *out_size) {
+    if (!pixels || !out_size || width <= 0 || height <= 0 || stride < (size_t)width * 3 || stride > 0x7fffffff)
+        return FG_CODEC_BAD_ARGUMENT;
+    png_image image;
+    memset(&image, 0, sizeof(image));
+    image.version = PNG_IMAGE_VERSION;
+    image.width = (png_uint_32)width;
+    image.height = (png_uint_32)height;
+    image.format = PNG_FORMAT_RGB;
+    // With out == NULL libpng reports the size needed in *out_size.
+    if (!png_image_write_to_memory(&image, out, out_size, 0, pixels, (png_int_32)stride, NULL)) {
+        png_image_free(&image);
+        return FG_CODEC_CORRUPT;
+    }
+    return FG_CODEC_OK;
+}

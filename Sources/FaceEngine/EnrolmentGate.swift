@@ -43,8 +43,8 @@ public enum EnrolmentRejection: Error, Equatable, CustomStringConvertible {
         case .noFace: "no_face"
         case .multipleFaces: "multiple_faces"
         case .faceTooSmall: "face_too_small"
-        case .poseTooFar: "face_pose_too_far"
-        case .tooBlurry: "face_too_blurry"
+        case .poseTooFar: "bad_pose"
+        case .tooBlurry: "too_blurry"
         }
     }
 

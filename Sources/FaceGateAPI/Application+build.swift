@@ -60,6 +60,8 @@ public func buildApplication(
     OrganizationsController(organizations: OrganizationStore(client: postgres, logger: logger), users: users)
         .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
+    MembersController(members: MemberStore(client: postgres, logger: logger), gallery: gallery, users: users)
+        .addRoutes(to: api.group("members"))
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },

@@ -12,20 +12,95 @@ public struct MemberStore: Sendable {
         self.logger = logger
     }
 
-    /// Creates a member; throws `StorageError.duplicateExternalID` when the organisation already has that external id.
+    public struct Member: Sendable, Equatable {
+        public var id: UUID
+        public var name: String
+        public var externalID: String?
+        public var email: String?
+        /// The member's metadata as JSON text (an object).
+        public var metadata: String
+        public var faceCount: Int
+        public var createdAt: Date
+        public var updatedAt: Date
+    }
+
+    private static let columns = """
+        m.id, m.name, m.external_id, m.email, m.metadata::text,
+        (SELECT count(*) FROM faces f WHERE f.member_id = m.id), m.created_at, m.updated_at
+        """
+
+    private func members(_ query: PostgresQuery) async throws -> [Member] {
+        var found: [Member] = []
+        let rows = try await client.query(query, logger: logger)
+        for try await (id, name, externalID, email, metadata, faces, created, updated)
+            in rows.decode((UUID, String, String?, String?, String, Int, Date, Date).self) {
+            found.append(Member(id: id, name: name, externalID: externalID, email: email, metadata: metadata,
+                                faceCount: faces, createdAt: created, updatedAt: updated))
+        }
+        return found
+    }
+
+    /// Creates a member; throws `StorageError.duplicateExternalID` when the organisation already has that external id
+    /// (or that email).
     public func create(
-        organization: UUID, name: String, externalID: String? = nil, email: String? = nil
+        organization: UUID, name: String, externalID: String? = nil, email: String? = nil, metadata: String = "{}"
     ) async throws -> UUID {
         do {
             let rows = try await client.query(
                 """
-                INSERT INTO members (organization_id, name, external_id, email)
-                VALUES (\(organization), \(name), \(externalID), \(email)) RETURNING id
+                INSERT INTO members (organization_id, name, external_id, email, metadata)
+                VALUES (\(organization), \(name), \(externalID), \(email), \(metadata)::jsonb) RETURNING id
                 """, logger: logger)
             return try await rows.single(UUID.self)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
-            throw StorageError.duplicateExternalID
+            throw Self.duplicate(error)
         }
+    }
+
+    private static func duplicate(_ error: PSQLError) -> StorageError {
+        error.serverInfo?[.constraintName] == "members_email_key" ? .duplicateEmail : .duplicateExternalID
+    }
+
+    public func find(_ id: UUID, organization: UUID) async throws -> Member? {
+        try await members(
+            "SELECT \(unescaped: Self.columns) FROM members m WHERE m.id = \(id) AND m.organization_id = \(organization)").first
+    }
+
+    /// Members whose name, external id or email contains `query` (any case), by name then id, after `cursor` (the
+    /// last name and id of the previous page): keyset paging that stays stable while members are added.
+    public func list(
+        organization: UUID, matching query: String?, limit: Int, after cursor: (name: String, id: UUID)?
+    ) async throws -> [Member] {
+        let pattern = query.map { "%" + $0.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%" }
+        return try await members(
+            """
+            SELECT \(unescaped: Self.columns) FROM members m
+            WHERE m.organization_id = \(organization)
+              AND (\(pattern)::text IS NULL OR m.name ILIKE \(pattern) OR m.external_id ILIKE \(pattern)
+                   OR m.email ILIKE \(pattern))
+              AND (\(cursor?.name)::text IS NULL OR (lower(m.name), m.id) > (\(cursor?.name), \(cursor?.id)))
+            ORDER BY lower(m.name), m.id LIMIT \(limit)
+            """)
+    }
+
+    /// Changes the given fields (nil leaves a field as it is); nil when there is no such member there.
+    public func update(
+        _ id: UUID, organization: UUID, name: String?, externalID: String?, email: String?, metadata: String?
+    ) async throws -> Member? {
+        do {
+            let rows = try await client.query(
+                """
+                UPDATE members SET name = coalesce(\(name), name), external_id = coalesce(\(externalID), external_id),
+                       email = coalesce(\(email), email), metadata = coalesce(\(metadata)::jsonb, metadata),
+                       updated_at = now()
+                WHERE id = \(id) AND organization_id = \(organization) RETURNING id
+                """, logger: logger)
+            guard try await rows.first(UUID.self) != nil else { return nil }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
+            throw Self.duplicate(error)
+        }
+        return try await find(id, organization: organization)
     }
 
     /// Deletes the member and every one of its faces (embeddings and thumbnails) for good, in one transaction,

@@ -9,6 +9,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case duplicateFace
     /// Another member of the organisation already has this external id.
     case duplicateExternalID
+    /// Another member of the organisation already has this email.
+    case duplicateEmail
     /// Another account already has this username.
     case duplicateUsername
     /// Another organisation already has this name.
@@ -33,6 +35,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             "this photo is already enrolled for this member"
         case .duplicateExternalID:
             "another member of this organisation has this external id"
+        case .duplicateEmail:
+            "another member of this organisation has this email"
         case .duplicateUsername:
             "another account already has this username"
         case .duplicateOrganization:

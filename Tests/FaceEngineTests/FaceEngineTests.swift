@@ -110,14 +110,14 @@ final class FaceEngineTests {
         do {
             _ = try gate.check(rolled)
             Issue.record("a face tilted 45 degrees passed the pose gate")
-        } catch { #expect(error.code == "face_pose_too_far") }
+        } catch { #expect(error.code == "bad_pose") }
 
         let astronaut = try decoder.decode(TestEnvironment.photo("skimage/astronaut.png"))
         let blurred = try engine.faceEncodings(in: boxBlurred(astronaut, radius: 3))
         do {
             _ = try gate.check(blurred)
             Issue.record("a box-blurred face passed the sharpness gate")
-        } catch { #expect(error.code == "face_too_blurry", "\(error)") }
+        } catch { #expect(error.code == "too_blurry", "\(error)") }
 
         var demanding = gate
         demanding.minFaceSize = 200

@@ -1,4 +1,5 @@
 import ImageDecoding
+import TestSupport
 import Testing
 
 @Suite("Resizing and orientation") struct ResizeAndOrientationTests {
@@ -33,5 +34,17 @@ import Testing
     func fits() {
         let image = RGBImage(width: 10, height: 5, red: 1, green: 2, blue: 3)
         #expect(image.downscaled(toFit: 10) == image)
+    }
+}
+
+@Suite("PNG encoding") struct PNGEncodingTests {
+    @Test("an encoded PNG decodes back to the same pixels")
+    func roundTrip() throws {
+        var random = SplitMix64(seed: 9)
+        let pixels = (0..<(37 * 23 * 3)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let image = RGBImage(width: 37, height: 23, pixels: pixels)
+        let png = image.pngData()
+        #expect(Array(png.prefix(4)) == [0x89, 0x50, 0x4E, 0x47])
+        #expect(try ImageDecoder().decode(png) == image)
     }
 }

@@ -40,6 +40,9 @@ fg_codec_status fg_jpeg_decode_rgb(const uint8_t *data, size_t size, int scale_d
 
 // PNG (every colour type, bit depth and interlacing); alpha is composited on white.
 fg_codec_status fg_png_read_info(const uint8_t *data, size_t size, fg_image_info *info);
+// Encodes 8-bit RGB pixels as PNG into out (capacity *out_size; pass out = NULL to learn the size needed).
+fg_codec_status fg_png_encode_rgb(const uint8_t *pixels, int width, int height, size_t stride, uint8_t *out,
+                                  size_t *out_size);
 fg_codec_status fg_png_decode_rgb(const uint8_t *data, size_t size, uint8_t *out, size_t out_stride,
                                   fg_image_info *info);
 

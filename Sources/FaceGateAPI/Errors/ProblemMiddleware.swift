@@ -79,6 +79,7 @@ extension Problem {
         case .memberNotFound: Problem(.notFound, code: "member_not_found", detail: error.description)
         case .duplicateFace: Problem(.conflict, code: "duplicate_face", detail: error.description)
         case .duplicateExternalID: Problem(.conflict, code: "duplicate_external_id", detail: error.description)
+        case .duplicateEmail: Problem(.conflict, code: "duplicate_email", detail: error.description)
         case .duplicateUsername: Problem(.conflict, code: "duplicate_username", detail: error.description)
         case .duplicateOrganization: Problem(.conflict, code: "duplicate_organization", detail: error.description)
         case .organizationNotFound: Problem(.notFound, code: "not_found", detail: error.description)

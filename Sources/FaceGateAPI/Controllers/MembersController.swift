@@ -1,0 +1,148 @@
+import Foundation
+import Gallery
+import Hummingbird
+import Storage
+
+/// `/api/v1/members`: the people whose faces are enrolled (admins and operators, within their organisation).
+struct MembersController {
+    let members: MemberStore
+    let gallery: FaceGallery
+    let users: UserStore
+
+    static let staff: Set<Role> = [.admin, .operator]
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.get(":id", use: show)
+        group.patch(":id", use: update)
+        group.delete(":id", use: delete)
+    }
+
+    struct MemberView: Encodable {
+        var id: UUID
+        var name: String
+        var externalId: String?
+        var email: String?
+        var metadata: JSONValue
+        var faceCount: Int
+        var createdAt: Date
+        var updatedAt: Date
+
+        init(_ member: MemberStore.Member) {
+            id = member.id
+            name = member.name
+            externalId = member.externalID
+            email = member.email
+            metadata = JSONValue(text: member.metadata)
+            faceCount = member.faceCount
+            createdAt = member.createdAt
+            updatedAt = member.updatedAt
+        }
+    }
+
+    struct Fields: Decodable {
+        var name: String?
+        var externalId: String?
+        var email: String?
+        var metadata: JSONValue?
+        enum CodingKeys: String, CodingKey { case name, email, metadata, externalId = "external_id" }
+
+        func validate(requireName: Bool) throws {
+            if requireName && name == nil { throw Problem.invalidField("name", "required") }
+            if let name, !(1...200).contains(name.trimmingCharacters(in: .whitespaces).count) {
+                throw Problem.invalidField("name", "1 to 200 characters")
+            }
+            if let externalId, !(1...200).contains(externalId.count) {
+                throw Problem.invalidField("external_id", "1 to 200 characters")
+            }
+            if let email, email.count > 320 || !email.contains("@") { throw Problem.invalidField("email", "an email address") }
+            if let metadata {
+                guard case .object = metadata else { throw Problem.invalidField("metadata", "a JSON object") }
+                if metadata.text.utf8.count > 16_384 { throw Problem.invalidField("metadata", "at most 16 KiB") }
+            }
+        }
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: Self.staff)
+        let body = try await request.decode(as: Fields.self, context: context)
+        try body.validate(requireName: true)
+        let id = try await members.create(
+            organization: actor.organizationID, name: body.name!.trimmingCharacters(in: .whitespaces),
+            externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}")
+        try await users.audit("member_created", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
+        guard let member = try await members.find(id, organization: actor.organizationID) else { throw Problem.notFound("member") }
+        return try JSONResponse.encode(MemberView(member), status: .created)
+    }
+
+    struct Page: Encodable {
+        var members: [MemberView]
+        var nextCursor: String?
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: Self.staff)
+        let query = request.uri.queryParameters
+        let limit = try Self.limit(query.get("limit"))
+        let q = query.get("q").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
+        let cursor = try query.get("cursor").map(Self.decodeCursor)
+        let found = try await members.list(organization: actor.organizationID, matching: q, limit: limit + 1, after: cursor)
+        let page = Array(found.prefix(limit))
+        let next = found.count > limit ? page.last.map { Self.encodeCursor(name: $0.name.lowercased(), id: $0.id) } : nil
+        return try JSONResponse.encode(Page(members: page.map(MemberView.init), nextCursor: next), status: .ok)
+    }
+
+    static func limit(_ raw: String?) throws -> Int {
+        guard let raw else { return 50 }
+        guard let limit = Int(raw), (1...200).contains(limit) else {
+            throw Problem.invalidField("limit", "a whole number from 1 to 200")
+        }
+        return limit
+    }
+
+    static func encodeCursor(name: String, id: UUID) -> String {
+        Data((id.uuidString + ":" + name).utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeCursor(_ raw: String) throws -> (name: String, id: UUID) {
+        guard let data = Data(base64URLEncoded: raw), let text = String(data: data, encoding: .utf8),
+              let colon = text.firstIndex(of: ":"), let id = UUID(uuidString: String(text[..<colon])) else {
+            throw Problem.invalidField("cursor", "a next_cursor value from a previous page")
+        }
+        return (String(text[text.index(after: colon)...]), id)
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: Self.staff)
+        let id = try uuidParameter("id", of: context, what: "member")
+        guard let member = try await members.find(id, organization: actor.organizationID) else { throw Problem.notFound("member") }
+        return try JSONResponse.encode(MemberView(member), status: .ok)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: Self.staff)
+        let id = try uuidParameter("id", of: context, what: "member")
+        let body = try await request.decode(as: Fields.self, context: context)
+        try body.validate(requireName: false)
+        guard let member = try await members.update(
+            id, organization: actor.organizationID, name: body.name?.trimmingCharacters(in: .whitespaces),
+            externalID: body.externalId, email: body.email, metadata: body.metadata?.text)
+        else { throw Problem.notFound("member") }
+        try await users.audit("member_updated", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
+        return try JSONResponse.encode(MemberView(member), status: .ok)
+    }
+
+    /// Erases the member and all its biometric data for good (faces, embeddings, thumbnails), from the database and
+    /// every instance's index; the erasure is in the audit log.
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: Self.staff)
+        let id = try uuidParameter("id", of: context, what: "member")
+        guard try await gallery.removeMember(id, organization: actor.organizationID, actor: actor.id) else {
+            throw Problem.notFound("member")
+        }
+        return Response(status: .noContent)
+    }
+}
