@@ -2,6 +2,7 @@ import Foundation
 import FaceEngine
 import Gallery
 import Hummingbird
+import ImageDecoding
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -60,8 +61,20 @@ public func buildApplication(
     OrganizationsController(organizations: OrganizationStore(client: postgres, logger: logger), users: users)
         .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
-    MembersController(members: MemberStore(client: postgres, logger: logger), gallery: gallery, users: users)
-        .addRoutes(to: api.group("members"))
+    let members = MemberStore(client: postgres, logger: logger)
+    MembersController(members: members, gallery: gallery, users: users).addRoutes(to: api.group("members"))
+    let pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits))
+    FacesController(
+        pipeline: pipeline, gallery: gallery, members: members, faces: faces, users: users,
+        sealer: BiometricSealer(key: configuration.biometricEncryptionKey), gate: configuration.engine.enrolmentGate,
+        rule: configuration.engine.matchRule, maxImageBytes: configuration.imageLimits.maxBytes,
+        modelVersion: configuration.engine.modelVersion
+    ).addRoutes(to: api.group("members"))
+    MatchingController(
+        pipeline: pipeline, gallery: gallery, members: members, faces: faces,
+        checkins: CheckinStore(client: postgres, logger: logger), rule: configuration.engine.matchRule,
+        dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
+    ).addRoutes(to: api)
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },

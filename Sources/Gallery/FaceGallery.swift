@@ -107,9 +107,9 @@ public final class FaceGallery: Sendable {
         return ref
     }
 
-    /// Deletes one face of the organisation; false when there is no such face there.
-    public func removeFace(_ face: UUID, organization: UUID) async throws -> Bool {
-        guard let ref = try await store.delete(face: face, organization: organization) else { return false }
+    /// Deletes one face of the organisation (and of `member`, when given); false when there is no such face there.
+    public func removeFace(_ face: UUID, organization: UUID, member: UUID? = nil) async throws -> Bool {
+        guard let ref = try await store.delete(face: face, organization: organization, member: member) else { return false }
         apply(.remove(ref, organization: organization))
         return true
     }

@@ -70,11 +70,14 @@ public struct FaceStore: Sendable {
         }
     }
 
-    /// Deletes one face of the organisation; nil when there is no such face there.
-    public func delete(face: UUID, organization: UUID) async throws -> FaceRef? {
+    /// Deletes one face of the organisation (and of `member`, when given); nil when there is no such face there.
+    public func delete(face: UUID, organization: UUID, member: UUID? = nil) async throws -> FaceRef? {
         let rows = try await client.query(
-            "DELETE FROM faces WHERE id = \(face) AND organization_id = \(organization) RETURNING member_id",
-            logger: logger)
+            """
+            DELETE FROM faces WHERE id = \(face) AND organization_id = \(organization)
+                AND (\(member)::uuid IS NULL OR member_id = \(member))
+            RETURNING member_id
+            """, logger: logger)
         return try await rows.first(UUID.self).map { FaceRef(face: face, member: $0) }
     }
 
@@ -206,4 +209,53 @@ public struct FaceStore: Sendable {
 
 extension Array where Element == UInt8 {
     var byteBuffer: ByteBuffer { ByteBuffer(bytes: self) }
+}
+
+extension FaceStore {
+    /// A stored face as the API lists it (no embedding).
+    public struct StoredFace: Sendable, Equatable {
+        public var id: UUID
+        public var memberID: UUID
+        public var box: [Int]?
+        public var quality: [String: Double]
+        public var createdAt: Date
+    }
+
+    /// The member's faces, oldest first.
+    public func faces(of member: UUID, organization: UUID) async throws -> [StoredFace] {
+        var found: [StoredFace] = []
+        let rows = try await client.query(
+            """
+            SELECT id, member_id, box::text, quality::text, created_at FROM faces
+            WHERE member_id = \(member) AND organization_id = \(organization) ORDER BY created_at, id
+            """, logger: logger)
+        for try await (id, member, box, quality, created) in rows.decode((UUID, UUID, String?, String, Date).self) {
+            found.append(StoredFace(
+                id: id, memberID: member, box: box.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) },
+                quality: (try? JSONDecoder().decode([String: Double].self, from: Data(quality.utf8))) ?? [:],
+                createdAt: created))
+        }
+        return found
+    }
+
+    /// The embeddings of the member's faces.
+    public func embeddings(of member: UUID, organization: UUID) async throws -> [[Float]] {
+        var found: [[Float]] = []
+        let rows = try await client.query(
+            "SELECT embedding::real[] FROM faces WHERE member_id = \(member) AND organization_id = \(organization)",
+            logger: logger)
+        for try await embedding in rows.decode([Float].self) { found.append(embedding) }
+        return found
+    }
+
+    /// The sealed thumbnail of one of the member's faces (nil: no such face, or stored without one).
+    public func sealedThumbnail(face: UUID, member: UUID, organization: UUID) async throws -> [UInt8]? {
+        let rows = try await client.query(
+            """
+            SELECT thumbnail FROM faces
+            WHERE id = \(face) AND member_id = \(member) AND organization_id = \(organization) AND thumbnail IS NOT NULL
+            """, logger: logger)
+        for try await buffer in rows.decode(ByteBuffer.self) { return Array(buffer.readableBytesView) }
+        return nil
+    }
 }

@@ -17,6 +17,7 @@ extension Migration {
         .v1Foundation,
         .v2Gallery,
         .v3Auth,
+        .v4Checkins,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -28,7 +28,7 @@ func testConfiguration(databaseURL: String) throws -> AppConfiguration {
 }
 
 /// The whole service built by `buildApplication` on a fresh database of its own (adjusted by `adjust`), driven
-/// through its router by `body`, which also gets the database's URL.
+/// through its router by `body` once `/ready` says ready; `body` also gets the database's URL.
 func withApplication<T: Sendable>(
     _ adjust: @escaping @Sendable (inout AppConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol, _ databaseURL: String) async throws -> T
@@ -36,7 +36,16 @@ func withApplication<T: Sendable>(
     try await TestDatabase.withFreshDatabase { url in
         var configuration = try testConfiguration(databaseURL: url)
         adjust(&configuration)
-        return try await buildApplication(configuration).test(.router) { client in try await body(client, url) }
+        return try await buildApplication(configuration).test(.router) { client in
+            // The gallery loads in the background after start; until then searches answer 503.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                let status = try await client.execute(uri: "/ready", method: .get) { response in response.status }
+                if status == .ok { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return try await body(client, url)
+        }
     }
 }
 

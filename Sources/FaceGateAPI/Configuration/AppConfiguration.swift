@@ -33,6 +33,8 @@ public struct AppConfiguration: Sendable {
     public var rateLimitBurst: Int
     /// `LOGIN_RATE_LIMIT_PER_MINUTE`: login attempts per client address and per username.
     public var loginRateLimitPerMinute: Int
+    /// `CHECKIN_DEDUP_SECONDS`: a member's second check-in within this time returns the first instead.
+    public var checkinDedupSeconds: Int
     /// How long `/ready` waits for the database before calling it unreachable.
     public var readinessTimeout: Duration = .seconds(2)
     /// bcrypt cost for new password hashes.
@@ -81,9 +83,10 @@ extension AppConfiguration {
         let perMinute = reader.integer("RATE_LIMIT_PER_MINUTE", default: 60, in: 1...1_000_000)
         let burst = reader.integer("RATE_LIMIT_BURST", default: perMinute ?? 60, in: 1...1_000_000)
         let loginPerMinute = reader.integer("LOGIN_RATE_LIMIT_PER_MINUTE", default: 10, in: 1...10_000)
+        let dedupSeconds = reader.integer("CHECKIN_DEDUP_SECONDS", default: 300, in: 0...86_400)
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
-              let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute
+              let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -91,7 +94,8 @@ extension AppConfiguration {
             imageLimits: .init(maxBytes: maxBytes, maxPixels: maxPixels), engine: engine, searchBackend: backend,
             hnswEfSearch: efSearch, galleryCheckInterval: .seconds(checkSeconds),
             accessTokenLifetime: .seconds(accessMinutes * 60), refreshTokenLifetime: .seconds(refreshDays * 86_400),
-            rateLimitPerMinute: perMinute, rateLimitBurst: burst, loginRateLimitPerMinute: loginPerMinute)
+            rateLimitPerMinute: perMinute, rateLimitBurst: burst, loginRateLimitPerMinute: loginPerMinute,
+            checkinDedupSeconds: dedupSeconds)
     }
 
     /// Only what the database commands need (`facegate migrate`).

@@ -26,6 +26,12 @@ public struct EngineConfiguration: Sendable {
     /// Calibrated on LFW fold 1 (README, "Accuracy").
     public static let defaultMatchTolerance = 0.0883
 
+    /// What made the stored embeddings: the embedder's checksum and whether mirror images are averaged in (the two
+    /// settings give slightly different vectors).
+    public var modelVersion: String {
+        String(FaceModels.embedder.sha256.prefix(12)) + (settings.flipAugmentation ? "+flip" : "")
+    }
+
     /// The rule every search result is judged by.
     public var matchRule: MatchRule { MatchRule(tolerance: matchTolerance, margin: matchMargin) }
 

@@ -1,0 +1,129 @@
+import Crypto
+import FaceEngine
+import Foundation
+import Gallery
+import Hummingbird
+import Storage
+
+/// `/api/v1/members/{id}/faces`: enrolment (one photo, or several `image` parts at once), the member's faces, their
+/// deletion and their encrypted thumbnails (admins and operators).
+struct FacesController {
+    let pipeline: FacePipeline
+    let gallery: FaceGallery
+    let members: MemberStore
+    let faces: FaceStore
+    let users: UserStore
+    let sealer: BiometricSealer
+    let gate: EnrolmentGate
+    let rule: MatchRule
+    let maxImageBytes: Int
+    let modelVersion: String
+
+    static let maxImagesPerRequest = 10
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post(":id/faces", use: enrol)
+        group.get(":id/faces", use: list)
+        group.delete(":id/faces/:face_id", use: delete)
+        group.get(":id/faces/:face_id/thumbnail", use: thumbnail)
+    }
+
+    struct Enrolled: Encodable {
+        var faceId: UUID
+        var box: BoxView
+        var quality: [String: Double]
+    }
+
+    struct BulkResult: Encodable {
+        var index: Int
+        var status: Int
+        var faceId: UUID?
+        var box: BoxView?
+        var quality: [String: Double]?
+        var code: String?
+        var detail: String?
+    }
+
+    @Sendable func enrol(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: MembersController.staff)
+        let member = try uuidParameter("id", of: context, what: "member")
+        guard try await members.find(member, organization: actor.organizationID) != nil else { throw Problem.notFound("member") }
+        let photos = try await ImageInput.images(
+            from: request, context: context, maxBytes: maxImageBytes, maxImages: Self.maxImagesPerRequest)
+        if photos.count == 1 {
+            return try JSONResponse.encode(try await enrol(photos[0], member: member, actor: actor), status: .created)
+        }
+        var results: [BulkResult] = []
+        for (index, photo) in photos.enumerated() {
+            do {
+                let enrolled = try await enrol(photo, member: member, actor: actor)
+                results.append(BulkResult(index: index, status: 201, faceId: enrolled.faceId, box: enrolled.box,
+                                          quality: enrolled.quality))
+            } catch {
+                let problem = Problem(error)
+                if problem.status.code >= 500 { throw error }
+                results.append(BulkResult(index: index, status: problem.status.code, code: problem.code, detail: problem.detail))
+            }
+        }
+        return try JSONResponse.encode(["results": results], status: .ok)
+    }
+
+    private func enrol(_ photo: [UInt8], member: UUID, actor: UserStore.Account) async throws -> Enrolled {
+        let organization = actor.organizationID
+        // Two faces are enough to tell a group photo.
+        let analysis = try await pipeline.faceEncodings(in: photo, limit: 2)
+        let face = try gate.check(analysis.faces)
+        let nearest = try await gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
+        if let other = nearest.first(where: { $0.member != member }), other.distance <= rule.tolerance {
+            throw Problem(.conflict, code: "face_belongs_to_other_member", detail: String(format:
+                "this face matches another member (cosine distance %.4f, tolerance %.4f)", other.distance, rule.tolerance))
+        }
+        let quality = face.quality.measures
+        let ref = try await gallery.add(NewFace(
+            organizationID: organization, memberID: member, embedding: face.embedding,
+            model: FaceModels.embedder.name, modelVersion: modelVersion, quality: quality, box: face.face.box.asArray,
+            imageSHA256: Array(SHA256.hash(data: photo)), sealedThumbnail: try sealer.seal(face.chip.pngData())))
+        try await users.audit("face_enrolled", organization: organization, actor: actor.id, target: member.uuidString)
+        return Enrolled(faceId: ref.face, box: BoxView(face.face.box), quality: quality)
+    }
+
+    struct FaceView: Encodable {
+        var faceId: UUID
+        var box: BoxView?
+        var quality: [String: Double]
+        var createdAt: Date
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: MembersController.staff)
+        let member = try uuidParameter("id", of: context, what: "member")
+        guard try await members.find(member, organization: actor.organizationID) != nil else { throw Problem.notFound("member") }
+        let stored = try await faces.faces(of: member, organization: actor.organizationID)
+        return try JSONResponse.encode(
+            ["faces": stored.map { FaceView(faceId: $0.id, box: BoxView($0.box), quality: $0.quality, createdAt: $0.createdAt) }],
+            status: .ok)
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: MembersController.staff)
+        let member = try uuidParameter("id", of: context, what: "member")
+        let face = try uuidParameter("face_id", of: context, what: "face")
+        guard try await gallery.removeFace(face, organization: actor.organizationID, member: member) else {
+            throw Problem.notFound("face")
+        }
+        try await users.audit("face_deleted", organization: actor.organizationID, actor: actor.id, target: face.uuidString)
+        return Response(status: .noContent)
+    }
+
+    /// The aligned 150×150 face chip as PNG, decrypted on the way out.
+    @Sendable func thumbnail(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: MembersController.staff)
+        let member = try uuidParameter("id", of: context, what: "member")
+        let face = try uuidParameter("face_id", of: context, what: "face")
+        guard let sealed = try await faces.sealedThumbnail(face: face, member: member, organization: actor.organizationID)
+        else { throw Problem.notFound("face") }
+        let png = try sealer.open(sealed)
+        return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: png)))
+    }
+}

@@ -1,0 +1,77 @@
+import Crypto
+import FaceEngine
+import Foundation
+import ImageDecoding
+
+/// Decoding and the face engine for one photo, run together on a free engine's own thread (never on the
+/// cooperative pool or an event loop); a full queue fails at once with `overloaded` (503).
+struct FacePipeline: Sendable {
+    let engines: EnginePool
+    let decoder: ImageDecoder
+
+    struct Analysis: Sendable {
+        var width: Int
+        var height: Int
+        /// Largest first.
+        var faces: [FaceEncoding]
+    }
+
+    /// The photo's faces with embeddings (at most `limit` embedded).
+    func faceEncodings(in photo: [UInt8], limit: Int) async throws -> Analysis {
+        try await engines.run { [decoder] engine in
+            let image = try decoder.decode(photo)
+            return Analysis(width: image.width, height: image.height, faces: try engine.faceEncodings(in: image, limit: limit))
+        }
+    }
+
+    /// The photo's faces with landmarks, no embedding.
+    func faceLocations(in photo: [UInt8]) async throws -> (width: Int, height: Int, faces: [DetectedFace]) {
+        try await engines.run { [decoder] engine in
+            let image = try decoder.decode(photo)
+            let found = try engine.detectFacesUpright(in: image)
+            return (found.image.width, found.image.height, found.faces)
+        }
+    }
+}
+
+/// AES-GCM with `BIOMETRIC_ENCRYPTION_KEY` for biometric data at rest (the face thumbnails).
+struct BiometricSealer: Sendable {
+    let key: SymmetricKey
+
+    init(key: [UInt8]) { self.key = SymmetricKey(data: key) }
+
+    func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
+        guard let combined = try AES.GCM.seal(plaintext, using: key).combined else { throw Problem.internalError }
+        return [UInt8](combined)
+    }
+
+    func open(_ sealed: [UInt8]) throws -> [UInt8] {
+        [UInt8](try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key))
+    }
+}
+
+extension FaceBox {
+    var asArray: [Int] { [x, y, width, height] }
+}
+
+/// A face box as the API shows it.
+struct BoxView: Codable, Equatable {
+    var x: Int
+    var y: Int
+    var width: Int
+    var height: Int
+
+    init(_ box: FaceBox) { (x, y, width, height) = (box.x, box.y, box.width, box.height) }
+
+    init?(_ values: [Int]?) {
+        guard let values, values.count == 4 else { return nil }
+        (x, y, width, height) = (values[0], values[1], values[2], values[3])
+    }
+}
+
+extension FaceQuality {
+    /// The measures stored with a face and shown by the API.
+    var measures: [String: Double] {
+        ["face_size": Double(faceSize), "sharpness": sharpness, "yaw": yaw, "roll": roll, "detection_score": detectionScore]
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+import MultipartKit
+
+/// The photos of a request, accepted three ways: a raw body (`Content-Type: image/jpeg|image/png|image/webp`),
+/// `multipart/form-data` with `image` parts, or JSON `{"image_base64": "…"}`. Sizes are enforced while the body is
+/// read, before anything is decoded; the image's real format is then judged from its bytes, not the header.
+enum ImageInput {
+    static let rawTypes: Set<String> = ["image/jpeg", "image/jpg", "image/png", "image/webp"]
+
+    /// The photos (at most `maxImages`, each at most `maxBytes`).
+    static func images(
+        from request: Request, context: AppRequestContext, maxBytes: Int, maxImages: Int = 1
+    ) async throws -> [[UInt8]] {
+        let contentType = request.headers[.contentType] ?? ""
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch mediaType {
+        case _ where rawTypes.contains(mediaType):
+            let body = try await collect(request, upTo: maxBytes)
+            return [Array(body.readableBytesView)]
+        case "multipart/form-data":
+            guard let boundary = boundary(in: contentType) else {
+                throw Problem(.badRequest, code: "invalid_multipart", detail: "the multipart body has no boundary")
+            }
+            // The part headers and boundaries on top of the images themselves.
+            let body = try await collect(request, upTo: maxBytes * maxImages + 64 * 1024)
+            let images = try parts(named: "image", in: body, boundary: boundary, maxParts: max(8, maxImages * 2))
+            guard !images.isEmpty else { throw missingImage }
+            guard images.count <= maxImages else {
+                throw Problem(.badRequest, code: "too_many_images", detail: "at most \(maxImages) images per request")
+            }
+            if let large = images.first(where: { $0.count > maxBytes }) {
+                throw Problem(.contentTooLarge, code: "image_too_large",
+                              detail: "an image of \(large.count) bytes is larger than the limit of \(maxBytes)")
+            }
+            return images
+        case "application/json":
+            let body = try await collect(request, upTo: (maxBytes / 3 + 1) * 4 + 4096)
+            struct Payload: Decodable { var image_base64: String? }
+            guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(buffer: body)) else {
+                throw Problem(.badRequest, code: "invalid_json", detail: "the body is not JSON with an image_base64 field")
+            }
+            guard let text = payload.image_base64 else { throw missingImage }
+            guard let data = decodeBase64(text) else {
+                throw Problem(.badRequest, code: "invalid_base64", detail: "image_base64 is not valid base64")
+            }
+            guard data.count <= maxBytes else {
+                throw Problem(.contentTooLarge, code: "image_too_large", detail: "the image is larger than \(maxBytes) bytes")
+            }
+            return [[UInt8](data)]
+        default:
+            throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: """
+                send the photo as image/jpeg, image/png or image/webp, as multipart/form-data with an 'image' part, \
+                or as JSON {"image_base64": "…"}
+                """)
+        }
+    }
+
+    static let missingImage = Problem(.badRequest, code: "missing_image", detail: "the request carries no image")
+
+    private static func collect(_ request: Request, upTo limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw Problem(.contentTooLarge, code: "image_too_large", detail: "the request body is larger than \(limit) bytes")
+        }
+    }
+
+    static func boundary(in contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0].lowercased() == "boundary" {
+                let value = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                return value.isEmpty || value.count > 200 ? nil : value
+            }
+        }
+        return nil
+    }
+
+    /// The bodies of the parts called `name`; more than `maxParts` parts in all is refused.
+    static func parts(named name: String, in body: ByteBuffer, boundary: String, maxParts: Int) throws -> [[UInt8]] {
+        let parser = MultipartParser(boundary: boundary)
+        var found: [[UInt8]] = []
+        var headers: [String: String] = [:]
+        var current: [UInt8] = []
+        var count = 0
+        var tooMany = false
+        parser.onHeader = { field, value in headers[field.lowercased()] = value }
+        parser.onBody = { buffer in current += buffer.readableBytesView }
+        parser.onPartComplete = {
+            count += 1
+            if count > maxParts { tooMany = true }
+            if !tooMany, partName(headers["content-disposition"]) == name { found.append(current) }
+            headers = [:]
+            current = []
+        }
+        do {
+            try parser.execute(body)
+        } catch {
+            throw Problem(.badRequest, code: "invalid_multipart", detail: "the multipart body is malformed")
+        }
+        if tooMany { throw Problem(.badRequest, code: "too_many_parts", detail: "at most \(maxParts) parts per request") }
+        return found
+    }
+
+    static func partName(_ disposition: String?) -> String? {
+        guard let disposition else { return nil }
+        for parameter in disposition.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0].lowercased() == "name" {
+                return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+        }
+        return nil
+    }
+
+    /// Standard or URL-safe base64, with or without padding or a `data:image/…;base64,` prefix.
+    static func decodeBase64(_ text: String) -> Data? {
+        var body = Substring(text)
+        if body.hasPrefix("data:"), let comma = body.firstIndex(of: ",") { body = body[body.index(after: comma)...] }
+        var base64 = body.filter { !$0.isWhitespace }.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), !data.isEmpty else { return nil }
+        return data
+    }
+}
