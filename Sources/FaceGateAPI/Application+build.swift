@@ -75,11 +75,16 @@ public func buildApplication(
         checkins: CheckinStore(client: postgres, logger: logger), rule: configuration.engine.matchRule,
         dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api)
+    DocsController().addRoutes(to: api)
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },
         gallery: gallery
     ).addRoutes(to: router)
+
+    // Every route is in the OpenAPI document and every documented route is served, or the service does not start.
+    let undocumented = OpenAPIDocument.mismatches(with: router.routes.map { ($0.method.rawValue, $0.path.description) })
+    guard undocumented.isEmpty else { throw OpenAPIMismatch(routes: undocumented) }
 
     var app = Application(
         router: router,
@@ -94,4 +99,10 @@ public func buildApplication(
         try await users.ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
     }
     return app
+}
+
+/// The router and `OpenAPIDocument` disagree: a route was added or removed without updating the document.
+struct OpenAPIMismatch: Error, CustomStringConvertible {
+    let routes: [String]
+    var description: String { "the OpenAPI document does not match the router: " + routes.joined(separator: ", ") }
 }

@@ -1,0 +1,264 @@
+import Foundation
+
+/// The OpenAPI 3.1 description of every route, served at `/api/v1/openapi.json`. `buildApplication` refuses to
+/// start when the router and this document disagree (`mismatches`), so the document cannot go stale silently.
+enum OpenAPIDocument {
+    static let data: Data = {
+        // JSONSerialization cannot fail on this literal tree; an empty document would fail the route check loudly.
+        (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }()
+
+    /// Routes served but not documented, and documented but not served ("METHOD /path").
+    static func mismatches(with routes: [(method: String, path: String)]) -> [String] {
+        let served = Set(routes.map { "\($0.method.uppercased()) \($0.path)" })
+        let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
+        return served.subtracting(documented).map { "undocumented: \($0)" }.sorted()
+            + documented.subtracting(served).map { "not served: \($0)" }.sorted()
+    }
+
+    static var document: [String: Any] {
+        [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "facegate", "version": "1",
+                "description": """
+                    Face registration and check-in by face photo. Every error is application/problem+json (RFC 9457) \
+                    with a stable `code`. Distances are cosine distances (1 − cosine similarity); FACE_MATCH_TOLERANCE \
+                    is the largest distance that counts as the same person.
+                    """,
+            ],
+            "components": ["securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]],
+                           "schemas": schemas],
+            "paths": paths,
+        ]
+    }
+
+    // MARK: - Paths
+
+    static var paths: [String: [String: Any]] {
+        [
+            "/health": ["get": op("Liveness", tag: "service", auth: false, responses: ["200": object("the process serves")])],
+            "/ready": ["get": op("Readiness: database, schema, models and gallery checked for real", tag: "service",
+                                 auth: false, responses: ["200": object("ready"), "503": ref("Readiness", "not ready")])],
+            "/api/v1/openapi.json": ["get": op("This document", tag: "service", auth: false, responses: ["200": object("OpenAPI 3.1")])],
+            "/api/v1/docs": ["get": op("This document as a readable page", tag: "service", auth: false,
+                                       responses: ["200": ["description": "HTML", "content": ["text/html": [:]]]])],
+            "/api/v1/auth/login": ["post": op("Log in", tag: "auth", auth: false,
+                                              body: json(["username": string, "password": string], required: ["username", "password"]),
+                                              responses: ["200": ref("TokenPair"), "401": problem("invalid_credentials"),
+                                                          "429": problem("rate_limited")])],
+            "/api/v1/auth/refresh": ["post": op("Exchange a refresh token for a new pair (the old one is revoked; reusing it revokes the session)",
+                                                tag: "auth", auth: false,
+                                                body: json(["refresh_token": string], required: ["refresh_token"]),
+                                                responses: ["200": ref("TokenPair"), "401": problem("invalid_token")])],
+            "/api/v1/auth/logout": ["post": op("End this session", tag: "auth", responses: ["204": empty])],
+            "/api/v1/auth/me": ["get": op("The signed-in account", tag: "auth", responses: ["200": ref("User")])],
+            "/api/v1/organizations": [
+                "post": op("Create an organisation (super admin)", tag: "organizations",
+                           body: json(["name": string], required: ["name"]),
+                           responses: ["201": ref("Organization"), "409": problem("duplicate_organization")]),
+                "get": op("List organisations (super admin)", tag: "organizations",
+                          responses: ["200": list("organizations", "Organization")]),
+            ],
+            "/api/v1/users": [
+                "post": op("Create an account (admin; organization_id: super admin only)", tag: "users",
+                           body: json(["username": string, "password": string, "role": roleSchema, "email": string,
+                                       "organization_id": uuid], required: ["username", "password", "role"]),
+                           responses: ["201": ref("User"), "409": problem("duplicate_username")]),
+                "get": op("List the organisation's accounts (admin)", tag: "users", responses: ["200": list("users", "User")]),
+            ],
+            "/api/v1/users/{id}": [
+                "get": op("One account (admin)", tag: "users", parameters: [pathID("id")], responses: ["200": ref("User")]),
+                "patch": op("Change role, email, password or disabled (admin); disabling ends the account's sessions", tag: "users",
+                            parameters: [pathID("id")],
+                            body: json(["role": roleSchema, "email": string, "password": string, "disabled": boolean]),
+                            responses: ["200": ref("User"), "409": problem("cannot_change_own_access")]),
+                "delete": op("Delete an account (admin)", tag: "users", parameters: [pathID("id")], responses: ["204": empty]),
+            ],
+            "/api/v1/members": [
+                "post": op("Create a member (admin, operator)", tag: "members", body: json(memberFields, required: ["name"]),
+                           responses: ["201": ref("Member"), "409": problem("duplicate_external_id")]),
+                "get": op("Search members by name, external id or email, paged (admin, operator)", tag: "members",
+                          parameters: [query("q", string), query("limit", integer(1...200)), query("cursor", string)],
+                          responses: ["200": ref("MemberPage")]),
+            ],
+            "/api/v1/members/{id}": [
+                "get": op("One member (admin, operator)", tag: "members", parameters: [pathID("id")], responses: ["200": ref("Member")]),
+                "patch": op("Change a member (admin, operator)", tag: "members", parameters: [pathID("id")],
+                            body: json(memberFields), responses: ["200": ref("Member"), "409": problem("duplicate_external_id")]),
+                "delete": op("Erase a member and all their biometric data (admin, operator); recorded in the audit log",
+                             tag: "members", parameters: [pathID("id")], responses: ["204": empty]),
+            ],
+            "/api/v1/members/{id}/faces": [
+                "post": op("Enrol faces from photos (admin, operator); several `image` parts give per-image results",
+                           tag: "faces", parameters: [pathID("id")], body: imageBody(several: true),
+                           responses: ["201": ref("Enrolled"), "200": ref("EnrolmentResults", "several images"),
+                                       "409": problem("face_belongs_to_other_member"),
+                                       "422": problem("no_face, multiple_faces, face_too_small, too_blurry, bad_pose")]),
+                "get": op("The member's faces (admin, operator)", tag: "faces", parameters: [pathID("id")],
+                          responses: ["200": list("faces", "Face")]),
+            ],
+            "/api/v1/members/{id}/faces/{face_id}": [
+                "delete": op("Delete one face (admin, operator)", tag: "faces", parameters: [pathID("id"), pathID("face_id")],
+                             responses: ["204": empty]),
+            ],
+            "/api/v1/members/{id}/faces/{face_id}/thumbnail": [
+                "get": op("The aligned face chip, PNG (admin, operator; stored encrypted)", tag: "faces",
+                          parameters: [pathID("id"), pathID("face_id")],
+                          responses: ["200": ["description": "PNG", "content": ["image/png": [:]]]]),
+            ],
+            "/api/v1/identify": [
+                "post": op("Who is this? The nearest members within the tolerance, no side effect (admin, operator)",
+                           tag: "matching", parameters: [query("top_k", integer(1...50))], body: imageBody(),
+                           responses: ["200": ref("Identification"), "422": problem("no_face")]),
+            ],
+            "/api/v1/checkins": [
+                "post": op("Check in by face (kiosk, operator, admin); a repeat within CHECKIN_DEDUP_SECONDS returns the first with 200",
+                           tag: "checkins", body: imageBody(),
+                           responses: ["201": ref("Checkin"), "200": ref("Checkin", "already checked in"),
+                                       "404": problem("no_match"), "422": problem("no_face")]),
+                "get": op("Check-in history, newest first (admin, operator)", tag: "checkins",
+                          parameters: [query("member_id", uuid), query("from", dateTime), query("to", dateTime),
+                                       query("limit", integer(1...200)), query("cursor", string)],
+                          responses: ["200": ref("CheckinPage")]),
+            ],
+            "/api/v1/members/{id}/verify": [
+                "post": op("Is this the member? 1:1 against the member's faces (admin, operator)", tag: "matching",
+                           parameters: [pathID("id")], body: imageBody(),
+                           responses: ["200": ref("Verification"), "409": problem("no_faces_enrolled"), "422": problem("no_face")]),
+            ],
+            "/api/v1/detect": [
+                "post": op("Faces in a photo, with landmarks (admin, operator)", tag: "matching", body: imageBody(),
+                           responses: ["200": ref("Detection")]),
+            ],
+        ]
+    }
+
+    // MARK: - Building blocks
+
+    static var string: [String: Any] { ["type": "string"] }
+    static var boolean: [String: Any] { ["type": "boolean"] }
+    static var number: [String: Any] { ["type": "number"] }
+    static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
+    static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
+    static var roleSchema: [String: Any] { ["type": "string", "enum": ["admin", "operator", "kiosk"]] }
+    static var empty: [String: Any] { ["description": "no content"] }
+    static var memberFields: [String: Any] { [
+        "name": string, "external_id": string, "email": string, "metadata": ["type": "object"],
+    ] }
+
+    static func integer(_ range: ClosedRange<Int>) -> [String: Any] {
+        ["type": "integer", "minimum": range.lowerBound, "maximum": range.upperBound]
+    }
+
+    static func op(
+        _ summary: String, tag: String, auth: Bool = true, parameters: [[String: Any]] = [], body: [String: Any]? = nil,
+        responses: [String: Any]
+    ) -> [String: Any] {
+        var all = responses
+        all["default"] = ["description": "an error", "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]]]
+        if auth {
+            all["401"] = all["401"] ?? problem("missing_token, invalid_token")
+            all["403"] = all["403"] ?? problem("forbidden")
+            all["429"] = all["429"] ?? problem("rate_limited")
+        }
+        var operation: [String: Any] = ["summary": summary, "tags": [tag], "responses": all]
+        if !parameters.isEmpty { operation["parameters"] = parameters }
+        if let body { operation["requestBody"] = body }
+        operation["security"] = auth ? [["bearer": [String]()]] : [[String: Any]]()
+        return operation
+    }
+
+    static func problem(_ codes: String) -> [String: Any] {
+        ["description": "problem: " + codes,
+         "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]]]
+    }
+
+    static func ref(_ schema: String, _ description: String = "OK") -> [String: Any] {
+        ["description": description, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]]
+    }
+
+    static func object(_ description: String) -> [String: Any] {
+        ["description": description, "content": ["application/json": ["schema": ["type": "object"]]]]
+    }
+
+    static func list(_ key: String, _ schema: String) -> [String: Any] {
+        ["description": "OK", "content": ["application/json": ["schema": [
+            "type": "object", "properties": [key: ["type": "array", "items": ["$ref": "#/components/schemas/\(schema)"]]],
+        ]]]]
+    }
+
+    static func json(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
+        ["required": true, "content": ["application/json": ["schema": [
+            "type": "object", "properties": properties, "required": required,
+        ]]]]
+    }
+
+    static func imageBody(several: Bool = false) -> [String: Any] {
+        let binary: [String: Any] = ["type": "string", "contentMediaType": "image/*"]
+        let part: [String: Any] = several ? ["type": "array", "items": binary, "maxItems": 10] : binary
+        return ["required": true, "content": [
+            "image/jpeg": ["schema": binary], "image/png": ["schema": binary], "image/webp": ["schema": binary],
+            "multipart/form-data": ["schema": ["type": "object", "properties": ["image": part], "required": ["image"]]],
+            "application/json": ["schema": ["type": "object", "properties": ["image_base64": string],
+                                            "required": ["image_base64"]]],
+        ]]
+    }
+
+    static func pathID(_ name: String) -> [String: Any] {
+        ["name": name, "in": "path", "required": true, "schema": uuid]
+    }
+
+    static func query(_ name: String, _ schema: [String: Any]) -> [String: Any] {
+        ["name": name, "in": "query", "required": false, "schema": schema]
+    }
+
+    static func schema(_ properties: [String: Any], required: [String]? = nil) -> [String: Any] {
+        ["type": "object", "properties": properties, "required": required ?? Array(properties.keys).sorted()]
+    }
+
+    static var schemas: [String: Any] {
+        let box = schema(["x": ["type": "integer"], "y": ["type": "integer"], "width": ["type": "integer"], "height": ["type": "integer"]])
+        let memberSummary = schema(["id": uuid, "name": string, "external_id": ["type": ["string", "null"]]], required: ["id", "name"])
+        let quality: [String: Any] = ["type": "object", "additionalProperties": number]
+        return [
+            "Problem": schema(["type": string, "title": string, "status": ["type": "integer"], "code": string,
+                               "detail": string, "request_id": string], required: ["status", "code", "detail"]),
+            "TokenPair": schema(["access_token": string, "refresh_token": string, "token_type": string,
+                                 "expires_in": ["type": "integer"]]),
+            "Organization": schema(["id": uuid, "name": string, "created_at": dateTime]),
+            "User": schema(["id": uuid, "organization_id": uuid, "username": string, "email": ["type": ["string", "null"]],
+                            "role": roleSchema, "is_super_admin": boolean, "disabled": boolean, "created_at": dateTime],
+                           required: ["id", "organization_id", "username", "role"]),
+            "Member": schema(["id": uuid, "name": string, "external_id": ["type": ["string", "null"]],
+                              "email": ["type": ["string", "null"]], "metadata": ["type": "object"],
+                              "face_count": ["type": "integer"], "created_at": dateTime, "updated_at": dateTime],
+                             required: ["id", "name", "metadata", "face_count"]),
+            "MemberPage": schema(["members": ["type": "array", "items": ["$ref": "#/components/schemas/Member"]],
+                                  "next_cursor": ["type": ["string", "null"]]], required: ["members"]),
+            "Box": box,
+            "Face": schema(["face_id": uuid, "box": box, "quality": quality, "created_at": dateTime], required: ["face_id"]),
+            "Enrolled": schema(["face_id": uuid, "box": box, "quality": quality]),
+            "EnrolmentResults": schema(["results": ["type": "array", "items": schema(
+                ["index": ["type": "integer"], "status": ["type": "integer"], "face_id": uuid, "box": box,
+                 "quality": quality, "code": string, "detail": string], required: ["index", "status"])]]),
+            "Identification": schema([
+                "matches": ["type": "array", "items": schema(["member": memberSummary, "distance": number, "similarity": number])],
+                "face": schema(["box": box]),
+            ]),
+            "Checkin": schema(["checkin_id": uuid, "member": memberSummary, "distance": number, "similarity": number,
+                               "checked_in_at": dateTime]),
+            "CheckinPage": schema(["checkins": ["type": "array", "items": ["$ref": "#/components/schemas/Checkin"]],
+                                   "next_cursor": ["type": ["string", "null"]]], required: ["checkins"]),
+            "Verification": schema(["match": boolean, "distance": number, "similarity": number, "tolerance": number]),
+            "Detection": schema([
+                "faces": ["type": "array", "items": schema([
+                    "box": box, "score": number,
+                    "landmarks": ["type": "array", "items": schema(["x": number, "y": number])],
+                ])],
+                "width": ["type": "integer"], "height": ["type": "integer"],
+            ]),
+            "Readiness": ["type": "object"],
+        ]
+    }
+}
