@@ -47,11 +47,18 @@ public func buildApplication(
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: CORSAllowListMiddleware(origins: configuration.allowedOrigins))
     let requestLimiter = TokenBucketLimiter(
         perMinute: configuration.rateLimitPerMinute, burst: configuration.rateLimitBurst)
     let loginLimiter = TokenBucketLimiter(
         perMinute: configuration.loginRateLimitPerMinute, burst: configuration.loginRateLimitPerMinute)
+    let metrics = ServiceMetrics(gallery: gallery, engines: engines)
+    router.get("metrics") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape())))
+    }
     let api = router.group("api/v1")
+    api.add(middleware: MetricsMiddleware(metrics: metrics))
     api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
     AuthController(
@@ -63,7 +70,7 @@ public func buildApplication(
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
     let members = MemberStore(client: postgres, logger: logger)
     MembersController(members: members, gallery: gallery, users: users).addRoutes(to: api.group("members"))
-    let pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits))
+    let pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
     FacesController(
         pipeline: pipeline, gallery: gallery, members: members, faces: faces, users: users,
         sealer: BiometricSealer(key: configuration.biometricEncryptionKey), gate: configuration.engine.enrolmentGate,

@@ -35,6 +35,8 @@ public struct AppConfiguration: Sendable {
     public var loginRateLimitPerMinute: Int
     /// `CHECKIN_DEDUP_SECONDS`: a member's second check-in within this time returns the first instead.
     public var checkinDedupSeconds: Int
+    /// `ALLOWED_ORIGINS`: comma-separated origins (`https://desk.example.org`) whose browser pages may call the API.
+    public var allowedOrigins: Set<String> = []
     /// How long `/ready` waits for the database before calling it unreachable.
     public var readinessTimeout: Duration = .seconds(2)
     /// bcrypt cost for new password hashes.
@@ -84,6 +86,7 @@ extension AppConfiguration {
         let burst = reader.integer("RATE_LIMIT_BURST", default: perMinute ?? 60, in: 1...1_000_000)
         let loginPerMinute = reader.integer("LOGIN_RATE_LIMIT_PER_MINUTE", default: 10, in: 1...10_000)
         let dedupSeconds = reader.integer("CHECKIN_DEDUP_SECONDS", default: 300, in: 0...86_400)
+        let origins = reader.origins()
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds
@@ -95,7 +98,7 @@ extension AppConfiguration {
             hnswEfSearch: efSearch, galleryCheckInterval: .seconds(checkSeconds),
             accessTokenLifetime: .seconds(accessMinutes * 60), refreshTokenLifetime: .seconds(refreshDays * 86_400),
             rateLimitPerMinute: perMinute, rateLimitBurst: burst, loginRateLimitPerMinute: loginPerMinute,
-            checkinDedupSeconds: dedupSeconds)
+            checkinDedupSeconds: dedupSeconds, allowedOrigins: origins)
     }
 
     /// Only what the database commands need (`facegate migrate`).
@@ -197,6 +200,20 @@ struct ConfigurationReader {
             }
         }
         return nil
+    }
+
+    mutating func origins() -> Set<String> {
+        guard let raw = value("ALLOWED_ORIGINS") else { return [] }
+        var origins = Set<String>()
+        for item in raw.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            guard let url = URL(string: item), let scheme = url.scheme, ["http", "https"].contains(scheme),
+                  url.host != nil, url.path.isEmpty || url.path == "/" else {
+                problem("ALLOWED_ORIGINS has '\(item)'; expected origins like https://desk.example.org")
+                continue
+            }
+            origins.insert(item.hasSuffix("/") ? String(item.dropLast()) : item)
+        }
+        return origins
     }
 
     mutating func logLevel() -> Logger.Level? {

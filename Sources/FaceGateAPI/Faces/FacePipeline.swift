@@ -8,6 +8,7 @@ import ImageDecoding
 struct FacePipeline: Sendable {
     let engines: EnginePool
     let decoder: ImageDecoder
+    let metrics: ServiceMetrics
 
     struct Analysis: Sendable {
         var width: Int
@@ -18,9 +19,14 @@ struct FacePipeline: Sendable {
 
     /// The photo's faces with embeddings (at most `limit` embedded).
     func faceEncodings(in photo: [UInt8], limit: Int) async throws -> Analysis {
-        try await engines.run { [decoder] engine in
+        try await engines.run { [decoder, metrics] engine in
+            let started = ContinuousClock.now
             let image = try decoder.decode(photo)
-            return Analysis(width: image.width, height: image.height, faces: try engine.faceEncodings(in: image, limit: limit))
+            let decoded = ContinuousClock.now
+            metrics.recordStage("decode", duration: decoded - started)
+            let faces = try engine.faceEncodings(in: image, limit: limit)
+            metrics.recordStage("faces", duration: ContinuousClock.now - decoded)
+            return Analysis(width: image.width, height: image.height, faces: faces)
         }
     }
 
