@@ -1,0 +1,86 @@
+import Foundation
+import FaceEngine
+import Gallery
+import Hummingbird
+import ImageDecoding
+import Logging
+import PostgresNIO
+import Storage
+
+/// What the routes are built from.
+struct AppServices: Sendable {
+    let configuration: AppConfiguration
+    let logger: Logger
+    let postgres: PostgresClient
+    let engines: EnginePool
+    let gallery: FaceGallery
+    let faces: FaceStore
+    let members: MemberStore
+    let users: UserStore
+}
+
+/// Every route and middleware: `/health`, `/ready` and `/metrics` at the root, the API under `/api/v1` behind
+/// metrics, authentication and rate limiting. Throws when the router and the OpenAPI document disagree.
+func buildRouter(_ services: AppServices) async throws -> Router<AppRequestContext> {
+    let configuration = services.configuration, logger = services.logger, postgres = services.postgres
+    let (engines, gallery, users) = (services.engines, services.gallery, services.users)
+    let tokens = await TokenService(
+        secret: configuration.secretKey, accessLifetime: configuration.accessTokenLifetime,
+        refreshLifetime: configuration.refreshTokenLifetime)
+    let requestLimiter = TokenBucketLimiter(
+        perMinute: configuration.rateLimitPerMinute, burst: configuration.rateLimitBurst)
+    let loginLimiter = TokenBucketLimiter(
+        perMinute: configuration.loginRateLimitPerMinute, burst: configuration.loginRateLimitPerMinute)
+    let metrics = ServiceMetrics(gallery: gallery, engines: engines)
+    let pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
+    let rule = configuration.engine.matchRule
+
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: CORSAllowListMiddleware(origins: configuration.allowedOrigins))
+    HealthController(
+        postgres: postgres, readinessTimeout: configuration.readinessTimeout,
+        modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },
+        gallery: gallery
+    ).addRoutes(to: router)
+    router.get("metrics") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape())))
+    }
+
+    let api = router.group("api/v1")
+    api.add(middleware: MetricsMiddleware(metrics: metrics))
+    api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
+    api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
+    AuthController(
+        tokens: tokens, users: users, refreshTokens: RefreshTokenStore(client: postgres, logger: logger),
+        dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost), loginLimiter: loginLimiter
+    ).addRoutes(to: api.group("auth"))
+    OrganizationsController(organizations: OrganizationStore(client: postgres, logger: logger), users: users)
+        .addRoutes(to: api.group("organizations"))
+    UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
+    MembersController(members: services.members, gallery: gallery, users: users).addRoutes(to: api.group("members"))
+    FacesController(
+        pipeline: pipeline, gallery: gallery, members: services.members, faces: services.faces, users: users,
+        sealer: BiometricSealer(key: configuration.biometricEncryptionKey), gate: configuration.engine.enrolmentGate,
+        rule: rule, maxImageBytes: configuration.imageLimits.maxBytes, modelVersion: configuration.engine.modelVersion
+    ).addRoutes(to: api.group("members"))
+    MatchingController(
+        pipeline: pipeline, gallery: gallery, members: services.members, faces: services.faces,
+        checkins: CheckinStore(client: postgres, logger: logger), rule: rule,
+        dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
+    ).addRoutes(to: api)
+    DocsController().addRoutes(to: api)
+
+    // Every route is in the OpenAPI document and every documented route is served, or the service does not start.
+    let mismatches = OpenAPIDocument.mismatches(with: router.routes.map { ($0.method.rawValue, $0.path.description) })
+    guard mismatches.isEmpty else { throw OpenAPIMismatch(routes: mismatches) }
+    return router
+}
+
+/// The router and `OpenAPIDocument` disagree: a route was added or removed without updating the document.
+struct OpenAPIMismatch: Error, CustomStringConvertible {
+    let routes: [String]
+    var description: String { "the OpenAPI document does not match the router: " + routes.joined(separator: ", ") }
+}
