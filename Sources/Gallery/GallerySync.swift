@@ -112,9 +112,13 @@ public final class GallerySync: Service, Sendable {
                 }
             }
         } catch {
-            logger.warning("gallery sync step failed", metadata: ["error": "\(String(reflecting: error))"])
-            // Not loaded yet (the schema may still be migrating, the database starting): try again soon.
-            if !gallery.isLoaded { later(.check, after: .seconds(1)) }
+            if gallery.isLoaded {
+                logger.warning("gallery sync step failed", metadata: ["error": "\(String(reflecting: error))"])
+            } else {
+                // Expected at a first start: the schema may still be migrating, the database starting.
+                logger.info("gallery not loaded yet; retrying in 1 s", metadata: ["error": "\(error)"])
+                later(.check, after: .seconds(1))
+            }
         }
     }
 

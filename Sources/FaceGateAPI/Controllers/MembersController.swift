@@ -102,9 +102,7 @@ struct MembersController {
     }
 
     static func encodeCursor(name: String, id: UUID) -> String {
-        Data((id.uuidString + ":" + name).utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data((id.uuidString + ":" + name).utf8).base64URLEncodedString
     }
 
     static func decodeCursor(_ raw: String) throws -> (name: String, id: UUID) {

@@ -116,11 +116,9 @@ enum ImageInput {
 
     /// Standard or URL-safe base64, with or without padding or a `data:image/…;base64,` prefix.
     static func decodeBase64(_ text: String) -> Data? {
-        var body = Substring(text)
-        if body.hasPrefix("data:"), let comma = body.firstIndex(of: ",") { body = body[body.index(after: comma)...] }
-        var base64 = body.filter { !$0.isWhitespace }.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), !data.isEmpty else { return nil }
+        var encoded = Substring(text)
+        if encoded.hasPrefix("data:"), let comma = encoded.firstIndex(of: ",") { encoded = encoded[encoded.index(after: comma)...] }
+        guard let data = Data(base64URLEncoded: encoded), !data.isEmpty else { return nil }
         return data
     }
 }
