@@ -240,11 +240,11 @@ public final class FaceGallery: Sendable {
         // Until the swap, changes are recorded; if the load fails they stay recorded for the next attempt.
         state.withLock { state in if state.journal == nil { state.journal = [] } }
         // Sized from the counts: no growth while loading.
-        let counts = try await store.summaries()
+        let counts = try await store.counts()
         var fresh: [UUID: OrganizationIndex] = [:]
         try await store.forEachFace(organization: organization) { org, ref, embedding in
             let entry = fresh[org] ?? {
-                let created = OrganizationIndex(dimension: dimension, capacity: Self.capacity(for: counts[org]?.count ?? 0))
+                let created = OrganizationIndex(dimension: dimension, capacity: Self.capacity(for: counts[org] ?? 0))
                 fresh[org] = created
                 return created
             }()

@@ -105,11 +105,12 @@ public struct FaceStore: Sendable {
         return found
     }
 
-    /// Number of faces of one organisation.
-    public func count(organization: UUID) async throws -> Int {
-        let rows = try await client.query(
-            "SELECT count(*) FROM faces WHERE organization_id = \(organization)", logger: logger)
-        return try await rows.single(Int.self)
+    /// Number of faces per organisation (organisations without faces are absent): cheaper than `summaries`.
+    public func counts() async throws -> [UUID: Int] {
+        var result: [UUID: Int] = [:]
+        let rows = try await client.query("SELECT organization_id, count(*) FROM faces GROUP BY organization_id", logger: logger)
+        for try await (org, count) in rows.decode((UUID, Int).self) { result[org] = count }
+        return result
     }
 
     /// Count and id checksum per organisation (organisations without faces are absent).

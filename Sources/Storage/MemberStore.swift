@@ -66,6 +66,17 @@ public struct MemberStore: Sendable {
             "SELECT \(unescaped: Self.columns) FROM members m WHERE m.id = \(id) AND m.organization_id = \(organization)").first
     }
 
+    /// Name and external id of the members among `ids` that exist in the organisation, in one query.
+    public func names(of ids: [UUID], organization: UUID) async throws -> [UUID: (name: String, externalID: String?)] {
+        guard !ids.isEmpty else { return [:] }
+        var found: [UUID: (name: String, externalID: String?)] = [:]
+        let rows = try await client.query(
+            "SELECT id, name, external_id FROM members WHERE id = ANY(\(ids)) AND organization_id = \(organization)",
+            logger: logger)
+        for try await (id, name, externalID) in rows.decode((UUID, String, String?).self) { found[id] = (name, externalID) }
+        return found
+    }
+
     /// Members whose name, external id or email contains `query` (any case), by name then id, after `cursor` (the
     /// last name and id of the previous page): keyset paging that stays stable while members are added.
     public func list(

@@ -48,9 +48,9 @@ public struct RefreshTokenStore: Sendable {
         case reused(user: UUID, family: UUID)
     }
 
-    /// Exchanges the token whose hash is `hash` for `next` (which must carry the same user and family: `make` builds
-    /// it from them), atomically: two concurrent refreshes with one token cannot both succeed.
-    public func rotate(hash: [UInt8], make: @Sendable (_ user: UUID, _ family: UUID) -> NewToken) async throws -> Rotation {
+    /// Exchanges the token whose hash is `hash` for `next` (of the same user and family), atomically: two concurrent
+    /// refreshes with one token cannot both succeed.
+    public func rotate(hash: [UInt8], next: NewToken) async throws -> Rotation {
         try await client.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
@@ -68,7 +68,8 @@ public struct RefreshTokenStore: Sendable {
             }
             try await connection.query(
                 "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = \(hash.byteBuffer)", logger: logger)
-            try await connection.query(Self.insertion(make(found.user, found.family)), logger: logger)
+            guard next.user == found.user, next.family == found.family else { return .invalid }
+            try await connection.query(Self.insertion(next), logger: logger)
             return .rotated(user: found.user, family: found.family)
         }
     }

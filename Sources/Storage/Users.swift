@@ -73,28 +73,31 @@ extension UserStore {
 
     public static let roles: Set<String> = ["admin", "operator", "kiosk"]
 
-    private static let columns = "u.id, u.organization_id, u.username, u.email, u.role, u.is_super_admin, u.disabled, u.created_at"
+    /// Every account read selects these (the hash last, dropped unless a login asks for it): one decoder for all.
+    private static let columns =
+        "u.id, u.organization_id, u.username, u.email, u.role, u.is_super_admin, u.disabled, u.created_at, u.password_hash"
 
-    private func accounts(_ query: PostgresQuery) async throws -> [Account] {
-        var found: [Account] = []
+    /// The accounts a query selecting `columns` returns, with their password hashes.
+    private func accountsWithHashes(_ query: PostgresQuery) async throws -> [(account: Account, passwordHash: String)] {
+        var found: [(Account, String)] = []
         let rows = try await client.query(query, logger: logger)
-        for try await (id, org, name, email, role, superAdmin, disabled, created)
-            in rows.decode((UUID, UUID, String, String?, String, Bool, Bool, Date).self) {
-            found.append(Account(id: id, organizationID: org, username: name, email: email, role: role,
-                                 isSuperAdmin: superAdmin, disabled: disabled, createdAt: created))
+        for try await (id, org, name, email, role, superAdmin, disabled, created, hash)
+            in rows.decode((UUID, UUID, String, String?, String, Bool, Bool, Date, String).self) {
+            found.append((Account(id: id, organizationID: org, username: name, email: email, role: role,
+                                  isSuperAdmin: superAdmin, disabled: disabled, createdAt: created), hash))
         }
         return found
     }
 
+    private func accounts(_ query: PostgresQuery) async throws -> [Account] {
+        try await accountsWithHashes(query).map(\.account)
+    }
+
     /// What a login needs: the account and its password hash (nil: no such username).
     public func credentials(username: String) async throws -> (account: Account, passwordHash: String)? {
-        let rows = try await client.query(
-            "SELECT id, password_hash FROM users WHERE lower(username) = lower(\(username))", logger: logger)
-        guard let (id, hash) = try await rows.firstRow((UUID, String).self),
-              let account = try await accounts(
-                  "SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id)").first
-        else { return nil }
-        return (account, hash)
+        try await accountsWithHashes(
+            "SELECT \(unescaped: Self.columns) FROM users u WHERE lower(u.username) = lower(\(username))"
+        ).first
     }
 
     /// The account behind an access token, if it still exists, is not disabled and its session (refresh-token

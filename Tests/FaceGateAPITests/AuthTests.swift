@@ -1,4 +1,4 @@
-import FaceGateAPI
+@testable import FaceGateAPI
 import Crypto
 import Foundation
 import HTTPTypes
@@ -137,10 +137,7 @@ struct AuthTests {
         }
     }
 
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func base64URL(_ data: Data) -> String { data.base64URLEncodedString }
 
     /// `payload` (base64url) signed with HS256 under a secret that is not the service's.
     static func signedWithOtherSecret(_ payload: String) async throws -> String {
@@ -152,10 +149,3 @@ struct AuthTests {
     }
 }
 
-extension Data {
-    init?(base64URLEncoded text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
-    }
-}

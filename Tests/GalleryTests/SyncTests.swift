@@ -53,7 +53,7 @@ import Testing
                         try await waitUntil("both instances hold 6 faces") { second.indexedFaces == 6 && first.indexedFaces == 6 }
 
                         #expect(try await first.removeMember(erased, organization: fixture.organization))
-                        #expect(try await fixture.store.count(organization: fixture.organization) == 1)
+                        #expect(try await fixture.store.counts()[fixture.organization] == 1)
                         #expect(first.indexedFaces == 1)
                         try await waitUntil("the second instance drops the member's faces", timeout: .seconds(1)) {
                             second.indexedFaces == 1

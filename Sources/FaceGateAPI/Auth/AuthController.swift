@@ -58,7 +58,7 @@ struct AuthController {
             throw Problem.invalidToken("the account is disabled or the session has ended")
         }
         let issued = try await tokens.pair(for: account, session: session)
-        let rotation = try await refreshTokens.rotate(hash: TokenService.hash(body.refreshToken)) { _, _ in issued.record }
+        let rotation = try await refreshTokens.rotate(hash: TokenService.hash(body.refreshToken), next: issued.record)
         switch rotation {
         case .rotated:
             return try JSONResponse.encode(issued.pair, status: .ok)

@@ -36,9 +36,3 @@ extension Problem {
         Problem(.notFound, code: "not_found", detail: "no such \(what)")
     }
 }
-
-/// A path parameter that must be a UUID; anything else is a 404 (an id that cannot exist).
-func uuidParameter(_ name: String, of context: AppRequestContext, what: String) throws -> UUID {
-    guard let raw = context.parameters.get(name), let id = UUID(uuidString: raw) else { throw Problem.notFound(what) }
-    return id
-}

@@ -46,8 +46,8 @@ struct FacesController {
 
     @Sendable func enrol(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: MembersController.staff)
-        let member = try uuidParameter("id", of: context, what: "member")
-        guard try await members.find(member, organization: actor.organizationID) != nil else { throw Problem.notFound("member") }
+        let member = try await members.existing(uuidParameter("id", of: context, what: "member"),
+                                                organization: actor.organizationID).id
         let photos = try await ImageInput.images(
             from: request, context: context, maxBytes: maxImageBytes, maxImages: Self.maxImagesPerRequest)
         if photos.count == 1 {
@@ -96,8 +96,8 @@ struct FacesController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: MembersController.staff)
-        let member = try uuidParameter("id", of: context, what: "member")
-        guard try await members.find(member, organization: actor.organizationID) != nil else { throw Problem.notFound("member") }
+        let member = try await members.existing(uuidParameter("id", of: context, what: "member"),
+                                                organization: actor.organizationID).id
         let stored = try await faces.faces(of: member, organization: actor.organizationID)
         return try JSONResponse.encode(
             ["faces": stored.map { FaceView(faceId: $0.id, box: BoxView($0.box), quality: $0.quality, createdAt: $0.createdAt) }],

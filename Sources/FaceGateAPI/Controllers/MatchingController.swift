@@ -43,9 +43,10 @@ struct MatchingController {
         return face
     }
 
-    private func summary(of member: UUID, organization: UUID) async throws -> MemberSummary? {
-        try await members.find(member, organization: organization).map {
-            MemberSummary(id: $0.id, name: $0.name, externalId: $0.externalID)
+    /// The members among `ids` that exist in the organisation (one query for a page of results).
+    private func summaries(of ids: [UUID], organization: UUID) async throws -> [UUID: MemberSummary] {
+        try await members.names(of: Array(Set(ids)), organization: organization).reduce(into: [:]) { result, entry in
+            result[entry.key] = MemberSummary(id: entry.key, name: entry.value.name, externalId: entry.value.externalID)
         }
     }
 
@@ -57,13 +58,13 @@ struct MatchingController {
 
     @Sendable func identify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
-        let topK = try Self.boundedParameter(request, "top_k", default: 5, in: 1...50)
+        let topK = try integerParameter("top_k", of: request, default: 5, in: 1...50)
         let face = try await largestFace(request, context: context)
         let candidates = try await gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: topK)
-        var matches: [Match] = []
-        for candidate in candidates.prefix(topK) where candidate.distance <= rule.tolerance {
-            guard let member = try await summary(of: candidate.member, organization: actor.organizationID) else { continue }
-            matches.append(Match(member: member, distance: candidate.distance, similarity: candidate.similarity))
+        let within = candidates.prefix(topK).filter { $0.distance <= rule.tolerance }
+        let names = try await summaries(of: within.map(\.member), organization: actor.organizationID)
+        let matches = within.compactMap { candidate in
+            names[candidate.member].map { Match(member: $0, distance: candidate.distance, similarity: candidate.similarity) }
         }
         struct Body: Encodable { var matches: [Match]; var face: FaceSummary }
         return try JSONResponse.encode(Body(matches: matches, face: FaceSummary(box: BoxView(face.face.box))), status: .ok)
@@ -82,7 +83,7 @@ struct MatchingController {
         let face = try await largestFace(request, context: context)
         let candidates = try await gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: 1)
         guard case .match(let best) = rule.decide(candidates),
-              let member = try await summary(of: best.member, organization: actor.organizationID) else {
+              let member = try await summaries(of: [best.member], organization: actor.organizationID)[best.member] else {
             throw Problem(.notFound, code: "no_match", detail: "nobody enrolled matches this face")
         }
         let (checkin, created) = try await checkins.record(
@@ -97,7 +98,7 @@ struct MatchingController {
     @Sendable func listCheckins(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
         let query = request.uri.queryParameters
-        let limit = try Self.boundedParameter(request, "limit", default: 50, in: 1...200)
+        let limit = try integerParameter("limit", of: request, default: 50, in: 1...200)
         let member = try query.get("member_id").map { raw in
             guard let id = UUID(uuidString: raw) else { throw Problem.invalidField("member_id", "a member id") }
             return id
@@ -107,15 +108,12 @@ struct MatchingController {
         let found = try await checkins.list(
             organization: actor.organizationID, member: member, from: from, to: to, limit: limit + 1, after: cursor)
         let page = Array(found.prefix(limit))
-        var views: [CheckinView] = []
-        var names: [UUID: MemberSummary] = [:]
-        for checkin in page {
-            if names[checkin.memberID] == nil {
-                names[checkin.memberID] = try await summary(of: checkin.memberID, organization: actor.organizationID)
+        let names = try await summaries(of: page.map(\.memberID), organization: actor.organizationID)
+        let views = page.compactMap { checkin in
+            names[checkin.memberID].map {
+                CheckinView(checkinId: checkin.id, member: $0, distance: checkin.distance,
+                            similarity: checkin.similarity, checkedInAt: checkin.checkedInAt)
             }
-            guard let member = names[checkin.memberID] else { continue }
-            views.append(CheckinView(checkinId: checkin.id, member: member, distance: checkin.distance,
-                                     similarity: checkin.similarity, checkedInAt: checkin.checkedInAt))
         }
         struct Page: Encodable { var checkins: [CheckinView]; var nextCursor: String? }
         let next = found.count > limit ? page.last.map { Self.encodeCursor(at: $0.checkedInAt, id: $0.id) } : nil
@@ -124,8 +122,8 @@ struct MatchingController {
 
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
-        let member = try uuidParameter("id", of: context, what: "member")
-        guard try await members.find(member, organization: actor.organizationID) != nil else { throw Problem.notFound("member") }
+        let member = try await members.existing(uuidParameter("id", of: context, what: "member"),
+                                                organization: actor.organizationID).id
         let enrolled = try await faces.embeddings(of: member, organization: actor.organizationID)
         guard !enrolled.isEmpty else {
             throw Problem(.conflict, code: "no_faces_enrolled", detail: "this member has no enrolled face to compare with")
@@ -153,14 +151,6 @@ struct MatchingController {
 
     // MARK: - Query parameters
 
-    static func boundedParameter(_ request: Request, _ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
-        guard let raw = request.uri.queryParameters.get(name) else { return fallback }
-        guard let value = Int(raw), range.contains(value) else {
-            throw Problem.invalidField(name, "a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return value
-    }
-
     static func date(_ raw: String?, name: String) throws -> Date? {
         guard let raw else { return nil }
         guard let date = try? Date(raw, strategy: .iso8601) else {
@@ -169,13 +159,14 @@ struct MatchingController {
         return date
     }
 
+    /// Check-ins page by time (in microseconds, the database's precision) and id.
     static func encodeCursor(at date: Date, id: UUID) -> String {
-        "\(Int64((date.timeIntervalSince1970 * 1_000_000).rounded()))_\(id.uuidString)"
+        PageCursor.encode(position: String(Int64((date.timeIntervalSince1970 * 1_000_000).rounded())), id: id)
     }
 
     static func decodeCursor(_ raw: String) throws -> (at: Date, id: UUID) {
-        let parts = raw.split(separator: "_")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+        let (position, id) = try PageCursor.decode(raw)
+        guard let micros = Int64(position) else {
             throw Problem.invalidField("cursor", "a next_cursor value from a previous page")
         }
         return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)

@@ -72,8 +72,8 @@ struct MembersController {
             organization: actor.organizationID, name: body.name!.trimmingCharacters(in: .whitespaces),
             externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}")
         try await users.audit("member_created", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
-        guard let member = try await members.find(id, organization: actor.organizationID) else { throw Problem.notFound("member") }
-        return try JSONResponse.encode(MemberView(member), status: .created)
+        return try JSONResponse.encode(MemberView(try await members.existing(id, organization: actor.organizationID)),
+                                       status: .created)
     }
 
     struct Page: Encodable {
@@ -84,39 +84,19 @@ struct MembersController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: Self.staff)
         let query = request.uri.queryParameters
-        let limit = try Self.limit(query.get("limit"))
+        let limit = try integerParameter("limit", of: request, default: 50, in: 1...200)
         let q = query.get("q").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
-        let cursor = try query.get("cursor").map(Self.decodeCursor)
+        let cursor = try query.get("cursor").map(PageCursor.decode).map { (name: $0.position, id: $0.id) }
         let found = try await members.list(organization: actor.organizationID, matching: q, limit: limit + 1, after: cursor)
         let page = Array(found.prefix(limit))
-        let next = found.count > limit ? page.last.map { Self.encodeCursor(name: $0.name.lowercased(), id: $0.id) } : nil
+        let next = found.count > limit ? page.last.map { PageCursor.encode(position: $0.name.lowercased(), id: $0.id) } : nil
         return try JSONResponse.encode(Page(members: page.map(MemberView.init), nextCursor: next), status: .ok)
-    }
-
-    static func limit(_ raw: String?) throws -> Int {
-        guard let raw else { return 50 }
-        guard let limit = Int(raw), (1...200).contains(limit) else {
-            throw Problem.invalidField("limit", "a whole number from 1 to 200")
-        }
-        return limit
-    }
-
-    static func encodeCursor(name: String, id: UUID) -> String {
-        Data((id.uuidString + ":" + name).utf8).base64URLEncodedString
-    }
-
-    static func decodeCursor(_ raw: String) throws -> (name: String, id: UUID) {
-        guard let data = Data(base64URLEncoded: raw), let text = String(data: data, encoding: .utf8),
-              let colon = text.firstIndex(of: ":"), let id = UUID(uuidString: String(text[..<colon])) else {
-            throw Problem.invalidField("cursor", "a next_cursor value from a previous page")
-        }
-        return (String(text[text.index(after: colon)...]), id)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: Self.staff)
-        let id = try uuidParameter("id", of: context, what: "member")
-        guard let member = try await members.find(id, organization: actor.organizationID) else { throw Problem.notFound("member") }
+        let member = try await members.existing(uuidParameter("id", of: context, what: "member"),
+                                                organization: actor.organizationID)
         return try JSONResponse.encode(MemberView(member), status: .ok)
     }
 

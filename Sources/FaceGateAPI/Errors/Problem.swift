@@ -23,12 +23,12 @@ public struct Problem: Error, HTTPResponseError, Equatable {
         var status: Int
         var code: String
         var detail: String
-        var requestId: String?
+        var requestId: String
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = Body(type: "about:blank", title: status.reasonPhrase, status: status.code, code: code, detail: detail,
-                        requestId: context.logger[metadataKey: "hb.request.id"]?.description)
+                        requestId: context.id)
         var response = try JSONResponse.encode(body, status: status, contentType: "application/problem+json")
         response.headers.append(contentsOf: headers)
         return response

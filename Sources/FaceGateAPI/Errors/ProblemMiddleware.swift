@@ -12,7 +12,7 @@ import Storage
 /// logged 500 with no detail) and stamps every response with `X-Request-ID`, the id its log lines carry.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let requestID = context.logger[metadataKey: "hb.request.id"]?.description ?? ""
+        let requestID = context.id
         var response: Response
         do {
             response = try await next(request, context)
