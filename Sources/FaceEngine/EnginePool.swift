@@ -2,8 +2,10 @@ import Dispatch
 import Synchronization
 
 /// A fixed set of `FaceEngine`s, each on its own serial dispatch queue (one thread), so that dlib never runs on
-/// the Swift concurrency pool or an event loop. Jobs wait in FIFO order for a free engine; when `queueLimit` jobs
-/// already wait, a new one fails at once with `.overloaded` (the API answers 503 with Retry-After).
+/// the Swift concurrency pool or an event loop. Jobs wait in FIFO order for a free engine. A new job fails at once
+/// with `.overloaded` (the API answers 503 with Retry-After) when `queueLimit` jobs already wait, or when its
+/// expected wait — the jobs ahead of it times the recent average job time, shared by the engines — would pass
+/// `maxWait`: a count alone cannot bound latency, since a job's cost depends on the photo and the machine.
 public final class EnginePool: Sendable {
     /// An engine and the only queue that may touch it.
     private final class Slot: @unchecked Sendable {
@@ -19,27 +21,35 @@ public final class EnginePool: Sendable {
         var free: [Int]
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Int, any Error>)] = []
         var nextWaiterID: UInt64 = 0
+        /// Exponentially weighted average of recent jobs' engine time, in seconds (nil before the first job).
+        var averageJobSeconds: Double?
     }
 
     private let slots: [Slot]
     private let state: Mutex<State>
     public let queueLimit: Int
+    public let maxWait: Duration?
     public var size: Int { slots.count }
 
     /// Loads `count` engines (about 0.4 s and 65 MB each). `OPENBLAS_NUM_THREADS=1` should be set before the
     /// process starts: one engine per core beats one engine with several BLAS threads.
-    public init(count: Int, models: FaceModels, settings: FaceEngineSettings, queueLimit: Int) throws(FaceEngineError) {
+    public init(
+        count: Int, models: FaceModels, settings: FaceEngineSettings, queueLimit: Int, maxWait: Duration? = nil
+    ) throws(FaceEngineError) {
         precondition(count > 0 && queueLimit >= 0)
         var slots: [Slot] = []
         for index in 0..<count { slots.append(Slot(engine: try FaceEngine(models: models, settings: settings), index: index)) }
         self.slots = slots
         self.state = Mutex(State(free: Array(0..<count)))
         self.queueLimit = queueLimit
+        self.maxWait = maxWait
     }
 
     /// Jobs waiting for an engine now.
     public var queueDepth: Int { state.withLock { $0.waiters.count } }
     public var busyEngines: Int { slots.count - state.withLock { $0.free.count } }
+    /// The recent average engine time of a job (nil before the first).
+    public var averageJobTime: Duration? { state.withLock { $0.averageJobSeconds }.map { .seconds($0) } }
 
     /// Runs `work` on a free engine, waiting in line for one.
     public func run<T: Sendable>(_ work: @escaping @Sendable (FaceEngine) throws -> T) async throws -> T {
@@ -47,8 +57,26 @@ public final class EnginePool: Sendable {
         defer { release(index) }
         let slot = slots[index]
         return try await withCheckedThrowingContinuation { continuation in
-            slot.queue.async { continuation.resume(with: Result { try work(slot.engine) }) }
+            slot.queue.async { [self] in
+                let started = ContinuousClock.now
+                let result = Result { try work(slot.engine) }
+                recordJob(ContinuousClock.now - started)
+                continuation.resume(with: result)
+            }
         }
+    }
+
+    private func recordJob(_ duration: Duration) {
+        let seconds = duration / .seconds(1)
+        state.withLock { state in
+            state.averageJobSeconds = state.averageJobSeconds.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
+        }
+    }
+
+    /// Whether one more waiter behind `waiting` others would wait longer than `maxWait`.
+    private func tooLongAWait(behind waiting: Int, averageJob: Double?) -> Bool {
+        guard let maxWait, let averageJob else { return false }
+        return Double(waiting + 1) * averageJob / Double(slots.count) > maxWait / .seconds(1)
     }
 
     private func acquire() async throws -> Int {
@@ -61,7 +89,10 @@ public final class EnginePool: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
                 let immediate: Result<Int, any Error>? = state.withLock { state in
                     if let index = state.free.popLast() { return .success(index) }
-                    if state.waiters.count >= queueLimit { return .failure(FaceEngineError.overloaded(queueLimit: queueLimit)) }
+                    if state.waiters.count >= queueLimit
+                        || tooLongAWait(behind: state.waiters.count, averageJob: state.averageJobSeconds) {
+                        return .failure(FaceEngineError.overloaded(queueLimit: queueLimit))
+                    }
                     state.waiters.append((id, continuation))
                     return nil
                 }

@@ -24,7 +24,7 @@ public func buildApplication(
     try models.verify()
     let engines = try EnginePool(
         count: configuration.engine.workers, models: models, settings: configuration.engine.settings,
-        queueLimit: configuration.engine.queueLimit)
+        queueLimit: configuration.engine.queueLimit, maxWait: configuration.engine.maxWait)
 
     let postgres = PostgresClient(
         configuration: try DatabaseURL.configuration(from: configuration.databaseURL),

@@ -202,6 +202,27 @@ struct EnginePoolTests {
         #expect(try await queued.value == 42)
         #expect(pool.queueDepth == 0 && pool.busyEngines == 0)
     }
+
+    @Test("a job whose expected wait passes maxWait is refused at once, though the queue has room")
+    func overloadByExpectedWait() async throws {
+        let pool = try EnginePool(
+            count: 1, models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init(), queueLimit: 100,
+            maxWait: .milliseconds(150))
+        // Before any job has run there is no estimate: nothing is refused for time.
+        #expect(pool.averageJobTime == nil)
+        _ = try await pool.run { _ in usleep(200_000) }
+        #expect(try #require(pool.averageJobTime) >= .milliseconds(200))
+        let gate = DispatchSemaphore(value: 0)
+        let busy = Task { try await pool.run { _ in gate.wait() } }
+        while pool.busyEngines == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        // One job ahead at ≥ 200 ms each on one engine: an expected wait over 150 ms.
+        await #expect(throws: FaceEngineError.overloaded(queueLimit: 100)) { try await pool.run { _ in 0 } }
+        #expect(pool.queueDepth == 0)
+        gate.signal()
+        try await busy.value
+        // A free engine is always taken, whatever the average.
+        #expect(try await pool.run { _ in 7 } == 7)
+    }
 }
 
 /// A (2r+1)² box blur, edges clamped.

@@ -14,6 +14,18 @@ import Testing
         #expect(configuration.imageLimits.maxPixels == 40_000_000)
         #expect(configuration.engine.settings.detector == .hog)
         #expect(configuration.engine.matchTolerance == Float(EngineConfiguration.defaultMatchTolerance))
+        #expect(configuration.engine.maxWait == .milliseconds(500))
+    }
+
+    @Test("ENGINE_MAX_WAIT_MS sets the longest expected wait for an engine; 0 turns it off; a bad value is named")
+    func engineMaxWait() throws {
+        var environment = testEnvironment(databaseURL: "postgres://u:p@localhost/db")
+        environment["ENGINE_MAX_WAIT_MS"] = "250"
+        #expect(try AppConfiguration(environment: environment).engine.maxWait == .milliseconds(250))
+        environment["ENGINE_MAX_WAIT_MS"] = "0"
+        #expect(try AppConfiguration(environment: environment).engine.maxWait == nil)
+        environment["ENGINE_MAX_WAIT_MS"] = "-5"
+        #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
     }
 
     @Test("every problem is listed at once, each naming its variable")

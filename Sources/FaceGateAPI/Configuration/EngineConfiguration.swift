@@ -14,6 +14,9 @@ public struct EngineConfiguration: Sendable {
     public var workers: Int
     /// `ENGINE_QUEUE_LIMIT`: requests allowed to wait for an engine before new ones get 503.
     public var queueLimit: Int
+    /// `ENGINE_MAX_WAIT_MS`: a request whose expected wait for an engine is longer gets 503 at once (0: no such
+    /// limit, only `queueLimit`).
+    public var maxWait: Duration?
     /// `FACE_MATCH_TOLERANCE`: the largest cosine distance (1 − cosine similarity, pgvector's `<=>`) that counts
     /// as the same person. The one meaning of "tolerance" everywhere.
     public var matchTolerance: Float
@@ -38,13 +41,14 @@ public struct EngineConfiguration: Sendable {
     public init(
         modelsDirectory: String = "models", settings: FaceEngineSettings = .init(),
         workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount), queueLimit: Int = 64,
-        matchTolerance: Float = Float(defaultMatchTolerance), matchMargin: Float = 0,
+        maxWait: Duration? = .milliseconds(500), matchTolerance: Float = Float(defaultMatchTolerance), matchMargin: Float = 0,
         enrolmentGate: EnrolmentGate = .init()
     ) {
         self.modelsDirectory = modelsDirectory
         self.settings = settings
         self.workers = workers
         self.queueLimit = queueLimit
+        self.maxWait = maxWait
         self.matchTolerance = matchTolerance
         self.matchMargin = matchMargin
         self.enrolmentGate = enrolmentGate
@@ -94,12 +98,16 @@ extension ConfigurationReader {
         }
         let workers = integer("ENGINE_WORKERS", default: defaults.workers, in: 1...256)
         let queueLimit = integer("ENGINE_QUEUE_LIMIT", default: defaults.queueLimit, in: 0...100_000)
+        let maxWaitMilliseconds = integer(
+            "ENGINE_MAX_WAIT_MS", default: Int((defaults.maxWait ?? .zero) / .milliseconds(1)), in: 0...600_000)
         let tolerance = number("FACE_MATCH_TOLERANCE", default: EngineConfiguration.defaultMatchTolerance, in: 0...2)
         let margin = number("FACE_MATCH_MARGIN", default: Double(defaults.matchMargin), in: 0...1)
-        guard problems.count == problemsBefore, let workers, let queueLimit, let tolerance, let margin else { return nil }
+        guard problems.count == problemsBefore, let workers, let queueLimit, let maxWaitMilliseconds, let tolerance,
+              let margin else { return nil }
         return EngineConfiguration(
             modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
-            workers: workers, queueLimit: queueLimit, matchTolerance: Float(tolerance), matchMargin: Float(margin),
+            workers: workers, queueLimit: queueLimit,
+            maxWait: maxWaitMilliseconds == 0 ? nil : .milliseconds(maxWaitMilliseconds), matchTolerance: Float(tolerance), matchMargin: Float(margin),
             enrolmentGate: gate)
     }
 }
