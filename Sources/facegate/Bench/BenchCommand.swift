@@ -5,7 +5,10 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Throughput benchmarks for sizing hardware (benchmarks/README.md runs them side by side).",
-        subcommands: [BenchDecodeCommand.self, BenchEngineCommand.self, BenchSearchCommand.self])
+        subcommands: [
+            BenchDecodeCommand.self, BenchEngineCommand.self, BenchPipelineCommand.self, BenchSearchCommand.self,
+            BenchSeedCommand.self, BenchLoadCommand.self,
+        ])
 }
 
 /// Times a closure: a few warm-up runs, then at least `minRuns` runs and at least `minSeconds` of running.

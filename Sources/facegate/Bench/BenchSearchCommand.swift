@@ -21,6 +21,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Option(help: "Queries timed against pgvector (its exact scan is slow at large sizes).") var pgvectorQueries = 20
     @Option(help: "Results per query.") var k = 5
     @Flag(help: "Skip building the HNSW index (slow at a million rows on two cores).") var skipHnsw = false
+    @Option(help: "Build and time the HNSW index only up to this many vectors.") var hnswMaxSize = Int.max
     @Option(help: "hnsw.ef_search for the HNSW queries (the service's HNSW_EF_SEARCH default).") var efSearch = 100
 
     func run() async throws {
@@ -125,7 +126,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             "load_seconds": rounded(loadSeconds, 2),
             "create_table_seconds": rounded(createSeconds, 2),
         ]
-        if !skipHnsw {
+        if !skipHnsw && size <= hnswMaxSize {
             started = clock.now
             try await table.createHNSWIndex()
             result["hnsw_build_seconds"] = rounded((clock.now - started) / .seconds(1), 2)
@@ -224,10 +225,6 @@ struct BenchSearchCommand: AsyncParsableCommand {
         return Double(count * 4) / best
     }
 
-    /// Resident set size of this process from /proc/self/statm.
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
-    }
+    /// Resident set size of this process.
+    static func residentBytes() -> Int { ProcessSample(pid: getpid())?.residentBytes ?? 0 }
 }

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Synthetic members with one random face each, made by the database itself, to size a benchmark's gallery
+/// (`facegate bench seed`). Only organisations whose name starts with `bench` are filled, so a mistyped id cannot
+/// pour synthetic people into a real tenant.
+public struct SyntheticFaces: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    /// Marks the rows made here (`faces.model`), so they can be told apart from enrolled faces.
+    public static let model = "synthetic"
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public enum SeedError: Error, CustomStringConvertible {
+        case notABenchOrganization(UUID)
+        public var description: String {
+            switch self {
+            case .notABenchOrganization(let id):
+                "organisation \(id) does not exist or its name does not start with 'bench'"
+            }
+        }
+    }
+
+    /// Adds synthetic members and faces until the organisation has `total` faces (enrolled ones count), in
+    /// statements of at most `batch` rows; returns how many were added. Each statement is one transaction and,
+    /// past 1000 rows, one `reload` notification for the running instances.
+    @discardableResult
+    public func topUp(organization: UUID, to total: Int, dimension: Int, batch: Int = 250_000) async throws -> Int {
+        let names = try await client.query("SELECT name FROM organizations WHERE id = \(organization)", logger: logger)
+        var benchOrganization = false
+        for try await name in names.decode(String.self) { benchOrganization = name.hasPrefix("bench") }
+        guard benchOrganization else { throw SeedError.notABenchOrganization(organization) }
+
+        // Synthetic members are numbered 'synthetic-N' (external ids are unique per organisation).
+        let numbers = try await client.query(
+            """
+            SELECT coalesce(max(substr(external_id, 11)::int8), 0) FROM members
+            WHERE organization_id = \(organization) AND external_id LIKE 'synthetic-%'
+            """, logger: logger)
+        var nextNumber = 1
+        for try await last in numbers.decode(Int.self) { nextNumber = last + 1 }
+        var existing = 0
+        let faces = try await client.query(
+            "SELECT count(*)::int8 FROM faces WHERE organization_id = \(organization)", logger: logger)
+        for try await count in faces.decode(Int.self) { existing = count }
+
+        var added = 0
+        while existing + added < total {
+            let rows = min(batch, total - existing - added)
+            let first = nextNumber + added, last = first + rows - 1
+            // The correlated subquery (it names the member) draws a new random vector for every row.
+            try await client.query(
+                PostgresQuery(unsafeSQL: """
+                    WITH new_members AS (
+                        INSERT INTO members (organization_id, name, external_id)
+                        SELECT $1, 'Synthetic member ' || i, 'synthetic-' || i FROM generate_series($2::int8, $3::int8) i
+                        RETURNING id
+                    )
+                    INSERT INTO faces (organization_id, member_id, embedding, model, model_version, image_sha256)
+                    SELECT $1, m.id,
+                           (SELECT array_agg(random() * 2 - 1) FROM generate_series(1, \(dimension)) d
+                            WHERE m.id IS NOT NULL)::vector,
+                           '\(Self.model)', 'uniform', sha256(m.id::text::bytea)
+                    FROM new_members m
+                    """, binds: Self.binds(organization, first, last)),
+                logger: logger)
+            added += rows
+        }
+        return added
+    }
+
+    /// Drops the faces table's HNSW index: inserting a million rows into it takes hours on two cores, and the
+    /// in-memory search does not use it. Only for a throw-away benchmark database.
+    public func dropHNSWIndex() async throws {
+        try await client.query("DROP INDEX IF EXISTS faces_embedding_hnsw", logger: logger)
+    }
+
+    private static func binds(_ organization: UUID, _ first: Int, _ last: Int) -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(organization)
+        binds.append(first)
+        binds.append(last)
+        return binds
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import FaceGateAPI
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+
+/// `facegate bench seed --organization ID --faces N`: fills a benchmark organisation (its name starts with
+/// `bench`) with synthetic members of one random face each until it holds N faces, in the configured database.
+struct BenchSeedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed",
+        abstract: "Top up a 'bench…' organisation with synthetic faces (DATABASE_URL); last stdout line is JSON.")
+
+    @Option(help: "The organisation's id (its name must start with 'bench').") var organization: String
+    @Option(help: "Faces the organisation should hold afterwards (enrolled faces count).") var faces: Int
+    @Option(help: "Rows per statement (one transaction and one gallery reload each).") var batch = 250_000
+    @Flag(help: "Drop the faces table's HNSW index first (throw-away benchmark databases only).")
+    var dropHnswIndex = false
+
+    func run() async throws {
+        guard let organizationID = UUID(uuidString: organization) else { throw ValidationError("--organization is not a UUID") }
+        guard faces >= 0, batch > 0 else { throw ValidationError("--faces and --batch must not be negative") }
+        let environment = try EnvironmentFile.layeredEnvironment()
+        let url = try AppConfiguration.databaseURL(environment: environment)
+        let logger = {
+            var logger = Logger(label: "facegate.bench")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+        let started = ContinuousClock.now
+        let added = try await withPostgresClient(client) { [self] in
+            let synthetic = SyntheticFaces(client: client, logger: logger)
+            if dropHnswIndex { try await synthetic.dropHNSWIndex() }
+            return try await synthetic.topUp(
+                organization: organizationID, to: faces, dimension: Migration.embeddingDimensions, batch: batch)
+        }
+        let seconds = (ContinuousClock.now - started) / .seconds(1)
+        print(String(format: "added %d synthetic faces in %.1f s", added, seconds))
+        try printJSON(["added": added, "faces": faces, "seconds": rounded(seconds, 2)])
+    }
+}
