@@ -1,0 +1,469 @@
+"""The throughput benchmark of benchmarks/README.md: the pipeline side by side with face_recognition, the search,
+the HTTP service under load and its memory, written as results JSON, a Markdown table and PNG plots.
+
+Run through `benchmarks/run throughput` (set-up, release build, database); `--smoke` runs every step at tiny sizes
+into a scratch folder (scripts/test does, so the benchmark cannot rot). Environment it expects (benchmarks/run sets
+it): FACEGATE_BIN, FACES (the shared photos), PEER_PYTHON (the venv with face_recognition), PG_SCRIPT (scripts/pg),
+MODELS_DIR, OPENBLAS_NUM_THREADS.
+"""
+import argparse
+import base64
+import csv
+import datetime
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+UNLABELLED = {"", "multiple", "no_face", "unknown", "invalid"}
+PASSWORD = "benchmark password 1234"
+
+
+def log(message):
+    print(f"[throughput] {message}", file=sys.stderr, flush=True)
+
+
+def run(command, env=None, capture=True):
+    """Runs a command; returns the JSON of its last stdout line (capture) or nothing. Fails loudly."""
+    log(" ".join(command) if len(" ".join(command)) < 300 else command[0] + " …")
+    result = subprocess.run(command, env=env, text=True, stdout=subprocess.PIPE if capture else None)
+    if result.returncode != 0:
+        raise SystemExit(f"command failed ({result.returncode}): {' '.join(command[:6])}")
+    if capture:
+        lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+        return json.loads(lines[-1])
+
+
+# MARK: - Photo sets
+
+
+def manifest_rows(faces):
+    with open(os.path.join(faces, "manifest.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def checkin_set(faces):
+    """Real photos of one labelled person at camera-frame sizes, as a kiosk or desk would send: face_recognition,
+    deepface, CompreFace and dlib portraits up to 2000 px (no LFW 250 px crops, aligned chips, partial or tiny faces,
+    format variants or mirror reflections), JPEG and PNG only (what both libraries read)."""
+    chosen = []
+    for row in manifest_rows(faces):
+        categories = row["category"]
+        if row["derived"] != "no" or row["identity"] in UNLABELLED or row["expected_faces"] != "1":
+            continue
+        if row["source"] not in ("face_recognition", "deepface", "compreface", "dlib"):
+            continue
+        if any(c in categories for c in ("aligned_chip", "tiny_face", "partial_face", "format_variant")):
+            continue
+        if row["format"] not in ("JPEG", "PNG") or max(int(row["width"]), int(row["height"])) > 2000:
+            continue
+        if row["identity"] == "compreface/einstein":
+            continue
+        chosen.append((row["file"], row["identity"]))
+    return chosen
+
+
+def resolution_set(faces):
+    """The 480p/720p/1080p frames of the Obama ladder and the real single-face photo closest to 4000 px wide."""
+    ladder = [f"face_recognition/obama/obama-{p}.jpg" for p in ("480p", "720p", "1080p")]
+    large = [r for r in manifest_rows(faces) if r["derived"] == "no" and r["expected_faces"] == "1"
+             and r["identity"] not in UNLABELLED and r["format"] == "JPEG" and max(int(r["width"]), int(r["height"])) >= 3000]
+    large.sort(key=lambda r: abs(max(int(r["width"]), int(r["height"])) - 4000))
+    return ladder + ([large[0]["file"]] if large else [])
+
+
+def write_list(path, files):
+    with open(path, "w") as f:
+        f.write("\n".join(files) + "\n")
+    return path
+
+
+# MARK: - Pipeline: facegate vs face_recognition
+
+
+def pinned(cores):
+    return ["taskset", "-c", ",".join(str(c) for c in range(cores))]
+
+
+def pipeline_phase(args, scratch):
+    checkin = [f for f, _ in checkin_set(args.faces)][: args.checkin_photos]
+    resolutions = resolution_set(args.faces)[: args.resolution_photos]
+    checkin_list = write_list(os.path.join(scratch, "checkin.txt"), checkin)
+    resolution_list = write_list(os.path.join(scratch, "resolutions.txt"), resolutions)
+    facegate, peer = os.environ["FACEGATE_BIN"], os.environ["PEER_PYTHON"]
+    peer_script = os.path.join(HERE, "face_recognition_bench.py")
+    result = {"checkin_set": {"photos": len(checkin), "files": checkin}, "cores": {}}
+    for cores in args.cores:
+        if cores > os.cpu_count():
+            continue
+        # The two tools alternate on the same photos and the same pinned cores.
+        ours = run(pinned(cores) + [facegate, "bench", "pipeline", "--root", args.faces, "--list", checkin_list,
+                                    "--workers", str(cores), "--rounds", str(args.rounds)])
+        theirs = run(pinned(cores) + [peer, peer_script, args.faces, checkin_list, "--workers", str(cores),
+                                      "--rounds", str(args.peer_rounds)])
+        result["cores"][str(cores)] = {
+            "facegate": ours, "face_recognition": theirs,
+            "ratio_photos_per_s": round(ours["photos_per_s"] / theirs["photos_per_s"], 2),
+            "faces": compare_faces(ours["per_photo"], theirs["per_photo"]),
+        }
+    ours = run(pinned(1) + [facegate, "bench", "pipeline", "--root", args.faces, "--list", resolution_list,
+                            "--workers", "1", "--rounds", str(args.rounds + 1)])
+    theirs = run(pinned(1) + [peer, peer_script, args.faces, resolution_list, "--workers", "1",
+                              "--rounds", str(args.peer_rounds)])
+    result["resolutions"] = {"facegate": ours, "face_recognition": theirs}
+    return result
+
+
+def iou(a, b):
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = w * h
+    return inter / float(aw * ah + bw * bh - inter) if inter else 0.0
+
+
+def compare_faces(ours, theirs, threshold=0.3):
+    """Which faces each found, photo by photo (boxes overlapping by IoU ≥ 0.3 are the same face). A photo facegate
+    found only after turning it has boxes in the turned frame: it is compared by count."""
+    summary = {"facegate_faces": 0, "face_recognition_faces": 0, "both": 0, "missed_by_facegate": [],
+               "missed_by_face_recognition": [], "largest_face_agrees": 0, "photos": len(ours)}
+    for mine, other in zip(ours, theirs):
+        summary["facegate_faces"] += len(mine["boxes"])
+        summary["face_recognition_faces"] += len(other["boxes"])
+        if mine["turn"] != 1:
+            summary["both"] += min(len(mine["boxes"]), len(other["boxes"]))
+            continue
+        unmatched = list(mine["boxes"])
+        for box in other["boxes"]:
+            best = max(unmatched, key=lambda b: iou(b, box), default=None)
+            if best is not None and iou(best, box) >= threshold:
+                summary["both"] += 1
+                unmatched.remove(best)
+            else:
+                summary["missed_by_facegate"].append({"file": mine["file"], "box": box})
+        summary["missed_by_face_recognition"] += [{"file": mine["file"], "box": b} for b in unmatched]
+        if mine["boxes"] and other["boxes"] and iou(mine["boxes"][0], other["boxes"][0]) >= threshold:
+            summary["largest_face_agrees"] += 1
+    return summary
+
+
+# MARK: - Search
+
+
+def search_phase(args):
+    command = [os.environ["FACEGATE_BIN"], "bench", "search", "--sizes", ",".join(map(str, args.search_sizes)),
+               "--hnsw-max-size", str(args.hnsw_max_size), "--queries", str(args.search_queries)]
+    return run(command, env=database_env(args, "facegate_bench_search", fresh=True))
+
+
+# MARK: - A service to load
+
+
+def psql(sql):
+    subprocess.run([os.environ["PG_SCRIPT"], "psql", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def database_env(args, name, fresh=False):
+    if fresh:
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(f"CREATE DATABASE {name}")
+    url = subprocess.run([os.environ["PG_SCRIPT"], "url"], check=True, text=True, stdout=subprocess.PIPE).stdout.strip()
+    env = dict(os.environ)
+    env["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
+    return env
+
+
+class Service:
+    """`facegate serve` on a free loopback port with its own database and benchmark settings: rate limits raised
+    so that capacity is measured (the deliberate 429 path has its own tests), every check-in a new row."""
+
+    def __init__(self, args, env, port):
+        self.args, self.port = args, port
+        self.base = f"http://127.0.0.1:{port}"
+        self.env = dict(env)
+        self.env.update({
+            "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning",
+            "SECRET_KEY": base64.b64encode(os.urandom(48)).decode(),
+            "BIOMETRIC_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "SUPER_ADMIN_USERNAME": "bench-root", "SUPER_ADMIN_PASSWORD": PASSWORD,
+            "RATE_LIMIT_PER_MINUTE": "1000000", "RATE_LIMIT_BURST": "1000000", "LOGIN_RATE_LIMIT_PER_MINUTE": "10000",
+            "ACCESS_TOKEN_EXPIRE_MINUTES": "1440", "CHECKIN_DEDUP_SECONDS": "0", "GALLERY_CHECK_SECONDS": "3600",
+        })
+        self.process = None
+
+    def start(self, expect_faces=None, timeout=900):
+        started = time.monotonic()
+        self.process = subprocess.Popen([os.environ["FACEGATE_BIN"], "serve"], env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=open(self.args.server_log, "a"))
+        ready = self.wait_ready(expect_faces, timeout)
+        return time.monotonic() - started, ready
+
+    def wait_ready(self, expect_faces=None, timeout=900):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"facegate serve exited with {self.process.returncode}; see {self.args.server_log}")
+            try:
+                with urllib.request.urlopen(self.base + "/ready", timeout=5) as response:
+                    report = json.load(response)
+                gallery = report["checks"]["gallery"]
+                if expect_faces is None or (gallery.get("faces") == expect_faces and gallery.get("in_sync")):
+                    return report
+            except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"the service was not ready with {expect_faces} faces within {timeout} s")
+
+    def resident_bytes(self):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def call(self, method, path, token=None, body=None, content_type="application/json"):
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        request = urllib.request.Request(self.base + "/api/v1" + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        if token:
+            request.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    def login(self, username):
+        status, body = self.call("POST", "/auth/login", body={"username": username, "password": PASSWORD})
+        assert status == 200, (status, body)
+        return body["access_token"]
+
+    def organization(self, name):
+        """A new organisation with an admin and a kiosk account; their access tokens."""
+        root = self.login("bench-root")
+        status, org = self.call("POST", "/organizations", root, {"name": name})
+        assert status == 201, (status, org)
+        for role in ("admin", "kiosk"):
+            status, body = self.call("POST", "/users", root, {"username": f"{name}-{role}", "password": PASSWORD,
+                                                              "role": role, "organization_id": org["id"]})
+            assert status == 201, (status, body)
+        return org["id"], self.login(f"{name}-admin"), self.login(f"{name}-kiosk")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# MARK: - HTTP under load
+
+
+def http_phase(args, scratch):
+    env = database_env(args, "facegate_bench_http", fresh=True)
+    service = Service(args, env, free_port())
+    try:
+        service.start(expect_faces=0)
+        org, admin, kiosk = service.organization("bench-http")
+        probes, enrolment = enrol_identities(args, service, admin)
+        # Probes used under load are those that check in as the right person, so any other answer is an error.
+        good = []
+        for path, name in probes:
+            with open(os.path.join(args.faces, path), "rb") as f:
+                status, body = service.call("POST", "/checkins", kiosk, f.read(), "image/jpeg")
+            if status == 201 and body["member"]["name"] == name:
+                good.append(os.path.join(args.faces, path))
+        enrolment.update({"probes": len(probes), "probes_checked_in_correctly": len(good)})
+        probe_list = write_list(os.path.join(scratch, "probes.txt"), good)
+        # The offline pipeline on the same photos and the same 2 cores, right before the load (one face, as a
+        # check-in embeds the largest face only).
+        offline = run([os.environ["FACEGATE_BIN"], "bench", "pipeline", "--root", "/", "--list", probe_list,
+                       "--workers", str(min(2, os.cpu_count())), "--rounds", str(args.rounds), "--faces", "1"])
+        result = {"enrolment": enrolment, "offline_photos_per_s": offline["photos_per_s"], "galleries": []}
+        for size in args.gallery_sizes:
+            seeded = run([os.environ["FACEGATE_BIN"], "bench", "seed", "--organization", org, "--faces", str(size),
+                          "--drop-hnsw-index"], env=env)
+            service.wait_ready(expect_faces=size)
+            gallery = {"faces": size, "seed_seconds": seeded["seconds"], "endpoints": {}}
+            for endpoint, token in (("checkins", kiosk), ("identify", admin)):
+                gallery["endpoints"][endpoint] = run([
+                    os.environ["FACEGATE_BIN"], "bench", "load", "--url", f"{service.base}/api/v1/{endpoint}",
+                    "--token", token, "--photos", probe_list, "--concurrency", ",".join(map(str, args.concurrency)),
+                    "--seconds", str(args.load_seconds), "--warm-up", str(min(3, args.load_seconds)),
+                    "--server-pid", str(service.process.pid)])
+            result["galleries"].append(gallery)
+        result["server"] = {"workers": os.environ.get("ENGINE_WORKERS", "cores"),
+                            "queue_limit": os.environ.get("ENGINE_QUEUE_LIMIT", "default")}
+        return result
+    finally:
+        service.stop()
+
+
+def enrol_identities(args, service, admin):
+    """Every identity of the check-in set with two or more photos: a member, its first photo enrolled through the
+    API; the other JPEG photos are its probes."""
+    by_identity = {}
+    for path, identity in checkin_set(args.faces):
+        by_identity.setdefault(identity, []).append(path)
+    probes, enrolled, refused = [], 0, []
+    for identity, paths in sorted(by_identity.items())[: args.identities]:
+        if len(paths) < 2:
+            continue
+        status, member = service.call("POST", "/members", admin, {"name": identity})
+        assert status == 201, (status, member)
+        with open(os.path.join(args.faces, paths[0]), "rb") as f:
+            status, body = service.call("POST", f"/members/{member['id']}/faces", admin, f.read(), "image/jpeg"
+                                        if paths[0].lower().endswith((".jpg", ".jpeg")) else "image/png")
+        if status != 201:
+            refused.append({"file": paths[0], "status": status, "code": body.get("code")})
+            continue
+        enrolled += 1
+        probes += [(p, identity) for p in paths[1:] if p.lower().endswith((".jpg", ".jpeg"))]
+    return probes, {"members": enrolled, "refused_enrolments": refused}
+
+
+# MARK: - Memory and start-up
+
+
+def memory_phase(args):
+    env = database_env(args, "facegate_bench_memory", fresh=True)
+    service = Service(args, env, free_port())
+    points = []
+    try:
+        seconds, _ = service.start(expect_faces=0)
+        time.sleep(1)
+        rss, peak = service.resident_bytes()
+        points.append({"faces": 0, "startup_seconds": round(seconds, 2), "rss_bytes": rss, "rss_peak_bytes": peak})
+        org, _, _ = service.organization("bench-memory")
+        service.stop()
+        for size in [s for s in args.memory_sizes if s > 0]:
+            seeded = run([os.environ["FACEGATE_BIN"], "bench", "seed", "--organization", org, "--faces", str(size),
+                          "--drop-hnsw-index"], env=env)
+            seconds, _ = service.start(expect_faces=size, timeout=1800)
+            time.sleep(1)
+            rss, peak = service.resident_bytes()
+            points.append({"faces": size, "startup_seconds": round(seconds, 2), "rss_bytes": rss,
+                           "rss_peak_bytes": peak, "seed_seconds": seeded["seconds"]})
+            service.stop()
+        return {"points": points}
+    finally:
+        service.stop()
+
+
+# MARK: - Report
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    memory = next((int(line.split()[1]) * 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    swift = subprocess.run(["swift", "--version"], text=True, capture_output=True).stdout.splitlines()
+    peer = subprocess.run([os.environ["PEER_PYTHON"], "-c", "import dlib, face_recognition, numpy; "
+                           "print(dlib.__version__, dlib.DLIB_USE_BLAS, numpy.__version__)"],
+                          text=True, capture_output=True).stdout.split()
+    return {
+        "cpu": model, "cores": os.cpu_count(), "memory_bytes": memory, "kernel": platform.release(),
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "swift": swift[0] if swift else "", "python": platform.python_version(),
+        "peer": {"face_recognition": "1.3.0", "dlib": peer[0] if peer else "", "dlib_uses_blas": peer[1:2] == ["True"],
+                 "numpy": peer[2] if len(peer) > 2 else ""},
+        "git_commit": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], text=True,
+                                     capture_output=True).stdout.strip(),
+    }
+
+
+def headline(results):
+    cores = results.get("pipeline", {}).get("cores", {})
+    by_cores = {c: v["ratio_photos_per_s"] for c, v in cores.items()}
+    results["ratio_vs_face_recognition_by_cores"] = by_cores
+    results["ratio_vs_face_recognition"] = by_cores.get("2", next(iter(by_cores.values()), None))
+
+
+def failures(results):
+    """What makes a smoke run fail: errors or unexplained refusals under load, nothing checked in, no face found."""
+    found = []
+    for gallery in results.get("http", {}).get("galleries", []):
+        for endpoint, run in gallery["endpoints"].items():
+            for level in run["levels"]:
+                if level["errors"] or level["shed_without_retry_after"] or not level["ok_per_s"]:
+                    found.append(f"{endpoint} at {level['concurrency']} clients: {level['statuses']}")
+    if "http" in results and not results["http"]["enrolment"]["probes_checked_in_correctly"]:
+        found.append("no probe photo checked in as the right member")
+    for cores, run in results.get("pipeline", {}).get("cores", {}).items():
+        if not run["faces"]["both"]:
+            found.append(f"no face found by both libraries on {cores} core(s)")
+    if "memory" in results and len(results["memory"]["points"]) < 2:
+        found.append("memory points missing")
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds each, into --out")
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--phases", default="pipeline,search,http,memory")
+    args = parser.parse_args()
+    args.faces = os.environ["FACES"]
+    if args.smoke:
+        args.cores, args.rounds, args.peer_rounds = [1], 1, 1
+        args.checkin_photos, args.resolution_photos, args.identities = 3, 1, 3
+        args.search_sizes, args.hnsw_max_size, args.search_queries = [2000], 2000, 20
+        args.gallery_sizes, args.concurrency, args.load_seconds = [200], [1, 4], 2
+        args.memory_sizes = [0, 1000]
+    else:
+        args.cores, args.rounds, args.peer_rounds = [1, 2], 2, 1
+        args.checkin_photos, args.resolution_photos, args.identities = 1000, 4, 1000
+        args.search_sizes, args.hnsw_max_size, args.search_queries = [10000, 100000, 1000000], 100000, 200
+        args.gallery_sizes, args.concurrency, args.load_seconds = [10000, 100000], [1, 8, 32, 64], 20
+        args.memory_sizes = [0, 100000, 1000000]
+    os.makedirs(args.out, exist_ok=True)
+    scratch = os.path.join(REPO, ".local", "bench", "scratch")
+    os.makedirs(scratch, exist_ok=True)
+    args.server_log = os.path.join(scratch, "server.log")
+
+    started = time.time()
+    results = {"started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "smoke": args.smoke, "machine": machine()}
+    phases = args.phases.split(",")
+    if "pipeline" in phases:
+        results["pipeline"] = pipeline_phase(args, scratch)
+    if "search" in phases:
+        results["search"] = search_phase(args)
+    if "http" in phases:
+        results["http"] = http_phase(args, scratch)
+    if "memory" in phases:
+        results["memory"] = memory_phase(args)
+    headline(results)
+    results["seconds"] = round(time.time() - started, 1)
+    path = os.path.join(args.out, "throughput.json")
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    log(f"results: {path}")
+    subprocess.run([os.environ["PEER_PYTHON"], os.path.join(HERE, "report.py"), path], check=True)
+    problems = failures(results)
+    for problem in problems:
+        log(f"problem: {problem}")
+    if args.smoke and problems:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
