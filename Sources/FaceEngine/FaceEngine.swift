@@ -18,6 +18,10 @@ public struct FaceEngineSettings: Sendable, Equatable {
     /// With the HOG detector: when it finds no face, try the photo turned by 90°, −90° and 180° (photos from phones
     /// and webcams often arrive sideways with no EXIF orientation) before the CNN fallback.
     public var rotationFallback = true
+    /// With the HOG detector: when the detection copy shows no face, look once more on a finer copy whose longer side
+    /// is at most this (never beyond the photo's own size) before turning the photo or the CNN: a person standing
+    /// back has a face too small for the window on the 640 px copy. 0 turns it off.
+    public var fineMaxSide = 2560
 
     public init() {}
 }
@@ -70,15 +74,27 @@ public final class FaceEngine {
     }
 
     /// Face boxes (full-image coordinates) with detector scores, largest face first. Detection runs on a copy
-    /// downscaled to `settings.detectMaxSide`, with the configured detector (and the CNN when HOG finds nothing and
-    /// `settings.cnnFallback` is on).
+    /// downscaled to `settings.detectMaxSide`, with the configured detector; when HOG finds nothing there, on a finer
+    /// copy (`settings.fineMaxSide`), then with the CNN on the first copy (`settings.cnnFallback`).
     public func faceLocations(in image: RGBImage) throws(FaceEngineError) -> [(box: FaceBox, score: Double)] {
         let small = image.downscaled(toFit: settings.detectMaxSide)
-        var found = try locate(in: small, detector: settings.detector)
-        if found.isEmpty && settings.detector == .hog && settings.cnnFallback {
-            found = try locate(in: small, detector: .cnn)
-        }
-        return Self.mapped(found, from: small, to: image)
+        let found = try locate(in: small, detector: settings.detector)
+        if !found.isEmpty || settings.detector != .hog { return Self.mapped(found, from: small, to: image) }
+        if let finer = try locateFiner(in: image, than: small) { return finer }
+        guard settings.cnnFallback else { return [] }
+        return Self.mapped(try locate(in: small, detector: .cnn), from: small, to: image)
+    }
+
+    /// HOG on a finer copy of `image` (longer side up to `settings.fineMaxSide`) when it is meaningfully finer than
+    /// `small`; the faces in `image` coordinates, or nil when it is not tried or finds nothing.
+    private func locateFiner(
+        in image: RGBImage, than small: RGBImage
+    ) throws(FaceEngineError) -> [(box: FaceBox, score: Double)]? {
+        let side = min(max(image.width, image.height), settings.fineMaxSide)
+        guard side * 4 >= max(small.width, small.height) * 5 else { return nil }
+        let finer = image.downscaled(toFit: side)
+        let found = try locate(in: finer, detector: .hog)
+        return found.isEmpty ? nil : Self.mapped(found, from: finer, to: image)
     }
 
     /// Runs one detector on an already downscaled picture; boxes in its coordinates.
@@ -119,8 +135,9 @@ public final class FaceEngine {
     }
 
     /// Finds faces in a photo that may be turned sideways or upside down without an EXIF tag saying so: HOG on the
-    /// picture as it is, then (with `settings.rotationFallback`) turned a quarter clockwise, a quarter
-    /// anticlockwise and half round, and only then the CNN fallback on the picture as it is. Returns the faces with
+    /// picture as it is (on the detection copy, then on a finer one for small faces), then (with
+    /// `settings.rotationFallback`) turned a quarter clockwise, a quarter anticlockwise and half round, and only
+    /// then the CNN fallback on the picture as it is. Returns the faces with
     /// the picture they were found in (boxes and landmarks refer to it) and how it was turned.
     public func detectFacesUpright(
         in image: RGBImage
@@ -133,7 +150,12 @@ public final class FaceEngine {
         for turn: EXIFOrientation in [.up, .right, .left, .down] {
             let turnedSmall = turn == .up ? small : small.applying(turn)
             let detections = try locate(in: turnedSmall, detector: .hog)
-            if detections.isEmpty { continue }
+            if detections.isEmpty {
+                if turn == .up, let finer = try locateFiner(in: image, than: small) {
+                    return (try withLandmarks(finer, in: image), image, .up)
+                }
+                continue
+            }
             let turned = turn == .up ? image : image.applying(turn)
             return (try withLandmarks(Self.mapped(detections, from: turnedSmall, to: turned), in: turned), turned, turn)
         }

@@ -52,6 +52,22 @@ final class FaceEngineTests {
         #expect(abs(abs(rolled.quality.roll) - 20) < 6, "roll \(rolled.quality.roll)")
     }
 
+    @Test("a face too small for the 640 px detection copy is found on the finer copy, where it is in the photo")
+    func smallFaceInALargePhoto() throws {
+        // personF-img1: 1880 × 1253 with a ~130 px face, ~44 px on the 640 px copy (below HOG's 80 px window).
+        let photo = try decoder.decode(TestEnvironment.photo("compreface/identities/personF/personF-img1.jpg"))
+        var coarse = FaceEngineSettings()
+        (coarse.fineMaxSide, coarse.rotationFallback, coarse.cnnFallback) = (0, false, false)
+        #expect(try FaceEngine(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: coarse)
+            .faceLocations(in: photo).isEmpty)
+        let found = try #require(try engine.faceEncodings(in: photo).first)
+        #expect(found.turn == .up)
+        #expect(abs(found.face.box.x - 698) < 30 && abs(found.face.box.y - 368) < 30, "\(found.face.box)")
+        #expect((100...170).contains(found.face.box.width), "\(found.face.box)")
+        // faceLocations (no rotation fallback) takes the same finer look.
+        #expect(try engine.faceLocations(in: photo).count == 1)
+    }
+
     @Test("a photo stored sideways or upside down without EXIF is turned upright and matches the upright photo",
           arguments: [("edge_cases/rotated/astronaut_rot90ccw.jpg", EXIFOrientation.right),
                       ("edge_cases/rotated/astronaut_rot180.jpg", .down)])

@@ -8,7 +8,7 @@ public struct EngineConfiguration: Sendable {
     /// `MODELS_DIR`: folder of the dlib model files (checked against models/SHA256SUMS at start).
     public var modelsDirectory: String
     /// `FACE_DETECTOR`, `FACE_DETECT_MAX_SIDE`, `FACE_DETECT_UPSAMPLE`, `FACE_DETECT_HOG_THRESHOLD`, `FACE_DETECT_ROTATIONS`,
-    /// `FACE_DETECT_CNN_FALLBACK`, `FACE_EMBED_FLIP`.
+    /// `FACE_DETECT_FINE_MAX_SIDE`, `FACE_DETECT_CNN_FALLBACK`, `FACE_EMBED_FLIP`.
     public var settings: FaceEngineSettings
     /// `ENGINE_WORKERS`: face engines running at once (one per core by default).
     public var workers: Int
@@ -85,6 +85,9 @@ extension ConfigurationReader {
         }
         if let rotations = boolean("FACE_DETECT_ROTATIONS", default: settings.rotationFallback) {
             settings.rotationFallback = rotations
+        }
+        if let side = integer("FACE_DETECT_FINE_MAX_SIDE", default: settings.fineMaxSide, in: 0...8192) {
+            settings.fineMaxSide = side
         }
         if let flip = boolean("FACE_EMBED_FLIP", default: settings.flipAugmentation) { settings.flipAugmentation = flip }
         if let size = integer("ENROL_MIN_FACE_PIXELS", default: gate.minFaceSize, in: 20...4096) { gate.minFaceSize = size }
