@@ -385,7 +385,7 @@ def machine():
         "swift": swift[0] if swift else "", "python": platform.python_version(),
         "peer": {"face_recognition": "1.3.0", "dlib": peer[0] if peer else "", "dlib_uses_blas": peer[1:2] == ["True"],
                  "numpy": peer[2] if len(peer) > 2 else ""},
-        "git_commit": subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], text=True,
+        "git_commit": subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], text=True,
                                      capture_output=True).stdout.strip(),
     }
 
