@@ -10,11 +10,11 @@ import argparse
 import base64
 import csv
 import datetime
+import functools
 import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +45,7 @@ def run(command, env=None, capture=True):
 # MARK: - Photo sets
 
 
+@functools.lru_cache(maxsize=None)
 def manifest_rows(faces):
     with open(os.path.join(faces, "manifest.csv"), newline="") as f:
         return list(csv.DictReader(f))

@@ -54,23 +54,16 @@ public final class EnginePool: Sendable {
     /// Runs `work` on a free engine, waiting in line for one.
     public func run<T: Sendable>(_ work: @escaping @Sendable (FaceEngine) throws -> T) async throws -> T {
         let index = try await acquire()
-        defer { release(index) }
         let slot = slots[index]
-        return try await withCheckedThrowingContinuation { continuation in
-            slot.queue.async { [self] in
+        let (result, jobTime) = await withCheckedContinuation { continuation in
+            slot.queue.async {
                 let started = ContinuousClock.now
                 let result = Result { try work(slot.engine) }
-                recordJob(ContinuousClock.now - started)
-                continuation.resume(with: result)
+                continuation.resume(returning: (result, ContinuousClock.now - started))
             }
         }
-    }
-
-    private func recordJob(_ duration: Duration) {
-        let seconds = duration / .seconds(1)
-        state.withLock { state in
-            state.averageJobSeconds = state.averageJobSeconds.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
-        }
+        release(index, jobTime: jobTime)
+        return try result.get()
     }
 
     /// Whether one more waiter behind `waiting` others would wait longer than `maxWait`.
@@ -106,8 +99,11 @@ public final class EnginePool: Sendable {
         }
     }
 
-    private func release(_ index: Int) {
+    /// Hands the engine to the next waiter (or frees it) and folds the job's time into the average.
+    private func release(_ index: Int, jobTime: Duration) {
+        let seconds = jobTime / .seconds(1)
         let next = state.withLock { state in
+            state.averageJobSeconds = state.averageJobSeconds.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
             if state.waiters.isEmpty {
                 state.free.append(index)
                 return nil as CheckedContinuation<Int, any Error>?

@@ -78,23 +78,24 @@ public final class FaceEngine {
     /// copy (`settings.fineMaxSide`), then with the CNN on the first copy (`settings.cnnFallback`).
     public func faceLocations(in image: RGBImage) throws(FaceEngineError) -> [(box: FaceBox, score: Double)] {
         let small = image.downscaled(toFit: settings.detectMaxSide)
-        let found = try locate(in: small, detector: settings.detector)
-        if !found.isEmpty || settings.detector != .hog { return Self.mapped(found, from: small, to: image) }
-        if let finer = try locateFiner(in: image, than: small) { return finer }
-        guard settings.cnnFallback else { return [] }
+        let found = try locateUpright(in: image, small: small)
+        guard found.isEmpty, settings.detector == .hog, settings.cnnFallback else { return found }
         return Self.mapped(try locate(in: small, detector: .cnn), from: small, to: image)
     }
 
-    /// HOG on a finer copy of `image` (longer side up to `settings.fineMaxSide`) when it is meaningfully finer than
-    /// `small`; the faces in `image` coordinates, or nil when it is not tried or finds nothing.
-    private func locateFiner(
-        in image: RGBImage, than small: RGBImage
-    ) throws(FaceEngineError) -> [(box: FaceBox, score: Double)]? {
+    /// The configured detector on the detection copy `small` of `image`; with HOG, when that finds nothing, HOG once
+    /// more on a finer copy (longer side up to `settings.fineMaxSide`) if it is meaningfully finer. Faces in `image`
+    /// coordinates.
+    private func locateUpright(
+        in image: RGBImage, small: RGBImage
+    ) throws(FaceEngineError) -> [(box: FaceBox, score: Double)] {
+        let found = try locate(in: small, detector: settings.detector)
         let side = min(max(image.width, image.height), settings.fineMaxSide)
-        guard side * 4 >= max(small.width, small.height) * 5 else { return nil }
+        guard found.isEmpty, settings.detector == .hog, side * 4 >= max(small.width, small.height) * 5 else {
+            return Self.mapped(found, from: small, to: image)
+        }
         let finer = image.downscaled(toFit: side)
-        let found = try locate(in: finer, detector: .hog)
-        return found.isEmpty ? nil : Self.mapped(found, from: finer, to: image)
+        return Self.mapped(try locate(in: finer, detector: .hog), from: finer, to: image)
     }
 
     /// Runs one detector on an already downscaled picture; boxes in its coordinates.
@@ -137,26 +138,23 @@ public final class FaceEngine {
     /// Finds faces in a photo that may be turned sideways or upside down without an EXIF tag saying so: HOG on the
     /// picture as it is (on the detection copy, then on a finer one for small faces), then (with
     /// `settings.rotationFallback`) turned a quarter clockwise, a quarter anticlockwise and half round, and only
-    /// then the CNN fallback on the picture as it is. Returns the faces with
-    /// the picture they were found in (boxes and landmarks refer to it) and how it was turned.
+    /// then the CNN fallback on the picture as it is. Returns the faces with the picture they were found in (boxes
+    /// and landmarks refer to it) and how it was turned.
     public func detectFacesUpright(
         in image: RGBImage
     ) throws(FaceEngineError) -> (faces: [DetectedFace], image: RGBImage, turn: EXIFOrientation) {
         guard settings.detector == .hog, settings.rotationFallback else {
             return (try detectFaces(in: image), image, .up)
         }
-        // Only the small detection copy is turned for each try; the full image is turned once a face is found.
         let small = image.downscaled(toFit: settings.detectMaxSide)
-        for turn: EXIFOrientation in [.up, .right, .left, .down] {
-            let turnedSmall = turn == .up ? small : small.applying(turn)
+        let upright = try locateUpright(in: image, small: small)
+        if !upright.isEmpty { return (try withLandmarks(upright, in: image), image, .up) }
+        // Only the small detection copy is turned for each try; the full image is turned once a face is found.
+        for turn: EXIFOrientation in [.right, .left, .down] {
+            let turnedSmall = small.applying(turn)
             let detections = try locate(in: turnedSmall, detector: .hog)
-            if detections.isEmpty {
-                if turn == .up, let finer = try locateFiner(in: image, than: small) {
-                    return (try withLandmarks(finer, in: image), image, .up)
-                }
-                continue
-            }
-            let turned = turn == .up ? image : image.applying(turn)
+            if detections.isEmpty { continue }
+            let turned = image.applying(turn)
             return (try withLandmarks(Self.mapped(detections, from: turnedSmall, to: turned), in: turned), turned, turn)
         }
         guard settings.cnnFallback else { return ([], image, .up) }

@@ -32,29 +32,25 @@ public struct SyntheticFaces: Sendable {
     /// past 1000 rows, one `reload` notification for the running instances.
     @discardableResult
     public func topUp(organization: UUID, to total: Int, dimension: Int, batch: Int = 250_000) async throws -> Int {
-        let names = try await client.query("SELECT name FROM organizations WHERE id = \(organization)", logger: logger)
-        var benchOrganization = false
-        for try await name in names.decode(String.self) { benchOrganization = name.hasPrefix("bench") }
-        guard benchOrganization else { throw SeedError.notABenchOrganization(organization) }
-
-        // Synthetic members are numbered 'synthetic-N' (external ids are unique per organisation).
-        let numbers = try await client.query(
+        // The organisation's name, its faces, and the last synthetic member's number ('synthetic-N': external ids are
+        // unique per organisation).
+        let rows = try await client.query(
             """
-            SELECT coalesce(max(substr(external_id, 11)::int8), 0) FROM members
-            WHERE organization_id = \(organization) AND external_id LIKE 'synthetic-%'
+            SELECT o.name,
+                   (SELECT count(*)::int8 FROM faces f WHERE f.organization_id = o.id),
+                   (SELECT coalesce(max(substr(m.external_id, 11)::int8), 0) FROM members m
+                    WHERE m.organization_id = o.id AND m.external_id LIKE 'synthetic-%')
+            FROM organizations o WHERE o.id = \(organization)
             """, logger: logger)
-        var nextNumber = 1
-        for try await last in numbers.decode(Int.self) { nextNumber = last + 1 }
-        var existing = 0
-        let faces = try await client.query(
-            "SELECT count(*)::int8 FROM faces WHERE organization_id = \(organization)", logger: logger)
-        for try await count in faces.decode(Int.self) { existing = count }
+        var found: (name: String, faces: Int, lastNumber: Int)?
+        for try await row in rows.decode((String, Int, Int).self) { found = row }
+        guard let found, found.name.hasPrefix("bench") else { throw SeedError.notABenchOrganization(organization) }
+        let existing = found.faces, nextNumber = found.lastNumber + 1
 
         var added = 0
         while existing + added < total {
             let rows = min(batch, total - existing - added)
             let first = nextNumber + added, last = first + rows - 1
-            // The correlated subquery (it names the member) draws a new random vector for every row.
             try await client.query(
                 PostgresQuery(unsafeSQL: """
                     WITH new_members AS (
@@ -63,9 +59,7 @@ public struct SyntheticFaces: Sendable {
                         RETURNING id
                     )
                     INSERT INTO faces (organization_id, member_id, embedding, model, model_version, image_sha256)
-                    SELECT $1, m.id,
-                           (SELECT array_agg(random() * 2 - 1) FROM generate_series(1, \(dimension)) d
-                            WHERE m.id IS NOT NULL)::vector,
+                    SELECT $1, m.id, \(SyntheticVectorTable.randomVector(dimension: dimension, perRowOf: "m.id")),
                            '\(Self.model)', 'uniform', sha256(m.id::text::bytea)
                     FROM new_members m
                     """, binds: Self.binds(organization, first, last)),

@@ -27,10 +27,15 @@ public struct SyntheticVectorTable: Sendable {
             try await connection.query(
                 PostgresQuery(unsafeSQL: """
                     INSERT INTO \(name)
-                    SELECT i, (SELECT array_agg(random() * 2 - 1) FROM generate_series(1, \(dimension)) d WHERE i > 0)::vector
-                    FROM generate_series(1, \(rows)) i
+                    SELECT i, \(Self.randomVector(dimension: dimension, perRowOf: "i")) FROM generate_series(1, \(rows)) i
                     """), logger: logger)
         }
+    }
+
+    /// SQL for a random vector, uniform in −1…1 per component, drawn anew for every row: the subquery names
+    /// `column` of the outer row, so the planner cannot evaluate it once for the whole statement.
+    static func randomVector(dimension: Int, perRowOf column: String) -> String {
+        "(SELECT array_agg(random() * 2 - 1) FROM generate_series(1, \(dimension)) d WHERE \(column) IS NOT NULL)::vector"
     }
 
     /// Streams every row as `(id, embedding::real[])`, the way the gallery loads its index.

@@ -41,8 +41,8 @@ public struct EngineConfiguration: Sendable {
     public init(
         modelsDirectory: String = "models", settings: FaceEngineSettings = .init(),
         workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount), queueLimit: Int = 64,
-        maxWait: Duration? = .milliseconds(500), matchTolerance: Float = Float(defaultMatchTolerance), matchMargin: Float = 0,
-        enrolmentGate: EnrolmentGate = .init()
+        maxWait: Duration? = .milliseconds(500), matchTolerance: Float = Float(defaultMatchTolerance),
+        matchMargin: Float = 0, enrolmentGate: EnrolmentGate = .init()
     ) {
         self.modelsDirectory = modelsDirectory
         self.settings = settings
@@ -110,7 +110,7 @@ extension ConfigurationReader {
         return EngineConfiguration(
             modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
             workers: workers, queueLimit: queueLimit,
-            maxWait: maxWaitMilliseconds == 0 ? nil : .milliseconds(maxWaitMilliseconds), matchTolerance: Float(tolerance), matchMargin: Float(margin),
-            enrolmentGate: gate)
+            maxWait: maxWaitMilliseconds == 0 ? nil : .milliseconds(maxWaitMilliseconds),
+            matchTolerance: Float(tolerance), matchMargin: Float(margin), enrolmentGate: gate)
     }
 }

@@ -36,6 +36,14 @@ struct Stopwatch {
 
 func milliseconds(_ seconds: Double) -> Double { rounded(seconds * 1000, 3) }
 
+/// The non-empty lines of a list file (one photo path per line), or a usage error.
+func readList(_ path: String) throws -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
+    let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard !lines.isEmpty else { throw ValidationError("\(path) names no photo") }
+    return lines
+}
+
 /// The bytes of a file, or a usage error naming it.
 func readFile(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }

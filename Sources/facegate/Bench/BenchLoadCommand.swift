@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import NIOCore
-import Synchronization
 
 /// `facegate bench load --url URL --token T --photos LIST`: posts real photos to a running service from closed-loop
 /// clients at each concurrency for a bounded time, and reports requests/s, latency percentiles, answers by status
@@ -33,20 +32,17 @@ struct BenchLoadCommand: AsyncParsableCommand {
             }
             return n
         }
-        let files = try String(contentsOfFile: photos, encoding: .utf8).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !files.isEmpty else { throw ValidationError("\(photos) names no photo") }
-        let bodies = try files.map { ByteBuffer(bytes: try readFile($0)) }
+        let files = try readList(photos)
         guard Set(files.map { ($0 as NSString).pathExtension.lowercased() }).isSubset(of: ["jpg", "jpeg"]) else {
             throw ValidationError("the photos must be JPEG files (they are sent as image/jpeg)")
         }
+        let bodies = try files.map { ByteBuffer(bytes: try readFile($0)) }
         let client = LoadClient(
             target: .init(host: host, port: components.port ?? 80, path: components.path.isEmpty ? "/" : components.path,
                           headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "image/jpeg")]),
-            bodies: bodies, timeout: .milliseconds(Int(timeout * 1000)),
-            maxRetryAfter: .milliseconds(Int(maxRetryAfter * 1000)))
+            bodies: bodies, timeout: .seconds(timeout), maxRetryAfter: .seconds(maxRetryAfter))
 
-        if warmUp > 0 { _ = await client.run(concurrency: levels.first ?? 1, duration: .milliseconds(Int(warmUp * 1000))) }
+        if warmUp > 0 { _ = await client.run(concurrency: levels.first ?? 1, duration: .seconds(warmUp)) }
         var results: [[String: Any]] = []
         for level in levels {
             results.append(await measure(client, concurrency: level))
@@ -61,7 +57,7 @@ struct BenchLoadCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let samples = await withTaskGroup(of: [LoadClient.Sample]?.self) { group in
             group.addTask { await peak.watch(); return nil }
-            group.addTask { await client.run(concurrency: concurrency, duration: .milliseconds(Int(seconds * 1000))) }
+            group.addTask { await client.run(concurrency: concurrency, duration: .seconds(seconds)) }
             var result: [LoadClient.Sample] = []
             for await samples in group {
                 if let samples { result = samples; group.cancelAll() }
@@ -105,22 +101,5 @@ struct BenchLoadCommand: AsyncParsableCommand {
     static func percentiles(_ values: [Double]) -> [String: Double] {
         ["p50": rounded(percentile(values, 0.5), 1), "p95": rounded(percentile(values, 0.95), 1),
          "p99": rounded(percentile(values, 0.99), 1), "max": rounded(values.max() ?? 0, 1)]
-    }
-}
-
-/// The highest resident memory of a process seen while `watch` runs (sampled every 250 ms).
-final class PeakResident: Sendable {
-    let pid: Int32?
-    private let peak = Mutex<Int>(0)
-    var bytes: Int { peak.withLock { $0 } }
-
-    init(pid: Int32?) { self.pid = pid }
-
-    func watch() async {
-        guard let pid else { return }
-        while !Task.isCancelled {
-            if let sample = ProcessSample(pid: pid) { peak.withLock { $0 = max($0, sample.residentBytes) } }
-            try? await Task.sleep(for: .milliseconds(250))
-        }
     }
 }

@@ -3,7 +3,6 @@ import FaceEngine
 import FaceGateAPI
 import Foundation
 import ImageDecoding
-import Synchronization
 
 /// `facegate bench pipeline --root DIR --list FILE`: the whole pipeline (decode → detect → align → embed every
 /// face) over a list of photos on an engine pool, with the time of each stage per photo and the faces found, so
@@ -27,7 +26,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         var total: Double { decode + detect + align + embed }
     }
 
-    /// What one photo gave: its oriented size, how the detector turned it, and the boxes (largest first).
+    /// What one photo gave: its decoded size, how the detector turned it, and the boxes of the embedded faces
+    /// (largest first, in the turned photo).
     struct Found: Sendable {
         var width: Int, height: Int, turn: Int, boxes: [[Int]]
     }
@@ -41,9 +41,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
         let models = FaceModels(directory: configuration.modelsDirectory)
         try models.verify()
-        let paths = try String(contentsOfFile: list, encoding: .utf8).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !paths.isEmpty else { throw ValidationError("\(list) names no photo") }
+        let paths = try readList(list)
         let photos = try paths.map { try readFile(root + "/" + $0) }
         let pool = try EnginePool(count: workers, models: models, settings: configuration.settings, queueLimit: 1 << 20)
         let decoder = ImageDecoder()
@@ -95,28 +93,19 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         ])
     }
 
-    /// The service's own steps (`FaceEngine.faceEncodings(in:limit:)`), timed one by one.
+    /// Decoding, then the service's own `FaceEngine.faceEncodings(in:limit:)` with the time of each step.
     static func process(
         _ bytes: [UInt8], engine: FaceEngine, decoder: ImageDecoder, limit: Int
     ) throws -> (timing: Timing, found: Found) {
-        let clock = ContinuousClock()
-        let seconds = { (d: Duration) in d / .seconds(1) }
-        var start = clock.now
+        let started = ContinuousClock.now
         let photo = try decoder.decode(bytes)
-        let decode = seconds(clock.now - start)
-        start = clock.now
-        let (detected, image, turn) = try engine.detectFacesUpright(in: photo)
-        let faces = Array(detected.prefix(limit))
-        let detect = seconds(clock.now - start)
-        start = clock.now
-        var chips: [RGBImage] = []
-        for face in faces { chips.append(try engine.faceChip(for: face, in: image)) }
-        let align = seconds(clock.now - start)
-        start = clock.now
-        _ = try engine.faceEncodings(of: chips)
-        let embed = seconds(clock.now - start)
-        return (Timing(decode: decode, detect: detect, align: align, embed: embed),
-                Found(width: image.width, height: image.height, turn: Int(turn.rawValue),
-                      boxes: detected.map { [$0.box.x, $0.box.y, $0.box.width, $0.box.height] }))
+        let decode = ContinuousClock.now - started
+        var times = EncodingTimes()
+        let encodings = try engine.faceEncodings(in: photo, limit: limit, times: &times)
+        let seconds = { (d: Duration) in d / .seconds(1) }
+        return (Timing(decode: seconds(decode), detect: seconds(times.detect), align: seconds(times.align),
+                       embed: seconds(times.embed)),
+                Found(width: photo.width, height: photo.height, turn: Int((encodings.first?.turn ?? .up).rawValue),
+                      boxes: encodings.map { [$0.face.box.x, $0.face.box.y, $0.face.box.width, $0.face.box.height] }))
     }
 }

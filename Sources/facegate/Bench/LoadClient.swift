@@ -146,23 +146,3 @@ struct LoadClient: Sendable {
             }
     }
 }
-
-/// CPU time and resident memory of another process, read from /proc (Linux).
-struct ProcessSample {
-    /// User + system CPU seconds so far.
-    var cpuSeconds: Double
-    var residentBytes: Int
-
-    init?(pid: Int32) {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let statm = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based, man proc).
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        cpuSeconds = (user + system) / ticks
-        let pages = statm.split(separator: " ")
-        residentBytes = pages.count > 1 ? (Int(pages[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
-    }
-}
