@@ -28,5 +28,8 @@ extern "C" int fg_cnn_detect(fg_cnn_detector *detector, fg_rgb_view image, int u
         dlib::pyramid_down<2> pyramid;
         dlib::matrix<dlib::rgb_pixel> img = fg::detection_input(image, upsample, pyramid);
         fg::write_detections(detector->net(img), pyramid, upsample, detections, capacity, count);
+        // The network keeps every layer's output of the last image (hundreds of MB for a large photo's pyramid)
+        // until the next one; the CNN runs rarely, so give that memory back now.
+        detector->net.clean();
     });
 }

@@ -1,3 +1,4 @@
+import CDlibShim
 import Dispatch
 import Synchronization
 
@@ -23,6 +24,7 @@ public final class EnginePool: Sendable {
         var nextWaiterID: UInt64 = 0
         /// Exponentially weighted average of recent jobs' engine time, in seconds (nil before the first job).
         var averageJobSeconds: Double?
+        var lastTrim = ContinuousClock.now
     }
 
     private let slots: [Slot]
@@ -102,14 +104,25 @@ public final class EnginePool: Sendable {
     /// Hands the engine to the next waiter (or frees it) and folds the job's time into the average.
     private func release(_ index: Int, jobTime: Duration) {
         let seconds = jobTime / .seconds(1)
-        let next = state.withLock { state in
+        let (next, trim) = state.withLock { state in
             state.averageJobSeconds = state.averageJobSeconds.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
             if state.waiters.isEmpty {
                 state.free.append(index)
-                return nil as CheckedContinuation<Int, any Error>?
+                let now = ContinuousClock.now
+                let trim = state.free.count == slots.count && now - state.lastTrim > .seconds(1)
+                if trim { state.lastTrim = now }
+                return (nil as CheckedContinuation<Int, any Error>?, trim)
             }
-            return state.waiters.removeFirst().continuation
+            return (state.waiters.removeFirst().continuation, false)
         }
         next?.resume(returning: index)
+        if trim { Self.returnFreeMemory() }
+    }
+
+    /// Gives the memory a large photo's decoding and detection used back to the system once every engine is idle
+    /// (at most once a second): glibc keeps freed memory in each engine thread's arena otherwise, and the process
+    /// would stay at its high-water mark after one burst of large photos.
+    private static func returnFreeMemory() {
+        DispatchQueue.global(qos: .utility).async { fg_release_free_memory() }
     }
 }

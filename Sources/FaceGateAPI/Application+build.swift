@@ -29,15 +29,15 @@ public func buildApplication(
     let postgres = PostgresClient(
         configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
         backgroundLogger: logger)
-    let faces = FaceStore(client: postgres, logger: logger)
-    let members = MemberStore(client: postgres, logger: logger)
+    let faces = FaceStore(client: postgres, logger: logger, connectionWait: configuration.databaseWait)
+    let members = MemberStore(client: postgres, logger: logger, connectionWait: configuration.databaseWait)
     let gallery = FaceGallery(
         store: faces, members: members, dimension: configuration.embeddingDimensions,
         backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger)
     // Loads the index once the schema exists (it retries until then), then follows the database.
     let gallerySync = GallerySync(
         gallery: gallery, client: postgres, checkInterval: configuration.galleryCheckInterval, logger: logger)
-    let users = UserStore(client: postgres, logger: logger)
+    let users = UserStore(client: postgres, logger: logger, connectionWait: configuration.databaseWait)
 
     let router = try await buildRouter(AppServices(
         configuration: configuration, logger: logger, postgres: postgres, engines: engines, gallery: gallery,

@@ -39,3 +39,15 @@ extension MemberStore {
         return member
     }
 }
+
+extension Request {
+    /// The JSON body as `type`. Anything that is not that JSON (malformed, nested too deep, a wrong type, a missing
+    /// field) is a 400 `invalid_json` saying what was wrong.
+    func decodeJSON<T: Decodable>(as type: T.Type, context: AppRequestContext) async throws -> T {
+        do {
+            return try await decode(as: type, context: context)
+        } catch let error as HTTPError where error.status == .badRequest {
+            throw Problem(.badRequest, code: "invalid_json", detail: error.body ?? "the body is not the JSON this endpoint expects")
+        }
+    }
+}

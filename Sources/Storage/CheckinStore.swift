@@ -4,11 +4,11 @@ import PostgresNIO
 
 /// Check-ins: who came in, when, and how close the face was.
 public struct CheckinStore: Sendable {
-    let client: PostgresClient
+    let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
+        database = Database(client: client, connectionWait: connectionWait)
         self.logger = logger
     }
 
@@ -24,8 +24,8 @@ public struct CheckinStore: Sendable {
 
     private func checkins(_ query: PostgresQuery) async throws -> [Checkin] {
         var found: [Checkin] = []
-        for try await (id, member, distance, similarity, at)
-            in try await client.query(query, logger: logger).decode((UUID, UUID, Float, Float, Date).self) {
+        for (id, member, distance, similarity, at)
+            in try await database.query(query, logger: logger).decode((UUID, UUID, Float, Float, Date).self) {
             found.append(Checkin(id: id, memberID: member, distance: distance, similarity: similarity, checkedInAt: at))
         }
         return found

@@ -17,10 +17,13 @@ public struct NewFace: Sendable {
     public var imageSHA256: [UInt8]
     /// The aligned face chip, sealed by the caller (the service encrypts it before it reaches the database).
     public var sealedThumbnail: [UInt8]?
+    /// The account that enrolled it, for the audit log entry written with the face.
+    public var enrolledBy: UUID?
 
     public init(
         organizationID: UUID, memberID: UUID, embedding: [Float], model: String, modelVersion: String,
-        quality: [String: Double] = [:], box: [Int]? = nil, imageSHA256: [UInt8], sealedThumbnail: [UInt8]? = nil
+        quality: [String: Double] = [:], box: [Int]? = nil, imageSHA256: [UInt8], sealedThumbnail: [UInt8]? = nil,
+        enrolledBy: UUID? = nil
     ) {
         self.organizationID = organizationID
         self.memberID = memberID
@@ -31,36 +34,43 @@ public struct NewFace: Sendable {
         self.box = box
         self.imageSHA256 = imageSHA256
         self.sealedThumbnail = sealedThumbnail
+        self.enrolledBy = enrolledBy
     }
 }
 
 /// The `faces` table: the one place that writes and reads embeddings in SQL. Writes use bound parameters only; the
 /// bulk path streams rows with `COPY`; reads stream `embedding::real[]`.
 public struct FaceStore: Sendable {
-    let client: PostgresClient
+    let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
+        database = Database(client: client, connectionWait: connectionWait)
         self.logger = logger
     }
 
-    /// Stores one face. Throws `StorageError.memberNotFound` when the member is not in that organisation and
+    /// Stores one face and its `face_enrolled` audit entry in one statement (both or neither). Throws `StorageError.memberNotFound` when the member is not in that organisation and
     /// `.duplicateFace` when this photo is already one of the member's faces.
     public func insert(_ face: NewFace) async throws -> FaceRef {
         let quality = String(decoding: try JSONEncoder().encode(face.quality), as: UTF8.self)
         let box = try face.box.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         do {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
-                INSERT INTO faces (organization_id, member_id, embedding, model, model_version, quality, box,
-                                   image_sha256, thumbnail)
-                VALUES (\(face.organizationID), \(face.memberID), \(face.embedding)::real[]::vector, \(face.model),
-                        \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
-                        \(face.sealedThumbnail?.byteBuffer))
-                RETURNING id
+                WITH face AS (
+                    INSERT INTO faces (organization_id, member_id, embedding, model, model_version, quality, box,
+                                       image_sha256, thumbnail)
+                    VALUES (\(face.organizationID), \(face.memberID), \(face.embedding)::real[]::vector, \(face.model),
+                            \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
+                            \(face.sealedThumbnail?.byteBuffer))
+                    RETURNING id, organization_id
+                ), audit AS (
+                    INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+                    SELECT organization_id, \(face.enrolledBy), 'face_enrolled', \(face.memberID.uuidString) FROM face
+                )
+                SELECT id FROM face
                 """, logger: logger)
-            return FaceRef(face: try await rows.single(UUID.self), member: face.memberID)
+            return FaceRef(face: try rows.single(UUID.self), member: face.memberID)
         } catch let error as PSQLError {
             switch error.serverInfo?[.sqlState] {
             case PostgresError.Code.foreignKeyViolation.raw: throw StorageError.memberNotFound
@@ -72,20 +82,21 @@ public struct FaceStore: Sendable {
 
     /// Deletes one face of the organisation (and of `member`, when given); nil when there is no such face there.
     public func delete(face: UUID, organization: UUID, member: UUID? = nil) async throws -> FaceRef? {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             DELETE FROM faces WHERE id = \(face) AND organization_id = \(organization)
                 AND (\(member)::uuid IS NULL OR member_id = \(member))
             RETURNING member_id
             """, logger: logger)
-        return try await rows.first(UUID.self).map { FaceRef(face: face, member: $0) }
+        return try rows.first(UUID.self).map { FaceRef(face: face, member: $0) }
     }
 
-    /// Streams every face (of one organisation, or all) to `body` in database order.
+    /// Streams every face (of one organisation, or all) to `body` in database order. For the gallery's loads, off the
+    /// request path: it streams (a million faces are never all in one array) and waits for a connection unbounded.
     public func forEachFace(
         organization: UUID? = nil, _ body: (_ organization: UUID, FaceRef, [Float]) throws -> Void
     ) async throws {
-        let rows = try await client.query(
+        let rows = try await database.client.query(
             """
             SELECT organization_id, id, member_id, embedding::real[] FROM faces
             WHERE \(organization)::uuid IS NULL OR organization_id = \(organization)
@@ -99,31 +110,31 @@ public struct FaceStore: Sendable {
     public func embeddings(of ids: [UUID]) async throws -> [UUID: [Float]] {
         guard !ids.isEmpty else { return [:] }
         var found: [UUID: [Float]] = [:]
-        let rows = try await client.query(
+        let rows = try await database.query(
             "SELECT id, embedding::real[] FROM faces WHERE id = ANY(\(ids))", logger: logger)
-        for try await (id, embedding) in rows.decode((UUID, [Float]).self) { found[id] = embedding }
+        for (id, embedding) in try rows.decode((UUID, [Float]).self) { found[id] = embedding }
         return found
     }
 
     /// Number of faces per organisation (organisations without faces are absent): cheaper than `summaries`.
     public func counts() async throws -> [UUID: Int] {
         var result: [UUID: Int] = [:]
-        let rows = try await client.query("SELECT organization_id, count(*) FROM faces GROUP BY organization_id", logger: logger)
-        for try await (org, count) in rows.decode((UUID, Int).self) { result[org] = count }
+        let rows = try await database.query("SELECT organization_id, count(*) FROM faces GROUP BY organization_id", logger: logger)
+        for (org, count) in try rows.decode((UUID, Int).self) { result[org] = count }
         return result
     }
 
     /// Count and id checksum per organisation (organisations without faces are absent).
     public func summaries() async throws -> [UUID: FaceSummary] {
         var result: [UUID: FaceSummary] = [:]
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT organization_id, count(*),
                    ((sum(('x' || left(replace(id::text, '-', ''), 16))::bit(64)::bigint) % 18446744073709551616
                      + 18446744073709551616) % 18446744073709551616)::text
             FROM faces GROUP BY organization_id
             """, logger: logger)
-        for try await (org, count, checksum) in rows.decode((UUID, Int, String).self) {
+        for (org, count, checksum) in try rows.decode((UUID, Int, String).self) {
             result[org] = FaceSummary(count: count, checksum: UInt64(checksum) ?? 0)
         }
         return result
@@ -140,7 +151,7 @@ public struct FaceStore: Sendable {
     public func nearestFaces(
         to embedding: [Float], organization: UUID, k: Int, method: SearchMethod
     ) async throws -> [(face: FaceRef, distance: Float)] {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction(logger: logger) { connection in
             switch method {
             case .exact:
                 try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
@@ -166,7 +177,7 @@ public struct FaceStore: Sendable {
     /// Streams many faces into the table with `COPY` (imports, benchmarks): constant memory whatever the count.
     /// The database announces a bulk load as one reload per organisation.
     public func bulkInsert(_ faces: some Sequence<NewFace> & Sendable) async throws {
-        try await client.withConnection { connection in
+        try await database.withConnection { connection in
             try await connection.copyFrom(
                 table: "faces",
                 columns: ["organization_id", "member_id", "embedding", "model", "model_version", "image_sha256"],
@@ -199,12 +210,12 @@ public struct FaceStore: Sendable {
 
     /// The declared width of `faces.embedding` (nil before the gallery migration).
     public func embeddingColumnDimensions() async throws -> Int? {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT atttypmod FROM pg_attribute
             WHERE attrelid = to_regclass('faces') AND attname = 'embedding' AND NOT attisdropped
             """, logger: logger)
-        return try await rows.first(Int32.self).map(Int.init)
+        return try rows.first(Int32.self).map(Int.init)
     }
 }
 
@@ -225,12 +236,12 @@ extension FaceStore {
     /// The member's faces, oldest first.
     public func faces(of member: UUID, organization: UUID) async throws -> [StoredFace] {
         var found: [StoredFace] = []
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT id, member_id, box::text, quality::text, created_at FROM faces
             WHERE member_id = \(member) AND organization_id = \(organization) ORDER BY created_at, id
             """, logger: logger)
-        for try await (id, member, box, quality, created) in rows.decode((UUID, UUID, String?, String, Date).self) {
+        for (id, member, box, quality, created) in try rows.decode((UUID, UUID, String?, String, Date).self) {
             found.append(StoredFace(
                 id: id, memberID: member, box: box.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) },
                 quality: (try? JSONDecoder().decode([String: Double].self, from: Data(quality.utf8))) ?? [:],
@@ -242,21 +253,21 @@ extension FaceStore {
     /// The embeddings of the member's faces.
     public func embeddings(of member: UUID, organization: UUID) async throws -> [[Float]] {
         var found: [[Float]] = []
-        let rows = try await client.query(
+        let rows = try await database.query(
             "SELECT embedding::real[] FROM faces WHERE member_id = \(member) AND organization_id = \(organization)",
             logger: logger)
-        for try await embedding in rows.decode([Float].self) { found.append(embedding) }
+        for embedding in try rows.decode([Float].self) { found.append(embedding) }
         return found
     }
 
     /// The sealed thumbnail of one of the member's faces (nil: no such face, or stored without one).
     public func sealedThumbnail(face: UUID, member: UUID, organization: UUID) async throws -> [UInt8]? {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT thumbnail FROM faces
             WHERE id = \(face) AND member_id = \(member) AND organization_id = \(organization) AND thumbnail IS NOT NULL
             """, logger: logger)
-        for try await buffer in rows.decode(ByteBuffer.self) { return Array(buffer.readableBytesView) }
+        for buffer in try rows.decode(ByteBuffer.self) { return Array(buffer.readableBytesView) }
         return nil
     }
 }

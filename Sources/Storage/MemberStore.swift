@@ -4,11 +4,11 @@ import PostgresNIO
 
 /// Members of an organisation (the people whose faces are enrolled).
 public struct MemberStore: Sendable {
-    let client: PostgresClient
+    let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
+        database = Database(client: client, connectionWait: connectionWait)
         self.logger = logger
     }
 
@@ -31,9 +31,9 @@ public struct MemberStore: Sendable {
 
     private func members(_ query: PostgresQuery) async throws -> [Member] {
         var found: [Member] = []
-        let rows = try await client.query(query, logger: logger)
-        for try await (id, name, externalID, email, metadata, faces, created, updated)
-            in rows.decode((UUID, String, String?, String?, String, Int, Date, Date).self) {
+        let rows = try await database.query(query, logger: logger)
+        for (id, name, externalID, email, metadata, faces, created, updated)
+            in try rows.decode((UUID, String, String?, String?, String, Int, Date, Date).self) {
             found.append(Member(id: id, name: name, externalID: externalID, email: email, metadata: metadata,
                                 faceCount: faces, createdAt: created, updatedAt: updated))
         }
@@ -46,12 +46,12 @@ public struct MemberStore: Sendable {
         organization: UUID, name: String, externalID: String? = nil, email: String? = nil, metadata: String = "{}"
     ) async throws -> UUID {
         do {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 INSERT INTO members (organization_id, name, external_id, email, metadata)
                 VALUES (\(organization), \(name), \(externalID), \(email), \(metadata)::jsonb) RETURNING id
                 """, logger: logger)
-            return try await rows.single(UUID.self)
+            return try rows.single(UUID.self)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
             throw Self.duplicate(error)
         }
@@ -70,10 +70,10 @@ public struct MemberStore: Sendable {
     public func names(of ids: [UUID], organization: UUID) async throws -> [UUID: (name: String, externalID: String?)] {
         guard !ids.isEmpty else { return [:] }
         var found: [UUID: (name: String, externalID: String?)] = [:]
-        let rows = try await client.query(
+        let rows = try await database.query(
             "SELECT id, name, external_id FROM members WHERE id = ANY(\(ids)) AND organization_id = \(organization)",
             logger: logger)
-        for try await (id, name, externalID) in rows.decode((UUID, String, String?).self) { found[id] = (name, externalID) }
+        for (id, name, externalID) in try rows.decode((UUID, String, String?).self) { found[id] = (name, externalID) }
         return found
     }
 
@@ -100,14 +100,14 @@ public struct MemberStore: Sendable {
         _ id: UUID, organization: UUID, name: String?, externalID: String?, email: String?, metadata: String?
     ) async throws -> Member? {
         do {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 UPDATE members SET name = coalesce(\(name), name), external_id = coalesce(\(externalID), external_id),
                        email = coalesce(\(email), email), metadata = coalesce(\(metadata)::jsonb, metadata),
                        updated_at = now()
                 WHERE id = \(id) AND organization_id = \(organization) RETURNING id
                 """, logger: logger)
-            guard try await rows.first(UUID.self) != nil else { return nil }
+            guard try rows.first(UUID.self) != nil else { return nil }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
             throw Self.duplicate(error)
         }
@@ -117,7 +117,7 @@ public struct MemberStore: Sendable {
     /// Deletes the member and every one of its faces (embeddings and thumbnails) for good, in one transaction,
     /// and records the erasure in the audit log. Returns the faces removed, or nil when there was no such member.
     public func delete(member: UUID, organization: UUID, actor: UUID? = nil) async throws -> [FaceRef]? {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction(logger: logger) { connection in
             var removed: [FaceRef] = []
             let faces = try await connection.query(
                 "DELETE FROM faces WHERE member_id = \(member) AND organization_id = \(organization) RETURNING id",
@@ -140,11 +140,11 @@ public struct MemberStore: Sendable {
 
 /// Organisations (tenants): every member, face and staff account belongs to exactly one.
 public struct OrganizationStore: Sendable {
-    let client: PostgresClient
+    let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
+        database = Database(client: client, connectionWait: connectionWait)
         self.logger = logger
     }
 
@@ -157,9 +157,9 @@ public struct OrganizationStore: Sendable {
     /// Creates an organisation; throws `StorageError.duplicateOrganization` when the name (any case) is taken.
     public func create(name: String) async throws -> Organization {
         do {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 "INSERT INTO organizations (name) VALUES (\(name)) RETURNING id, name, created_at", logger: logger)
-            guard let (id, name, created) = try await rows.firstRow((UUID, String, Date).self) else {
+            guard let (id, name, created) = try rows.firstRow((UUID, String, Date).self) else {
                 throw StorageError.noRowReturned
             }
             return Organization(id: id, name: name, createdAt: created)
@@ -170,8 +170,8 @@ public struct OrganizationStore: Sendable {
 
     public func list() async throws -> [Organization] {
         var found: [Organization] = []
-        let rows = try await client.query("SELECT id, name, created_at FROM organizations ORDER BY lower(name)", logger: logger)
-        for try await (id, name, created) in rows.decode((UUID, String, Date).self) {
+        let rows = try await database.query("SELECT id, name, created_at FROM organizations ORDER BY lower(name)", logger: logger)
+        for (id, name, created) in try rows.decode((UUID, String, Date).self) {
             found.append(Organization(id: id, name: name, createdAt: created))
         }
         return found

@@ -12,12 +12,16 @@ extension PostgresClient {
         do {
             return try await withTransaction(logger: logger, isolation: isolation, body)
         } catch let error as PostgresTransactionError {
-            if let bodyError = error.closureError, error.beginError == nil, error.rollbackError == nil,
-               error.commitError == nil {
-                throw bodyError
-            }
-            throw error
+            throw error.bodyErrorIfOnlyThat
         }
+    }
+}
+
+extension PostgresTransactionError {
+    /// The error `body` threw when BEGIN and ROLLBACK went well (so callers can match on it), else this error.
+    var bodyErrorIfOnlyThat: any Error {
+        if let bodyError = closureError, beginError == nil, rollbackError == nil, commitError == nil { return bodyError }
+        return self
     }
 }
 

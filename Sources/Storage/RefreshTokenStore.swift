@@ -4,11 +4,11 @@ import PostgresNIO
 
 /// Refresh tokens by the SHA-256 of their text (the tokens themselves are never stored).
 public struct RefreshTokenStore: Sendable {
-    let client: PostgresClient
+    let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
+        database = Database(client: client, connectionWait: connectionWait)
         self.logger = logger
     }
 
@@ -29,7 +29,7 @@ public struct RefreshTokenStore: Sendable {
     }
 
     public func insert(_ token: NewToken) async throws {
-        try await client.query(Self.insertion(token), logger: logger)
+        try await database.query(Self.insertion(token), logger: logger)
     }
 
     static func insertion(_ token: NewToken) -> PostgresQuery {
@@ -51,7 +51,7 @@ public struct RefreshTokenStore: Sendable {
     /// Exchanges the token whose hash is `hash` for `next` (of the same user and family), atomically: two concurrent
     /// refreshes with one token cannot both succeed.
     public func rotate(hash: [UInt8], next: NewToken) async throws -> Rotation {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 SELECT user_id, family_id, revoked_at IS NOT NULL, expires_at <= now() FROM refresh_tokens
@@ -76,7 +76,7 @@ public struct RefreshTokenStore: Sendable {
 
     /// Revokes every token of a family (logout of one session).
     public func revokeFamily(_ family: UUID) async throws {
-        try await client.query(
+        try await database.query(
             "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL",
             logger: logger)
     }

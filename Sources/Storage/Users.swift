@@ -5,11 +5,11 @@ import PostgresNIO
 
 /// Staff accounts: the super admin's bootstrap, logins, token checks, and the admin's user management.
 public struct UserStore: Sendable {
-    let client: PostgresClient
+    let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
+        database = Database(client: client, connectionWait: connectionWait)
         self.logger = logger
     }
 
@@ -32,7 +32,7 @@ public struct UserStore: Sendable {
         var hash: String?
         if let credentials { hash = try await hashPassword(credentials.password, cost: bcryptCost) }
         let passwordHash = hash
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Migrator.advisoryLockKey + 1))", logger: logger)
             let existing = try await connection.query("SELECT count(*) FROM users WHERE is_super_admin", logger: logger)
             for try await count in existing.decode(Int.self) where count > 0 { return false }
@@ -80,9 +80,9 @@ extension UserStore {
     /// The accounts a query selecting `columns` returns, with their password hashes.
     private func accountsWithHashes(_ query: PostgresQuery) async throws -> [(account: Account, passwordHash: String)] {
         var found: [(Account, String)] = []
-        let rows = try await client.query(query, logger: logger)
-        for try await (id, org, name, email, role, superAdmin, disabled, created, hash)
-            in rows.decode((UUID, UUID, String, String?, String, Bool, Bool, Date, String).self) {
+        let rows = try await database.query(query, logger: logger)
+        for (id, org, name, email, role, superAdmin, disabled, created, hash)
+            in try rows.decode((UUID, UUID, String, String?, String, Bool, Bool, Date, String).self) {
             found.append((Account(id: id, organizationID: org, username: name, email: email, role: role,
                                   isSuperAdmin: superAdmin, disabled: disabled, createdAt: created), hash))
         }
@@ -130,12 +130,12 @@ extension UserStore {
         organization: UUID, username: String, email: String?, passwordHash: String, role: String
     ) async throws -> Account {
         do {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 INSERT INTO users (organization_id, username, email, password_hash, role)
                 VALUES (\(organization), \(username), \(email), \(passwordHash), \(role)) RETURNING id
                 """, logger: logger)
-            let id = try await rows.single(UUID.self)
+            let id = try rows.single(UUID.self)
             guard let account = try await find(id, organization: organization) else { throw StorageError.noRowReturned }
             return account
         } catch let error as PSQLError {
@@ -163,7 +163,7 @@ extension UserStore {
     /// Applies `changes` to an account of the organisation; nil when there is no such account there. A password
     /// change or disabling ends the account's sessions.
     public func update(_ id: UUID, organization: UUID, _ changes: AccountChanges) async throws -> Account? {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 UPDATE users SET role = coalesce(\(changes.role), role), email = coalesce(\(changes.email), email),
@@ -183,14 +183,14 @@ extension UserStore {
 
     /// Deletes an account of the organisation (its tokens go with it); false when there is no such account there.
     public func delete(_ id: UUID, organization: UUID) async throws -> Bool {
-        let rows = try await client.query(
+        let rows = try await database.query(
             "DELETE FROM users WHERE id = \(id) AND organization_id = \(organization) RETURNING id", logger: logger)
-        return try await rows.first(UUID.self) != nil
+        return try rows.first(UUID.self) != nil
     }
 
     /// Records a security-relevant action in the audit log.
     public func audit(_ action: String, organization: UUID?, actor: UUID?, target: String? = nil) async throws {
-        try await client.query(
+        try await database.query(
             """
             INSERT INTO audit_log (organization_id, actor_user_id, action, target)
             VALUES (\(organization), \(actor), \(action), \(target))

@@ -33,7 +33,7 @@ struct AuthController {
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let body = try await request.decode(as: LoginRequest.self, context: context)
+        let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
         for key in ["ip:\(context.clientAddress)", "username:\(body.username.lowercased().prefix(100))"] {
             let decision = loginLimiter.take(key)
             guard decision.allowed else { throw Problem.rateLimited(decision, what: "login attempts") }
@@ -52,7 +52,7 @@ struct AuthController {
     }
 
     @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let body = try await request.decode(as: RefreshRequest.self, context: context)
+        let body = try await request.decodeJSON(as: RefreshRequest.self, context: context)
         let (claims, user, session) = try await tokens.verify(body.refreshToken, as: .refresh)
         guard let account = try await users.activeAccount(id: user, session: session) else {
             throw Problem.invalidToken("the account is disabled or the session has ended")

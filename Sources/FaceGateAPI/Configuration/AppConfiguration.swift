@@ -37,6 +37,9 @@ public struct AppConfiguration: Sendable {
     public var checkinDedupSeconds: Int
     /// `ALLOWED_ORIGINS`: comma-separated origins (`https://desk.example.org`) whose browser pages may call the API.
     public var allowedOrigins: Set<String> = []
+    /// `DATABASE_WAIT_MS`: how long a request waits for a database connection before it is answered 503
+    /// `database_unavailable` (while PostgreSQL is down, instead of waiting for it to return).
+    public var databaseWait: Duration = Database.defaultConnectionWait
     /// How long `/ready` waits for the database before calling it unreachable.
     public var readinessTimeout: Duration = .seconds(2)
     /// bcrypt cost for new password hashes.
@@ -87,9 +90,11 @@ extension AppConfiguration {
         let loginPerMinute = reader.integer("LOGIN_RATE_LIMIT_PER_MINUTE", default: 10, in: 1...10_000)
         let dedupSeconds = reader.integer("CHECKIN_DEDUP_SECONDS", default: 300, in: 0...86_400)
         let origins = reader.origins()
+        let databaseWaitMilliseconds = reader.integer("DATABASE_WAIT_MS", default: 2000, in: 50...60_000)
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
-              let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds
+              let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
+              let databaseWaitMilliseconds
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -99,6 +104,7 @@ extension AppConfiguration {
             accessTokenLifetime: .seconds(accessMinutes * 60), refreshTokenLifetime: .seconds(refreshDays * 86_400),
             rateLimitPerMinute: perMinute, rateLimitBurst: burst, loginRateLimitPerMinute: loginPerMinute,
             checkinDedupSeconds: dedupSeconds, allowedOrigins: origins)
+        databaseWait = .milliseconds(databaseWaitMilliseconds)
     }
 
     /// Only what the database commands need (`facegate migrate`).

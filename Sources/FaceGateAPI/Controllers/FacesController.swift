@@ -82,8 +82,8 @@ struct FacesController {
         let ref = try await gallery.add(NewFace(
             organizationID: organization, memberID: member, embedding: face.embedding,
             model: FaceModels.embedder.name, modelVersion: modelVersion, quality: quality, box: face.face.box.asArray,
-            imageSHA256: Array(SHA256.hash(data: photo)), sealedThumbnail: try sealer.seal(face.chip.pngData())))
-        try await users.audit("face_enrolled", organization: organization, actor: actor.id, target: member.uuidString)
+            imageSHA256: Array(SHA256.hash(data: photo)), sealedThumbnail: try sealer.seal(face.chip.pngData()),
+            enrolledBy: actor.id))
         return Enrolled(faceId: ref.face, box: BoxView(face.face.box), quality: quality)
     }
 

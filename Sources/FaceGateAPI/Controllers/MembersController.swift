@@ -66,7 +66,7 @@ struct MembersController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: Self.staff)
-        let body = try await request.decode(as: Fields.self, context: context)
+        let body = try await request.decodeJSON(as: Fields.self, context: context)
         try body.validate(requireName: true)
         let id = try await members.create(
             organization: actor.organizationID, name: body.name!.trimmingCharacters(in: .whitespaces),
@@ -103,7 +103,7 @@ struct MembersController {
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: Self.staff)
         let id = try uuidParameter("id", of: context, what: "member")
-        let body = try await request.decode(as: Fields.self, context: context)
+        let body = try await request.decodeJSON(as: Fields.self, context: context)
         try body.validate(requireName: false)
         guard let member = try await members.update(
             id, organization: actor.organizationID, name: body.name?.trimmingCharacters(in: .whitespaces),

@@ -24,7 +24,7 @@ struct OrganizationsController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.superAdmin()
-        let body = try await request.decode(as: CreateRequest.self, context: context)
+        let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
         let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(name.count) else { throw Problem.invalidField("name", "1 to 200 characters") }
         let created = try await organizations.create(name: name)

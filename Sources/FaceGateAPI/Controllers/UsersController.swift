@@ -70,7 +70,7 @@ struct UsersController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin])
-        let body = try await request.decode(as: CreateRequest.self, context: context)
+        let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
         try Self.validate(username: body.username, password: body.password, role: body.role, email: body.email)
         let organization = body.organizationId ?? actor.organizationID
         guard organization == actor.organizationID || actor.isSuperAdmin else {
@@ -99,7 +99,7 @@ struct UsersController {
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin])
         let id = try uuidParameter("id", of: context, what: "user")
-        let body = try await request.decode(as: UpdateRequest.self, context: context)
+        let body = try await request.decodeJSON(as: UpdateRequest.self, context: context)
         try Self.validate(password: body.password, role: body.role, email: body.email)
         if id == actor.id && (body.disabled == true || (body.role.map { $0 != actor.role } ?? false)) {
             throw Problem(.conflict, code: "cannot_change_own_access", detail: "you cannot disable or demote yourself")

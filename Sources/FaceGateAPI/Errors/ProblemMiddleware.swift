@@ -5,6 +5,8 @@ import HTTPTypes
 import Hummingbird
 import ImageDecoding
 import Logging
+import NIOCore
+import NIOHTTP1
 import PostgresNIO
 import Storage
 
@@ -55,10 +57,25 @@ extension Problem {
         case let error as StorageError:
             self = Self.problem(for: error)
         case let error as PSQLError where Self.isOutage(error):
-            self = .unavailable(code: "database_unavailable", detail: "the database is unavailable; try again shortly")
+            self = .databaseUnavailable
+        case let error as PSQLError where error.serverInfo?[.sqlState]?.hasPrefix("22") == true:
+            // PostgreSQL's data exceptions: a value it cannot store or compare, such as text with a NUL character.
+            self = Problem(.badRequest, code: "invalid_value",
+                           detail: "a value in the request cannot be stored (for example text with a NUL character)")
+        case let error as PostgresTransactionError
+            where [error.beginError, error.commitError, error.rollbackError, error.closureError]
+                .contains(where: { ($0 as? PSQLError).map(Self.isOutage) == true }):
+            // The connection went away inside a transaction: it was not committed, or (lost during COMMIT) it is
+            // whole; either way nothing is half-written.
+            self = .databaseUnavailable
         case let error as HTTPError:
             self = Problem(error.status, code: Self.code(for: error.status), detail: error.body ?? error.status.reasonPhrase,
                            headers: error.headers)
+        case is NIOTooManyBytesError:
+            self = Problem(.contentTooLarge, code: "body_too_large", detail: "the request body is larger than this endpoint accepts")
+        case is HTTPParserError:
+            // Reading the body failed: it ended before its Content-Length, or it is not valid HTTP.
+            self = Problem(.badRequest, code: "malformed_request", detail: "the request body is incomplete or not valid HTTP")
         case is DecodingError:
             self = Problem(.badRequest, code: "invalid_json", detail: "the request body is not the JSON this endpoint expects")
         default:
@@ -83,10 +100,13 @@ extension Problem {
         case .duplicateUsername: Problem(.conflict, code: "duplicate_username", detail: error.description)
         case .duplicateOrganization: Problem(.conflict, code: "duplicate_organization", detail: error.description)
         case .organizationNotFound: Problem(.notFound, code: "not_found", detail: error.description)
-        case .timedOut: .unavailable(code: "database_unavailable", detail: "the database did not answer in time")
+        case .timedOut: .databaseUnavailable
         case .schemaNewerThanCode, .missingSuperAdminCredentials, .embeddingWidthMismatch, .noRowReturned: .internalError
         }
     }
+
+    static let databaseUnavailable = Problem.unavailable(
+        code: "database_unavailable", detail: "the database is unavailable; try again shortly", retryAfter: 2)
 
     /// Connection-level failures and the server's "shutting down / cannot connect now" classes (08, 57P).
     static func isOutage(_ error: PSQLError) -> Bool {

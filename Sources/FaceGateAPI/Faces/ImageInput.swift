@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MultipartKit
+import NIOCore
 
 /// The photos of a request, accepted three ways: a raw body (`Content-Type: image/jpeg|image/png|image/webp`),
 /// `multipart/form-data` with `image` parts, or JSON `{"image_base64": "…"}`. Sizes are enforced while the body is
@@ -41,6 +42,8 @@ enum ImageInput {
                 throw Problem(.badRequest, code: "invalid_json", detail: "the body is not JSON with an image_base64 field")
             }
             guard let text = payload.image_base64 else { throw missingImage }
+            // An empty image, refused by the decoder as in the other body styles.
+            if text.allSatisfy(\.isWhitespace) { return [[]] }
             guard let data = decodeBase64(text) else {
                 throw Problem(.badRequest, code: "invalid_base64", detail: "image_base64 is not valid base64")
             }
@@ -62,8 +65,15 @@ enum ImageInput {
         do {
             return try await request.body.collect(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw Problem(.contentTooLarge, code: "image_too_large", detail: "the request body is larger than \(limit) bytes")
+            throw tooLarge(limit)
+        } catch is NIOTooManyBytesError {
+            // A body without Content-Length, or one longer than it declared, is cut off here.
+            throw tooLarge(limit)
         }
+    }
+
+    private static func tooLarge(_ limit: Int) -> Problem {
+        Problem(.contentTooLarge, code: "image_too_large", detail: "the request body is larger than \(limit) bytes")
     }
 
     static func boundary(in contentType: String) -> String? {

@@ -1,0 +1,11 @@
+#include "CDlibShim.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+extern "C" void fg_release_free_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
