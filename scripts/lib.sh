@@ -34,3 +34,47 @@ pg_root() {
 PG_ROOT="$(pg_root)"
 PG_BIN="$PG_ROOT/pkg/pgserver/pginstall/bin"
 PG_SYSTEM_USER="${FACEGATE_PG_USER:-facegate-pg}"
+
+# The test cluster (port TEST_PG_PORT, default 54339; a separate cluster from scripts/run's), started if it is not
+# running and stopped again when the calling script exits; exports what the Swift and system tests read.
+use_test_cluster() {
+  export PG_PORT="${TEST_PG_PORT:-54339}"
+  export PG_DATA="$PG_ROOT/test-data"
+  STARTED_TEST_PG=0
+  if ! "$REPO_ROOT/scripts/pg" status; then
+    "$REPO_ROOT/scripts/pg" start
+    STARTED_TEST_PG=1
+  fi
+  trap 'status=$?; if [ "$STARTED_TEST_PG" = 1 ]; then "$REPO_ROOT/scripts/pg" stop || true; fi; exit $status' EXIT
+  export FACEGATE_TEST_DATABASE_URL="$("$REPO_ROOT/scripts/pg" url)"
+  export FACEGATE_PG_BIN="$PG_BIN"
+  export FACEGATE_PG_SCRIPT="$REPO_ROOT/scripts/pg"
+  export FACEGATE_MODELS_DIR="$REPO_ROOT/models"
+  export FACEGATE_TEST_DATA="${FACEGATE_TEST_DATA:-$(cd "$REPO_ROOT/.." && pwd)/shared/faces}"
+  export OPENBLAS_NUM_THREADS=1
+  [ -d "$FACEGATE_TEST_DATA" ] || log "no face photos at $FACEGATE_TEST_DATA: tests that need them are skipped"
+}
+
+# The system tests (Tests/system: pytest driving real `facegate serve` processes) with pytest and schemathesis from
+# PyPI in .local/system/venv. Arguments go to pytest; FACEGATE_BIN names the executable (default: the debug build).
+SYSTEM_TEST_PACKAGES=(pytest==9.2.0 schemathesis==4.32.5)
+run_system_tests() {
+  local venv="$LOCAL_DIR/system/venv"
+  if ! "$venv/bin/python" - "${SYSTEM_TEST_PACKAGES[@]}" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(name) != wanted for name, wanted in (p.split("==") for p in sys.argv[1:])))
+PY
+  then
+    log "installing ${SYSTEM_TEST_PACKAGES[*]} into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${SYSTEM_TEST_PACKAGES[@]}"
+  fi
+  export FACEGATE_BIN="${FACEGATE_BIN:-$REPO_ROOT/.build/debug/facegate}"
+  export FACEGATE_SYSTEM_OUTPUT="$LOCAL_DIR/system/output"
+  rm -rf "$FACEGATE_SYSTEM_OUTPUT"
+  mkdir -p "$FACEGATE_SYSTEM_OUTPUT"
+  (cd "$REPO_ROOT/Tests/system" && "$venv/bin/python" -m pytest -p no:cacheprovider -v -s -rs \
+    --junit-xml="$FACEGATE_SYSTEM_OUTPUT/junit.xml" "$@")
+}
