@@ -7,22 +7,21 @@ it): FACEGATE_BIN, FACES (the shared photos), PEER_PYTHON (the venv with face_re
 MODELS_DIR, OPENBLAS_NUM_THREADS.
 """
 import argparse
-import base64
 import csv
 import datetime
 import functools
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "Tests", "system"))
+import facegate_service  # noqa: E402  (the service driver the system tests use)
+from facegate_service import free_port  # noqa: E402
 UNLABELLED = {"", "multiple", "no_face", "unknown", "invalid"}
 PASSWORD = "benchmark password 1234"
 
@@ -184,96 +183,48 @@ def database_env(args, name, fresh=False):
     return env
 
 
-class Service:
-    """`facegate serve` on a free loopback port with its own database and benchmark settings: rate limits raised
-    so that capacity is measured (the deliberate 429 path has its own tests), every check-in a new row."""
+class Service(facegate_service.Service):
+    """`facegate serve` (the system tests' driver, Tests/system/facegate_service.py) with benchmark settings: rate
+    limits raised so that capacity is measured (the deliberate 429 path has its own tests), every check-in a new
+    row, the server's log in `args.server_log`."""
 
     def __init__(self, args, env, port):
-        self.args, self.port = args, port
-        self.base = f"http://127.0.0.1:{port}"
-        self.env = dict(env)
-        self.env.update({
-            "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning",
-            "SECRET_KEY": base64.b64encode(os.urandom(48)).decode(),
-            "BIOMETRIC_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
-            "SUPER_ADMIN_USERNAME": "bench-root", "SUPER_ADMIN_PASSWORD": PASSWORD,
+        super().__init__(env["DATABASE_URL"], port=port, log_path=args.server_log, admin_username="bench-root",
+                         password=PASSWORD, env={
+            "MODELS_DIR": env.get("MODELS_DIR", "models"),
             "RATE_LIMIT_PER_MINUTE": "1000000", "RATE_LIMIT_BURST": "1000000", "LOGIN_RATE_LIMIT_PER_MINUTE": "10000",
             "ACCESS_TOKEN_EXPIRE_MINUTES": "1440", "CHECKIN_DEDUP_SECONDS": "0", "GALLERY_CHECK_SECONDS": "3600",
         })
-        self.process = None
+        self.base = f"http://127.0.0.1:{port}"
 
     def start(self, expect_faces=None, timeout=900):
+        """Starts the service and waits until it is ready (with `expect_faces` in its index); the seconds that took
+        and the /ready report."""
         started = time.monotonic()
-        self.process = subprocess.Popen([os.environ["FACEGATE_BIN"], "serve"], env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=open(self.args.server_log, "a"))
-        ready = self.wait_ready(expect_faces, timeout)
+        super().start(wait=False)
+        ready = self.ready_with(expect_faces, timeout)
         return time.monotonic() - started, ready
 
-    def wait_ready(self, expect_faces=None, timeout=900):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"facegate serve exited with {self.process.returncode}; see {self.args.server_log}")
-            try:
-                with urllib.request.urlopen(self.base + "/ready", timeout=5) as response:
-                    report = json.load(response)
-                gallery = report["checks"]["gallery"]
-                if expect_faces is None or (gallery.get("faces") == expect_faces and gallery.get("in_sync")):
-                    return report
-            except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"the service was not ready with {expect_faces} faces within {timeout} s")
+    def ready_with(self, expect_faces=None, timeout=900):
+        def holds(report):
+            gallery = report["checks"]["gallery"]
+            return expect_faces is None or (gallery.get("faces") == expect_faces and gallery.get("in_sync"))
+        return self.wait_ready(timeout, until=holds)
 
-    def resident_bytes(self):
-        with open(f"/proc/{self.process.pid}/status") as f:
-            fields = dict(line.split(":", 1) for line in f)
-        return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    def memory(self):
+        """Resident memory now and its peak so far."""
+        return self.resident_bytes(), self.resident_bytes("VmHWM")
 
     def call(self, method, path, token=None, body=None, content_type="application/json"):
-        data = json.dumps(body).encode() if isinstance(body, dict) else body
-        request = urllib.request.Request(self.base + "/api/v1" + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", content_type)
-        if token:
-            request.add_header("Authorization", "Bearer " + token)
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as error:
-            return error.code, json.load(error)
-
-    def login(self, username):
-        status, body = self.call("POST", "/auth/login", body={"username": username, "password": PASSWORD})
-        assert status == 200, (status, body)
-        return body["access_token"]
+        """One API call; its status and JSON body."""
+        headers = {"Content-Type": content_type} if body is not None else None
+        response = self.api(method, path, body, token, headers=headers, timeout=120)
+        return response.status, response.json()
 
     def organization(self, name):
-        """A new organisation with an admin and a kiosk account; their access tokens."""
-        root = self.login("bench-root")
-        status, org = self.call("POST", "/organizations", root, {"name": name})
-        assert status == 201, (status, org)
-        for role in ("admin", "kiosk"):
-            status, body = self.call("POST", "/users", root, {"username": f"{name}-{role}", "password": PASSWORD,
-                                                              "role": role, "organization_id": org["id"]})
-            assert status == 201, (status, body)
-        return org["id"], self.login(f"{name}-admin"), self.login(f"{name}-kiosk")
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        """A new organisation with an admin and a kiosk account; its id and their access tokens."""
+        org, tokens = super().organization(name, roles=("admin", "kiosk"))
+        return org, tokens["admin"], tokens["kiosk"]
 
 
 # MARK: - HTTP under load
@@ -303,7 +254,7 @@ def http_phase(args, scratch):
         for size in args.gallery_sizes:
             seeded = run([os.environ["FACEGATE_BIN"], "bench", "seed", "--organization", org, "--faces", str(size),
                           "--drop-hnsw-index"], env=env)
-            service.wait_ready(expect_faces=size)
+            service.ready_with(expect_faces=size)
             gallery = {"faces": size, "seed_seconds": seeded["seconds"], "endpoints": {}}
             for endpoint, token in (("checkins", kiosk), ("identify", admin)):
                 gallery["endpoints"][endpoint] = run([
@@ -352,7 +303,7 @@ def memory_phase(args):
     try:
         seconds, _ = service.start(expect_faces=0)
         time.sleep(1)
-        rss, peak = service.resident_bytes()
+        rss, peak = service.memory()
         points.append({"faces": 0, "startup_seconds": round(seconds, 2), "rss_bytes": rss, "rss_peak_bytes": peak})
         org, _, _ = service.organization("bench-memory")
         service.stop()
@@ -361,7 +312,7 @@ def memory_phase(args):
                           "--drop-hnsw-index"], env=env)
             seconds, _ = service.start(expect_faces=size, timeout=1800)
             time.sleep(1)
-            rss, peak = service.resident_bytes()
+            rss, peak = service.memory()
             points.append({"faces": size, "startup_seconds": round(seconds, 2), "rss_bytes": rss,
                            "rss_peak_bytes": peak, "seed_seconds": seeded["seconds"]})
             service.stop()

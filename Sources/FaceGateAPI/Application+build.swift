@@ -29,19 +29,20 @@ public func buildApplication(
     let postgres = PostgresClient(
         configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
         backgroundLogger: logger)
-    let faces = FaceStore(client: postgres, logger: logger, connectionWait: configuration.databaseWait)
-    let members = MemberStore(client: postgres, logger: logger, connectionWait: configuration.databaseWait)
+    let database = Database(client: postgres, connectionWait: configuration.databaseWait)
+    let faces = FaceStore(database: database, logger: logger)
+    let members = MemberStore(database: database, logger: logger)
     let gallery = FaceGallery(
         store: faces, members: members, dimension: configuration.embeddingDimensions,
         backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger)
     // Loads the index once the schema exists (it retries until then), then follows the database.
     let gallerySync = GallerySync(
         gallery: gallery, client: postgres, checkInterval: configuration.galleryCheckInterval, logger: logger)
-    let users = UserStore(client: postgres, logger: logger, connectionWait: configuration.databaseWait)
+    let users = UserStore(database: database, logger: logger)
 
     let router = try await buildRouter(AppServices(
-        configuration: configuration, logger: logger, postgres: postgres, engines: engines, gallery: gallery,
-        faces: faces, members: members, users: users))
+        configuration: configuration, logger: logger, postgres: postgres, database: database, engines: engines,
+        gallery: gallery, faces: faces, members: members, users: users))
 
     var app = Application(
         router: router,

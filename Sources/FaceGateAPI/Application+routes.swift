@@ -12,6 +12,8 @@ struct AppServices: Sendable {
     let configuration: AppConfiguration
     let logger: Logger
     let postgres: PostgresClient
+    /// The stores' way to PostgreSQL (waits for a connection bounded by `DATABASE_WAIT_MS`).
+    let database: Database
     let engines: EnginePool
     let gallery: FaceGallery
     let faces: FaceStore
@@ -34,7 +36,6 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     let metrics = ServiceMetrics(gallery: gallery, engines: engines)
     let pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
     let rule = configuration.engine.matchRule
-    let wait = configuration.databaseWait
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -55,10 +56,10 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
     AuthController(
-        tokens: tokens, users: users, refreshTokens: RefreshTokenStore(client: postgres, logger: logger, connectionWait: wait),
+        tokens: tokens, users: users, refreshTokens: RefreshTokenStore(database: services.database, logger: logger),
         dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost), loginLimiter: loginLimiter
     ).addRoutes(to: api.group("auth"))
-    OrganizationsController(organizations: OrganizationStore(client: postgres, logger: logger, connectionWait: wait), users: users)
+    OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger), users: users)
         .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
     MembersController(members: services.members, gallery: gallery, users: users).addRoutes(to: api.group("members"))
@@ -69,7 +70,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     ).addRoutes(to: api.group("members"))
     MatchingController(
         pipeline: pipeline, gallery: gallery, members: services.members, faces: services.faces,
-        checkins: CheckinStore(client: postgres, logger: logger, connectionWait: wait), rule: rule,
+        checkins: CheckinStore(database: services.database, logger: logger), rule: rule,
         dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api)
     DocsController().addRoutes(to: api)

@@ -7,8 +7,8 @@ public struct CheckinStore: Sendable {
     let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
-        database = Database(client: client, connectionWait: connectionWait)
+    public init(database: Database, logger: Logger) {
+        self.database = database
         self.logger = logger
     }
 

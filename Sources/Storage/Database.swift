@@ -22,24 +22,24 @@ public struct Database: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let race = LeaseRace()
+        let tooLate = StorageError.timedOut("waiting for a database connection")
         return try await withThrowingTaskGroup(of: Result?.self) { group in
             group.addTask { [client] in
                 try await client.withConnection { connection in
-                    guard race.settle(.leased) else { throw StorageError.timedOut("waiting for a database connection") }
+                    guard race.settle(.leased) else { throw tooLate }
                     return try await body(connection)
                 }
             }
             group.addTask { [connectionWait] in
                 try await Task.sleep(for: connectionWait)
                 // Too late: the pending lease is cancelled with the group.
-                if race.settle(.timedOut) { throw StorageError.timedOut("waiting for a database connection") }
+                if race.settle(.timedOut) { throw tooLate }
                 return nil
             }
             defer { group.cancelAll() }
-            while let finished = try await group.next() {
-                if let result = finished { return result }
-            }
-            throw StorageError.noRowReturned  // unreachable: the body's task always finishes with a result or throws
+            // The clock's task ends with nil once the lease won; the body's task ends with its result or throws.
+            for try await case let result? in group { return result }
+            preconditionFailure("the body's task ended without a result or an error")
         }
     }
 

@@ -7,8 +7,8 @@ public struct MemberStore: Sendable {
     let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
-        database = Database(client: client, connectionWait: connectionWait)
+    public init(database: Database, logger: Logger) {
+        self.database = database
         self.logger = logger
     }
 
@@ -143,8 +143,8 @@ public struct OrganizationStore: Sendable {
     let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = Database.defaultConnectionWait) {
-        database = Database(client: client, connectionWait: connectionWait)
+    public init(database: Database, logger: Logger) {
+        self.database = database
         self.logger = logger
     }
 

@@ -79,11 +79,14 @@ class Response:
 
 @dataclass
 class Service:
-    """One `facegate serve` process. `env` adds to (or overrides) the test settings."""
+    """One `facegate serve` process. `env` adds to (or overrides) the test settings; `admin_username` is the super
+    admin, and `password` every account's password."""
     database_url: str
     env: dict = field(default_factory=dict)
     log_path: str = None
     port: int = field(default_factory=free_port)
+    admin_username: str = "root"
+    password: str = PASSWORD
     process: subprocess.Popen = None
 
     # Every instance on one database (a restart, a second instance) shares its keys: derived from its URL.
@@ -105,7 +108,7 @@ class Service:
             "DATABASE_URL": self.database_url, "HOST": "127.0.0.1", "PORT": str(self.port), "LOG_LEVEL": "warning",
             "SECRET_KEY": self.secret_key,
             "BIOMETRIC_ENCRYPTION_KEY": self.biometric_key,
-            "SUPER_ADMIN_USERNAME": "root", "SUPER_ADMIN_PASSWORD": PASSWORD,
+            "SUPER_ADMIN_USERNAME": self.admin_username, "SUPER_ADMIN_PASSWORD": self.password,
             "MODELS_DIR": os.environ.get("FACEGATE_MODELS_DIR", "models"), "OPENBLAS_NUM_THREADS": "1",
         })
         env.update({k: str(v) for k, v in self.env.items()})
@@ -152,10 +155,11 @@ class Service:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
-    def resident_bytes(self):
+    def resident_bytes(self, field="VmRSS"):
+        """Resident memory now (or, with field="VmHWM", its peak so far)."""
         with open(f"/proc/{self.process.pid}/status") as f:
             fields = dict(line.split(":", 1) for line in f)
-        return int(fields["VmRSS"].split()[0]) * 1024
+        return int(fields[field].split()[0]) * 1024
 
     def request(self, method, path, body=None, headers=None, token=None, timeout=60, source=None):
         """One HTTP/1.1 request on a new connection (from the loopback address `source`, when given)."""
@@ -190,12 +194,13 @@ class Service:
 
     # MARK: - accounts
 
-    def login(self, username="root", password=PASSWORD, **options):
-        response = self.api("POST", "/auth/login", {"username": username, "password": password}, **options)
+    def login(self, username=None, password=None, **options):
+        response = self.api("POST", "/auth/login", {"username": username or self.admin_username,
+                                                    "password": password or self.password}, **options)
         assert response.status == 200, (response.status, response.body)
         return response.json()
 
-    def token(self, username="root"):
+    def token(self, username=None):
         return self.login(username)["access_token"]
 
     def organization(self, name, roles=("admin", "operator", "kiosk")):
@@ -207,7 +212,7 @@ class Service:
         tokens = {}
         for role in roles:
             username = f"{name}-{role}".lower().replace(" ", "-")
-            response = self.api("POST", "/users", {"username": username, "password": PASSWORD, "role": role,
+            response = self.api("POST", "/users", {"username": username, "password": self.password, "role": role,
                                                    "organization_id": org}, root)
             assert response.status == 201, (response.status, response.body)
             tokens[role] = self.token(username)

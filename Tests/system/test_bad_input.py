@@ -7,6 +7,7 @@ import os
 import socket
 import struct
 import time
+import urllib.parse
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -310,7 +311,7 @@ def test_parameters_and_strings_are_data_not_code(service, org):
         body = jpeg if path.startswith("/identify") else (b"{}" if method == "PATCH" else None)
         headers = {"Content-Type": "image/jpeg" if path.startswith("/identify") else "application/json"}
         response = service.api(method, path, body, token, headers=headers)
-        code = check_refusal(response, f"{method} {path}")
+        check_refusal(response, f"{method} {path}")
         assert response.status in (200, 400, 404), f"{method} {path}: {response.status} {response.body[:200]!r}"
         assert response.status != 200 or method == "GET" or path.startswith("/identify"), (method, path)
         tried += 1
@@ -354,5 +355,4 @@ def test_unknown_fields_are_ignored_and_memory_comes_back(service, org):
 
 
 def quote(text):
-    from urllib.parse import quote as q
-    return q(text, safe="%")
+    return urllib.parse.quote(text, safe="%")

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import requires_faces
-from facegate_service import Service, drop_database, faces_root, fresh_database, photo, psql
+from facegate_service import drop_database, faces_root, fresh_database, photo, psql
 
 pytestmark = [pytest.mark.faults, requires_faces]
 
@@ -113,7 +113,8 @@ def test_kill_9_during_enrolments_loses_no_acknowledged_write(services, record_p
         name = next(n for n, m in members.items() if m == member)
         path = dict(people)[name]
         response = service.enrol(service.token("kill-gym-admin"), member, photo(path))
-        assert response.status in (201, 409), response.body
+        # Answered like a first enrolment: stored, already stored, or refused for the photo (e.g. two faces in it).
+        assert response.status == 201 or (400 <= response.status < 500 and response.code), response.body
 
 
 class PrivateCluster:
@@ -340,11 +341,8 @@ def test_ten_times_the_sustainable_load_is_refused_with_retry_after_and_stays_bo
 
 def test_two_instances_starting_together_migrate_once_and_converge(services):
     database = services.database()
-    first = Service(database, env={"GALLERY_CHECK_SECONDS": 3600})
-    second = Service(database, env={"GALLERY_CHECK_SECONDS": 3600})
-    services.started += [first, second]
-    first.start(wait=False)
-    second.start(wait=False)
+    first, second = (services.start(env={"GALLERY_CHECK_SECONDS": 3600}, database_url=database, wait=False)
+                     for _ in range(2))
     first.wait_ready(120)
     second.wait_ready(120)
     versions = psql(database, "SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY version")

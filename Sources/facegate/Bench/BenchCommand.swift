@@ -1,5 +1,9 @@
 import ArgumentParser
+import FaceGateAPI
 import Foundation
+import Logging
+import PostgresNIO
+import Storage
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,4 +52,13 @@ func readList(_ path: String) throws -> [String] {
 func readFile(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
     return [UInt8](data)
+}
+
+/// The configured database (`DATABASE_URL` of the layered environment) as a client to run, with a logger that only
+/// warns.
+func benchDatabase() throws -> (client: PostgresClient, logger: Logger) {
+    let url = try AppConfiguration.databaseURL(environment: EnvironmentFile.layeredEnvironment())
+    var logger = Logger(label: "facegate.bench")
+    logger.logLevel = .warning
+    return (PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger), logger)
 }

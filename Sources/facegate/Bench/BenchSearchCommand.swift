@@ -1,5 +1,4 @@
 import ArgumentParser
-import FaceGateAPI
 import Foundation
 import Gallery
 import Logging
@@ -31,13 +30,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             }
             return size
         }
-        let url = try AppConfiguration.databaseURL(environment: EnvironmentFile.layeredEnvironment())
-        let logger = {
-            var logger = Logger(label: "facegate.bench")
-            logger.logLevel = .warning
-            return logger
-        }()
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+        let (client, logger) = try benchDatabase()
         let bandwidth = Self.memoryBandwidth()
         print(String(format: "memory bandwidth (one thread, streaming read): %.1f GB/s", bandwidth / 1e9))
         let json = try await withPostgresClient(client) { [self] in

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FaceGateAPI
 import Foundation
 import Logging
 import PostgresNIO
@@ -21,14 +20,7 @@ struct BenchSeedCommand: AsyncParsableCommand {
     func run() async throws {
         guard let organizationID = UUID(uuidString: organization) else { throw ValidationError("--organization is not a UUID") }
         guard faces >= 0, batch > 0 else { throw ValidationError("--faces and --batch must not be negative") }
-        let environment = try EnvironmentFile.layeredEnvironment()
-        let url = try AppConfiguration.databaseURL(environment: environment)
-        let logger = {
-            var logger = Logger(label: "facegate.bench")
-            logger.logLevel = .warning
-            return logger
-        }()
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+        let (client, logger) = try benchDatabase()
         let started = ContinuousClock.now
         let added = try await withPostgresClient(client) { [self] in
             let synthetic = SyntheticFaces(client: client, logger: logger)
