@@ -49,8 +49,9 @@ public struct FaceStore: Sendable {
         self.logger = logger
     }
 
-    /// Stores one face and its `face_enrolled` audit entry in one statement (both or neither). Throws `StorageError.memberNotFound` when the member is not in that organisation and
-    /// `.duplicateFace` when this photo is already one of the member's faces.
+    /// Stores one face and its `face_enrolled` audit entry in one statement (both or neither). Throws
+    /// `StorageError.memberNotFound` when the member is not in that organisation and `.duplicateFace` when this photo
+    /// is already one of the member's faces.
     public func insert(_ face: NewFace) async throws -> FaceRef {
         let quality = String(decoding: try JSONEncoder().encode(face.quality), as: UTF8.self)
         let box = try face.box.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }

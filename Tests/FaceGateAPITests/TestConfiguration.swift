@@ -24,6 +24,7 @@ func testConfiguration(databaseURL: String) throws -> AppConfiguration {
     var configuration = try AppConfiguration(environment: testEnvironment(databaseURL: databaseURL))
     configuration.bcryptCost = 4
     configuration.readinessTimeout = .seconds(1)
+    configuration.databaseWait = TestDatabase.testConnectionWait
     return configuration
 }
 

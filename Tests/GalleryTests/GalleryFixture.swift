@@ -13,14 +13,15 @@ struct GalleryFixture: Sendable {
     let client: PostgresClient
     let organization: UUID
     var logger: Logger { TestDatabase.logger }
-    var store: FaceStore { FaceStore(database: Database(client: client), logger: logger) }
-    var members: MemberStore { MemberStore(database: Database(client: client), logger: logger) }
+    var store: FaceStore { FaceStore(database: TestDatabase.database(client), logger: logger) }
+    var members: MemberStore { MemberStore(database: TestDatabase.database(client), logger: logger) }
 
     static func with<T: Sendable>(_ body: @escaping @Sendable (GalleryFixture) async throws -> T) async throws -> T {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url) { client in
                 try await Migrator().migrate(client, logger: TestDatabase.logger)
-                let organization = try await OrganizationStore(database: Database(client: client), logger: TestDatabase.logger)
+                let organization = try await OrganizationStore(
+                    database: TestDatabase.database(client), logger: TestDatabase.logger)
                     .create(name: "Gym \(UUID().uuidString.prefix(6))").id
                 return try await body(GalleryFixture(url: url, client: client, organization: organization))
             }
@@ -30,7 +31,8 @@ struct GalleryFixture: Sendable {
     func gallery(on client: PostgresClient? = nil, backend: SearchBackend = .memory) -> FaceGallery {
         let client = client ?? self.client
         return FaceGallery(
-            store: FaceStore(database: Database(client: client), logger: logger), members: MemberStore(database: Database(client: client), logger: logger),
+            store: FaceStore(database: TestDatabase.database(client), logger: logger),
+            members: MemberStore(database: TestDatabase.database(client), logger: logger),
             dimension: 128, backend: backend, logger: logger)
     }
 

@@ -42,7 +42,8 @@ import Testing
         try await GalleryFixture.with { fixture in
             let people = try await fixture.makeMembers(50)
             try await fixture.insertRandomFaces(3000, members: people, seed: 0.5)
-            let other = try await OrganizationStore(database: Database(client: fixture.client), logger: fixture.logger).create(name: "Elsewhere").id
+            let other = try await OrganizationStore(database: TestDatabase.database(fixture.client), logger: fixture.logger)
+                .create(name: "Elsewhere").id
             let memory = fixture.gallery(), hnsw = fixture.gallery(backend: .pgvector)
             try await memory.reload()
             var random = SplitMix64(seed: 12)

@@ -167,7 +167,8 @@ import Testing
             let face = fixture.newFace(member: member, embedding: random.vector(128), photo: "same")
             _ = try await gallery.add(face)
             await #expect(throws: StorageError.duplicateFace) { try await gallery.add(face) }
-            let elsewhere = try await OrganizationStore(database: Database(client: fixture.client), logger: fixture.logger).create(name: "Other gym").id
+            let elsewhere = try await OrganizationStore(database: TestDatabase.database(fixture.client), logger: fixture.logger)
+                .create(name: "Other gym").id
             var foreign = face
             foreign.organizationID = elsewhere
             foreign.imageSHA256 = Array(repeating: 7, count: 32)

@@ -11,7 +11,7 @@ import Testing
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url) { client in
                 try await Migrator().migrate(client, logger: logger)
-                let users = UserStore(database: Database(client: client), logger: logger)
+                let users = UserStore(database: TestDatabase.database(client), logger: logger)
                 await #expect(throws: StorageError.missingSuperAdminCredentials) {
                     try await users.ensureSuperAdmin(nil, bcryptCost: 4)
                 }

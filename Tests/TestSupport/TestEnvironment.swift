@@ -84,6 +84,14 @@ public enum TestDatabase {
         return components.string!
     }
 
+    /// The stores' way to `client` in tests: a generous wait for a pooled connection, since `swift test` runs many
+    /// suites at once on a small machine; the bounded wait itself is the subject of the outage tests.
+    public static func database(_ client: PostgresClient) -> Database {
+        Database(client: client, connectionWait: testConnectionWait)
+    }
+
+    public static let testConnectionWait: Duration = .seconds(30)
+
     /// Runs `body` with a running client for `url`.
     public static func withClient<T: Sendable>(
         _ url: String, _ body: @escaping @Sendable (PostgresClient) async throws -> T

@@ -72,10 +72,12 @@ extension Problem {
             self = Problem(error.status, code: Self.code(for: error.status), detail: error.body ?? error.status.reasonPhrase,
                            headers: error.headers)
         case is NIOTooManyBytesError:
-            self = Problem(.contentTooLarge, code: "body_too_large", detail: "the request body is larger than this endpoint accepts")
+            self = Problem(.contentTooLarge, code: "body_too_large",
+                           detail: "the request body is larger than this endpoint accepts")
         case is HTTPParserError:
             // Reading the body failed: it ended before its Content-Length, or it is not valid HTTP.
-            self = Problem(.badRequest, code: "malformed_request", detail: "the request body is incomplete or not valid HTTP")
+            self = Problem(.badRequest, code: "malformed_request",
+                           detail: "the request body is incomplete or not valid HTTP")
         case is DecodingError:
             self = Problem(.badRequest, code: "invalid_json", detail: "the request body is not the JSON this endpoint expects")
         default:
