@@ -163,7 +163,7 @@ class Load:
                 response = self.call()
                 outcome = (response.status, response.code, response.headers.get("retry-after"))
             except OSError as error:
-                outcome = (None, type(error).__name__, None)
+                outcome = (None, f"{type(error).__name__}: {error}", None)
             with self.lock:
                 self.results.append((started, time.monotonic() - started) + outcome)
             if outcome[0] in (429, 503):
@@ -189,7 +189,7 @@ def test_postgresql_stopped_for_20_seconds_gives_503s_and_recovers_by_itself(ser
     database = fresh_database(url)
     # No periodic check (only LISTEN can bring other instances' writes), no shedding by expected engine wait (so
     # that every refusal here is the outage's).
-    env = {"GALLERY_CHECK_SECONDS": 3600, "ENGINE_MAX_WAIT_MS": 0}
+    env = {"GALLERY_CHECK_SECONDS": 3600, "ENGINE_MAX_WAIT_MS": 0, "LOG_LEVEL": "debug"}
     a = services.start(env=env, database_url=database)
     b = services.start(env=env, database_url=database)
     org, tokens = a.organization("Outage Gym", roles=("admin", "kiosk"))
@@ -200,10 +200,19 @@ def test_postgresql_stopped_for_20_seconds_gives_503s_and_recovers_by_itself(ser
     calls = [lambda: a.api("POST", "/checkins", probe, kiosk, headers=JPEG, timeout=60),
              lambda: a.api("GET", "/members?limit=5", token=admin, timeout=60),
              lambda: a.api("GET", f"/members/{obama}/faces", token=admin, timeout=60)]
+    names = ["check-in", "member list", "face list"]
     turn = iter(range(10**9))
 
+    def next_call():
+        number = next(turn)
+        try:
+            return calls[number % 3]()
+        except OSError as error:
+            error.args = (f"{names[number % 3]} #{number}: {error}",)
+            raise
+
     ready_during = []
-    with Load(6, lambda: calls[next(turn) % 3]()) as load:
+    with Load(6, next_call) as load:
         time.sleep(4)
         stop_at = time.monotonic()
         cluster.run("stop")
@@ -241,6 +250,8 @@ def test_postgresql_stopped_for_20_seconds_gives_503s_and_recovers_by_itself(ser
           f"/ready {recovered_ready} s, API {recovered_api} s after PostgreSQL was back; {len(after)} after "
           f"({sum(r[2] < 400 for r in after)} ok); 5xx other than 503: {len(server_errors)}, unanswered: "
           f"{len(no_answer)}")
+    for started, took, _, error, _ in no_answer:
+        print(f"unanswered: {error}, sent {started - stopped:+.2f} s after the stop, gave up after {took:.2f} s")
     record_property("outage", f"recovered /ready {recovered_ready} s, API {recovered_api} s")
     assert before and all(r[2] < 400 for r in before), {(r[2], r[3]) for r in before}
     assert not server_errors and not no_answer
