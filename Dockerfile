@@ -11,8 +11,11 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3
 COPY Package.swift ./
 COPY Sources/ Sources/
 COPY Tests/ Tests/
+# The kiosk and admin pages are a resource bundle that must sit next to the executable.
 RUN swift build -c release --product facegate \
-    && cp "$(swift build -c release --show-bin-path)/facegate" /usr/local/bin/facegate
+    && bin="$(swift build -c release --show-bin-path)" \
+    && cp "$bin/facegate" /usr/local/bin/facegate \
+    && cp -R "$bin/facegate_FaceGateAPI.resources" /usr/local/bin/
 
 FROM swift:6.3-bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
@@ -21,6 +24,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
     && useradd --system --home-dir /app facegate
 WORKDIR /app
 COPY --from=build /usr/local/bin/facegate /usr/local/bin/facegate
+COPY --from=build /usr/local/bin/facegate_FaceGateAPI.resources /usr/local/bin/facegate_FaceGateAPI.resources
 COPY --from=build /src/models/*.dat /src/models/SHA256SUMS /app/models/
 USER facegate
 # One BLAS thread per engine and one engine per core (ENGINE_WORKERS) is the measured fastest layout.

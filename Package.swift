@@ -90,7 +90,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            // The kiosk and admin pages (HTML, scripts, style), served by PagesController.
+            resources: [.copy("Pages/Assets")]
         ),
         .executableTarget(
             name: "facegate",

@@ -21,8 +21,9 @@ struct AppServices: Sendable {
     let users: UserStore
 }
 
-/// Every route and middleware: `/health`, `/ready` and `/metrics` at the root, the API under `/api/v1` behind
-/// metrics, authentication and rate limiting. Throws when the router and the OpenAPI document disagree.
+/// Every route and middleware: `/health`, `/ready`, `/metrics` and the kiosk and admin pages at the root, the API
+/// under `/api/v1` behind metrics, authentication and rate limiting. Throws when the router and the OpenAPI document
+/// disagree, or when the pages' files are missing.
 func buildRouter(_ services: AppServices) async throws -> Router<AppRequestContext> {
     let configuration = services.configuration, logger = services.logger, postgres = services.postgres
     let (engines, gallery, users) = (services.engines, services.gallery, services.users)
@@ -50,6 +51,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape())))
     }
+    try PagesController().addRoutes(to: router)
 
     let api = router.group("api/v1")
     api.add(middleware: MetricsMiddleware(metrics: metrics))

@@ -43,6 +43,14 @@ enum OpenAPIDocument {
             "/metrics": ["get": op("Prometheus metrics: requests per route and status, latencies, pipeline stages, gallery size, engine queue",
                                    tag: "service", auth: false,
                                    responses: ["200": ["description": "Prometheus text format", "content": ["text/plain": [:]]]])],
+            "/kiosk": ["get": op("The kiosk page: check-in by camera, for kiosk accounts", tag: "pages", auth: false,
+                                 responses: page("HTML", types: ["text/html"]))],
+            "/admin": ["get": op("The admin page: members, face registration, check-ins, accounts", tag: "pages",
+                                 auth: false, responses: page("HTML", types: ["text/html"]))],
+            "/ui/{file}": ["get": op("A file of the pages (script, style, or the pages themselves)", tag: "pages", auth: false,
+                                     parameters: [["name": "file", "in": "path", "required": true, "schema": string]],
+                                     responses: page("JavaScript, CSS or HTML", types: ["text/javascript", "text/css", "text/html"],
+                                                    notFound: true))],
             "/api/v1/openapi.json": ["get": op("This document", tag: "service", auth: false, responses: ["200": object("OpenAPI 3.1")])],
             "/api/v1/docs": ["get": op("This document as a readable page", tag: "service", auth: false,
                                        responses: ["200": ["description": "HTML", "content": ["text/html": [:]]]])],
@@ -146,6 +154,17 @@ enum OpenAPIDocument {
     static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     static var roleSchema: [String: Any] { ["type": "string", "enum": ["admin", "operator", "kiosk"]] }
     static var empty: [String: Any] { ["description": "no content"] }
+
+    /// A page file's answers: the file (of one of `types`), 304 when the browser's copy (If-None-Match) is current,
+    /// and 404 `not_found` for a file that is not there.
+    static func page(_ description: String, types: [String], notFound: Bool = false) -> [String: Any] {
+        var responses: [String: Any] = [
+            "200": ["description": description, "content": Dictionary(uniqueKeysWithValues: types.map { ($0, [String: Any]()) })],
+            "304": ["description": "not modified"],
+        ]
+        if notFound { responses["404"] = problem("not_found") }
+        return responses
+    }
     static var memberFields: [String: Any] { [
         "name": string, "external_id": string, "email": string, "metadata": ["type": "object"],
     ] }

@@ -1,0 +1,438 @@
+// The admin page: staff (admin or operator) sign in; members are searched, paged, created, edited and erased; faces
+// are registered from files or the camera, shown (thumbnails fetched with the token) and deleted; check-ins are
+// listed with filters; admins manage staff and kiosk accounts. One view at a time, chosen by the address's #hash.
+import { Session, signInForm, downsized, jpeg, plainWords, el } from './session.js';
+
+const session = new Session('facegate.admin', ['admin', 'operator']);
+const $ = (id) => document.getElementById(id);
+const view = $('view');
+const PAGE = 25;
+/** Blob URLs of the thumbnails on screen, released when the view changes. */
+let thumbnails = [];
+/** The camera of the member view, stopped when the view changes. */
+let cameraStream = null;
+
+// MARK: - Shared pieces
+
+function announce(text) {
+  $('announce').textContent = '';
+  setTimeout(() => { $('announce').textContent = text; }, 50);
+}
+
+function message(kind = 'error', text = '') {
+  return el('p', { class: `message ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+}
+
+function say(node, kind, text) {
+  node.className = `message ${kind}`;
+  node.textContent = text;
+}
+
+function field(label, input, hint) {
+  return [el('label', { for: input.id }, label, hint ? el('span', { class: 'field-hint' }, ` (${hint})`) : null), input];
+}
+
+function dateTime(iso) {
+  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '';
+}
+
+/** Asks in the page's dialog; resolves true when confirmed. */
+function confirmAction(title, text, yes) {
+  const dialog = $('confirm');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-yes').textContent = yes;
+  dialog.returnValue = '';
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true }));
+}
+
+/** A page of rows with Previous/Next over the API's cursors. `load(cursor)` answers `{rows, next}`. */
+function pager(load, render, empty) {
+  const cursors = [null];
+  let index = 0;
+  const body = el('tbody');
+  const status = el('p', { class: 'muted', role: 'status' });
+  const previous = el('button', { type: 'button', class: 'secondary', onclick: () => go(index - 1) }, 'Previous');
+  const next = el('button', { type: 'button', class: 'secondary', onclick: () => go(index + 1) }, 'Next');
+  async function go(to) {
+    const answer = await load(cursors[to]);
+    if (!answer.ok) {
+      status.textContent = `Cannot load: ${plainWords(answer)}`;
+      return;
+    }
+    index = to;
+    cursors[index + 1] = answer.next;
+    body.replaceChildren(...answer.rows.map(render));
+    status.textContent = answer.rows.length ? `Page ${index + 1}` : empty;
+    previous.disabled = index === 0;
+    next.disabled = !answer.next;
+  }
+  return { body, status, controls: el('div', { class: 'pager' }, previous, next), reload: () => go(0) };
+}
+
+function table(caption, headings, body) {
+  return el('div', { class: 'table-wrap' }, el('table', {},
+    el('caption', { class: 'visually-hidden' }, caption),
+    el('thead', {}, el('tr', {}, headings.map((h) => el('th', { scope: 'col', class: h.endsWith('%') ? 'number' : null }, h)))),
+    body));
+}
+
+// MARK: - Members
+
+function membersView(params) {
+  const search = el('input', { id: 'search', type: 'search', value: params.get('q') || '',
+                               placeholder: 'Name, member number or email', autocomplete: 'off' });
+  const list = pager(async (cursor) => {
+    const query = new URLSearchParams({ limit: PAGE });
+    if (search.value.trim()) query.set('q', search.value.trim());
+    if (cursor) query.set('cursor', cursor);
+    const answer = await session.call('GET', `/members?${query}`);
+    return answer.ok ? { ok: true, rows: answer.body.members, next: answer.body.next_cursor } : answer;
+  }, (member) => el('tr', {},
+    el('td', {}, el('a', { href: `#members/${member.id}` }, member.name)),
+    el('td', {}, member.external_id || ''),
+    el('td', {}, member.email || ''),
+    el('td', { class: 'number' }, member.face_count),
+  ), 'No members found.');
+
+  let typing = null;
+  search.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { history.replaceState(null, '', `#members?q=${encodeURIComponent(search.value)}`); list.reload(); }, 300);
+  });
+
+  const form = memberForm({}, async (fields, feedback) => {
+    const answer = await session.call('POST', '/members', { json: fields });
+    if (!answer.ok) return say(feedback, 'error', plainWords(answer));
+    announce(`${answer.body.name} created`);
+    location.hash = `#members/${answer.body.id}`;
+  }, 'Create member');
+  const creating = el('div', { class: 'card', hidden: true }, el('h2', {}, 'New member'), form);
+  form.addEventListener('reset', () => { creating.hidden = true; });
+
+  view.replaceChildren(el('section', { 'aria-labelledby': 'members-title' },
+    el('h1', { id: 'members-title', tabindex: '-1' }, 'Members'),
+    el('div', { class: 'toolbar' },
+      el('div', { class: 'grow' }, field('Search members', search)),
+      el('button', { type: 'button', onclick: () => { creating.hidden = false; form.elements.name.focus(); } }, 'New member')),
+    creating,
+    table('Members', ['Name', 'Member number', 'Email', 'Faces'], list.body),
+    list.status, list.controls));
+  list.reload();
+}
+
+/** The member fields as a form; `submit(fields, feedbackElement)` on save. Empty optional fields are sent as null. */
+function memberForm(member, submit, label) {
+  const id = (name) => `${name}-${member.id || 'new'}`;
+  const name = el('input', { id: id('name'), name: 'name', required: true, value: member.name || '', autocomplete: 'off' });
+  const external = el('input', { id: id('external'), name: 'external_id', value: member.external_id || '', autocomplete: 'off' });
+  const email = el('input', { id: id('email'), name: 'email', type: 'email', value: member.email || '', autocomplete: 'off' });
+  const feedback = message();
+  const form = el('form', { novalidate: true },
+    field('Name', name), field('Member number', external, 'optional'), field('Email', email, 'optional'), feedback,
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, label),
+       member.id ? null : el('button', { type: 'reset', class: 'secondary' }, 'Cancel')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    say(feedback, 'error', '');
+    if (!name.value.trim()) {
+      say(feedback, 'error', 'A name is needed.');
+      return name.focus();
+    }
+    await submit({ name: name.value.trim(), external_id: external.value.trim() || null,
+                   email: email.value.trim() || null }, feedback);
+  });
+  return form;
+}
+
+async function memberView(id) {
+  const answer = await session.call('GET', `/members/${id}`);
+  if (!answer.ok) {
+    view.replaceChildren(el('h1', { tabindex: '-1' }, answer.status === 404 ? 'No such member' : 'Cannot load the member'),
+      el('p', {}, answer.status === 404 ? 'This member does not exist or was erased.' : plainWords(answer)),
+      el('a', { href: '#members' }, 'Back to members'));
+    return;
+  }
+  const member = answer.body;
+  const title = el('h1', { id: 'member-title', tabindex: '-1' }, member.name);
+  const details = memberForm(member, async (fields, feedback) => {
+    const saved = await session.call('PATCH', `/members/${id}`, { json: fields });
+    if (!saved.ok) return say(feedback, 'error', plainWords(saved));
+    title.textContent = saved.body.name;
+    say(feedback, 'ok', 'Saved.');
+  }, 'Save');
+
+  const faces = el('ul', { class: 'faces', 'aria-label': 'Registered faces' });
+  const facesStatus = el('p', { class: 'muted', role: 'status' });
+  const results = el('ul', { class: 'results', 'aria-label': 'Registration results', 'aria-live': 'polite' });
+  const files = el('input', { id: 'photos', type: 'file', accept: 'image/jpeg,image/png,image/webp', multiple: true });
+  files.addEventListener('change', async () => {
+    for (const file of [...files.files]) await register(file, file.name);
+    files.value = '';
+    showFaces();
+  });
+
+  async function register(photo, label) {
+    const line = el('li', { 'data-status': 'pending' }, `${label}: registering…`);
+    results.prepend(line);
+    const form = new FormData();
+    form.append('image', photo, label);
+    const answer = await session.call('POST', `/members/${id}/faces`, { body: form, timeoutMs: 60000 });
+    if (answer.ok) {
+      line.dataset.status = 'ok';
+      line.replaceChildren(`${label}: registered`);
+    } else {
+      line.dataset.status = 'refused';
+      line.dataset.code = answer.code;
+      line.replaceChildren(`${label}: not registered — ${plainWords(answer)}`,
+                           answer.detail ? el('span', { class: 'why' }, answer.detail) : null);
+    }
+  }
+
+  async function showFaces() {
+    const list = await session.call('GET', `/members/${id}/faces`);
+    if (!list.ok) return say(facesStatus, 'error', `Cannot load the faces: ${plainWords(list)}`);
+    thumbnails.forEach(URL.revokeObjectURL);
+    thumbnails = [];
+    facesStatus.className = 'muted';
+    facesStatus.textContent = list.body.faces.length
+      ? `${list.body.faces.length} face${list.body.faces.length === 1 ? '' : 's'} registered.`
+      : 'No face registered yet: this member cannot check in by face.';
+    faces.replaceChildren(...list.body.faces.map((face, n) => {
+      const image = el('img', { alt: `Face ${n + 1} of ${member.name}`, width: 150, height: 150 });
+      session.call('GET', `/members/${id}/faces/${face.face_id}/thumbnail`).then((chip) => {
+        if (!chip.ok) return image.setAttribute('alt', `Face ${n + 1}: thumbnail unavailable`);
+        const url = URL.createObjectURL(chip.body);
+        thumbnails.push(url);
+        image.src = url;
+      });
+      return el('li', { 'data-face-id': face.face_id }, image, el('small', {}, dateTime(face.created_at)),
+        el('button', { type: 'button', class: 'link', 'aria-label': `Delete face ${n + 1}`, onclick: async () => {
+          if (!await confirmAction('Delete this face?', `Face ${n + 1} of ${member.name} will be deleted.`, 'Delete face')) return;
+          const gone = await session.call('DELETE', `/members/${id}/faces/${face.face_id}`);
+          if (!gone.ok) return say(facesStatus, 'error', `Cannot delete: ${plainWords(gone)}`);
+          announce('Face deleted');
+          showFaces();
+        } }, 'Delete'));
+    }));
+  }
+
+  const camera = cameraBox((photo) => register(photo, `Camera photo ${new Date().toLocaleTimeString()}`).then(showFaces));
+  const erase = el('button', { type: 'button', class: 'danger', onclick: async () => {
+    if (!await confirmAction(`Erase ${member.name}?`,
+      'The member, every registered face and their check-in history are deleted for good. This cannot be undone.',
+      'Erase member')) return;
+    const gone = await session.call('DELETE', `/members/${id}`);
+    if (!gone.ok) return announce(`Cannot erase: ${plainWords(gone)}`);
+    announce(`${member.name} erased`);
+    location.hash = '#members';
+  } }, 'Erase member…');
+
+  view.replaceChildren(el('section', { 'aria-labelledby': 'member-title' },
+    el('p', {}, el('a', { href: '#members' }, '← Members'), ' · ',
+      el('a', { href: `#checkins?member=${id}&name=${encodeURIComponent(member.name)}` }, 'Check-ins of this member')),
+    title,
+    el('div', { class: 'grid-2' },
+      el('div', { class: 'card' }, el('h2', {}, 'Details'), details),
+      el('div', { class: 'card' }, el('h2', {}, 'Register faces'),
+        field('Photos', files, 'JPEG, PNG or WebP; several at once'), camera.node, results)),
+    el('div', { class: 'card' }, el('h2', {}, 'Faces'), facesStatus, faces),
+    el('div', { class: 'card' }, el('h2', {}, 'Erase'),
+      el('p', { class: 'muted' }, 'Erasing removes the member and all their biometric data.'), erase)));
+  showFaces();
+}
+
+/** The camera for registration: opened on demand, a photo at full resolution on "Take photo". */
+function cameraBox(onPhoto) {
+  const video = el('video', { autoplay: true, muted: true, playsinline: true, 'aria-label': 'Camera preview' });
+  const status = message();
+  const take = el('button', { type: 'button', onclick: async () => {
+    take.disabled = true;
+    await onPhoto(await jpeg(downsized(video, 1600, video.videoWidth, video.videoHeight), 0.92));
+    take.disabled = false;
+  } }, 'Take photo');
+  const close = el('button', { type: 'button', class: 'secondary', onclick: () => stop() }, 'Close camera');
+  const open = el('button', { type: 'button', class: 'secondary', onclick: async () => {
+    try {
+      cameraStream = await navigator.mediaDevices.getUserMedia({ audio: false, video: { width: { ideal: 1920 } } });
+    } catch {
+      return say(status, 'error', 'The camera is not available (allow camera access for this page).');
+    }
+    video.srcObject = cameraStream;
+    live.hidden = false;
+    open.hidden = true;
+    take.focus();
+  } }, 'Use the camera');
+  const live = el('div', { class: 'capture-box', hidden: true }, video, el('div', { class: 'actions' }, take, close));
+  function stop() {
+    stopCamera();
+    live.hidden = true;
+    open.hidden = false;
+  }
+  return { node: el('div', { class: 'actions' }, open, live, status) };
+}
+
+function stopCamera() {
+  if (cameraStream) cameraStream.getTracks().forEach((track) => track.stop());
+  cameraStream = null;
+}
+
+// MARK: - Check-ins
+
+function checkinsView(params) {
+  const member = params.get('member');
+  const from = el('input', { id: 'from', type: 'date', value: params.get('from') || '' });
+  const to = el('input', { id: 'to', type: 'date', value: params.get('to') || '' });
+  const list = pager(async (cursor) => {
+    const query = new URLSearchParams({ limit: PAGE });
+    if (member) query.set('member_id', member);
+    // Whole local days: from the start of "from" to the end of "to".
+    if (from.value) query.set('from', new Date(`${from.value}T00:00`).toISOString());
+    if (to.value) {
+      const end = new Date(`${to.value}T00:00`);
+      end.setDate(end.getDate() + 1);
+      query.set('to', end.toISOString());
+    }
+    if (cursor) query.set('cursor', cursor);
+    const answer = await session.call('GET', `/checkins?${query}`);
+    return answer.ok ? { ok: true, rows: answer.body.checkins, next: answer.body.next_cursor } : answer;
+  }, (checkin) => el('tr', {},
+    el('td', {}, dateTime(checkin.checked_in_at)),
+    el('td', {}, el('a', { href: `#members/${checkin.member.id}` }, checkin.member.name)),
+    el('td', {}, checkin.member.external_id || ''),
+    el('td', { class: 'number' }, `${Math.round(checkin.similarity * 100)}`),
+  ), 'No check-ins for these filters.');
+  const apply = () => {
+    const query = new URLSearchParams(params);
+    for (const [key, input] of [['from', from], ['to', to]]) input.value ? query.set(key, input.value) : query.delete(key);
+    history.replaceState(null, '', `#checkins?${query}`);
+    list.reload();
+  };
+  from.addEventListener('change', apply);
+  to.addEventListener('change', apply);
+  view.replaceChildren(el('section', { 'aria-labelledby': 'checkins-title' },
+    el('h1', { id: 'checkins-title', tabindex: '-1' }, 'Check-ins'),
+    el('div', { class: 'toolbar' },
+      member ? el('p', {}, 'Member: ', el('strong', {}, params.get('name') || member), ' ',
+                  el('a', { href: '#checkins' }, 'show everyone')) : null,
+      el('div', {}, field('From', from)), el('div', {}, field('To', to))),
+    table('Check-ins, newest first', ['When', 'Member', 'Member number', 'Similarity %'], list.body),
+    list.status, list.controls));
+  list.reload();
+}
+
+// MARK: - Staff and kiosk accounts (admins)
+
+async function usersView() {
+  if (session.user.role !== 'admin') {
+    view.replaceChildren(el('h1', { tabindex: '-1' }, 'Staff and kiosks'), el('p', {}, 'Only admins manage accounts.'));
+    return;
+  }
+  const feedback = message();
+  const rows = el('tbody');
+  async function load() {
+    const answer = await session.call('GET', '/users');
+    if (!answer.ok) return say(feedback, 'error', `Cannot load the accounts: ${plainWords(answer)}`);
+    rows.replaceChildren(...answer.body.users.map(userRow));
+  }
+  async function change(user, fields, done) {
+    const answer = await session.call('PATCH', `/users/${user.id}`, { json: fields });
+    if (!answer.ok) return say(feedback, 'error', plainWords(answer));
+    say(feedback, 'ok', done);
+    load();
+  }
+  function userRow(user) {
+    const self = user.id === session.user.id;
+    const role = el('select', { id: `role-${user.id}`, 'aria-label': `Role of ${user.username}`, disabled: self },
+      ['admin', 'operator', 'kiosk'].map((r) => el('option', { value: r, selected: r === user.role }, r)));
+    role.addEventListener('change', () => change(user, { role: role.value }, `${user.username} is now ${role.value}.`));
+    return el('tr', {},
+      el('td', {}, user.username, self ? el('span', { class: 'muted' }, ' (you)') : null),
+      el('td', {}, role),
+      el('td', {}, user.email || ''),
+      el('td', {}, el('span', { class: user.disabled ? 'badge off' : 'badge' }, user.disabled ? 'Disabled' : 'Active')),
+      el('td', {}, self ? null : [
+        el('button', { type: 'button', class: 'link', onclick: () => change(user, { disabled: !user.disabled },
+          `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`) }, user.disabled ? 'Enable' : 'Disable'),
+        el('button', { type: 'button', class: 'link', onclick: async () => {
+          if (!await confirmAction(`Delete ${user.username}?`, 'The account is deleted and signed out everywhere.', 'Delete account')) return;
+          const gone = await session.call('DELETE', `/users/${user.id}`);
+          if (!gone.ok) return say(feedback, 'error', plainWords(gone));
+          say(feedback, 'ok', `${user.username} deleted.`);
+          load();
+        } }, 'Delete')]));
+  }
+
+  const username = el('input', { id: 'new-username', required: true, autocomplete: 'off', autocapitalize: 'none' });
+  const password = el('input', { id: 'new-password', type: 'password', required: true, autocomplete: 'new-password', minlength: 12 });
+  const role = el('select', { id: 'new-role' }, ['operator', 'kiosk', 'admin'].map((r) => el('option', { value: r }, r)));
+  const email = el('input', { id: 'new-email', type: 'email', autocomplete: 'off' });
+  const createFeedback = message();
+  const create = el('form', { novalidate: true },
+    field('Username', username), field('Password', password, 'at least 12 characters'), field('Role', role),
+    field('Email', email, 'optional'), createFeedback, el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Create account')));
+  create.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const answer = await session.call('POST', '/users', { json: {
+      username: username.value.trim(), password: password.value, role: role.value, ...(email.value.trim() ? { email: email.value.trim() } : {}) } });
+    if (!answer.ok) return say(createFeedback, 'error', plainWords(answer));
+    say(createFeedback, 'ok', `${answer.body.username} created.`);
+    create.reset();
+    load();
+  });
+
+  view.replaceChildren(el('section', { 'aria-labelledby': 'users-title' },
+    el('h1', { id: 'users-title', tabindex: '-1' }, 'Staff and kiosks'),
+    table('Accounts', ['Username', 'Role', 'Email', 'Status', 'Actions'], rows), feedback,
+    el('div', { class: 'card narrow' }, el('h2', {}, 'New account'), create)));
+  load();
+}
+
+// MARK: - Navigation and sign-in
+
+function route() {
+  if (!session.user) return;
+  stopCamera();
+  thumbnails.forEach(URL.revokeObjectURL);
+  thumbnails = [];
+  const [path, query = ''] = location.hash.slice(1).split('?');
+  const params = new URLSearchParams(query);
+  const [section, id] = path.split('/');
+  const current = ['checkins', 'users'].includes(section) ? section : 'members';
+  for (const link of document.querySelectorAll('nav a')) {
+    if (link.dataset.section === current) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.title = `${{ members: 'Members', checkins: 'Check-ins', users: 'Staff and kiosks' }[current]} — facegate`;
+  if (current === 'checkins') checkinsView(params);
+  else if (current === 'users') usersView();
+  else if (id) memberView(id);
+  else membersView(params);
+  setTimeout(() => { const heading = view.querySelector('h1'); if (heading) heading.focus(); }, 0);
+}
+
+function showApp(user) {
+  $('app').hidden = false;
+  $('who').textContent = `${user.username} (${user.role})`;
+  $('nav-users').parentElement.hidden = user.role !== 'admin';
+  route();
+}
+
+const askSignIn = signInForm($('signin-form'), session, showApp);
+
+function showSignIn(text = '') {
+  stopCamera();
+  view.replaceChildren();
+  $('app').hidden = true;
+  askSignIn(text);
+}
+
+session.onSignedOut = () => showSignIn('Your session has ended. Sign in again.');
+window.addEventListener('hashchange', route);
+$('signout').addEventListener('click', async () => {
+  await session.signOut();
+  showSignIn();
+});
+if (session.user) showApp(session.user);
+else showSignIn();
