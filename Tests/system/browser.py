@@ -111,6 +111,35 @@ class Browser:
             }
             return [document.documentElement.scrollWidth - width, Math.round(worst)];""")
 
+    def low_contrast(self):
+        """Visible text whose colour is too close to its background: below 4.5:1, or 3:1 for large text (WCAG AA).
+        The background is the nearest opaque one behind the text; disabled controls are exempt, as WCAG has them."""
+        return self.run("""
+            const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+            const luminance = ([r, g, b]) => [r, g, b].map((v) => {
+              v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+            }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+            const background = (node) => {
+              for (; node; node = node.parentElement) {
+                const c = rgb(getComputedStyle(node).backgroundColor);
+                if (c.length === 3 || c[3] === 1) return c.slice(0, 3);
+              }
+              return [255, 255, 255];
+            };
+            const found = [];
+            for (const node of document.querySelectorAll('body *')) {
+              const text = [...node.childNodes].filter((n) => n.nodeType === 3).map((n) => n.data).join('').trim();
+              if (!text || !node.getClientRects().length || node.closest(':disabled, .visually-hidden')) continue;
+              const style = getComputedStyle(node);
+              if (style.visibility === 'hidden') continue;
+              const [a, b] = [luminance(rgb(style.color)), luminance(background(node))].sort((x, y) => y - x);
+              const ratio = (a + 0.05) / (b + 0.05);
+              const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+              const large = size >= 24 || (bold && size >= 18.66);
+              if (ratio < (large ? 3 : 4.5)) found.push(`${text.slice(0, 40)}: ${ratio.toFixed(2)}`);
+            }
+            return found;""")
+
     def screenshot(self, name):
         """Saves the whole page (the viewport's width, every part a person could scroll to) as
         screenshots/NAME-WxH.png; returns the path."""

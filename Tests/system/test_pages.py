@@ -57,12 +57,14 @@ def sign_in(page, username, password=PASSWORD):
 
 
 def fits(page, name, sizes=(TABLET, LAPTOP)):
-    """Screenshots of the page at each size; asserts that nothing sticks out sideways at any of them."""
+    """Screenshots of the page at each size; asserts that nothing sticks out sideways at any of them and that all
+    text is readable against its background."""
     for size in sizes:
         page.resize(*size)
         time.sleep(0.3)  # one layout and paint
         page.screenshot(name)
         assert page.overflow() == [0, 0], f"{name} overflows at {size}: {page.overflow()}"
+    assert page.low_contrast() == [], name
 
 
 def unlabelled_fields(page):
@@ -261,6 +263,28 @@ def test_kiosk_waits_out_a_rate_limit_and_sends_again(services):
         fits(page, "kiosk-rate-limited", sizes=(TABLET,))
         state, text, _ = kiosk_outcome(page, {"not-recognised", "error", "welcome"}, timeout=40)
         assert state == "not-recognised", text
+
+
+def test_kiosk_renews_its_tokens_before_they_expire(services):
+    """With one-minute access tokens the kiosk exchanges its pair by itself before the access token expires (a
+    fifth of the lifetime ahead) and stays signed in; the pair it gave up no longer works."""
+    service = services.start(env={"ACCESS_TOKEN_EXPIRE_MINUTES": 1})
+    org, _ = service.organization("Renewing Gym", roles=("kiosk",))
+    url = f"http://127.0.0.1:{service.port}"
+    with browser.Browser(url, camera=browser.camera_video(face("compreface/noface/landscape.jpg"), "landscape-renew"),
+                         size=TABLET) as page:
+        page.open("/kiosk")
+        sign_in(page, "renewing-gym-kiosk")
+        page.wait_for("#station")
+        stored = lambda: json.loads(page.run("return sessionStorage.getItem('facegate.kiosk')") or "null")
+        first = stored()
+        renewed = page.wait(lambda d: (stored() or {}).get("access") not in (None, first["access"]) and stored(), 75,
+                            "the kiosk did not renew its tokens")
+        assert renewed["refresh"] != first["refresh"]
+        assert page.find("#station").is_displayed()
+        assert service.api("GET", "/auth/me", token=renewed["access"]).status == 200
+        # Last, since presenting a used refresh token ends the session (it must have been stolen).
+        assert service.api("POST", "/auth/refresh", {"refresh_token": first["refresh"]}).status == 401
 
 
 def test_kiosk_refuses_staff_accounts(gym):
