@@ -35,42 +35,44 @@ struct DatabaseTests {
         }
     }
 
-    @Test("every one of 50 concurrent callers gets timedOut within the wait when no connection can be made")
-    func concurrentCallersAnsweredWithinTheWait() async throws {
+    /// Only the clock answers `timedOut`: the pool, which never connects, would keep the callers waiting or fail
+    /// them with errors of its own. (No bound on the time here: on a loaded machine the clock's tasks themselves may
+    /// wait for a thread; the outage tests of Tests/system measure the answer times.)
+    @Test("every one of 50 concurrent callers gets timedOut from the clock when no connection can be made")
+    func concurrentCallersAnsweredByTheClock() async throws {
         try await Self.withUnreachableDatabase(wait: .milliseconds(300)) { database in
-            let clock = ContinuousClock()
-            let started = clock.now
-            let outcomes = try await withThrowingTaskGroup(of: (String, Duration).self) { group in
+            let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<50 {
                     group.addTask {
                         do {
                             try await database.query("SELECT 1", logger: TestDatabase.logger)
-                            return ("answered", clock.now - started)
+                            return "answered"
                         } catch let error as StorageError {
-                            return (error == .timedOut("waiting for a database connection") ? "timedOut" : "\(error)",
-                                    clock.now - started)
+                            return error == .timedOut("waiting for a database connection") ? "timedOut" : "\(error)"
+                        } catch {
+                            return "\(type(of: error)): \(error)"
                         }
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(outcomes.allSatisfy { $0.0 == "timedOut" }, "\(Set(outcomes.map(\.0)))")
-            // Generous for a loaded machine: the point is that nobody waits for the pool, which never connects.
-            #expect(outcomes.map(\.1).max()! < .seconds(10))
+            #expect(outcomes.count == 50 && outcomes.allSatisfy { $0 == "timedOut" }, "\(Set(outcomes))")
         }
     }
 
     @Test("a caller cancelled while waiting for a connection returns at once, without waiting out the clock")
     func cancelledCallerReturns() async throws {
-        try await Self.withUnreachableDatabase(wait: .seconds(60)) { database in
+        // The clock's wait is far longer than any scheduling delay, so an answer before it can only be the
+        // cancellation's.
+        try await Self.withUnreachableDatabase(wait: .seconds(300)) { database in
             let clock = ContinuousClock()
             let started = clock.now
             let call = Task { try await database.query("SELECT 1", logger: TestDatabase.logger) }
             try await Task.sleep(for: .milliseconds(200))
             call.cancel()
             let result = await call.result
-            #expect(throws: (any Error).self) { try result.get() }
-            #expect(clock.now - started < .seconds(30))
+            #expect(throws: CancellationError.self) { try result.get() }
+            #expect(clock.now - started < .seconds(150))
         }
     }
 }
