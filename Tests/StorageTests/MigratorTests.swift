@@ -15,7 +15,8 @@ import Testing
                 #expect(first == Migration.all.map(\.version))
                 let second = try await Migrator().migrate(client, logger: logger)
                 #expect(second.isEmpty)
-                let status = try await DatabaseStatus.probe(client, timeout: .seconds(5), logger: logger)
+                // A generous timeout: the subject is the version read, and `swift test` runs every suite at once.
+                let status = try await DatabaseStatus.probe(client, timeout: .seconds(60), logger: logger)
                 #expect(status.schemaIsCurrent)
                 #expect(status.pgvectorVersion?.hasPrefix("0.") == true)
                 let rows = try await client.query("SELECT count(*) FROM schema_migrations", logger: logger)
@@ -56,7 +57,8 @@ import Testing
     func probeBeforeMigrations() async throws {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url) { client in
-                let status = try await DatabaseStatus.probe(client, timeout: .seconds(5), logger: logger)
+                // A generous timeout: the subject is the version read, and `swift test` runs every suite at once.
+                let status = try await DatabaseStatus.probe(client, timeout: .seconds(60), logger: logger)
                 #expect(status.schemaVersion == 0)
                 #expect(!status.schemaIsCurrent)
             }
