@@ -58,7 +58,8 @@ use_test_cluster() {
 }
 
 # The system tests (Tests/system: pytest driving real `facegate serve` processes) with pytest and schemathesis from
-# PyPI in .local/system/venv (and selenium for the page tests). Arguments go to pytest; FACEGATE_BIN names the executable (default: the debug build).
+# PyPI in .local/system/venv (and selenium for the page tests). Arguments go to pytest; FACEGATE_BIN names the
+# executable (default: the debug build).
 SYSTEM_TEST_PACKAGES=(pytest==9.2.0 schemathesis==4.32.5 selenium==4.50.0)
 run_system_tests() {
   local venv="$LOCAL_DIR/system/venv"

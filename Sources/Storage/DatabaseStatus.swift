@@ -31,19 +31,12 @@ public struct DatabaseStatus: Sendable, Equatable {
     }
 }
 
-/// Runs `body`, throwing `StorageError.timedOut` if it has not finished after `timeout`.
+/// Runs `body`, throwing `StorageError.timedOut` if it has not finished after `timeout` (at once, without waiting for
+/// the abandoned body: `answerWithin`).
 public func withTimeout<T: Sendable>(
     _ timeout: Duration, operation: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw StorageError.timedOut(operation)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
+    try await answerWithin(timeout, orThrow: StorageError.timedOut(operation)) { _ in try await body() }
 }
 
 /// Runs `body` while `client` runs, then shuts the client down (for commands and tests, not the server).

@@ -1,10 +1,12 @@
 """A real headless Chromium (Debian's `chromium` and `chromium-driver`, driven by Selenium) for the page tests, its
 camera fed with a real photo: Chromium's fake capture device plays a Y4M video that ffmpeg makes from the photo.
 
-`Browser(path_of_y4m)` starts one Chromium (the camera file is fixed for the life of the process); `screenshot`
-saves a PNG under the test output and checks that the page does not overflow the viewport.
+`Browser(base_url, camera=camera_video(photo), size=(w, h))` starts one Chromium (the camera file is fixed for the
+life of the process); `screenshot` saves a full-page PNG under the test output; `overflow`, `low_contrast` and
+`script_errors` tell what a person would see wrong.
 """
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -33,9 +35,13 @@ def output_folder(*parts):
     return folder
 
 
-def camera_video(photo_path, name):
-    """A one-second Y4M video (10 frames of the still photo, at most 1280×720, even sides) for the fake camera."""
-    target = os.path.join(output_folder("camera"), name + ".y4m")
+def camera_video(photo_path):
+    """A one-second Y4M video (10 frames of the still photo, at most 1280×720, even sides) for the fake camera, made
+    once per photo."""
+    digest = hashlib.sha1(os.path.abspath(photo_path).encode()).hexdigest()[:8]
+    target = os.path.join(output_folder("camera"), f"{os.path.splitext(os.path.basename(photo_path))[0]}-{digest}.y4m")
+    if os.path.exists(target):
+        return target
     scale = ("scale='min(1280,iw)':'min(720,ih)':force_original_aspect_ratio=decrease,"
              "scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p")
     subprocess.run([FFMPEG, "-loglevel", "error", "-y", "-loop", "1", "-i", photo_path, "-vf", scale, "-r", "10",

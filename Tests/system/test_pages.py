@@ -38,7 +38,7 @@ def gym(service):
 @pytest.fixture(scope="module")
 def admin_page(gym):
     """The admin page signed in as the organisation's admin, its camera showing another photo of the member."""
-    camera = browser.camera_video(face("face_recognition/obama/obama1.jpg"), "obama1")
+    camera = browser.camera_video(face("face_recognition/obama/obama1.jpg"))
     with browser.Browser(gym["url"], camera=camera, size=LAPTOP) as page:
         page.open("/admin")
         sign_in(page, gym["admin"])
@@ -90,12 +90,17 @@ def kiosk_outcome(page, states, timeout=60):
     return outcome.get_attribute("data-state"), outcome.text, outcome.get_attribute("data-latency-ms")
 
 
-def open_kiosk(gym, photo, name, size=TABLET):
-    """A browser on the kiosk page, its camera showing `photo`, signed in with the kiosk account."""
-    page = browser.Browser(gym["url"], camera=browser.camera_video(face(photo), name), size=size)
+def open_kiosk(url, photo, username=KIOSK_USERNAME, size=TABLET):
+    """A browser on the kiosk page of the service at `url`, its camera showing `photo`, signed in as `username`."""
+    page = browser.Browser(url, camera=browser.camera_video(face(photo)), size=size)
     page.open("/kiosk")
-    sign_in(page, KIOSK_USERNAME)
+    sign_in(page, username)
     return page
+
+
+def stored_tokens(page, key):
+    """The session a page keeps in sessionStorage under `key` (None when signed out)."""
+    return json.loads(page.run("return sessionStorage.getItem(arguments[0])", key) or "null")
 
 
 # MARK: - Admin page
@@ -190,7 +195,7 @@ def test_admin_creates_the_kiosk_account(gym, admin_page):
 
 
 def test_kiosk_welcomes_the_member_by_name(gym):
-    with open_kiosk(gym, "face_recognition/obama/obama2.jpg", "obama2") as page:
+    with open_kiosk(gym["url"], "face_recognition/obama/obama2.jpg") as page:
         page.wait_for("#video")
         state, text, latency = kiosk_outcome(page, {"welcome", "not-recognised", "hint", "error", "busy",
                                                     "unavailable"})
@@ -218,7 +223,7 @@ def test_admin_sees_the_check_in(gym, admin_page):
 
 
 def test_kiosk_turns_away_a_stranger(gym):
-    with open_kiosk(gym, "face_recognition/biden/biden.jpg", "biden") as page:
+    with open_kiosk(gym["url"], "face_recognition/biden/biden.jpg") as page:
         state, text, latency = kiosk_outcome(page, {"welcome", "not-recognised", "hint", "error"})
         print(f"kiosk stranger: {text!r} {latency} ms")
         assert state == "not-recognised", text
@@ -227,7 +232,7 @@ def test_kiosk_turns_away_a_stranger(gym):
 
 
 def test_kiosk_asks_to_step_closer_when_it_sees_no_face(gym):
-    with open_kiosk(gym, "compreface/noface/landscape.jpg", "landscape", size=LAPTOP) as page:
+    with open_kiosk(gym["url"], "compreface/noface/landscape.jpg", size=LAPTOP) as page:
         state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "hint", "error"})
         assert state == "hint", text
         assert "No face found" in text and "Step closer" in text
@@ -250,10 +255,7 @@ def test_kiosk_waits_out_a_rate_limit_and_sends_again(services):
                                               "organization_id": org}, root, source=setup)
     assert response.status == 201, response.body
     url = f"http://127.0.0.1:{service.port}"
-    with browser.Browser(url, camera=browser.camera_video(face("face_recognition/obama/obama2.jpg"), "obama2-limited"),
-                         size=TABLET) as page:
-        page.open("/kiosk")
-        sign_in(page, "limited-kiosk")
+    with open_kiosk(url, "face_recognition/obama/obama2.jpg", "limited-kiosk") as page:
         state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "hint", "error", "busy"})
         assert state == "not-recognised", text  # nobody is enrolled here
         kiosk_outcome(page, {"ready"}, timeout=15)
@@ -271,15 +273,15 @@ def test_kiosk_renews_its_tokens_before_they_expire(services):
     service = services.start(env={"ACCESS_TOKEN_EXPIRE_MINUTES": 1})
     org, _ = service.organization("Renewing Gym", roles=("kiosk",))
     url = f"http://127.0.0.1:{service.port}"
-    with browser.Browser(url, camera=browser.camera_video(face("compreface/noface/landscape.jpg"), "landscape-renew"),
-                         size=TABLET) as page:
-        page.open("/kiosk")
-        sign_in(page, "renewing-gym-kiosk")
+    with open_kiosk(url, "compreface/noface/landscape.jpg", "renewing-gym-kiosk") as page:
         page.wait_for("#station")
-        stored = lambda: json.loads(page.run("return sessionStorage.getItem('facegate.kiosk')") or "null")
-        first = stored()
-        renewed = page.wait(lambda d: (stored() or {}).get("access") not in (None, first["access"]) and stored(), 75,
-                            "the kiosk did not renew its tokens")
+        first = stored_tokens(page, "facegate.kiosk")
+
+        def new_pair(_):
+            now = stored_tokens(page, "facegate.kiosk")
+            return now if now and now["access"] != first["access"] else None
+
+        renewed = page.wait(new_pair, 75, "the kiosk did not renew its tokens")
         assert renewed["refresh"] != first["refresh"]
         assert page.find("#station").is_displayed()
         assert service.api("GET", "/auth/me", token=renewed["access"]).status == 200
@@ -300,9 +302,9 @@ def test_kiosk_refuses_staff_accounts(gym):
 
 def test_signing_out_forgets_the_tokens_and_ends_the_session(gym):
     service = gym["service"]
-    with open_kiosk(gym, "compreface/noface/landscape.jpg", "landscape-signout") as page:
+    with open_kiosk(gym["url"], "compreface/noface/landscape.jpg") as page:
         page.wait_for("#station")
-        stored = json.loads(page.run("return sessionStorage.getItem('facegate.kiosk')"))
+        stored = stored_tokens(page, "facegate.kiosk")
         assert service.api("GET", "/auth/me", token=stored["access"]).status == 200
         page.find("#signout").click()
         page.wait(lambda d: d.switch_to.alert, 10, "no confirmation asked").accept()
@@ -337,7 +339,7 @@ def test_admin_erases_the_member_after_confirming(gym, admin_page):
     page.wait_for("#members-title")
     assert gym["service"].api("GET", f"/members/{gym['member']}", token=gym["tokens"]["admin"]).status == 404
     # Sign out: tokens forgotten, session ended at the server.
-    stored = json.loads(page.run("return sessionStorage.getItem('facegate.admin')"))
+    stored = stored_tokens(page, "facegate.admin")
     page.find("#signout").click()
     page.wait_for("#signin")
     assert page.run("return sessionStorage.length") == 0
