@@ -22,6 +22,8 @@ public final class EnginePool: Sendable {
         var free: [Int]
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Int, any Error>)] = []
         var nextWaiterID: UInt64 = 0
+        /// Jobs cancelled before they joined `waiters`, refused when they try to.
+        var cancelled: Set<UInt64> = []
         /// Exponentially weighted average of recent jobs' engine time, in seconds (nil before the first job).
         var averageJobSeconds: Double?
         var lastTrim = ContinuousClock.now
@@ -74,15 +76,19 @@ public final class EnginePool: Sendable {
         return Double(waiting + 1) * averageJob / Double(slots.count) > maxWait / .seconds(1)
     }
 
+    /// A free engine's index, waiting in line for one. A cancellation is answered at once whenever it comes: while
+    /// the job waits in the queue (it leaves it), or before it has joined it (the id is remembered, and the job is
+    /// refused when it arrives instead of waiting for the next free engine).
     private func acquire() async throws -> Int {
-        try Task.checkCancellation()
         let id = state.withLock { state -> UInt64 in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
+        defer { state.withLock { _ = $0.cancelled.remove(id) } }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
                 let immediate: Result<Int, any Error>? = state.withLock { state in
+                    if state.cancelled.contains(id) { return .failure(CancellationError()) }
                     if let index = state.free.popLast() { return .success(index) }
                     if state.waiters.count >= queueLimit
                         || tooLongAWait(behind: state.waiters.count, averageJob: state.averageJobSeconds) {
@@ -95,7 +101,12 @@ public final class EnginePool: Sendable {
             }
         } onCancel: {
             let cancelled = state.withLock { state in
-                state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0).continuation }
+                guard let position = state.waiters.firstIndex(where: { $0.id == id }) else {
+                    // Not in the queue yet (or already served): a job that has not joined it will be refused.
+                    state.cancelled.insert(id)
+                    return nil as CheckedContinuation<Int, any Error>?
+                }
+                return state.waiters.remove(at: position).continuation
             }
             cancelled?.resume(throwing: CancellationError())
         }

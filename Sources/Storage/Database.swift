@@ -27,8 +27,40 @@ public struct Database: Sendable {
         return try await answerWithin(connectionWait, orThrow: tooLate) { [client] deadline in
             try await client.withConnection { connection in
                 guard deadline.commit() else { throw tooLate }
-                return try await body(connection)
+                return try await Self.failingWhenClosed(connection) { try await body(connection) }
             }
+        }
+    }
+
+    /// How often a statement in flight looks whether its connection has closed under it.
+    static let closedConnectionCheck: Duration = .milliseconds(250)
+
+    /// Runs `body` on `connection`, but answers `StorageError.connectionLost` once the connection has been closed for
+    /// a check interval while `body` still waits. postgres-nio (1.33.2) writes a statement to its channel without a
+    /// promise: on a connection that has just closed (its backend killed by a crash of another, the server restarted)
+    /// the write fails silently and the statement never completes, so the request would wait for ever.
+    static func failingWhenClosed<Result: Sendable>(
+        _ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        // Unstructured tasks: the caller is answered without waiting for a body that may never return.
+        let answer = Answer<Result>()
+        let work = Task {
+            do { answer.deliver(.success(try await body())) } catch { answer.deliver(.failure(error)) }
+        }
+        let watch = Task {
+            var closedChecks = 0
+            while closedChecks < 2 {
+                do { try await Task.sleep(for: closedConnectionCheck) } catch { return }  // body answered
+                if connection.isClosed { closedChecks += 1 }
+            }
+            answer.deliver(.failure(StorageError.connectionLost))
+            work.cancel()
+        }
+        defer { watch.cancel() }
+        return try await withTaskCancellationHandler {
+            try await answer.value
+        } onCancel: {
+            work.cancel()
         }
     }
 

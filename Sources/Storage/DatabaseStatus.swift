@@ -38,14 +38,3 @@ public func withTimeout<T: Sendable>(
 ) async throws -> T {
     try await answerWithin(timeout, orThrow: StorageError.timedOut(operation)) { _ in try await body() }
 }
-
-/// Runs `body` while `client` runs, then shuts the client down (for commands and tests, not the server).
-public func withPostgresClient<T: Sendable>(
-    _ client: PostgresClient, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { await client.run(); return nil }
-        defer { group.cancelAll() }
-        return try await body()
-    }
-}

@@ -28,6 +28,10 @@ public enum DatabaseURL {
             host: host, port: url.port ?? 5432, username: user.removingPercentEncoding ?? user,
             password: url.password?.removingPercentEncoding, database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
+        // No keep-alive query: postgres-nio 1.33.2 can send it on a connection the pool has just closed, where it never
+        // completes, and the client's run() then never returns (a hang at shutdown). Idle connections are closed by
+        // the pool after its idle timeout instead, and a dead one fails its next statement at once.
+        configuration.options.keepAliveBehavior = nil
         return configuration
     }
 }

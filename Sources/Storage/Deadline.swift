@@ -46,7 +46,7 @@ final class Deadline: Sendable {
 }
 
 /// A result delivered once, by whichever task has it first, to one waiting caller.
-private final class Answer<Value: Sendable>: Sendable {
+final class Answer<Value: Sendable>: Sendable {
     private enum State {
         case waiting(CheckedContinuation<Value, any Error>?)
         case delivered(Swift.Result<Value, any Error>)

@@ -3,6 +3,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case schemaNewerThanCode(database: Int, code: Int)
     case missingSuperAdminCredentials
     case timedOut(String)
+    /// The connection closed under a statement that postgres-nio never completed (`Database.failingWhenClosed`).
+    case connectionLost
     /// The member does not exist in that organisation.
     case memberNotFound
     /// The same photo is already one of the member's faces.
@@ -29,6 +31,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             "no super admin exists yet: set SUPER_ADMIN_USERNAME and SUPER_ADMIN_PASSWORD for the first start"
         case .timedOut(let what):
             "\(what) timed out"
+        case .connectionLost:
+            "the database connection closed under a statement"
         case .memberNotFound:
             "no such member in this organisation"
         case .duplicateFace:

@@ -11,7 +11,9 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration()
         let app = try await buildApplication(configuration)
-        try await app.runService()
+        var logger = Logger(label: "facegate")
+        logger.logLevel = configuration.logLevel
+        try await runUntilStopped(app, shutdownTimeout: configuration.shutdownTimeout, logger: logger)
     }
 }
 

@@ -219,6 +219,43 @@ struct EnginePoolTests {
         #expect(pool.queueDepth == 0 && pool.busyEngines == 0)
     }
 
+    @Test("a job cancelled at any moment while it waits for an engine returns at once, not when an engine frees")
+    func promptCancellation() async throws {
+        let pool = try EnginePool(
+            count: 1, models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init(), queueLimit: 10_000)
+        let gate = DispatchSemaphore(value: 0)
+        let busy = Task { try await pool.run { _ in gate.wait() } }
+        while pool.busyEngines == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        // Cancelled before they start, while they start (between joining and not yet having joined the queue) and
+        // while they wait in it: each must end with CancellationError while the one engine is still busy.
+        var jobs: [Task<Int, any Error>] = []
+        for round in 0..<400 {
+            let job = Task { try await pool.run { _ in 1 } }
+            if round % 4 == 1 { await Task.yield() }
+            if round % 4 == 2 { try await Task.sleep(for: .microseconds(50)) }
+            job.cancel()
+            jobs.append(job)
+        }
+        // A job that missed its cancellation would wait for the engine: the rescue frees it after 30 s, so that the
+        // test fails instead of hanging.
+        let rescue = Task { () -> Bool in
+            do { try await Task.sleep(for: .seconds(30)) } catch { return false }
+            gate.signal()
+            return true
+        }
+        var cancelled = 0
+        for job in jobs {
+            do { _ = try await job.value } catch is CancellationError { cancelled += 1 }
+        }
+        rescue.cancel()
+        let rescued = await rescue.value
+        #expect(!rescued && cancelled == jobs.count)
+        #expect(pool.queueDepth == 0)
+        if !rescued { gate.signal() }
+        try await busy.value
+        #expect(try await pool.run { _ in 7 } == 7)
+    }
+
     @Test("a job whose expected wait passes maxWait is refused at once, though the queue has room")
     func overloadByExpectedWait() async throws {
         let pool = try EnginePool(

@@ -95,7 +95,7 @@ struct HealthTests {
 
     private func checkOutage(of cluster: PrivateCluster) async throws {
         let app = try await buildApplication(try testConfiguration(databaseURL: try await cluster.url()))
-        try await app.test(.router) { client in
+        try await testBounded(app) { client in
             _ = try await waitForReady(client)
 
             try await cluster.stop()
@@ -124,7 +124,7 @@ struct HealthTests {
     func startupMigrates() async throws {
         try await TestDatabase.withFreshDatabase { url in
             let app = try await buildApplication(try testConfiguration(databaseURL: url))
-            try await app.test(.router) { _ in }
+            try await testBounded(app) { _ in }
             try await TestDatabase.withClient(url) { client in
                 let rows = try await client.query("SELECT count(*) FROM users WHERE is_super_admin", logger: TestDatabase.logger)
                 for try await count in rows.decode(Int.self) { #expect(count == 1) }
@@ -142,7 +142,7 @@ struct HealthTests {
             }
             let app = try await buildApplication(try testConfiguration(databaseURL: url))
             await #expect(throws: StorageError.embeddingWidthMismatch(column: 64, model: 128)) {
-                try await app.test(.router) { _ in }
+                try await testBounded(app) { _ in }
             }
         }
     }

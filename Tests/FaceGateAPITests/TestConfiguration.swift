@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Storage
 import TestSupport
 
 /// A complete, valid environment for the service, pointed at `databaseURL`.
@@ -37,7 +38,7 @@ func withApplication<T: Sendable>(
     try await TestDatabase.withFreshDatabase { url in
         var configuration = try testConfiguration(databaseURL: url)
         adjust(&configuration)
-        return try await buildApplication(configuration).test(.router) { client in
+        return try await testBounded(try await buildApplication(configuration)) { client in
             // The gallery loads in the background after start; until then searches answer 503.
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
@@ -46,6 +47,20 @@ func withApplication<T: Sendable>(
                 try await Task.sleep(for: .milliseconds(20))
             }
             return try await body(client, url)
+        }
+    }
+}
+
+/// `app.test(.router)`, with the application's shutdown after `body` bounded by `shutdownBound`: a dependency that
+/// never returns at shutdown fails the test (`ShutdownTimedOut`) instead of hanging the run.
+func testBounded<T: Sendable>(
+    _ app: some ApplicationProtocol, shutdownBound: Duration = .seconds(30),
+    _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+) async throws -> T {
+    try await withShutdownBound(shutdownBound, of: "the application under test") { workDone in
+        try await app.test(.router) { client in
+            defer { workDone() }
+            return try await body(client)
         }
     }
 }

@@ -43,11 +43,16 @@ struct GalleryFixture: Sendable {
     ) async throws -> T {
         let gallery = gallery(on: client)
         let sync = GallerySync(gallery: gallery, client: client ?? self.client, checkInterval: checkInterval, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await sync.run(); return nil }
-            defer { group.cancelAll() }
-            try await waitUntil("the gallery loads") { gallery.isInSync }
-            return try await body(gallery, sync)
+        return try await withShutdownBound(.seconds(30), of: "the gallery sync") { workDone in
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await sync.run(); return nil }
+                defer {
+                    group.cancelAll()
+                    workDone()
+                }
+                try await waitUntil("the gallery loads") { gallery.isInSync }
+                return try await body(gallery, sync)
+            }
         }
     }
 

@@ -40,6 +40,29 @@ import Testing
         }
     }
 
+    @Test("an older pgvector in the database is updated to the installed library at start")
+    func updatesOlderPgvector() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                // A cluster created under older binaries (pgvector 0.8.2) keeps that version in its catalogue until
+                // the extension is updated; pgvector's update scripts from 0.8.2 on change no SQL definition, so the
+                // catalogue entry is all that differs (the test cluster's user is its superuser).
+                try await client.query("CREATE EXTENSION vector", logger: logger)
+                try await client.query("UPDATE pg_extension SET extversion = '0.8.2' WHERE extname = 'vector'", logger: logger)
+                try await Migrator().migrate(client, logger: logger)
+                let rows = try await client.query(
+                    """
+                    SELECT e.extversion, a.default_version FROM pg_extension e
+                    JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'vector'
+                    """, logger: logger)
+                var versions: [(String, String)] = []
+                for try await row in rows.decode((String, String).self) { versions.append(row) }
+                #expect(versions.count == 1)
+                #expect(versions.first.map { $0.0 == $0.1 && $0.0 != "0.8.2" } == true)
+            }
+        }
+    }
+
     @Test("a database newer than the code is refused")
     func refusesNewerSchema() async throws {
         try await TestDatabase.withFreshDatabase { url in

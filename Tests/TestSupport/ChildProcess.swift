@@ -23,13 +23,17 @@ public struct ChildProcess: Sendable {
     public var arguments: [String]
     public var environment: [String: String]
     public var currentDirectory: String?
+    /// A child still running this long after it started is killed (SIGKILL, status 137): a test fails, never hangs.
+    public var timeLimit: Duration
 
     public init(_ executable: String, arguments: [String] = [],
-                environment: [String: String] = ProcessInfo.processInfo.environment, currentDirectory: String? = nil) {
+                environment: [String: String] = ProcessInfo.processInfo.environment, currentDirectory: String? = nil,
+                timeLimit: Duration = .seconds(600)) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.currentDirectory = currentDirectory
+        self.timeLimit = timeLimit
     }
 
     public func run() async throws -> Result {
@@ -61,6 +65,9 @@ public struct ChildProcess: Sendable {
         var pid = pid_t()
         let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
         guard spawned == 0 else { throw SpawnError(executable: executable, code: spawned) }
+        let limit = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeLimit / .milliseconds(1))), execute: limit)
+        defer { limit.cancel() }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         // WIFEXITED / WEXITSTATUS; a child killed by a signal reports 128 + the signal, as shells do.

@@ -44,6 +44,9 @@ public struct AppConfiguration: Sendable {
     public var readinessTimeout: Duration = .seconds(2)
     /// bcrypt cost for new password hashes.
     public var bcryptCost: UInt8 = 12
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: after SIGTERM or SIGINT the service stops accepting, lets in-flight requests finish
+    /// and closes its database client; whatever has not finished by then is abandoned and the process exits.
+    public var shutdownTimeout: Duration = .seconds(10)
 }
 
 /// Every problem found in the configuration, each naming its variable.
@@ -91,10 +94,11 @@ extension AppConfiguration {
         let dedupSeconds = reader.integer("CHECKIN_DEDUP_SECONDS", default: 300, in: 0...86_400)
         let origins = reader.origins()
         let databaseWaitMilliseconds = reader.integer("DATABASE_WAIT_MS", default: 2000, in: 50...60_000)
+        let shutdownSeconds = reader.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 10, in: 1...600)
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
-              let databaseWaitMilliseconds
+              let databaseWaitMilliseconds, let shutdownSeconds
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -105,6 +109,7 @@ extension AppConfiguration {
             rateLimitPerMinute: perMinute, rateLimitBurst: burst, loginRateLimitPerMinute: loginPerMinute,
             checkinDedupSeconds: dedupSeconds, allowedOrigins: origins)
         databaseWait = .milliseconds(databaseWaitMilliseconds)
+        shutdownTimeout = .seconds(shutdownSeconds)
     }
 
     /// Only what the database commands need (`facegate migrate`).

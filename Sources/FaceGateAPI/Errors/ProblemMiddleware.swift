@@ -102,7 +102,7 @@ extension Problem {
         case .duplicateUsername: Problem(.conflict, code: "duplicate_username", detail: error.description)
         case .duplicateOrganization: Problem(.conflict, code: "duplicate_organization", detail: error.description)
         case .organizationNotFound: Problem(.notFound, code: "not_found", detail: error.description)
-        case .timedOut: .databaseUnavailable
+        case .timedOut, .connectionLost: .databaseUnavailable
         case .schemaNewerThanCode, .missingSuperAdminCredentials, .embeddingWidthMismatch, .noRowReturned: .internalError
         }
     }

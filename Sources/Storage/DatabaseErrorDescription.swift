@@ -1,0 +1,26 @@
+import PostgresNIO
+
+/// What went wrong with the database, in PostgreSQL's own words (SQLSTATE, message, detail, hint) or the connection's,
+/// for operators: the CLI prints it, the server logs it. `PSQLError.description` is deliberately a generic sentence.
+/// Nil for errors that are not the database's.
+public func databaseErrorDescription(_ error: any Error) -> String? {
+    switch error {
+    case let error as PSQLError:
+        var parts: [String] = []
+        if let info = error.serverInfo {
+            let severity = info[.localizedSeverity] ?? info[.severity] ?? "ERROR"
+            parts.append("\(severity) \(info[.sqlState] ?? "?????"): \(info[.message] ?? "")")
+            if let detail = info[.detail] { parts.append("DETAIL: \(detail)") }
+            if let hint = info[.hint] { parts.append("HINT: \(hint)") }
+        } else {
+            parts.append("\(error.code)")
+            if let underlying = error.underlying { parts.append(String(reflecting: underlying)) }
+        }
+        return parts.joined(separator: "; ")
+    case let error as PostgresTransactionError:
+        return [error.beginError, error.closureError, error.rollbackError, error.commitError]
+            .compactMap { $0.flatMap(databaseErrorDescription) }.first
+    default:
+        return nil
+    }
+}
