@@ -18,6 +18,7 @@ struct MigrateCommand: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let logger = Logger(label: "facegate.migrate")
+        try await DatabaseURL.checkConnection(url, logger: logger)
         let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
         let applied = try await withPostgresClient(client) {
             try await Migrator().migrate(client, logger: logger)

@@ -55,10 +55,11 @@ func readFile(_ path: String) throws -> [UInt8] {
 }
 
 /// The configured database (`DATABASE_URL` of the layered environment) as a client to run, with a logger that only
-/// warns.
-func benchDatabase() throws -> (client: PostgresClient, logger: Logger) {
+/// warns; a database that cannot be reached is reported at once, in PostgreSQL's words.
+func benchDatabase() async throws -> (client: PostgresClient, logger: Logger) {
     let url = try AppConfiguration.databaseURL(environment: EnvironmentFile.layeredEnvironment())
     var logger = Logger(label: "facegate.bench")
     logger.logLevel = .warning
+    try await DatabaseURL.checkConnection(url, logger: logger)
     return (PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger), logger)
 }

@@ -30,7 +30,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             }
             return size
         }
-        let (client, logger) = try benchDatabase()
+        let (client, logger) = try await benchDatabase()
         let bandwidth = Self.memoryBandwidth()
         print(String(format: "memory bandwidth (one thread, streaming read): %.1f GB/s", bandwidth / 1e9))
         let json = try await withPostgresClient(client) { [self] in

@@ -20,7 +20,7 @@ struct BenchSeedCommand: AsyncParsableCommand {
     func run() async throws {
         guard let organizationID = UUID(uuidString: organization) else { throw ValidationError("--organization is not a UUID") }
         guard faces >= 0, batch > 0 else { throw ValidationError("--faces and --batch must not be negative") }
-        let (client, logger) = try benchDatabase()
+        let (client, logger) = try await benchDatabase()
         let started = ContinuousClock.now
         let added = try await withPostgresClient(client) { [self] in
             let synthetic = SyntheticFaces(client: client, logger: logger)
