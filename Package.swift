@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// One target per pipeline stage; C and C++ only in the thin shim targets (CImageCodecs, CDlibShim, COpenBLAS).
+// One target per pipeline stage; C and C++ only in the thin shim targets (CImageCodecs, CDlibShim, COpenBLAS,
+// CVectorKernels).
 let package = Package(
     name: "facegate",
     platforms: [.macOS(.v15)],
@@ -62,7 +63,10 @@ let package = Package(
 
         // Vector search: an exact in-memory cosine index scored with OpenBLAS; knows nothing of members or SQL.
         .systemLibrary(name: "COpenBLAS"),
-        .target(name: "VectorSearch", dependencies: ["COpenBLAS"]),
+        // C shim: int8 × float dot-product kernels (AVX-512, AVX2 or plain C), chosen at run time by CPUID; compiled
+        // for generic x86-64, never for the build machine's CPU.
+        .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        .target(name: "VectorSearch", dependencies: ["COpenBLAS", "CVectorKernels"]),
 
         // Gallery: every organisation's faces, searchable in memory and kept equal to the database; the match rule.
         .target(
@@ -121,7 +125,7 @@ let package = Package(
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "TestSupport"]),
         .testTarget(
             name: "VectorSearchTests",
-            dependencies: ["VectorSearch", "TestSupport"]
+            dependencies: ["VectorSearch", "FaceEngine", "ImageDecoding", "TestSupport"]
         ),
         .testTarget(name: "FaceEngineTests", dependencies: ["FaceEngine", "ImageDecoding", "TestSupport"]),
         .testTarget(

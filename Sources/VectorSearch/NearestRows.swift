@@ -16,25 +16,34 @@ func nearestRows(
     matrix: UnsafePointer<Float>, rows: Int, dimension: Int, query: [Float], k: Int
 ) -> [(score: Float, row: Int)] {
     precondition(dimension % 16 == 0 && query.count == dimension)
-    let lanes = dimension / 16
-    let q = query.withUnsafeBytes { raw in
-        (0..<lanes).map { raw.loadUnaligned(fromByteOffset: $0 * 64, as: SIMD16<Float>.self) }
-    }
+    let q = queryLanes(query)
     let base = SharedMatrix(pointer: UnsafeRawPointer(matrix))
     let rowBytes = dimension * MemoryLayout<Float>.size
     @Sendable func scan(_ range: Range<Int>) -> TopK {
         var best = TopK(k: k)
         q.withUnsafeBufferPointer { q in
-            for row in range {
-                let start = base.pointer + row * rowBytes  // 64-byte aligned: the matrix is, and rows are 64·k bytes
-                var sum = SIMD16<Float>()
-                for lane in 0..<lanes { sum += start.load(fromByteOffset: lane * 64, as: SIMD16<Float>.self) * q[lane] }
-                best.offer(horizontalSum(sum), row: row)
-            }
+            for row in range { best.offer(rowScore(base.pointer + row * rowBytes, q), row: row) }
         }
         return best
     }
     return inParts(rows: rows) { scan($0) }.reduce(into: TopK(k: k)) { $0.merge($1) }.items
+}
+
+/// The query as the 16-float lanes `rowScore` takes.
+func queryLanes(_ query: [Float]) -> [SIMD16<Float>] {
+    query.withUnsafeBytes { raw in
+        (0..<(query.count / 16)).map { raw.loadUnaligned(fromByteOffset: $0 * 64, as: SIMD16<Float>.self) }
+    }
+}
+
+/// The Float32 dot product of the row at `start` (64-byte aligned: the matrix is, and rows are 64·k bytes) with the
+/// query: the one score of the index. The full scan and the quantised scan's re-scoring both call it, so that they
+/// give the same score to the last bit.
+@inline(__always)
+func rowScore(_ start: UnsafeRawPointer, _ q: UnsafeBufferPointer<SIMD16<Float>>) -> Float {
+    var sum = SIMD16<Float>()
+    for lane in 0..<q.count { sum += start.load(fromByteOffset: lane * 64, as: SIMD16<Float>.self) * q[lane] }
+    return horizontalSum(sum)
 }
 
 /// `nearestRows` for several queries at once: `cblas_sgemm` scores a block of rows against the whole batch into a
@@ -72,7 +81,7 @@ func nearestRows(
 
 /// `work` over the rows in one piece, or split into one contiguous range per core for large indexes; the results
 /// in row order (so that merging keeps the lower row first among equal scores).
-private func inParts<Result>(rows: Int, _ work: @escaping @Sendable (Range<Int>) -> Result) -> [Result] {
+func inParts<Result>(rows: Int, _ work: @escaping @Sendable (Range<Int>) -> Result) -> [Result] {
     let parts = rows >= parallelScoringRows ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
     if parts == 1 { return [work(0..<rows)] }
     let results = PartResults<Result>(count: parts)
@@ -97,7 +106,8 @@ func horizontalSum(_ v: SIMD16<Float>) -> Float {
 struct TopK {
     let k: Int
     private(set) var items: [(score: Float, row: Int)] = []
-    private var floor = -Float.infinity
+    /// The k-th best score, or −∞ while fewer than k were offered.
+    private(set) var floor = -Float.infinity
 
     init(k: Int) {
         self.k = k
@@ -120,7 +130,7 @@ struct TopK {
 }
 
 /// The matrix, read by the scanning threads.
-private struct SharedMatrix: @unchecked Sendable {
+struct SharedMatrix: @unchecked Sendable {
     let pointer: UnsafeRawPointer
 }
 

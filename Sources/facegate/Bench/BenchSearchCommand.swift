@@ -33,6 +33,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         let (client, logger) = try await benchDatabase()
         let bandwidth = Self.memoryBandwidth()
         print(String(format: "memory bandwidth (one thread, streaming read): %.1f GB/s", bandwidth / 1e9))
+        print("CPU: \(Self.cpuVectorFeatures().joined(separator: " ")); int8 kernel: \(VectorIndex<FaceRef>.int8Kernel)")
         let json = try await withPostgresClient(client) { [self] in
             var results: [[String: Any]] = []
             for size in sizeList {
@@ -43,6 +44,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
                     "cores": ProcessInfo.processInfo.activeProcessorCount,
                     "memory_bandwidth_gb_s": rounded(bandwidth / 1e9, 2),
                     "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
+                    "cpu_vector_features": Self.cpuVectorFeatures(),
+                    "int8_kernel": VectorIndex<FaceRef>.int8Kernel,
                 ] as [String: Any],
                 "dim": dim, "k": k, "results": results,
             ]
@@ -79,13 +82,21 @@ struct BenchSearchCommand: AsyncParsableCommand {
 
         var random = SystemRandomNumberGenerator()
         let probes = (0..<max(queries, 32)).map { _ in (0..<dim).map { _ in Float.random(in: -1...1, using: &random) } }
-        var memoryTimes: [Double] = []
+        // The service's scan (int8 copy, Float32 re-rank) and the full Float32 scan, query by query side by side.
+        var memoryTimes: [Double] = [], float32Times: [Double] = [], rescored: [Double] = []
         var memoryAnswers: [[Int]] = []
+        var float32Agrees = 0, fallBacks = 0
         for probe in probes.prefix(queries) {
-            let start = clock.now
-            let found = index.search(probe, k: k)
+            var start = clock.now
+            let (found, report) = index.search(probe, k: k, scan: .quantized)
             memoryTimes.append((clock.now - start) / .milliseconds(1))
+            start = clock.now
+            let float32 = index.search(probe, k: k, scan: .float32).matches
+            float32Times.append((clock.now - start) / .milliseconds(1))
             memoryAnswers.append(found.map { Self.rowID($0.id) })
+            if found == float32 { float32Agrees += 1 }
+            rescored.append(Double(report?.rescored ?? size))
+            if report?.fellBack ?? false { fallBacks += 1 }
         }
         let batch = Array(probes.prefix(32))
         let batchStart = clock.now
@@ -107,6 +118,12 @@ struct BenchSearchCommand: AsyncParsableCommand {
             "size": size,
             "memory_ms_p50": rounded(percentile(memoryTimes, 0.5), 4),
             "memory_ms_p99": rounded(percentile(memoryTimes, 0.99), 4),
+            "float32_ms_p50": rounded(percentile(float32Times, 0.5), 4),
+            "int8_speedup_over_float32": rounded(percentile(float32Times, 0.5) / percentile(memoryTimes, 0.5), 2),
+            "rescored_per_query_mean": rounded(rescored.reduce(0, +) / Double(max(1, rescored.count)), 1),
+            "rescored_per_query_p99": rounded(percentile(rescored, 0.99), 1),
+            "fallbacks_to_float32": fallBacks,
+            "float32_agreement": "\(float32Agrees)/\(min(queries, probes.count))",
             "memory_batch32_ms_per_query": rounded(batchPerQuery, 4),
             "memory_ms_p50_during_writes": rounded(percentile(duringWrites, 0.5), 4),
             "memory_ms_p99_during_writes": rounded(percentile(duringWrites, 0.99), 4),
@@ -135,10 +152,11 @@ struct BenchSearchCommand: AsyncParsableCommand {
             result["hnsw_recall_at_\(k)"] = rounded(Double(hits) / Double(max(1, pgProbes.count * k)), 3)
             result["hnsw_ef_search"] = efSearch
         }
-        print(String(format: "%d vectors: memory p50 %.3f ms (p99 %.3f, batch-32 %.3f ms/query), pgvector exact p50 %.1f ms, "
-                     + "bandwidth bound %.3f ms, load %.1f s", size, percentile(memoryTimes, 0.5),
-                     percentile(memoryTimes, 0.99), batchPerQuery, percentile(exactTimes, 0.5),
-                     Double(size * dim * 4) / bandwidth * 1000, loadSeconds))
+        print(String(format: "%d vectors: memory p50 %.3f ms (p99 %.3f; Float32 scan %.3f; batch-32 %.3f ms/query; "
+                     + "re-scored %.1f rows/query), pgvector exact p50 %.1f ms, bandwidth bound (Float32) %.3f ms, "
+                     + "load %.1f s", size, percentile(memoryTimes, 0.5), percentile(memoryTimes, 0.99),
+                     percentile(float32Times, 0.5), batchPerQuery, rescored.reduce(0, +) / Double(max(1, rescored.count)),
+                     percentile(exactTimes, 0.5), Double(size * dim * 4) / bandwidth * 1000, loadSeconds))
         return result
     }
 
@@ -216,6 +234,15 @@ struct BenchSearchCommand: AsyncParsableCommand {
         }
         if sink == -1 { print(sink) }  // keeps the loop from being optimised away
         return Double(count * 4) / best
+    }
+
+    /// The CPU's vector features (from /proc/cpuinfo), which decide the int8 kernel.
+    static func cpuVectorFeatures() -> [String] {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return [] }
+        return flags.split(separator: " ").map(String.init)
+            .filter { ["sse4_2", "avx", "avx2", "fma"].contains($0) || $0.hasPrefix("avx512") }.sorted()
     }
 
     /// Resident set size of this process.
