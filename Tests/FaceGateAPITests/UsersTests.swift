@@ -33,6 +33,41 @@ struct UsersTests {
         }
     }
 
+    @Test("an admin of the super admin's organisation cannot change, disable or delete the super admin, nor see it is one")
+    func superAdminIsProtected() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            let rootID = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
+            let created = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "gym-admin", "password": Self.password, "role": "admin"])
+            #expect(created.status == .created && created.body["is_super_admin"] as? Bool == false)
+            let admin = try await client.accessToken(username: "gym-admin", password: Self.password)
+            for change: [String: Any] in [["password": "a new password the attacker knows"], ["disabled": true],
+                                          ["email": "attacker@example.org"], ["role": "operator"]] {
+                let refused = try await client.json(.patch, "/api/v1/users/\(rootID)", token: admin, body: change)
+                #expect(refused.status == .forbidden && refused.body["code"] as? String == "forbidden", "\(change)")
+            }
+            let deleted = try await client.json(.delete, "/api/v1/users/\(rootID)", token: admin)
+            #expect(deleted.status == .forbidden)
+            // The super admin is untouched: it still signs in with its password and is not disabled.
+            #expect(try await client.json(.get, "/api/v1/auth/me", token: try await client.accessToken()).status == .ok)
+            // The tenant admin sees the account, not that it is the super admin's.
+            let listed = try #require(try await client.json(.get, "/api/v1/users", token: admin).body["users"] as? [[String: Any]])
+            #expect(!listed.isEmpty && listed.allSatisfy { $0["is_super_admin"] == nil })
+            #expect(try await client.json(.get, "/api/v1/users/\(rootID)", token: admin).body["is_super_admin"] == nil)
+            // The super admin still changes its own account, and cannot stop being an admin.
+            #expect(try await client.json(.patch, "/api/v1/users/\(rootID)", token: root, body: ["email": "root@example.org"])
+                .status == .ok)
+            let demoted = try await client.json(.patch, "/api/v1/users/\(rootID)", token: root, body: ["role": "operator"])
+            #expect(demoted.status == .conflict)
+            // Admins still manage each other: the same privilege.
+            let other = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "gym-admin-2", "password": Self.password, "role": "admin"])
+            let otherID = try #require(other.body["id"] as? String)
+            #expect(try await client.json(.patch, "/api/v1/users/\(otherID)", token: admin, body: ["disabled": true]).status == .ok)
+        }
+    }
+
     @Test("operators and kiosks cannot manage users; bad fields are 400 with a code; duplicates are 409")
     func roles() async throws {
         try await withApplication { client, _ in

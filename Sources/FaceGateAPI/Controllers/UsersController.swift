@@ -21,17 +21,18 @@ struct UsersController {
         var username: String
         var email: String?
         var role: String
-        var isSuperAdmin: Bool
+        /// Shown to super admins only: a tenant admin is not told which account holds every organisation's keys.
+        var isSuperAdmin: Bool?
         var disabled: Bool
         var createdAt: Date
 
-        init(_ account: UserStore.Account) {
+        init(_ account: UserStore.Account, shownTo viewer: UserStore.Account) {
             id = account.id
             organizationId = account.organizationID
             username = account.username
             email = account.email
             role = account.role
-            isSuperAdmin = account.isSuperAdmin
+            isSuperAdmin = viewer.isSuperAdmin ? account.isSuperAdmin : nil
             disabled = account.disabled
             createdAt = account.createdAt
         }
@@ -80,20 +81,20 @@ struct UsersController {
         let account = try await users.create(
             organization: organization, username: body.username, email: body.email, passwordHash: hash, role: body.role)
         try await users.audit("user_created", organization: organization, actor: actor.id, target: account.id.uuidString)
-        return try JSONResponse.encode(UserView(account), status: .created)
+        return try JSONResponse.encode(UserView(account, shownTo: actor), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin])
-        return try JSONResponse.encode(["users": try await users.list(organization: actor.organizationID).map(UserView.init)],
-                                       status: .ok)
+        let accounts = try await users.list(organization: actor.organizationID)
+        return try JSONResponse.encode(["users": accounts.map { UserView($0, shownTo: actor) }], status: .ok)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin])
         let id = try uuidParameter("id", of: context, what: "user")
         guard let account = try await users.find(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
-        return try JSONResponse.encode(UserView(account), status: .ok)
+        return try JSONResponse.encode(UserView(account, shownTo: actor), status: .ok)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -104,13 +105,27 @@ struct UsersController {
         if id == actor.id && (body.disabled == true || (body.role.map { $0 != actor.role } ?? false)) {
             throw Problem(.conflict, code: "cannot_change_own_access", detail: "you cannot disable or demote yourself")
         }
+        let target = try await changeableAccount(id, by: actor)
+        if target.isSuperAdmin, let role = body.role, role != Role.admin.rawValue {
+            throw Problem(.conflict, code: "super_admin_is_admin", detail: "a super admin's role is always admin")
+        }
         var changes = UserStore.AccountChanges(role: body.role, email: body.email, disabled: body.disabled)
         if let password = body.password { changes.passwordHash = try await hashPassword(password, cost: bcryptCost) }
         guard let account = try await users.update(id, organization: actor.organizationID, changes) else {
             throw Problem.notFound("user")
         }
         try await users.audit("user_updated", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
-        return try JSONResponse.encode(UserView(account), status: .ok)
+        return try JSONResponse.encode(UserView(account, shownTo: actor), status: .ok)
+    }
+
+    /// The account `id` of the actor's organisation, if the actor may change it: nobody changes, disables or deletes an
+    /// account of higher privilege, so the super admin is changed only by a super admin (itself or another).
+    private func changeableAccount(_ id: UUID, by actor: UserStore.Account) async throws -> UserStore.Account {
+        guard let account = try await users.find(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
+        if account.isSuperAdmin && !actor.isSuperAdmin {
+            throw Problem(.forbidden, code: "forbidden", detail: "only a super admin may change a super admin's account")
+        }
+        return account
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -119,6 +134,7 @@ struct UsersController {
         guard id != actor.id else {
             throw Problem(.conflict, code: "cannot_change_own_access", detail: "you cannot delete yourself")
         }
+        _ = try await changeableAccount(id, by: actor)
         guard try await users.delete(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
         try await users.audit("user_deleted", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
         return Response(status: .noContent)
