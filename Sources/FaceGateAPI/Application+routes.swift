@@ -40,8 +40,10 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
-    router.add(middleware: ProblemMiddleware())
+    // CORS outside the problem middleware: error answers (401, 404, 429, 503) carry the CORS headers too, so that an
+    // allowed origin's page can read why a request failed.
     router.add(middleware: CORSAllowListMiddleware(origins: configuration.allowedOrigins))
+    router.add(middleware: ProblemMiddleware())
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },

@@ -15,6 +15,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case duplicateEmail
     /// Another account already has this username.
     case duplicateUsername
+    /// Another account of the organisation already has this email.
+    case duplicateAccountEmail
     /// Another organisation already has this name.
     case duplicateOrganization
     case organizationNotFound
@@ -43,6 +45,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             "another member of this organisation has this email"
         case .duplicateUsername:
             "another account already has this username"
+        case .duplicateAccountEmail:
+            "another account of this organisation has this email"
         case .duplicateOrganization:
             "another organisation already has this name"
         case .organizationNotFound:

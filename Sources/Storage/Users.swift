@@ -140,10 +140,19 @@ extension UserStore {
             return account
         } catch let error as PSQLError {
             switch error.serverInfo?[.sqlState] {
-            case PostgresError.Code.uniqueViolation.raw: throw StorageError.duplicateUsername
+            case PostgresError.Code.uniqueViolation.raw: throw Self.duplicate(error)
             case PostgresError.Code.foreignKeyViolation.raw: throw StorageError.organizationNotFound
             default: throw error
             }
+        }
+    }
+
+    /// Which unique key a unique violation on `users` broke.
+    static func duplicate(_ error: PSQLError) -> any Error {
+        switch error.serverInfo?[.constraintName] {
+        case "users_email_key": StorageError.duplicateAccountEmail
+        case "users_username_key": StorageError.duplicateUsername
+        default: error
         }
     }
 
@@ -163,6 +172,19 @@ extension UserStore {
     /// Applies `changes` to an account of the organisation; nil when there is no such account there. A password
     /// change or disabling ends the account's sessions.
     public func update(_ id: UUID, organization: UUID, _ changes: AccountChanges) async throws -> Account? {
+        try await Self.refusingDuplicates { try await self.applyChanges(id, organization: organization, changes) }
+            ? try await find(id, organization: organization) : nil
+    }
+
+    private static func refusingDuplicates<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
+            throw duplicate(error)
+        }
+    }
+
+    private func applyChanges(_ id: UUID, organization: UUID, _ changes: AccountChanges) async throws -> Bool {
         try await database.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
@@ -178,7 +200,7 @@ extension UserStore {
                     logger: logger)
             }
             return true
-        } ? try await find(id, organization: organization) : nil
+        }
     }
 
     /// Deletes an account of the organisation (its tokens go with it); false when there is no such account there.

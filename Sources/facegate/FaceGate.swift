@@ -22,7 +22,8 @@ struct FaceGate: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error where databaseErrorDescription(error) != nil {
-            FileHandle.standardError.write(Data("facegate: database error: \(databaseErrorDescription(error)!)\n".utf8))
+            let description = databaseErrorDescription(error, withValues: true)!
+            FileHandle.standardError.write(Data("facegate: database error: \(description)\n".utf8))
             Foundation.exit(1)
         } catch {
             exit(withError: error)

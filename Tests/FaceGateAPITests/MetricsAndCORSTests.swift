@@ -41,4 +41,30 @@ struct MetricsAndCORSTests {
             }
         }
     }
+
+    @Test("error answers carry the CORS headers too, and no API answer may be cached")
+    func corsAndNoStoreOnErrors() async throws {
+        try await withApplication({ $0.allowedOrigins = ["https://desk.example.org"] }) { client, _ in
+            let origin: HTTPFields = [.origin: "https://desk.example.org"]
+            // 401 without a token, 404 for an unknown member, 400 for a bad body: a front desk page must read why.
+            try await client.execute(uri: "/api/v1/members", method: .get, headers: origin) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.accessControlAllowOrigin] == "https://desk.example.org")
+                #expect(response.headers[.accessControlExposeHeaders]?.contains("Retry-After") == true)
+                #expect(response.headers[.cacheControl] == "no-store")
+            }
+            let token = try await client.accessToken()
+            var headers = origin
+            headers[.authorization] = "Bearer \(token)"
+            try await client.execute(uri: "/api/v1/members/\(UUID())", method: .get, headers: headers) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.accessControlAllowOrigin] == "https://desk.example.org")
+                #expect(response.headers[.cacheControl] == "no-store")
+            }
+            try await client.execute(uri: "/api/v1/members?limit=5", method: .get, headers: headers) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.cacheControl] == "no-store")
+            }
+        }
+    }
 }

@@ -68,6 +68,28 @@ struct UsersTests {
         }
     }
 
+    @Test("an email another account of the organisation has is 409 duplicate_email, created or changed")
+    func duplicateEmail() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            let first = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "desk-1", "password": Self.password, "role": "operator", "email": "desk@example.org"])
+            #expect(first.status == .created)
+            let again = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "desk-2", "password": Self.password, "role": "operator", "email": "DESK@example.org"])
+            #expect(again.status == .conflict && again.body["code"] as? String == "duplicate_email", "\(again)")
+            let second = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "desk-2", "password": Self.password, "role": "operator", "email": "other@example.org"])
+            let secondID = try #require(second.body["id"] as? String)
+            let changed = try await client.json(.patch, "/api/v1/users/\(secondID)", token: root,
+                                                body: ["email": "desk@example.org"])
+            #expect(changed.status == .conflict && changed.body["code"] as? String == "duplicate_email", "\(changed)")
+            let taken = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "DESK-1", "password": Self.password, "role": "operator"])
+            #expect(taken.status == .conflict && taken.body["code"] as? String == "duplicate_username")
+        }
+    }
+
     @Test("operators and kiosks cannot manage users; bad fields are 400 with a code; duplicates are 409")
     func roles() async throws {
         try await withApplication { client, _ in

@@ -11,7 +11,8 @@ import PostgresNIO
 import Storage
 
 /// Turns every error thrown below it into a `Problem` (known errors to their status and code, anything else to a
-/// logged 500 with no detail) and stamps every response with `X-Request-ID`, the id its log lines carry.
+/// logged 500 with no detail) and stamps every response with `X-Request-ID`, the id its log lines carry, and every
+/// API response, errors included, with `Cache-Control: no-store` (they carry personal data).
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requestID = context.id
@@ -20,14 +21,19 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let problem = Problem(error)
+            // PostgreSQL's words without the row values its DETAIL quotes (personal data stays out of logs).
+            let logged = databaseErrorDescription(error) ?? String(reflecting: error)
             if problem.status == .internalServerError {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+                context.logger.error("request failed", metadata: ["error": "\(logged)"])
             } else if problem.status == .serviceUnavailable {
-                context.logger.warning("request refused: \(problem.code)", metadata: ["error": "\(String(reflecting: error))"])
+                context.logger.warning("request refused: \(problem.code)", metadata: ["error": "\(logged)"])
             }
             response = try problem.response(from: request, context: context)
         }
         response.headers[.requestID] = requestID
+        if request.uri.path.hasPrefix("/api/"), response.headers[.cacheControl] == nil {
+            response.headers[.cacheControl] = "no-store"
+        }
         return response
     }
 }
@@ -100,6 +106,7 @@ extension Problem {
         case .duplicateExternalID: Problem(.conflict, code: "duplicate_external_id", detail: error.description)
         case .duplicateEmail: Problem(.conflict, code: "duplicate_email", detail: error.description)
         case .duplicateUsername: Problem(.conflict, code: "duplicate_username", detail: error.description)
+        case .duplicateAccountEmail: Problem(.conflict, code: "duplicate_email", detail: error.description)
         case .duplicateOrganization: Problem(.conflict, code: "duplicate_organization", detail: error.description)
         case .organizationNotFound: Problem(.notFound, code: "not_found", detail: error.description)
         case .timedOut, .connectionLost: .databaseUnavailable
