@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import PostgresNIO
 import TestSupport
 import Testing
 
@@ -87,6 +88,34 @@ struct UsersTests {
             let taken = try await client.json(.post, "/api/v1/users", token: root, body: [
                 "username": "DESK-1", "password": Self.password, "role": "operator"])
             #expect(taken.status == .conflict && taken.body["code"] as? String == "duplicate_username")
+        }
+    }
+
+    @Test("a password longer than the 72 bytes bcrypt reads is refused; a failed login stores no typed text")
+    func passwordLengthAndFailedLoginAudit() async throws {
+        try await withApplication { client, url in
+            let root = try await client.accessToken()
+            let long = String(repeating: "é", count: 37)  // 37 characters, 74 bytes
+            let refused = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "long-password", "password": long, "role": "operator"])
+            #expect(refused.status == .badRequest && refused.body["code"] as? String == "invalid_field")
+            let fits = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "long-password", "password": String(long.dropLast()), "role": "operator"])
+            #expect(fits.status == .created)
+            // Someone types a password into the username field; another mistypes a real account's password.
+            _ = try await client.json(.post, "/api/v1/auth/login", body: ["username": "Secret-Typed-In", "password": "x"])
+            _ = try await client.json(.post, "/api/v1/auth/login", body: ["username": "long-password", "password": "wrong one"])
+            let accountID = try #require(fits.body["id"] as? String).lowercased()
+            try await TestDatabase.withClient(url) { database in
+                let rows = try await database.query(
+                    "SELECT actor_user_id::text, target FROM audit_log WHERE action = 'login_failed' ORDER BY id",
+                    logger: TestDatabase.logger)
+                var entries: [(String?, String?)] = []
+                for try await entry in rows.decode((String?, String?).self) { entries.append(entry) }
+                #expect(entries.count == 2)
+                #expect(entries.first.map { $0.0 == nil && $0.1 == nil } == true, "\(entries)")
+                #expect(entries.last.map { $0.0 == accountID && $0.1?.lowercased() == accountID } == true, "\(entries)")
+            }
         }
     }
 

@@ -41,8 +41,10 @@ struct AuthController {
         let found = try await users.credentials(username: body.username)
         let matches = try await verifyPassword(body.password, hash: found?.passwordHash ?? dummyHash)
         guard let found, matches, !found.account.disabled else {
+            // The account when the username exists, and nothing typed otherwise: people type passwords into the
+            // username field, and the audit log is no place for them.
             try await users.audit("login_failed", organization: found?.account.organizationID,
-                                  actor: found?.account.id, target: String(body.username.prefix(100)))
+                                  actor: found?.account.id, target: found?.account.id.uuidString)
             throw Problem(.unauthorized, code: "invalid_credentials", detail: "wrong username or password")
         }
         let (pair, record) = try await tokens.pair(for: found.account, session: UUID())

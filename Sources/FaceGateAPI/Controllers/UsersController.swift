@@ -58,8 +58,9 @@ struct UsersController {
         if let username, username.isEmpty || username.count > 100 || username.contains(where: \.isWhitespace) {
             throw Problem.invalidField("username", "1 to 100 characters without spaces")
         }
-        if let password, password.count < 12 || password.count > 200 {
-            throw Problem.invalidField("password", "12 to 200 characters")
+        // bcrypt reads the first 72 bytes only: a longer password would be accepted with anything after them.
+        if let password, password.count < 12 || password.utf8.count > 72 {
+            throw Problem.invalidField("password", "at least 12 characters and at most 72 bytes (UTF-8)")
         }
         if let role, Role(rawValue: role) == nil {
             throw Problem.invalidField("role", "one of admin, operator, kiosk")
