@@ -199,6 +199,19 @@ class Load:
             return [r for r in self.results if start <= r[0] < end]
 
 
+def gym_with_a_member(service, gym):
+    """An organisation with one enrolled member, and the calls the database fault tests send through `service` (a
+    check-in, the member list, the member's faces): the admin's token and the calls."""
+    org, tokens = service.organization(gym, roles=("admin", "kiosk"))
+    admin, kiosk = tokens["admin"], tokens["kiosk"]
+    obama = service.member(admin, "Barack Obama")
+    assert service.enrol(admin, obama, photo("face_recognition/obama/obama.jpg")).status == 201
+    probe = photo("face_recognition/obama/obama2.jpg")
+    return admin, [lambda: service.api("POST", "/checkins", probe, kiosk, headers=JPEG, timeout=60),
+                   lambda: service.api("GET", "/members?limit=5", token=admin, timeout=60),
+                   lambda: service.api("GET", f"/members/{obama}/faces", token=admin, timeout=60)]
+
+
 def test_postgresql_stopped_for_20_seconds_gives_503s_and_recovers_by_itself(services, cluster, record_property):
     url = cluster.run("url")
     database = fresh_database(url)
@@ -207,14 +220,7 @@ def test_postgresql_stopped_for_20_seconds_gives_503s_and_recovers_by_itself(ser
     env = {"GALLERY_CHECK_SECONDS": 3600, "ENGINE_MAX_WAIT_MS": 0, "LOG_LEVEL": "debug"}
     a = services.start(env=env, database_url=database)
     b = services.start(env=env, database_url=database)
-    org, tokens = a.organization("Outage Gym", roles=("admin", "kiosk"))
-    obama = a.member(tokens["admin"], "Barack Obama")
-    assert a.enrol(tokens["admin"], obama, photo("face_recognition/obama/obama.jpg")).status == 201
-    probe = photo("face_recognition/obama/obama2.jpg")
-    admin, kiosk = tokens["admin"], tokens["kiosk"]
-    calls = [lambda: a.api("POST", "/checkins", probe, kiosk, headers=JPEG, timeout=60),
-             lambda: a.api("GET", "/members?limit=5", token=admin, timeout=60),
-             lambda: a.api("GET", f"/members/{obama}/faces", token=admin, timeout=60)]
+    admin, calls = gym_with_a_member(a, "Outage Gym")
     names = ["check-in", "member list", "face list"]
     turn = iter(range(10**9))
 
@@ -302,14 +308,7 @@ def test_crashed_backends_give_503s_and_the_service_recovers_by_itself(services,
     database = fresh_database(url)
     env = {"GALLERY_CHECK_SECONDS": 3600, "ENGINE_MAX_WAIT_MS": 0, "DATABASE_WAIT_MS": 100}
     service = services.start(env=env, database_url=database)
-    org, tokens = service.organization("Crash Gym", roles=("admin", "kiosk"))
-    obama = service.member(tokens["admin"], "Barack Obama")
-    assert service.enrol(tokens["admin"], obama, photo("face_recognition/obama/obama.jpg")).status == 201
-    probe = photo("face_recognition/obama/obama2.jpg")
-    admin, kiosk = tokens["admin"], tokens["kiosk"]
-    calls = [lambda: service.api("POST", "/checkins", probe, kiosk, headers=JPEG, timeout=60),
-             lambda: service.api("GET", "/members?limit=5", token=admin, timeout=60),
-             lambda: service.api("GET", f"/members/{obama}/faces", token=admin, timeout=60)]
+    _, calls = gym_with_a_member(service, "Crash Gym")
     turn = iter(range(10**9))
     ready = []  # (seconds after the first crash, status, checks)
     crashes = []
