@@ -47,11 +47,17 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },
-        gallery: gallery
+        gallery: gallery,
+        limiter: TokenBucketLimiter(
+            perMinute: configuration.readyRateLimitPerMinute, burst: configuration.readyRateLimitPerMinute)
     ).addRoutes(to: router)
-    router.get("metrics") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape())))
+    let metricsAuthorization = configuration.metricsToken.map { "Bearer " + $0 }
+    router.get("metrics") { request, _ in
+        if let metricsAuthorization, !constantTimeEqual(request.headers[.authorization] ?? "", metricsAuthorization) {
+            throw Problem(.unauthorized, code: "invalid_token", detail: "/metrics needs the METRICS_TOKEN bearer token")
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape())))
     }
     try PagesController().addRoutes(to: router)
 

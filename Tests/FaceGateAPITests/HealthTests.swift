@@ -1,4 +1,4 @@
-import FaceGateAPI
+@testable import FaceGateAPI
 import Gallery
 import Foundation
 import Hummingbird
@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Storage
 import TestSupport
+import Synchronization
 import Testing
 
 struct ReadyBody: Decodable {
@@ -21,6 +22,43 @@ struct ReadyBody: Decodable {
 
 @Suite("Health and readiness", .requiresModels)
 struct HealthTests {
+    @Test("/ready probes the database at most once a second, whatever the rate it is asked at")
+    func probeIsCached() async {
+        let cache = ProbeCache(maxAge: .seconds(1))
+        let probes = Mutex(0)
+        let start = ContinuousClock.now
+        let probe: () async -> ProbeCache.Outcome = {
+            probes.withLock { $0 += 1 }
+            return .unreachable("down")
+        }
+        for offset in [0, 100, 500, 999] { _ = await cache.outcome(now: start + .milliseconds(offset), probe) }
+        #expect(probes.withLock { $0 } == 1)
+        _ = await cache.outcome(now: start + .milliseconds(1000), probe)
+        _ = await cache.outcome(now: start + .milliseconds(1500), probe)
+        #expect(probes.withLock { $0 } == 2)
+    }
+
+    @Test("/ready is rate-limited per client address; /metrics asks for METRICS_TOKEN when it is set")
+    func readyLimitAndMetricsToken() async throws {
+        let token = "metrics-token-for-the-scraper"
+        try await withApplication({ $0.readyRateLimitPerMinute = 30; $0.metricsToken = token }) { client, _ in
+            var retryAfter: String?
+            for _ in 0..<40 where retryAfter == nil {
+                try await client.execute(uri: "/ready", method: .get) {
+                    if $0.status == .tooManyRequests { retryAfter = $0.headers[.retryAfter] ?? "missing" }
+                }
+            }
+            #expect(retryAfter != nil && retryAfter != "missing")
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer wrong-token-of-a-kind"]) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(token)"]) {
+                #expect($0.status == .ok)
+            }
+        }
+    }
+
     @Test("/health is live; /ready checks database, schema, models and the gallery for real")
     func readyOnMigratedDatabase() async throws {
         try await withApplication { client, _ in
@@ -99,6 +137,13 @@ struct HealthTests {
             _ = try await waitForReady(client)
 
             try await cluster.stop()
+            // The last probe's outcome is reused for a second.
+            var unavailable = false
+            let outageDeadline = ContinuousClock.now + .seconds(10)
+            while !unavailable && ContinuousClock.now < outageDeadline {
+                try await client.execute(uri: "/ready", method: .get) { unavailable = $0.status == .serviceUnavailable }
+                if !unavailable { try await Task.sleep(for: .milliseconds(100)) }
+            }
             try await client.execute(uri: "/ready", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.retryAfter] != nil)

@@ -12,7 +12,8 @@ from facegate_service import Service, drop_database, faces_root, fresh_database
 
 # Generous limits, so that a test measures what it means to (the limits themselves have their own tests).
 OPEN_LIMITS = {"RATE_LIMIT_PER_MINUTE": 1_000_000, "RATE_LIMIT_BURST": 1_000_000,
-               "LOGIN_RATE_LIMIT_PER_MINUTE": 10_000, "CHECKIN_DEDUP_SECONDS": 0, "ACCESS_TOKEN_EXPIRE_MINUTES": 240}
+               "LOGIN_RATE_LIMIT_PER_MINUTE": 10_000, "CHECKIN_DEDUP_SECONDS": 0, "ACCESS_TOKEN_EXPIRE_MINUTES": 240,
+               "READY_RATE_LIMIT_PER_MINUTE": 1_000_000}
 
 
 def pytest_configure(config):

@@ -47,6 +47,11 @@ public struct AppConfiguration: Sendable {
     /// `SHUTDOWN_TIMEOUT_SECONDS`: after SIGTERM or SIGINT the service stops accepting, lets in-flight requests finish
     /// and closes its database client; whatever has not finished by then is abandoned and the process exits.
     public var shutdownTimeout: Duration = .seconds(10)
+    /// `READY_RATE_LIMIT_PER_MINUTE`: `/ready` requests per client address (its database probe is cached for a second
+    /// anyway); beyond it 429 with Retry-After.
+    public var readyRateLimitPerMinute: Int = 600
+    /// `METRICS_TOKEN`: when set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    public var metricsToken: String?
 }
 
 /// Every problem found in the configuration, each naming its variable.
@@ -95,10 +100,15 @@ extension AppConfiguration {
         let origins = reader.origins()
         let databaseWaitMilliseconds = reader.integer("DATABASE_WAIT_MS", default: 2000, in: 50...60_000)
         let shutdownSeconds = reader.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 10, in: 1...600)
+        let readyPerMinute = reader.integer("READY_RATE_LIMIT_PER_MINUTE", default: 600, in: 1...1_000_000)
+        let metricsToken = reader.env["METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if let metricsToken, metricsToken.utf8.count < 16 {
+            reader.problem("METRICS_TOKEN must have at least 16 characters (or be unset)")
+        }
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
-              let databaseWaitMilliseconds, let shutdownSeconds
+              let databaseWaitMilliseconds, let shutdownSeconds, let readyPerMinute
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -110,6 +120,8 @@ extension AppConfiguration {
             checkinDedupSeconds: dedupSeconds, allowedOrigins: origins)
         databaseWait = .milliseconds(databaseWaitMilliseconds)
         shutdownTimeout = .seconds(shutdownSeconds)
+        readyRateLimitPerMinute = readyPerMinute
+        self.metricsToken = metricsToken
     }
 
     /// Only what the database commands need (`facegate migrate`).

@@ -4,19 +4,25 @@ import Logging
 import PostgresNIO
 import Storage
 
-/// `GET /health` (liveness: the process serves) and `GET /ready` (every dependency checked for real, each time).
+/// `GET /health` (liveness: the process serves) and `GET /ready` (every dependency checked for real: the database
+/// probe at most about once a second, its outcome shared by the requests of that second; per client address
+/// `READY_RATE_LIMIT_PER_MINUTE`, beyond it 429).
 struct HealthController: Sendable {
     let postgres: PostgresClient
     let readinessTimeout: Duration
     let modelsLoaded: @Sendable () -> ReadinessReport.ModelsCheck
     let gallery: FaceGallery
+    let limiter: TokenBucketLimiter
+    let probes = ProbeCache(maxAge: .seconds(1))
 
-    func addRoutes(to router: some RouterMethods<some RequestContext>) {
+    func addRoutes(to router: some RouterMethods<AppRequestContext>) {
         router.get("health") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
         router.get("ready") { _, context -> Response in
+            let decision = limiter.take("ip:\(context.clientAddress)")
+            guard decision.allowed else { throw Problem.rateLimited(decision, what: "readiness checks") }
             let report = await readiness(logger: context.logger)
             var response = try JSONResponse.encode(report, status: report.isReady ? .ok : .serviceUnavailable)
             if !report.isReady { response.headers[.retryAfter] = "5" }
@@ -27,15 +33,23 @@ struct HealthController: Sendable {
     func readiness(logger: Logger) async -> ReadinessReport {
         var database = ReadinessReport.DatabaseCheck(ok: false)
         var schema = ReadinessReport.SchemaCheck(ok: false, expected: Migration.latestVersion)
-        do {
-            let status = try await DatabaseStatus.probe(postgres, timeout: readinessTimeout, logger: logger)
+        let outcome = await probes.outcome {
+            do {
+                return .reached(try await DatabaseStatus.probe(postgres, timeout: readinessTimeout, logger: logger))
+            } catch {
+                let reason = databaseErrorDescription(error) ?? String(reflecting: error)
+                logger.warning("readiness: database unreachable", metadata: ["error": "\(reason)"])
+                return .unreachable(reason)
+            }
+        }
+        switch outcome {
+        case .reached(let status):
             database.pgvectorVersion = status.pgvectorVersion
             database.ok = status.pgvectorVersion != nil
             if !database.ok { database.error = "pgvector extension is not installed" }
             schema.version = status.schemaVersion
             schema.ok = status.schemaIsCurrent
-        } catch {
-            logger.warning("readiness: database unreachable", metadata: ["error": "\(String(reflecting: error))"])
+        case .unreachable:
             database.error = "unreachable"
         }
         return ReadinessReport(checks: .init(database: database, schema: schema, models: modelsLoaded(),

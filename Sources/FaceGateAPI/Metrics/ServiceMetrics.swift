@@ -80,3 +80,11 @@ struct MetricsMiddleware: RouterMiddleware {
         }
     }
 }
+
+/// Whether `a` equals `b`, in a time that depends on their lengths only (a token compared byte by byte would tell an
+/// attacker how many leading bytes were right).
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let (x, y) = (Array(a.utf8), Array(b.utf8))
+    guard x.count == y.count else { return false }
+    return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+}
