@@ -147,9 +147,14 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
                 let kernel: fg_kernel
                 switch scan {
                 case .float32:
-                    let items = nearestRows(matrix: matrix, rows: rows, dimension: dimension, query: normalised, k: k)
-                    return (items.map { VectorMatch(id: ids[$0.row], similarity: $0.score) }, nil)
-                case .quantized: kernel = fg_kernel_best()
+                    return search(normalisedQuery: normalised, k: k, rows: rows)
+                case .quantized:
+                    // Without AVX2 (x86-64 before 2013) the int8 kernel is plain C, slower than the Float32 scan's
+                    // SIMD: measured 5.0 against 1.8 ms at 100k rows.
+                    guard fg_kernel_best() != FG_KERNEL_GENERIC else {
+                        return search(normalisedQuery: normalised, k: k, rows: rows)
+                    }
+                    kernel = fg_kernel_best()
                 case .quantizedWith(let name):
                     guard let forced = [FG_KERNEL_GENERIC, FG_KERNEL_AVX2, FG_KERNEL_AVX512]
                         .first(where: { Self.kernelName($0) == name && fg_kernels_available() & (1 << $0.rawValue) != 0 })
@@ -196,6 +201,12 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
     }
 
     // MARK: - Internals (called under the lock)
+
+    /// The Float32 scan of every row.
+    private func search(normalisedQuery: [Float], k: Int, rows: Int) -> (matches: [VectorMatch<ID>], report: QuantizedScanReport?) {
+        let items = nearestRows(matrix: matrix, rows: rows, dimension: dimension, query: normalisedQuery, k: k)
+        return (items.map { VectorMatch(id: ids[$0.row], similarity: $0.score) }, nil)
+    }
 
     /// The k highest scores, best first.
     private func topK(_ scores: UnsafeBufferPointer<Float>, k: Int) -> [VectorMatch<ID>] {

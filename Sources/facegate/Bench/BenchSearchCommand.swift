@@ -22,6 +22,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Flag(help: "Skip building the HNSW index (slow at a million rows on two cores).") var skipHnsw = false
     @Option(help: "Build and time the HNSW index only up to this many vectors.") var hnswMaxSize = Int.max
     @Option(help: "hnsw.ef_search for the HNSW queries (the service's HNSW_EF_SEARCH default).") var efSearch = 100
+    @Option(help: "The int8 kernel to time (generic, avx2, avx512; default: the one this CPU runs).") var int8Kernel: String?
 
     func run() async throws {
         let sizeList = try sizes.split(separator: ",").map { raw -> Int in
@@ -30,10 +31,13 @@ struct BenchSearchCommand: AsyncParsableCommand {
             }
             return size
         }
+        if let int8Kernel, !VectorIndex<FaceRef>.availableInt8Kernels.contains(int8Kernel) {
+            throw ValidationError("this CPU runs the int8 kernels \(VectorIndex<FaceRef>.availableInt8Kernels), not \(int8Kernel)")
+        }
         let (client, logger) = try await benchDatabase()
         let bandwidth = Self.memoryBandwidth()
         print(String(format: "memory bandwidth (one thread, streaming read): %.1f GB/s", bandwidth / 1e9))
-        print("CPU: \(Self.cpuVectorFeatures().joined(separator: " ")); int8 kernel: \(VectorIndex<FaceRef>.int8Kernel)")
+        print("CPU: \(Self.cpuVectorFeatures().joined(separator: " ")); int8 kernel: \(kernelName)")
         let json = try await withPostgresClient(client) { [self] in
             var results: [[String: Any]] = []
             for size in sizeList {
@@ -45,7 +49,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
                     "memory_bandwidth_gb_s": rounded(bandwidth / 1e9, 2),
                     "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
                     "cpu_vector_features": Self.cpuVectorFeatures(),
-                    "int8_kernel": VectorIndex<FaceRef>.int8Kernel,
+                    "int8_kernel": kernelName,
                 ] as [String: Any],
                 "dim": dim, "k": k, "results": results,
             ]
@@ -88,7 +92,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         var float32Agrees = 0, fallBacks = 0
         for probe in probes.prefix(queries) {
             var start = clock.now
-            let (found, report) = index.search(probe, k: k, scan: .quantized)
+            let (found, report) = index.search(probe, k: k, scan: scan)
             memoryTimes.append((clock.now - start) / .milliseconds(1))
             start = clock.now
             let float32 = index.search(probe, k: k, scan: .float32).matches
@@ -235,6 +239,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
         if sink == -1 { print(sink) }  // keeps the loop from being optimised away
         return Double(count * 4) / best
     }
+
+    var kernelName: String { int8Kernel ?? VectorIndex<FaceRef>.int8Kernel }
+    var scan: VectorIndex<FaceRef>.Scan { int8Kernel.map { .quantizedWith(kernel: $0) } ?? .quantized }
 
     /// The CPU's vector features (from /proc/cpuinfo), which decide the int8 kernel.
     static func cpuVectorFeatures() -> [String] {
