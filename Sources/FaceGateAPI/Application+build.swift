@@ -29,7 +29,8 @@ public func buildApplication(
     let postgres = PostgresClient(
         configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
         backgroundLogger: logger)
-    let database = Database(client: postgres, connectionWait: configuration.databaseWait)
+    let database = Database(client: postgres, connectionWait: configuration.databaseWait,
+                            statementTimeout: configuration.databaseStatementTimeout)
     let faces = FaceStore(database: database, logger: logger)
     let members = MemberStore(database: database, logger: logger)
     let gallery = FaceGallery(
@@ -46,6 +47,8 @@ public func buildApplication(
 
     var app = Application(
         router: router,
+        server: .http1(configuration: .init(
+            idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout / .milliseconds(1))))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facegate"),
         services: [postgres, gallerySync],
         logger: logger)

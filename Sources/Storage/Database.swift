@@ -9,25 +9,30 @@ import PostgresNIO
 public struct Database: Sendable {
     public let client: PostgresClient
     public let connectionWait: Duration
+    /// The longest a leased connection's work may take before the caller is answered `StorageError.timedOut` and the
+    /// connection is closed (which ends the statement on a server that still listens); nil: no bound.
+    public let statementTimeout: Duration?
     public static let defaultConnectionWait: Duration = .seconds(2)
 
-    public init(client: PostgresClient, connectionWait: Duration = Self.defaultConnectionWait) {
+    public init(client: PostgresClient, connectionWait: Duration = Self.defaultConnectionWait,
+                statementTimeout: Duration? = nil) {
         self.client = client
         self.connectionWait = connectionWait
+        self.statementTimeout = statementTimeout
     }
 
     /// Runs `body` on a pooled connection, leased within `connectionWait`. The caller is answered when the wait is
     /// over, or at once when it is cancelled before a connection was leased, even if the pool still holds the lease
     /// request (`answerWithin`); a connection leased after that is handed back unused. Once `body` runs, the caller
-    /// waits for it as usual.
+    /// waits for it until `statementTimeout`, or until its connection is seen closed (`watched`).
     public func withConnection<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let tooLate = StorageError.timedOut("waiting for a database connection")
-        return try await answerWithin(connectionWait, orThrow: tooLate) { [client] deadline in
+        return try await answerWithin(connectionWait, orThrow: tooLate) { [client, statementTimeout] deadline in
             try await client.withConnection { connection in
                 guard deadline.commit() else { throw tooLate }
-                return try await Self.failingWhenClosed(connection) { try await body(connection) }
+                return try await Self.watched(connection, timeout: statementTimeout) { try await body(connection) }
             }
         }
     }
@@ -36,11 +41,12 @@ public struct Database: Sendable {
     static let closedConnectionCheck: Duration = .milliseconds(250)
 
     /// Runs `body` on `connection`, but answers `StorageError.connectionLost` once the connection has been closed for
-    /// a check interval while `body` still waits. postgres-nio (1.33.2) writes a statement to its channel without a
-    /// promise: on a connection that has just closed (its backend killed by a crash of another, the server restarted)
-    /// the write fails silently and the statement never completes, so the request would wait for ever.
-    static func failingWhenClosed<Result: Sendable>(
-        _ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Result
+    /// a check interval while `body` still waits, and `StorageError.timedOut` (closing the connection) once `timeout`
+    /// has passed. postgres-nio (1.33.2) writes a statement to its channel without a promise: on a connection that
+    /// has just closed (its backend killed by a crash of another, the server restarted) the write fails silently and
+    /// the statement never completes; and a server that stalls (stopped, its host frozen) never answers at all.
+    static func watched<Result: Sendable>(
+        _ connection: PostgresConnection, timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         // Unstructured tasks: the caller is answered without waiting for a body that may never return.
         let answer = Answer<Result>()
@@ -48,10 +54,17 @@ public struct Database: Sendable {
             do { answer.deliver(.success(try await body())) } catch { answer.deliver(.failure(error)) }
         }
         let watch = Task {
+            let giveUp = timeout.map { ContinuousClock.now + $0 }
             var closedChecks = 0
             while closedChecks < 2 {
                 do { try await Task.sleep(for: closedConnectionCheck) } catch { return }  // body answered
                 if connection.isClosed { closedChecks += 1 }
+                if let giveUp, ContinuousClock.now >= giveUp {
+                    answer.deliver(.failure(StorageError.timedOut("the database statement")))
+                    work.cancel()
+                    try? await connection.close()  // ends the lease, and the statement on a server that still listens
+                    return
+                }
             }
             answer.deliver(.failure(StorageError.connectionLost))
             work.cancel()

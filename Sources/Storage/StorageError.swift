@@ -3,7 +3,7 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case schemaNewerThanCode(database: Int, code: Int)
     case missingSuperAdminCredentials
     case timedOut(String)
-    /// The connection closed under a statement that postgres-nio never completed (`Database.failingWhenClosed`).
+    /// The connection closed under a statement that postgres-nio never completed (`Database.watched`).
     case connectionLost
     /// The member does not exist in that organisation.
     case memberNotFound

@@ -26,6 +26,7 @@ func testConfiguration(databaseURL: String) throws -> AppConfiguration {
     configuration.bcryptCost = 4
     configuration.readinessTimeout = .seconds(1)
     configuration.databaseWait = TestDatabase.testConnectionWait
+    configuration.databaseStatementTimeout = .seconds(120)  // every suite runs at once on a small machine
     return configuration
 }
 

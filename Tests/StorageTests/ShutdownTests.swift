@@ -24,7 +24,7 @@ import Testing
         // The outer bound keeps a failure of the inner one from hanging the test.
         do {
             _ = try await withTimeout(.seconds(20), operation: "the statement") { [logger] in
-                try await Database.failingWhenClosed(connection) {
+                try await Database.watched(connection) {
                     try await connection.query("SELECT 1", logger: logger).collect().count
                 }
             }
@@ -33,6 +33,21 @@ import Testing
             #expect(error == .connectionLost)
         } catch {
             #expect(error is PSQLError, "\(error)")  // postgres-nio noticed by itself
+        }
+    }
+
+    @Test("a statement that outlasts the statement timeout is answered timedOut, its connection closed, the pool fine")
+    func statementTimeout() async throws {
+        try await TestDatabase.withClient(TestEnvironment.databaseURL) { client in
+            let database = Database(client: client, connectionWait: .seconds(30), statementTimeout: .milliseconds(500))
+            let started = ContinuousClock.now
+            await #expect(throws: StorageError.timedOut("the database statement")) {
+                try await database.query("SELECT pg_sleep(30)", logger: logger)
+            }
+            #expect(ContinuousClock.now - started < Self.slack)
+            // The connection that ran it was closed (ending the sleep); the next statement gets a working one.
+            let rows = try await database.query("SELECT 1", logger: logger)
+            #expect(try rows.first.map { try $0.decode(Int.self) } == 1)
         }
     }
 

@@ -216,6 +216,32 @@ def test_truncated_and_oversized_slow_bodies(service, org):
     assert response.status == 200, response.body
 
 
+def test_a_stalled_request_or_an_idle_connection_is_closed(services):
+    """A client that sends half a request head and stops, one that stops in the middle of a body, and one that keeps a
+    connection open without a request: each is closed HTTP_IDLE_TIMEOUT_SECONDS after its last byte."""
+    service = services.start(env={"HTTP_IDLE_TIMEOUT_SECONDS": 2})
+    starts = {
+        "half a head": b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        "half a body": b"POST /api/v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                       b"Content-Length: 100000\r\n\r\n" + b"\xff" * 1000,
+        "nothing": b"",
+    }
+    closed_after = {}
+    for name, sent in starts.items():
+        with socket.create_connection(("127.0.0.1", service.port), timeout=10) as connection:
+            connection.sendall(sent)
+            started = time.monotonic()
+            try:
+                while connection.recv(65536):  # a 4xx answer may come first; then the close
+                    pass
+                closed_after[name] = time.monotonic() - started
+            except socket.timeout:
+                closed_after[name] = None
+    print(f"\nclosed after: {', '.join(f'{k} {v:.1f} s' if v else f'{k} never' for k, v in closed_after.items())}")
+    assert all(seconds is not None and seconds < 6 for seconds in closed_after.values()), closed_after
+    assert service.request("GET", "/health").status == 200
+
+
 def png_header(width, height):
     """A PNG whose header claims width × height, followed by a little compressed data."""
     def chunk(kind, data):

@@ -363,6 +363,55 @@ def test_crashed_backends_give_503s_and_the_service_recovers_by_itself(services,
     assert status != 0 and printed.count("was terminated by signal 11") == 5, printed
 
 
+def cluster_processes(cluster):
+    """The postmaster of `cluster` and its children (backends and workers)."""
+    with open(os.path.join(cluster.data, "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], text=True, stdout=subprocess.PIPE).stdout.split()
+    return [postmaster] + [int(pid) for pid in children]
+
+
+def test_a_stalled_database_gives_503s_within_the_statement_bound_and_recovers(services, cluster, record_property):
+    """PostgreSQL frozen mid-work (SIGSTOP to the postmaster and every backend, as a host that stalls) for 10 s under
+    load: statements already sent never answer and new connections are never accepted. Every request is answered
+    within DATABASE_WAIT_MS or DATABASE_STATEMENT_TIMEOUT_MS (503 database_unavailable with Retry-After), none waits
+    for the database to thaw, and the service is well again after SIGCONT."""
+    database = fresh_database(cluster.run("url"))
+    env = {"GALLERY_CHECK_SECONDS": 3600, "ENGINE_MAX_WAIT_MS": 0, "DATABASE_WAIT_MS": 1000,
+           "DATABASE_STATEMENT_TIMEOUT_MS": 1500}
+    service = services.start(env=env, database_url=database)
+    _, calls = gym_with_a_member(service, "Stall Gym")
+    turn = iter(range(10**9))
+    with Load(6, lambda: calls[next(turn) % 3]()) as load:
+        time.sleep(3)
+        frozen = cluster_processes(cluster)
+        stalled = time.monotonic()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        time.sleep(10)
+        thawed = time.monotonic()
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        time.sleep(8)
+        end = time.monotonic()
+    everything = load.results
+    during = [r for r in everything if stalled <= r[0] and r[0] + r[1] < thawed]
+    refused = [r for r in during if r[2] == 503]
+    server_errors = [r for r in everything if r[2] is not None and r[2] >= 500 and r[2] != 503]
+    no_answer = [r for r in everything if r[2] is None]
+    slowest = max((r[1] for r in during), default=0)
+    after = [r for r in everything if thawed + 4 <= r[0] and r[0] + r[1] < end]
+    print(f"\nstalled database: {len(during)} requests during the 10 s stall, {len(refused)} answered 503 "
+          f"{sorted({(r[3], r[4]) for r in refused})}, slowest {slowest:.2f} s; {len(after)} after it thawed "
+          f"({sum(r[2] < 400 for r in after)} ok); 5xx other than 503: {len(server_errors)}, unanswered: {len(no_answer)}")
+    record_property("stall", f"{len(refused)} of {len(during)} refused, slowest {slowest:.2f} s")
+    assert not server_errors and not no_answer, (server_errors + no_answer)[:5]
+    assert refused and all(r[3] == "database_unavailable" and r[4] for r in refused), {(r[3], r[4]) for r in refused}
+    # The bounds are 1 s for a connection and 1.5 s for the work: nothing waits for the thaw.
+    assert slowest < 5, slowest
+    assert after and all(r[2] < 400 for r in after), {(r[2], r[3]) for r in after}
+
+
 def test_ten_times_the_sustainable_load_is_refused_with_retry_after_and_stays_bounded(services, record_property):
     service = services.start(env={"ENGINE_QUEUE_LIMIT": 64, "ENGINE_MAX_WAIT_MS": 500})
     org, tokens = service.organization("Crowd Gym", roles=("admin", "kiosk"))

@@ -40,6 +40,9 @@ public struct AppConfiguration: Sendable {
     /// `DATABASE_WAIT_MS`: how long a request waits for a database connection before it is answered 503
     /// `database_unavailable` (while PostgreSQL is down, instead of waiting for it to return).
     public var databaseWait: Duration = Database.defaultConnectionWait
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: the longest a request's database work may take once it has a connection; past
+    /// it the request is answered 503 `database_unavailable` and the connection closed (a stalled or stopped server).
+    public var databaseStatementTimeout: Duration = .seconds(10)
     /// How long `/ready` waits for the database before calling it unreachable.
     public var readinessTimeout: Duration = .seconds(2)
     /// bcrypt cost for new password hashes.
@@ -50,6 +53,9 @@ public struct AppConfiguration: Sendable {
     /// `READY_RATE_LIMIT_PER_MINUTE`: `/ready` requests per client address (its database probe is cached for a second
     /// anyway); beyond it 429 with Retry-After.
     public var readyRateLimitPerMinute: Int = 600
+    /// `HTTP_IDLE_TIMEOUT_SECONDS`: a connection that sends nothing new for this long — idle between requests, or
+    /// stalled in a request's head or between parts of its body — is closed.
+    public var httpIdleTimeout: Duration = .seconds(30)
     /// `METRICS_TOKEN`: when set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     public var metricsToken: String?
 }
@@ -99,8 +105,10 @@ extension AppConfiguration {
         let dedupSeconds = reader.integer("CHECKIN_DEDUP_SECONDS", default: 300, in: 0...86_400)
         let origins = reader.origins()
         let databaseWaitMilliseconds = reader.integer("DATABASE_WAIT_MS", default: 2000, in: 50...60_000)
+        let statementMilliseconds = reader.integer("DATABASE_STATEMENT_TIMEOUT_MS", default: 10_000, in: 100...600_000)
         let shutdownSeconds = reader.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 10, in: 1...600)
         let readyPerMinute = reader.integer("READY_RATE_LIMIT_PER_MINUTE", default: 600, in: 1...1_000_000)
+        let idleSeconds = reader.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 30, in: 1...3600)
         let metricsToken = reader.env["METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let metricsToken, metricsToken.utf8.count < 16 {
             reader.problem("METRICS_TOKEN must have at least 16 characters (or be unset)")
@@ -108,7 +116,8 @@ extension AppConfiguration {
         guard reader.problems.isEmpty, let databaseURL, let port, let secretKey, let biometricKey, let dimensions,
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
-              let databaseWaitMilliseconds, let shutdownSeconds, let readyPerMinute
+              let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
+              let idleSeconds
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -119,8 +128,10 @@ extension AppConfiguration {
             rateLimitPerMinute: perMinute, rateLimitBurst: burst, loginRateLimitPerMinute: loginPerMinute,
             checkinDedupSeconds: dedupSeconds, allowedOrigins: origins)
         databaseWait = .milliseconds(databaseWaitMilliseconds)
+        databaseStatementTimeout = .milliseconds(statementMilliseconds)
         shutdownTimeout = .seconds(shutdownSeconds)
         readyRateLimitPerMinute = readyPerMinute
+        httpIdleTimeout = .seconds(idleSeconds)
         self.metricsToken = metricsToken
     }
 
