@@ -30,15 +30,21 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     let tokens = await TokenService(
         secret: configuration.secretKey, accessLifetime: configuration.accessTokenLifetime,
         refreshLifetime: configuration.refreshTokenLifetime)
+    // Each instance takes its share of every limit (RATE_LIMIT_INSTANCES), so that a load balancer spreading requests
+    // over N instances does not multiply them.
+    let share = configuration.perInstanceLimit
     let requestLimiter = TokenBucketLimiter(
-        perMinute: configuration.rateLimitPerMinute, burst: configuration.rateLimitBurst)
+        perMinute: share(configuration.rateLimitPerMinute), burst: share(configuration.rateLimitBurst))
     let loginLimiter = TokenBucketLimiter(
-        perMinute: configuration.loginRateLimitPerMinute, burst: configuration.loginRateLimitPerMinute)
+        perMinute: share(configuration.loginRateLimitPerMinute), burst: share(configuration.loginRateLimitPerMinute))
+    let usernameLimiter = TokenBucketLimiter(
+        perMinute: share(10 * configuration.loginRateLimitPerMinute), burst: share(10 * configuration.loginRateLimitPerMinute))
     let metrics = ServiceMetrics(gallery: gallery, engines: engines)
     let pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
     let rule = configuration.engine.matchRule
 
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(trustedProxies: configuration.trustedProxies)))
     router.add(middleware: LogRequestsMiddleware(.debug))
     // CORS outside the problem middleware: error answers (401, 404, 429, 503) carry the CORS headers too, so that an
     // allowed origin's page can read why a request failed.
@@ -49,7 +55,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },
         gallery: gallery,
         limiter: TokenBucketLimiter(
-            perMinute: configuration.readyRateLimitPerMinute, burst: configuration.readyRateLimitPerMinute)
+            perMinute: share(configuration.readyRateLimitPerMinute), burst: share(configuration.readyRateLimitPerMinute))
     ).addRoutes(to: router)
     let metricsAuthorization = configuration.metricsToken.map { "Bearer " + $0 }
     router.get("metrics") { request, _ in
@@ -67,7 +73,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
     AuthController(
         tokens: tokens, users: users, refreshTokens: RefreshTokenStore(database: services.database, logger: logger),
-        dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost), loginLimiter: loginLimiter
+        dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost), loginLimiter: loginLimiter,
+        usernameLimiter: usernameLimiter
     ).addRoutes(to: api.group("auth"))
     OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger), users: users)
         .addRoutes(to: api.group("organizations"))

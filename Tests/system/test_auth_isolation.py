@@ -210,27 +210,48 @@ def test_organisations_cannot_see_each_other(service, two_orgs):
     print(f"\n{len(cases) + 10} cross-organisation attempts: B's ids answered exactly like ids that do not exist")
 
 
-def test_login_brute_force_is_limited_per_address_and_per_username(services):
-    service = services.start(env={"LOGIN_RATE_LIMIT_PER_MINUTE": 10})
+def test_login_brute_force_is_limited_without_locking_the_owner_out(services):
+    service = services.start(env={"LOGIN_RATE_LIMIT_PER_MINUTE": 3})
     root = service.token()
     for name in ("alice", "bob"):
         assert service.api("POST", "/users", {"username": name, "password": PASSWORD, "role": "admin",
                                               "organization_id": service.api("POST", "/organizations", {"name": name},
                                                                               root).json()["id"]}, root).status == 201
 
-    def attempt(username, source):
-        return service.api("POST", "/auth/login", {"username": username, "password": "wrong password!"},
-                           source=source)
+    def attempt(username, source, password="wrong password!"):
+        return service.api("POST", "/auth/login", {"username": username, "password": password}, source=source)
 
-    statuses = [attempt("alice", "127.0.0.2").status for _ in range(12)]
-    assert statuses[:9] == [401] * 9 and statuses[-1] == 429, statuses
-    limited = attempt("alice", "127.0.0.3")  # another address, same username
+    statuses = [attempt("alice", "127.0.0.2").status for _ in range(5)]
+    assert statuses[:3] == [401] * 3 and statuses[3:] == [429, 429], statuses
+    limited = attempt("bob", "127.0.0.2")  # same address, another username
     assert limited.status == 429 and limited.code == "rate_limited" and int(limited.headers["retry-after"]) >= 1
-    assert attempt("bob", "127.0.0.2").status == 429  # same address, another username
-    assert attempt("bob", "127.0.0.4").status == 401  # neither: an ordinary wrong password
-    # Even the right password waits while the username is limited.
-    response = service.api("POST", "/auth/login", {"username": "alice", "password": PASSWORD}, source="127.0.0.5")
-    assert response.status == 429
+    # Failures from one address do not keep the account's owner out, nor slow other addresses down.
+    assert attempt("alice", "127.0.0.3").status == 401
+    assert attempt("alice", "127.0.0.5", password=PASSWORD).status == 200
+    # Guessing spread over many addresses meets the username's own limit (ten times the per-address one).
+    spread = [attempt("bob", f"127.0.1.{i}").status for i in range(1, 16) for _ in range(3)]
+    assert spread.count(429) >= 1 and attempt("bob", "127.0.0.9", password=PASSWORD).status == 429, spread
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(services):
+    """TRUSTED_PROXIES names the proxy (127.0.0.1 here): its X-Forwarded-For / Forwarded name the client, the right-most
+    address that is not a trusted proxy; from any other peer those headers are ignored."""
+    service = services.start(env={"LOGIN_RATE_LIMIT_PER_MINUTE": 2, "TRUSTED_PROXIES": "127.0.0.1/32"})
+
+    def attempt(headers, source="127.0.0.1"):
+        return service.api("POST", "/auth/login", {"username": "nobody", "password": "wrong password!"},
+                           headers=headers, source=source).status
+
+    client_a = {"X-Forwarded-For": "203.0.113.7"}
+    assert [attempt(client_a) for _ in range(3)] == [401, 401, 429]
+    # Another client behind the same proxy has its own limit, a spoofed address on the left changes nothing.
+    assert attempt({"X-Forwarded-For": "203.0.113.8"}) == 401
+    assert attempt({"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}) == 429
+    assert attempt({"Forwarded": 'for="[2001:db8:1:2::5]:443";proto=https'}) == 401
+    assert attempt({"Forwarded": "for=[2001:db8:1:2::6]"}) == 401
+    assert attempt({"Forwarded": "for=[2001:db8:1:2::7]"}) == 429  # the same /64
+    # An untrusted peer's headers are its own words: it is limited as itself.
+    assert [attempt({"X-Forwarded-For": f"192.0.2.{i}"}, source="127.0.0.4") for i in range(3)] == [401, 401, 429]
 
 
 def test_login_time_does_not_reveal_whether_a_username_exists(service):

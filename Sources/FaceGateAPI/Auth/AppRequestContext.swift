@@ -11,15 +11,18 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
     /// The session (refresh-token family) of the access token used.
     public var session: UUID?
     public let remoteAddress: SocketAddress?
+    /// The client's IP address: the connection's peer, or, behind one of `TRUSTED_PROXIES`, the address the proxies
+    /// forwarded (`ClientAddressMiddleware`).
+    var clientAddress: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        clientAddress = remoteAddress?.ipAddress ?? "unknown"
     }
 
-    /// The client's IP address (the connection's peer: put the service behind a proxy that terminates TLS on
-    /// the same host, or the limit applies to the proxy).
-    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
+    /// The rate limiters' key for the client: its address, or its /64 for IPv6.
+    var clientKey: String { "ip:" + ClientAddressResolver.limitKey(clientAddress) }
 
     /// The signed-in account, or a 401 problem.
     func account() throws -> UserStore.Account {

@@ -12,8 +12,11 @@ struct AuthController {
     /// A bcrypt hash of a random password: unknown usernames are checked against it so that a login for a name that
     /// does not exist takes as long as one for a name that does.
     let dummyHash: String
-    /// Login attempts per client address and per username (`LOGIN_RATE_LIMIT_PER_MINUTE`), against brute force.
+    /// Login attempts per client address, and per username from one address (`LOGIN_RATE_LIMIT_PER_MINUTE`).
     let loginLimiter: TokenBucketLimiter
+    /// Login attempts per username from all addresses together, ten times as many: guessing spread over many
+    /// addresses is still limited, while failures from one address cannot keep the account's owner out.
+    let usernameLimiter: TokenBucketLimiter
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("login", use: login)
@@ -34,8 +37,10 @@ struct AuthController {
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
-        for key in ["ip:\(context.clientAddress)", "username:\(body.username.lowercased().prefix(100))"] {
-            let decision = loginLimiter.take(key)
+        let username = body.username.lowercased().prefix(100)
+        for (limiter, key) in [(loginLimiter, context.clientKey), (loginLimiter, "username:\(username)|\(context.clientKey)"),
+                               (usernameLimiter, "username:\(username)")] {
+            let decision = limiter.take(key)
             guard decision.allowed else { throw Problem.rateLimited(decision, what: "login attempts") }
         }
         let found = try await users.credentials(username: body.username)

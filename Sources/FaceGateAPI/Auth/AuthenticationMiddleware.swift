@@ -19,7 +19,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         do {
             (account, session) = try await authenticate(header)
         } catch let problem as Problem where problem.status == .unauthorized {
-            let decision = limiter.take("ip:\(context.clientAddress)")
+            let decision = limiter.take(context.clientKey)
             throw decision.allowed ? problem : Problem.rateLimited(decision)
         }
         var context = context

@@ -56,6 +56,16 @@ public struct AppConfiguration: Sendable {
     /// `HTTP_IDLE_TIMEOUT_SECONDS`: a connection that sends nothing new for this long — idle between requests, or
     /// stalled in a request's head or between parts of its body — is closed.
     public var httpIdleTimeout: Duration = .seconds(30)
+    /// `TRUSTED_PROXIES`: the reverse proxies (CIDRs) whose `Forwarded` / `X-Forwarded-For` name the client; none by
+    /// default, when the connection's peer is the client.
+    var trustedProxies: [IPNetwork] = []
+    /// `RATE_LIMIT_INSTANCES`: how many instances share the traffic; each applies its share of every rate limit.
+    public var rateLimitInstances: Int = 1
+
+    /// An instance's share of a limit of `total` per minute (at least 1).
+    var perInstanceLimit: @Sendable (Int) -> Int {
+        { [rateLimitInstances] total in max(1, (total + rateLimitInstances - 1) / rateLimitInstances) }
+    }
     /// `METRICS_TOKEN`: when set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     public var metricsToken: String?
 }
@@ -109,6 +119,13 @@ extension AppConfiguration {
         let shutdownSeconds = reader.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 10, in: 1...600)
         let readyPerMinute = reader.integer("READY_RATE_LIMIT_PER_MINUTE", default: 600, in: 1...1_000_000)
         let idleSeconds = reader.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 30, in: 1...3600)
+        let instances = reader.integer("RATE_LIMIT_INSTANCES", default: 1, in: 1...1000)
+        let proxies = (reader.env["TRUSTED_PROXIES"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let trusted = proxies.compactMap(IPNetwork.init)
+        if trusted.count != proxies.count {
+            reader.problem("TRUSTED_PROXIES must be comma-separated addresses or CIDRs (10.0.0.0/8, fd00::/8)")
+        }
         let metricsToken = reader.env["METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let metricsToken, metricsToken.utf8.count < 16 {
             reader.problem("METRICS_TOKEN must have at least 16 characters (or be unset)")
@@ -117,7 +134,7 @@ extension AppConfiguration {
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
-              let idleSeconds
+              let idleSeconds, let instances
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -132,6 +149,8 @@ extension AppConfiguration {
         shutdownTimeout = .seconds(shutdownSeconds)
         readyRateLimitPerMinute = readyPerMinute
         httpIdleTimeout = .seconds(idleSeconds)
+        rateLimitInstances = instances
+        trustedProxies = trusted
         self.metricsToken = metricsToken
     }
 

@@ -21,7 +21,7 @@ struct HealthController: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
         router.get("ready") { _, context -> Response in
-            let decision = limiter.take("ip:\(context.clientAddress)")
+            let decision = limiter.take(context.clientKey)
             guard decision.allowed else { throw Problem.rateLimited(decision, what: "readiness checks") }
             let report = await readiness(logger: context.logger)
             var response = try JSONResponse.encode(report, status: report.isReady ? .ok : .serviceUnavailable)

@@ -9,7 +9,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     let requests: TokenBucketLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let key = context.identity.map { "user:\($0.id)" } ?? "ip:\(context.clientAddress)"
+        let key = context.identity.map { "user:\($0.id)" } ?? context.clientKey
         let decision = requests.take(key)
         guard decision.allowed else { throw Problem.rateLimited(decision) }
         var response = try await next(request, context)
