@@ -72,7 +72,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
     AuthController(
-        tokens: tokens, users: users, refreshTokens: RefreshTokenStore(database: services.database, logger: logger),
+        tokens: tokens, users: users,
+        refreshTokens: RefreshTokenStore(
+            database: services.database, logger: logger, reuseGrace: configuration.refreshReuseGrace),
         dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost), loginLimiter: loginLimiter,
         usernameLimiter: usernameLimiter
     ).addRoutes(to: api.group("auth"))

@@ -18,6 +18,7 @@ extension Migration {
         .v2Gallery,
         .v3Auth,
         .v4Checkins,
+        .v5RefreshGrace,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

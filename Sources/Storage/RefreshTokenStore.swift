@@ -6,10 +6,14 @@ import PostgresNIO
 public struct RefreshTokenStore: Sendable {
     let database: Database
     let logger: Logger
+    /// How long a token just replaced by a refresh may be presented again (its answer was lost) without counting as
+    /// reuse: it then replaces the token that replaced it.
+    let reuseGrace: Duration
 
-    public init(database: Database, logger: Logger) {
+    public init(database: Database, logger: Logger, reuseGrace: Duration = .seconds(10)) {
         self.database = database
         self.logger = logger
+        self.reuseGrace = reuseGrace
     }
 
     public struct NewToken: Sendable {
@@ -40,7 +44,8 @@ public struct RefreshTokenStore: Sendable {
     }
 
     public enum Rotation: Sendable, Equatable {
-        /// The presented token was current: it is now revoked and `next` stored in its family.
+        /// The presented token was current, or had just been replaced (within the grace) by a token nobody has used
+        /// yet: that current token is now revoked and `next` stored in its family.
         case rotated(user: UUID, family: UUID)
         /// No such token, or it has expired.
         case invalid
@@ -49,26 +54,52 @@ public struct RefreshTokenStore: Sendable {
     }
 
     /// Exchanges the token whose hash is `hash` for `next` (of the same user and family), atomically: two concurrent
-    /// refreshes with one token cannot both succeed.
+    /// refreshes with one token cannot both succeed at once. A token replaced less than `reuseGrace` ago whose
+    /// replacement is still current (its answer was lost on the way) is accepted once more: the replacement is
+    /// revoked instead and `next` takes its place. Any other revoked token is reuse: the family is revoked.
     public func rotate(hash: [UInt8], next: NewToken) async throws -> Rotation {
-        try await database.transaction(logger: logger) { connection in
+        let graceMilliseconds = Int(reuseGrace / .milliseconds(1))
+        return try await database.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
-                SELECT user_id, family_id, revoked_at IS NOT NULL, expires_at <= now() FROM refresh_tokens
-                WHERE token_hash = \(hash.byteBuffer) FOR UPDATE
+                SELECT t.user_id, t.family_id, t.revoked_at IS NOT NULL, t.expires_at <= now(),
+                       t.replaced_by IS NOT NULL AND t.revoked_at > now() - make_interval(secs => \(graceMilliseconds) / 1000.0)
+                       AND r.revoked_at IS NULL AND r.expires_at > now()
+                FROM refresh_tokens t LEFT JOIN refresh_tokens r ON r.id = t.replaced_by
+                WHERE t.token_hash = \(hash.byteBuffer) FOR UPDATE OF t
                 """, logger: logger)
-            var found: (user: UUID, family: UUID, revoked: Bool, expired: Bool)?
-            for try await row in rows.decode((UUID, UUID, Bool, Bool).self) { found = row }
+            var found: (user: UUID, family: UUID, revoked: Bool, expired: Bool, lostAnswer: Bool?)?
+            for try await row in rows.decode((UUID, UUID, Bool, Bool, Bool?).self) { found = row }
             guard let found, !found.expired else { return .invalid }
+            guard next.user == found.user, next.family == found.family else { return .invalid }
+            var replaced = hash.byteBuffer
             if found.revoked {
-                try await connection.query(
-                    "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = \(found.family) AND revoked_at IS NULL",
-                    logger: logger)
-                return .reused(user: found.user, family: found.family)
+                guard found.lostAnswer == true else {
+                    try await connection.query(
+                        "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = \(found.family) AND revoked_at IS NULL",
+                        logger: logger)
+                    return .reused(user: found.user, family: found.family)
+                }
+                // The replacement nobody has used yet gives way to `next` (checked again under its lock).
+                let current = try await connection.query(
+                    """
+                    SELECT r.token_hash FROM refresh_tokens t JOIN refresh_tokens r ON r.id = t.replaced_by
+                    WHERE t.token_hash = \(hash.byteBuffer) AND r.revoked_at IS NULL FOR UPDATE OF r
+                    """, logger: logger)
+                var stillCurrent = false
+                for try await value in current.decode(ByteBuffer.self) { (replaced, stillCurrent) = (value, true) }
+                guard stillCurrent else {
+                    try await connection.query(
+                        "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = \(found.family) AND revoked_at IS NULL",
+                        logger: logger)
+                    return .reused(user: found.user, family: found.family)
+                }
             }
             try await connection.query(
-                "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = \(hash.byteBuffer)", logger: logger)
-            guard next.user == found.user, next.family == found.family else { return .invalid }
+                """
+                UPDATE refresh_tokens SET revoked_at = now(), replaced_by = \(next.id)
+                WHERE token_hash = \(replaced) AND revoked_at IS NULL
+                """, logger: logger)
             try await connection.query(Self.insertion(next), logger: logger)
             return .rotated(user: found.user, family: found.family)
         }

@@ -100,7 +100,7 @@ struct AuthTests {
 
     @Test("refresh rotates the pair; reusing a used refresh token revokes the whole session")
     func refreshRotationAndReuse() async throws {
-        try await withApplication { client, _ in
+        try await withApplication({ $0.refreshReuseGrace = .zero }) { client, _ in
             let first = try #require(try await Self.login(client).1)
             let (status, rotated) = try await Self.refresh(client, first.refresh_token)
             #expect(status == .ok)
@@ -114,6 +114,28 @@ struct AuthTests {
             #expect(try await Self.me(client, second.access_token) == (.unauthorized, "invalid_token"))
             // Another login still works.
             #expect(try await Self.login(client).0 == .ok)
+        }
+    }
+
+    @Test("a refresh whose answer was lost may be sent again within the grace; after it, reuse revokes the session")
+    func refreshGrace() async throws {
+        try await withApplication({ $0.refreshReuseGrace = .seconds(2) }) { client, _ in
+            let first = try #require(try await Self.login(client).1)
+            let lost = try #require(try await Self.refresh(client, first.refresh_token).1)  // never reached the kiosk
+            let (status, again) = try await Self.refresh(client, first.refresh_token)
+            #expect(status == .ok)
+            let current = try #require(again)
+            #expect(current.refresh_token != lost.refresh_token)
+            #expect(try await Self.me(client, current.access_token).0 == .ok)
+            // The pair that was lost gave way to the new one; the session goes on with it.
+            let next = try #require(try await Self.refresh(client, current.refresh_token).1)
+            #expect(try await Self.me(client, next.access_token).0 == .ok)
+
+            // Past the grace, the first token again is reuse: the session ends.
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await Self.refresh(client, first.refresh_token).0 == .unauthorized)
+            #expect(try await Self.refresh(client, next.refresh_token).0 == .unauthorized)
+            #expect(try await Self.me(client, next.access_token) == (.unauthorized, "invalid_token"))
         }
     }
 

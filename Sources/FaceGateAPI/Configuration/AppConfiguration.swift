@@ -61,6 +61,9 @@ public struct AppConfiguration: Sendable {
     var trustedProxies: [IPNetwork] = []
     /// `RATE_LIMIT_INSTANCES`: how many instances share the traffic; each applies its share of every rate limit.
     public var rateLimitInstances: Int = 1
+    /// `REFRESH_REUSE_GRACE_SECONDS`: a refresh token just replaced may be presented again this long (its answer was
+    /// lost) and gets a new pair; later, reuse revokes the session.
+    public var refreshReuseGrace: Duration = .seconds(10)
 
     /// An instance's share of a limit of `total` per minute (at least 1).
     var perInstanceLimit: @Sendable (Int) -> Int {
@@ -120,6 +123,7 @@ extension AppConfiguration {
         let readyPerMinute = reader.integer("READY_RATE_LIMIT_PER_MINUTE", default: 600, in: 1...1_000_000)
         let idleSeconds = reader.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 30, in: 1...3600)
         let instances = reader.integer("RATE_LIMIT_INSTANCES", default: 1, in: 1...1000)
+        let graceSeconds = reader.integer("REFRESH_REUSE_GRACE_SECONDS", default: 10, in: 0...300)
         let proxies = (reader.env["TRUSTED_PROXIES"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let trusted = proxies.compactMap(IPNetwork.init)
@@ -134,7 +138,7 @@ extension AppConfiguration {
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
-              let idleSeconds, let instances
+              let idleSeconds, let instances, let graceSeconds
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -150,6 +154,7 @@ extension AppConfiguration {
         readyRateLimitPerMinute = readyPerMinute
         httpIdleTimeout = .seconds(idleSeconds)
         rateLimitInstances = instances
+        refreshReuseGrace = .seconds(graceSeconds)
         trustedProxies = trusted
         self.metricsToken = metricsToken
     }

@@ -50,6 +50,7 @@ export class Session {
     this.onSignedOut = () => {};
     this.refreshing = null;
     this.timer = null;
+    this.retryDelay = 0;
     try { this.state = JSON.parse(sessionStorage.getItem(storageKey) || 'null'); } catch { this.state = null; }
     if (this.state) this.schedule();
   }
@@ -84,29 +85,43 @@ export class Session {
     this.forget();
   }
 
-  /** An API call as this session. Signs out (and tells `onSignedOut`) when the session can no longer be renewed. */
+  /**
+   * An API call as this session. Signs out (and tells `onSignedOut`) only when the server refuses the session; while
+   * the service cannot renew it (database down, overloaded, unreachable) the answer is that failure, with its
+   * Retry-After, and the session stays.
+   */
   async call(method, path, options = {}) {
     if (!this.state) return { ok: false, status: 401, code: 'signed_out', detail: 'signed out' };
     let answer = await request(method, path, { ...options, token: this.state.access });
-    if (answer.status === 401 && this.state && await this.refresh()) {
-      answer = await request(method, path, { ...options, token: this.state.access });
+    if (answer.status === 401 && this.state && answer.code !== 'invalid_credentials') {
+      const renewal = await this.refresh();
+      if (renewal.ok) answer = await request(method, path, { ...options, token: this.state.access });
+      else if (this.state) return renewal;  // not refused: the service could not renew it just now
     }
     if (answer.status === 401 && this.state && answer.code !== 'invalid_credentials') this.end();
     return answer;
   }
 
-  /** Exchanges the refresh token for a new pair; one exchange at a time (a reused token would end the session). */
+  /**
+   * Exchanges the refresh token for a new pair; one exchange at a time (a reused token would end the session). A
+   * refusal (401) ends the session; any other failure is retried with a growing pause (2 s doubling to a minute, or
+   * the Retry-After asked for) for as long as the refresh token is refused by nobody. Returns the answer.
+   */
   refresh() {
     if (!this.refreshing) {
       this.refreshing = (async () => {
         const answer = await request('POST', '/auth/refresh', { json: { refresh_token: this.state.refresh } });
         if (answer.ok) {
+          this.retryDelay = 0;
           this.keep(answer.body);
-          return true;
+        } else if (answer.status === 401) {
+          this.end();
+        } else {
+          this.retryDelay = Math.min(60000, Math.max(2000, this.retryDelay * 2, (answer.retryAfter || 0) * 1000));
+          clearTimeout(this.timer);
+          this.timer = setTimeout(() => { if (this.state) this.refresh(); }, this.retryDelay);
         }
-        if (answer.status === 401) this.end();
-        else this.timer = setTimeout(() => this.refresh(), 10000); // unreachable for now: try again soon
-        return false;
+        return answer;
       })().finally(() => { this.refreshing = null; });
     }
     return this.refreshing;
