@@ -50,7 +50,9 @@ public func buildApplication(
         server: .http1(configuration: .init(
             idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout / .milliseconds(1))))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facegate"),
-        services: [postgres, gallerySync],
+        services: [postgres, gallerySync,
+                   RetentionService(retention: configuration.retention, database: database, interval: .seconds(3600),
+                                    logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         try await Migrator().migrate(postgres, logger: logger)

@@ -64,6 +64,8 @@ public struct AppConfiguration: Sendable {
     /// `REFRESH_REUSE_GRACE_SECONDS`: a refresh token just replaced may be presented again this long (its answer was
     /// lost) and gets a new pair; later, reuse revokes the session.
     public var refreshReuseGrace: Duration = .seconds(10)
+    /// `AUDIT_RETENTION_DAYS` and `CHECKIN_RETENTION_DAYS`: older audit entries and check-ins are purged (0: kept).
+    public var retention = Retention(auditDays: 365, checkinDays: 730)
 
     /// An instance's share of a limit of `total` per minute (at least 1).
     var perInstanceLimit: @Sendable (Int) -> Int {
@@ -124,6 +126,8 @@ extension AppConfiguration {
         let idleSeconds = reader.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 30, in: 1...3600)
         let instances = reader.integer("RATE_LIMIT_INSTANCES", default: 1, in: 1...1000)
         let graceSeconds = reader.integer("REFRESH_REUSE_GRACE_SECONDS", default: 10, in: 0...300)
+        let auditDays = reader.integer("AUDIT_RETENTION_DAYS", default: 365, in: 0...36_500)
+        let checkinDays = reader.integer("CHECKIN_RETENTION_DAYS", default: 730, in: 0...36_500)
         let proxies = (reader.env["TRUSTED_PROXIES"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let trusted = proxies.compactMap(IPNetwork.init)
@@ -138,7 +142,7 @@ extension AppConfiguration {
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
-              let idleSeconds, let instances, let graceSeconds
+              let idleSeconds, let instances, let graceSeconds, let auditDays, let checkinDays
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -155,6 +159,7 @@ extension AppConfiguration {
         httpIdleTimeout = .seconds(idleSeconds)
         rateLimitInstances = instances
         refreshReuseGrace = .seconds(graceSeconds)
+        retention = Retention(auditDays: auditDays, checkinDays: checkinDays)
         trustedProxies = trusted
         self.metricsToken = metricsToken
     }

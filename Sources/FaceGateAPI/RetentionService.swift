@@ -1,0 +1,33 @@
+import Logging
+import ServiceLifecycle
+import Storage
+
+/// Purges what is past its time (`Retention`) a minute after start and then every `interval`, for as long as the
+/// service runs; a failed purge (database away) is logged and tried again at the next turn.
+struct RetentionService: Service {
+    let retention: Retention
+    let database: Database
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var wait: Duration = .seconds(60)
+            while true {
+                do { try await Task.sleep(for: wait) } catch { return }
+                wait = interval
+                do {
+                    let purged = try await retention.purge(database, logger: logger)
+                    if !purged.isEmpty {
+                        logger.notice("retention: purged", metadata: [
+                            "refresh_tokens": "\(purged.refreshTokens)", "audit_entries": "\(purged.auditEntries)",
+                            "checkins": "\(purged.checkins)"])
+                    }
+                } catch {
+                    logger.warning("retention: purge failed; next turn in \(interval)", metadata: [
+                        "error": "\(databaseErrorDescription(error) ?? String(describing: error))"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Logging
+import PostgresNIO
+
+/// What is kept how long, and the purge that enforces it: expired refresh tokens (they can never be used again),
+/// audit entries older than `auditDays` and check-ins older than `checkinDays` (0: kept for ever). Deletes go in
+/// batches, so that no statement holds locks for long; several instances purging at once only share the work.
+public struct Retention: Sendable {
+    public var auditDays: Int
+    public var checkinDays: Int
+
+    public init(auditDays: Int, checkinDays: Int) {
+        self.auditDays = auditDays
+        self.checkinDays = checkinDays
+    }
+
+    public struct Purged: Sendable, Equatable {
+        public var refreshTokens = 0, auditEntries = 0, checkins = 0
+        public init() {}
+        public var isEmpty: Bool { self == Purged() }
+    }
+
+    static let batch = 5000
+
+    /// Deletes what is past its time; returns how many rows of each kind.
+    public func purge(_ database: Database, logger: Logger) async throws -> Purged {
+        var purged = Purged()
+        purged.refreshTokens = try await deleteInBatches(database, logger: logger, table: "refresh_tokens", key: "id",
+                                                         condition: "expires_at < now()")
+        if auditDays > 0 {
+            purged.auditEntries = try await deleteInBatches(
+                database, logger: logger, table: "audit_log", key: "id",
+                condition: "occurred_at < now() - make_interval(days => \(auditDays))")
+        }
+        if checkinDays > 0 {
+            purged.checkins = try await deleteInBatches(
+                database, logger: logger, table: "checkins", key: "id",
+                condition: "checked_in_at < now() - make_interval(days => \(checkinDays))")
+        }
+        return purged
+    }
+
+    private func deleteInBatches(
+        _ database: Database, logger: Logger, table: String, key: String, condition: String
+    ) async throws -> Int {
+        var total = 0
+        while true {
+            let rows = try await database.query(PostgresQuery(unsafeSQL: """
+                WITH doomed AS (DELETE FROM \(table) WHERE \(key) IN
+                                (SELECT \(key) FROM \(table) WHERE \(condition) LIMIT \(Self.batch)) RETURNING 1)
+                SELECT count(*)::int FROM doomed
+                """), logger: logger)
+            let deleted = try rows.first(Int.self) ?? 0
+            total += deleted
+            if deleted < Self.batch { return total }
+        }
+    }
+}
