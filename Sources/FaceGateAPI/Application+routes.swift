@@ -71,6 +71,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     api.add(middleware: MetricsMiddleware(metrics: metrics))
     api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
+    api.add(middleware: IdempotencyMiddleware(
+        store: IdempotencyStore(database: services.database, logger: logger),
+        maxBodyBytes: 11 * configuration.imageLimits.maxBytes))
     AuthController(
         tokens: tokens, users: users,
         refreshTokens: RefreshTokenStore(

@@ -42,14 +42,22 @@ public struct MemberStore: Sendable {
 
     /// Creates a member; throws `StorageError.duplicateExternalID` when the organisation already has that external id
     /// (or that email).
+    /// Creates a member, and with `auditedBy` its `member_created` audit entry in the same statement (both or neither).
     public func create(
-        organization: UUID, name: String, externalID: String? = nil, email: String? = nil, metadata: String = "{}"
+        organization: UUID, name: String, externalID: String? = nil, email: String? = nil, metadata: String = "{}",
+        auditedBy actor: UUID? = nil
     ) async throws -> UUID {
         do {
             let rows = try await database.query(
                 """
-                INSERT INTO members (organization_id, name, external_id, email, metadata)
-                VALUES (\(organization), \(name), \(externalID), \(email), \(metadata)::jsonb) RETURNING id
+                WITH member AS (
+                    INSERT INTO members (organization_id, name, external_id, email, metadata)
+                    VALUES (\(organization), \(name), \(externalID), \(email), \(metadata)::jsonb) RETURNING id
+                ), audit AS (
+                    INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+                    SELECT \(organization), \(actor), 'member_created', upper(id::text) FROM member WHERE \(actor != nil)
+                )
+                SELECT id FROM member
                 """, logger: logger)
             return try rows.single(UUID.self)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {

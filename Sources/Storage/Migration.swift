@@ -19,6 +19,7 @@ extension Migration {
         .v3Auth,
         .v4Checkins,
         .v5RefreshGrace,
+        .v6Idempotency,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

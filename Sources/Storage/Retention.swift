@@ -2,7 +2,8 @@ import Logging
 import PostgresNIO
 
 /// What is kept how long, and the purge that enforces it: expired refresh tokens (they can never be used again),
-/// audit entries older than `auditDays` and check-ins older than `checkinDays` (0: kept for ever). Deletes go in
+/// idempotency keys after a day, audit entries older than `auditDays` and check-ins older than `checkinDays` (0: kept
+/// for ever). Deletes go in
 /// batches, so that no statement holds locks for long; several instances purging at once only share the work.
 public struct Retention: Sendable {
     public var auditDays: Int
@@ -14,7 +15,7 @@ public struct Retention: Sendable {
     }
 
     public struct Purged: Sendable, Equatable {
-        public var refreshTokens = 0, auditEntries = 0, checkins = 0
+        public var refreshTokens = 0, idempotencyKeys = 0, auditEntries = 0, checkins = 0
         public init() {}
         public var isEmpty: Bool { self == Purged() }
     }
@@ -26,6 +27,8 @@ public struct Retention: Sendable {
         var purged = Purged()
         purged.refreshTokens = try await deleteInBatches(database, logger: logger, table: "refresh_tokens", key: "id",
                                                          condition: "expires_at < now()")
+        purged.idempotencyKeys = try await deleteInBatches(database, logger: logger, table: "idempotency_keys",
+                                                           key: "ctid", condition: "created_at < now() - interval '1 day'")
         if auditDays > 0 {
             purged.auditEntries = try await deleteInBatches(
                 database, logger: logger, table: "audit_log", key: "id",

@@ -11,10 +11,12 @@ import Testing
 @Suite("Enrolment and check-in", .requiresFacesAndModels)
 struct CheckinFlowTests {
     static func post(
-        _ client: any TestClientProtocol, _ uri: String, token: String, photo path: String, as style: String = "raw"
+        _ client: any TestClientProtocol, _ uri: String, token: String, photo path: String, as style: String = "raw",
+        idempotencyKey: String? = nil
     ) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
         let bytes = try TestEnvironment.photo(path)
         var headers: HTTPFields = [.authorization: "Bearer \(token)"]
+        if let idempotencyKey { headers[HTTPField.Name("Idempotency-Key")!] = idempotencyKey }
         let body: ByteBuffer
         switch style {
         case "multipart":
@@ -64,6 +66,19 @@ struct CheckinFlowTests {
                 if let id = checkin.body["checkin_id"] as? String { checkinIDs.insert(id) }
             }
             #expect(checkinIDs.count == 1)
+
+            // A kiosk that retries with its key gets the first answer, not a second check-in; so does a retried enrolment.
+            let keyed = try await Self.post(client, "/api/v1/checkins", token: kiosk, photo: "face_recognition/obama/obama1.jpg",
+                                            idempotencyKey: "frame-1")
+            let retried = try await Self.post(client, "/api/v1/checkins", token: kiosk,
+                                              photo: "face_recognition/obama/obama1.jpg", idempotencyKey: "frame-1")
+            #expect(keyed.status == retried.status && keyed.body["checkin_id"] as? String == retried.body["checkin_id"] as? String)
+            let enrolAgain = try await Self.post(client, "/api/v1/members/\(obama)/faces", token: admin,
+                                                 photo: "face_recognition/obama/obama1.jpg", idempotencyKey: "enrol-1")
+            let enrolRetried = try await Self.post(client, "/api/v1/members/\(obama)/faces", token: admin,
+                                                   photo: "face_recognition/obama/obama1.jpg", idempotencyKey: "enrol-1")
+            #expect(enrolAgain.status == .created && enrolRetried.status == .created)
+            #expect(enrolAgain.body["face_id"] as? String == enrolRetried.body["face_id"] as? String)
 
             let stranger = try await Self.post(client, "/api/v1/checkins", token: kiosk, photo: "face_recognition/biden/biden.jpg")
             #expect(stranger.status == .notFound && stranger.body["code"] as? String == "no_match")

@@ -128,8 +128,11 @@ class PrivateCluster:
 
     def run(self, command):
         env = dict(os.environ, PG_PORT=self.port, PG_DATA=self.data)
-        return subprocess.run([os.environ["FACEGATE_PG_SCRIPT"], command], env=env, check=True, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.strip()
+        done = subprocess.run([os.environ["FACEGATE_PG_SCRIPT"], command], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            raise AssertionError(f"scripts/pg {command} failed ({done.returncode}): {done.stderr.strip()}")
+        return done.stdout.strip()
 
     @property
     def log(self):
@@ -144,7 +147,7 @@ class PrivateCluster:
     def destroy(self):
         try:
             self.run("stop")
-        except subprocess.CalledProcessError:
+        except AssertionError:
             pass
         shutil.rmtree(self.data, ignore_errors=True)
         if os.path.exists(self.data + ".password"):

@@ -70,8 +70,7 @@ struct MembersController {
         try body.validate(requireName: true)
         let id = try await members.create(
             organization: actor.organizationID, name: body.name!.trimmingCharacters(in: .whitespaces),
-            externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}")
-        try await users.audit("member_created", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
+            externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}", auditedBy: actor.id)
         return try JSONResponse.encode(MemberView(try await members.existing(id, organization: actor.organizationID)),
                                        status: .created)
     }

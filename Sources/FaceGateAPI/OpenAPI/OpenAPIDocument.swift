@@ -91,8 +91,8 @@ enum OpenAPIDocument {
                                          "409": problem("cannot_change_own_access")]),
             ],
             "/api/v1/members": [
-                "post": op("Create a member (admin, operator)", tag: "members", body: json(memberFields, required: ["name"]),
-                           responses: ["201": ref("Member"), "409": problem("duplicate_external_id")]),
+                "post": idempotent(op("Create a member (admin, operator)", tag: "members", body: json(memberFields, required: ["name"]),
+                           responses: ["201": ref("Member"), "409": problem("duplicate_external_id")])),
                 "get": op("Search members by name, external id or email, paged (admin, operator)", tag: "members",
                           parameters: [query("q", string), query("limit", integer(1...200)), query("cursor", string)],
                           responses: ["200": ref("MemberPage")]),
@@ -105,11 +105,11 @@ enum OpenAPIDocument {
                              tag: "members", parameters: [pathID("id")], responses: ["204": empty]),
             ],
             "/api/v1/members/{id}/faces": [
-                "post": op("Enrol faces from photos (admin, operator); several `image` parts give per-image results",
+                "post": idempotent(op("Enrol faces from photos (admin, operator); several `image` parts give per-image results",
                            tag: "faces", parameters: [pathID("id")], body: imageBody(several: true),
                            responses: ["201": ref("Enrolled"), "200": ref("EnrolmentResults", "several images"),
                                        "409": problem("face_belongs_to_other_member"),
-                                       "422": problem("no_face, multiple_faces, face_too_small, too_blurry, bad_pose")]),
+                                       "422": problem("no_face, multiple_faces, face_too_small, too_blurry, bad_pose")])),
                 "get": op("The member's faces (admin, operator)", tag: "faces", parameters: [pathID("id")],
                           responses: ["200": list("faces", "Face")]),
             ],
@@ -128,10 +128,10 @@ enum OpenAPIDocument {
                            responses: ["200": ref("Identification"), "422": problem("no_face")]),
             ],
             "/api/v1/checkins": [
-                "post": op("Check in by face (kiosk, operator, admin); a repeat within CHECKIN_DEDUP_SECONDS returns the first with 200",
+                "post": idempotent(op("Check in by face (kiosk, operator, admin); a repeat within CHECKIN_DEDUP_SECONDS returns the first with 200",
                            tag: "checkins", body: imageBody(),
                            responses: ["201": ref("Checkin"), "200": ref("Checkin", "already checked in"),
-                                       "404": problem("no_match"), "422": problem("no_face")]),
+                                       "404": problem("no_match"), "422": problem("no_face")])),
                 "get": op("Check-in history, newest first (admin, operator)", tag: "checkins",
                           parameters: [query("member_id", uuid), query("from", dateTime), query("to", dateTime),
                                        query("limit", integer(1...200)), query("cursor", string)],
@@ -229,6 +229,23 @@ enum OpenAPIDocument {
             "application/json": ["schema": ["type": "object", "properties": ["image_base64": string],
                                             "required": ["image_base64"]]],
         ]]
+    }
+
+    /// `operation` with the optional `Idempotency-Key` header and the answers it adds (`IdempotencyMiddleware`).
+    static func idempotent(_ operation: [String: Any]) -> [String: Any] {
+        var operation = operation
+        operation["parameters"] = (operation["parameters"] as? [[String: Any]] ?? []) + [[
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "the same key (per account, kept a day) returns the first answer instead of doing the work again",
+            "schema": ["type": "string", "minLength": 1, "maxLength": 200]]]
+        var responses = operation["responses"] as? [String: Any] ?? [:]
+        for (status, code) in [("400", "invalid_idempotency_key"), ("409", "idempotency_in_progress"),
+                               ("422", "idempotency_key_reused")] {
+            let before = (responses[status] as? [String: Any])?["description"] as? String
+            responses[status] = problem((before.map { $0.replacingOccurrences(of: "problem: ", with: "") + ", " } ?? "") + code)
+        }
+        operation["responses"] = responses
+        return operation
     }
 
     static func pathID(_ name: String) -> [String: Any] {

@@ -1,0 +1,98 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Storage
+
+/// `Idempotency-Key` on the writes a client may have to retry without knowing whether the first try arrived:
+/// creating a member, enrolling faces and checking in. The first request with a key (per account) runs and its
+/// answer is kept for at least a day; the same request again gets that answer (`Idempotent-Replayed: true`) instead
+/// of doing the work again; the key with a different request is 422 `idempotency_key_reused`, and while the first
+/// still runs 409 `idempotency_in_progress`. A 5xx answer is not kept: the request may simply be sent again.
+struct IdempotencyMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let store: IdempotencyStore
+    /// The largest body the routes read (bulk enrolment), collected here to hash it.
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .post, let key = request.headers[.idempotencyKey], Self.covers(request.uri.path),
+              let account = context.identity
+        else { return try await next(request, context) }
+        guard (1...200).contains(key.count) else {
+            throw Problem(.badRequest, code: "invalid_idempotency_key", detail: "Idempotency-Key must have 1 to 200 characters")
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        var hasher = SHA256()
+        hasher.update(data: Array("\(request.uri.path)\n\(request.headers[.contentType] ?? "")\n".utf8))
+        hasher.update(data: Array(buffer: body))
+        switch try await store.claim(user: account.id, key: key, requestHash: Array(hasher.finalize())) {
+        case .mismatch:
+            throw Problem(.unprocessableContent, code: "idempotency_key_reused",
+                          detail: "this Idempotency-Key was used for a different request")
+        case .inProgress:
+            throw Problem(.conflict, code: "idempotency_in_progress",
+                          detail: "a request with this Idempotency-Key is still running; try again shortly",
+                          headers: [.retryAfter: "1"])
+        case .answered(let answer):
+            var headers: HTTPFields = [.idempotentReplayed: "true"]
+            if let type = answer.contentType { headers[.contentType] = type }
+            return Response(status: .init(code: answer.status), headers: headers,
+                            body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        case .claimed:
+            let response: Response
+            do {
+                response = try await next(request, context)
+            } catch let error {
+                let problem = Problem(error)
+                if problem.status.code >= 500 {
+                    try? await store.release(user: account.id, key: key)
+                    throw error
+                }
+                return try await keep(try problem.response(from: request, context: context), user: account.id, key: key)
+            }
+            return try await keep(response, user: account.id, key: key)
+        }
+    }
+
+    /// Stores `response` as the key's answer (its body collected: a small JSON answer) and returns it, or releases
+    /// the key for a 5xx.
+    private func keep(_ response: Response, user: UUID, key: String) async throws -> Response {
+        guard response.status.code < 500 else {
+            try await store.release(user: user, key: key)
+            return response
+        }
+        let collected = CollectedBytes()
+        var kept = response
+        try await response.body.write(BodyCollector(into: collected))
+        kept.body = .init(byteBuffer: ByteBuffer(bytes: collected.bytes))
+        try await store.complete(user: user, key: key, answer: .init(
+            status: response.status.code, contentType: response.headers[.contentType], body: collected.bytes))
+        return kept
+    }
+
+    static func covers(_ path: String) -> Bool {
+        let parts = path.split(separator: "/")
+        // /api/v1/members, /api/v1/members/{id}/faces, /api/v1/checkins
+        return parts == ["api", "v1", "members"] || parts == ["api", "v1", "checkins"]
+            || (parts.count == 5 && parts[0...2] == ["api", "v1", "members"] && parts[4] == "faces")
+    }
+}
+
+/// Gathers a response body's bytes into `CollectedBytes`.
+private struct BodyCollector: ResponseBodyWriter {
+    let into: CollectedBytes
+    mutating func write(_ buffer: ByteBuffer) async throws { into.bytes += Array(buffer: buffer) }
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
+
+private final class CollectedBytes: @unchecked Sendable {
+    var bytes: [UInt8] = []  // written by one writer, read after it finished
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
+}
