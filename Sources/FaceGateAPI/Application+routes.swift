@@ -71,9 +71,12 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     api.add(middleware: MetricsMiddleware(metrics: metrics))
     api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
+    api.add(middleware: ImageBytesBudgetMiddleware(
+        budget: ImageBytesBudget(capacity: configuration.maxInflightImageBytes),
+        maxImageBytes: configuration.imageLimits.maxBytes))
     api.add(middleware: IdempotencyMiddleware(
         store: IdempotencyStore(database: services.database, logger: logger),
-        maxBodyBytes: 11 * configuration.imageLimits.maxBytes))
+        maxImageBytes: configuration.imageLimits.maxBytes))
     AuthController(
         tokens: tokens, users: users,
         refreshTokens: RefreshTokenStore(

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import struct
+import threading
 import time
 import urllib.parse
 import zlib
@@ -240,6 +241,43 @@ def test_a_stalled_request_or_an_idle_connection_is_closed(services):
     print(f"\nclosed after: {', '.join(f'{k} {v:.1f} s' if v else f'{k} never' for k, v in closed_after.items())}")
     assert all(seconds is not None and seconds < 6 for seconds in closed_after.values()), closed_after
     assert service.request("GET", "/health").status == 200
+
+
+def peak_growth_under_uploads(service, token, uploads=60, size=10 * 2**20):
+    """Peak resident growth (MB) while `uploads` clients each send a `size`-byte body to /detect at once, and the
+    answers' statuses and codes."""
+    before = service.resident_bytes("VmHWM")
+    body = b"\xff\xd8\xff" + bytes(size - 3)  # a JPEG start, then nothing a decoder can use
+    start = threading.Barrier(uploads)
+
+    def upload(_):
+        start.wait()
+        response = service.api("POST", "/detect", body, token, headers={"Content-Type": "image/jpeg"}, timeout=120)
+        return response.status, response.code
+
+    with ThreadPoolExecutor(uploads) as pool:
+        answers = list(pool.map(upload, range(uploads)))
+    return (service.resident_bytes("VmHWM") - before) / 2**20, answers
+
+
+def test_many_large_uploads_at_once_stay_within_the_in_flight_budget(services):
+    """60 clients send a 10 MiB photo body each at the same moment: with MAX_INFLIGHT_IMAGE_BYTES (64 MiB here) the
+    peak memory stays near the budget and the excess is refused at once with 503 and Retry-After; without a budget
+    every body is buffered (the figure it is compared with)."""
+    bounded = services.start(env={"MAX_INFLIGHT_IMAGE_BYTES": 64 * 2**20})
+    unbounded = services.start(env={"MAX_INFLIGHT_IMAGE_BYTES": 0})
+    results = {}
+    for name, service in (("unbounded", unbounded), ("bounded", bounded)):
+        _, tokens = service.organization(f"Upload Gym {name}", roles=("admin",))
+        results[name] = peak_growth_under_uploads(service, tokens["admin"])
+    for name, (growth, answers) in results.items():
+        print(f"\n60 x 10 MiB uploads at once, {name}: peak RSS +{growth:.0f} MB; answers {sorted(set(answers))}")
+    growth, answers = results["bounded"]
+    assert all(status in (400, 415, 422, 503) for status, _ in answers), answers
+    refused = [code for status, code in answers if status == 503]
+    assert refused and set(refused) == {"overloaded"}
+    assert growth < 64 + 200, growth
+    assert bounded.request("GET", "/health").status == 200
 
 
 def png_header(width, height):

@@ -66,6 +66,8 @@ public struct AppConfiguration: Sendable {
     public var refreshReuseGrace: Duration = .seconds(10)
     /// `AUDIT_RETENTION_DAYS` and `CHECKIN_RETENTION_DAYS`: older audit entries and check-ins are purged (0: kept).
     public var retention = Retention(auditDays: 365, checkinDays: 730)
+    /// `MAX_INFLIGHT_IMAGE_BYTES`: photo bytes all requests together may hold at once (nil: unbounded, `0`).
+    public var maxInflightImageBytes: Int? = 256 << 20
 
     /// An instance's share of a limit of `total` per minute (at least 1).
     var perInstanceLimit: @Sendable (Int) -> Int {
@@ -128,6 +130,7 @@ extension AppConfiguration {
         let graceSeconds = reader.integer("REFRESH_REUSE_GRACE_SECONDS", default: 10, in: 0...300)
         let auditDays = reader.integer("AUDIT_RETENTION_DAYS", default: 365, in: 0...36_500)
         let checkinDays = reader.integer("CHECKIN_RETENTION_DAYS", default: 730, in: 0...36_500)
+        let inflightBytes = reader.integer("MAX_INFLIGHT_IMAGE_BYTES", default: 256 << 20, in: 0...(64 << 30))
         let proxies = (reader.env["TRUSTED_PROXIES"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let trusted = proxies.compactMap(IPNetwork.init)
@@ -142,7 +145,8 @@ extension AppConfiguration {
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
-              let idleSeconds, let instances, let graceSeconds, let auditDays, let checkinDays
+              let idleSeconds, let instances, let graceSeconds, let auditDays, let checkinDays,
+              let inflightBytes
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -160,6 +164,7 @@ extension AppConfiguration {
         rateLimitInstances = instances
         refreshReuseGrace = .seconds(graceSeconds)
         retention = Retention(auditDays: auditDays, checkinDays: checkinDays)
+        maxInflightImageBytes = inflightBytes == 0 ? nil : inflightBytes
         trustedProxies = trusted
         self.metricsToken = metricsToken
     }

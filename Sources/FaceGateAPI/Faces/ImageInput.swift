@@ -9,22 +9,38 @@ import NIOCore
 enum ImageInput {
     static let rawTypes: Set<String> = ["image/jpeg", "image/jpg", "image/png", "image/webp"]
 
+    /// The largest body read for `contentType` with `maxImages` images of at most `maxBytes` each: the image itself
+    /// raw, the part headers and boundaries on top for multipart, base64's four bytes per three in JSON; nil for a
+    /// type no image endpoint takes.
+    static func bodyLimit(contentType: String, maxBytes: Int, maxImages: Int = 1) -> Int? {
+        switch mediaType(of: contentType) {
+        case let type where rawTypes.contains(type): maxBytes
+        case "multipart/form-data": maxBytes * maxImages + 64 * 1024
+        case "application/json": (maxBytes / 3 + 1) * 4 + 4096
+        default: nil
+        }
+    }
+
+    static func mediaType(of contentType: String) -> String {
+        contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    }
+
     /// The photos (at most `maxImages`, each at most `maxBytes`).
     static func images(
         from request: Request, context: AppRequestContext, maxBytes: Int, maxImages: Int = 1
     ) async throws -> [[UInt8]] {
         let contentType = request.headers[.contentType] ?? ""
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let mediaType = mediaType(of: contentType)
+        let limit = bodyLimit(contentType: contentType, maxBytes: maxBytes, maxImages: maxImages) ?? 0
         switch mediaType {
         case _ where rawTypes.contains(mediaType):
-            let body = try await collect(request, upTo: maxBytes)
+            let body = try await collect(request, upTo: limit)
             return [Array(body.readableBytesView)]
         case "multipart/form-data":
             guard let boundary = boundary(in: contentType) else {
                 throw Problem(.badRequest, code: "invalid_multipart", detail: "the multipart body has no boundary")
             }
-            // The part headers and boundaries on top of the images themselves.
-            let body = try await collect(request, upTo: maxBytes * maxImages + 64 * 1024)
+            let body = try await collect(request, upTo: limit)
             let images = try parts(named: "image", in: body, boundary: boundary, maxParts: max(8, maxImages * 2))
             guard !images.isEmpty else { throw missingImage }
             guard images.count <= maxImages else {
@@ -36,7 +52,7 @@ enum ImageInput {
             }
             return images
         case "application/json":
-            let body = try await collect(request, upTo: (maxBytes / 3 + 1) * 4 + 4096)
+            let body = try await collect(request, upTo: limit)
             struct Payload: Decodable { var image_base64: String? }
             guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(buffer: body)) else {
                 throw Problem(.badRequest, code: "invalid_json", detail: "the body is not JSON with an image_base64 field")
@@ -61,7 +77,7 @@ enum ImageInput {
 
     static let missingImage = Problem(.badRequest, code: "missing_image", detail: "the request carries no image")
 
-    private static func collect(_ request: Request, upTo limit: Int) async throws -> ByteBuffer {
+    static func collect(_ request: Request, upTo limit: Int) async throws -> ByteBuffer {
         do {
             return try await request.body.collect(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {

@@ -13,8 +13,8 @@ import Storage
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let store: IdempotencyStore
-    /// The largest body the routes read (bulk enrolment), collected here to hash it.
-    let maxBodyBytes: Int
+    /// `MAX_IMAGE_BYTES`: the body is collected here to hash it, within the limit the route itself applies.
+    let maxImageBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, let key = request.headers[.idempotencyKey], Self.covers(request.uri.path),
@@ -24,7 +24,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
             throw Problem(.badRequest, code: "invalid_idempotency_key", detail: "Idempotency-Key must have 1 to 200 characters")
         }
         var request = request
-        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let body = try await ImageInput.collect(request, upTo: Self.bodyLimit(of: request, maxImageBytes: maxImageBytes))
+        request.body = .init(buffer: body)
         var hasher = SHA256()
         hasher.update(data: Array("\(request.uri.path)\n\(request.headers[.contentType] ?? "")\n".utf8))
         hasher.update(data: Array(buffer: body))
@@ -71,6 +72,15 @@ struct IdempotencyMiddleware: RouterMiddleware {
         try await store.complete(user: user, key: key, answer: .init(
             status: response.status.code, contentType: response.headers[.contentType], body: collected.bytes))
         return kept
+    }
+
+    /// What the route reads of a body: an image body's limit, or 64 KiB of JSON for a new member.
+    static func bodyLimit(of request: Request, maxImageBytes: Int) -> Int {
+        let path = request.uri.path.split(separator: "/")
+        if path == ["api", "v1", "members"] { return 64 * 1024 }
+        let images = path.last == "faces" ? FacesController.maxImagesPerRequest : 1
+        return ImageInput.bodyLimit(contentType: request.headers[.contentType] ?? "", maxBytes: maxImageBytes,
+                                    maxImages: images) ?? 64 * 1024
     }
 
     static func covers(_ path: String) -> Bool {
