@@ -20,6 +20,9 @@ public func buildApplication(
         return logger
     }()
 
+    if DatabaseURL.isPlaintextOverNetwork(configuration.databaseURL) {
+        logger.warning("DATABASE_URL reaches a database on another host with sslmode=disable: passwords and biometric data cross the network unencrypted; use sslmode=require or verify-full")
+    }
     let models = FaceModels(directory: configuration.engine.modelsDirectory)
     try models.verify()
     let engines = try EnginePool(

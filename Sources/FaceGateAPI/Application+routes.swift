@@ -90,7 +90,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     MembersController(members: services.members, gallery: gallery, users: users).addRoutes(to: api.group("members"))
     FacesController(
         pipeline: pipeline, gallery: gallery, members: services.members, faces: services.faces, users: users,
-        sealer: BiometricSealer(key: configuration.biometricEncryptionKey), gate: configuration.engine.enrolmentGate,
+        sealer: configuration.biometricSealer, gate: configuration.engine.enrolmentGate,
         rule: rule, maxImageBytes: configuration.imageLimits.maxBytes, modelVersion: configuration.engine.modelVersion
     ).addRoutes(to: api.group("members"))
     MatchingController(

@@ -35,6 +35,14 @@ public enum DatabaseURL {
                      password: url.password?.removingPercentEncoding, database: database, sslMode: sslMode)
     }
 
+    /// Whether `string` sends passwords and biometric data in the clear over a network: `sslmode=disable` (the
+    /// default) to a host that is not this machine.
+    public static func isPlaintextOverNetwork(_ string: String) -> Bool {
+        guard let parts = try? parts(of: string), parts.sslMode == .disable else { return false }
+        let host = parts.host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return !(host == "localhost" || host == "::1" || host.hasPrefix("127."))
+    }
+
     public static func configuration(from string: String) throws -> PostgresClient.Configuration {
         let parts = try parts(of: string)
         let tls: PostgresClient.Configuration.TLS

@@ -17,14 +17,17 @@ public struct NewFace: Sendable {
     public var imageSHA256: [UInt8]
     /// The aligned face chip, sealed by the caller (the service encrypts it before it reaches the database).
     public var sealedThumbnail: [UInt8]?
+    /// The id of the key the thumbnail is sealed under.
+    public var thumbnailKeyID: String?
     /// The account that enrolled it, for the audit log entry written with the face.
     public var enrolledBy: UUID?
 
     public init(
         organizationID: UUID, memberID: UUID, embedding: [Float], model: String, modelVersion: String,
         quality: [String: Double] = [:], box: [Int]? = nil, imageSHA256: [UInt8], sealedThumbnail: [UInt8]? = nil,
-        enrolledBy: UUID? = nil
+        thumbnailKeyID: String? = nil, enrolledBy: UUID? = nil
     ) {
+        self.thumbnailKeyID = thumbnailKeyID
         self.organizationID = organizationID
         self.memberID = memberID
         self.embedding = embedding
@@ -60,10 +63,10 @@ public struct FaceStore: Sendable {
                 """
                 WITH face AS (
                     INSERT INTO faces (organization_id, member_id, embedding, model, model_version, quality, box,
-                                       image_sha256, thumbnail)
+                                       image_sha256, thumbnail, thumbnail_key_id)
                     VALUES (\(face.organizationID), \(face.memberID), \(face.embedding)::real[]::vector, \(face.model),
                             \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
-                            \(face.sealedThumbnail?.byteBuffer))
+                            \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID))
                     RETURNING id, organization_id
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
@@ -261,14 +264,53 @@ extension FaceStore {
         return found
     }
 
+    /// A sealed thumbnail with what it is bound to: its face's row identity and the key it is sealed under.
+    public struct SealedThumbnail: Sendable {
+        public var face: UUID
+        public var organization: UUID
+        public var member: UUID
+        public var imageSHA256: [UInt8]
+        public var sealed: [UInt8]
+        public var keyID: String?
+    }
+
     /// The sealed thumbnail of one of the member's faces (nil: no such face, or stored without one).
-    public func sealedThumbnail(face: UUID, member: UUID, organization: UUID) async throws -> [UInt8]? {
-        let rows = try await database.query(
-            """
-            SELECT thumbnail FROM faces
-            WHERE id = \(face) AND member_id = \(member) AND organization_id = \(organization) AND thumbnail IS NOT NULL
-            """, logger: logger)
-        for buffer in try rows.decode(ByteBuffer.self) { return Array(buffer.readableBytesView) }
-        return nil
+    public func sealedThumbnail(face: UUID, member: UUID, organization: UUID) async throws -> SealedThumbnail? {
+        try await sealedThumbnails(
+            "WHERE id = \(face) AND member_id = \(member) AND organization_id = \(organization) AND thumbnail IS NOT NULL"
+        ).first
+    }
+
+    /// Up to `limit` thumbnails not sealed under `keyID`, in face id order after `after` (a resumable walk).
+    public func thumbnails(notSealedUnder keyID: String, after: UUID?, limit: Int) async throws -> [SealedThumbnail] {
+        try await sealedThumbnails("""
+            WHERE thumbnail IS NOT NULL AND thumbnail_key_id IS DISTINCT FROM \(keyID)
+              AND id > \(after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))) ORDER BY id LIMIT \(limit)
+            """)
+    }
+
+    /// How many thumbnails are not sealed under `keyID`.
+    public func countThumbnails(notSealedUnder keyID: String) async throws -> Int {
+        try await database.query(
+            "SELECT count(*)::int FROM faces WHERE thumbnail IS NOT NULL AND thumbnail_key_id IS DISTINCT FROM \(keyID)",
+            logger: logger).first(Int.self) ?? 0
+    }
+
+    /// Replaces a face's thumbnail with `sealed` under `keyID`, unless the face has gone meanwhile.
+    public func replaceThumbnail(face: UUID, sealed: [UInt8], keyID: String) async throws {
+        try await database.query(
+            "UPDATE faces SET thumbnail = \(sealed.byteBuffer), thumbnail_key_id = \(keyID) WHERE id = \(face)",
+            logger: logger)
+    }
+
+    private func sealedThumbnails(_ condition: PostgresQuery) async throws -> [SealedThumbnail] {
+        var query: PostgresQuery = "SELECT id, organization_id, member_id, image_sha256, thumbnail, thumbnail_key_id FROM faces "
+        query.sql += condition.sql
+        query.binds = condition.binds
+        let rows = try await database.query(query, logger: logger)
+        return try rows.decode((UUID, UUID, UUID, ByteBuffer, ByteBuffer, String?).self).map {
+            SealedThumbnail(face: $0.0, organization: $0.1, member: $0.2, imageSHA256: Array(buffer: $0.3),
+                            sealed: Array(buffer: $0.4), keyID: $0.5)
+        }
     }
 }

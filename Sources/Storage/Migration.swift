@@ -20,6 +20,7 @@ extension Migration {
         .v4Checkins,
         .v5RefreshGrace,
         .v6Idempotency,
+        .v7ThumbnailKeys,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -40,15 +40,19 @@ func withApplication<T: Sendable>(
         var configuration = try testConfiguration(databaseURL: url)
         adjust(&configuration)
         return try await testBounded(try await buildApplication(configuration)) { client in
-            // The gallery loads in the background after start; until then searches answer 503.
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
-                let status = try await client.execute(uri: "/ready", method: .get) { response in response.status }
-                if status == .ok { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            try await untilReady(client)
             return try await body(client, url)
         }
+    }
+}
+
+/// Waits (at most 20 s) for `/ready`: the gallery loads in the background after start; until then searches answer 503.
+func untilReady(_ client: any TestClientProtocol) async throws {
+    let deadline = ContinuousClock.now + .seconds(20)
+    while ContinuousClock.now < deadline {
+        let status = try await client.execute(uri: "/ready", method: .get) { response in response.status }
+        if status == .ok { return }
+        try await Task.sleep(for: .milliseconds(20))
     }
 }
 

@@ -15,4 +15,14 @@ import Testing
     func rejects(_ url: String) {
         #expect(throws: DatabaseURL.Invalid.self) { try DatabaseURL.configuration(from: url) }
     }
+
+    @Test("sslmode=disable to another host is flagged; loopback or TLS is not")
+    func plaintextOverNetwork() {
+        #expect(DatabaseURL.isPlaintextOverNetwork("postgres://u:p@db.example:5432/f"))
+        #expect(DatabaseURL.isPlaintextOverNetwork("postgres://u:p@10.0.0.5/f?sslmode=disable"))
+        #expect(!DatabaseURL.isPlaintextOverNetwork("postgres://u:p@db.example/f?sslmode=require"))
+        #expect(!DatabaseURL.isPlaintextOverNetwork("postgres://u:p@127.0.0.1:54329/f"))
+        #expect(!DatabaseURL.isPlaintextOverNetwork("postgres://u:p@localhost/f"))
+        #expect(!DatabaseURL.isPlaintextOverNetwork("postgres://u:p@[::1]/f"))
+    }
 }

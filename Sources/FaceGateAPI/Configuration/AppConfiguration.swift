@@ -68,6 +68,11 @@ public struct AppConfiguration: Sendable {
     public var retention = Retention(auditDays: 365, checkinDays: 730)
     /// `MAX_INFLIGHT_IMAGE_BYTES`: photo bytes all requests together may hold at once (nil: unbounded, `0`).
     public var maxInflightImageBytes: Int? = 256 << 20
+    /// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`: earlier biometric keys (comma-separated base64), which still open what
+    /// they sealed until `facegate keys rotate` has re-sealed it under `BIOMETRIC_ENCRYPTION_KEY`.
+    public var previousBiometricKeys: [[UInt8]] = []
+
+    var biometricSealer: BiometricSealer { BiometricSealer(key: biometricEncryptionKey, previousKeys: previousBiometricKeys) }
 
     /// An instance's share of a limit of `total` per minute (at least 1).
     var perInstanceLimit: @Sendable (Int) -> Int {
@@ -131,6 +136,12 @@ extension AppConfiguration {
         let auditDays = reader.integer("AUDIT_RETENTION_DAYS", default: 365, in: 0...36_500)
         let checkinDays = reader.integer("CHECKIN_RETENTION_DAYS", default: 730, in: 0...36_500)
         let inflightBytes = reader.integer("MAX_INFLIGHT_IMAGE_BYTES", default: 256 << 20, in: 0...(64 << 30))
+        let previousKeyTexts = (reader.env["BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let previousKeys = previousKeyTexts.compactMap { Data(base64Encoded: $0).flatMap { $0.count == 32 ? [UInt8]($0) : nil } }
+        if previousKeys.count != previousKeyTexts.count {
+            reader.problem("BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS must be comma-separated base64 keys of 32 bytes")
+        }
         let proxies = (reader.env["TRUSTED_PROXIES"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let trusted = proxies.compactMap(IPNetwork.init)
@@ -165,6 +176,7 @@ extension AppConfiguration {
         refreshReuseGrace = .seconds(graceSeconds)
         retention = Retention(auditDays: auditDays, checkinDays: checkinDays)
         maxInflightImageBytes = inflightBytes == 0 ? nil : inflightBytes
+        previousBiometricKeys = previousKeys
         trustedProxies = trusted
         self.metricsToken = metricsToken
     }

@@ -79,10 +79,13 @@ struct FacesController {
                 "this face matches another member (cosine distance %.4f, tolerance %.4f)", other.distance, rule.tolerance))
         }
         let quality = face.quality.measures
+        let imageSHA256 = Array(SHA256.hash(data: photo))
+        let thumbnail = try sealer.seal(
+            face.chip.pngData(), for: .init(organization: organization, member: member, imageSHA256: imageSHA256))
         let ref = try await gallery.add(NewFace(
             organizationID: organization, memberID: member, embedding: face.embedding,
             model: FaceModels.embedder.name, modelVersion: modelVersion, quality: quality, box: face.face.box.asArray,
-            imageSHA256: Array(SHA256.hash(data: photo)), sealedThumbnail: try sealer.seal(face.chip.pngData()),
+            imageSHA256: imageSHA256, sealedThumbnail: thumbnail.sealed, thumbnailKeyID: thumbnail.keyID,
             enrolledBy: actor.id))
         return Enrolled(faceId: ref.face, box: BoxView(face.face.box), quality: quality)
     }
@@ -120,9 +123,24 @@ struct FacesController {
         let actor = try context.account(in: MembersController.staff)
         let member = try uuidParameter("id", of: context, what: "member")
         let face = try uuidParameter("face_id", of: context, what: "face")
-        guard let sealed = try await faces.sealedThumbnail(face: face, member: member, organization: actor.organizationID)
+        guard let stored = try await faces.sealedThumbnail(face: face, member: member, organization: actor.organizationID)
         else { throw Problem.notFound("face") }
-        let png = try sealer.open(sealed)
+        let png: [UInt8]
+        do {
+            png = try sealer.open(stored.sealed, keyID: stored.keyID, for: .init(
+                organization: stored.organization, member: stored.member, imageSHA256: stored.imageSHA256))
+        } catch BiometricSealer.Failure.unknownKey(let keyID) {
+            context.logger.error("thumbnail sealed under an unknown key", metadata: ["face": "\(face)", "key_id": "\(keyID)"])
+            throw Problem(.conflict, code: "thumbnail_key_unknown", detail: """
+                this thumbnail is sealed under a key the service does not have (key id \(keyID)); \
+                add that key to BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS
+                """)
+        } catch {
+            // Not this face's blob (copied from another row) or damaged: the seal refuses it.
+            context.logger.error("thumbnail does not open for its face", metadata: ["face": "\(face)", "error": "\(error)"])
+            throw Problem(.conflict, code: "thumbnail_unreadable",
+                          detail: "this face's stored thumbnail does not open for this face (moved or damaged)")
+        }
         return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: png)))
     }

@@ -40,21 +40,6 @@ struct FacePipeline: Sendable {
     }
 }
 
-/// AES-GCM with `BIOMETRIC_ENCRYPTION_KEY` for biometric data at rest (the face thumbnails).
-struct BiometricSealer: Sendable {
-    let key: SymmetricKey
-
-    init(key: [UInt8]) { self.key = SymmetricKey(data: key) }
-
-    func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
-        guard let combined = try AES.GCM.seal(plaintext, using: key).combined else { throw Problem.internalError }
-        return [UInt8](combined)
-    }
-
-    func open(_ sealed: [UInt8]) throws -> [UInt8] {
-        [UInt8](try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key))
-    }
-}
 
 extension FaceBox {
     var asArray: [Int] { [x, y, width, height] }

@@ -1,0 +1,63 @@
+import Crypto
+import Foundation
+
+/// Seals face thumbnails (biometric data) with AES-GCM under `BIOMETRIC_ENCRYPTION_KEY`, each bound to its face —
+/// organisation, member and the photo's SHA-256, the row's identity — as associated data, so that a blob copied into
+/// another face's row does not open; the key's id is stored beside the blob, so that the key can be rotated
+/// (`facegate keys rotate`) while the keys of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS` still open what they sealed.
+struct BiometricSealer: Sendable {
+    enum Failure: Error, Equatable {
+        /// Sealed under a key this service does not have.
+        case unknownKey(String)
+    }
+
+    /// Which face a blob belongs to.
+    struct Owner: Sendable {
+        var organization: UUID
+        var member: UUID
+        var imageSHA256: [UInt8]
+
+        var associatedData: [UInt8] {
+            Array("facegate thumbnail v1|\(organization.uuidString.lowercased())|\(member.uuidString.lowercased())|".utf8)
+                + imageSHA256
+        }
+    }
+
+    let current: SymmetricKey
+    let currentID: String
+    private let keys: [String: SymmetricKey]
+
+    init(key: [UInt8], previousKeys: [[UInt8]] = []) {
+        current = SymmetricKey(data: key)
+        currentID = Self.id(of: key)
+        var keys: [String: SymmetricKey] = [:]
+        for old in previousKeys { keys[Self.id(of: old)] = SymmetricKey(data: old) }
+        keys[currentID] = current
+        self.keys = keys
+    }
+
+    /// A key's public name: the first 8 bytes of a hash of it, hex.
+    static func id(of key: [UInt8]) -> String {
+        SHA256.hash(data: Array("facegate key id|".utf8) + key).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func seal(_ plaintext: [UInt8], for owner: Owner) throws -> (sealed: [UInt8], keyID: String) {
+        let box = try AES.GCM.seal(plaintext, using: current, authenticating: owner.associatedData)
+        guard let combined = box.combined else { throw Problem.internalError }
+        return ([UInt8](combined), currentID)
+    }
+
+    /// Opens a blob sealed under `keyID` for `owner`; a blob from before key ids (nil) was sealed under one of the
+    /// keys without associated data.
+    func open(_ sealed: [UInt8], keyID: String?, for owner: Owner) throws -> [UInt8] {
+        let box = try AES.GCM.SealedBox(combined: sealed)
+        guard let keyID else {
+            for key in [current] + keys.values.filter({ $0 != current }) {
+                if let plain = try? AES.GCM.open(box, using: key) { return [UInt8](plain) }
+            }
+            throw Failure.unknownKey("none (sealed before key ids)")
+        }
+        guard let key = keys[keyID] else { throw Failure.unknownKey(keyID) }
+        return [UInt8](try AES.GCM.open(box, using: key, authenticating: owner.associatedData))
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Storage
+
+/// `facegate keys rotate`: re-seals every thumbnail not yet under `BIOMETRIC_ENCRYPTION_KEY`, opening it with the key
+/// it names (one of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`) and binding it to its face. Walks the faces in id order in
+/// batches, each thumbnail written on its own, so an interrupted run simply starts again where the work is left; a
+/// thumbnail under a key the service does not have is counted and left as it is.
+public struct ThumbnailKeyRotation: Sendable {
+    public struct Outcome: Sendable, Equatable {
+        public var resealed = 0
+        public var unreadable = 0
+        public var total = 0
+    }
+
+    let sealer: BiometricSealer
+    let faces: FaceStore
+    let batch: Int
+
+    public init(configuration: AppConfiguration, faces: FaceStore, batch: Int = 200) {
+        sealer = configuration.biometricSealer
+        self.faces = faces
+        self.batch = batch
+    }
+
+    /// The id of the key thumbnails are re-sealed under.
+    public var currentKeyID: String { sealer.currentID }
+
+    public func run(progress: (Outcome) -> Void = { _ in }) async throws -> Outcome {
+        var outcome = Outcome(total: try await faces.countThumbnails(notSealedUnder: sealer.currentID))
+        var after: UUID?
+        while true {
+            let page = try await faces.thumbnails(notSealedUnder: sealer.currentID, after: after, limit: batch)
+            guard let last = page.last else { return outcome }
+            for stored in page {
+                let owner = BiometricSealer.Owner(
+                    organization: stored.organization, member: stored.member, imageSHA256: stored.imageSHA256)
+                do {
+                    let plain = try sealer.open(stored.sealed, keyID: stored.keyID, for: owner)
+                    let resealed = try sealer.seal(plain, for: owner)
+                    try await faces.replaceThumbnail(face: stored.face, sealed: resealed.sealed, keyID: resealed.keyID)
+                    outcome.resealed += 1
+                } catch is BiometricSealer.Failure {
+                    outcome.unreadable += 1
+                }
+            }
+            after = last.face
+            progress(outcome)
+        }
+    }
+}

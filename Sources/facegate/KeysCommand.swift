@@ -1,0 +1,54 @@
+import ArgumentParser
+import FaceGateAPI
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Key management.", subcommands: [RotateKeysCommand.self])
+}
+
+/// `facegate keys rotate`: after `BIOMETRIC_ENCRYPTION_KEY` was replaced (the old one moved to
+/// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`), re-seals every stored thumbnail under the new key. Resumable; progress
+/// with rate and ETA on a terminal, a line per batch otherwise; the last stdout line is a JSON summary.
+struct RotateKeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate", abstract: "Re-seal every thumbnail under BIOMETRIC_ENCRYPTION_KEY; last stdout line is JSON.")
+
+    @Option(help: "Thumbnails per batch.") var batch = 200
+
+    func run() async throws {
+        let configuration = try loadConfiguration()
+        var logger = Logger(label: "facegate.keys")
+        logger.logLevel = .warning
+        try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
+                                    backgroundLogger: logger)
+        let started = ContinuousClock.now
+        let outcome = try await withPostgresClient(client) { [batch, logger] in
+            try await Migrator().migrate(client, logger: logger)
+            let rotation = ThumbnailKeyRotation(
+                configuration: configuration, faces: FaceStore(database: Database(client: client), logger: logger),
+                batch: batch)
+            let terminal = isatty(STDERR_FILENO) == 1
+            return try await rotation.run { done in
+                let finished = done.resealed + done.unreadable
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                let rate = Double(finished) / max(seconds, 0.001)
+                let eta = rate > 0 ? Double(done.total - finished) / rate : 0
+                let line = String(format: "%d of %d thumbnails (%d unreadable), %.0f/s, ETA %.0f s",
+                                  finished, done.total, done.unreadable, rate, eta)
+                FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+            }
+        }
+        if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        let summary: [String: Any] = [
+            "resealed": outcome.resealed, "unreadable": outcome.unreadable,
+            "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+        if outcome.unreadable > 0 { throw ExitCode(1) }
+    }
+}
