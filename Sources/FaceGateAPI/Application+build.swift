@@ -54,8 +54,10 @@ public func buildApplication(
             idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout / .milliseconds(1))))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facegate"),
         services: [postgres, gallerySync,
-                   RetentionService(retention: configuration.retention, database: database, interval: .seconds(3600),
-                                    logger: logger)],
+                   // Its batches may take longer than a request's statement bound on a large backlog.
+                   RetentionService(retention: configuration.retention,
+                                    database: Database(client: postgres, connectionWait: configuration.databaseWait),
+                                    interval: .seconds(3600), logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         try await Migrator().migrate(postgres, logger: logger)

@@ -44,7 +44,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     let rule = configuration.engine.matchRule
 
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(trustedProxies: configuration.trustedProxies)))
+    router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(
+        trustedProxies: configuration.trustedProxies, header: configuration.trustedProxyHeader)))
     router.add(middleware: LogRequestsMiddleware(.debug))
     // CORS outside the problem middleware: error answers (401, 404, 429, 503) carry the CORS headers too, so that an
     // allowed origin's page can read why a request failed.
@@ -54,8 +55,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },
         gallery: gallery,
+        // Not divided among instances: a load balancer checks each instance on its own.
         limiter: TokenBucketLimiter(
-            perMinute: share(configuration.readyRateLimitPerMinute), burst: share(configuration.readyRateLimitPerMinute))
+            perMinute: configuration.readyRateLimitPerMinute, burst: configuration.readyRateLimitPerMinute)
     ).addRoutes(to: router)
     let metricsAuthorization = configuration.metricsToken.map { "Bearer " + $0 }
     router.get("metrics") { request, _ in

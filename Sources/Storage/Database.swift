@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// PostgreSQL as the stores use it on the request path: every statement runs on a pooled connection that must be
 /// had within `connectionWait`, or the call fails with `StorageError.timedOut`. postgres-nio's pool keeps a waiting
@@ -28,10 +29,23 @@ public struct Database: Sendable {
     public func withConnection<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        // The pool may hand out a connection that has just closed (before it has heard of the close): another one.
+        for _ in 0..<3 {
+            do { return try await leased(body) } catch is ClosedAtLease { continue }
+        }
+        throw StorageError.connectionLost
+    }
+
+    private struct ClosedAtLease: Error {}
+
+    private func leased<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
         let tooLate = StorageError.timedOut("waiting for a database connection")
         return try await answerWithin(connectionWait, orThrow: tooLate) { [client, statementTimeout] deadline in
             try await client.withConnection { connection in
                 guard deadline.commit() else { throw tooLate }
+                guard !connection.isClosed else { throw ClosedAtLease() }
                 return try await Self.watched(connection, timeout: statementTimeout) { try await body(connection) }
             }
         }
@@ -50,8 +64,14 @@ public struct Database: Sendable {
     ) async throws -> Result {
         // Unstructured tasks: the caller is answered without waiting for a body that may never return.
         let answer = Answer<Result>()
+        let timedOut = TimeoutFlag()
         let work = Task {
-            do { answer.deliver(.success(try await body())) } catch { answer.deliver(.failure(error)) }
+            do {
+                answer.deliver(.success(try await body()))
+            } catch {
+                // Closing the connection at the timeout fails the statement: that is the timeout, said as such.
+                answer.deliver(.failure(timedOut.isSet ? StorageError.timedOut("the database statement") : error))
+            }
         }
         let watch = Task {
             let giveUp = timeout.map { ContinuousClock.now + $0 }
@@ -60,9 +80,12 @@ public struct Database: Sendable {
                 do { try await Task.sleep(for: closedConnectionCheck) } catch { return }  // body answered
                 if connection.isClosed { closedChecks += 1 }
                 if let giveUp, ContinuousClock.now >= giveUp {
+                    // Closed first (locally, at once), so that the pool never hands out a connection still busy with
+                    // the abandoned statement; that also ends the statement on a server that still listens.
+                    timedOut.set()
+                    try? await connection.close()
                     answer.deliver(.failure(StorageError.timedOut("the database statement")))
                     work.cancel()
-                    try? await connection.close()  // ends the lease, and the statement on a server that still listens
                     return
                 }
             }
@@ -119,4 +142,11 @@ extension Array where Element == PostgresRow {
         guard let value = try first(type) else { throw StorageError.noRowReturned }
         return value
     }
+}
+
+/// Set once a statement's time is up (read by the task that ran it).
+private final class TimeoutFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

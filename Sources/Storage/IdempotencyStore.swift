@@ -35,12 +35,20 @@ public struct IdempotencyStore: Sendable {
         case mismatch
     }
 
+    /// How long a claim without an answer holds: past it the request is taken to have died with its answer (a
+    /// killed process, a lost connection) and the key may be claimed again.
+    public static let abandonedAfter: Duration = .seconds(300)
+
     /// Claims `key` for a request whose content hashes to `requestHash`, or tells what the key already stands for.
     public func claim(user: UUID, key: String, requestHash: [UInt8]) async throws -> Claim {
+        let abandoned = Int(Self.abandonedAfter / .seconds(1))
         let inserted = try await database.query(
             """
             INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES (\(user), \(key), \(requestHash.byteBuffer))
-            ON CONFLICT DO NOTHING RETURNING 1
+            ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()
+                WHERE idempotency_keys.status IS NULL
+                  AND idempotency_keys.created_at < now() - make_interval(secs => \(abandoned))
+            RETURNING 1
             """, logger: logger)
         if !inserted.isEmpty { return .claimed }
         let rows = try await database.query(

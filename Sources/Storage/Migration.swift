@@ -21,6 +21,7 @@ extension Migration {
         .v5RefreshGrace,
         .v6Idempotency,
         .v7ThumbnailKeys,
+        .v8RetentionIndexes,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -33,7 +33,9 @@ struct RotateKeysCommand: AsyncParsableCommand {
                 configuration: configuration, faces: FaceStore(database: Database(client: client), logger: logger),
                 batch: batch)
             let terminal = isatty(STDERR_FILENO) == 1
-            return try await rotation.run { done in
+            return try await rotation.run(unreadable: { face in
+                FileHandle.standardError.write(Data("face \(face): its thumbnail does not open; left as it is\n".utf8))
+            }) { done in
                 let finished = done.resealed + done.unreadable
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 let rate = Double(finished) / max(seconds, 0.001)

@@ -22,12 +22,21 @@ import Testing
         #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "not an address") == "10.0.0.5")
     }
 
-    @Test("RFC 7239 Forwarded: quoted IPv6 with a port, IPv4 with a port, other parameters")
+    @Test("RFC 7239 Forwarded when the proxies write it: quoted IPv6 with a port, IPv4 with a port, other parameters")
     func forwardedHeader() {
-        #expect(resolver.client(peer: "10.0.0.5", forwarded: #"for="[2001:db8:cafe::17]:4711";proto=https"#,
-                                forwardedFor: "9.9.9.9") == "2001:db8:cafe::17")
-        #expect(resolver.client(peer: "10.0.0.5", forwarded: "for=192.0.2.60:443;by=10.0.0.5, for=10.0.0.7",
-                                forwardedFor: nil) == "192.0.2.60")
+        var forwarding = resolver
+        forwarding.header = .forwarded
+        #expect(forwarding.client(peer: "10.0.0.5", forwarded: #"for="[2001:db8:cafe::17]:4711";proto=https"#,
+                                  forwardedFor: "9.9.9.9") == "2001:db8:cafe::17")
+        #expect(forwarding.client(peer: "10.0.0.5", forwarded: "for=192.0.2.60:443;by=10.0.0.5, for=10.0.0.7",
+                                  forwardedFor: nil) == "192.0.2.60")
+    }
+
+    @Test("the header the proxies do not write is the client's word: ignored")
+    func otherHeaderIgnored() {
+        // A proxy that appends to X-Forwarded-For passes a client's own Forwarded header through.
+        #expect(resolver.client(peer: "10.0.0.5", forwarded: "for=1.2.3.4", forwardedFor: "198.51.100.7") == "198.51.100.7")
+        #expect(resolver.client(peer: "10.0.0.5", forwarded: "for=1.2.3.4", forwardedFor: nil) == "10.0.0.5")
     }
 
     @Test("IPv6 clients share a limit per /64; IPv4 and IPv4-mapped addresses are themselves")

@@ -137,12 +137,15 @@ struct HealthTests {
             _ = try await waitForReady(client)
 
             try await cluster.stop()
-            // The last probe's outcome is reused for a second.
-            var unavailable = false
+            // The last probe's outcome is reused for a second (the gallery may notice first).
+            var databaseDown = false
             let outageDeadline = ContinuousClock.now + .seconds(10)
-            while !unavailable && ContinuousClock.now < outageDeadline {
-                try await client.execute(uri: "/ready", method: .get) { unavailable = $0.status == .serviceUnavailable }
-                if !unavailable { try await Task.sleep(for: .milliseconds(100)) }
+            while !databaseDown && ContinuousClock.now < outageDeadline {
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    let body = try? JSONDecoder().decode(ReadyBody.self, from: Data(buffer: response.body))
+                    databaseDown = body?.failing.contains("database") == true
+                }
+                if !databaseDown { try await Task.sleep(for: .milliseconds(100)) }
             }
             try await client.execute(uri: "/ready", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)

@@ -28,7 +28,8 @@ struct IdempotencyTests {
             let first = try await Self.createMember(client, token: admin, key: "retry-1", name: "Ada")
             let again = try await Self.createMember(client, token: admin, key: "retry-1", name: "Ada")
             #expect(first.status == .created && !first.replayed)
-            #expect(again.status == .created && again.replayed && again.body["id"] as? String == first.body["id"] as? String)
+            #expect(again.status == .created && again.replayed && again.body["id"] as? String == first.body["id"] as? String,
+                    "\(again.status) \(again.body)")
             // Without a key a retry is a new request: here a conflict on the external id.
             #expect(try await Self.createMember(client, token: admin, key: nil, name: "Ada").status == .conflict)
             let reused = try await Self.createMember(client, token: admin, key: "retry-1", name: "Grace")
@@ -36,7 +37,8 @@ struct IdempotencyTests {
             // A refusal is an answer too: replayed, not run again.
             let refused = try await Self.createMember(client, token: admin, key: "retry-2", name: "Ada")
             let refusedAgain = try await Self.createMember(client, token: admin, key: "retry-2", name: "Ada")
-            #expect(refused.status == .conflict && refusedAgain.status == .conflict && refusedAgain.replayed)
+            #expect(refused.status == .conflict && refusedAgain.status == .conflict && refusedAgain.replayed,
+                    "\(refused.status) \(refused.body) / \(refusedAgain.status) \(refusedAgain.body)")
             #expect(try await Self.createMember(client, token: admin, key: String(repeating: "k", count: 201), name: "B")
                 .body["code"] as? String == "invalid_idempotency_key")
             try await TestDatabase.withClient(url) { database in

@@ -36,7 +36,7 @@ struct UsersTests {
 
     @Test("an admin of the super admin's organisation cannot change, disable or delete the super admin, nor see it is one")
     func superAdminIsProtected() async throws {
-        try await withApplication { client, _ in
+        try await withApplication { client, url in
             let root = try await client.accessToken()
             let rootID = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
             let created = try await client.json(.post, "/api/v1/users", token: root, body: [
@@ -60,12 +60,19 @@ struct UsersTests {
             #expect(try await client.json(.patch, "/api/v1/users/\(rootID)", token: root, body: ["email": "root@example.org"])
                 .status == .ok)
             let demoted = try await client.json(.patch, "/api/v1/users/\(rootID)", token: root, body: ["role": "operator"])
-            #expect(demoted.status == .conflict)
+            #expect(demoted.status == .conflict && demoted.body["code"] as? String == "cannot_change_own_access")
             // Admins still manage each other: the same privilege.
             let other = try await client.json(.post, "/api/v1/users", token: root, body: [
                 "username": "gym-admin-2", "password": Self.password, "role": "admin"])
             let otherID = try #require(other.body["id"] as? String)
             #expect(try await client.json(.patch, "/api/v1/users/\(otherID)", token: admin, body: ["disabled": true]).status == .ok)
+            // A second super admin (made in the database: the API makes none) stays an admin when another changes it.
+            try await TestDatabase.withClient(url) { database in
+                try await database.query("UPDATE users SET is_super_admin = true, disabled = false WHERE id = \(UUID(uuidString: otherID)!)",
+                                         logger: TestDatabase.logger)
+            }
+            let superDemoted = try await client.json(.patch, "/api/v1/users/\(otherID)", token: root, body: ["role": "operator"])
+            #expect(superDemoted.status == .conflict && superDemoted.body["code"] as? String == "super_admin_is_admin")
         }
     }
 

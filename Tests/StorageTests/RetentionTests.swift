@@ -30,6 +30,12 @@ import Testing
                     FROM (VALUES (1, interval '-1 hour', NULL::timestamptz), (2, interval '-40 days', now()),
                                  (3, interval '14 days', NULL)) v(i, e, r)
                     """,
+                    // Idempotency keys of two days and of a minute ago.
+                    """
+                    INSERT INTO idempotency_keys (user_id, key, request_hash, created_at)
+                    SELECT '00000000-0000-4000-8000-000000000002', k, sha256(k::bytea), now() - a
+                    FROM (VALUES ('old', interval '2 days'), ('new', interval '1 minute')) v(k, a)
+                    """,
                     // Audit entries of 400, 100 and 0 days ago; check-ins of 800, 400 and 0 days ago.
                     """
                     INSERT INTO audit_log (organization_id, action, occurred_at)
@@ -46,7 +52,8 @@ import Testing
                 let database = TestDatabase.database(client)
                 let before = try await count(client)
                 let purged = try await Retention(auditDays: 365, checkinDays: 730).purge(database, logger: logger)
-                #expect(purged.refreshTokens == 2 && purged.auditEntries == 1 && purged.checkins == 1, "\(purged)")
+                #expect(purged.refreshTokens == 2 && purged.auditEntries == 1 && purged.checkins == 1
+                        && purged.idempotencyKeys == 1, "\(purged)")
                 let after = try await count(client)
                 #expect(after.tokens == before.tokens - 2 && after.audit == before.audit - 1 && after.checkins == 2)
                 // 0 days keeps everything; a second purge finds nothing more.

@@ -29,10 +29,10 @@ import Testing
                 }
             }
             Issue.record("a statement on a closed connection succeeded")
-        } catch let error as StorageError {
-            #expect(error == .connectionLost)
         } catch {
-            #expect(error is PSQLError, "\(error)")  // postgres-nio noticed by itself
+            // postgres-nio 1.33.2 never completes the statement, so only the watch can answer; a release that fails
+            // it by itself fails this test too: then see whether the keep-alive can come back (Package.swift).
+            #expect(error as? StorageError == .connectionLost, "\(error)")
         }
     }
 
@@ -105,7 +105,7 @@ import Testing
         #expect(configuration.options.keepAliveBehavior == nil)
         configuration.options.connectionIdleTimeout = .milliseconds(100)
         var abandoned = 0
-        for _ in 0..<40 where try await !round(configuration, bound: .seconds(5)) { abandoned += 1 }
+        for _ in 0..<40 where try await !round(configuration, bound: .seconds(15)) { abandoned += 1 }
         #expect(abandoned == 0)
     }
 

@@ -99,7 +99,8 @@ def test_the_probe_names_the_cpu_and_the_step_when_a_backend_dies(folder):
     steps = os.path.join(folder, "probe.sql")
     with open(steps, "w") as f:
         f.write("-- a crashing step\nSELECT 1\nCOPY (SELECT 1) TO PROGRAM 'kill -SEGV $PPID'\nSELECT 2\n")
-    cluster = {"PG_PORT": str(int(uuid.uuid4().int % 4000) + 51000), "PG_DATA": os.path.join(folder, "data")}
+    # Ports of its own: the local clusters use 54329 and 54339, the fault tests' 55000-58999.
+    cluster = {"PG_PORT": str(int(uuid.uuid4().int % 2000) + 59000), "PG_DATA": os.path.join(folder, "data")}
     try:
         assert pg("start", env=cluster)[0] == 0
         status, printed = pg("probe", env={**cluster, "FACEGATE_PROBE_SQL": steps})

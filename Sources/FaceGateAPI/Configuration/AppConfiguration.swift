@@ -59,6 +59,9 @@ public struct AppConfiguration: Sendable {
     /// `TRUSTED_PROXIES`: the reverse proxies (CIDRs) whose `Forwarded` / `X-Forwarded-For` name the client; none by
     /// default, when the connection's peer is the client.
     var trustedProxies: [IPNetwork] = []
+    /// `TRUSTED_PROXY_HEADER`: the header those proxies write (`x-forwarded-for`, default, or `forwarded`); the other
+    /// is ignored.
+    var trustedProxyHeader: ClientAddressResolver.Header = .xForwardedFor
     /// `RATE_LIMIT_INSTANCES`: how many instances share the traffic; each applies its share of every rate limit.
     public var rateLimitInstances: Int = 1
     /// `REFRESH_REUSE_GRACE_SECONDS`: a refresh token just replaced may be presented again this long (its answer was
@@ -145,6 +148,8 @@ extension AppConfiguration {
         let proxies = (reader.env["TRUSTED_PROXIES"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let trusted = proxies.compactMap(IPNetwork.init)
+        let proxyHeader = ClientAddressResolver.Header(rawValue: (reader.env["TRUSTED_PROXY_HEADER"] ?? "x-forwarded-for").lowercased())
+        if proxyHeader == nil { reader.problem("TRUSTED_PROXY_HEADER must be x-forwarded-for or forwarded") }
         if trusted.count != proxies.count {
             reader.problem("TRUSTED_PROXIES must be comma-separated addresses or CIDRs (10.0.0.0/8, fd00::/8)")
         }
@@ -178,6 +183,7 @@ extension AppConfiguration {
         maxInflightImageBytes = inflightBytes == 0 ? nil : inflightBytes
         previousBiometricKeys = previousKeys
         trustedProxies = trusted
+        trustedProxyHeader = proxyHeader ?? .xForwardedFor
         self.metricsToken = metricsToken
     }
 

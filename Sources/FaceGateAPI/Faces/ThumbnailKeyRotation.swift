@@ -25,7 +25,8 @@ public struct ThumbnailKeyRotation: Sendable {
     /// The id of the key thumbnails are re-sealed under.
     public var currentKeyID: String { sealer.currentID }
 
-    public func run(progress: (Outcome) -> Void = { _ in }) async throws -> Outcome {
+    /// `unreadable` hears of each thumbnail that cannot be re-sealed (its face id), `progress` of each batch.
+    public func run(unreadable: (UUID) -> Void = { _ in }, progress: (Outcome) -> Void = { _ in }) async throws -> Outcome {
         var outcome = Outcome(total: try await faces.countThumbnails(notSealedUnder: sealer.currentID))
         var after: UUID?
         while true {
@@ -34,14 +35,18 @@ public struct ThumbnailKeyRotation: Sendable {
             for stored in page {
                 let owner = BiometricSealer.Owner(
                     organization: stored.organization, member: stored.member, imageSHA256: stored.imageSHA256)
+                let resealed: (sealed: [UInt8], keyID: String)
                 do {
-                    let plain = try sealer.open(stored.sealed, keyID: stored.keyID, for: owner)
-                    let resealed = try sealer.seal(plain, for: owner)
-                    try await faces.replaceThumbnail(face: stored.face, sealed: resealed.sealed, keyID: resealed.keyID)
-                    outcome.resealed += 1
-                } catch is BiometricSealer.Failure {
+                    resealed = try sealer.seal(try sealer.open(stored.sealed, keyID: stored.keyID, for: owner), for: owner)
+                } catch {
+                    // Under an unknown key, moved from another face or damaged: left as it is, counted, and the walk
+                    // goes on (it would stop at the same row on every run otherwise).
                     outcome.unreadable += 1
+                    unreadable(stored.face)
+                    continue
                 }
+                try await faces.replaceThumbnail(face: stored.face, sealed: resealed.sealed, keyID: resealed.keyID)
+                outcome.resealed += 1
             }
             after = last.face
             progress(outcome)

@@ -15,11 +15,14 @@ final class ProbeCache: Sendable {
 
     init(maxAge: Duration) { self.maxAge = maxAge }
 
-    /// The cached outcome while it is younger than `maxAge`, else a new one from `probe`.
+    /// The cached outcome while it is younger than `maxAge`, else a new one from `probe`, dated when the probe
+    /// ended (a probe that waited out an unreachable database is fresh when it answers, not stale already).
     func outcome(now: ContinuousClock.Instant = .now, _ probe: () async -> Outcome) async -> Outcome {
         if let cached = last.withLock({ $0 }), now - cached.at < maxAge { return cached.outcome }
+        let started = ContinuousClock.now
         let fresh = await probe()
-        last.withLock { $0 = (now, fresh) }
+        let finished = now + (ContinuousClock.now - started)
+        last.withLock { $0 = (finished, fresh) }
         return fresh
     }
 }

@@ -26,9 +26,10 @@ struct IdempotencyMiddleware: RouterMiddleware {
         var request = request
         let body = try await ImageInput.collect(request, upTo: Self.bodyLimit(of: request, maxImageBytes: maxImageBytes))
         request.body = .init(buffer: body)
+        let mediaType = ImageInput.mediaType(of: request.headers[.contentType] ?? "")
         var hasher = SHA256()
-        hasher.update(data: Array("\(request.uri.path)\n\(request.headers[.contentType] ?? "")\n".utf8))
-        hasher.update(data: Array(buffer: body))
+        hasher.update(data: Array("\(request.uri.path)\n\(mediaType)\n".utf8))
+        hasher.update(data: Self.canonical(body, mediaType: mediaType))
         switch try await store.claim(user: account.id, key: key, requestHash: Array(hasher.finalize())) {
         case .mismatch:
             throw Problem(.unprocessableContent, code: "idempotency_key_reused",
@@ -48,19 +49,20 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 response = try await next(request, context)
             } catch let error {
                 let problem = Problem(error)
-                if problem.status.code >= 500 {
+                if problem.status.code >= 500 || error is CancellationError {
                     try? await store.release(user: account.id, key: key)
                     throw error
                 }
-                return try await keep(try problem.response(from: request, context: context), user: account.id, key: key)
+                return try await keep(try problem.response(from: request, context: context), user: account.id, key: key,
+                                      context: context)
             }
-            return try await keep(response, user: account.id, key: key)
+            return try await keep(response, user: account.id, key: key, context: context)
         }
     }
 
     /// Stores `response` as the key's answer (its body collected: a small JSON answer) and returns it, or releases
     /// the key for a 5xx.
-    private func keep(_ response: Response, user: UUID, key: String) async throws -> Response {
+    private func keep(_ response: Response, user: UUID, key: String, context: Context) async throws -> Response {
         guard response.status.code < 500 else {
             try await store.release(user: user, key: key)
             return response
@@ -69,9 +71,26 @@ struct IdempotencyMiddleware: RouterMiddleware {
         var kept = response
         try await response.body.write(BodyCollector(into: collected))
         kept.body = .init(byteBuffer: ByteBuffer(bytes: collected.bytes))
-        try await store.complete(user: user, key: key, answer: .init(
-            status: response.status.code, contentType: response.headers[.contentType], body: collected.bytes))
+        do {
+            try await store.complete(user: user, key: key, answer: .init(
+                status: response.status.code, contentType: response.headers[.contentType], body: collected.bytes))
+        } catch {
+            // The work is done: its answer goes out. A retry meets the claim until it is abandoned (5 minutes).
+            context.logger.error("idempotency: the answer could not be kept", metadata: [
+                "error": "\(databaseErrorDescription(error) ?? String(describing: error))"])
+        }
         return kept
+    }
+
+    /// The bytes that say what a request asks for: JSON with its keys sorted (a client may serialise the same object
+    /// in another order when it retries), any other body as it is.
+    static func canonical(_ body: ByteBuffer, mediaType: String) -> [UInt8] {
+        let bytes = Array(buffer: body)
+        guard mediaType == "application/json",
+              let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]),
+              let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
+        else { return bytes }
+        return [UInt8](sorted)
     }
 
     /// What the route reads of a body: an image body's limit, or 64 KiB of JSON for a new member.

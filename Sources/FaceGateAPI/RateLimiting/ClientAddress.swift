@@ -40,16 +40,23 @@ func ipBytes(_ text: String) -> [UInt8]? {
 }
 
 /// Who a request comes from, for rate limits and logs. The connection's peer, unless that peer is one of
-/// `TRUSTED_PROXIES`: then the right-most address of `Forwarded: for=` or `X-Forwarded-For` that is not a trusted
-/// proxy (addresses to its left were written by the client and prove nothing). IPv6 clients are keyed by their /64,
-/// which one subscriber usually holds whole.
+/// `TRUSTED_PROXIES`: then the right-most address of the one header the proxies write (`TRUSTED_PROXY_HEADER`:
+/// `X-Forwarded-For`, or RFC 7239 `Forwarded: for=`) that is not a trusted proxy. Addresses to its left were written by
+/// the client and prove nothing, and so does the other header, which a proxy passes through as the client sent it.
+/// IPv6 clients are keyed by their /64, which one subscriber usually holds whole.
 struct ClientAddressResolver: Sendable {
+    enum Header: String, Sendable { case xForwardedFor = "x-forwarded-for", forwarded }
+
     let trustedProxies: [IPNetwork]
+    var header: Header = .xForwardedFor
 
     func client(peer: String?, forwarded: String?, forwardedFor: String?) -> String {
         guard let peer else { return "unknown" }
         guard isTrusted(peer) else { return peer }
-        let chain = forwarded.map(Self.forwardedFor) ?? forwardedFor.map { $0.split(separator: ",").map(Self.trimmed) } ?? []
+        let chain = switch header {
+        case .forwarded: forwarded.map(Self.forwardedFor) ?? []
+        case .xForwardedFor: forwardedFor.map { $0.split(separator: ",").map(Self.trimmed) } ?? []
+        }
         for hop in chain.reversed() {
             guard ipBytes(hop) != nil else { return peer }  // garbage: the proxy's own address is all we know
             if !isTrusted(hop) { return hop }

@@ -51,6 +51,7 @@ export class Session {
     this.refreshing = null;
     this.timer = null;
     this.retryDelay = 0;
+    this.lastFailure = null;  // the renewal's failure while its retry is pending (calls answer it, not a new try)
     try { this.state = JSON.parse(sessionStorage.getItem(storageKey) || 'null'); } catch { this.state = null; }
     if (this.state) this.schedule();
   }
@@ -94,6 +95,7 @@ export class Session {
     if (!this.state) return { ok: false, status: 401, code: 'signed_out', detail: 'signed out' };
     let answer = await request(method, path, { ...options, token: this.state.access });
     if (answer.status === 401 && this.state && answer.code !== 'invalid_credentials') {
+      if (this.lastFailure) return this.lastFailure;  // a renewal retry is pending: no request storm in an outage
       const renewal = await this.refresh();
       if (renewal.ok) answer = await request(method, path, { ...options, token: this.state.access });
       else if (this.state) return renewal;  // not refused: the service could not renew it just now
@@ -111,15 +113,18 @@ export class Session {
     if (!this.refreshing) {
       this.refreshing = (async () => {
         const answer = await request('POST', '/auth/refresh', { json: { refresh_token: this.state.refresh } });
+        if (!this.state) return answer;  // signed out while the exchange ran: stay signed out
         if (answer.ok) {
           this.retryDelay = 0;
+          this.lastFailure = null;
           this.keep(answer.body);
         } else if (answer.status === 401) {
           this.end();
         } else {
           this.retryDelay = Math.min(60000, Math.max(2000, this.retryDelay * 2, (answer.retryAfter || 0) * 1000));
+          this.lastFailure = { ...answer, retryAfter: Math.ceil(this.retryDelay / 1000) };
           clearTimeout(this.timer);
-          this.timer = setTimeout(() => { if (this.state) this.refresh(); }, this.retryDelay);
+          this.timer = setTimeout(() => { this.lastFailure = null; if (this.state) this.refresh(); }, this.retryDelay);
         }
         return answer;
       })().finally(() => { this.refreshing = null; });
