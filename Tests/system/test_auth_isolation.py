@@ -89,7 +89,9 @@ def test_bad_tokens_are_401(service):
     print(f"\n{len(cases) + 5} bad tokens and headers refused with 401")
 
 
-def test_refresh_reuse_revokes_the_family_and_logout_ends_the_session(service):
+def test_refresh_reuse_revokes_the_family_and_logout_ends_the_session(services):
+    # No grace for a lost answer here: the reuse is the subject (AuthTests covers the grace).
+    service = services.start(env={"REFRESH_REUSE_GRACE_SECONDS": 0})
     first = service.login()
     rotated = service.api("POST", "/auth/refresh", {"refresh_token": first["refresh_token"]})
     assert rotated.status == 200

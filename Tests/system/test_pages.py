@@ -270,7 +270,8 @@ def test_kiosk_waits_out_a_rate_limit_and_sends_again(services):
 def test_kiosk_renews_its_tokens_before_they_expire(services):
     """With one-minute access tokens the kiosk exchanges its pair by itself before the access token expires (a
     fifth of the lifetime ahead) and stays signed in; the pair it gave up no longer works."""
-    service = services.start(env={"ACCESS_TOKEN_EXPIRE_MINUTES": 1})
+    # No grace for a lost refresh answer: the given-up pair must be refused at once (AuthTests covers the grace).
+    service = services.start(env={"ACCESS_TOKEN_EXPIRE_MINUTES": 1, "REFRESH_REUSE_GRACE_SECONDS": 0})
     org, _ = service.organization("Renewing Gym", roles=("kiosk",))
     url = f"http://127.0.0.1:{service.port}"
     with open_kiosk(url, "compreface/noface/landscape.jpg", "renewing-gym-kiosk") as page:
