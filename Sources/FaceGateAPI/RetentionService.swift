@@ -25,7 +25,7 @@ struct RetentionService: Service {
                     }
                 } catch {
                     logger.warning("retention: purge failed; next turn in \(interval)", metadata: [
-                        "error": "\(databaseErrorDescription(error) ?? String(describing: error))"])
+                        "error": "\(loggedDescription(of: error))"])
                 }
             }
         }

@@ -1,5 +1,11 @@
 import PostgresNIO
 
+/// What a log line says of `error`: `databaseErrorDescription` (no row values) for the database's, else the error
+/// in full.
+public func loggedDescription(of error: any Error) -> String {
+    databaseErrorDescription(error) ?? String(reflecting: error)
+}
+
 /// What went wrong with the database, in PostgreSQL's own words (SQLSTATE, message, constraint, hint) or the
 /// connection's, for operators: the CLI prints it, the server logs it. `PSQLError.description` is deliberately a
 /// generic sentence. PostgreSQL's DETAIL quotes row values (an email in a unique violation): it is included only

@@ -22,7 +22,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let problem = Problem(error)
             // PostgreSQL's words without the row values its DETAIL quotes (personal data stays out of logs).
-            let logged = databaseErrorDescription(error) ?? String(reflecting: error)
+            let logged = loggedDescription(of: error)
             if problem.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["error": "\(logged)"])
             } else if problem.status == .serviceUnavailable {

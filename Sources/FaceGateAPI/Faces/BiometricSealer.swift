@@ -52,7 +52,7 @@ struct BiometricSealer: Sendable {
     func open(_ sealed: [UInt8], keyID: String?, for owner: Owner) throws -> [UInt8] {
         let box = try AES.GCM.SealedBox(combined: sealed)
         guard let keyID else {
-            for key in [current] + keys.values.filter({ $0 != current }) {
+            for key in keys.values {
                 if let plain = try? AES.GCM.open(box, using: key) { return [UInt8](plain) }
             }
             throw Failure.unknownKey("none (sealed before key ids)")

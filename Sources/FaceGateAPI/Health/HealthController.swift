@@ -37,7 +37,7 @@ struct HealthController: Sendable {
             do {
                 return .reached(try await DatabaseStatus.probe(postgres, timeout: readinessTimeout, logger: logger))
             } catch {
-                let reason = databaseErrorDescription(error) ?? String(reflecting: error)
+                let reason = loggedDescription(of: error)
                 logger.warning("readiness: database unreachable", metadata: ["error": "\(reason)"])
                 return .unreachable(reason)
             }

@@ -77,7 +77,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         } catch {
             // The work is done: its answer goes out. A retry meets the claim until it is abandoned (5 minutes).
             context.logger.error("idempotency: the answer could not be kept", metadata: [
-                "error": "\(databaseErrorDescription(error) ?? String(describing: error))"])
+                "error": "\(loggedDescription(of: error))"])
         }
         return kept
     }
