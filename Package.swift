@@ -1,8 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// One target per pipeline stage; C and C++ only in the thin shim targets (CImageCodecs, CDlibShim, COpenBLAS,
-// CVectorKernels).
+// One target per pipeline stage; C and C++ only in the thin shim targets (CImageCodecs, CDlibShim, COpenCVShim,
+// COpenBLAS, CVectorKernels).
 let package = Package(
     name: "facegate",
     platforms: [.macOS(.v15)],
@@ -42,10 +42,16 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("blas"), .linkedLibrary("lapack")]
         ),
+        // Face engine, second model: YuNet + SFace (ONNX) through OpenCV 4.6's dnn module, behind an extern "C" shim.
+        .target(
+            name: "COpenCVShim",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4"])],
+            linkerSettings: [.linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core")]
+        ),
         .target(
             name: "FaceEngine",
             dependencies: [
-                "CDlibShim", "ImageDecoding",
+                "CDlibShim", "COpenCVShim", "ImageDecoding",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

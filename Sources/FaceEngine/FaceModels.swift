@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 
-/// The dlib model files the engine loads, with the SHA-256 each must have (also in models/SHA256SUMS, which
-/// scripts/setup checks; a test keeps the two equal).
+/// The model files the recognizers load, with the SHA-256 each must have (also in models/SHA256SUMS, which
+/// scripts/setup checks; a test keeps the two equal). Each recognizer's descriptor lists the files it needs.
 public struct FaceModels: Sendable {
     public struct File: Sendable, Hashable {
         public let name: String
@@ -18,7 +18,15 @@ public struct FaceModels: Sendable {
     public static let cnnDetector = File(
         name: "mmod_human_face_detector.dat",
         sha256: "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6")
-    public static let all = [embedder, landmarks, cnnDetector]
+    /// YuNet 2023mar converted to fp32 by scripts/convert-onnx-model.py (OpenCV 4.6 cannot read the int8 original).
+    public static let yunet = File(
+        name: "face_detection_yunet_2023mar_fp32.onnx",
+        sha256: "ef8e3fd496c42c0917ba7680532f37ed20a3aba15aeda8179b9345713cb0dcb6")
+    /// SFace 2021dec converted to fp32 by scripts/convert-onnx-model.py.
+    public static let sface = File(
+        name: "face_recognition_sface_2021dec_fp32.onnx",
+        sha256: "61687e5468b84dbeba8709d721df79915e3bd6487fc3ca1b7bdae123966d5b73")
+    public static let all = [embedder, landmarks, cnnDetector, yunet, sface]
 
     public let directory: String
 
@@ -26,10 +34,11 @@ public struct FaceModels: Sendable {
 
     public func path(of file: File) -> String { directory + "/" + file.name }
 
-    /// Checks that every model is present with the right checksum; the error names each bad file and how to fix it.
-    public func verify() throws(FaceEngineError) {
+    /// Checks that every file (by default every model's) is present with the right checksum; the error names each bad
+    /// file and how to fix it.
+    public func verify(_ files: [File] = Self.all) throws(FaceEngineError) {
         var problems: [String] = []
-        for file in Self.all {
+        for file in files {
             let path = path(of: file)
             guard let handle = FileHandle(forReadingAtPath: path) else {
                 problems.append("\(path) is missing")

@@ -13,30 +13,46 @@ public struct FaceQuality: Sendable, Equatable, Codable {
     public var roll: Double
     public var detectionScore: Double
 
-    public init(face: DetectedFace, chip: RGBImage) {
+    public init(face: DetectedFace, chip: RGBImage, layout: LandmarkLayout) {
         faceSize = min(face.box.width, face.box.height)
         sharpness = Self.laplacianVariance(chip)
-        (yaw, roll) = Self.pose(face.landmarks)
+        (yaw, roll) = Self.pose(face.landmarks, layout: layout)
         detectionScore = face.score
     }
 
-    /// (yaw, roll) in degrees from dlib's 5 landmarks (0–1 one eye's corners, 2–3 the other's, 4 the nose base).
-    /// Yaw: the nose base sits midway between the eyes on a frontal face and moves towards one eye as the head
-    /// turns by about 0.55 × the eye distance × sin(yaw) (nose depth relative to eye spacing on adult faces).
-    public static func pose(_ landmarks: [Point]) -> (yaw: Double, roll: Double) {
+    /// (yaw, roll) in degrees from five landmarks laid out as `layout` says. Roll: the slope of the line between
+    /// the eyes. Yaw: the nose sits on the face's midline on a frontal face and moves along the eye line as the head
+    /// turns, by about depth × the eye distance × sin(yaw), depth being how far the nose point stands out in front of
+    /// the eyes relative to their spacing: 0.55 for dlib's nose base (measured against the midpoint of the eyes), 0.6
+    /// for YuNet's nose tip (against the midpoint of eyes and mouth corners).
+    public static func pose(_ landmarks: [Point], layout: LandmarkLayout) -> (yaw: Double, roll: Double) {
         guard landmarks.count == 5 else { return (0, 0) }
-        func mid(_ a: Point, _ b: Point) -> (Double, Double) { (Double(a.x + b.x) / 2, Double(a.y + b.y) / 2) }
-        var eyeA = mid(landmarks[0], landmarks[1]), eyeB = mid(landmarks[2], landmarks[3])
+        func point(_ p: Point) -> (Double, Double) { (Double(p.x), Double(p.y)) }
+        func mid(_ a: (Double, Double), _ b: (Double, Double)) -> (Double, Double) { ((a.0 + b.0) / 2, (a.1 + b.1) / 2) }
+        var eyeA: (Double, Double), eyeB: (Double, Double), nose: (Double, Double), depth: Double
+        let midline: (Double, Double)
+        switch layout {
+        case .dlibEyeCornersNoseBase:
+            eyeA = mid(point(landmarks[0]), point(landmarks[1]))
+            eyeB = mid(point(landmarks[2]), point(landmarks[3]))
+            nose = point(landmarks[4])
+            midline = mid(eyeA, eyeB)
+            depth = 0.55
+        case .eyesNoseTipMouthCorners:
+            eyeA = point(landmarks[0])
+            eyeB = point(landmarks[1])
+            nose = point(landmarks[2])
+            midline = mid(mid(eyeA, eyeB), mid(point(landmarks[3]), point(landmarks[4])))
+            depth = 0.6
+        }
         if eyeA.0 > eyeB.0 { swap(&eyeA, &eyeB) }  // eyeA is the one on the image's left
         let dx = eyeB.0 - eyeA.0, dy = eyeB.1 - eyeA.1
         let eyeDistance = (dx * dx + dy * dy).squareRoot()
         guard eyeDistance > 0 else { return (0, 0) }
         let roll = atan2(dy, dx) * 180 / .pi
-        // Nose offset along the eye line from the eyes' midpoint, as a fraction of the eye distance.
-        let nose = (Double(landmarks[4].x), Double(landmarks[4].y))
-        let centre = ((eyeA.0 + eyeB.0) / 2, (eyeA.1 + eyeB.1) / 2)
-        let along = ((nose.0 - centre.0) * dx + (nose.1 - centre.1) * dy) / (eyeDistance * eyeDistance)
-        let yaw = asin(max(-1, min(1, along / 0.55))) * 180 / .pi
+        // Nose offset along the eye line from the midline, as a fraction of the eye distance.
+        let along = ((nose.0 - midline.0) * dx + (nose.1 - midline.1) * dy) / (eyeDistance * eyeDistance)
+        let yaw = asin(max(-1, min(1, along / depth))) * 180 / .pi
         return (yaw, roll)
     }
 

@@ -23,10 +23,10 @@ public func buildApplication(
     if DatabaseURL.isPlaintextOverNetwork(configuration.databaseURL) {
         logger.warning("DATABASE_URL reaches a database on another host with sslmode=disable: passwords and biometric data cross the network unencrypted; use sslmode=require or verify-full")
     }
-    let models = FaceModels(directory: configuration.engine.modelsDirectory)
-    try models.verify()
+    try configuration.engine.verifyModels()
     let engines = try EnginePool(
-        count: configuration.engine.workers, models: models, settings: configuration.engine.settings,
+        count: configuration.engine.workers, model: configuration.engine.model,
+        models: FaceModels(directory: configuration.engine.modelsDirectory), settings: configuration.engine.settings,
         queueLimit: configuration.engine.queueLimit, maxWait: configuration.engine.maxWait)
 
     let postgres = PostgresClient(
@@ -34,7 +34,8 @@ public func buildApplication(
         backgroundLogger: logger)
     let database = Database(client: postgres, connectionWait: configuration.databaseWait,
                             statementTimeout: configuration.databaseStatementTimeout)
-    let faces = FaceStore(database: database, logger: logger)
+    // Searches, loads and checks see the active model's faces only: never one model's probe against another's gallery.
+    let faces = FaceStore(database: database, logger: logger, space: configuration.engine.space)
     let members = MemberStore(database: database, logger: logger)
     let gallery = FaceGallery(
         store: faces, members: members, dimension: configuration.embeddingDimensions,
@@ -65,6 +66,18 @@ public func buildApplication(
             throw StorageError.embeddingWidthMismatch(column: width, model: configuration.embeddingDimensions)
         }
         try await users.ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
+        try await warnAboutOtherModels(faces, active: configuration.engine.space, logger: logger)
     }
     return app
+}
+
+/// Faces made by another model (or version) are not searched: members enrolled with it are not recognised until
+/// their faces are re-embedded or re-registered. Says so at start, with the command.
+func warnAboutOtherModels(_ faces: FaceStore, active: EmbeddingSpace, logger: Logger) async throws {
+    let others = try await faces.countsBySpace().filter { $0.key != active }
+    guard !others.isEmpty else { return }
+    let listed = others.sorted { $0.key.description < $1.key.description }.map { "\($0.value) of \($0.key)" }
+    logger.warning("faces of another face model are not searched: re-embed them with `facegate faces reembed --model \(active.model)` or register the members again", metadata: [
+        "active": "\(active)", "other_faces": "\(listed.joined(separator: ", "))",
+    ])
 }

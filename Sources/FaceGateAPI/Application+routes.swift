@@ -41,7 +41,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         perMinute: share(10 * configuration.loginRateLimitPerMinute), burst: share(10 * configuration.loginRateLimitPerMinute))
     let metrics = ServiceMetrics(gallery: gallery, engines: engines)
     let pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
-    let rule = configuration.engine.matchRule
+    let policy = configuration.engine.matchPolicy
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(
@@ -53,7 +53,17 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     router.add(middleware: ProblemMiddleware())
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
-        modelsLoaded: { .init(ok: engines.size > 0, detector: configuration.engine.settings.detector.rawValue) },
+        modelsLoaded: {
+            let largest = gallery.largestOrganizationFaces
+            let byModel = gallery.syncStatus.facesByModel
+            return .init(
+                ok: engines.size > 0, model: engines.descriptor.name, version: engines.descriptor.version,
+                detector: engines.descriptor.name == FaceModelKind.dlib.rawValue
+                    ? configuration.engine.settings.detector.rawValue : "yunet",
+                targetFpir: policy.targetFPIR, tolerance: policy.tolerance(galleryFaces: max(1, largest)),
+                largestGalleryFaces: largest,
+                facesByModel: byModel.isEmpty ? nil : Dictionary(uniqueKeysWithValues: byModel.map { ($0.key.description, $0.value) }))
+        },
         gallery: gallery,
         // Not divided among instances: a load balancer checks each instance on its own.
         limiter: TokenBucketLimiter(
@@ -93,11 +103,11 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     FacesController(
         pipeline: pipeline, gallery: gallery, members: services.members, faces: services.faces, users: users,
         sealer: configuration.biometricSealer, gate: configuration.engine.enrolmentGate,
-        rule: rule, maxImageBytes: configuration.imageLimits.maxBytes, modelVersion: configuration.engine.modelVersion
+        policy: policy, maxImageBytes: configuration.imageLimits.maxBytes, space: configuration.engine.space
     ).addRoutes(to: api.group("members"))
     MatchingController(
         pipeline: pipeline, gallery: gallery, members: services.members, faces: services.faces,
-        checkins: CheckinStore(database: services.database, logger: logger), rule: rule,
+        checkins: CheckinStore(database: services.database, logger: logger), policy: policy,
         dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api)
     DocsController().addRoutes(to: api)

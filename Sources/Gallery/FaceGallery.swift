@@ -80,6 +80,8 @@ public final class FaceGallery: Sendable {
         public var lastCheck: Date?
         public var lastCheckMismatches = 0
         public var reloads = 0
+        /// Faces per model and version in the database at the last check (the gallery holds the active one's).
+        public var facesByModel: [EmbeddingSpace: Int] = [:]
     }
 
     public init(
@@ -166,6 +168,22 @@ public final class FaceGallery: Sendable {
         }
     }
 
+    /// The faces a search of `organization` compares a probe with (the derived tolerance depends on it).
+    public func faceCount(in organization: UUID) async throws -> Int {
+        switch backend {
+        case .pgvector, .pgvectorExact:
+            return try await store.count(organization: organization)
+        case .memory:
+            return try state.withLock { state throws(GalleryError) -> Int in
+                guard state.loaded else { throw .notReady }
+                return state.indexes[organization]?.summary.count ?? 0
+            }
+        }
+    }
+
+    /// The model and version whose faces this gallery holds and compares (nil: every face, for tools and tests).
+    public var space: EmbeddingSpace? { store.space }
+
     // MARK: - State for /ready and the sync
 
     /// Faces in the in-memory index (all organisations); nil for the pgvector backends.
@@ -191,6 +209,11 @@ public final class FaceGallery: Sendable {
     public var isLoaded: Bool { backend != .memory || state.withLock { $0.loaded } }
 
     func updateSync(_ update: (inout SyncStatus) -> Void) { state.withLock { update(&$0.sync) } }
+
+    /// The most faces any one organisation has in the in-memory index (0 for the pgvector backends).
+    public var largestOrganizationFaces: Int {
+        state.withLock { state in state.indexes.values.map(\.summary.count).max() ?? 0 }
+    }
 
     /// Per-organisation summaries of the in-memory index (organisations without faces left out).
     func summaries() -> [UUID: FaceSummary] {

@@ -155,10 +155,12 @@ public final class GallerySync: Service, Sendable {
     func check(suspects: Set<UUID>, reloadAtOnce: Bool) async throws -> Set<UUID> {
         let database = try await gallery.store.summaries()
         let memory = gallery.summaries()
+        let spaces = try await gallery.store.countsBySpace()
         let differing = Set(database.keys).union(memory.keys).filter { database[$0] != memory[$0] }
         gallery.updateSync {
             $0.lastCheck = Date()
             $0.lastCheckMismatches = differing.count
+            $0.facesByModel = spaces
         }
         let confirmed = reloadAtOnce ? differing : differing.intersection(suspects)
         for organization in confirmed {

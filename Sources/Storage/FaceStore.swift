@@ -42,14 +42,17 @@ public struct NewFace: Sendable {
 }
 
 /// The `faces` table: the one place that writes and reads embeddings in SQL. Writes use bound parameters only; the
-/// bulk path streams rows with `COPY`; reads stream `embedding::real[]`.
+/// bulk path streams rows with `COPY`; reads stream `embedding::real[]`. With a `space`, every read that compares or
+/// counts embeddings (the gallery's loads, checks and searches) sees only the faces of that model and version.
 public struct FaceStore: Sendable {
     let database: Database
     let logger: Logger
+    public let space: EmbeddingSpace?
 
-    public init(database: Database, logger: Logger) {
+    public init(database: Database, logger: Logger, space: EmbeddingSpace? = nil) {
         self.database = database
         self.logger = logger
+        self.space = space
     }
 
     /// Stores one face and its `face_enrolled` audit entry in one statement (both or neither). Throws
@@ -103,7 +106,7 @@ public struct FaceStore: Sendable {
         let rows = try await database.client.query(
             """
             SELECT organization_id, id, member_id, embedding::real[] FROM faces
-            WHERE \(organization)::uuid IS NULL OR organization_id = \(organization)
+            WHERE (\(organization)::uuid IS NULL OR organization_id = \(organization)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
             """, logger: logger)
         for try await (org, id, member, embedding) in rows.decode((UUID, UUID, UUID, [Float]).self) {
             try body(org, FaceRef(face: id, member: member), embedding)
@@ -115,7 +118,7 @@ public struct FaceStore: Sendable {
         guard !ids.isEmpty else { return [:] }
         var found: [UUID: [Float]] = [:]
         let rows = try await database.query(
-            "SELECT id, embedding::real[] FROM faces WHERE id = ANY(\(ids))", logger: logger)
+            "SELECT id, embedding::real[] FROM faces WHERE id = ANY(\(ids)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))", logger: logger)
         for (id, embedding) in try rows.decode((UUID, [Float]).self) { found[id] = embedding }
         return found
     }
@@ -123,8 +126,29 @@ public struct FaceStore: Sendable {
     /// Number of faces per organisation (organisations without faces are absent): cheaper than `summaries`.
     public func counts() async throws -> [UUID: Int] {
         var result: [UUID: Int] = [:]
-        let rows = try await database.query("SELECT organization_id, count(*) FROM faces GROUP BY organization_id", logger: logger)
+        let rows = try await database.query(
+            "SELECT organization_id, count(*) FROM faces WHERE (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version))) GROUP BY organization_id",
+            logger: logger)
         for (org, count) in try rows.decode((UUID, Int).self) { result[org] = count }
+        return result
+    }
+
+    /// The faces of one organisation (in `space`).
+    public func count(organization: UUID) async throws -> Int {
+        let rows = try await database.query(
+            "SELECT count(*)::int FROM faces WHERE organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))",
+            logger: logger)
+        return try rows.first(Int.self) ?? 0
+    }
+
+    /// Faces per model and version over every organisation (for `/ready` and the start-up check).
+    public func countsBySpace() async throws -> [EmbeddingSpace: Int] {
+        var result: [EmbeddingSpace: Int] = [:]
+        let rows = try await database.query(
+            "SELECT model, model_version, count(*)::int FROM faces GROUP BY model, model_version", logger: logger)
+        for (model, version, count) in try rows.decode((String, String, Int).self) {
+            result[EmbeddingSpace(model: model, version: version)] = count
+        }
         return result
     }
 
@@ -136,7 +160,7 @@ public struct FaceStore: Sendable {
             SELECT organization_id, count(*),
                    ((sum(('x' || left(replace(id::text, '-', ''), 16))::bit(64)::bigint) % 18446744073709551616
                      + 18446744073709551616) % 18446744073709551616)::text
-            FROM faces GROUP BY organization_id
+            FROM faces WHERE (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version))) GROUP BY organization_id
             """, logger: logger)
         for (org, count, checksum) in try rows.decode((UUID, Int, String).self) {
             result[org] = FaceSummary(count: count, checksum: UInt64(checksum) ?? 0)
@@ -167,7 +191,7 @@ public struct FaceStore: Sendable {
             let rows = try await connection.query(
                 """
                 SELECT id, member_id, (embedding <=> \(embedding)::real[]::vector)::real FROM faces
-                WHERE organization_id = \(organization)
+                WHERE organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
                 ORDER BY embedding <=> \(embedding)::real[]::vector LIMIT \(k)
                 """, logger: logger)
             var found: [(face: FaceRef, distance: Float)] = []
@@ -258,8 +282,10 @@ extension FaceStore {
     public func embeddings(of member: UUID, organization: UUID) async throws -> [[Float]] {
         var found: [[Float]] = []
         let rows = try await database.query(
-            "SELECT embedding::real[] FROM faces WHERE member_id = \(member) AND organization_id = \(organization)",
-            logger: logger)
+            """
+            SELECT embedding::real[] FROM faces
+            WHERE member_id = \(member) AND organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+            """, logger: logger)
         for embedding in try rows.decode([Float].self) { found.append(embedding) }
         return found
     }

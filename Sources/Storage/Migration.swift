@@ -22,6 +22,7 @@ extension Migration {
         .v6Idempotency,
         .v7ThumbnailKeys,
         .v8RetentionIndexes,
+        .v9FaceModels,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

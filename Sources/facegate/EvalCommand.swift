@@ -8,30 +8,43 @@ import ImageDecoding
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Measure recognition accuracy on labelled photos.",
-        subcommands: [EvalPairsCommand.self, EvalIdentifyCommand.self, EvalQualityCommand.self])
+        subcommands: [EvalPairsCommand.self, EvalIdentifyCommand.self, EvalImpostorsCommand.self, EvalQualityCommand.self])
 }
 
 /// Options shared by the evaluations: where the photos and models are, and how the engine runs.
 struct EvalOptions: ParsableArguments {
     @Option(help: "Folder the CSV's paths are relative to.") var root: String
-    @Option(help: "Maximum cosine distance for a match (default: FACE_MATCH_TOLERANCE or the built-in default).")
+    @Option(help: "Face model: sface or dlib (default: FACE_MODEL or sface).") var model: FaceModelKind?
+    @Option(help: """
+        A fixed maximum cosine distance for a match (default: FACE_MATCH_TOLERANCE, else derived from the target FPIR \
+        and the gallery's size, as the service does).
+        """)
     var tolerance: Float?
+    @Option(help: "Share of strangers admitted the tolerance is derived for (default: FACE_MATCH_TARGET_FPIR or 0.01).")
+    var targetFpir: Double?
     @Option(help: "Face engines running at once (default: ENGINE_WORKERS or one per core).") var workers: Int?
 
     /// The service's engine configuration (environment, .env, .local/dev.env) with this command's overrides.
     func engineConfiguration() throws -> EngineConfiguration {
         var configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
+        if let model { configuration.model = model }
         if let tolerance { configuration.matchTolerance = tolerance }
+        if let targetFpir {
+            configuration.targetFPIR = targetFpir
+            if tolerance == nil { configuration.matchTolerance = nil }
+        }
         if let workers { configuration.workers = max(1, workers) }
-        try FaceModels(directory: configuration.modelsDirectory).verify()
+        try configuration.verifyModels()
         return configuration
     }
 }
 
+extension FaceModelKind: ExpressibleByArgument {}
+
 extension EngineConfiguration {
     /// A pool for batch work: as many engines as configured, and no queue limit (the caller bounds its own work).
-    func makeBatchPool() throws -> EnginePool {
-        try EnginePool(count: workers, models: FaceModels(directory: modelsDirectory), settings: settings,
+    func makeBatchPool(workers: Int? = nil) throws -> EnginePool {
+        try EnginePool(count: workers ?? self.workers, model: model, models: FaceModels(directory: modelsDirectory), settings: settings,
                        queueLimit: 1 << 20)
     }
 }

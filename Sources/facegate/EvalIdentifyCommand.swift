@@ -23,6 +23,8 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
         """)
     var margin: Float?
     @Option(help: "Photos enrolled per identity (the best match over them counts).") var enrolPhotos = 1
+    @Option(help: "Also judge galleries of these many identities (every n-th enrolled one, same unknown probes).")
+    var gallerySizes: [Int] = [50, 100]
     @Option(help: """
         Only identities with at least this many photos are enrolled (default: enrol-photos + 1); their probes are \
         the photos after the first min-photos − 1, so runs with different --enrol-photos probe the same photos.
@@ -54,6 +56,7 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
         let pool = try setup.makeBatchPool()
         let files = (enrolled + unknown).flatMap { filesByIdentity[$0]! }
         let embeddings = try await embedLargestFaces(files, root: options.root, pool: pool)
+        let policy = setup.matchPolicy.with(margin: margin)
 
         var gallery: [(identity: String, embedding: [Float])] = []
         var enrolmentFailures = 0
@@ -62,8 +65,95 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             if photos.isEmpty { enrolmentFailures += 1 }
             gallery += photos.map { (identity, $0) }
         }
-        // Each probe's nearest enrolled identity (its closest photo) and the distance to the next identity, once;
-        // every tolerance and margin is then judged from these.
+        var knownProbes: [(identity: String, embedding: [Float]?)] = []
+        for identity in enrolled {
+            for file in filesByIdentity[identity]!.dropFirst(minimum - 1) { knownProbes.append((identity, embeddings[file] ?? nil)) }
+        }
+        let unknownProbes = unknown.map { embeddings[filesByIdentity[$0]![0]] ?? nil }
+        let failedToDetect = knownProbes.filter { $0.embedding == nil }.count + unknownProbes.filter { $0 == nil }.count
+
+        let full = Scores(gallery: gallery, known: knownProbes, unknown: unknownProbes)
+        let galleryFaces = gallery.count
+        let rule = policy.rule(galleryFaces: galleryFaces)
+        let result = full.judge(rule)
+        // What an operator's FPIR targets give on this gallery (the service's own derivation), and the operating point
+        // with the fewest misses among those admitting at most 1 % of unknown people over the model's range of
+        // tolerances and margins (an in-sample choice: report it as such).
+        let sweep = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1].map { target -> [String: Any] in
+            let derived = setup.matchPolicy.with(margin: margin).with(targetFPIR: target, curve: pool.descriptor.falseMatches)
+                .rule(galleryFaces: galleryFaces)
+            let outcome = full.judge(derived)
+            return ["target_fpir": target, "tolerance": rounded(Double(derived.tolerance)), "fnir": rounded(outcome.fnir),
+                    "fpir": rounded(outcome.fpir)]
+        }
+        let knots = pool.descriptor.falseMatches.knots
+        let low = knots.first!.distance, high = knots.last!.distance
+        var bestPoint: [String: Any] = [:]
+        var bestFNIR = Double.infinity
+        for step in 0...80 {
+            let tolerance = low + (high - low) * Float(step) / 80
+            for candidate in stride(from: Float(0), through: 0.0401, by: 0.0025) {
+                let outcome = full.judge(MatchRule(tolerance: tolerance, margin: candidate))
+                if outcome.fpir <= 0.01 && outcome.fnir < bestFNIR {
+                    bestFNIR = outcome.fnir
+                    bestPoint = ["tolerance": rounded(Double(tolerance)), "margin": rounded(Double(candidate), 4),
+                                 "fnir": rounded(outcome.fnir), "fpir": rounded(outcome.fpir)]
+                }
+            }
+        }
+        // Tolerances (no margin) meeting both targets on this set, FPIR ≤ 1 % and FNIR ≤ 3 %: how much room a
+        // calibration has here.
+        let fine = (0...800).map { low + (high - low) * Float($0) / 800 }
+            .filter { let o = full.judge(MatchRule(tolerance: $0)); return o.fpir <= 0.01 && o.fnir <= 0.03 }
+        let window: [String: Any] = fine.isEmpty ? [:] : ["from": rounded(Double(fine.first!)), "to": rounded(Double(fine.last!))]
+        // The same rule on smaller galleries (every n-th enrolled identity, the same unknown probes): the derived
+        // tolerance should hold FPIR near the target as the gallery grows while FNIR moves.
+        let subsets = gallerySizes.filter { $0 < enrolled.count }.map { size -> [String: Any] in
+            let kept = Set(stride(from: 0, to: enrolled.count, by: 1).filter { $0 * size / enrolled.count != ($0 + 1) * size / enrolled.count }
+                .map { enrolled[$0] })
+            let scores = Scores(gallery: gallery.filter { kept.contains($0.identity) },
+                                known: knownProbes.filter { kept.contains($0.identity) }, unknown: unknownProbes)
+            let faces = gallery.filter { kept.contains($0.identity) }.count
+            let subsetRule = policy.rule(galleryFaces: faces)
+            let outcome = scores.judge(subsetRule)
+            return ["identities": kept.count, "gallery_faces": faces, "tolerance": rounded(Double(subsetRule.tolerance)),
+                    "known_probes": scores.known.count, "fnir": rounded(outcome.fnir), "fpir": rounded(outcome.fpir)]
+        }
+        try printJSON([
+            "model": pool.descriptor.name,
+            "model_version": pool.descriptor.version,
+            "enrolled": enrolled.count - enrolmentFailures,
+            "enrol_photos": enrolPhotos,
+            "gallery_faces": galleryFaces,
+            "enrolment_failures": enrolmentFailures,
+            "known_probes": knownProbes.count,
+            "unknown_probes": unknownProbes.count,
+            "missed_or_wrong": result.missedOrWrong,
+            "wrong_identity": result.wrong,
+            "false_accepts": result.falseAccepts,
+            "failed_to_detect": failedToDetect,
+            "fnir": rounded(result.fnir),
+            "fpir": rounded(result.fpir),
+            "target_fpir": policy.targetFPIR.map { $0 as Any } ?? NSNull(),
+            "tolerance": rounded(Double(rule.tolerance)),
+            "margin": Double(margin),
+            "best_at_fpir_1pct": bestPoint,
+            "tolerances_meeting_fpir_1pct_fnir_3pct": window,
+            "sweep": sweep,
+            "gallery_subsets": subsets,
+            "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),
+        ])
+    }
+}
+
+/// Each probe's nearest enrolled identity (its closest photo) and the distance to the next identity, computed once;
+/// every rule is then judged from these.
+struct Scores {
+    let known: [(identity: String, best: Nearest?)]
+    let unknown: [Nearest?]
+
+    init(gallery: [(identity: String, embedding: [Float])], known: [(identity: String, embedding: [Float]?)],
+         unknown: [[Float]?]) {
         func nearest(_ probe: [Float]) -> Nearest? {
             var closest: [String: Float] = [:]
             for entry in gallery {
@@ -74,78 +164,23 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             guard let best = ranked.first else { return nil }
             return Nearest(identity: best.key, distance: best.value, runnerUp: ranked.dropFirst().first?.value ?? .infinity)
         }
-        var known: [(identity: String, best: Nearest?)] = []
-        var unknownBest: [Nearest?] = []
-        var failedToDetect = 0
-        for identity in enrolled {
-            for file in filesByIdentity[identity]!.dropFirst(minimum - 1) {
-                let probe = embeddings[file] ?? nil
-                if probe == nil { failedToDetect += 1 }
-                known.append((identity, probe.flatMap(nearest)))
+        self.known = known.map { ($0.identity, $0.embedding.flatMap(nearest)) }
+        self.unknown = unknown.map { $0.flatMap(nearest) }
+    }
+
+    /// Known probes missed or matched to somebody else, those matched to somebody else, unknown probes accepted.
+    func judge(_ rule: MatchRule) -> (missedOrWrong: Int, wrong: Int, falseAccepts: Int, fnir: Double, fpir: Double) {
+        var missedOrWrong = 0, wrong = 0
+        for probe in known {
+            guard let best = probe.best, best.accepted(by: rule) else {
+                missedOrWrong += 1
+                continue
             }
+            if best.identity != probe.identity { missedOrWrong += 1; wrong += 1 }
         }
-        for identity in unknown {
-            let probe = embeddings[filesByIdentity[identity]![0]] ?? nil
-            if probe == nil { failedToDetect += 1 }
-            unknownBest.append(probe.flatMap(nearest))
-        }
-        func judge(_ tolerance: Float, margin: Float) -> (missedOrWrong: Int, wrong: Int, falseAccepts: Int) {
-            let rule = MatchRule(tolerance: tolerance, margin: margin)
-            var missedOrWrong = 0, wrong = 0
-            for probe in known {
-                guard let best = probe.best, best.accepted(by: rule) else {
-                    missedOrWrong += 1
-                    continue
-                }
-                if best.identity != probe.identity { missedOrWrong += 1; wrong += 1 }
-            }
-            let falseAccepts = unknownBest.filter { $0?.accepted(by: rule) ?? false }.count
-            return (missedOrWrong, wrong, falseAccepts)
-        }
-        let knownProbes = known.count, unknownProbes = unknownBest.count
-        func rates(_ result: (missedOrWrong: Int, wrong: Int, falseAccepts: Int)) -> (fnir: Double, fpir: Double) {
-            (Double(result.missedOrWrong) / Double(max(1, knownProbes)),
-             Double(result.falseAccepts) / Double(max(1, unknownProbes)))
-        }
-        let (missedOrWrong, wrong, falseAccepts) = judge(setup.matchTolerance, margin: margin)
-        let tolerances = stride(from: Float(0.04), through: 0.1001, by: 0.005).map { $0 }
-        let sweep = tolerances.map { tolerance -> [String: Any] in
-            let (fnir, fpir) = rates(judge(tolerance, margin: margin))
-            return ["tolerance": rounded(Double(tolerance), 3), "fnir": rounded(fnir), "fpir": rounded(fpir)]
-        }
-        // The operating point with the fewest misses among those admitting at most 1 % of unknown people, over a
-        // grid of tolerances and margins (an in-sample choice: report it as such).
-        var bestPoint: [String: Any] = [:]
-        var bestFNIR = Double.infinity
-        for tolerance in stride(from: Float(0.04), through: 0.1001, by: 0.0025) {
-            for candidate in stride(from: Float(0), through: 0.0401, by: 0.0025) {
-                let (fnir, fpir) = rates(judge(tolerance, margin: candidate))
-                if fpir <= 0.01 && fnir < bestFNIR {
-                    bestFNIR = fnir
-                    bestPoint = ["tolerance": rounded(Double(tolerance), 4), "margin": rounded(Double(candidate), 4),
-                                 "fnir": rounded(fnir), "fpir": rounded(fpir)]
-                }
-            }
-        }
-        try printJSON([
-            "enrolled": enrolled.count - enrolmentFailures,
-            "enrol_photos": enrolPhotos,
-            "enrolment_failures": enrolmentFailures,
-            "known_probes": knownProbes,
-            "unknown_probes": unknownProbes,
-            "missed_or_wrong": missedOrWrong,
-            "wrong_identity": wrong,
-            "false_accepts": falseAccepts,
-            "failed_to_detect": failedToDetect,
-            "fnir": rounded(Double(missedOrWrong) / Double(max(1, knownProbes))),
-            "fpir": rounded(Double(falseAccepts) / Double(max(1, unknownProbes))),
-            "tolerance": Double(setup.matchTolerance),
-            "margin": Double(margin),
-            "best_at_fpir_1pct": bestPoint,
-            "detector": setup.settings.detector.rawValue,
-            "sweep": sweep,
-            "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),
-        ])
+        let falseAccepts = unknown.filter { $0?.accepted(by: rule) ?? false }.count
+        return (missedOrWrong, wrong, falseAccepts, Double(missedOrWrong) / Double(max(1, known.count)),
+                Double(falseAccepts) / Double(max(1, unknown.count)))
     }
 }
 

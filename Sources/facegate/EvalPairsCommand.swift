@@ -29,6 +29,8 @@ struct EvalPairsCommand: AsyncParsableCommand {
         var distances: [(distance: Float, same: Bool)] = []
         var scoredPairs: [(a: String, b: String, distance: Float?, same: Bool)] = []
         var failedToDetect = 0, correctAtTolerance = 0
+        // A pair is a 1:1 verification: the service's tolerance for one comparison.
+        let tolerance = setup.matchPolicy.tolerance(galleryFaces: 1)
         for pair in labelled {
             guard let a = embeddings[pair.a] ?? nil, let b = embeddings[pair.b] ?? nil else {
                 failedToDetect += 1
@@ -38,7 +40,7 @@ struct EvalPairsCommand: AsyncParsableCommand {
             let distance = faceDistance(a, b)
             scoredPairs.append((pair.a, pair.b, distance, pair.same))
             distances.append((distance, pair.same))
-            if (distance <= setup.matchTolerance) == pair.same { correctAtTolerance += 1 }
+            if (distance <= tolerance) == pair.same { correctAtTolerance += 1 }
         }
         let summary = PairStatistics(distances)
         if showErrors {
@@ -49,13 +51,13 @@ struct EvalPairsCommand: AsyncParsableCommand {
         }
         try printJSON([
             "pairs": labelled.count,
-            "tolerance": Double(setup.matchTolerance),
+            "model": pool.descriptor.name, "tolerance": Double(tolerance),
             "accuracy": rounded(Double(correctAtTolerance) / Double(max(1, labelled.count))),
             "best_threshold": rounded(Double(summary.bestThreshold)),
             "best_threshold_accuracy": rounded(Double(summary.bestCorrect) / Double(max(1, labelled.count))),
             "tar_at_far_0_1pct": rounded(summary.trueAcceptRate(atFalseAcceptRate: 0.001)),
-            "far_at_tolerance": rounded(summary.falseAcceptRate(at: setup.matchTolerance)),
-            "tar_at_tolerance": rounded(summary.trueAcceptRate(at: setup.matchTolerance)),
+            "far_at_tolerance": rounded(summary.falseAcceptRate(at: tolerance)),
+            "tar_at_tolerance": rounded(summary.trueAcceptRate(at: tolerance)),
             "failed_to_detect": failedToDetect,
             "detector": setup.settings.detector.rawValue,
             "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),

@@ -7,14 +7,14 @@ import Testing
 
 /// One engine shared by the suite (loading takes ~0.5 s); the suite runs serially because engines are not
 /// thread-safe.
-@Suite("Face engine", .serialized, .requiresFacesAndModels)
+@Suite("Face engine: dlib", .serialized, .requiresFacesAndModels)
 final class FaceEngineTests {
-    let engine: FaceEngine
+    let engine: DlibRecognizer
     let decoder = ImageDecoder()
     let tolerance: Float = 0.0883
 
     init() throws {
-        engine = try FaceEngine(models: FaceModels(directory: TestEnvironment.modelsDirectory))
+        engine = try DlibRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory))
     }
 
     func encode(_ path: String) throws -> [FaceEncoding] {
@@ -58,14 +58,14 @@ final class FaceEngineTests {
         let photo = try decoder.decode(TestEnvironment.photo("compreface/identities/personF/personF-img1.jpg"))
         var coarse = FaceEngineSettings()
         (coarse.fineMaxSide, coarse.rotationFallback, coarse.cnnFallback) = (0, false, false)
-        #expect(try FaceEngine(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: coarse)
-            .faceLocations(in: photo).isEmpty)
+        #expect(try DlibRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: coarse)
+            .faceBoxes(in: photo).isEmpty)
         let found = try #require(try engine.faceEncodings(in: photo).first)
         #expect(found.turn == .up)
         #expect(abs(found.face.box.x - 698) < 30 && abs(found.face.box.y - 368) < 30, "\(found.face.box)")
         #expect((100...170).contains(found.face.box.width), "\(found.face.box)")
-        // faceLocations (no rotation fallback) takes the same finer look.
-        #expect(try engine.faceLocations(in: photo).count == 1)
+        // faceBoxes (no rotation fallback) takes the same finer look.
+        #expect(try engine.faceBoxes(in: photo).count == 1)
     }
 
     @Test("a photo stored sideways or upside down without EXIF is turned upright and matches the upright photo",
@@ -165,7 +165,7 @@ struct TinyPictureTests {
     func tinyPictures(_ index: Int) throws {
         var settings = FaceEngineSettings()
         (settings.detector, settings.upsample) = Self.configurations[index]
-        let engine = try FaceEngine(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: settings)
+        let engine = try DlibRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: settings)
         for side in [1, 2, 8, 25, 39, 40, 41, 79, 80, 81] {
             for (width, height) in [(side, side), (side, 200), (200, side)] {
                 let grey = RGBImage(width: width, height: height, red: 128, green: 128, blue: 128)

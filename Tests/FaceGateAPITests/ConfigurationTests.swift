@@ -13,8 +13,38 @@ import Testing
         #expect(configuration.imageLimits.maxBytes == 10 << 20)
         #expect(configuration.imageLimits.maxPixels == 40_000_000)
         #expect(configuration.engine.settings.detector == .hog)
-        #expect(configuration.engine.matchTolerance == Float(EngineConfiguration.defaultMatchTolerance))
+        #expect(configuration.engine.model == .sface)
+        #expect(configuration.engine.matchTolerance == nil)
+        #expect(configuration.engine.targetFPIR == 0.01)
+        #expect(configuration.engine.space.model == "sface")
         #expect(configuration.engine.maxWait == .milliseconds(500))
+    }
+
+    @Test("the tolerance is derived from FACE_MATCH_TARGET_FPIR, tighter as the gallery grows; FACE_MATCH_TOLERANCE fixes it")
+    func matchPolicy() throws {
+        var environment = testEnvironment(databaseURL: "postgres://u:p@localhost/db")
+        let derived = try AppConfiguration(environment: environment).engine.matchPolicy
+        #expect(derived.targetFPIR == 0.01)
+        #expect(derived.tolerance(galleryFaces: 10_000) < derived.tolerance(galleryFaces: 100))
+        #expect(derived.tolerance(galleryFaces: 100) < derived.tolerance(galleryFaces: 1))
+        environment["FACE_MATCH_TARGET_FPIR"] = "0.001"
+        let stricter = try AppConfiguration(environment: environment).engine.matchPolicy
+        #expect(stricter.tolerance(galleryFaces: 100) < derived.tolerance(galleryFaces: 100))
+        environment["FACE_MATCH_TOLERANCE"] = "0.5"
+        let fixed = try AppConfiguration(environment: environment).engine.matchPolicy
+        #expect(fixed.targetFPIR == nil)
+        #expect(fixed.tolerance(galleryFaces: 1) == 0.5 && fixed.tolerance(galleryFaces: 10_000) == 0.5)
+        environment["FACE_MODEL"] = "dlib"
+        environment["FACE_MATCH_TOLERANCE"] = ""
+        let dlib = try AppConfiguration(environment: environment).engine
+        #expect(dlib.space.model == "dlib" && dlib.space.version.hasSuffix("+flip"))
+        // Each model's own scale: dlib's distances are an order of magnitude smaller than SFace's.
+        #expect(dlib.matchPolicy.tolerance(galleryFaces: 100) < 0.2 && derived.tolerance(galleryFaces: 100) > 0.3)
+        for (name, value) in [("FACE_MODEL", "facenet"), ("FACE_MATCH_TARGET_FPIR", "0"), ("FACE_MATCH_TARGET_FPIR", "x")] {
+            var broken = environment
+            broken[name] = value
+            #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: broken) }
+        }
     }
 
     @Test("ENGINE_MAX_WAIT_MS sets the longest expected wait for an engine; 0 turns it off; a bad value is named")

@@ -67,7 +67,7 @@ import Testing
             }
             return (file, identity)
         }.prefix(160)
-        let engine = try FaceEngine(models: FaceModels(directory: TestEnvironment.modelsDirectory))
+        let engine = try DlibRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory))
         let decoder = ImageDecoder()
         var embeddings: [(identity: String, embedding: [Float])] = []
         for (file, identity) in files {

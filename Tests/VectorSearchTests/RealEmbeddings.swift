@@ -6,7 +6,7 @@ import TestSupport
 /// dlib embeddings of the largest face in the first LFW photos of the shared set (one per photo, in file order).
 enum RealEmbeddings {
     static func load(photos count: Int) async throws -> [[Float]] {
-        let engine = try FaceEngine(models: FaceModels(directory: TestEnvironment.modelsDirectory))
+        let engine = try DlibRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory))
         let decoder = ImageDecoder()
         let root = TestEnvironment.facesRoot + "/lfw/images"
         var files: [String] = []

@@ -94,9 +94,6 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 }
 
 extension AppConfiguration {
-    /// The model's embedding size; `EMBEDDING_DIMENSIONS` must agree with it.
-    public static let modelEmbeddingDimensions = FaceEngine.embeddingDimensions
-
     /// Validates `environment` and lists every problem at once.
     public init(environment env: [String: String]) throws(ConfigurationError) {
         var reader = ConfigurationReader(env)
@@ -110,15 +107,16 @@ extension AppConfiguration {
             value in Data(base64Encoded: value).flatMap { $0.count == 32 ? [UInt8]($0) : nil }
         }
         let superAdmin = reader.superAdmin()
-        let dimensions = reader.integer("EMBEDDING_DIMENSIONS", default: Self.modelEmbeddingDimensions, in: 1...4096)
-        if let dimensions, dimensions != Self.modelEmbeddingDimensions {
-            reader.problem("EMBEDDING_DIMENSIONS is \(dimensions) but the face model produces \(Self.modelEmbeddingDimensions)")
+        let engine = reader.engineConfiguration()
+        let modelDimensions = engine?.descriptor.dimension ?? Migration.embeddingDimensions
+        let dimensions = reader.integer("EMBEDDING_DIMENSIONS", default: modelDimensions, in: 1...4096)
+        if let dimensions, dimensions != modelDimensions {
+            reader.problem("EMBEDDING_DIMENSIONS is \(dimensions) but the face model produces \(modelDimensions)")
         }
         let logLevel = reader.logLevel()
         let maxBytes = reader.integer("MAX_IMAGE_BYTES", default: ImageDecoder.Limits.default.maxBytes, in: 1024...(512 << 20))
         let maxPixels = reader.integer(
             "MAX_IMAGE_PIXELS", default: ImageDecoder.Limits.default.maxPixels, in: 1024...400_000_000)
-        let engine = reader.engineConfiguration()
         let backend = reader.choice("SEARCH_BACKEND", default: SearchBackend.memory)
         let efSearch = reader.integer("HNSW_EF_SEARCH", default: 100, in: 1...1000)
         let checkSeconds = reader.integer("GALLERY_CHECK_SECONDS", default: 60, in: 1...86_400)

@@ -1,14 +1,18 @@
 import FaceEngine
 import Foundation
 import Gallery
+import Storage
 
 /// The face-engine part of the configuration: all that the service's engines and `facegate eval`/`bench` need,
 /// with no database or secrets, so those commands run from the same variables as the service.
 public struct EngineConfiguration: Sendable {
-    /// `MODELS_DIR`: folder of the dlib model files (checked against models/SHA256SUMS at start).
+    /// `FACE_MODEL`: which face model finds and embeds faces (`sface` by default, or `dlib`).
+    public var model: FaceModelKind
+    /// `MODELS_DIR`: folder of the model files (checked against models/SHA256SUMS at start).
     public var modelsDirectory: String
-    /// `FACE_DETECTOR`, `FACE_DETECT_MAX_SIDE`, `FACE_DETECT_UPSAMPLE`, `FACE_DETECT_HOG_THRESHOLD`, `FACE_DETECT_ROTATIONS`,
-    /// `FACE_DETECT_FINE_MAX_SIDE`, `FACE_DETECT_CNN_FALLBACK`, `FACE_EMBED_FLIP`.
+    /// `FACE_DETECT_MAX_SIDE` (both models); dlib only: `FACE_DETECTOR`, `FACE_DETECT_UPSAMPLE`,
+    /// `FACE_DETECT_HOG_THRESHOLD`, `FACE_DETECT_ROTATIONS`, `FACE_DETECT_FINE_MAX_SIDE`, `FACE_DETECT_CNN_FALLBACK`,
+    /// `FACE_EMBED_FLIP`.
     public var settings: FaceEngineSettings
     /// `ENGINE_WORKERS`: face engines running at once (one per core by default).
     public var workers: Int
@@ -17,39 +21,51 @@ public struct EngineConfiguration: Sendable {
     /// `ENGINE_MAX_WAIT_MS`: a request whose expected wait for an engine is longer gets 503 at once (0: no such
     /// limit, only `queueLimit`).
     public var maxWait: Duration?
-    /// `FACE_MATCH_TOLERANCE`: the largest cosine distance (1 − cosine similarity, pgvector's `<=>`) that counts
-    /// as the same person. The one meaning of "tolerance" everywhere.
-    public var matchTolerance: Float
+    /// `FACE_MATCH_TOLERANCE`: when set, the largest cosine distance (1 − cosine similarity, pgvector's `<=>`) that
+    /// counts as the same person, whatever the gallery's size. The one meaning of "tolerance" everywhere.
+    public var matchTolerance: Float?
+    /// `FACE_MATCH_TARGET_FPIR`: the share of strangers the service may admit as somebody (0.01 by default); the
+    /// tolerance is derived from it for each organisation's gallery (`MatchPolicy`) unless `matchTolerance` is set.
+    public var targetFPIR: Double
     /// `FACE_MATCH_MARGIN`: the nearest other member must be at least this much farther than the best, or nobody
     /// is matched (0: off; measured not to help on shared/faces, README "Accuracy").
     public var matchMargin: Float
     /// `ENROL_*`: quality gates for enrolment photos.
     public var enrolmentGate: EnrolmentGate
 
-    /// Calibrated on LFW fold 1 (README, "Accuracy").
-    public static let defaultMatchTolerance = 0.0883
+    public static let defaultTargetFPIR = 0.01
 
-    /// What made the stored embeddings: the embedder's checksum and whether mirror images are averaged in (the two
-    /// settings give slightly different vectors).
-    public var modelVersion: String {
-        String(FaceModels.embedder.sha256.prefix(12)) + (settings.flipAugmentation ? "+flip" : "")
+    /// The active model: name, version (stored on every face), embedding size, false-match curve.
+    public var descriptor: FaceModelDescriptor { model.descriptor(settings: settings) }
+
+    /// What made the stored embeddings (`faces.model`, `faces.model_version`): the only faces searches compare.
+    public var space: EmbeddingSpace { EmbeddingSpace(model: descriptor.name, version: descriptor.version) }
+
+    /// How every search result is judged.
+    public var matchPolicy: MatchPolicy {
+        MatchPolicy(tolerance: matchTolerance.map { .fixed($0) } ?? .targetFPIR(targetFPIR, descriptor.falseMatches),
+                    margin: matchMargin)
     }
 
-    /// The rule every search result is judged by.
-    public var matchRule: MatchRule { MatchRule(tolerance: matchTolerance, margin: matchMargin) }
+    /// Checks the active model's files against their checksums.
+    public func verifyModels() throws(FaceEngineError) {
+        try FaceModels(directory: modelsDirectory).verify(descriptor.files)
+    }
 
     public init(
-        modelsDirectory: String = "models", settings: FaceEngineSettings = .init(),
+        model: FaceModelKind = .sface, modelsDirectory: String = "models", settings: FaceEngineSettings = .init(),
         workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount), queueLimit: Int = 64,
-        maxWait: Duration? = .milliseconds(500), matchTolerance: Float = Float(defaultMatchTolerance),
+        maxWait: Duration? = .milliseconds(500), matchTolerance: Float? = nil, targetFPIR: Double = defaultTargetFPIR,
         matchMargin: Float = 0, enrolmentGate: EnrolmentGate = .init()
     ) {
+        self.model = model
         self.modelsDirectory = modelsDirectory
         self.settings = settings
         self.workers = workers
         self.queueLimit = queueLimit
         self.maxWait = maxWait
         self.matchTolerance = matchTolerance
+        self.targetFPIR = targetFPIR
         self.matchMargin = matchMargin
         self.enrolmentGate = enrolmentGate
     }
@@ -71,7 +87,9 @@ extension ConfigurationReader {
         var gate = defaults.enrolmentGate
         let problemsBefore = problems.count
         if let detector = choice("FACE_DETECTOR", default: settings.detector) { settings.detector = detector }
-        if let side = integer("FACE_DETECT_MAX_SIDE", default: settings.detectMaxSide, in: 80...8192) {
+        let model = choice("FACE_MODEL", default: defaults.model)
+        // Unset: the model's own (FaceModelKind.defaultDetectMaxSide).
+        if value("FACE_DETECT_MAX_SIDE") != nil, let side = integer("FACE_DETECT_MAX_SIDE", default: 0, in: 80...8192) {
             settings.detectMaxSide = side
         }
         if let upsample = integer("FACE_DETECT_UPSAMPLE", default: settings.upsample, in: 0...2) {
@@ -103,14 +121,17 @@ extension ConfigurationReader {
         let queueLimit = integer("ENGINE_QUEUE_LIMIT", default: defaults.queueLimit, in: 0...100_000)
         let maxWaitMilliseconds = integer(
             "ENGINE_MAX_WAIT_MS", default: Int((defaults.maxWait ?? .zero) / .milliseconds(1)), in: 0...600_000)
-        let tolerance = number("FACE_MATCH_TOLERANCE", default: EngineConfiguration.defaultMatchTolerance, in: 0...2)
+        // Unset (or empty): derived from FACE_MATCH_TARGET_FPIR.
+        let tolerance = value("FACE_MATCH_TOLERANCE") == nil ? nil : number("FACE_MATCH_TOLERANCE", default: 0, in: 0...2)
+        let targetFPIR = number("FACE_MATCH_TARGET_FPIR", default: defaults.targetFPIR, in: 0.000001...0.5)
         let margin = number("FACE_MATCH_MARGIN", default: Double(defaults.matchMargin), in: 0...1)
-        guard problems.count == problemsBefore, let workers, let queueLimit, let maxWaitMilliseconds, let tolerance,
-              let margin else { return nil }
+        guard problems.count == problemsBefore, let model, let workers, let queueLimit, let maxWaitMilliseconds,
+              let targetFPIR, let margin else { return nil }
         return EngineConfiguration(
-            modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
+            model: model, modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
             workers: workers, queueLimit: queueLimit,
             maxWait: maxWaitMilliseconds == 0 ? nil : .milliseconds(maxWaitMilliseconds),
-            matchTolerance: Float(tolerance), matchMargin: Float(margin), enrolmentGate: gate)
+            matchTolerance: tolerance.map { Float($0) }, targetFPIR: targetFPIR, matchMargin: Float(margin),
+            enrolmentGate: gate)
     }
 }

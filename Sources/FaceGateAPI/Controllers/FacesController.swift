@@ -15,9 +15,10 @@ struct FacesController {
     let users: UserStore
     let sealer: BiometricSealer
     let gate: EnrolmentGate
-    let rule: MatchRule
+    let policy: MatchPolicy
     let maxImageBytes: Int
-    let modelVersion: String
+    /// The active model: every face enrolled here is made by it.
+    let space: EmbeddingSpace
 
     static let maxImagesPerRequest = 10
 
@@ -74,9 +75,10 @@ struct FacesController {
         let analysis = try await pipeline.faceEncodings(in: photo, limit: 2)
         let face = try gate.check(analysis.faces)
         let nearest = try await gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
-        if let other = nearest.first(where: { $0.member != member }), other.distance <= rule.tolerance {
+        let tolerance = policy.tolerance(galleryFaces: try await gallery.faceCount(in: organization))
+        if let other = nearest.first(where: { $0.member != member }), other.distance <= tolerance {
             throw Problem(.conflict, code: "face_belongs_to_other_member", detail: String(format:
-                "this face matches another member (cosine distance %.4f, tolerance %.4f)", other.distance, rule.tolerance))
+                "this face matches another member (cosine distance %.4f, tolerance %.4f)", other.distance, tolerance))
         }
         let quality = face.quality.measures
         let imageSHA256 = Array(SHA256.hash(data: photo))
@@ -84,7 +86,7 @@ struct FacesController {
             face.chip.pngData(), for: .init(organization: organization, member: member, imageSHA256: imageSHA256))
         let ref = try await gallery.add(NewFace(
             organizationID: organization, memberID: member, embedding: face.embedding,
-            model: FaceModels.embedder.name, modelVersion: modelVersion, quality: quality, box: face.face.box.asArray,
+            model: space.model, modelVersion: space.version, quality: quality, box: face.face.box.asArray,
             imageSHA256: imageSHA256, sealedThumbnail: thumbnail.sealed, thumbnailKeyID: thumbnail.keyID,
             enrolledBy: actor.id))
         return Enrolled(faceId: ref.face, box: BoxView(face.face.box), quality: quality)

@@ -12,7 +12,7 @@ struct MatchingController {
     let members: MemberStore
     let faces: FaceStore
     let checkins: CheckinStore
-    let rule: MatchRule
+    let policy: MatchPolicy
     let dedupSeconds: Int
     let maxImageBytes: Int
 
@@ -61,7 +61,8 @@ struct MatchingController {
         let topK = try integerParameter("top_k", of: request, default: 5, in: 1...50)
         let face = try await largestFace(request, context: context)
         let candidates = try await gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: topK)
-        let within = candidates.prefix(topK).filter { $0.distance <= rule.tolerance }
+        let tolerance = policy.tolerance(galleryFaces: try await gallery.faceCount(in: actor.organizationID))
+        let within = candidates.prefix(topK).filter { $0.distance <= tolerance }
         let names = try await summaries(of: within.map(\.member), organization: actor.organizationID)
         let matches = within.compactMap { candidate in
             names[candidate.member].map { Match(member: $0, distance: candidate.distance, similarity: candidate.similarity) }
@@ -82,6 +83,7 @@ struct MatchingController {
         let actor = try context.account(in: [.admin, .operator, .kiosk])
         let face = try await largestFace(request, context: context)
         let candidates = try await gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: 1)
+        let rule = policy.rule(galleryFaces: try await gallery.faceCount(in: actor.organizationID))
         guard case .match(let best) = rule.decide(candidates),
               let member = try await summaries(of: [best.member], organization: actor.organizationID)[best.member] else {
             throw Problem(.notFound, code: "no_match", detail: "nobody enrolled matches this face")
@@ -130,6 +132,8 @@ struct MatchingController {
         }
         let face = try await largestFace(request, context: context)
         let distance = enrolled.map { faceDistance(face.embedding, $0) }.min()!
+        // One claimed identity: the probe is compared with this member's faces only.
+        let rule = policy.rule(galleryFaces: enrolled.count)
         struct Body: Encodable { var match: Bool; var distance: Float; var similarity: Float; var tolerance: Float }
         return try JSONResponse.encode(
             Body(match: distance <= rule.tolerance, distance: distance, similarity: 1 - distance, tolerance: rule.tolerance),

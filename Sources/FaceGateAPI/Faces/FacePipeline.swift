@@ -34,7 +34,7 @@ struct FacePipeline: Sendable {
     func faceLocations(in photo: [UInt8]) async throws -> (width: Int, height: Int, faces: [DetectedFace]) {
         try await engines.run { [decoder] engine in
             let image = try decoder.decode(photo)
-            let found = try engine.detectFacesUpright(in: image)
+            let found = try engine.faceLocations(in: image)
             return (found.image.width, found.image.height, found.faces)
         }
     }

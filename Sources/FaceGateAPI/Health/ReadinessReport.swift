@@ -15,9 +15,20 @@ struct ReadinessReport: Encodable, Equatable {
         var version: Int?
         var expected: Int
     }
+    /// The face model, and how its matches are judged.
     struct ModelsCheck: Codable, Equatable {
         var ok: Bool
+        var model: String?
+        var version: String?
         var detector: String?
+        /// `FACE_MATCH_TARGET_FPIR` when the tolerance is derived from it.
+        var targetFpir: Double?
+        /// The tolerance of a search in the largest organisation's gallery (derived, or `FACE_MATCH_TOLERANCE`).
+        var tolerance: Float?
+        var largestGalleryFaces: Int?
+        /// Faces per model ("model version") in the database at the gallery's last check; only the active model's
+        /// are searched.
+        var facesByModel: [String: Int]?
     }
     /// The search gallery: for the memory backend, loaded and following the database (LISTEN active, no
     /// unresolved difference at the last check).

@@ -4,7 +4,7 @@ import FaceGateAPI
 import Foundation
 import ImageDecoding
 
-/// `facegate bench engine --root DIR`: per-stage times of the face engine and end-to-end photos/s on 1 and 2
+/// `facegate bench engine --root DIR`: per-stage times of the dlib recognizer and end-to-end photos/s on 1 and 2
 /// engines, from the configured engine settings.
 struct BenchEngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,17 +24,17 @@ struct BenchEngineCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
         let models = FaceModels(directory: configuration.modelsDirectory)
-        try models.verify()
+        try models.verify([FaceModels.embedder, FaceModels.landmarks, FaceModels.cnnDetector])
         let stopwatch = Stopwatch(minRuns: 5, minSeconds: seconds)
         let decoder = ImageDecoder()
         var plain = configuration.settings
         plain.cnnFallback = false
         plain.flipAugmentation = false
-        let hogEngine = try FaceEngine(models: models, settings: plain)
+        let hogEngine = try DlibRecognizer(models: models, settings: plain)
         var nativeSettings = plain
         nativeSettings.detectMaxSide = 8192
-        let nativeEngine = try FaceEngine(models: models, settings: nativeSettings)
-        let engine = try FaceEngine(models: models, settings: configuration.settings)
+        let nativeEngine = try DlibRecognizer(models: models, settings: nativeSettings)
+        let engine = try DlibRecognizer(models: models, settings: configuration.settings)
 
         var stages: [[String: Any]] = []
         var chips: [RGBImage] = []
@@ -42,8 +42,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
             let bytes = try readFile(root + "/" + path)
             let image = try decoder.decode(bytes)
             let decode = stopwatch.median { _ = try? decoder.decode(bytes) }
-            let detect = try stopwatch.median { _ = try hogEngine.faceLocations(in: image) }
-            let detectNative = try stopwatch.median { _ = try nativeEngine.faceLocations(in: image) }
+            let detect = try stopwatch.median { _ = try hogEngine.faceBoxes(in: image) }
+            let detectNative = try stopwatch.median { _ = try nativeEngine.faceBoxes(in: image) }
             guard let face = try hogEngine.detectFaces(in: image).first else {
                 throw ValidationError("no face found in \(path)")
             }
@@ -54,7 +54,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
             let endToEnd = try stopwatch.median { _ = try engine.faceEncodings(in: decoder.decode(bytes)) }
             print(String(format: "%@ %dx%d: decode %.1f ms, HOG detect at %d px %.1f ms (native %.1f ms), "
                          + "landmarks %.2f ms, chip %.2f ms, whole photo %.1f ms", path, image.width, image.height,
-                         decode * 1000, plain.detectMaxSide, detect * 1000, detectNative * 1000, landmarks * 1000,
+                         decode * 1000, plain.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide, detect * 1000, detectNative * 1000, landmarks * 1000,
                          align * 1000, endToEnd * 1000))
             stages.append([
                 "photo": path, "width": image.width, "height": image.height, "decode_ms": milliseconds(decode),
@@ -78,10 +78,10 @@ struct BenchEngineCommand: AsyncParsableCommand {
         if !skipCnn {
             var cnnSettings = plain
             cnnSettings.detector = .cnn
-            let cnnEngine = try FaceEngine(models: models, settings: cnnSettings)
+            let cnnEngine = try DlibRecognizer(models: models, settings: cnnSettings)
             let image = try decoder.decode(readFile(root + "/" + Self.stagePhotos[0]))
-            let cnn = try Stopwatch(warmUp: 1, minRuns: 3, minSeconds: 0).median { _ = try cnnEngine.faceLocations(in: image) }
-            print(String(format: "CNN detect at %d px: %.0f ms", cnnSettings.detectMaxSide, cnn * 1000))
+            let cnn = try Stopwatch(warmUp: 1, minRuns: 3, minSeconds: 0).median { _ = try cnnEngine.faceBoxes(in: image) }
+            print(String(format: "CNN detect at %d px: %.0f ms", cnnSettings.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide, cnn * 1000))
             embedding["cnn_detect_ms"] = milliseconds(cnn)
         }
 
@@ -102,7 +102,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         }
         try printJSON([
             "settings": [
-                "detector": configuration.settings.detector.rawValue, "detect_max_side": configuration.settings.detectMaxSide,
+                "detector": configuration.settings.detector.rawValue, "detect_max_side": configuration.settings.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide,
                 "upsample": configuration.settings.upsample, "flip": configuration.settings.flipAugmentation,
                 "cnn_fallback": configuration.settings.cnnFallback,
                 "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
@@ -130,7 +130,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
     private func photosPerSecond(
         _ photos: [[UInt8]], workers: Int, models: FaceModels, settings: FaceEngineSettings
     ) async throws -> Double {
-        let pool = try EnginePool(count: workers, models: models, settings: settings, queueLimit: 1 << 20)
+        let pool = try EnginePool(count: workers, model: .dlib, models: models, settings: settings, queueLimit: 1 << 20)
         let decoder = ImageDecoder()
         let started = ContinuousClock.now
         _ = try await concurrentMap(photos, width: workers * 2) { bytes in

@@ -17,6 +17,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "Face engines working at once (pin the process with taskset to as many cores).") var workers = 1
     @Option(help: "Timed passes over the list (photos/s is the median; stage times are per-photo medians).")
     var rounds = 2
+    @Option(help: "Face model: sface or dlib (default: FACE_MODEL or sface).") var model: FaceModelKind?
     @Option(help: "Faces embedded per photo: 'all' (as face_recognition does) or a number (a check-in embeds 1).")
     var faces = "all"
 
@@ -38,12 +39,12 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             throw ValidationError("--faces takes 'all' or a positive number")
         }
         guard workers > 0, rounds > 0 else { throw ValidationError("--workers and --rounds must be positive") }
-        let configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
-        let models = FaceModels(directory: configuration.modelsDirectory)
-        try models.verify()
+        var configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
+        if let model { configuration.model = model }
+        try configuration.verifyModels()
         let paths = try readList(list)
         let photos = try paths.map { try readFile(root + "/" + $0) }
-        let pool = try EnginePool(count: workers, models: models, settings: configuration.settings, queueLimit: 1 << 20)
+        let pool = try configuration.makeBatchPool(workers: workers)
         let decoder = ImageDecoder()
 
         // A warm-up pass (page cache, allocator, BLAS buffers) whose results give the faces found.
@@ -83,9 +84,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             "photos_per_s": rounded(rate, 3), "rounds_photos_per_s": rates.map { rounded($0, 3) },
             "stage_median_ms": stageMedians, "per_photo": perPhoto,
             "faces_found": found.reduce(0) { $0 + $1.boxes.count },
+            "model": pool.descriptor.name, "model_version": pool.descriptor.version,
             "settings": [
                 "detector": configuration.settings.detector.rawValue,
-                "detect_max_side": configuration.settings.detectMaxSide, "upsample": configuration.settings.upsample,
+                "detect_max_side": configuration.settings.detectMaxSide ?? configuration.model.defaultDetectMaxSide, "upsample": configuration.settings.upsample,
                 "flip": configuration.settings.flipAugmentation, "cnn_fallback": configuration.settings.cnnFallback,
                 "rotation_fallback": configuration.settings.rotationFallback,
                 "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
@@ -93,9 +95,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         ])
     }
 
-    /// Decoding, then the service's own `FaceEngine.faceEncodings(in:limit:)` with the time of each step.
+    /// Decoding, then the service's own `FaceRecognizer.faceEncodings(in:limit:)` with the time of each step.
     static func process(
-        _ bytes: [UInt8], engine: FaceEngine, decoder: ImageDecoder, limit: Int
+        _ bytes: [UInt8], engine: any FaceRecognizer, decoder: ImageDecoder, limit: Int
     ) throws -> (timing: Timing, found: Found) {
         let started = ContinuousClock.now
         let photo = try decoder.decode(bytes)

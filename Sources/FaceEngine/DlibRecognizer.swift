@@ -4,8 +4,9 @@ import ImageDecoding
 /// How the engine finds faces. `FACE_DETECTOR`, `FACE_DETECT_MAX_SIDE`, `FACE_DETECT_UPSAMPLE`.
 public struct FaceEngineSettings: Sendable, Equatable {
     public var detector: FaceDetectorKind = .hog
-    /// Detection runs on a copy whose longer side is at most this; boxes are mapped back to the full image.
-    public var detectMaxSide: Int = 640
+    /// Detection runs on a copy whose longer side is at most this; boxes are mapped back to the full image. nil:
+    /// the model's own default (`FaceModelKind.defaultDetectMaxSide`).
+    public var detectMaxSide: Int?
     /// Times the detection copy is doubled before detecting, to find faces under ~80 px (HOG) at a 4× cost each.
     public var upsample: Int = 0
     /// HOG decision threshold; higher finds fewer, surer faces. 0.2 rather than dlib's 0: on shared/faces it
@@ -26,15 +27,16 @@ public struct FaceEngineSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// One dlib face engine: detector, 5-point landmark model and ResNet embedder, loaded once. NOT thread-safe: use
-/// one per thread (`EnginePool` does that). The verbs follow face_recognition's: `faceLocations`,
+/// The dlib recognizer: HOG (or CNN) detector, 5-point landmark model and ResNet embedder, loaded once. NOT
+/// thread-safe: use one per thread (`EnginePool` does that). The verbs follow face_recognition's: `faceBoxes`,
 /// `faceLandmarks`, `faceEncodings`; `faceDistance` is a free function.
-public final class FaceEngine {
+public final class DlibRecognizer: FaceRecognizer {
     public static let chipSize = 150
     public static let chipPadding = 0.25
     public static let embeddingDimensions = 128
 
     public let settings: FaceEngineSettings
+    public let descriptor: FaceModelDescriptor
     /// Side of the detectors' scanning window in pixels: smaller faces are found only with upsampling.
     public static let detectorWindow = 80
     private let hog: OpaquePointer?
@@ -42,8 +44,21 @@ public final class FaceEngine {
     private let shapePredictor: OpaquePointer
     private let embedder: OpaquePointer
 
+    /// dlib's model as stored on face rows: the embedder's checksum, and "+flip" when mirror images are averaged in
+    /// (the two settings give slightly different vectors of the same space).
+    public static func descriptor(settings: FaceEngineSettings) -> FaceModelDescriptor {
+        FaceModelDescriptor(
+            name: FaceModelKind.dlib.rawValue,
+            version: String(FaceModels.embedder.sha256.prefix(12)) + (settings.flipAugmentation ? "+flip" : ""),
+            dimension: embeddingDimensions, landmarkLayout: .dlibEyeCornersNoseBase,
+            files: [FaceModels.embedder, FaceModels.landmarks]
+                + (settings.detector == .cnn || settings.cnnFallback ? [FaceModels.cnnDetector] : []),
+            falseMatches: settings.flipAugmentation ? FalseMatchCurves.dlibFlip : FalseMatchCurves.dlib)
+    }
+
     public init(models: FaceModels, settings: FaceEngineSettings = .init()) throws(FaceEngineError) {
         self.settings = settings
+        self.descriptor = Self.descriptor(settings: settings)
         var predictor: OpaquePointer?
         var embedder: OpaquePointer?
         var hog: OpaquePointer?
@@ -76,8 +91,8 @@ public final class FaceEngine {
     /// Face boxes (full-image coordinates) with detector scores, largest face first. Detection runs on a copy
     /// downscaled to `settings.detectMaxSide`, with the configured detector; when HOG finds nothing there, on a finer
     /// copy (`settings.fineMaxSide`), then with the CNN on the first copy (`settings.cnnFallback`).
-    public func faceLocations(in image: RGBImage) throws(FaceEngineError) -> [(box: FaceBox, score: Double)] {
-        let small = image.downscaled(toFit: settings.detectMaxSide)
+    public func faceBoxes(in image: RGBImage) throws(FaceEngineError) -> [(box: FaceBox, score: Double)] {
+        let small = image.downscaled(toFit: settings.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide)
         let found = try locateUpright(in: image, small: small)
         guard found.isEmpty, settings.detector == .hog, settings.cnnFallback else { return found }
         return Self.mapped(try locate(in: small, detector: .cnn), from: small, to: image)
@@ -140,13 +155,18 @@ public final class FaceEngine {
     /// `settings.rotationFallback`) turned a quarter clockwise, a quarter anticlockwise and half round, and only
     /// then the CNN fallback on the picture as it is. Returns the faces with the picture they were found in (boxes
     /// and landmarks refer to it) and how it was turned.
-    public func detectFacesUpright(
+    public func faceLocations(in image: RGBImage) throws(FaceEngineError) -> FaceDetection {
+        let (faces, turned, turn) = try detectFacesUpright(in: image)
+        return FaceDetection(faces: faces, image: turned, turn: turn)
+    }
+
+    private func detectFacesUpright(
         in image: RGBImage
     ) throws(FaceEngineError) -> (faces: [DetectedFace], image: RGBImage, turn: EXIFOrientation) {
         guard settings.detector == .hog, settings.rotationFallback else {
             return (try detectFaces(in: image), image, .up)
         }
-        let small = image.downscaled(toFit: settings.detectMaxSide)
+        let small = image.downscaled(toFit: settings.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide)
         let upright = try locateUpright(in: image, small: small)
         if !upright.isEmpty { return (try withLandmarks(upright, in: image), image, .up) }
         // Only the small detection copy is turned for each try; the full image is turned once a face is found.
@@ -174,7 +194,7 @@ public final class FaceEngine {
 
     /// Every face with its landmarks, largest first.
     public func detectFaces(in image: RGBImage) throws(FaceEngineError) -> [DetectedFace] {
-        try withLandmarks(try faceLocations(in: image), in: image)
+        try withLandmarks(try faceBoxes(in: image), in: image)
     }
 
     private func withLandmarks(
@@ -224,24 +244,14 @@ public final class FaceEngine {
         }
     }
 
-    // MARK: - Calling the shim
-
     private static func call(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws(FaceEngineError) {
-        var error = [CChar](repeating: 0, count: 512)
-        let status = error.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
-        if status != 0 { throw .engineFailure(Self.message(error)) }
+        try callShim(body)
     }
 
     private static func call(
         load path: String, _ body: (String, UnsafeMutablePointer<CChar>, Int) -> Int32
     ) throws(FaceEngineError) {
-        var error = [CChar](repeating: 0, count: 512)
-        let status = error.withUnsafeMutableBufferPointer { body(path, $0.baseAddress!, $0.count) }
-        if status != 0 { throw .modelLoadFailed("\(path): \(Self.message(error))") }
-    }
-
-    private static func message(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try callShim(load: path, body)
     }
 }
 
@@ -249,6 +259,28 @@ extension FaceBox {
     var detection: fg_detection {
         fg_detection(left: x, top: y, right: x + width - 1, bottom: y + height - 1, score: 0)
     }
+}
+
+// MARK: - Calling the shims
+
+/// Runs a shim function that returns non-zero with a message on failure.
+func callShim(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws(FaceEngineError) {
+    var error = [CChar](repeating: 0, count: 512)
+    let status = error.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+    if status != 0 { throw .engineFailure(shimMessage(error)) }
+}
+
+/// Runs a shim function that loads the model at `path`.
+func callShim(
+    load path: String, _ body: (String, UnsafeMutablePointer<CChar>, Int) -> Int32
+) throws(FaceEngineError) {
+    var error = [CChar](repeating: 0, count: 512)
+    let status = error.withUnsafeMutableBufferPointer { body(path, $0.baseAddress!, $0.count) }
+    if status != 0 { throw .modelLoadFailed("\(path): \(shimMessage(error))") }
+}
+
+private func shimMessage(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 extension RGBImage {

@@ -1,0 +1,53 @@
+import FaceEngine
+import Gallery
+
+/// How the service decides the tolerance of a search: an operator's target false-positive identification rate
+/// (`FACE_MATCH_TARGET_FPIR`, the default) from which the tolerance is derived for the gallery being searched, or
+/// a fixed tolerance (`FACE_MATCH_TOLERANCE`). A stranger is compared with every enrolled face of the organisation,
+/// so at a fixed tolerance the chance that one of them lies within it grows with the gallery; the derived tolerance
+/// narrows as the gallery grows so that this chance stays at the target (the model's `FalseMatchCurve`).
+public struct MatchPolicy: Sendable, Equatable {
+    public enum Tolerance: Sendable, Equatable {
+        /// The same cosine distance whatever the gallery's size.
+        case fixed(Float)
+        /// Derived from the model's false-match curve for the target FPIR and the gallery's number of faces.
+        case targetFPIR(Double, FalseMatchCurve)
+    }
+
+    public var tolerance: Tolerance
+    /// `FACE_MATCH_MARGIN`, see `MatchRule`.
+    public var margin: Float
+
+    public init(tolerance: Tolerance, margin: Float = 0) {
+        self.tolerance = tolerance
+        self.margin = margin
+    }
+
+    /// The rule for a search among `galleryFaces` faces (a 1:1 verification compares with one).
+    public func rule(galleryFaces: Int) -> MatchRule {
+        MatchRule(tolerance: tolerance(galleryFaces: galleryFaces), margin: margin)
+    }
+
+    public func tolerance(galleryFaces: Int) -> Float {
+        switch tolerance {
+        case .fixed(let value): value
+        case .targetFPIR(let fpir, let curve): curve.tolerance(forFPIR: fpir, comparisons: galleryFaces)
+        }
+    }
+
+    /// The FPIR target, when the tolerance is derived from one.
+    public var targetFPIR: Double? {
+        if case .targetFPIR(let fpir, _) = tolerance { return fpir }
+        return nil
+    }
+}
+
+extension MatchPolicy {
+    /// This policy with another ambiguity margin.
+    public func with(margin: Float) -> MatchPolicy { MatchPolicy(tolerance: tolerance, margin: margin) }
+
+    /// This policy deriving its tolerance for another target.
+    public func with(targetFPIR: Double, curve: FalseMatchCurve) -> MatchPolicy {
+        MatchPolicy(tolerance: .targetFPIR(targetFPIR, curve), margin: margin)
+    }
+}
