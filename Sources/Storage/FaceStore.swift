@@ -19,15 +19,21 @@ public struct NewFace: Sendable {
     public var sealedThumbnail: [UInt8]?
     /// The id of the key the thumbnail is sealed under.
     public var thumbnailKeyID: String?
+    /// The photo around the face (wide margin, longer side ≤ 320 px) that any model can embed again, sealed by the
+    /// caller, and its key's id.
+    public var sealedCrop: [UInt8]?
+    public var cropKeyID: String?
     /// The account that enrolled it, for the audit log entry written with the face.
     public var enrolledBy: UUID?
 
     public init(
         organizationID: UUID, memberID: UUID, embedding: [Float], model: String, modelVersion: String,
         quality: [String: Double] = [:], box: [Int]? = nil, imageSHA256: [UInt8], sealedThumbnail: [UInt8]? = nil,
-        thumbnailKeyID: String? = nil, enrolledBy: UUID? = nil
+        thumbnailKeyID: String? = nil, sealedCrop: [UInt8]? = nil, cropKeyID: String? = nil, enrolledBy: UUID? = nil
     ) {
         self.thumbnailKeyID = thumbnailKeyID
+        self.sealedCrop = sealedCrop
+        self.cropKeyID = cropKeyID
         self.organizationID = organizationID
         self.memberID = memberID
         self.embedding = embedding
@@ -66,10 +72,11 @@ public struct FaceStore: Sendable {
                 """
                 WITH face AS (
                     INSERT INTO faces (organization_id, member_id, embedding, model, model_version, quality, box,
-                                       image_sha256, thumbnail, thumbnail_key_id)
+                                       image_sha256, thumbnail, thumbnail_key_id, crop, crop_key_id)
                     VALUES (\(face.organizationID), \(face.memberID), \(face.embedding)::real[]::vector, \(face.model),
                             \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
-                            \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID))
+                            \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID), \(face.sealedCrop?.byteBuffer),
+                            \(face.cropKeyID))
                     RETURNING id, organization_id
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
@@ -87,13 +94,20 @@ public struct FaceStore: Sendable {
         }
     }
 
-    /// Deletes one face of the organisation (and of `member`, when given); nil when there is no such face there.
+    /// Deletes one face of the organisation (and of `member`, when given) together with the same photo's faces of
+    /// other models (made by `facegate faces reembed`: a photo staff removed must not come back with the next model);
+    /// nil when there is no such face there.
     public func delete(face: UUID, organization: UUID, member: UUID? = nil) async throws -> FaceRef? {
         let rows = try await database.query(
             """
-            DELETE FROM faces WHERE id = \(face) AND organization_id = \(organization)
-                AND (\(member)::uuid IS NULL OR member_id = \(member))
-            RETURNING member_id
+            WITH chosen AS (
+                SELECT member_id, image_sha256 FROM faces WHERE id = \(face) AND organization_id = \(organization)
+                    AND (\(member)::uuid IS NULL OR member_id = \(member))
+            )
+            DELETE FROM faces f USING chosen
+            WHERE f.organization_id = \(organization) AND f.member_id = chosen.member_id
+                AND f.image_sha256 = chosen.image_sha256
+            RETURNING f.member_id
             """, logger: logger)
         return try rows.first(UUID.self).map { FaceRef(face: face, member: $0) }
     }
@@ -261,13 +275,14 @@ extension FaceStore {
         public var createdAt: Date
     }
 
-    /// The member's faces, oldest first.
+    /// The member's faces (of `space`), oldest first.
     public func faces(of member: UUID, organization: UUID) async throws -> [StoredFace] {
         var found: [StoredFace] = []
         let rows = try await database.query(
             """
             SELECT id, member_id, box::text, quality::text, created_at FROM faces
-            WHERE member_id = \(member) AND organization_id = \(organization) ORDER BY created_at, id
+            WHERE member_id = \(member) AND organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+            ORDER BY created_at, id
             """, logger: logger)
         for (id, member, box, quality, created) in try rows.decode((UUID, UUID, String?, String, Date).self) {
             found.append(StoredFace(
@@ -290,7 +305,8 @@ extension FaceStore {
         return found
     }
 
-    /// A sealed thumbnail with what it is bound to: its face's row identity and the key it is sealed under.
+    /// A sealed blob (thumbnail or crop) with what it is bound to: its face's row identity and the key it is sealed
+    /// under.
     public struct SealedThumbnail: Sendable {
         public var face: UUID
         public var organization: UUID
@@ -302,41 +318,144 @@ extension FaceStore {
 
     /// The sealed thumbnail of one of the member's faces (nil: no such face, or stored without one).
     public func sealedThumbnail(face: UUID, member: UUID, organization: UUID) async throws -> SealedThumbnail? {
-        try await sealedThumbnails(
-            "WHERE id = \(face) AND member_id = \(member) AND organization_id = \(organization) AND thumbnail IS NOT NULL"
-        ).first
+        var binds = PostgresBindings()
+        binds.append(face)
+        binds.append(member)
+        binds.append(organization)
+        return try await sealedBlobs(.thumbnail, where: "id = $1 AND member_id = $2 AND organization_id = $3", binds).first
     }
 
-    /// Up to `limit` thumbnails not sealed under `keyID`, in face id order after `after` (a resumable walk).
-    public func thumbnails(notSealedUnder keyID: String, after: UUID?, limit: Int) async throws -> [SealedThumbnail] {
-        try await sealedThumbnails("""
-            WHERE thumbnail IS NOT NULL AND thumbnail_key_id IS DISTINCT FROM \(keyID)
-              AND id > \(after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))) ORDER BY id LIMIT \(limit)
-            """)
+    /// The sealed columns of a face: the thumbnail shown to staff and the crop models embed again. Each is sealed
+    /// for its own purpose (`BiometricSealer`) with its key's id beside it.
+    public enum SealedColumn: String, Sendable, CaseIterable {
+        case thumbnail, crop
+
+        var keyColumn: String { rawValue + "_key_id" }
     }
 
-    /// How many thumbnails are not sealed under `keyID`.
-    public func countThumbnails(notSealedUnder keyID: String) async throws -> Int {
-        try await database.query(
-            "SELECT count(*)::int FROM faces WHERE thumbnail IS NOT NULL AND thumbnail_key_id IS DISTINCT FROM \(keyID)",
-            logger: logger).first(Int.self) ?? 0
+    /// Up to `limit` blobs of `column` not sealed under `keyID`, in face id order after `after` (a resumable walk).
+    public func sealed(
+        _ column: SealedColumn, notSealedUnder keyID: String, after: UUID?, limit: Int
+    ) async throws -> [SealedThumbnail] {
+        var binds = PostgresBindings()
+        binds.append(after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        binds.append(keyID)
+        binds.append(limit)
+        return try await sealedBlobs(
+            column, where: "id > $1 AND \(column.keyColumn) IS DISTINCT FROM $2 ORDER BY id LIMIT $3", binds)
     }
 
-    /// Replaces a face's thumbnail with `sealed` under `keyID`, unless the face has gone meanwhile.
-    public func replaceThumbnail(face: UUID, sealed: [UInt8], keyID: String) async throws {
-        try await database.query(
-            "UPDATE faces SET thumbnail = \(sealed.byteBuffer), thumbnail_key_id = \(keyID) WHERE id = \(face)",
-            logger: logger)
+    /// How many blobs of `column` are not sealed under `keyID`.
+    public func countSealed(_ column: SealedColumn, notSealedUnder keyID: String) async throws -> Int {
+        var binds = PostgresBindings()
+        binds.append(keyID)
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT count(*)::int FROM faces WHERE \(column.rawValue) IS NOT NULL AND \(column.keyColumn) IS DISTINCT FROM $1
+            """, binds: binds)
+        return try await database.query(query, logger: logger).first(Int.self) ?? 0
     }
 
-    private func sealedThumbnails(_ condition: PostgresQuery) async throws -> [SealedThumbnail] {
-        var query: PostgresQuery = "SELECT id, organization_id, member_id, image_sha256, thumbnail, thumbnail_key_id FROM faces "
-        query.sql += condition.sql
-        query.binds = condition.binds
+    /// Replaces a face's blob of `column` with `sealed` under `keyID`, unless the face has gone meanwhile.
+    public func replaceSealed(_ column: SealedColumn, face: UUID, sealed: [UInt8], keyID: String) async throws {
+        var binds = PostgresBindings()
+        binds.append(sealed.byteBuffer)
+        binds.append(keyID)
+        binds.append(face)
+        let query = PostgresQuery(
+            unsafeSQL: "UPDATE faces SET \(column.rawValue) = $1, \(column.keyColumn) = $2 WHERE id = $3", binds: binds)
+        try await database.query(query, logger: logger)
+    }
+
+    /// Column names come from `SealedColumn` only; every value is bound.
+    private func sealedBlobs(
+        _ column: SealedColumn, where condition: String, _ binds: PostgresBindings
+    ) async throws -> [SealedThumbnail] {
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT id, organization_id, member_id, image_sha256, \(column.rawValue), \(column.keyColumn) FROM faces
+            WHERE \(column.rawValue) IS NOT NULL AND \(condition)
+            """, binds: binds)
         let rows = try await database.query(query, logger: logger)
         return try rows.decode((UUID, UUID, UUID, ByteBuffer, ByteBuffer, String?).self).map {
             SealedThumbnail(face: $0.0, organization: $0.1, member: $0.2, imageSHA256: Array(buffer: $0.3),
                             sealed: Array(buffer: $0.4), keyID: $0.5)
+        }
+    }
+}
+
+extension FaceStore {
+    /// A face of another model whose photo `into` has no face of yet, with what its new face copies.
+    public struct ReembedSource: Sendable {
+        public var face: UUID
+        public var organization: UUID
+        public var member: UUID
+        public var imageSHA256: [UInt8]
+        public var crop: [UInt8]
+        public var cropKeyID: String?
+        public var thumbnail: [UInt8]?
+        public var thumbnailKeyID: String?
+        public var box: [Int]?
+    }
+
+    /// Faces with a crop, of any other model, whose photo has no face of `space` yet: up to `limit`, in face id order
+    /// after `after` (a resumable walk).
+    public func facesToReembed(into space: EmbeddingSpace, after: UUID?, limit: Int) async throws -> [ReembedSource] {
+        let rows = try await database.query(
+            """
+            SELECT f.id, f.organization_id, f.member_id, f.image_sha256, f.crop, f.crop_key_id, f.thumbnail,
+                   f.thumbnail_key_id, f.box::text
+            FROM faces f
+            WHERE f.crop IS NOT NULL AND f.id > \(after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+              AND NOT (f.model = \(space.model) AND f.model_version = \(space.version))
+              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.image_sha256 = f.image_sha256
+                              AND g.model = \(space.model) AND g.model_version = \(space.version))
+            ORDER BY f.id LIMIT \(limit)
+            """, logger: logger)
+        return try rows.decode((UUID, UUID, UUID, ByteBuffer, ByteBuffer, String?, ByteBuffer?, String?, String?).self).map {
+            ReembedSource(
+                face: $0.0, organization: $0.1, member: $0.2, imageSHA256: Array(buffer: $0.3), crop: Array(buffer: $0.4),
+                cropKeyID: $0.5, thumbnail: $0.6.map { Array(buffer: $0) }, thumbnailKeyID: $0.7,
+                box: $0.8.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) })
+        }
+    }
+
+    /// How many photos have faces of other models but none of `space`, with a crop to embed again and without.
+    public func reembedBacklog(into space: EmbeddingSpace) async throws -> (withCrop: Int, withoutCrop: Int) {
+        let rows = try await database.query(
+            """
+            SELECT (count(*) FILTER (WHERE has_crop))::int, (count(*) FILTER (WHERE NOT has_crop))::int FROM (
+                SELECT bool_or(f.crop IS NOT NULL) AS has_crop FROM faces f
+                WHERE NOT (f.model = \(space.model) AND f.model_version = \(space.version))
+                  AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.image_sha256 = f.image_sha256
+                                  AND g.model = \(space.model) AND g.model_version = \(space.version))
+                GROUP BY f.member_id, f.image_sha256
+            ) photos
+            """, logger: logger)
+        return try rows.firstRow((Int, Int).self).map { ($0.0, $0.1) } ?? (0, 0)
+    }
+
+    /// A member with faces that `space` cannot be given without the member's photos again (enrolled before crops
+    /// were kept): staff must register them again.
+    public struct MemberToReregister: Sendable, Equatable {
+        public var organization: UUID
+        public var member: UUID
+        public var name: String
+        public var photos: Int
+    }
+
+    public func membersToReregister(for space: EmbeddingSpace) async throws -> [MemberToReregister] {
+        let rows = try await database.query(
+            """
+            SELECT m.organization_id, m.id, m.name, count(DISTINCT f.image_sha256)::int
+            FROM faces f JOIN members m ON m.id = f.member_id AND m.organization_id = f.organization_id
+            WHERE NOT (f.model = \(space.model) AND f.model_version = \(space.version))
+              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.image_sha256 = f.image_sha256
+                              AND g.model = \(space.model) AND g.model_version = \(space.version))
+              AND NOT EXISTS (SELECT 1 FROM faces c WHERE c.member_id = f.member_id AND c.image_sha256 = f.image_sha256
+                              AND c.crop IS NOT NULL)
+            GROUP BY m.organization_id, m.id, m.name ORDER BY m.organization_id, m.name, m.id
+            """, logger: logger)
+        return try rows.decode((UUID, UUID, String, Int).self).map {
+            MemberToReregister(organization: $0.0, member: $0.1, name: $0.2, photos: $0.3)
         }
     }
 }

@@ -26,7 +26,7 @@ public struct MemberStore: Sendable {
 
     private static let columns = """
         m.id, m.name, m.external_id, m.email, m.metadata::text,
-        (SELECT count(*) FROM faces f WHERE f.member_id = m.id), m.created_at, m.updated_at
+        (SELECT count(DISTINCT f.image_sha256) FROM faces f WHERE f.member_id = m.id), m.created_at, m.updated_at
         """
 
     private func members(_ query: PostgresQuery) async throws -> [Member] {

@@ -56,13 +56,16 @@ struct CheckinFlowTests {
             #expect((enrolled.body["box"] as? [String: Any])?["width"] as? Int ?? 0 > 80)
 
             // Kiosk check-in with a different photo, in each body style; the first records, the others de-duplicate.
+            // Within the tolerance the service derives for a one-face gallery.
+            let tolerance = Double(try testConfiguration(databaseURL: "postgres://u:p@localhost/db").engine.matchPolicy
+                .tolerance(galleryFaces: 1))
             var checkinIDs = Set<String>()
             for (i, style) in ["raw", "multipart", "base64"].enumerated() {
                 let checkin = try await Self.post(client, "/api/v1/checkins", token: kiosk,
                                                   photo: "face_recognition/obama/obama2.jpg", as: style)
                 #expect(checkin.status == (i == 0 ? .created : .ok), "\(style): \(checkin.body)")
                 #expect((checkin.body["member"] as? [String: Any])?["name"] as? String == "Barack Obama")
-                #expect((checkin.body["distance"] as? Double ?? 1) <= 0.0883)
+                #expect((checkin.body["distance"] as? Double ?? 1) <= tolerance)
                 if let id = checkin.body["checkin_id"] as? String { checkinIDs.insert(id) }
             }
             #expect(checkinIDs.count == 1)
@@ -97,7 +100,8 @@ struct CheckinFlowTests {
             let other = try await Self.post(client, "/api/v1/members/\(obama)/verify", token: admin, photo: "face_recognition/biden/biden.jpg")
             #expect(other.status == .ok && other.body["match"] as? Bool == false)
             let detected = try await Self.post(client, "/api/v1/detect", token: admin, photo: "face_recognition/multi/obama_and_biden.jpg")
-            #expect((detected.body["faces"] as? [[String: Any]])?.count == 2)
+            // The two men, and (YuNet) the girl looking down in front of them, whom dlib's HOG misses.
+            #expect(((detected.body["faces"] as? [[String: Any]])?.count ?? 0) >= 2)
 
             // History, thumbnail, and the enrolment rules.
             let history = try await client.json(.get, "/api/v1/checkins?member_id=\(obama)", token: admin)

@@ -83,8 +83,13 @@ struct ThumbnailKeyTests {
                 let rotation = ThumbnailKeyRotation(
                     configuration: rotated, faces: FaceStore(database: TestDatabase.database(client), logger: TestDatabase.logger))
                 let outcome = try await rotation.run()
-                #expect(outcome == .init(resealed: 2, unreadable: 0, total: 2))
+                // Two thumbnails and the two faces' crops (which models embed again).
+                #expect(outcome == .init(resealed: 4, unreadable: 0, total: 4))
                 #expect(try await rotation.run() == .init(resealed: 0, unreadable: 0, total: 0))  // nothing left
+                let underB = try await client.query(
+                    "SELECT count(*)::int FROM faces WHERE crop IS NOT NULL AND crop_key_id = \(rotation.currentKeyID)",
+                    logger: TestDatabase.logger)
+                #expect(try await underB.collect().first?.decode(Int.self) == 2)
             }
             // Key A can go now; a service that knows neither key says so clearly.
             try await testBounded(try await buildApplication(try configuration(url, key: Self.keyB))) { client in

@@ -72,7 +72,7 @@ struct FacesController {
     private func enrol(_ photo: [UInt8], member: UUID, actor: UserStore.Account) async throws -> Enrolled {
         let organization = actor.organizationID
         // Two faces are enough to tell a group photo.
-        let analysis = try await pipeline.faceEncodings(in: photo, limit: 2)
+        let analysis = try await pipeline.faceEncodings(in: photo, limit: 2, withCrop: true)
         let face = try gate.check(analysis.faces)
         let nearest = try await gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
         let tolerance = policy.tolerance(galleryFaces: try await gallery.faceCount(in: organization))
@@ -82,12 +82,14 @@ struct FacesController {
         }
         let quality = face.quality.measures
         let imageSHA256 = Array(SHA256.hash(data: photo))
-        let thumbnail = try sealer.seal(
-            face.chip.pngData(), for: .init(organization: organization, member: member, imageSHA256: imageSHA256))
+        let owner = BiometricSealer.Owner(organization: organization, member: member, imageSHA256: imageSHA256)
+        let thumbnail = try sealer.seal(face.chip.pngData(), for: owner)
+        let crop = try analysis.crop.map { try sealer.seal($0.pngData(), for: owner, as: .crop) }
         let ref = try await gallery.add(NewFace(
             organizationID: organization, memberID: member, embedding: face.embedding,
             model: space.model, modelVersion: space.version, quality: quality, box: face.face.box.asArray,
             imageSHA256: imageSHA256, sealedThumbnail: thumbnail.sealed, thumbnailKeyID: thumbnail.keyID,
+            sealedCrop: crop?.sealed, cropKeyID: crop?.keyID,
             enrolledBy: actor.id))
         return Enrolled(faceId: ref.face, box: BoxView(face.face.box), quality: quality)
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Storage
 
 /// Seals face thumbnails (biometric data) with AES-GCM under `BIOMETRIC_ENCRYPTION_KEY`, each bound to its face —
 /// organisation, member and the photo's SHA-256, the row's identity — as associated data, so that a blob copied into
@@ -17,8 +18,9 @@ struct BiometricSealer: Sendable {
         var member: UUID
         var imageSHA256: [UInt8]
 
-        var associatedData: [UInt8] {
-            Array("facegate thumbnail v1|\(organization.uuidString.lowercased())|\(member.uuidString.lowercased())|".utf8)
+        /// Bound to the face and to what the blob is, so that a crop and a thumbnail cannot stand in for each other.
+        func associatedData(_ column: FaceStore.SealedColumn) -> [UInt8] {
+            Array("facegate \(column.rawValue) v1|\(organization.uuidString.lowercased())|\(member.uuidString.lowercased())|".utf8)
                 + imageSHA256
         }
     }
@@ -41,15 +43,19 @@ struct BiometricSealer: Sendable {
         SHA256.hash(data: Array("facegate key id|".utf8) + key).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
-    func seal(_ plaintext: [UInt8], for owner: Owner) throws -> (sealed: [UInt8], keyID: String) {
-        let box = try AES.GCM.seal(plaintext, using: current, authenticating: owner.associatedData)
+    func seal(
+        _ plaintext: [UInt8], for owner: Owner, as column: FaceStore.SealedColumn = .thumbnail
+    ) throws -> (sealed: [UInt8], keyID: String) {
+        let box = try AES.GCM.seal(plaintext, using: current, authenticating: owner.associatedData(column))
         guard let combined = box.combined else { throw Problem.internalError }
         return ([UInt8](combined), currentID)
     }
 
     /// Opens a blob sealed under `keyID` for `owner`; a blob from before key ids (nil) was sealed under one of the
     /// keys without associated data.
-    func open(_ sealed: [UInt8], keyID: String?, for owner: Owner) throws -> [UInt8] {
+    func open(
+        _ sealed: [UInt8], keyID: String?, for owner: Owner, as column: FaceStore.SealedColumn = .thumbnail
+    ) throws -> [UInt8] {
         let box = try AES.GCM.SealedBox(combined: sealed)
         guard let keyID else {
             for key in keys.values {
@@ -58,6 +64,6 @@ struct BiometricSealer: Sendable {
             throw Failure.unknownKey("none (sealed before key ids)")
         }
         guard let key = keys[keyID] else { throw Failure.unknownKey(keyID) }
-        return [UInt8](try AES.GCM.open(box, using: key, authenticating: owner.associatedData))
+        return [UInt8](try AES.GCM.open(box, using: key, authenticating: owner.associatedData(column)))
     }
 }

@@ -15,10 +15,13 @@ struct FacePipeline: Sendable {
         var height: Int
         /// Largest first.
         var faces: [FaceEncoding]
+        /// With `withCrop`: the photo around the largest face (`RGBImage.faceCrop`), upright.
+        var crop: RGBImage?
     }
 
-    /// The photo's faces with embeddings (at most `limit` embedded).
-    func faceEncodings(in photo: [UInt8], limit: Int) async throws -> Analysis {
+    /// The photo's faces with embeddings (at most `limit` embedded), and with `withCrop` the crop of the largest that
+    /// a later model can embed again.
+    func faceEncodings(in photo: [UInt8], limit: Int, withCrop: Bool = false) async throws -> Analysis {
         try await engines.run { [decoder, metrics] engine in
             let started = ContinuousClock.now
             let image = try decoder.decode(photo)
@@ -26,7 +29,10 @@ struct FacePipeline: Sendable {
             metrics.recordStage("decode", duration: decoded - started)
             let faces = try engine.faceEncodings(in: image, limit: limit)
             metrics.recordStage("faces", duration: ContinuousClock.now - decoded)
-            return Analysis(width: image.width, height: image.height, faces: faces)
+            let crop = withCrop ? faces.first.map { face in
+                (face.turn == .up ? image : image.applying(face.turn)).faceCrop(around: face.face.box)
+            } : nil
+            return Analysis(width: image.width, height: image.height, faces: faces, crop: crop)
         }
     }
 

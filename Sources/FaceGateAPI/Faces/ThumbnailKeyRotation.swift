@@ -1,7 +1,7 @@
 import Foundation
 import Storage
 
-/// `facegate keys rotate`: re-seals every thumbnail not yet under `BIOMETRIC_ENCRYPTION_KEY`, opening it with the key
+/// `facegate keys rotate`: re-seals every thumbnail and face crop not yet under `BIOMETRIC_ENCRYPTION_KEY`, opening it with the key
 /// it names (one of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`) and binding it to its face. Walks the faces in id order in
 /// batches, each thumbnail written on its own, so an interrupted run simply starts again where the work is left; a
 /// thumbnail under a key the service does not have is counted and left as it is.
@@ -27,17 +27,31 @@ public struct ThumbnailKeyRotation: Sendable {
 
     /// `unreadable` hears of each thumbnail that cannot be re-sealed (its face id), `progress` of each batch.
     public func run(unreadable: (UUID) -> Void = { _ in }, progress: (Outcome) -> Void = { _ in }) async throws -> Outcome {
-        var outcome = Outcome(total: try await faces.countThumbnails(notSealedUnder: sealer.currentID))
+        var outcome = Outcome()
+        for column in FaceStore.SealedColumn.allCases {
+            outcome.total += try await faces.countSealed(column, notSealedUnder: sealer.currentID)
+        }
+        for column in FaceStore.SealedColumn.allCases {
+            try await reseal(column, outcome: &outcome, unreadable: unreadable, progress: progress)
+        }
+        return outcome
+    }
+
+    /// Re-seals every blob of one column.
+    private func reseal(
+        _ column: FaceStore.SealedColumn, outcome: inout Outcome, unreadable: (UUID) -> Void, progress: (Outcome) -> Void
+    ) async throws {
         var after: UUID?
         while true {
-            let page = try await faces.thumbnails(notSealedUnder: sealer.currentID, after: after, limit: batch)
-            guard let last = page.last else { return outcome }
+            let page = try await faces.sealed(column, notSealedUnder: sealer.currentID, after: after, limit: batch)
+            guard let last = page.last else { return }
             for stored in page {
                 let owner = BiometricSealer.Owner(
                     organization: stored.organization, member: stored.member, imageSHA256: stored.imageSHA256)
                 let resealed: (sealed: [UInt8], keyID: String)
                 do {
-                    resealed = try sealer.seal(try sealer.open(stored.sealed, keyID: stored.keyID, for: owner), for: owner)
+                    resealed = try sealer.seal(
+                        try sealer.open(stored.sealed, keyID: stored.keyID, for: owner, as: column), for: owner, as: column)
                 } catch {
                     // Under an unknown key, moved from another face or damaged: left as it is, counted, and the walk
                     // goes on (it would stop at the same row on every run otherwise).
@@ -45,7 +59,7 @@ public struct ThumbnailKeyRotation: Sendable {
                     unreadable(stored.face)
                     continue
                 }
-                try await faces.replaceThumbnail(face: stored.face, sealed: resealed.sealed, keyID: resealed.keyID)
+                try await faces.replaceSealed(column, face: stored.face, sealed: resealed.sealed, keyID: resealed.keyID)
                 outcome.resealed += 1
             }
             after = last.face

@@ -1,0 +1,103 @@
+import FaceEngine
+import Foundation
+import ImageDecoding
+import Storage
+
+/// `facegate faces reembed`: gives every enrolled photo a face of another model from its sealed crop, so that the
+/// service can move to that model without members registering again. Walks the faces that have a crop and whose photo
+/// has no face of the target model yet, in face id order and in batches embedded on every engine at once; each new
+/// face copies the photo's box, thumbnail and crop (sealed for the same member and photo, so they open as they are).
+/// Resumable: an interrupted run starts again where the work is left. The service keeps matching with its own model's
+/// faces meanwhile (searches never mix models); once done, instances started with `FACE_MODEL` set to the target
+/// match with the new faces. Photos enrolled before crops were kept cannot be embedded: `membersToReregister`.
+public struct FaceReembedding: Sendable {
+    public struct Outcome: Sendable, Equatable {
+        /// New faces stored.
+        public var reembedded = 0
+        /// The crop shows no face to the target model (its detector differs): left for staff.
+        public var noFace = 0
+        /// The crop does not open (unknown key, damaged): left as it is.
+        public var unreadable = 0
+        /// Stored meanwhile by someone else (another run, a new enrolment of the same photo).
+        public var alreadyThere = 0
+        /// Photos to embed when the run began.
+        public var total = 0
+    }
+
+    let sealer: BiometricSealer
+    let faces: FaceStore
+    let engines: EnginePool
+    let batch: Int
+
+    public init(configuration: AppConfiguration, faces: FaceStore, engines: EnginePool, batch: Int = 64) {
+        sealer = configuration.biometricSealer
+        self.faces = faces
+        self.engines = engines
+        self.batch = max(1, batch)
+    }
+
+    /// The model and version the new faces are made by.
+    public var target: EmbeddingSpace { EmbeddingSpace(model: engines.descriptor.name, version: engines.descriptor.version) }
+
+    /// `skipped` hears of each face whose crop could not be embedded (its id and why), `progress` of each batch.
+    public func run(
+        skipped: @escaping @Sendable (UUID, String) -> Void = { _, _ in }, progress: (Outcome) -> Void = { _ in }
+    ) async throws -> Outcome {
+        var outcome = Outcome(total: try await faces.reembedBacklog(into: target).withCrop)
+        var after: UUID?
+        while true {
+            let page = try await faces.facesToReembed(into: target, after: after, limit: batch)
+            guard let last = page.last else { return outcome }
+            let results = try await withThrowingTaskGroup(of: Result.self) { group in
+                for source in page { group.addTask { try await self.reembed(source) } }
+                var results: [Result] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            for result in results {
+                switch result {
+                case .stored: outcome.reembedded += 1
+                case .alreadyThere: outcome.alreadyThere += 1
+                case .noFace(let face):
+                    outcome.noFace += 1
+                    skipped(face, "the target model finds no face in its crop")
+                case .unreadable(let face):
+                    outcome.unreadable += 1
+                    skipped(face, "its crop does not open")
+                }
+            }
+            after = last.face
+            progress(outcome)
+        }
+    }
+
+    enum Result: Sendable {
+        case stored, alreadyThere, noFace(UUID), unreadable(UUID)
+    }
+
+    private func reembed(_ source: FaceStore.ReembedSource) async throws -> Result {
+        let owner = BiometricSealer.Owner(
+            organization: source.organization, member: source.member, imageSHA256: source.imageSHA256)
+        guard let png = try? sealer.open(source.crop, keyID: source.cropKeyID, for: owner, as: .crop) else {
+            return .unreadable(source.face)
+        }
+        // The engines wait in line: a batch keeps them all busy without flooding the queue.
+        let found = try await engines.run { engine in
+            try engine.faceEncodings(in: ImageDecoder().decode(png), limit: 1).first
+        }
+        guard let face = found else { return .noFace(source.face) }
+        do {
+            _ = try await faces.insert(NewFace(
+                organizationID: source.organization, memberID: source.member, embedding: face.embedding,
+                model: target.model, modelVersion: target.version, quality: face.quality.measures, box: source.box,
+                imageSHA256: source.imageSHA256, sealedThumbnail: source.thumbnail, thumbnailKeyID: source.thumbnailKeyID,
+                sealedCrop: source.crop, cropKeyID: source.cropKeyID))
+            return .stored
+        } catch StorageError.duplicateFace {
+            return .alreadyThere
+        } catch StorageError.memberNotFound {
+            // Erased meanwhile: nothing to give a face to.
+            return .alreadyThere
+        }
+    }
+}

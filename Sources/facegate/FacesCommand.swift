@@ -1,0 +1,77 @@
+import ArgumentParser
+import FaceEngine
+import FaceGateAPI
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+
+struct FacesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "faces", abstract: "Stored faces.", subcommands: [ReembedFacesCommand.self])
+}
+
+/// `facegate faces reembed --model sface`: embeds every enrolled photo with another face model from its sealed crop
+/// (`FaceReembedding`), on all engines, resumable; progress with rate and ETA on a terminal, a line per batch
+/// otherwise; the members whose photos predate crops on stderr; the last stdout line is a JSON summary.
+struct ReembedFacesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reembed",
+        abstract: "Give every enrolled photo a face of another model, from its sealed crop; last stdout line is JSON.")
+
+    @Option(help: "The model to embed with: sface or dlib.") var model: FaceModelKind
+    @Option(help: "Faces per batch.") var batch = 64
+    @Option(help: "Face engines running at once (default: ENGINE_WORKERS or one per core).") var workers: Int?
+
+    func run() async throws {
+        var configuration = try loadConfiguration()
+        configuration.engine.model = model
+        if let workers { configuration.engine.workers = max(1, workers) }
+        try configuration.engine.verifyModels()
+        var logger = Logger(label: "facegate.faces")
+        logger.logLevel = .warning
+        try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
+                                    backgroundLogger: logger)
+        let engines = try EnginePool(
+            count: configuration.engine.workers, model: model,
+            models: FaceModels(directory: configuration.engine.modelsDirectory), settings: configuration.engine.settings,
+            queueLimit: 1 << 20)
+        let started = ContinuousClock.now
+        let terminal = isatty(STDERR_FILENO) == 1
+        let (outcome, reregister) = try await withPostgresClient(client) { [batch, logger, configuration] in
+            try await Migrator().migrate(client, logger: logger)
+            let store = FaceStore(database: Database(client: client), logger: logger)
+            let reembedding = FaceReembedding(configuration: configuration, faces: store, engines: engines, batch: batch)
+            let outcome = try await reembedding.run(skipped: { face, why in
+                FileHandle.standardError.write(Data("face \(face): \(why); left as it is\n".utf8))
+            }) { done in
+                let finished = done.reembedded + done.noFace + done.unreadable + done.alreadyThere
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                let rate = Double(finished) / max(seconds, 0.001)
+                let eta = rate > 0 ? Double(max(0, done.total - finished)) / rate : 0
+                let line = String(format: "%d of %d photos (%d without a face, %d unreadable), %.1f/s, ETA %.0f s",
+                                  finished, done.total, done.noFace, done.unreadable, rate, eta)
+                FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+            }
+            return (outcome, try await store.membersToReregister(for: reembedding.target))
+        }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        for member in reregister {
+            FileHandle.standardError.write(Data(
+                "member \(member.member) (\(member.name), organisation \(member.organization)): \(member.photos) photo(s) enrolled before crops were kept; register again\n".utf8))
+        }
+        let summary: [String: Any] = [
+            "model": engines.descriptor.name, "model_version": engines.descriptor.version,
+            "reembedded": outcome.reembedded, "no_face": outcome.noFace, "unreadable": outcome.unreadable,
+            "already_there": outcome.alreadyThere,
+            "members_to_register_again": reregister.map {
+                ["organization": $0.organization.uuidString.lowercased(), "member": $0.member.uuidString.lowercased(),
+                 "name": $0.name, "photos": $0.photos] as [String: Any]
+            },
+            "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+        if outcome.unreadable > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,104 @@
+import FaceEngine
+import FaceGateAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PostgresNIO
+import Storage
+import TestSupport
+import Testing
+
+/// Moving a gallery from one face model to another with `facegate faces reembed`'s work (`FaceReembedding`): real
+/// models, photos and database; two service instances, one per model, on one database.
+@Suite("Model migration", .requiresFacesAndModels)
+struct ModelMigrationTests {
+    static func app(_ url: String, model: FaceModelKind) async throws -> some ApplicationProtocol {
+        var configuration = try testConfiguration(databaseURL: url)
+        configuration.engine.model = model
+        return try await buildApplication(configuration)
+    }
+
+    static func checkIn(_ client: any TestClientProtocol, _ token: String, _ photo: String) async throws -> (HTTPResponse.Status, String?) {
+        let answer = try await CheckinFlowTests.post(client, "/api/v1/checkins", token: token, photo: photo)
+        return (answer.status, (answer.body["member"] as? [String: Any])?["name"] as? String ?? answer.body["code"] as? String)
+    }
+
+    @Test("reembed moves a dlib gallery to SFace: members keep matching, strangers do not, models never mix, erasure takes the crops")
+    func dlibToSFace() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            // Enrolled and checked in with dlib; each enrolment keeps a sealed crop.
+            let obama = try await testBounded(try await Self.app(url, model: .dlib)) { client in
+                try await untilReady(client)
+                let admin = try await client.accessToken()
+                var ids: [String] = []
+                for (name, photo) in [("Barack Obama", "face_recognition/obama/obama.jpg"),
+                                      ("Joe Biden", "face_recognition/biden/biden.jpg")] {
+                    let id = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": name])
+                        .body["id"] as? String)
+                    let enrolled = try await CheckinFlowTests.post(client, "/api/v1/members/\(id)/faces", token: admin, photo: photo)
+                    #expect(enrolled.status == .created, "\(enrolled.body)")
+                    ids.append(id)
+                }
+                let answer = try await Self.checkIn(client, admin, "face_recognition/obama/obama2.jpg")
+                #expect(answer.0 == .created && answer.1 == "Barack Obama")
+                return ids[0]
+            }
+            let logger = Logger(label: "facegate.tests")
+            let postgres = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+            try await withPostgresClient(postgres) {
+                let store = FaceStore(database: Database(client: postgres), logger: logger)
+                let configuration = try {
+                    var configuration = try testConfiguration(databaseURL: url)
+                    configuration.engine.model = .sface
+                    return configuration
+                }()
+                let sface = configuration.engine.space
+                #expect(try await store.countsBySpace() == [EmbeddingSpace(model: "dlib", version: FaceModelKind.dlib.descriptor(settings: .init()).version): 2])
+
+                try await testBounded(try await Self.app(url, model: .sface)) { client in
+                    try await untilReady(client)
+                    let admin = try await client.accessToken()
+                    // Before the move an SFace instance sees no face at all: never an SFace probe against dlib's vectors.
+                    let before = try await Self.checkIn(client, admin, "face_recognition/obama/obama2.jpg")
+                    #expect(before.0 == .notFound && before.1 == "no_match")
+
+                    let engines = try EnginePool(count: 1, model: .sface,
+                                                 models: FaceModels(directory: TestEnvironment.modelsDirectory),
+                                                 settings: configuration.engine.settings, queueLimit: 100)
+                    let reembedding = FaceReembedding(configuration: configuration, faces: store, engines: engines, batch: 1)
+                    #expect(reembedding.target == sface)
+                    let outcome = try await reembedding.run()
+                    #expect(outcome.reembedded == 2 && outcome.total == 2 && outcome.noFace == 0 && outcome.unreadable == 0)
+                    // Resumable and idempotent: nothing is left the second time.
+                    #expect(try await reembedding.run().reembedded == 0)
+                    #expect(try await store.membersToReregister(for: sface).isEmpty)
+                    let counts = try await store.countsBySpace()
+                    #expect(counts[sface] == 2 && counts.count == 2)
+
+                    // The running SFace instance hears of the new faces (NOTIFY) and now matches members.
+                    var after: (HTTPResponse.Status, String?) = (.notFound, nil)
+                    for _ in 0..<100 where after.1 != "Barack Obama" {
+                        after = try await Self.checkIn(client, admin, "face_recognition/obama/obama2.jpg")
+                        if after.1 != "Barack Obama" { try await Task.sleep(for: .milliseconds(100)) }
+                    }
+                    #expect(after.1 == "Barack Obama")
+                    let stranger = try await Self.checkIn(client, admin, "face_recognition/kit_harington/john1.jpeg")
+                    #expect(stranger.0 == .notFound && stranger.1 == "no_match")
+                    // One photo is one face in the API, whatever the models behind it.
+                    let listed = try await client.json(.get, "/api/v1/members/\(obama)/faces", token: admin)
+                    #expect((listed.body["faces"] as? [Any])?.count == 1, "\(listed.body)")
+
+                    // Erasing the member removes every face of every model, crops included.
+                    let erased = try await client.json(.delete, "/api/v1/members/\(obama)", token: admin)
+                    #expect(erased.status == .noContent)
+                    let left = try await postgres.query(
+                        "SELECT count(*)::int FROM faces WHERE member_id = \(UUID(uuidString: obama)!)", logger: logger)
+                    #expect(try await left.collect().first?.decode(Int.self) == 0)
+                    #expect(try await store.countsBySpace()[sface] == 1)
+                }
+            }
+        }
+    }
+}
