@@ -22,18 +22,23 @@ def mb(value):
 
 
 def pipeline_tables(pipeline):
-    lines = ["| cores | facegate photos/s | face_recognition photos/s | ratio | facegate median photo | face_recognition "
-             "median photo | faces found (facegate / face_recognition / both) | face_recognition faces facegate "
-             "missed |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| cores | facegate photos/s (SFace / dlib) | face_recognition photos/s | ratio (SFace / dlib) | SFace ÷ dlib "
+             "| facegate median photo (SFace / dlib) | face_recognition median photo | faces found (SFace / dlib / "
+             "face_recognition) | face_recognition faces SFace missed | dlib faces SFace missed |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for cores, run in sorted(pipeline["cores"].items()):
-        ours, theirs, faces = run["facegate"], run["face_recognition"], run["faces"]
+        ours, dlib, theirs, faces = run["facegate"], run["facegate_dlib"], run["face_recognition"], run["faces"]
         lines.append(
-            f"| {cores} | {ours['photos_per_s']:.2f} | {theirs['photos_per_s']:.2f} | **{run['ratio_photos_per_s']:.1f}×** "
-            f"| {ours['stage_median_ms']['total_ms']:.0f} ms | {theirs['stage_median_ms']['total_ms']:.0f} ms "
-            f"| {faces['facegate_faces']} / {faces['face_recognition_faces']} / {faces['both']} "
-            f"| {len(faces['missed_by_facegate'])} |")
-    lines += ["", "Per stage, one core, one photo at a time (medians; facegate: detect includes the 5 landmarks, align is "
-              "the chip, embed has flip augmentation; face_recognition: encode is landmarks + chip + embedding):", "",
+            f"| {cores} | {ours['photos_per_s']:.2f} / {dlib['photos_per_s']:.2f} | {theirs['photos_per_s']:.2f} "
+            f"| **{run['ratio_photos_per_s']:.1f}×** / {run['ratio_dlib_photos_per_s']:.1f}× "
+            f"| {run['ratio_sface_to_dlib']:.2f}× "
+            f"| {ours['stage_median_ms']['total_ms']:.0f} / {dlib['stage_median_ms']['total_ms']:.0f} ms "
+            f"| {theirs['stage_median_ms']['total_ms']:.0f} ms "
+            f"| {faces['facegate_faces']} / {run['faces_dlib']['facegate_faces']} / {faces['face_recognition_faces']} "
+            f"| {len(faces['missed_by_facegate'])} | {len(run['faces_sface_vs_dlib']['missed_by_facegate'])} |")
+    lines += ["", "Per stage, one core, one photo at a time (medians; facegate with its default model, SFace: detect is "
+              "YuNet with its 5 landmarks, align is the 112 px chip, embed has flip augmentation; face_recognition: "
+              "encode is landmarks + chip + embedding):", "",
               "| photo | facegate decode | detect | align | embed | whole | face_recognition decode | detect | encode "
               "| whole | ratio |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     res = pipeline["resolutions"]

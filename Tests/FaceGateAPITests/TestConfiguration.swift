@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import PostgresNIO
 import Storage
 import TestSupport
 
@@ -39,9 +40,11 @@ func withApplication<T: Sendable>(
     try await TestDatabase.withFreshDatabase { url in
         var configuration = try testConfiguration(databaseURL: url)
         adjust(&configuration)
-        return try await testBounded(try await buildApplication(configuration)) { client in
-            try await untilReady(client)
-            return try await body(client, url)
+        return try await describingDatabaseErrors("the application under test") {
+            try await testBounded(try await buildApplication(configuration)) { client in
+                try await untilReady(client)
+                return try await body(client, url)
+            }
         }
     }
 }

@@ -19,7 +19,9 @@ struct GalleryFixture: Sendable {
     static func with<T: Sendable>(_ body: @escaping @Sendable (GalleryFixture) async throws -> T) async throws -> T {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url) { client in
-                try await Migrator().migrate(client, logger: TestDatabase.logger)
+                try await describingDatabaseErrors("migrations") {
+                    try await Migrator().migrate(client, logger: TestDatabase.logger)
+                }
                 let organization = try await OrganizationStore(
                     database: TestDatabase.database(client), logger: TestDatabase.logger)
                     .create(name: "Gym \(UUID().uuidString.prefix(6))").id

@@ -48,9 +48,30 @@ public enum TestEnvironment {
     }
 
     public struct MissingFile: Error { public let path: String }
+
+    /// A database error with PostgreSQL's own words (postgres-nio's description hides them), so that a failing test
+    /// says what happened.
+    public struct DatabaseFailure: Error, CustomStringConvertible {
+        public let step: String
+        public let error: PSQLError
+        public init(step: String, error: PSQLError) {
+            self.step = step
+            self.error = error
+        }
+        public var description: String { "\(step): \(String(reflecting: error))" }
+    }
 }
 
 /// A database of its own for one test: created empty from the test cluster, dropped afterwards.
+/// `body`, with a database error's PostgreSQL words in the test's failure (postgres-nio's description hides them).
+public func describingDatabaseErrors<T>(_ step: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as PSQLError {
+        throw TestEnvironment.DatabaseFailure(step: step, error: error)
+    }
+}
+
 public enum TestDatabase {
     public static let logger: Logger = {
         var logger = Logger(label: "facegate.tests")
@@ -65,7 +86,11 @@ public enum TestDatabase {
         let adminURL = TestEnvironment.databaseURL
         let admin = PostgresClient(configuration: try DatabaseURL.configuration(from: adminURL), backgroundLogger: logger)
         return try await withPostgresClient(admin) {
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            do {
+                try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            } catch let error as PSQLError {
+                throw TestEnvironment.DatabaseFailure(step: "CREATE DATABASE", error: error)
+            }
             do {
                 let url = replacingDatabase(in: adminURL, with: String(name))
                 let result = try await body(url)

@@ -196,9 +196,12 @@ async function memberView(id) {
     thumbnails.forEach(URL.revokeObjectURL);
     thumbnails = [];
     facesStatus.className = 'muted';
-    facesStatus.textContent = list.body.faces.length
-      ? `${list.body.faces.length} face${list.body.faces.length === 1 ? '' : 's'} registered.`
-      : 'No face registered yet: this member cannot check in by face.';
+    const count = list.body.faces.length;
+    facesStatus.textContent = count === 0
+      ? 'No face registered yet: this member cannot check in by face. Register two or three photos.'
+      : count === 1
+        ? '1 face registered. Add one or two more photos, in other light or from another day: the member is matched by the closest photo, so check-ins succeed more often.'
+        : `${count} faces registered.`;
     faces.replaceChildren(...list.body.faces.map((face, n) => {
       const image = el('img', { alt: `Face ${n + 1} of ${member.name}`, width: 150, height: 150 });
       session.call('GET', `/members/${id}/faces/${face.face_id}/thumbnail`).then((chip) => {
@@ -236,6 +239,9 @@ async function memberView(id) {
     el('div', { class: 'grid-2' },
       el('div', { class: 'card' }, el('h2', {}, 'Details'), details),
       el('div', { class: 'card' }, el('h2', {}, 'Register faces'),
+        el('p', { class: 'muted' }, 'Register two or three photos of the member facing the camera, taken in different '
+          + 'light or on different days. Each check-in is matched against the closest of them, so a member with more '
+          + 'than one photo is turned away less often, while strangers are kept out at the same rate.'),
         field('Photos', files, 'JPEG, PNG or WebP; several at once'), camera.node, results)),
     el('div', { class: 'card' }, el('h2', {}, 'Faces'), facesStatus, faces),
     el('div', { class: 'card' }, el('h2', {}, 'Erase'),
