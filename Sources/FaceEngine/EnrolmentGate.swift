@@ -15,11 +15,25 @@ public struct EnrolmentGate: Sendable, Equatable {
 
     public init() {}
 
+    /// The defaults for a model's measures: YuNet's boxes are tighter than dlib's (median 93 vs 104 px on the same
+    /// LFW faces) and SFace's 112 px chip is a tighter, sharper crop than dlib's padded 150 px one (median sharpness
+    /// 171 vs 49 on the same photos), so the same faces pass the same gates.
+    public init(model: FaceModelKind) {
+        switch model {
+        case .dlib: break
+        case .sface:
+            minFaceSize = 72
+            minSharpness = 28
+        }
+    }
+
     /// The face to enrol, or the first gate the photo fails. `faces` come largest first, as `faceEncodings(in:)`
-    /// returns them.
+    /// returns them. Another face counts when it is at least half the size of the largest: a small face in the
+    /// background does not make the subject ambiguous (a better detector finds many), one of similar size does.
     public func check(_ faces: [FaceEncoding]) throws(EnrolmentRejection) -> FaceEncoding {
         guard let face = faces.first else { throw .noFace }
-        if faces.count > 1 && !allowMultipleFaces { throw .multipleFaces(count: faces.count) }
+        let others = faces.dropFirst().filter { $0.quality.faceSize * 2 >= face.quality.faceSize }
+        if !others.isEmpty && !allowMultipleFaces { throw .multipleFaces(count: others.count + 1) }
         let quality = face.quality
         if quality.faceSize < minFaceSize { throw .faceTooSmall(size: quality.faceSize, minimum: minFaceSize) }
         if abs(quality.yaw) > maxYaw || abs(quality.roll) > maxRoll {

@@ -23,7 +23,7 @@ public struct FaceQuality: Sendable, Equatable, Codable {
     /// (yaw, roll) in degrees from five landmarks laid out as `layout` says. Roll: the slope of the line between
     /// the eyes. Yaw: the nose sits on the face's midline on a frontal face and moves along the eye line as the head
     /// turns, by about depth × the eye distance × sin(yaw), depth being how far the nose point stands out in front of
-    /// the eyes relative to their spacing: 0.55 for dlib's nose base (measured against the midpoint of the eyes), 0.6
+    /// the eyes relative to their spacing: 0.55 for dlib's nose base (measured against the midpoint of the eyes), 0.65
     /// for YuNet's nose tip (against the midpoint of eyes and mouth corners).
     public static func pose(_ landmarks: [Point], layout: LandmarkLayout) -> (yaw: Double, roll: Double) {
         guard landmarks.count == 5 else { return (0, 0) }
@@ -43,7 +43,7 @@ public struct FaceQuality: Sendable, Equatable, Codable {
             eyeB = point(landmarks[1])
             nose = point(landmarks[2])
             midline = mid(mid(eyeA, eyeB), mid(point(landmarks[3]), point(landmarks[4])))
-            depth = 0.6
+            depth = 0.65
         }
         if eyeA.0 > eyeB.0 { swap(&eyeA, &eyeB) }  // eyeA is the one on the image's left
         let dx = eyeB.0 - eyeA.0, dy = eyeB.1 - eyeA.1

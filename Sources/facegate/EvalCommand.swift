@@ -26,8 +26,10 @@ struct EvalOptions: ParsableArguments {
 
     /// The service's engine configuration (environment, .env, .local/dev.env) with this command's overrides.
     func engineConfiguration() throws -> EngineConfiguration {
-        var configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
-        if let model { configuration.model = model }
+        var environment = try EnvironmentFile.layeredEnvironment()
+        // The model's own defaults (detection size, enrolment gates) come with it.
+        if let model { environment["FACE_MODEL"] = model.rawValue }
+        var configuration = try EngineConfiguration(environment: environment)
         if let tolerance { configuration.matchTolerance = tolerance }
         if let targetFpir {
             configuration.targetFPIR = targetFpir

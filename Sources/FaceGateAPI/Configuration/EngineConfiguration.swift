@@ -56,7 +56,7 @@ public struct EngineConfiguration: Sendable {
         model: FaceModelKind = .sface, modelsDirectory: String = "models", settings: FaceEngineSettings = .init(),
         workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount), queueLimit: Int = 64,
         maxWait: Duration? = .milliseconds(500), matchTolerance: Float? = nil, targetFPIR: Double = defaultTargetFPIR,
-        matchMargin: Float = 0, enrolmentGate: EnrolmentGate = .init()
+        matchMargin: Float = 0, enrolmentGate: EnrolmentGate = .init(model: .sface)
     ) {
         self.model = model
         self.modelsDirectory = modelsDirectory
@@ -84,10 +84,10 @@ extension ConfigurationReader {
     mutating func engineConfiguration() -> EngineConfiguration? {
         let defaults = EngineConfiguration()
         var settings = defaults.settings
-        var gate = defaults.enrolmentGate
         let problemsBefore = problems.count
         if let detector = choice("FACE_DETECTOR", default: settings.detector) { settings.detector = detector }
         let model = choice("FACE_MODEL", default: defaults.model)
+        var gate = EnrolmentGate(model: model ?? defaults.model)
         // Unset: the model's own (FaceModelKind.defaultDetectMaxSide).
         if value("FACE_DETECT_MAX_SIDE") != nil, let side = integer("FACE_DETECT_MAX_SIDE", default: 0, in: 80...8192) {
             settings.detectMaxSide = side

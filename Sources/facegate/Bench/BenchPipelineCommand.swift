@@ -39,8 +39,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             throw ValidationError("--faces takes 'all' or a positive number")
         }
         guard workers > 0, rounds > 0 else { throw ValidationError("--workers and --rounds must be positive") }
-        var configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
-        if let model { configuration.model = model }
+        var environment = try EnvironmentFile.layeredEnvironment()
+        if let model { environment["FACE_MODEL"] = model.rawValue }
+        let configuration = try EngineConfiguration(environment: environment)
         try configuration.verifyModels()
         let paths = try readList(list)
         let photos = try paths.map { try readFile(root + "/" + $0) }
