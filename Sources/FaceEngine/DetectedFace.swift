@@ -25,7 +25,7 @@ public struct Point: Sendable, Equatable, Codable {
 }
 
 /// One face found in an image: where it is, how sure the detector is, and its five landmarks (two corners of each
-/// eye and the base of the nose, in dlib's 5-point model order).
+/// eye and the base of the nose with dlib; eye centres, nose tip and mouth corners with YuNet: `LandmarkLayout`).
 public struct DetectedFace: Sendable, Equatable {
     public var box: FaceBox
     public var score: Double

@@ -28,8 +28,8 @@ public struct FaceEngineSettings: Sendable, Equatable {
 }
 
 /// The dlib recognizer: HOG (or CNN) detector, 5-point landmark model and ResNet embedder, loaded once. NOT
-/// thread-safe: use one per thread (`EnginePool` does that). The verbs follow face_recognition's: `faceBoxes`,
-/// `faceLandmarks`, `faceEncodings`; `faceDistance` is a free function.
+/// thread-safe: use one per thread (`EnginePool` does that). Beside the seam's verbs, dlib's own steps: `faceBoxes`
+/// (face_recognition's `face_locations`), `faceLandmarks`, `detectFaces`; `faceDistance` is a free function.
 public final class DlibRecognizer: FaceRecognizer {
     public static let chipSize = 150
     public static let chipPadding = 0.25
@@ -48,7 +48,7 @@ public final class DlibRecognizer: FaceRecognizer {
     /// (the two settings give slightly different vectors of the same space).
     public static func descriptor(settings: FaceEngineSettings) -> FaceModelDescriptor {
         FaceModelDescriptor(
-            name: FaceModelKind.dlib.rawValue,
+            name: FaceModelKind.dlib.rawValue, storedName: FaceModels.embedder.name,
             version: String(FaceModels.embedder.sha256.prefix(12)) + (settings.flipAugmentation ? "+flip" : ""),
             dimension: embeddingDimensions, landmarkLayout: .dlibEyeCornersNoseBase,
             files: [FaceModels.embedder, FaceModels.landmarks]
@@ -224,9 +224,7 @@ public final class DlibRecognizer: FaceRecognizer {
     /// L2-normalised 128-d embeddings of aligned chips, in one network call (with their mirror images too when
     /// `settings.flipAugmentation` is on).
     public func faceEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
-        guard settings.flipAugmentation, !chips.isEmpty else { return try embed(chips) }
-        let both = try embed(chips + chips.map { $0.mirrored() })
-        return (0..<chips.count).map { i in l2Normalized(zip(both[i], both[i + chips.count]).map { $0 + $1 }) }
+        try settings.flipAugmentation ? mirrorAveraged(chips, embed: embed) : embed(chips)
     }
 
     private func embed(_ chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {

@@ -4,7 +4,7 @@
 public struct EnrolmentGate: Sendable, Equatable {
     /// `ENROL_MIN_FACE_PIXELS`: the face box's shorter side in the full-resolution photo.
     public var minFaceSize = 80
-    /// `ENROL_MIN_SHARPNESS`: variance of the Laplacian over the 150×150 aligned chip.
+    /// `ENROL_MIN_SHARPNESS`: variance of the Laplacian over the model's aligned chip (dlib 150 px, SFace 112 px).
     public var minSharpness = 8.0
     /// `ENROL_MAX_YAW_DEGREES`: head turned left or right.
     public var maxYaw = 30.0

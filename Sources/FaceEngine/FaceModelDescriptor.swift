@@ -11,8 +11,12 @@ public enum LandmarkLayout: String, Sendable, Equatable {
 /// version (from the files' checksums, stored on every face row so that faces of different models are never
 /// compared), the embedding size, the landmark layout, the files it loads and its false-match curve.
 public struct FaceModelDescriptor: Sendable, Equatable {
-    /// `FACE_MODEL`'s value and the `faces.model` column: `dlib`, `sface`.
+    /// `FACE_MODEL`'s value: `dlib`, `sface`.
     public let name: String
+    /// The `faces.model` column of this model's faces: the name, except for dlib, whose faces have always been
+    /// stored under its embedder's file name (kept, so that no migration rewrites every row and instances of an
+    /// earlier version writing during a rolling upgrade stay readable).
+    public let storedName: String
     /// The `faces.model_version` column: the embedder file's checksum prefix, plus options that change the vectors.
     public let version: String
     public let dimension: Int
@@ -22,10 +26,11 @@ public struct FaceModelDescriptor: Sendable, Equatable {
     public let falseMatches: FalseMatchCurve
 
     public init(
-        name: String, version: String, dimension: Int, landmarkLayout: LandmarkLayout, files: [FaceModels.File],
-        falseMatches: FalseMatchCurve
+        name: String, storedName: String? = nil, version: String, dimension: Int, landmarkLayout: LandmarkLayout,
+        files: [FaceModels.File], falseMatches: FalseMatchCurve
     ) {
         self.name = name
+        self.storedName = storedName ?? name
         self.version = version
         self.dimension = dimension
         self.landmarkLayout = landmarkLayout

@@ -8,7 +8,7 @@ public enum FaceModelKind: String, Sendable, CaseIterable {
 
     /// The longer side of the copy faces are looked for on, unless `FACE_DETECT_MAX_SIDE` says otherwise: dlib's
     /// HOG needs faces of 80 px, so 640; YuNet finds faces of about 10 px, and its cost grows with the area, so 416
-    /// (on the check-in photo set it finds every face there as at 640, in half the time; README, "Speed").
+    /// (on the check-in photo set it finds every face there as at 640, in half the time; README, "Configuration").
     public var defaultDetectMaxSide: Int {
         switch self {
         case .dlib: 640

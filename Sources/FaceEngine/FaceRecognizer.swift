@@ -73,3 +73,13 @@ extension FaceRecognizer {
         }
     }
 }
+
+/// Test-time augmentation: each chip embedded together with its mirror image in one call, and the normalised mean of
+/// the two kept (`FACE_EMBED_FLIP`, both models).
+func mirrorAveraged(
+    _ chips: [RGBImage], embed: ([RGBImage]) throws(FaceEngineError) -> [[Float]]
+) throws(FaceEngineError) -> [[Float]] {
+    guard !chips.isEmpty else { return [] }
+    let both = try embed(chips + chips.map { $0.mirrored() })
+    return (0..<chips.count).map { i in l2Normalized(zip(both[i], both[i + chips.count]).map { $0 + $1 }) }
+}

@@ -20,9 +20,14 @@ public struct FalseMatchCurve: Sendable, Equatable {
         a.knots.count == b.knots.count && zip(a.knots, b.knots).allSatisfy { $0.distance == $1.distance && $0.far == $1.far }
     }
 
-    /// The per-comparison false-match rate at tolerance `distance` (clamped to the knots' range at the ends).
+    /// The per-comparison false-match rate at tolerance `distance`: below the first knot the first segment's
+    /// log-linear slope goes on; above the last knot the last knot's rate.
     public func falseMatchRate(at distance: Float) -> Double {
-        guard distance > knots[0].distance else { return knots[0].far }
+        guard distance > knots[0].distance else {
+            let a = knots[0], b = knots[1]
+            let slope = (log10(b.far) - log10(a.far)) / Double(b.distance - a.distance)
+            return pow(10, log10(a.far) - slope * Double(a.distance - distance))
+        }
         guard distance < knots[knots.count - 1].distance else { return knots[knots.count - 1].far }
         let upper = knots.firstIndex { $0.distance >= distance }!
         let a = knots[upper - 1], b = knots[upper]
@@ -30,10 +35,14 @@ public struct FalseMatchCurve: Sendable, Equatable {
         return pow(10, log10(a.far) + fraction * (log10(b.far) - log10(a.far)))
     }
 
-    /// The largest tolerance whose per-comparison false-match rate is at most `far` (the first knot's distance when
-    /// even that admits more).
+    /// The largest tolerance whose per-comparison false-match rate is at most `far`. Below the first knot (galleries
+    /// of hundreds of millions of faces) the first segment's slope goes on, towards stricter, never looser, tolerances.
     public func tolerance(forFalseMatchRate far: Double) -> Float {
-        guard far > knots[0].far else { return knots[0].distance }
+        guard far > knots[0].far else {
+            let a = knots[0], b = knots[1]
+            let slope = (log10(b.far) - log10(a.far)) / Double(b.distance - a.distance)
+            return a.distance - Float((log10(a.far) - log10(max(far, 1e-300))) / slope)
+        }
         guard far < knots[knots.count - 1].far else { return knots[knots.count - 1].distance }
         let upper = knots.firstIndex { $0.far >= far }!
         let a = knots[upper - 1], b = knots[upper]

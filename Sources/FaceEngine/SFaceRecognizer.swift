@@ -10,8 +10,7 @@ public final class SFaceRecognizer: FaceRecognizer {
     static let template: [(Double, Double)] = [
         (38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.5493, 92.3655), (70.7299, 92.2041),
     ]
-    /// YuNet's lowest score for a face: measured on shared/faces (README, "Detection"), it keeps every face dlib
-    /// finds while leaving out most background patches; enrolment asks for more (`EnrolmentGate`).
+    /// YuNet's lowest score for a face: on the check-in photos it keeps every face dlib finds (README, "Benchmarks").
     public static let defaultMinScore: Float = 0.6
 
     /// SFace's model as stored on face rows: the converted file's checksum, and "+flip" when mirror images are
@@ -52,13 +51,18 @@ public final class SFaceRecognizer: FaceRecognizer {
             let turned = photo.applying(turn)
             let faces = try detector.faces(in: turned)
             let score = faces.map(\.score).max() ?? 0
-            if score > bestScore { (best, bestScore) = (FaceDetection(faces: faces, image: turned, turn: turn), score) }
+            // A turn must be clearly surer: an upright face of 0.85 does not lose to a spurious turned box.
+            if score > bestScore + Self.turnMargin {
+                (best, bestScore) = (FaceDetection(faces: faces, image: turned, turn: turn), score)
+            }
         }
         return best
     }
 
-    /// Upright faces in real photos score 0.9 and more (shared/faces); sideways ones 0.8–0.87.
+    /// Upright faces in real photos score 0.9 and more (shared/faces); sideways ones 0.8–0.87, and the same face
+    /// turned upright 0.9 and more.
     static let uprightScore = 0.9
+    static let turnMargin = 0.03
 
     /// The 112 × 112 crop of `face` aligned on its landmarks to the template.
     public func faceChip(for face: DetectedFace, in image: RGBImage) throws(FaceEngineError) -> RGBImage {
@@ -68,9 +72,7 @@ public final class SFaceRecognizer: FaceRecognizer {
     }
 
     public func faceEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
-        guard flip else { return try embed(chips) }
-        let both = try embed(chips + chips.map { $0.mirrored() })
-        return (0..<chips.count).map { i in l2Normalized(zip(both[i], both[i + chips.count]).map { $0 + $1 }) }
+        try flip ? mirrorAveraged(chips, embed: embed) : embed(chips)
     }
 
     /// One network call for all chips (a batch shares the layers' set-up).

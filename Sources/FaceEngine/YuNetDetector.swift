@@ -45,9 +45,11 @@ final class YuNetDetector {
                 let boxWidth = exp(bbox[4 * cell + 2]) * s, boxHeight = exp(bbox[4 * cell + 3]) * s
                 let left = (centreX - boxWidth / 2) * scaleX, top = (centreY - boxHeight / 2) * scaleY
                 let right = (centreX + boxWidth / 2) * scaleX, bottom = (centreY + boxHeight / 2) * scaleY
+                // Boxes are clipped to the photo; one that lies wholly in the black padding is no face.
                 let x = max(0, Int(left.rounded())), y = max(0, Int(top.rounded()))
-                let box = FaceBox(x: x, y: y, width: max(1, min(image.width, Int(right.rounded())) - x),
-                                  height: max(1, min(image.height, Int(bottom.rounded())) - y))
+                let x2 = min(image.width, Int(right.rounded())), y2 = min(image.height, Int(bottom.rounded()))
+                guard x < image.width, y < image.height, x2 > x, y2 > y else { continue }
+                let box = FaceBox(x: x, y: y, width: x2 - x, height: y2 - y)
                 let landmarks = (0..<5).map { n in
                     Point(x: (kps[10 * cell + 2 * n] + column) * s * scaleX, y: (kps[10 * cell + 2 * n + 1] + row) * s * scaleY)
                 }
@@ -61,17 +63,9 @@ final class YuNetDetector {
     static func suppressed(_ faces: [DetectedFace], threshold: Float) -> [DetectedFace] {
         var kept: [DetectedFace] = []
         for face in faces.sorted(by: { $0.score > $1.score })
-        where kept.allSatisfy({ intersectionOverUnion($0.box, face.box) <= threshold }) {
+        where kept.allSatisfy({ $0.box.overlap(with: face.box) <= Double(threshold) }) {
             kept.append(face)
         }
         return kept
-    }
-
-    static func intersectionOverUnion(_ a: FaceBox, _ b: FaceBox) -> Float {
-        let width = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
-        let height = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
-        guard width > 0, height > 0 else { return 0 }
-        let overlap = Float(width * height)
-        return overlap / (Float(a.area + b.area) - overlap)
     }
 }

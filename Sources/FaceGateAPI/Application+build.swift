@@ -36,7 +36,7 @@ public func buildApplication(
                             statementTimeout: configuration.databaseStatementTimeout)
     // Searches, loads and checks see the active model's faces only: never one model's probe against another's gallery.
     let faces = FaceStore(database: database, logger: logger, space: configuration.engine.space)
-    let members = MemberStore(database: database, logger: logger)
+    let members = MemberStore(database: database, logger: logger, space: configuration.engine.space)
     let gallery = FaceGallery(
         store: faces, members: members, dimension: configuration.embeddingDimensions,
         backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger)
@@ -66,18 +66,40 @@ public func buildApplication(
             throw StorageError.embeddingWidthMismatch(column: width, model: configuration.embeddingDimensions)
         }
         try await users.ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
-        try await warnAboutOtherModels(faces, active: configuration.engine.space, logger: logger)
+        try await checkModelAgainstGallery(faces, configuration: configuration.engine, logger: logger)
     }
     return app
 }
 
 /// Faces made by another model (or version) are not searched: members enrolled with it are not recognised until
-/// their faces are re-embedded or re-registered. Says so at start, with the command.
-func warnAboutOtherModels(_ faces: FaceStore, active: EmbeddingSpace, logger: Logger) async throws {
-    let others = try await faces.countsBySpace().filter { $0.key != active }
+/// their faces are re-embedded or re-registered. Says so at start, with the command; and refuses to start when the
+/// model was not chosen (`FACE_MODEL` unset, the SFace default) but the database holds faces only of another: an
+/// upgraded deployment would otherwise match nobody.
+func checkModelAgainstGallery(_ faces: FaceStore, configuration: EngineConfiguration, logger: Logger) async throws {
+    let counts = try await faces.countsBySpace()
+    let active = configuration.space
+    let others = counts.filter { $0.key != active }
     guard !others.isEmpty else { return }
+    if !configuration.modelIsExplicit && (counts[active] ?? 0) == 0 {
+        throw ModelMismatch(active: active, others: others)
+    }
     let listed = others.sorted { $0.key.description < $1.key.description }.map { "\($0.value) of \($0.key)" }
     logger.warning("faces of another face model are not searched: re-embed them with `facegate faces reembed --model \(active.model)` or register the members again", metadata: [
         "active": "\(active)", "other_faces": "\(listed.joined(separator: ", "))",
     ])
+}
+
+/// The database holds faces only of models other than the default one, and `FACE_MODEL` is not set.
+struct ModelMismatch: Error, CustomStringConvertible {
+    let active: EmbeddingSpace
+    let others: [EmbeddingSpace: Int]
+
+    var description: String {
+        let listed = others.sorted { $0.key.description < $1.key.description }.map { "\($0.value) faces of \($0.key)" }
+        return """
+            the database holds \(listed.joined(separator: ", ")) and none of the default face model (\(active)), which \
+            would match nobody: set FACE_MODEL=dlib to keep matching with the enrolled faces, or run \
+            `facegate faces reembed --model sface` and then set FACE_MODEL=sface (README, "Face models")
+            """
+    }
 }

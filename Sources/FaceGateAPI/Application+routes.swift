@@ -58,9 +58,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
             let byModel = gallery.syncStatus.facesByModel
             return .init(
                 ok: engines.size > 0, model: engines.descriptor.name, version: engines.descriptor.version,
-                detector: engines.descriptor.name == FaceModelKind.dlib.rawValue
-                    ? configuration.engine.settings.detector.rawValue : "yunet",
-                targetFpir: policy.targetFPIR, tolerance: policy.tolerance(galleryFaces: max(1, largest)),
+                detector: configuration.engine.model == .dlib ? configuration.engine.settings.detector.rawValue : "yunet",
+                targetFpir: policy.targetFPIR, tolerance: largest.map { policy.tolerance(galleryFaces: max(1, $0)) },
                 largestGalleryFaces: largest,
                 facesByModel: byModel.isEmpty ? nil : Dictionary(uniqueKeysWithValues: byModel.map { ($0.key.description, $0.value) }))
         },

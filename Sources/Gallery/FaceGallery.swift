@@ -39,6 +39,8 @@ public final class FaceGallery: Sendable {
     let members: MemberStore
     let logger: Logger
     private let state: Mutex<State>
+    private let countCache = Mutex<[UUID: (count: Int, at: ContinuousClock.Instant)]>([:])
+    static let countMaxAge: Duration = .seconds(10)
     /// Large scans run here, off Swift's cooperative pool (a million-face scan takes tens of milliseconds).
     private let searchQueue = DispatchQueue(label: "facegate.gallery.search", qos: .userInitiated, attributes: .concurrent)
     static let offPoolRows = 20_000
@@ -104,7 +106,8 @@ public final class FaceGallery: Sendable {
         guard face.embedding.count == dimension else {
             throw GalleryError.wrongDimension(expected: dimension, got: face.embedding.count)
         }
-        let ref = try await store.insert(face)
+        // Without a source face to copy, a face is always stored (or an error thrown).
+        guard let ref = try await store.insert(face) else { throw StorageError.memberNotFound }
         apply(.add(ref, organization: face.organizationID, embedding: face.embedding))
         return ref
     }
@@ -168,11 +171,18 @@ public final class FaceGallery: Sendable {
         }
     }
 
-    /// The faces a search of `organization` compares a probe with (the derived tolerance depends on it).
+    /// The faces a search of `organization` compares a probe with (the derived tolerance depends on it). With the
+    /// pgvector backends the database counts them, at most every `countMaxAge` per organisation (a count is a scan).
     public func faceCount(in organization: UUID) async throws -> Int {
         switch backend {
         case .pgvector, .pgvectorExact:
-            return try await store.count(organization: organization)
+            let now = ContinuousClock.now
+            if let cached = countCache.withLock({ $0[organization] }), now - cached.at < Self.countMaxAge {
+                return cached.count
+            }
+            let count = try await store.count(organization: organization)
+            countCache.withLock { $0[organization] = (count, now) }
+            return count
         case .memory:
             return try state.withLock { state throws(GalleryError) -> Int in
                 guard state.loaded else { throw .notReady }
@@ -180,9 +190,6 @@ public final class FaceGallery: Sendable {
             }
         }
     }
-
-    /// The model and version whose faces this gallery holds and compares (nil: every face, for tools and tests).
-    public var space: EmbeddingSpace? { store.space }
 
     // MARK: - State for /ready and the sync
 
@@ -210,9 +217,10 @@ public final class FaceGallery: Sendable {
 
     func updateSync(_ update: (inout SyncStatus) -> Void) { state.withLock { update(&$0.sync) } }
 
-    /// The most faces any one organisation has in the in-memory index (0 for the pgvector backends).
-    public var largestOrganizationFaces: Int {
-        state.withLock { state in state.indexes.values.map(\.summary.count).max() ?? 0 }
+    /// The most faces any one organisation has in the in-memory index (nil for the pgvector backends).
+    public var largestOrganizationFaces: Int? {
+        guard backend == .memory else { return nil }
+        return state.withLock { state in state.indexes.values.map(\.summary.count).max() ?? 0 }
     }
 
     /// Per-organisation summaries of the in-memory index (organisations without faces left out).

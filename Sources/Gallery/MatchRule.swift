@@ -23,7 +23,8 @@ public struct MemberCandidate: Sendable, Equatable {
 
 /// When a search result counts as the member: the one rule every endpoint and the evaluation use.
 ///
-/// - `tolerance`: the largest cosine distance accepted (`FACE_MATCH_TOLERANCE`).
+/// - `tolerance`: the largest cosine distance accepted (derived for the gallery's size by the service's
+///   `MatchPolicy`, or `FACE_MATCH_TOLERANCE`).
 /// - `margin`: the nearest *other* member must be at least this much farther than the best (`FACE_MATCH_MARGIN`);
 ///   otherwise the result is ambiguous and nobody is matched. 0 turns the rule off.
 public struct MatchRule: Sendable, Equatable {

@@ -64,7 +64,12 @@ public struct FaceStore: Sendable {
     /// Stores one face and its `face_enrolled` audit entry in one statement (both or neither). Throws
     /// `StorageError.memberNotFound` when the member is not in that organisation and `.duplicateFace` when this photo
     /// is already one of the member's faces.
-    public func insert(_ face: NewFace) async throws -> FaceRef {
+    ///
+    /// `copying`: the face this one is another model's embedding of (`facegate faces reembed`); nothing is stored,
+    /// and nil returned, when that face is gone (deleted meanwhile by staff: the photo must not come back), and the
+    /// audit entry says `face_reembedded`.
+    @discardableResult
+    public func insert(_ face: NewFace, copying source: UUID? = nil) async throws -> FaceRef? {
         let quality = String(decoding: try JSONEncoder().encode(face.quality), as: UTF8.self)
         let box = try face.box.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         do {
@@ -73,18 +78,21 @@ public struct FaceStore: Sendable {
                 WITH face AS (
                     INSERT INTO faces (organization_id, member_id, embedding, model, model_version, quality, box,
                                        image_sha256, thumbnail, thumbnail_key_id, crop, crop_key_id)
-                    VALUES (\(face.organizationID), \(face.memberID), \(face.embedding)::real[]::vector, \(face.model),
-                            \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
-                            \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID), \(face.sealedCrop?.byteBuffer),
-                            \(face.cropKeyID))
+                    SELECT \(face.organizationID), \(face.memberID), \(face.embedding)::real[]::vector, \(face.model),
+                           \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
+                           \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID), \(face.sealedCrop?.byteBuffer),
+                           \(face.cropKeyID)
+                    WHERE \(source)::uuid IS NULL OR EXISTS (SELECT 1 FROM faces s WHERE s.id = \(source) FOR SHARE)
                     RETURNING id, organization_id
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
-                    SELECT organization_id, \(face.enrolledBy), 'face_enrolled', \(face.memberID.uuidString) FROM face
+                    SELECT organization_id, \(face.enrolledBy),
+                           CASE WHEN \(source)::uuid IS NULL THEN 'face_enrolled' ELSE 'face_reembedded' END,
+                           \(face.memberID.uuidString) FROM face
                 )
                 SELECT id FROM face
                 """, logger: logger)
-            return FaceRef(face: try rows.single(UUID.self), member: face.memberID)
+            return try rows.first(UUID.self).map { FaceRef(face: $0, member: face.memberID) }
         } catch let error as PSQLError {
             switch error.serverInfo?[.sqlState] {
             case PostgresError.Code.foreignKeyViolation.raw: throw StorageError.memberNotFound
@@ -418,19 +426,16 @@ extension FaceStore {
         }
     }
 
-    /// How many photos have faces of other models but none of `space`, with a crop to embed again and without.
-    public func reembedBacklog(into space: EmbeddingSpace) async throws -> (withCrop: Int, withoutCrop: Int) {
+    /// How many faces `facesToReembed(into:)` walks over.
+    public func countToReembed(into space: EmbeddingSpace) async throws -> Int {
         let rows = try await database.query(
             """
-            SELECT (count(*) FILTER (WHERE has_crop))::int, (count(*) FILTER (WHERE NOT has_crop))::int FROM (
-                SELECT bool_or(f.crop IS NOT NULL) AS has_crop FROM faces f
-                WHERE NOT (f.model = \(space.model) AND f.model_version = \(space.version))
-                  AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.image_sha256 = f.image_sha256
-                                  AND g.model = \(space.model) AND g.model_version = \(space.version))
-                GROUP BY f.member_id, f.image_sha256
-            ) photos
+            SELECT count(*)::int FROM faces f
+            WHERE f.crop IS NOT NULL AND NOT (f.model = \(space.model) AND f.model_version = \(space.version))
+              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.image_sha256 = f.image_sha256
+                              AND g.model = \(space.model) AND g.model_version = \(space.version))
             """, logger: logger)
-        return try rows.firstRow((Int, Int).self).map { ($0.0, $0.1) } ?? (0, 0)
+        return try rows.first(Int.self) ?? 0
     }
 
     /// A member with faces that `space` cannot be given without the member's photos again (enrolled before crops

@@ -6,10 +6,13 @@ import PostgresNIO
 public struct MemberStore: Sendable {
     let database: Database
     let logger: Logger
+    /// With a space, a member's face count is of the photos that model has a face of (the ones check-ins can match).
+    let space: EmbeddingSpace?
 
-    public init(database: Database, logger: Logger) {
+    public init(database: Database, logger: Logger, space: EmbeddingSpace? = nil) {
         self.database = database
         self.logger = logger
+        self.space = space
     }
 
     public struct Member: Sendable, Equatable {
@@ -24,10 +27,16 @@ public struct MemberStore: Sendable {
         public var updatedAt: Date
     }
 
-    private static let columns = """
-        m.id, m.name, m.external_id, m.email, m.metadata::text,
-        (SELECT count(DISTINCT f.image_sha256) FROM faces f WHERE f.member_id = m.id), m.created_at, m.updated_at
-        """
+    /// The selected columns; the space's names are the service's own constants, quoted as SQL literals.
+    private var columns: String {
+        func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+        let filter = space.map { " AND f.model = \(literal($0.model)) AND f.model_version = \(literal($0.version))" } ?? ""
+        return """
+            m.id, m.name, m.external_id, m.email, m.metadata::text,
+            (SELECT count(DISTINCT f.image_sha256) FROM faces f WHERE f.member_id = m.id\(filter)), m.created_at,
+            m.updated_at
+            """
+    }
 
     private func members(_ query: PostgresQuery) async throws -> [Member] {
         var found: [Member] = []
@@ -71,7 +80,7 @@ public struct MemberStore: Sendable {
 
     public func find(_ id: UUID, organization: UUID) async throws -> Member? {
         try await members(
-            "SELECT \(unescaped: Self.columns) FROM members m WHERE m.id = \(id) AND m.organization_id = \(organization)").first
+            "SELECT \(unescaped: columns) FROM members m WHERE m.id = \(id) AND m.organization_id = \(organization)").first
     }
 
     /// Name and external id of the members among `ids` that exist in the organisation, in one query.
@@ -94,7 +103,7 @@ public struct MemberStore: Sendable {
             .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%" }
         return try await members(
             """
-            SELECT \(unescaped: Self.columns) FROM members m
+            SELECT \(unescaped: columns) FROM members m
             WHERE m.organization_id = \(organization)
               AND (\(pattern)::text IS NULL OR m.name ILIKE \(pattern) OR m.external_id ILIKE \(pattern)
                    OR m.email ILIKE \(pattern))

@@ -9,9 +9,6 @@ public struct SyntheticFaces: Sendable {
     public let client: PostgresClient
     let logger: Logger
 
-    /// Marks the rows made here (`faces.model`), so they can be told apart from enrolled faces.
-    public static let model = "synthetic"
-
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
@@ -27,17 +24,22 @@ public struct SyntheticFaces: Sendable {
         }
     }
 
-    /// Adds synthetic members and faces until the organisation has `total` faces (enrolled ones count), in
-    /// statements of at most `batch` rows; returns how many were added. Each statement is one transaction and,
-    /// past 1000 rows, one `reload` notification for the running instances.
+    /// Adds synthetic members and faces until the organisation has `total` faces of `space` (enrolled ones count), in
+    /// statements of at most `batch` rows; returns how many were added. The faces are stored as `space`'s, the model
+    /// the service under test runs (it searches no other); their members' external ids (`synthetic-N`) tell them
+    /// apart. Each statement is one transaction and, past 1000 rows, one `reload` notification for the running
+    /// instances.
     @discardableResult
-    public func topUp(organization: UUID, to total: Int, dimension: Int, batch: Int = 250_000) async throws -> Int {
+    public func topUp(
+        organization: UUID, to total: Int, space: EmbeddingSpace, dimension: Int, batch: Int = 250_000
+    ) async throws -> Int {
         // The organisation's name, its faces, and the last synthetic member's number ('synthetic-N': external ids are
         // unique per organisation).
         let rows = try await client.query(
             """
             SELECT o.name,
-                   (SELECT count(*)::int8 FROM faces f WHERE f.organization_id = o.id),
+                   (SELECT count(*)::int8 FROM faces f WHERE f.organization_id = o.id
+                    AND f.model = \(space.model) AND f.model_version = \(space.version)),
                    (SELECT coalesce(max(substr(m.external_id, 11)::int8), 0) FROM members m
                     WHERE m.organization_id = o.id AND m.external_id LIKE 'synthetic-%')
             FROM organizations o WHERE o.id = \(organization)
@@ -60,9 +62,9 @@ public struct SyntheticFaces: Sendable {
                     )
                     INSERT INTO faces (organization_id, member_id, embedding, model, model_version, image_sha256)
                     SELECT $1, m.id, \(SyntheticVectorTable.randomVector(dimension: dimension, perRowOf: "m.id")),
-                           '\(Self.model)', 'uniform', sha256(m.id::text::bytea)
+                           $4, $5, sha256(m.id::text::bytea)
                     FROM new_members m
-                    """, binds: Self.binds(organization, first, last)),
+                    """, binds: Self.binds(organization, first, last, space)),
                 logger: logger)
             added += rows
         }
@@ -75,11 +77,13 @@ public struct SyntheticFaces: Sendable {
         try await client.query("DROP INDEX IF EXISTS faces_embedding_hnsw", logger: logger)
     }
 
-    private static func binds(_ organization: UUID, _ first: Int, _ last: Int) -> PostgresBindings {
+    private static func binds(_ organization: UUID, _ first: Int, _ last: Int, _ space: EmbeddingSpace) -> PostgresBindings {
         var binds = PostgresBindings()
         binds.append(organization)
         binds.append(first)
         binds.append(last)
+        binds.append(space.model)
+        binds.append(space.version)
         return binds
     }
 }

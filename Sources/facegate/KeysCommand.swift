@@ -11,11 +11,11 @@ struct KeysCommand: AsyncParsableCommand {
 }
 
 /// `facegate keys rotate`: after `BIOMETRIC_ENCRYPTION_KEY` was replaced (the old one moved to
-/// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`), re-seals every stored thumbnail under the new key. Resumable; progress
+/// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`), re-seals every stored thumbnail and face crop under the new key. Resumable; progress
 /// with rate and ETA on a terminal, a line per batch otherwise; the last stdout line is a JSON summary.
 struct RotateKeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rotate", abstract: "Re-seal every thumbnail under BIOMETRIC_ENCRYPTION_KEY; last stdout line is JSON.")
+        commandName: "rotate", abstract: "Re-seal every thumbnail and face crop under BIOMETRIC_ENCRYPTION_KEY; last stdout line is JSON.")
 
     @Option(help: "Thumbnails per batch.") var batch = 200
 
@@ -34,13 +34,13 @@ struct RotateKeysCommand: AsyncParsableCommand {
                 batch: batch)
             let terminal = isatty(STDERR_FILENO) == 1
             return try await rotation.run(unreadable: { face in
-                FileHandle.standardError.write(Data("face \(face): its thumbnail does not open; left as it is\n".utf8))
+                FileHandle.standardError.write(Data("face \(face): its thumbnail or crop does not open; left as it is\n".utf8))
             }) { done in
                 let finished = done.resealed + done.unreadable
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 let rate = Double(finished) / max(seconds, 0.001)
                 let eta = rate > 0 ? Double(done.total - finished) / rate : 0
-                let line = String(format: "%d of %d thumbnails (%d unreadable), %.0f/s, ETA %.0f s",
+                let line = String(format: "%d of %d thumbnails and crops (%d unreadable), %.0f/s, ETA %.0f s",
                                   finished, done.total, done.unreadable, rate, eta)
                 FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
             }

@@ -37,9 +37,15 @@ import Testing
         environment["FACE_MODEL"] = "dlib"
         environment["FACE_MATCH_TOLERANCE"] = ""
         let dlib = try AppConfiguration(environment: environment).engine
-        #expect(dlib.space.model == "dlib" && dlib.space.version.hasSuffix("+flip"))
+        #expect(dlib.space.model == "dlib_face_recognition_resnet_model_v1.dat" && dlib.space.version.hasSuffix("+flip"))
+        let defaulted = try AppConfiguration(environment: testEnvironment(databaseURL: "postgres://u:p@localhost/db"))
+        #expect(dlib.modelIsExplicit && !defaulted.engine.modelIsExplicit)
         // Each model's own scale: dlib's distances are an order of magnitude smaller than SFace's.
         #expect(dlib.matchPolicy.tolerance(galleryFaces: 100) < 0.2 && derived.tolerance(galleryFaces: 100) > 0.3)
+        // A tolerance on another model's scale is refused: dlib's 0.5 would admit most strangers.
+        environment["FACE_MATCH_TOLERANCE"] = "0.5"
+        #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
+        environment["FACE_MATCH_TOLERANCE"] = ""
         for (name, value) in [("FACE_MODEL", "facenet"), ("FACE_MATCH_TARGET_FPIR", "0"), ("FACE_MATCH_TARGET_FPIR", "x")] {
             var broken = environment
             broken[name] = value

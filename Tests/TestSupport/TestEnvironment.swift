@@ -62,7 +62,6 @@ public enum TestEnvironment {
     }
 }
 
-/// A database of its own for one test: created empty from the test cluster, dropped afterwards.
 /// `body`, with a database error's PostgreSQL words in the test's failure (postgres-nio's description hides them).
 public func describingDatabaseErrors<T>(_ step: String, _ body: () async throws -> T) async throws -> T {
     do {
@@ -72,6 +71,7 @@ public func describingDatabaseErrors<T>(_ step: String, _ body: () async throws 
     }
 }
 
+/// A database of its own for one test: created empty from the test cluster, dropped afterwards.
 public enum TestDatabase {
     public static let logger: Logger = {
         var logger = Logger(label: "facegate.tests")

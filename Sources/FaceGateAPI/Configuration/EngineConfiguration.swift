@@ -8,11 +8,13 @@ import Storage
 public struct EngineConfiguration: Sendable {
     /// `FACE_MODEL`: which face model finds and embeds faces (`sface` by default, or `dlib`).
     public var model: FaceModelKind
+    /// Whether `FACE_MODEL` was set: a service that defaults to SFace over a database holding only another model's
+    /// faces refuses to start instead of matching nobody (`checkModelAgainstGallery`).
+    public var modelIsExplicit = false
     /// `MODELS_DIR`: folder of the model files (checked against models/SHA256SUMS at start).
     public var modelsDirectory: String
-    /// `FACE_DETECT_MAX_SIDE` (both models); dlib only: `FACE_DETECTOR`, `FACE_DETECT_UPSAMPLE`,
-    /// `FACE_DETECT_HOG_THRESHOLD`, `FACE_DETECT_ROTATIONS`, `FACE_DETECT_FINE_MAX_SIDE`, `FACE_DETECT_CNN_FALLBACK`,
-    /// `FACE_EMBED_FLIP`.
+    /// `FACE_DETECT_MAX_SIDE` and `FACE_EMBED_FLIP` (both models); dlib only: `FACE_DETECTOR`, `FACE_DETECT_UPSAMPLE`,
+    /// `FACE_DETECT_HOG_THRESHOLD`, `FACE_DETECT_ROTATIONS`, `FACE_DETECT_FINE_MAX_SIDE`, `FACE_DETECT_CNN_FALLBACK`.
     public var settings: FaceEngineSettings
     /// `ENGINE_WORKERS`: face engines running at once (one per core by default).
     public var workers: Int
@@ -34,12 +36,14 @@ public struct EngineConfiguration: Sendable {
     public var enrolmentGate: EnrolmentGate
 
     public static let defaultTargetFPIR = 0.01
+    /// The most a fixed `FACE_MATCH_TOLERANCE` may admit per comparison of two different people.
+    public static let maxFixedFalseMatchRate = 0.05
 
     /// The active model: name, version (stored on every face), embedding size, false-match curve.
     public var descriptor: FaceModelDescriptor { model.descriptor(settings: settings) }
 
     /// What made the stored embeddings (`faces.model`, `faces.model_version`): the only faces searches compare.
-    public var space: EmbeddingSpace { EmbeddingSpace(model: descriptor.name, version: descriptor.version) }
+    public var space: EmbeddingSpace { descriptor.space }
 
     /// How every search result is judged.
     public var matchPolicy: MatchPolicy {
@@ -56,7 +60,7 @@ public struct EngineConfiguration: Sendable {
         model: FaceModelKind = .sface, modelsDirectory: String = "models", settings: FaceEngineSettings = .init(),
         workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount), queueLimit: Int = 64,
         maxWait: Duration? = .milliseconds(500), matchTolerance: Float? = nil, targetFPIR: Double = defaultTargetFPIR,
-        matchMargin: Float = 0, enrolmentGate: EnrolmentGate = .init(model: .sface)
+        matchMargin: Float = 0, enrolmentGate: EnrolmentGate? = nil
     ) {
         self.model = model
         self.modelsDirectory = modelsDirectory
@@ -67,7 +71,7 @@ public struct EngineConfiguration: Sendable {
         self.matchTolerance = matchTolerance
         self.targetFPIR = targetFPIR
         self.matchMargin = matchMargin
-        self.enrolmentGate = enrolmentGate
+        self.enrolmentGate = enrolmentGate ?? EnrolmentGate(model: model)
     }
 
     /// Validates the engine variables of `environment`, listing every problem at once.
@@ -127,11 +131,24 @@ extension ConfigurationReader {
         let margin = number("FACE_MATCH_MARGIN", default: Double(defaults.matchMargin), in: 0...1)
         guard problems.count == problemsBefore, let model, let workers, let queueLimit, let maxWaitMilliseconds,
               let targetFPIR, let margin else { return nil }
-        return EngineConfiguration(
+        var configuration = EngineConfiguration(
             model: model, modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
             workers: workers, queueLimit: queueLimit,
             maxWait: maxWaitMilliseconds == 0 ? nil : .milliseconds(maxWaitMilliseconds),
             matchTolerance: tolerance.map { Float($0) }, targetFPIR: targetFPIR, matchMargin: Float(margin),
             enrolmentGate: gate)
+        configuration.modelIsExplicit = value("FACE_MODEL") != nil
+        // A fixed tolerance is on the model's own scale (SFace's distances are about ten times dlib's): one that admits
+        // more than one impostor comparison in twenty is a tolerance for another model, or a mistake.
+        if let tolerance = configuration.matchTolerance,
+           configuration.descriptor.falseMatches.falseMatchRate(at: tolerance) > EngineConfiguration.maxFixedFalseMatchRate {
+            problem("""
+                FACE_MATCH_TOLERANCE=\(tolerance) admits \(Int((configuration.descriptor.falseMatches.falseMatchRate(at: tolerance) * 100).rounded())) % \
+                of comparisons between different people with FACE_MODEL=\(configuration.model.rawValue) (tolerances are on each \
+                model's own scale); unset it to derive the tolerance from FACE_MATCH_TARGET_FPIR
+                """)
+            return nil
+        }
+        return configuration
     }
 }

@@ -122,7 +122,7 @@ struct FacesController {
         return Response(status: .noContent)
     }
 
-    /// The aligned 150×150 face chip as PNG, decrypted on the way out.
+    /// The aligned face chip (the model's: dlib 150 px, SFace 112 px) as PNG, decrypted on the way out.
     @Sendable func thumbnail(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: MembersController.staff)
         let member = try uuidParameter("id", of: context, what: "member")

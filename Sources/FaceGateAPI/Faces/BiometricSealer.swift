@@ -58,6 +58,8 @@ struct BiometricSealer: Sendable {
     ) throws -> [UInt8] {
         let box = try AES.GCM.SealedBox(combined: sealed)
         guard let keyID else {
+            // Only thumbnails were sealed before key ids; a crop always has one.
+            guard column == .thumbnail else { throw Failure.unknownKey("none") }
             for key in keys.values {
                 if let plain = try? AES.GCM.open(box, using: key) { return [UInt8](plain) }
             }

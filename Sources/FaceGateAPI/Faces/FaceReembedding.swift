@@ -14,9 +14,10 @@ public struct FaceReembedding: Sendable {
     public struct Outcome: Sendable, Equatable {
         /// New faces stored.
         public var reembedded = 0
-        /// The crop shows no face to the target model (its detector differs): left for staff.
+        /// The target model finds no face where the enrolled one is in the crop (its detector differs, or only a
+        /// neighbour is found): left for staff; tried again on the next run.
         public var noFace = 0
-        /// The crop does not open (unknown key, damaged): left as it is.
+        /// The crop does not open (unknown key, damaged) or cannot be decoded or embedded: left as it is.
         public var unreadable = 0
         /// Stored meanwhile by someone else (another run, a new enrolment of the same photo).
         public var alreadyThere = 0
@@ -37,13 +38,13 @@ public struct FaceReembedding: Sendable {
     }
 
     /// The model and version the new faces are made by.
-    public var target: EmbeddingSpace { EmbeddingSpace(model: engines.descriptor.name, version: engines.descriptor.version) }
+    public var target: EmbeddingSpace { engines.descriptor.space }
 
     /// `skipped` hears of each face whose crop could not be embedded (its id and why), `progress` of each batch.
     public func run(
         skipped: @escaping @Sendable (UUID, String) -> Void = { _, _ in }, progress: (Outcome) -> Void = { _ in }
     ) async throws -> Outcome {
-        var outcome = Outcome(total: try await faces.reembedBacklog(into: target).withCrop)
+        var outcome = Outcome(total: try await faces.countToReembed(into: target))
         var after: UUID?
         while true {
             let page = try await faces.facesToReembed(into: target, after: after, limit: batch)
@@ -61,9 +62,9 @@ public struct FaceReembedding: Sendable {
                 case .noFace(let face):
                     outcome.noFace += 1
                     skipped(face, "the target model finds no face in its crop")
-                case .unreadable(let face):
+                case .unreadable(let face, let why):
                     outcome.unreadable += 1
-                    skipped(face, "its crop does not open")
+                    skipped(face, why)
                 }
             }
             after = last.face
@@ -72,27 +73,41 @@ public struct FaceReembedding: Sendable {
     }
 
     enum Result: Sendable {
-        case stored, alreadyThere, noFace(UUID), unreadable(UUID)
+        case stored, alreadyThere, noFace(UUID), unreadable(UUID, String)
     }
 
     private func reembed(_ source: FaceStore.ReembedSource) async throws -> Result {
         let owner = BiometricSealer.Owner(
             organization: source.organization, member: source.member, imageSHA256: source.imageSHA256)
         guard let png = try? sealer.open(source.crop, keyID: source.cropKeyID, for: owner, as: .crop) else {
-            return .unreadable(source.face)
+            return .unreadable(source.face, "its crop does not open")
         }
-        // The engines wait in line: a batch keeps them all busy without flooding the queue.
-        let found = try await engines.run { engine in
-            try engine.faceEncodings(in: ImageDecoder().decode(png), limit: 1).first
+        // The engines wait in line: a batch keeps them all busy without flooding the queue. Of the faces the target
+        // model finds in the crop, the one where the enrolled face is (a neighbour in the margin is not this member).
+        let expected = source.box.map { FaceBox(x: $0[0], y: $0[1], width: $0[2], height: $0[3]) }
+        let found: FaceEncoding?
+        do {
+            found = try await engines.run { engine in
+                let crop = try ImageDecoder().decode(png)
+                let faces = try engine.faceEncodings(in: crop)
+                guard let expected = expected?.inCrop(crop) else { return faces.first }
+                return faces.filter { $0.turn == .up }.max { $0.face.box.overlap(with: expected) < $1.face.box.overlap(with: expected) }
+                    .flatMap { $0.face.box.overlap(with: expected) >= 0.3 ? $0 : nil }
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return .unreadable(source.face, "its crop cannot be embedded: \(error)")
         }
         guard let face = found else { return .noFace(source.face) }
         do {
-            _ = try await faces.insert(NewFace(
+            let stored = try await faces.insert(NewFace(
                 organizationID: source.organization, memberID: source.member, embedding: face.embedding,
                 model: target.model, modelVersion: target.version, quality: face.quality.measures, box: source.box,
                 imageSHA256: source.imageSHA256, sealedThumbnail: source.thumbnail, thumbnailKeyID: source.thumbnailKeyID,
-                sealedCrop: source.crop, cropKeyID: source.cropKeyID))
-            return .stored
+                sealedCrop: source.crop, cropKeyID: source.cropKeyID), copying: source.face)
+            // Deleted by staff meanwhile: the photo stays deleted.
+            return stored == nil ? .alreadyThere : .stored
         } catch StorageError.duplicateFace {
             return .alreadyThere
         } catch StorageError.memberNotFound {

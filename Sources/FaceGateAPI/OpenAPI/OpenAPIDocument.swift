@@ -23,8 +23,9 @@ enum OpenAPIDocument {
                 "title": "facegate", "version": "1",
                 "description": """
                     Face registration and check-in by face photo. Every error is application/problem+json (RFC 9457) \
-                    with a stable `code`. Distances are cosine distances (1 − cosine similarity); FACE_MATCH_TOLERANCE \
-                    is the largest distance that counts as the same person.
+                    with a stable `code`. Distances are cosine distances (1 − cosine similarity); the tolerance, the \
+                    largest distance that counts as the same person, is derived for the organisation's gallery from \
+                    FACE_MATCH_TARGET_FPIR (or fixed by FACE_MATCH_TOLERANCE).
                     """,
             ],
             "components": ["securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]],

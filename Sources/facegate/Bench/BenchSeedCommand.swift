@@ -1,4 +1,6 @@
 import ArgumentParser
+import FaceEngine
+import FaceGateAPI
 import Foundation
 import Logging
 import PostgresNIO
@@ -16,17 +18,23 @@ struct BenchSeedCommand: AsyncParsableCommand {
     @Option(help: "Rows per statement (one transaction and one gallery reload each).") var batch = 250_000
     @Flag(help: "Drop the faces table's HNSW index first (throw-away benchmark databases only).")
     var dropHnswIndex = false
+    @Option(help: "The model the faces are stored as, the one the service under test runs (default: FACE_MODEL or sface).")
+    var model: FaceModelKind?
 
     func run() async throws {
         guard let organizationID = UUID(uuidString: organization) else { throw ValidationError("--organization is not a UUID") }
         guard faces >= 0, batch > 0 else { throw ValidationError("--faces and --batch must not be negative") }
+        var environment = try EnvironmentFile.layeredEnvironment()
+        if let model { environment["FACE_MODEL"] = model.rawValue }
+        let engine = try EngineConfiguration(environment: environment)
+        let (space, dimension) = (engine.space, engine.descriptor.dimension)
         let (client, logger) = try await benchDatabase()
         let started = ContinuousClock.now
         let added = try await withPostgresClient(client) { [self] in
             let synthetic = SyntheticFaces(client: client, logger: logger)
             if dropHnswIndex { try await synthetic.dropHNSWIndex() }
             return try await synthetic.topUp(
-                organization: organizationID, to: faces, dimension: Migration.embeddingDimensions, batch: batch)
+                organization: organizationID, to: faces, space: space, dimension: dimension, batch: batch)
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         print(String(format: "added %d synthetic faces in %.1f s", added, seconds))
