@@ -156,7 +156,7 @@ def test_admin_registers_a_member_from_files_and_the_camera(gym, admin_page):
     # Both faces listed, each thumbnail decrypted and fetched with the token.
     page.wait(lambda d: len(page.find_all("ul.faces li")) == 2, 20, "two faces listed")
     page.wait(lambda d: page.run("return [...document.querySelectorAll('ul.faces img')]"
-                                 ".every((img) => img.complete && img.naturalWidth === 150)"), 20, "thumbnails")
+                                 ".every((img) => img.complete && img.naturalWidth === 112)"), 20, "thumbnails")  # SFace's chip
     faces = gym["service"].api("GET", f"/members/{member_id}/faces", token=gym["tokens"]["admin"]).json()["faces"]
     assert len(faces) == 2
     assert unlabelled_fields(page) == []
