@@ -42,9 +42,15 @@ import Testing
         #expect(dlib.modelIsExplicit && !defaulted.engine.modelIsExplicit)
         // Each model's own scale: dlib's distances are an order of magnitude smaller than SFace's.
         #expect(dlib.matchPolicy.tolerance(galleryFaces: 100) < 0.2 && derived.tolerance(galleryFaces: 100) > 0.3)
-        // A tolerance on another model's scale is refused: dlib's 0.5 would admit most strangers.
+        // A tolerance on another model's scale is refused: 0.5 with dlib would admit most strangers, dlib's old 0.0883
+        // with SFace would match nobody.
         environment["FACE_MATCH_TOLERANCE"] = "0.5"
         #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
+        environment["FACE_MATCH_TOLERANCE"] = "0.0883"
+        #expect(try AppConfiguration(environment: environment).engine.matchTolerance == 0.0883)
+        environment["FACE_MODEL"] = "sface"
+        #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
+        environment["FACE_MODEL"] = "dlib"
         environment["FACE_MATCH_TOLERANCE"] = ""
         for (name, value) in [("FACE_MODEL", "facenet"), ("FACE_MATCH_TARGET_FPIR", "0"), ("FACE_MATCH_TARGET_FPIR", "x")] {
             var broken = environment

@@ -36,8 +36,10 @@ public struct EngineConfiguration: Sendable {
     public var enrolmentGate: EnrolmentGate
 
     public static let defaultTargetFPIR = 0.01
-    /// The most a fixed `FACE_MATCH_TOLERANCE` may admit per comparison of two different people.
+    /// The most a fixed `FACE_MATCH_TOLERANCE` may admit per comparison of two different people, and the least
+    /// (below it, far past the measured curve, members would not match either).
     public static let maxFixedFalseMatchRate = 0.05
+    public static let minFixedFalseMatchRate = 1e-9
 
     /// The active model: name, version (stored on every face), embedding size, false-match curve.
     public var descriptor: FaceModelDescriptor { model.descriptor(settings: settings) }
@@ -139,15 +141,26 @@ extension ConfigurationReader {
             enrolmentGate: gate)
         configuration.modelIsExplicit = value("FACE_MODEL") != nil
         // A fixed tolerance is on the model's own scale (SFace's distances are about ten times dlib's): one that admits
-        // more than one impostor comparison in twenty is a tolerance for another model, or a mistake.
-        if let tolerance = configuration.matchTolerance,
-           configuration.descriptor.falseMatches.falseMatchRate(at: tolerance) > EngineConfiguration.maxFixedFalseMatchRate {
-            problem("""
-                FACE_MATCH_TOLERANCE=\(tolerance) admits \(Int((configuration.descriptor.falseMatches.falseMatchRate(at: tolerance) * 100).rounded())) % \
-                of comparisons between different people with FACE_MODEL=\(configuration.model.rawValue) (tolerances are on each \
-                model's own scale); unset it to derive the tolerance from FACE_MATCH_TARGET_FPIR
-                """)
-            return nil
+        // more than one impostor comparison in twenty, or that is far stricter than anything measured (no member would
+        // match), is a tolerance for another model, or a mistake.
+        if let tolerance = configuration.matchTolerance {
+            let rate = configuration.descriptor.falseMatches.falseMatchRate(at: tolerance)
+            let model = configuration.model.rawValue
+            if rate > EngineConfiguration.maxFixedFalseMatchRate {
+                problem("""
+                    FACE_MATCH_TOLERANCE=\(tolerance) admits \(Int((rate * 100).rounded())) % of comparisons between different \
+                    people with FACE_MODEL=\(model) (tolerances are on each model's own scale); unset it to derive the \
+                    tolerance from FACE_MATCH_TARGET_FPIR
+                    """)
+                return nil
+            }
+            if rate < EngineConfiguration.minFixedFalseMatchRate {
+                problem("""
+                    FACE_MATCH_TOLERANCE=\(tolerance) is so strict for FACE_MODEL=\(model) that members would not match \
+                    (tolerances are on each model's own scale); unset it to derive the tolerance from FACE_MATCH_TARGET_FPIR
+                    """)
+                return nil
+            }
         }
         return configuration
     }
