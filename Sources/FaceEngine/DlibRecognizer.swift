@@ -63,12 +63,12 @@ public final class DlibRecognizer: FaceRecognizer {
         var embedder: OpaquePointer?
         var hog: OpaquePointer?
         var cnn: OpaquePointer?
-        try Self.call(load: models.path(of: FaceModels.landmarks)) { fg_shape_predictor_create($0, &predictor, $1, $2) }
+        try callShim(load: models.path(of: FaceModels.landmarks)) { fg_shape_predictor_create($0, &predictor, $1, $2) }
         do {
-            try Self.call(load: models.path(of: FaceModels.embedder)) { fg_embedder_create($0, &embedder, $1, $2) }
-            if settings.detector == .hog { try Self.call { fg_hog_detector_create(&hog, $0, $1) } }
+            try callShim(load: models.path(of: FaceModels.embedder)) { fg_embedder_create($0, &embedder, $1, $2) }
+            if settings.detector == .hog { try callShim { fg_hog_detector_create(&hog, $0, $1) } }
             if settings.detector == .cnn || settings.cnnFallback {
-                try Self.call(load: models.path(of: FaceModels.cnnDetector)) { fg_cnn_detector_create($0, &cnn, $1, $2) }
+                try callShim(load: models.path(of: FaceModels.cnnDetector)) { fg_cnn_detector_create($0, &cnn, $1, $2) }
             }
         } catch {
             fg_shape_predictor_destroy(predictor)
@@ -92,7 +92,7 @@ public final class DlibRecognizer: FaceRecognizer {
     /// downscaled to `settings.detectMaxSide`, with the configured detector; when HOG finds nothing there, on a finer
     /// copy (`settings.fineMaxSide`), then with the CNN on the first copy (`settings.cnnFallback`).
     public func faceBoxes(in image: RGBImage) throws(FaceEngineError) -> [(box: FaceBox, score: Double)] {
-        let small = image.downscaled(toFit: settings.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide)
+        let small = image.downscaled(toFit: settings.detectSide(for: .dlib))
         let found = try locateUpright(in: image, small: small)
         guard found.isEmpty, settings.detector == .hog, settings.cnnFallback else { return found }
         return Self.mapped(try locate(in: small, detector: .cnn), from: small, to: image)
@@ -121,7 +121,7 @@ public final class DlibRecognizer: FaceRecognizer {
             switch detector {
             case .hog:
                 guard let hog else { return }
-                try Self.call {
+                try callShim {
                     fg_hog_detect(hog, view, Int32(settings.upsample), settings.hogThreshold, &detections, 64, &count, $0, $1)
                 }
             case .cnn:
@@ -129,7 +129,7 @@ public final class DlibRecognizer: FaceRecognizer {
                 // of finding nothing, so a picture that cannot hold a findable face is not given to it.
                 let scannedSide = min(small.width, small.height) << settings.upsample
                 guard let cnn, scannedSide >= Self.detectorWindow else { return }
-                try Self.call { fg_cnn_detect(cnn, view, Int32(settings.upsample), &detections, 64, &count, $0, $1) }
+                try callShim { fg_cnn_detect(cnn, view, Int32(settings.upsample), &detections, 64, &count, $0, $1) }
             }
         }
         return Array(detections.prefix(Int(min(count, 64))))
@@ -166,7 +166,7 @@ public final class DlibRecognizer: FaceRecognizer {
         guard settings.detector == .hog, settings.rotationFallback else {
             return (try detectFaces(in: image), image, .up)
         }
-        let small = image.downscaled(toFit: settings.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide)
+        let small = image.downscaled(toFit: settings.detectSide(for: .dlib))
         let upright = try locateUpright(in: image, small: small)
         if !upright.isEmpty { return (try withLandmarks(upright, in: image), image, .up) }
         // Only the small detection copy is turned for each try; the full image is turned once a face is found.
@@ -187,7 +187,7 @@ public final class DlibRecognizer: FaceRecognizer {
         var points = [Float](repeating: 0, count: 2 * 68)
         var parts: Int32 = 0
         try image.withView { view throws(FaceEngineError) in
-            try Self.call { fg_shape_predict(shapePredictor, view, box.detection, &points, 68, &parts, $0, $1) }
+            try callShim { fg_shape_predict(shapePredictor, view, box.detection, &points, 68, &parts, $0, $1) }
         }
         return (0..<Int(min(parts, 68))).map { Point(x: points[2 * $0], y: points[2 * $0 + 1]) }
     }
@@ -213,7 +213,7 @@ public final class DlibRecognizer: FaceRecognizer {
         var chip = [UInt8](repeating: 0, count: Self.chipSize * Self.chipSize * 3)
         let points = face.landmarks.flatMap { [$0.x, $0.y] }
         try image.withView { view throws(FaceEngineError) in
-            try Self.call { error, size in
+            try callShim { error, size in
                 fg_extract_face_chip(view, face.box.detection, points, Int32(face.landmarks.count),
                                      Int32(Self.chipSize), Self.chipPadding, &chip, error, size)
             }
@@ -236,20 +236,10 @@ public final class DlibRecognizer: FaceRecognizer {
             batch.append(contentsOf: chip.pixels)
         }
         var descriptors = [Float](repeating: 0, count: chips.count * Self.embeddingDimensions)
-        try Self.call { fg_embed_chips(embedder, batch, Int32(chips.count), &descriptors, $0, $1) }
+        try callShim { fg_embed_chips(embedder, batch, Int32(chips.count), &descriptors, $0, $1) }
         return (0..<chips.count).map { i in
             l2Normalized(Array(descriptors[(i * Self.embeddingDimensions)..<((i + 1) * Self.embeddingDimensions)]))
         }
-    }
-
-    private static func call(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws(FaceEngineError) {
-        try callShim(body)
-    }
-
-    private static func call(
-        load path: String, _ body: (String, UnsafeMutablePointer<CChar>, Int) -> Int32
-    ) throws(FaceEngineError) {
-        try callShim(load: path, body)
     }
 }
 

@@ -29,8 +29,13 @@ public enum FaceModelKind: String, Sendable, CaseIterable {
         switch self {
         case .dlib: try DlibRecognizer(models: models, settings: settings)
         case .sface:
-            try SFaceRecognizer(models: models, detectMaxSide: settings.detectMaxSide ?? defaultDetectMaxSide,
+            try SFaceRecognizer(models: models, detectMaxSide: settings.detectSide(for: self),
                                 flip: settings.flipAugmentation)
         }
     }
+}
+
+extension FaceEngineSettings {
+    /// The longer side of the detection copy for `model`: `detectMaxSide`, or the model's own default.
+    public func detectSide(for model: FaceModelKind) -> Int { detectMaxSide ?? model.defaultDetectMaxSide }
 }

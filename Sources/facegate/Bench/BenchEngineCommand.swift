@@ -24,7 +24,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
         let models = FaceModels(directory: configuration.modelsDirectory)
-        try models.verify([FaceModels.embedder, FaceModels.landmarks, FaceModels.cnnDetector])
+        var withCNN = configuration.settings
+        withCNN.cnnFallback = true
+        try models.verify(DlibRecognizer.descriptor(settings: withCNN).files)
         let stopwatch = Stopwatch(minRuns: 5, minSeconds: seconds)
         let decoder = ImageDecoder()
         var plain = configuration.settings
@@ -54,7 +56,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
             let endToEnd = try stopwatch.median { _ = try engine.faceEncodings(in: decoder.decode(bytes)) }
             print(String(format: "%@ %dx%d: decode %.1f ms, HOG detect at %d px %.1f ms (native %.1f ms), "
                          + "landmarks %.2f ms, chip %.2f ms, whole photo %.1f ms", path, image.width, image.height,
-                         decode * 1000, plain.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide, detect * 1000, detectNative * 1000, landmarks * 1000,
+                         decode * 1000, plain.detectSide(for: .dlib), detect * 1000, detectNative * 1000, landmarks * 1000,
                          align * 1000, endToEnd * 1000))
             stages.append([
                 "photo": path, "width": image.width, "height": image.height, "decode_ms": milliseconds(decode),
@@ -81,7 +83,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
             let cnnEngine = try DlibRecognizer(models: models, settings: cnnSettings)
             let image = try decoder.decode(readFile(root + "/" + Self.stagePhotos[0]))
             let cnn = try Stopwatch(warmUp: 1, minRuns: 3, minSeconds: 0).median { _ = try cnnEngine.faceBoxes(in: image) }
-            print(String(format: "CNN detect at %d px: %.0f ms", cnnSettings.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide, cnn * 1000))
+            print(String(format: "CNN detect at %d px: %.0f ms", cnnSettings.detectSide(for: .dlib), cnn * 1000))
             embedding["cnn_detect_ms"] = milliseconds(cnn)
         }
 
@@ -102,7 +104,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         }
         try printJSON([
             "settings": [
-                "detector": configuration.settings.detector.rawValue, "detect_max_side": configuration.settings.detectMaxSide ?? FaceModelKind.dlib.defaultDetectMaxSide,
+                "detector": configuration.settings.detector.rawValue, "detect_max_side": configuration.settings.detectSide(for: .dlib),
                 "upsample": configuration.settings.upsample, "flip": configuration.settings.flipAugmentation,
                 "cnn_fallback": configuration.settings.cnnFallback,
                 "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",

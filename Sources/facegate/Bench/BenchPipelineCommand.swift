@@ -88,7 +88,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             "model": pool.descriptor.name, "model_version": pool.descriptor.version,
             "settings": [
                 "detector": configuration.settings.detector.rawValue,
-                "detect_max_side": configuration.settings.detectMaxSide ?? configuration.model.defaultDetectMaxSide, "upsample": configuration.settings.upsample,
+                "detect_max_side": configuration.settings.detectSide(for: configuration.model), "upsample": configuration.settings.upsample,
                 "flip": configuration.settings.flipAugmentation, "cnn_fallback": configuration.settings.cnnFallback,
                 "rotation_fallback": configuration.settings.rotationFallback,
                 "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
