@@ -23,31 +23,28 @@ public func buildApplication(
     if DatabaseURL.isPlaintextOverNetwork(configuration.databaseURL) {
         logger.warning("DATABASE_URL reaches a database on another host with sslmode=disable: passwords and biometric data cross the network unencrypted; use sslmode=require or verify-full")
     }
-    try configuration.engine.verifyModels()
-    let engines = try EnginePool(
-        count: configuration.engine.workers, model: configuration.engine.model,
-        models: FaceModels(directory: configuration.engine.modelsDirectory), settings: configuration.engine.settings,
-        queueLimit: configuration.engine.queueLimit, maxWait: configuration.engine.maxWait)
-
     let postgres = PostgresClient(
         configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
         backgroundLogger: logger)
     let database = Database(client: postgres, connectionWait: configuration.databaseWait,
                             statementTimeout: configuration.databaseStatementTimeout)
-    // Searches, loads and checks see the active model's faces only: never one model's probe against another's gallery.
-    let faces = FaceStore(database: database, logger: logger, space: configuration.engine.space)
-    let members = MemberStore(database: database, logger: logger, space: configuration.engine.space)
-    let gallery = FaceGallery(
-        store: faces, members: members, dimension: configuration.embeddingDimensions,
-        backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger)
+    let metrics = ServiceMetrics()
+    // The engines, stores and gallery of one face model: `FACE_MODEL`'s at first, the activated one's after a switch.
+    // Searches, loads and checks see that model's faces only: never one model's probe against another's gallery.
+    let makeRuntime: @Sendable (EngineConfiguration) throws -> FaceModelRuntime = { engine in
+        try FaceModelRuntime(engine, configuration: configuration, database: database, metrics: metrics, logger: logger)
+    }
+    let model = ActiveFaceModel(
+        initial: try makeRuntime(configuration.engine),
+        activations: ModelActivationStore(database: database, logger: logger), logger: logger, make: makeRuntime)
     // Loads the index once the schema exists (it retries until then), then follows the database.
     let gallerySync = GallerySync(
-        gallery: gallery, client: postgres, checkInterval: configuration.galleryCheckInterval, logger: logger)
+        source: model, client: postgres, checkInterval: configuration.galleryCheckInterval, logger: logger)
     let users = UserStore(database: database, logger: logger)
 
     let router = try await buildRouter(AppServices(
-        configuration: configuration, logger: logger, postgres: postgres, database: database, engines: engines,
-        gallery: gallery, faces: faces, members: members, users: users))
+        configuration: configuration, logger: logger, postgres: postgres, database: database, model: model,
+        metrics: metrics, users: users))
 
     var app = Application(
         router: router,
@@ -62,11 +59,21 @@ public func buildApplication(
         logger: logger)
     app.beforeServerStarts {
         try await Migrator().migrate(postgres, logger: logger)
+        let faces = model.current.faces
         if let width = try await faces.embeddingColumnDimensions(), width != configuration.embeddingDimensions {
             throw StorageError.embeddingWidthMismatch(column: width, model: configuration.embeddingDimensions)
         }
         try await users.ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
-        try await checkModelAgainstGallery(faces, configuration: configuration.engine, logger: logger)
+        // A model activated while the service ran wins over FACE_MODEL; loaded (with its gallery) before serving.
+        try await model.followModelActivation()
+        if model.current.engine.model != configuration.engine.model {
+            logger.warning("FACE_MODEL is not the face model activated in the database; running the activated one", metadata: [
+                "face_model": "\(configuration.engine.model.rawValue)", "activated": "\(model.current.space)",
+            ])
+        } else {
+            try await checkModelAgainstGallery(
+                faces, configuration: configuration.engine, activated: model.activation.activated, logger: logger)
+        }
     }
     return app
 }
@@ -75,12 +82,14 @@ public func buildApplication(
 /// their faces are re-embedded or re-registered. Says so at start, with the command; and refuses to start when the
 /// model was not chosen (`FACE_MODEL` unset, the SFace default) but the database holds faces only of another: an
 /// upgraded deployment would otherwise match nobody.
-func checkModelAgainstGallery(_ faces: FaceStore, configuration: EngineConfiguration, logger: Logger) async throws {
+func checkModelAgainstGallery(
+    _ faces: FaceStore, configuration: EngineConfiguration, activated: EmbeddingSpace?, logger: Logger
+) async throws {
     let counts = try await faces.countsBySpace()
     let active = configuration.space
     let others = counts.filter { $0.key != active }
     guard !others.isEmpty else { return }
-    if !configuration.modelIsExplicit && (counts[active] ?? 0) == 0 {
+    if !configuration.modelIsExplicit && activated != active && (counts[active] ?? 0) == 0 {
         throw ModelMismatch(active: active, others: others)
     }
     let listed = others.sorted { $0.key.description < $1.key.description }.map { "\($0.value) of \($0.key)" }

@@ -14,10 +14,9 @@ struct AppServices: Sendable {
     let postgres: PostgresClient
     /// The stores' way to PostgreSQL (waits for a connection bounded by `DATABASE_WAIT_MS`).
     let database: Database
-    let engines: EnginePool
-    let gallery: FaceGallery
-    let faces: FaceStore
-    let members: MemberStore
+    /// The face model's engines, stores and gallery, switched while running when another model is activated.
+    let model: ActiveFaceModel
+    let metrics: ServiceMetrics
     let users: UserStore
 }
 
@@ -26,7 +25,7 @@ struct AppServices: Sendable {
 /// disagree, or when the pages' files are missing.
 func buildRouter(_ services: AppServices) async throws -> Router<AppRequestContext> {
     let configuration = services.configuration, logger = services.logger, postgres = services.postgres
-    let (engines, gallery, users) = (services.engines, services.gallery, services.users)
+    let (model, metrics, users) = (services.model, services.metrics, services.users)
     let tokens = await TokenService(
         secret: configuration.secretKey, accessLifetime: configuration.accessTokenLifetime,
         refreshLifetime: configuration.refreshTokenLifetime)
@@ -39,9 +38,6 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         perMinute: share(configuration.loginRateLimitPerMinute), burst: share(configuration.loginRateLimitPerMinute))
     let usernameLimiter = TokenBucketLimiter(
         perMinute: share(10 * configuration.loginRateLimitPerMinute), burst: share(10 * configuration.loginRateLimitPerMinute))
-    let metrics = ServiceMetrics(gallery: gallery, engines: engines)
-    let pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
-    let policy = configuration.engine.matchPolicy
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(
@@ -54,16 +50,20 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: {
-            let largest = gallery.largestOrganizationFaces
-            let byModel = gallery.syncStatus.facesByModel
+            let runtime = model.current, activation = model.activation
+            let largest = runtime.gallery.largestOrganizationFaces
+            let byModel = runtime.gallery.syncStatus.facesByModel
             return .init(
-                ok: engines.size > 0, model: engines.descriptor.name, version: engines.descriptor.version,
-                detector: configuration.engine.model == .dlib ? configuration.engine.settings.detector.rawValue : "yunet",
-                targetFpir: policy.targetFPIR, tolerance: largest.map { policy.tolerance(galleryFaces: max(1, $0)) },
+                // An instance that cannot run the activated model refuses enrolments: out of the load balancer.
+                ok: activation.notFollowing == nil, model: runtime.descriptor.name, version: runtime.descriptor.version,
+                detector: runtime.engine.model == .dlib ? runtime.engine.settings.detector.rawValue : "yunet",
+                targetFpir: runtime.policy.targetFPIR,
+                tolerance: largest.map { runtime.policy.tolerance(galleryFaces: max(1, $0)) },
                 largestGalleryFaces: largest,
-                facesByModel: byModel.isEmpty ? nil : Dictionary(uniqueKeysWithValues: byModel.map { ($0.key.description, $0.value) }))
+                facesByModel: byModel.isEmpty ? nil : Dictionary(uniqueKeysWithValues: byModel.map { ($0.key.description, $0.value) }),
+                activated: activation.activated?.description, error: activation.notFollowing)
         },
-        gallery: gallery,
+        gallery: { model.current.gallery },
         // Not divided among instances: a load balancer checks each instance on its own.
         limiter: TokenBucketLimiter(
             perMinute: configuration.readyRateLimitPerMinute, burst: configuration.readyRateLimitPerMinute)
@@ -74,7 +74,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
             throw Problem(.unauthorized, code: "invalid_token", detail: "/metrics needs the METRICS_TOKEN bearer token")
         }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape())))
+                        body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape(model.current))))
     }
     try PagesController().addRoutes(to: router)
 
@@ -98,15 +98,12 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger), users: users)
         .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
-    MembersController(members: services.members, gallery: gallery, users: users).addRoutes(to: api.group("members"))
+    MembersController(model: model, users: users).addRoutes(to: api.group("members"))
     FacesController(
-        pipeline: pipeline, gallery: gallery, members: services.members, faces: services.faces, users: users,
-        sealer: configuration.biometricSealer, gate: configuration.engine.enrolmentGate,
-        policy: policy, maxImageBytes: configuration.imageLimits.maxBytes, space: configuration.engine.space
+        model: model, users: users, sealer: configuration.biometricSealer, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api.group("members"))
     MatchingController(
-        pipeline: pipeline, gallery: gallery, members: services.members, faces: services.faces,
-        checkins: CheckinStore(database: services.database, logger: logger), policy: policy,
+        model: model, checkins: CheckinStore(database: services.database, logger: logger),
         dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api)
     DocsController().addRoutes(to: api)

@@ -217,6 +217,13 @@ public final class FaceGallery: Sendable {
 
     func updateSync(_ update: (inout SyncStatus) -> Void) { state.withLock { update(&$0.sync) } }
 
+    /// Takes over the sync status (LISTEN state, last check) of the gallery this one replaces (a face model switch):
+    /// the same `GallerySync` goes on following the database for it.
+    public func continueSync(of replaced: FaceGallery) {
+        let status = replaced.syncStatus
+        updateSync { $0 = status }
+    }
+
     /// The most faces any one organisation has in the in-memory index (nil for the pgvector backends).
     public var largestOrganizationFaces: Int? {
         guard backend == .memory else { return nil }

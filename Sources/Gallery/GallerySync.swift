@@ -10,15 +10,24 @@ import Storage
 /// (notifications sent while it was down are lost) and every `checkInterval`; an organisation found different
 /// twice in a row (not just a write in flight) is reloaded. Events are handled one at a time, in order.
 public final class GallerySync: Service, Sendable {
-    let gallery: FaceGallery
+    let source: any ActiveGallery
+    /// The gallery searches use now.
+    var gallery: FaceGallery { source.gallery }
     let client: PostgresClient
     let checkInterval: Duration
     let logger: Logger
     private let events: AsyncStream<Event>
     private let sink: AsyncStream<Event>.Continuation
 
-    public init(gallery: FaceGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger) {
-        self.gallery = gallery
+    public convenience init(
+        gallery: FaceGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger
+    ) {
+        self.init(source: FixedGallery(gallery: gallery), client: client, checkInterval: checkInterval, logger: logger)
+    }
+
+    /// Follows `source`'s gallery, which may be replaced while the service runs (a face model switch).
+    public init(source: any ActiveGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger) {
+        self.source = source
         self.client = client
         self.checkInterval = checkInterval
         self.logger = logger
@@ -90,6 +99,9 @@ public final class GallerySync: Service, Sendable {
             switch event {
             case .listening:
                 gallery.updateSync { $0.listening = true }
+                // An activation announced while LISTEN was down is only in the database (a switch carries the status
+                // over to the new gallery).
+                await followModelActivation()
                 if gallery.isLoaded {
                     // Notifications sent while LISTEN was down are lost: compare everything now.
                     suspects = try await check(suspects: [], reloadAtOnce: true)
@@ -101,6 +113,7 @@ public final class GallerySync: Service, Sendable {
             case .notification(let payload):
                 try await apply(payload)
             case .check, .checkNow:
+                await followModelActivation()
                 guard gallery.isLoaded else {
                     try await gallery.reload()
                     return
@@ -122,6 +135,18 @@ public final class GallerySync: Service, Sendable {
         }
     }
 
+    /// Switches to the face model activated in the database, if another. A failure (the database away, the schema
+    /// still migrating at a first start, the model's files missing) is logged and the step goes on; the next check
+    /// tries again.
+    private func followModelActivation() async {
+        do {
+            try await source.followModelActivation()
+        } catch {
+            logger.log(level: gallery.isLoaded ? .warning : .info, "gallery: could not follow the activated face model",
+                       metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
     private func later(_ event: Event, after delay: Duration) {
         Task { [sink] in
             try? await Task.sleep(for: delay)
@@ -134,19 +159,27 @@ public final class GallerySync: Service, Sendable {
             logger.warning("gallery: unknown notification", metadata: ["payload": "\(payload.prefix(200))"])
             return
         }
-        switch change {
-        case .added(let ref, let organization):
-            // The row may be gone again already; then the remove notification follows and nothing is added.
-            if let embedding = try await gallery.store.embeddings(of: [ref.face])[ref.face] {
-                gallery.apply(.add(ref, organization: organization, embedding: embedding))
+        // The gallery in use and one being loaded for a model switch: neither may miss a change.
+        for gallery in source.galleriesFollowingChanges {
+            switch change {
+            case .added(let ref, let organization):
+                // The row may be gone again already (then the remove notification follows and nothing is added), or
+                // of another model than this gallery's (then it is not this gallery's).
+                if let embedding = try await gallery.store.embeddings(of: [ref.face])[ref.face] {
+                    gallery.apply(.add(ref, organization: organization, embedding: embedding))
+                }
+            case .removed(let ref, let organization):
+                gallery.apply(.remove(ref, organization: organization))
+            case .reload(let organization):
+                // One being loaded replays what it heard onto a full load: nothing to do for it.
+                if gallery.isLoaded { try await gallery.reload(organization: organization) }
+            case .reloadAll:
+                if gallery.isLoaded { try await gallery.reload() }
+            case .modelActivated:
+                break
             }
-        case .removed(let ref, let organization):
-            gallery.apply(.remove(ref, organization: organization))
-        case .reload(let organization):
-            try await gallery.reload(organization: organization)
-        case .reloadAll:
-            try await gallery.reload()
         }
+        if change == .modelActivated { await followModelActivation() }
     }
 
     /// Compares every organisation's count and checksum with the database. Organisations that differ now and
@@ -172,4 +205,24 @@ public final class GallerySync: Service, Sendable {
         }
         return differing.subtracting(confirmed)
     }
+}
+
+/// The gallery a `GallerySync` keeps equal to the database. A service whose face model can change while it runs
+/// (`ActiveFaceModel`) replaces it: it loads the new model's gallery first (listed in `galleriesFollowingChanges`
+/// meanwhile, so that no change is missed) and then swaps.
+public protocol ActiveGallery: Sendable {
+    /// The gallery searches use now.
+    var gallery: FaceGallery { get }
+    /// The galleries changes announced by the database are applied to: `gallery`, and one being loaded for a switch.
+    var galleriesFollowingChanges: [FaceGallery] { get }
+    /// Switches to the face model activated in the database, when it differs from the current one.
+    func followModelActivation() async throws
+}
+
+/// One gallery for the service's lifetime.
+public struct FixedGallery: ActiveGallery {
+    public let gallery: FaceGallery
+    public init(gallery: FaceGallery) { self.gallery = gallery }
+    public var galleriesFollowingChanges: [FaceGallery] { [gallery] }
+    public func followModelActivation() async throws {}
 }

@@ -20,8 +20,11 @@ public enum FaceChange: Sendable, Equatable {
     case reload(organization: UUID)
     /// The table was truncated.
     case reloadAll
+    /// Another face model was activated (`ModelActivationStore.activate`).
+    case modelActivated
 
     public static let channel = "facegate_faces"
+    static let modelActivatedPayload = #"{"op":"model"}"#
 
     /// Parses a notification payload; nil for one this build does not understand.
     public init?(payload: String) {
@@ -32,6 +35,7 @@ public enum FaceChange: Sendable, Equatable {
         case ("remove", let org?, let face?, let member?): self = .removed(FaceRef(face: face, member: member), organization: org)
         case ("reload", let org?, _, _): self = .reload(organization: org)
         case ("reload_all", _, _, _): self = .reloadAll
+        case ("model", _, _, _): self = .modelActivated
         default: return nil
         }
     }

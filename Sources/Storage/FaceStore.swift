@@ -67,7 +67,8 @@ public struct FaceStore: Sendable {
     ///
     /// `copying`: the face this one is another model's embedding of (`facegate faces reembed`); nothing is stored,
     /// and nil returned, when that face is gone (deleted meanwhile by staff: the photo must not come back), and the
-    /// audit entry says `face_reembedded`.
+    /// audit entry says `face_reembedded`. A new face of a model other than the activated one throws
+    /// `.modelNotActive`.
     @discardableResult
     public func insert(_ face: NewFace, copying source: UUID? = nil) async throws -> FaceRef? {
         let quality = String(decoding: try JSONEncoder().encode(face.quality), as: UTF8.self)
@@ -82,7 +83,11 @@ public struct FaceStore: Sendable {
                            \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
                            \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID), \(face.sealedCrop?.byteBuffer),
                            \(face.cropKeyID)
-                    WHERE \(source)::uuid IS NULL OR EXISTS (SELECT 1 FROM faces s WHERE s.id = \(source) FOR SHARE)
+                    WHERE CASE WHEN \(source)::uuid IS NULL
+                        -- Once another model is activated, no face of this one is enrolled (see ModelActivationStore).
+                        THEN NOT EXISTS (SELECT 1 FROM face_model_activation a
+                                         WHERE a.model <> \(face.model) OR a.model_version <> \(face.modelVersion))
+                        ELSE EXISTS (SELECT 1 FROM faces s WHERE s.id = \(source) FOR SHARE) END
                     RETURNING id, organization_id
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
@@ -92,7 +97,11 @@ public struct FaceStore: Sendable {
                 )
                 SELECT id FROM face
                 """, logger: logger)
-            return try rows.first(UUID.self).map { FaceRef(face: $0, member: face.memberID) }
+            guard let id = try rows.first(UUID.self) else {
+                if source == nil { throw StorageError.modelNotActive }
+                return nil
+            }
+            return FaceRef(face: id, member: face.memberID)
         } catch let error as PSQLError {
             switch error.serverInfo?[.sqlState] {
             case PostgresError.Code.foreignKeyViolation.raw: throw StorageError.memberNotFound

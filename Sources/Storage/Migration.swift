@@ -23,6 +23,7 @@ extension Migration {
         .v7ThumbnailKeys,
         .v8RetentionIndexes,
         .v9FaceModels,
+        .v10ModelActivation,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -24,6 +24,9 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case embeddingWidthMismatch(column: Int, model: Int)
     /// A statement that always returns a row returned none (a bug, not a user error).
     case noRowReturned
+    /// Another face model has been activated (`facegate faces reembed --activate`) and this instance has not switched
+    /// to it yet: a face of its model would not be searched by the others.
+    case modelNotActive
 
     public var description: String {
         switch self {
@@ -55,6 +58,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             "faces.embedding holds \(column)-dimensional vectors but the face model makes \(model)-dimensional ones"
         case .noRowReturned:
             "the database returned no row where one was expected"
+        case .modelNotActive:
+            "the service is switching to another face model; enrol again in a few seconds"
         }
     }
 }

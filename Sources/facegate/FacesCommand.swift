@@ -11,9 +11,11 @@ struct FacesCommand: AsyncParsableCommand {
         commandName: "faces", abstract: "Stored faces.", subcommands: [ReembedFacesCommand.self])
 }
 
-/// `facegate faces reembed --model sface`: embeds every enrolled photo with another face model from its sealed crop
-/// (`FaceReembedding`), on all engines, resumable; progress with rate and ETA on a terminal, a line per batch
-/// otherwise; the members whose photos predate crops on stderr; the last stdout line is a JSON summary.
+/// `facegate faces reembed --model sface [--activate]`: embeds every enrolled photo with another face model from its
+/// sealed crop (`FaceReembedding`), on all engines, resumable; progress with rate and ETA on a terminal, a line per
+/// batch otherwise; the members whose photos predate crops on stderr; the last stdout line is a JSON summary. With
+/// `--activate`, once every photo has a face of the model, it becomes the model all running instances match and enrol
+/// with (`ModelActivationStore`), and the photos enrolled during the run are embedded too.
 struct ReembedFacesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reembed",
@@ -22,6 +24,10 @@ struct ReembedFacesCommand: AsyncParsableCommand {
     @Option(help: "The model to embed with: sface or dlib.") var model: FaceModelKind
     @Option(help: "Faces per batch.") var batch = 64
     @Option(help: "Face engines running at once (default: ENGINE_WORKERS or one per core).") var workers: Int?
+    @Flag(help: "Then switch every running instance to this model (no restart) once every photo has a face of it.")
+    var activate = false
+    @Flag(help: "With --activate: switch even when some photos got no face of the model (their members would not be recognised).")
+    var force = false
 
     func run() async throws {
         var configuration = try loadConfiguration()
@@ -39,13 +45,14 @@ struct ReembedFacesCommand: AsyncParsableCommand {
             queueLimit: 1 << 20)
         let started = ContinuousClock.now
         let terminal = isatty(STDERR_FILENO) == 1
-        let (outcome, reregister) = try await withPostgresClient(client) { [batch, logger, configuration] in
+        let (outcome, reregister, activated) = try await withPostgresClient(client) { [batch, logger, configuration, activate, force] in
             try await Migrator().migrate(client, logger: logger)
             let store = FaceStore(database: Database(client: client), logger: logger)
             let reembedding = FaceReembedding(configuration: configuration, faces: store, engines: engines, batch: batch)
-            let outcome = try await reembedding.run(skipped: { face, why in
+            let skipped: @Sendable (UUID, String) -> Void = { face, why in
                 FileHandle.standardError.write(Data("face \(face): \(why); left as it is\n".utf8))
-            }) { done in
+            }
+            var outcome = try await reembedding.run(skipped: skipped) { done in
                 let finished = done.reembedded + done.noFace + done.unreadable + done.alreadyThere
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 let rate = Double(finished) / max(seconds, 0.001)
@@ -54,7 +61,23 @@ struct ReembedFacesCommand: AsyncParsableCommand {
                                   finished, done.total, done.noFace, done.unreadable, rate, eta)
                 FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
             }
-            return (outcome, try await store.membersToReregister(for: reembedding.target))
+            let reregister = try await store.membersToReregister(for: reembedding.target)
+            guard activate else { return (outcome, reregister, false) }
+            let activation = try await reembedding.activate(
+                after: outcome, activations: ModelActivationStore(database: Database(client: client), logger: logger),
+                force: force, skipped: skipped)
+            if !activation.activated {
+                FileHandle.standardError.write(Data("""
+                    not activated: \(activation.photosWithoutFace) photo(s) have no face of \(reembedding.target) and their \
+                    members would not be recognised; register them again (listed below) and run this again, or pass --force
+
+                    """.utf8))
+            }
+            outcome.reembedded += activation.caughtUp.reembedded
+            outcome.noFace += activation.caughtUp.noFace
+            outcome.unreadable += activation.caughtUp.unreadable
+            outcome.alreadyThere += activation.caughtUp.alreadyThere
+            return (outcome, reregister, activation.activated)
         }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         for member in reregister {
@@ -64,7 +87,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
         let summary: [String: Any] = [
             "model": engines.descriptor.name, "model_version": engines.descriptor.version,
             "reembedded": outcome.reembedded, "no_face": outcome.noFace, "unreadable": outcome.unreadable,
-            "already_there": outcome.alreadyThere,
+            "already_there": outcome.alreadyThere, "activated": activated,
             "members_to_register_again": reregister.map {
                 ["organization": $0.organization.uuidString.lowercased(), "member": $0.member.uuidString.lowercased(),
                  "name": $0.name, "photos": $0.photos] as [String: Any]
@@ -72,6 +95,6 @@ struct ReembedFacesCommand: AsyncParsableCommand {
             "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
-        if outcome.unreadable > 0 { throw ExitCode(1) }
+        if outcome.unreadable > 0 || (activate && !activated) { throw ExitCode(1) }
     }
 }

@@ -125,4 +125,96 @@ struct ModelMigrationTests {
             }
         }
     }
+
+    @Test("reembed --activate switches a running dlib instance to SFace without a restart; later dlib enrolments are refused; a restart with FACE_MODEL=dlib follows the database")
+    func activateWhileRunning() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let logger = Logger(label: "facegate.tests")
+            let postgres = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+            try await withPostgresClient(postgres) {
+                let database = Database(client: postgres)
+                let dlib = FaceModelKind.dlib.descriptor(settings: .init()).space
+                try await testBounded(try await Self.app(url, model: .dlib)) { client in
+                    try await untilReady(client)
+                    let admin = try await client.accessToken()
+                    for (name, photo) in [("Barack Obama", "face_recognition/obama/obama.jpg"),
+                                          ("Joe Biden", "face_recognition/biden/biden.jpg")] {
+                        let id = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": name])
+                            .body["id"] as? String)
+                        let enrolled = try await CheckinFlowTests.post(client, "/api/v1/members/\(id)/faces", token: admin, photo: photo)
+                        #expect(enrolled.status == .created, "\(enrolled.body)")
+                    }
+                    #expect(try await Self.model(client) == "dlib")
+
+                    var configuration = try testConfiguration(databaseURL: url)
+                    configuration.engine.model = .sface
+                    let engines = try EnginePool(count: 1, model: .sface,
+                                                 models: FaceModels(directory: TestEnvironment.modelsDirectory),
+                                                 settings: configuration.engine.settings, queueLimit: 100)
+                    let reembedding = FaceReembedding(
+                        configuration: configuration, faces: FaceStore(database: database, logger: logger), engines: engines)
+                    let activations = ModelActivationStore(database: database, logger: logger)
+                    let outcome = try await reembedding.run()
+                    #expect(outcome.reembedded == 2)
+                    // A photo without a face of the new model stops the switch unless forced.
+                    var short = outcome
+                    short.noFace = 1
+                    let refused = try await reembedding.activate(after: short, activations: activations, force: false)
+                    #expect(!refused.activated && refused.photosWithoutFace == 1)
+                    #expect(try await activations.current() == nil)
+                    let activation = try await reembedding.activate(after: outcome, activations: activations, force: false)
+                    #expect(activation.activated && activation.photosWithoutFace == 0 && activation.caughtUp.reembedded == 0)
+                    #expect(try await activations.current() == reembedding.target)
+
+                    // The running instance hears of it and switches: SFace's engines, gallery and tolerance.
+                    var model: String?
+                    for _ in 0..<200 where model != "sface" {
+                        model = try await Self.model(client)
+                        if model != "sface" { try await Task.sleep(for: .milliseconds(100)) }
+                    }
+                    #expect(model == "sface")
+                    let ready = try await client.json(.get, "/ready")
+                    let models = try #require((ready.body["checks"] as? [String: Any])?["models"] as? [String: Any])
+                    #expect(ready.status == .ok && models["activated"] as? String == reembedding.target.description, "\(ready.body)")
+                    let answer = try await Self.checkIn(client, admin, "face_recognition/obama/obama2.jpg")
+                    #expect(answer.0 == .created && answer.1 == "Barack Obama")
+                    let stranger = try await Self.checkIn(client, admin, "face_recognition/kit_harington/john1.jpeg")
+                    #expect(stranger.0 == .notFound && stranger.1 == "no_match")
+                    // New enrolments are SFace faces now.
+                    let id = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Kit"])
+                        .body["id"] as? String)
+                    let enrolled = try await CheckinFlowTests.post(
+                        client, "/api/v1/members/\(id)/faces", token: admin, photo: "face_recognition/kit_harington/john1.jpeg")
+                    #expect(enrolled.status == .created, "\(enrolled.body)")
+                    #expect(try await FaceStore(database: database, logger: logger).countsBySpace()
+                        == [dlib: 2, reembedding.target: 3])
+
+                    // An instance still on dlib may not enrol: its face would be searched by nobody.
+                    let member = try #require(UUID(uuidString: id))
+                    let organization = try #require(try await postgres.query(
+                        "SELECT organization_id FROM members WHERE id = \(member)", logger: logger).collect().first?.decode(UUID.self))
+                    await #expect(throws: StorageError.modelNotActive) {
+                        try await FaceStore(database: database, logger: logger).insert(NewFace(
+                            organizationID: organization, memberID: member, embedding: [Float](repeating: 0.1, count: 128),
+                            model: dlib.model, modelVersion: dlib.version, quality: [:], box: nil,
+                            imageSHA256: Array(repeating: 7, count: 32), sealedThumbnail: nil, thumbnailKeyID: nil))
+                    }
+                }
+                // Started again with FACE_MODEL=dlib, an instance runs the activated model and says so.
+                try await testBounded(try await Self.app(url, model: .dlib)) { client in
+                    try await untilReady(client)
+                    #expect(try await Self.model(client) == "sface")
+                    let admin = try await client.accessToken()
+                    let answer = try await Self.checkIn(client, admin, "face_recognition/obama/obama2.jpg")
+                    #expect(answer.1 == "Barack Obama")
+                }
+            }
+        }
+    }
+
+    /// The model `/ready` says this instance runs.
+    static func model(_ client: any TestClientProtocol) async throws -> String? {
+        let ready = try await client.json(.get, "/ready")
+        return ((ready.body["checks"] as? [String: Any])?["models"] as? [String: Any])?["model"] as? String
+    }
 }

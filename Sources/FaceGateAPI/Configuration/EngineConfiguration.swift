@@ -53,6 +53,38 @@ public struct EngineConfiguration: Sendable {
                     margin: matchMargin)
     }
 
+    /// Why `matchTolerance` cannot be used with `model`, nil when it can (or is not set). A fixed tolerance is on the
+    /// model's own scale (SFace's distances are about ten times dlib's): one that admits more than one impostor
+    /// comparison in twenty, or that is far stricter than anything measured (no member would match), is a tolerance
+    /// for another model, or a mistake.
+    public var fixedToleranceProblem: String? {
+        guard let tolerance = matchTolerance else { return nil }
+        let rate = descriptor.falseMatches.falseMatchRate(at: tolerance)
+        if rate > Self.maxFixedFalseMatchRate {
+            return """
+                FACE_MATCH_TOLERANCE=\(tolerance) admits \(Int((rate * 100).rounded())) % of comparisons between different \
+                people with FACE_MODEL=\(model.rawValue) (tolerances are on each model's own scale); unset it to derive the \
+                tolerance from FACE_MATCH_TARGET_FPIR
+                """
+        }
+        if rate < Self.minFixedFalseMatchRate {
+            return """
+                FACE_MATCH_TOLERANCE=\(tolerance) is so strict for FACE_MODEL=\(model.rawValue) that members would not match \
+                (tolerances are on each model's own scale); unset it to derive the tolerance from FACE_MATCH_TARGET_FPIR
+                """
+        }
+        return nil
+    }
+
+    /// The same configuration running `other`: its detection and embedding defaults, and its enrolment gate unless
+    /// the operator set one (`ENROL_*`).
+    public func switched(to other: FaceModelKind) -> EngineConfiguration {
+        var switched = self
+        switched.model = other
+        if enrolmentGate == EnrolmentGate(model: model) { switched.enrolmentGate = EnrolmentGate(model: other) }
+        return switched
+    }
+
     /// Checks the active model's files against their checksums.
     public func verifyModels() throws(FaceEngineError) {
         try FaceModels(directory: modelsDirectory).verify(descriptor.files)
@@ -140,27 +172,9 @@ extension ConfigurationReader {
             matchTolerance: tolerance.map { Float($0) }, targetFPIR: targetFPIR, matchMargin: Float(margin),
             enrolmentGate: gate)
         configuration.modelIsExplicit = value("FACE_MODEL") != nil
-        // A fixed tolerance is on the model's own scale (SFace's distances are about ten times dlib's): one that admits
-        // more than one impostor comparison in twenty, or that is far stricter than anything measured (no member would
-        // match), is a tolerance for another model, or a mistake.
-        if let tolerance = configuration.matchTolerance {
-            let rate = configuration.descriptor.falseMatches.falseMatchRate(at: tolerance)
-            let model = configuration.model.rawValue
-            if rate > EngineConfiguration.maxFixedFalseMatchRate {
-                problem("""
-                    FACE_MATCH_TOLERANCE=\(tolerance) admits \(Int((rate * 100).rounded())) % of comparisons between different \
-                    people with FACE_MODEL=\(model) (tolerances are on each model's own scale); unset it to derive the \
-                    tolerance from FACE_MATCH_TARGET_FPIR
-                    """)
-                return nil
-            }
-            if rate < EngineConfiguration.minFixedFalseMatchRate {
-                problem("""
-                    FACE_MATCH_TOLERANCE=\(tolerance) is so strict for FACE_MODEL=\(model) that members would not match \
-                    (tolerances are on each model's own scale); unset it to derive the tolerance from FACE_MATCH_TARGET_FPIR
-                    """)
-                return nil
-            }
+        if let problem = configuration.fixedToleranceProblem {
+            self.problem(problem)
+            return nil
         }
         return configuration
     }

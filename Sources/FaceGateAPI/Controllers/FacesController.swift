@@ -8,17 +8,11 @@ import Storage
 /// `/api/v1/members/{id}/faces`: enrolment (one photo, or several `image` parts at once), the member's faces, their
 /// deletion and their encrypted thumbnails (admins and operators).
 struct FacesController {
-    let pipeline: FacePipeline
-    let gallery: FaceGallery
-    let members: MemberStore
-    let faces: FaceStore
+    /// The model in use when a request began: every face it enrols is made by it.
+    let model: ActiveFaceModel
     let users: UserStore
     let sealer: BiometricSealer
-    let gate: EnrolmentGate
-    let policy: MatchPolicy
     let maxImageBytes: Int
-    /// The active model: every face enrolled here is made by it.
-    let space: EmbeddingSpace
 
     static let maxImagesPerRequest = 10
 
@@ -47,17 +41,19 @@ struct FacesController {
 
     @Sendable func enrol(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: MembersController.staff)
-        let member = try await members.existing(uuidParameter("id", of: context, what: "member"),
-                                                organization: actor.organizationID).id
+        let model = model.current
+        let member = try await model.members.existing(uuidParameter("id", of: context, what: "member"),
+                                                      organization: actor.organizationID).id
         let photos = try await ImageInput.images(
             from: request, context: context, maxBytes: maxImageBytes, maxImages: Self.maxImagesPerRequest)
         if photos.count == 1 {
-            return try JSONResponse.encode(try await enrol(photos[0], member: member, actor: actor), status: .created)
+            return try JSONResponse.encode(try await enrol(photos[0], member: member, actor: actor, model: model),
+                                           status: .created)
         }
         var results: [BulkResult] = []
         for (index, photo) in photos.enumerated() {
             do {
-                let enrolled = try await enrol(photo, member: member, actor: actor)
+                let enrolled = try await enrol(photo, member: member, actor: actor, model: model)
                 results.append(BulkResult(index: index, status: 201, faceId: enrolled.faceId, box: enrolled.box,
                                           quality: enrolled.quality))
             } catch {
@@ -69,13 +65,15 @@ struct FacesController {
         return try JSONResponse.encode(["results": results], status: .ok)
     }
 
-    private func enrol(_ photo: [UInt8], member: UUID, actor: UserStore.Account) async throws -> Enrolled {
+    private func enrol(
+        _ photo: [UInt8], member: UUID, actor: UserStore.Account, model: FaceModelRuntime
+    ) async throws -> Enrolled {
         let organization = actor.organizationID
         // Two faces are enough to tell a group photo.
-        let analysis = try await pipeline.faceEncodings(in: photo, limit: 2, withCrop: true)
-        let face = try gate.check(analysis.faces)
-        let nearest = try await gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
-        let tolerance = policy.tolerance(galleryFaces: try await gallery.faceCount(in: organization))
+        let analysis = try await model.pipeline.faceEncodings(in: photo, limit: 2, withCrop: true)
+        let face = try model.gate.check(analysis.faces)
+        let nearest = try await model.gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
+        let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: organization))
         if let other = nearest.first(where: { $0.member != member }), other.distance <= tolerance {
             throw Problem(.conflict, code: "face_belongs_to_other_member", detail: String(format:
                 "this face matches another member (cosine distance %.4f, tolerance %.4f)", other.distance, tolerance))
@@ -85,9 +83,9 @@ struct FacesController {
         let owner = BiometricSealer.Owner(organization: organization, member: member, imageSHA256: imageSHA256)
         let thumbnail = try sealer.seal(face.chip.pngData(), for: owner)
         let crop = try analysis.crop.map { try sealer.seal($0.pngData(), for: owner, as: .crop) }
-        let ref = try await gallery.add(NewFace(
+        let ref = try await model.gallery.add(NewFace(
             organizationID: organization, memberID: member, embedding: face.embedding,
-            model: space.model, modelVersion: space.version, quality: quality, box: face.face.box.asArray,
+            model: model.space.model, modelVersion: model.space.version, quality: quality, box: face.face.box.asArray,
             imageSHA256: imageSHA256, sealedThumbnail: thumbnail.sealed, thumbnailKeyID: thumbnail.keyID,
             sealedCrop: crop?.sealed, cropKeyID: crop?.keyID,
             enrolledBy: actor.id))
@@ -103,9 +101,10 @@ struct FacesController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: MembersController.staff)
-        let member = try await members.existing(uuidParameter("id", of: context, what: "member"),
-                                                organization: actor.organizationID).id
-        let stored = try await faces.faces(of: member, organization: actor.organizationID)
+        let model = model.current
+        let member = try await model.members.existing(uuidParameter("id", of: context, what: "member"),
+                                                      organization: actor.organizationID).id
+        let stored = try await model.faces.faces(of: member, organization: actor.organizationID)
         return try JSONResponse.encode(
             ["faces": stored.map { FaceView(faceId: $0.id, box: BoxView($0.box), quality: $0.quality, createdAt: $0.createdAt) }],
             status: .ok)
@@ -115,7 +114,7 @@ struct FacesController {
         let actor = try context.account(in: MembersController.staff)
         let member = try uuidParameter("id", of: context, what: "member")
         let face = try uuidParameter("face_id", of: context, what: "face")
-        guard try await gallery.removeFace(face, organization: actor.organizationID, member: member) else {
+        guard try await model.current.gallery.removeFace(face, organization: actor.organizationID, member: member) else {
             throw Problem.notFound("face")
         }
         try await users.audit("face_deleted", organization: actor.organizationID, actor: actor.id, target: face.uuidString)
@@ -127,7 +126,7 @@ struct FacesController {
         let actor = try context.account(in: MembersController.staff)
         let member = try uuidParameter("id", of: context, what: "member")
         let face = try uuidParameter("face_id", of: context, what: "face")
-        guard let stored = try await faces.sealedThumbnail(face: face, member: member, organization: actor.organizationID)
+        guard let stored = try await model.current.faces.sealedThumbnail(face: face, member: member, organization: actor.organizationID)
         else { throw Problem.notFound("face") }
         let png: [UInt8]
         do {

@@ -7,12 +7,9 @@ import Storage
 /// The photo-in endpoints: `POST /identify` (1:N, no side effect), `POST /checkins` (1:N, recorded),
 /// `GET /checkins`, `POST /members/{id}/verify` (1:1) and `POST /detect` (faces only).
 struct MatchingController {
-    let pipeline: FacePipeline
-    let gallery: FaceGallery
-    let members: MemberStore
-    let faces: FaceStore
+    /// Each request uses the model in use when it began, for its probe and for the gallery it searches.
+    let model: ActiveFaceModel
     let checkins: CheckinStore
-    let policy: MatchPolicy
     let dedupSeconds: Int
     let maxImageBytes: Int
 
@@ -35,9 +32,11 @@ struct MatchingController {
     }
 
     /// The largest face of the request's photo, embedded: 422 `no_face` when there is none.
-    private func largestFace(_ request: Request, context: AppRequestContext) async throws -> FaceEncoding {
+    private func largestFace(
+        _ request: Request, context: AppRequestContext, model: FaceModelRuntime
+    ) async throws -> FaceEncoding {
         let photo = try await ImageInput.images(from: request, context: context, maxBytes: maxImageBytes)[0]
-        guard let face = try await pipeline.faceEncodings(in: photo, limit: 1).faces.first else {
+        guard let face = try await model.pipeline.faceEncodings(in: photo, limit: 1).faces.first else {
             throw Problem(.unprocessableContent, code: "no_face", detail: "no face was found in the photo")
         }
         return face
@@ -45,7 +44,7 @@ struct MatchingController {
 
     /// The members among `ids` that exist in the organisation (one query for a page of results).
     private func summaries(of ids: [UUID], organization: UUID) async throws -> [UUID: MemberSummary] {
-        try await members.names(of: Array(Set(ids)), organization: organization).reduce(into: [:]) { result, entry in
+        try await model.current.members.names(of: Array(Set(ids)), organization: organization).reduce(into: [:]) { result, entry in
             result[entry.key] = MemberSummary(id: entry.key, name: entry.value.name, externalId: entry.value.externalID)
         }
     }
@@ -59,9 +58,10 @@ struct MatchingController {
     @Sendable func identify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
         let topK = try integerParameter("top_k", of: request, default: 5, in: 1...50)
-        let face = try await largestFace(request, context: context)
-        let candidates = try await gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: topK)
-        let tolerance = policy.tolerance(galleryFaces: try await gallery.faceCount(in: actor.organizationID))
+        let model = model.current
+        let face = try await largestFace(request, context: context, model: model)
+        let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: topK)
+        let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: actor.organizationID))
         let within = candidates.prefix(topK).filter { $0.distance <= tolerance }
         let names = try await summaries(of: within.map(\.member), organization: actor.organizationID)
         let matches = within.compactMap { candidate in
@@ -81,9 +81,10 @@ struct MatchingController {
 
     @Sendable func checkIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator, .kiosk])
-        let face = try await largestFace(request, context: context)
-        let candidates = try await gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: 1)
-        let rule = policy.rule(galleryFaces: try await gallery.faceCount(in: actor.organizationID))
+        let model = model.current
+        let face = try await largestFace(request, context: context, model: model)
+        let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: 1)
+        let rule = model.policy.rule(galleryFaces: try await model.gallery.faceCount(in: actor.organizationID))
         guard case .match(let best) = rule.decide(candidates),
               let member = try await summaries(of: [best.member], organization: actor.organizationID)[best.member] else {
             throw Problem(.notFound, code: "no_match", detail: "nobody enrolled matches this face")
@@ -124,16 +125,17 @@ struct MatchingController {
 
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
-        let member = try await members.existing(uuidParameter("id", of: context, what: "member"),
-                                                organization: actor.organizationID).id
-        let enrolled = try await faces.embeddings(of: member, organization: actor.organizationID)
+        let model = model.current
+        let member = try await model.members.existing(uuidParameter("id", of: context, what: "member"),
+                                                      organization: actor.organizationID).id
+        let enrolled = try await model.faces.embeddings(of: member, organization: actor.organizationID)
         guard !enrolled.isEmpty else {
             throw Problem(.conflict, code: "no_faces_enrolled", detail: "this member has no enrolled face to compare with")
         }
-        let face = try await largestFace(request, context: context)
+        let face = try await largestFace(request, context: context, model: model)
         let distance = enrolled.map { faceDistance(face.embedding, $0) }.min()!
         // One claimed identity: the probe is compared with this member's faces only.
-        let rule = policy.rule(galleryFaces: enrolled.count)
+        let rule = model.policy.rule(galleryFaces: enrolled.count)
         struct Body: Encodable { var match: Bool; var distance: Float; var similarity: Float; var tolerance: Float }
         return try JSONResponse.encode(
             Body(match: distance <= rule.tolerance, distance: distance, similarity: 1 - distance, tolerance: rule.tolerance),
@@ -143,7 +145,7 @@ struct MatchingController {
     @Sendable func detect(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.account(in: [.admin, .operator])
         let photo = try await ImageInput.images(from: request, context: context, maxBytes: maxImageBytes)[0]
-        let found = try await pipeline.faceLocations(in: photo)
+        let found = try await model.current.pipeline.faceLocations(in: photo)
         struct Landmark: Encodable { var x: Float; var y: Float }
         struct Face: Encodable { var box: BoxView; var landmarks: [Landmark]; var score: Double }
         struct Body: Encodable { var faces: [Face]; var width: Int; var height: Int }

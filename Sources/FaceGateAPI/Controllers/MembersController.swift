@@ -5,9 +5,10 @@ import Storage
 
 /// `/api/v1/members`: the people whose faces are enrolled (admins and operators, within their organisation).
 struct MembersController {
-    let members: MemberStore
-    let gallery: FaceGallery
+    /// Its stores count the faces of the model in use.
+    let model: ActiveFaceModel
     let users: UserStore
+    var members: MemberStore { model.current.members }
 
     static let staff: Set<Role> = [.admin, .operator]
 
@@ -117,7 +118,7 @@ struct MembersController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: Self.staff)
         let id = try uuidParameter("id", of: context, what: "member")
-        guard try await gallery.removeMember(id, organization: actor.organizationID, actor: actor.id) else {
+        guard try await model.current.gallery.removeMember(id, organization: actor.organizationID, actor: actor.id) else {
             throw Problem.notFound("member")
         }
         return Response(status: .noContent)

@@ -110,6 +110,7 @@ extension Problem {
         case .duplicateOrganization: Problem(.conflict, code: "duplicate_organization", detail: error.description)
         case .organizationNotFound: Problem(.notFound, code: "not_found", detail: error.description)
         case .timedOut, .connectionLost: .databaseUnavailable
+        case .modelNotActive: Problem.unavailable(code: "model_switching", detail: error.description, retryAfter: 5)
         case .schemaNewerThanCode, .missingSuperAdminCredentials, .embeddingWidthMismatch, .noRowReturned: .internalError
         }
     }

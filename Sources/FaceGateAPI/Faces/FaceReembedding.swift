@@ -8,8 +8,9 @@ import Storage
 /// has no face of the target model yet, in face id order and in batches embedded on every engine at once; each new
 /// face copies the photo's box, thumbnail and crop (sealed for the same member and photo, so they open as they are).
 /// Resumable: an interrupted run starts again where the work is left. The service keeps matching with its own model's
-/// faces meanwhile (searches never mix models); once done, instances started with `FACE_MODEL` set to the target
-/// match with the new faces. Photos enrolled before crops were kept cannot be embedded: `membersToReregister`.
+/// faces meanwhile (searches never mix models); once done, activating the target (`ModelActivationStore`, the
+/// command's `--activate`) switches every instance to it. Photos enrolled before crops were kept cannot be embedded:
+/// `membersToReregister`.
 public struct FaceReembedding: Sendable {
     public struct Outcome: Sendable, Equatable {
         /// New faces stored.
@@ -70,6 +71,31 @@ public struct FaceReembedding: Sendable {
             after = last.face
             progress(outcome)
         }
+    }
+
+    /// What `activate` did.
+    public struct Activation: Sendable, Equatable {
+        public var activated: Bool
+        /// Photos without a face of the target model (none found in the crop, unreadable, or enrolled before crops
+        /// were kept): their members would not be recognised after the switch.
+        public var photosWithoutFace: Int
+        /// The pass after the switch, over the photos enrolled with the previous model meanwhile.
+        public var caughtUp = Outcome()
+    }
+
+    /// Makes the target the model every instance matches and enrols with, after a full `run` (`outcome`): refused
+    /// (unless `force`) while photos have no face of it; then embeds the photos enrolled with the previous model
+    /// between the run and the switch (the switch waits for enrolments in progress and refuses later ones of another
+    /// model, so this pass misses none).
+    public func activate(
+        after outcome: Outcome, activations: ModelActivationStore, force: Bool,
+        skipped: @escaping @Sendable (UUID, String) -> Void = { _, _ in }
+    ) async throws -> Activation {
+        let predating = try await faces.membersToReregister(for: target).reduce(0) { $0 + $1.photos }
+        let missing = outcome.noFace + outcome.unreadable + predating
+        guard missing == 0 || force else { return Activation(activated: false, photosWithoutFace: missing) }
+        try await activations.activate(target)
+        return Activation(activated: true, photosWithoutFace: missing, caughtUp: try await run(skipped: skipped))
     }
 
     enum Result: Sendable {

@@ -11,7 +11,8 @@ struct HealthController: Sendable {
     let postgres: PostgresClient
     let readinessTimeout: Duration
     let modelsLoaded: @Sendable () -> ReadinessReport.ModelsCheck
-    let gallery: FaceGallery
+    /// The gallery searches use now (another after a face model switch).
+    let gallery: @Sendable () -> FaceGallery
     let limiter: TokenBucketLimiter
     let probes = ProbeCache(maxAge: .seconds(1))
 
@@ -57,6 +58,7 @@ struct HealthController: Sendable {
     }
 
     func galleryCheck() -> ReadinessReport.GalleryCheck {
+        let gallery = gallery()
         let inSync = gallery.isInSync
         guard gallery.backend == .memory else {
             return .init(ok: inSync, backend: gallery.backend.rawValue, inSync: inSync)

@@ -29,6 +29,10 @@ struct ReadinessReport: Encodable, Equatable {
         /// Faces per model ("model version") in the database at the gallery's last check; only the active model's
         /// are searched.
         var facesByModel: [String: Int]?
+        /// The model activated in the database ("model version") by `facegate faces reembed --activate`, if any.
+        var activated: String?
+        /// Why this instance does not run the activated model (it then refuses enrolments).
+        var error: String?
     }
     /// The search gallery: for the memory backend, loaded and following the database (LISTEN active, no
     /// unresolved difference at the last check).

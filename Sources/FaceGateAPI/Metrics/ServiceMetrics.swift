@@ -9,18 +9,11 @@ import Prometheus
 /// latencies, and, read at scrape time, the gallery's size and the engine queue.
 final class ServiceMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    let gallery: FaceGallery
-    let engines: EnginePool
 
     static let requestBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
         .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
     ]
-
-    init(gallery: FaceGallery, engines: EnginePool) {
-        self.gallery = gallery
-        self.engines = engines
-    }
 
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         registry.makeCounter(
@@ -44,8 +37,9 @@ final class ServiceMetrics: Sendable {
         ).record(duration)
     }
 
-    /// The exposition text, with the gauges read now.
-    func scrape() -> [UInt8] {
+    /// The exposition text, with the gauges of the model in use read now.
+    func scrape(_ model: FaceModelRuntime) -> [UInt8] {
+        let (gallery, engines) = (model.gallery, model.engines)
         func gauge(_ name: String, _ help: String, _ value: Double) {
             registry.makeGauge(descriptor: .init(namespace: "facegate", metricName: name, unitName: "", helpText: help))
                 .set(value)

@@ -181,6 +181,7 @@ export const photoReasons = {
   rate_limited: 'Too many requests — wait a moment and try again',
   overloaded: 'The service is busy — try again in a moment',
   database_unavailable: 'The service is unavailable — try again in a moment',
+  model_switching: 'The service is switching its face model — try again in a few seconds',
   network_error: 'The service cannot be reached',
   timeout: 'The service did not answer in time',
 };
