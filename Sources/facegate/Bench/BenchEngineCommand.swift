@@ -4,8 +4,9 @@ import FaceGateAPI
 import Foundation
 import ImageDecoding
 
-/// `facegate bench engine --root DIR`: per-stage times of the dlib recognizer and end-to-end photos/s on 1 and 2
-/// engines, from the configured engine settings.
+/// `facegate bench engine --root DIR`: per-stage times of each face model (SFace: YuNet detection, alignment,
+/// embedding; dlib: HOG detection, landmarks, chip, embedding, CNN) and end-to-end photos/s of each on 1 and 2
+/// engines, alternating, from the configured engine settings.
 struct BenchEngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
@@ -16,6 +17,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Option(help: "Worker counts for the end-to-end run.") var workers: [Int] = [1, 2]
     @Option(help: "Rounds of the end-to-end run per worker count (alternating; medians are reported).") var rounds = 2
     @Flag(help: "Leave out the CNN detector timing (several seconds per run).") var skipCnn = false
+    @Option(help: "Face models to measure: sface, dlib.") var model: [FaceModelKind] = [.sface, .dlib]
 
     static let stagePhotos = ["480p", "720p", "1080p"].map { "face_recognition/obama/obama-\($0).jpg" }
     /// Real photos of one or more people at their own sizes (250 px to 4.6 MP) for the end-to-end run.
@@ -24,19 +26,106 @@ struct BenchEngineCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
         let models = FaceModels(directory: configuration.modelsDirectory)
-        var withCNN = configuration.settings
+        var report: [String: Any] = [:]
+        if model.contains(.sface) { report["sface"] = try sfaceStages(models: models, settings: configuration.settings) }
+        if model.contains(.dlib) {
+            for (key, value) in try dlibStages(models: models, settings: configuration.settings) { report[key] = value }
+        }
+
+        let photos = try endToEndPhotos()
+        var perRun: [String: [Double]] = [:]
+        for _ in 0..<rounds {
+            for kind in model {
+                for count in workers {
+                    let rate = try await photosPerSecond(
+                        photos, model: kind, workers: count, models: models, settings: configuration.settings)
+                    perRun["\(kind.rawValue) \(count)", default: []].append(rate)
+                }
+            }
+        }
+        var throughput: [[String: Any]] = []
+        for kind in model {
+            for count in workers {
+                let rates = perRun["\(kind.rawValue) \(count)"] ?? []
+                print(String(format: "end to end, %@, %d worker(s): %.1f photos/s over %d photos (median of %d rounds)",
+                             kind.rawValue, count, median(rates), photos.count, rounds))
+                throughput.append(["model": kind.rawValue, "workers": count, "photos_per_s": rounded(median(rates), 2),
+                                   "rounds": rates])
+            }
+        }
+        report["end_to_end"] = throughput
+        report["photos"] = photos.count
+        report["settings"] = [
+            "detector": configuration.settings.detector.rawValue,
+            "detect_max_side": Dictionary(uniqueKeysWithValues: model.map { ($0.rawValue, configuration.settings.detectSide(for: $0)) }),
+            "upsample": configuration.settings.upsample, "flip": configuration.settings.flipAugmentation,
+            "cnn_fallback": configuration.settings.cnnFallback,
+            "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
+        ] as [String: Any]
+        try printJSON(report)
+    }
+
+    /// SFace's stages on the stage photos: decoding, YuNet detection at the model's side and at native size,
+    /// alignment, the whole photo; embedding one face, with flip, and per face in a batch.
+    private func sfaceStages(models: FaceModels, settings: FaceEngineSettings) throws -> [String: Any] {
+        try models.verify(SFaceRecognizer.descriptor(flip: true).files)
+        let stopwatch = Stopwatch(minRuns: 5, minSeconds: seconds)
+        let decoder = ImageDecoder()
+        let side = settings.detectSide(for: .sface)
+        let plain = try SFaceRecognizer(models: models, detectMaxSide: side, flip: false)
+        let native = try SFaceRecognizer(models: models, detectMaxSide: 8192, flip: false)
+        let engine = try SFaceRecognizer(models: models, detectMaxSide: side, flip: settings.flipAugmentation)
+        var stages: [[String: Any]] = []
+        var chips: [RGBImage] = []
+        for path in Self.stagePhotos {
+            let bytes = try readFile(root + "/" + path)
+            let image = try decoder.decode(bytes)
+            let decode = stopwatch.median { _ = try? decoder.decode(bytes) }
+            let detect = try stopwatch.median { _ = try plain.faceLocations(in: image) }
+            let detectNative = try stopwatch.median { _ = try native.faceLocations(in: image) }
+            guard let face = try plain.faceLocations(in: image).faces.first else {
+                throw ValidationError("no face found in \(path)")
+            }
+            let align = try stopwatch.median { _ = try plain.faceChip(for: face, in: image) }
+            chips.append(try plain.faceChip(for: face, in: image))
+            let endToEnd = try stopwatch.median { _ = try engine.faceEncodings(in: decoder.decode(bytes)) }
+            print(String(format: "sface %@ %dx%d: decode %.1f ms, YuNet detect at %d px %.1f ms (native %.1f ms), "
+                         + "alignment %.2f ms, whole photo %.1f ms", path, image.width, image.height, decode * 1000, side,
+                         detect * 1000, detectNative * 1000, align * 1000, endToEnd * 1000))
+            stages.append([
+                "photo": path, "width": image.width, "height": image.height, "decode_ms": milliseconds(decode),
+                "detect_ms": milliseconds(detect), "detect_native_ms": milliseconds(detectNative),
+                "chip_ms": milliseconds(align), "photo_ms": milliseconds(endToEnd),
+            ])
+        }
+        let flipped = try SFaceRecognizer(models: models, detectMaxSide: side, flip: true)
+        let embedOne = try stopwatch.median { _ = try plain.faceEncodings(of: [chips[0]]) }
+        let embedOneFlip = try stopwatch.median { _ = try flipped.faceEncodings(of: [chips[0]]) }
+        let batch = Array(repeating: chips, count: 3).flatMap { $0 }.prefix(8).map { $0 }
+        let embedBatch = try stopwatch.median { _ = try plain.faceEncodings(of: batch) } / Double(batch.count)
+        print(String(format: "sface embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
+                     embedOne * 1000, embedOneFlip * 1000, embedBatch * 1000, batch.count))
+        return ["stages": stages, "embedding": [
+            "embed_ms": milliseconds(embedOne), "embed_flip_ms": milliseconds(embedOneFlip),
+            "embed_batched_ms_per_face": milliseconds(embedBatch), "batch": batch.count,
+        ] as [String: Any]]
+    }
+
+    /// dlib's stages (top-level `stages` and `embedding` of the JSON, as before SFace was measured too).
+    private func dlibStages(models: FaceModels, settings configured: FaceEngineSettings) throws -> [String: Any] {
+        var withCNN = configured
         withCNN.cnnFallback = true
         try models.verify(DlibRecognizer.descriptor(settings: withCNN).files)
         let stopwatch = Stopwatch(minRuns: 5, minSeconds: seconds)
         let decoder = ImageDecoder()
-        var plain = configuration.settings
+        var plain = configured
         plain.cnnFallback = false
         plain.flipAugmentation = false
         let hogEngine = try DlibRecognizer(models: models, settings: plain)
         var nativeSettings = plain
         nativeSettings.detectMaxSide = 8192
         let nativeEngine = try DlibRecognizer(models: models, settings: nativeSettings)
-        let engine = try DlibRecognizer(models: models, settings: configuration.settings)
+        let engine = try DlibRecognizer(models: models, settings: configured)
 
         var stages: [[String: Any]] = []
         var chips: [RGBImage] = []
@@ -54,7 +143,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
             let align = try stopwatch.median { _ = try hogEngine.faceChip(for: face, in: image) }
             chips.append(chip)
             let endToEnd = try stopwatch.median { _ = try engine.faceEncodings(in: decoder.decode(bytes)) }
-            print(String(format: "%@ %dx%d: decode %.1f ms, HOG detect at %d px %.1f ms (native %.1f ms), "
+            print(String(format: "dlib %@ %dx%d: decode %.1f ms, HOG detect at %d px %.1f ms (native %.1f ms), "
                          + "landmarks %.2f ms, chip %.2f ms, whole photo %.1f ms", path, image.width, image.height,
                          decode * 1000, plain.detectSide(for: .dlib), detect * 1000, detectNative * 1000, landmarks * 1000,
                          align * 1000, endToEnd * 1000))
@@ -71,7 +160,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let embedOneFlip = try stopwatch.median { _ = try engine.faceEncodings(of: one) }
         let batch = Array(repeating: chips, count: 3).flatMap { $0 }.prefix(8).map { $0 }
         let embedBatch = try stopwatch.median { _ = try hogEngine.faceEncodings(of: batch) } / Double(batch.count)
-        print(String(format: "embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
+        print(String(format: "dlib embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
                      embedOne * 1000, embedOneFlip * 1000, embedBatch * 1000, batch.count))
         var embedding: [String: Any] = [
             "embed_ms": milliseconds(embedOne), "embed_flip_ms": milliseconds(embedOneFlip),
@@ -83,34 +172,11 @@ struct BenchEngineCommand: AsyncParsableCommand {
             let cnnEngine = try DlibRecognizer(models: models, settings: cnnSettings)
             let image = try decoder.decode(readFile(root + "/" + Self.stagePhotos[0]))
             let cnn = try Stopwatch(warmUp: 1, minRuns: 3, minSeconds: 0).median { _ = try cnnEngine.faceBoxes(in: image) }
-            print(String(format: "CNN detect at %d px: %.0f ms", cnnSettings.detectSide(for: .dlib), cnn * 1000))
+            print(String(format: "dlib CNN detect at %d px: %.0f ms", cnnSettings.detectSide(for: .dlib), cnn * 1000))
             embedding["cnn_detect_ms"] = milliseconds(cnn)
         }
 
-        let photos = try endToEndPhotos()
-        var perWorkers: [Int: [Double]] = [:]
-        for _ in 0..<rounds {
-            for count in workers {
-                let rate = try await photosPerSecond(photos, workers: count, models: models, settings: configuration.settings)
-                perWorkers[count, default: []].append(rate)
-            }
-        }
-        var throughput: [[String: Any]] = []
-        for count in workers {
-            let rate = median(perWorkers[count] ?? [])
-            print(String(format: "end to end, %d worker(s): %.1f photos/s over %d photos (median of %d rounds)",
-                         count, rate, photos.count, rounds))
-            throughput.append(["workers": count, "photos_per_s": rounded(rate, 2), "rounds": perWorkers[count] ?? []])
-        }
-        try printJSON([
-            "settings": [
-                "detector": configuration.settings.detector.rawValue, "detect_max_side": configuration.settings.detectSide(for: .dlib),
-                "upsample": configuration.settings.upsample, "flip": configuration.settings.flipAugmentation,
-                "cnn_fallback": configuration.settings.cnnFallback,
-                "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
-            ] as [String: Any],
-            "stages": stages, "embedding": embedding, "end_to_end": throughput, "photos": photos.count,
-        ])
+        return ["stages": stages, "embedding": embedding]
     }
 
     /// Every decodable JPEG/PNG/WebP under the end-to-end folders, as bytes.
@@ -130,9 +196,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
     }
 
     private func photosPerSecond(
-        _ photos: [[UInt8]], workers: Int, models: FaceModels, settings: FaceEngineSettings
+        _ photos: [[UInt8]], model: FaceModelKind, workers: Int, models: FaceModels, settings: FaceEngineSettings
     ) async throws -> Double {
-        let pool = try EnginePool(count: workers, model: .dlib, models: models, settings: settings, queueLimit: 1 << 20)
+        let pool = try EnginePool(count: workers, model: model, models: models, settings: settings, queueLimit: 1 << 20)
         let decoder = ImageDecoder()
         let started = ContinuousClock.now
         _ = try await concurrentMap(photos, width: workers * 2) { bytes in
