@@ -65,7 +65,7 @@ public func buildApplication(
         }
         try await users.ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
         // A model activated while the service ran wins over FACE_MODEL; loaded (with its gallery) before serving.
-        try await model.followModelActivation()
+        await gallerySync.followModelActivation()
         if model.current.engine.model != configuration.engine.model {
             logger.warning("FACE_MODEL is not the face model activated in the database; running the activated one", metadata: [
                 "face_model": "\(configuration.engine.model.rawValue)", "activated": "\(model.current.space)",

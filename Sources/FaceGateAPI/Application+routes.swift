@@ -54,8 +54,10 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
             let largest = runtime.gallery.largestOrganizationFaces
             let byModel = runtime.gallery.syncStatus.facesByModel
             return .init(
-                // An instance that cannot run the activated model refuses enrolments: out of the load balancer.
-                ok: activation.notFollowing == nil, model: runtime.descriptor.name, version: runtime.descriptor.version,
+                // An instance that cannot run the activated model still checks members in with its own (`error` says
+                // why; its enrolments are refused): not taken out of the load balancer, where a fleet missing the
+                // model's files would all go at once.
+                ok: true, model: runtime.descriptor.name, version: runtime.descriptor.version,
                 detector: runtime.engine.model == .dlib ? runtime.engine.settings.detector.rawValue : "yunet",
                 targetFpir: runtime.policy.targetFPIR,
                 tolerance: largest.map { runtime.policy.tolerance(galleryFaces: max(1, $0)) },

@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// Keeps a `FaceGallery`'s in-memory index equal to the database, as a long-running service:
 /// LISTENs on `FaceChange.channel` and applies every other instance's writes (and its own, idempotently); loads
@@ -18,6 +19,12 @@ public final class GallerySync: Service, Sendable {
     let logger: Logger
     private let events: AsyncStream<Event>
     private let sink: AsyncStream<Event>.Continuation
+    /// Requests to look for a face model switch, handled beside the events (a switch loads a whole gallery, during
+    /// which the galleries keep receiving changes); one pending request stands for many.
+    private let switchRequests: AsyncStream<Void>
+    private let switchSink: AsyncStream<Void>.Continuation
+    /// LISTEN is active (carried over to a gallery that replaces the one in use).
+    private let listening = Atomic<Bool>(false)
 
     public convenience init(
         gallery: FaceGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger
@@ -32,6 +39,7 @@ public final class GallerySync: Service, Sendable {
         self.checkInterval = checkInterval
         self.logger = logger
         (events, sink) = AsyncStream.makeStream(of: Event.self)
+        (switchRequests, switchSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     enum Event: Sendable, Equatable {
@@ -47,12 +55,10 @@ public final class GallerySync: Service, Sendable {
     /// Compares the index with the database soon and reloads the organisations that differ.
     public func requestCheck() { sink.yield(.checkNow) }
 
+    /// Follows the database until the service shuts down. The pgvector backends keep no index, but they too follow
+    /// face model switches (announced, and looked for at every check).
     public func run() async throws {
-        guard gallery.backend == .memory else {
-            // Nothing to follow; returning early would end the service group (and the server) with it.
-            try? await gracefulShutdown()
-            return
-        }
+        let indexed = gallery.backend == .memory
         await cancelWhenGracefulShutdown { [self] in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }
@@ -62,14 +68,60 @@ public final class GallerySync: Service, Sendable {
                         self.sink.yield(.check)
                     }
                 }
+                group.addTask {
+                    for await _ in self.switchRequests { await self.followModelActivation() }
+                }
                 var suspects = Set<UUID>()
                 for await event in events {
                     if Task.isCancelled { break }
-                    await handle(event, suspects: &suspects)
+                    if indexed {
+                        await handle(event, suspects: &suspects)
+                    } else {
+                        handleWithoutIndex(event)
+                    }
                 }
                 group.cancelAll()
             }
         }
+    }
+
+    /// Switches to the face model activated in the database, if another (`ActiveGallery`); the gallery that then
+    /// searches carries on with this sync's LISTEN state and is compared with the database at once (a reload
+    /// announced while it loaded). A failure (the database away, the schema still migrating at a first start, the
+    /// model's files missing) is logged; the next check tries again.
+    public func followModelActivation() async {
+        let before = ObjectIdentifier(gallery)
+        do {
+            try await source.followModelActivation()
+        } catch {
+            logger.log(level: gallery.isLoaded ? .warning : .info, "gallery: could not follow the activated face model",
+                       metadata: ["error": "\(String(reflecting: error))"])
+        }
+        if ObjectIdentifier(gallery) != before {
+            let listening = listening.load(ordering: .acquiring)
+            gallery.updateSync { $0.listening = listening }
+            sink.yield(.checkNow)
+        }
+    }
+
+    /// The pgvector backends: only LISTEN's state and model switches matter.
+    private func handleWithoutIndex(_ event: Event) {
+        switch event {
+        case .listening:
+            setListening(true)
+            switchSink.yield(())
+        case .disconnected:
+            setListening(false)
+        case .notification(let payload):
+            if FaceChange(payload: payload) == .modelActivated { switchSink.yield(()) }
+        case .check, .checkNow:
+            switchSink.yield(())
+        }
+    }
+
+    private func setListening(_ value: Bool) {
+        listening.store(value, ordering: .releasing)
+        gallery.updateSync { $0.listening = value }
     }
 
     /// LISTEN on one pooled connection for as long as it lives; on failure wait and LISTEN again.
@@ -98,10 +150,9 @@ public final class GallerySync: Service, Sendable {
         do {
             switch event {
             case .listening:
-                gallery.updateSync { $0.listening = true }
-                // An activation announced while LISTEN was down is only in the database (a switch carries the status
-                // over to the new gallery).
-                await followModelActivation()
+                setListening(true)
+                // An activation announced while LISTEN was down is only in the database.
+                switchSink.yield(())
                 if gallery.isLoaded {
                     // Notifications sent while LISTEN was down are lost: compare everything now.
                     suspects = try await check(suspects: [], reloadAtOnce: true)
@@ -109,11 +160,11 @@ public final class GallerySync: Service, Sendable {
                     try await gallery.reload()
                 }
             case .disconnected:
-                gallery.updateSync { $0.listening = false }
+                setListening(false)
             case .notification(let payload):
                 try await apply(payload)
             case .check, .checkNow:
-                await followModelActivation()
+                switchSink.yield(())
                 guard gallery.isLoaded else {
                     try await gallery.reload()
                     return
@@ -132,18 +183,6 @@ public final class GallerySync: Service, Sendable {
                 logger.info("gallery not loaded yet; retrying in 1 s", metadata: ["error": "\(error)"])
                 later(.check, after: .seconds(1))
             }
-        }
-    }
-
-    /// Switches to the face model activated in the database, if another. A failure (the database away, the schema
-    /// still migrating at a first start, the model's files missing) is logged and the step goes on; the next check
-    /// tries again.
-    private func followModelActivation() async {
-        do {
-            try await source.followModelActivation()
-        } catch {
-            logger.log(level: gallery.isLoaded ? .warning : .info, "gallery: could not follow the activated face model",
-                       metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 
@@ -179,7 +218,7 @@ public final class GallerySync: Service, Sendable {
                 break
             }
         }
-        if change == .modelActivated { await followModelActivation() }
+        if change == .modelActivated { switchSink.yield(()) }
     }
 
     /// Compares every organisation's count and checksum with the database. Organisations that differ now and

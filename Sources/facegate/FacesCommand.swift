@@ -64,7 +64,8 @@ struct ReembedFacesCommand: AsyncParsableCommand {
             let reregister = try await store.membersToReregister(for: reembedding.target)
             guard activate else { return (outcome, reregister, false) }
             let activation = try await reembedding.activate(
-                after: outcome, activations: ModelActivationStore(database: Database(client: client), logger: logger),
+                after: outcome, toReregister: reregister,
+                activations: ModelActivationStore(database: Database(client: client), logger: logger),
                 force: force, skipped: skipped)
             if !activation.activated {
                 FileHandle.standardError.write(Data("""
@@ -73,10 +74,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
 
                     """.utf8))
             }
-            outcome.reembedded += activation.caughtUp.reembedded
-            outcome.noFace += activation.caughtUp.noFace
-            outcome.unreadable += activation.caughtUp.unreadable
-            outcome.alreadyThere += activation.caughtUp.alreadyThere
+            outcome += activation.caughtUp
             return (outcome, reregister, activation.activated)
         }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }

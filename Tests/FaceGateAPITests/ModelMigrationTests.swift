@@ -1,6 +1,7 @@
 import FaceEngine
 import FaceGateAPI
 import Foundation
+import Gallery
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -14,8 +15,12 @@ import Testing
 /// models, photos and database; two service instances, one per model, on one database.
 @Suite("Model migration", .requiresFacesAndModels)
 struct ModelMigrationTests {
-    static func app(_ url: String, model: FaceModelKind) async throws -> some ApplicationProtocol {
+    static func app(
+        _ url: String, model: FaceModelKind, backend: SearchBackend = .memory, modelsDirectory: String? = nil
+    ) async throws -> some ApplicationProtocol {
         var configuration = try testConfiguration(databaseURL: url)
+        configuration.searchBackend = backend
+        if let modelsDirectory { configuration.engine.modelsDirectory = modelsDirectory }
         configuration.engine.model = model
         configuration.engine.enrolmentGate = EnrolmentGate(model: model)
         configuration.engine.modelIsExplicit = true  // FACE_MODEL set, as an operator moving models does
@@ -126,15 +131,27 @@ struct ModelMigrationTests {
         }
     }
 
-    @Test("reembed --activate switches a running dlib instance to SFace without a restart; later dlib enrolments are refused; a restart with FACE_MODEL=dlib follows the database")
+    @Test("reembed --activate switches running dlib instances (memory and pgvector backends) to SFace without a restart; one without SFace's files keeps dlib, says why and may not enrol; a restart with FACE_MODEL=dlib follows the database")
     func activateWhileRunning() async throws {
+        // An instance whose models folder holds dlib's files only: it cannot follow a switch to SFace.
+        let dlibOnly = FileManager.default.temporaryDirectory.appendingPathComponent("facegate-dlib-only-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dlibOnly, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dlibOnly) }
+        for file in FaceModelKind.dlib.descriptor(settings: .init()).files {
+            try FileManager.default.createSymbolicLink(
+                atPath: dlibOnly + "/" + file.name, withDestinationPath: TestEnvironment.modelsDirectory + "/" + file.name)
+        }
         try await TestDatabase.withFreshDatabase { url in
             let logger = Logger(label: "facegate.tests")
             let postgres = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
             try await withPostgresClient(postgres) {
                 let database = Database(client: postgres)
                 let dlib = FaceModelKind.dlib.descriptor(settings: .init()).space
+                try await testBounded(try await Self.app(url, model: .dlib, backend: .pgvector)) { searchingPostgres in
+                try await testBounded(try await Self.app(url, model: .dlib, modelsDirectory: dlibOnly)) { stuck in
                 try await testBounded(try await Self.app(url, model: .dlib)) { client in
+                    try await untilReady(searchingPostgres)
+                    try await untilReady(stuck)
                     try await untilReady(client)
                     let admin = try await client.accessToken()
                     for (name, photo) in [("Barack Obama", "face_recognition/obama/obama.jpg"),
@@ -159,25 +176,46 @@ struct ModelMigrationTests {
                     // A photo without a face of the new model stops the switch unless forced.
                     var short = outcome
                     short.noFace = 1
-                    let refused = try await reembedding.activate(after: short, activations: activations, force: false)
+                    let refused = try await reembedding.activate(
+                        after: short, toReregister: [], activations: activations, force: false)
                     #expect(!refused.activated && refused.photosWithoutFace == 1)
                     #expect(try await activations.current() == nil)
-                    let activation = try await reembedding.activate(after: outcome, activations: activations, force: false)
+                    let activation = try await reembedding.activate(
+                        after: outcome, toReregister: [], activations: activations, force: false)
                     #expect(activation.activated && activation.photosWithoutFace == 0 && activation.caughtUp.reembedded == 0)
                     #expect(try await activations.current() == reembedding.target)
 
-                    // The running instance hears of it and switches: SFace's engines, gallery and tolerance.
-                    var model: String?
-                    for _ in 0..<200 where model != "sface" {
-                        model = try await Self.model(client)
-                        if model != "sface" { try await Task.sleep(for: .milliseconds(100)) }
+                    // The running instances hear of it and switch: SFace's engines, gallery and tolerance.
+                    for instance in [client, searchingPostgres] {
+                        var model: String?
+                        for _ in 0..<200 where model != "sface" {
+                            model = try await Self.model(instance)
+                            if model != "sface" { try await Task.sleep(for: .milliseconds(100)) }
+                        }
+                        #expect(model == "sface")
                     }
-                    #expect(model == "sface")
+                    let viaPostgres = try await Self.checkIn(
+                        searchingPostgres, try await searchingPostgres.accessToken(), "face_recognition/obama/obama2.jpg")
+                    #expect(viaPostgres.0 == .created && viaPostgres.1 == "Barack Obama")
+                    // The one without SFace's files keeps dlib and checks members in with it, says why, may not enrol.
+                    let stuckReady = try await stuck.json(.get, "/ready")
+                    let stuckModels = try #require((stuckReady.body["checks"] as? [String: Any])?["models"] as? [String: Any])
+                    #expect(stuckReady.status == .ok && stuckModels["model"] as? String == "dlib")
+                    #expect((stuckModels["error"] as? String)?.contains("do not load") == true, "\(stuckModels)")
+                    let stuckAdmin = try await stuck.accessToken()
+                    #expect(try await Self.checkIn(stuck, stuckAdmin, "face_recognition/obama/obama2.jpg").1 == "Barack Obama")
+                    let someone = try #require(try await stuck.json(.post, "/api/v1/members", token: stuckAdmin, body: ["name": "Someone"])
+                        .body["id"] as? String)
+                    let refusedEnrolment = try await CheckinFlowTests.post(
+                        stuck, "/api/v1/members/\(someone)/faces", token: stuckAdmin, photo: "face_recognition/kit_harington/john1.jpeg")
+                    #expect(refusedEnrolment.status == .serviceUnavailable && refusedEnrolment.body["code"] as? String == "model_switching",
+                            "\(refusedEnrolment.body)")
                     let ready = try await client.json(.get, "/ready")
                     let models = try #require((ready.body["checks"] as? [String: Any])?["models"] as? [String: Any])
                     #expect(ready.status == .ok && models["activated"] as? String == reembedding.target.description, "\(ready.body)")
+                    // (Checked in through the other instance a moment ago: this is the same check-in, 200.)
                     let answer = try await Self.checkIn(client, admin, "face_recognition/obama/obama2.jpg")
-                    #expect(answer.0 == .created && answer.1 == "Barack Obama")
+                    #expect(answer.0 == .ok && answer.1 == "Barack Obama")
                     let stranger = try await Self.checkIn(client, admin, "face_recognition/kit_harington/john1.jpeg")
                     #expect(stranger.0 == .notFound && stranger.1 == "no_match")
                     // New enrolments are SFace faces now.
@@ -199,6 +237,8 @@ struct ModelMigrationTests {
                             model: dlib.model, modelVersion: dlib.version, quality: [:], box: nil,
                             imageSHA256: Array(repeating: 7, count: 32), sealedThumbnail: nil, thumbnailKeyID: nil))
                     }
+                }
+                }
                 }
                 // Started again with FACE_MODEL=dlib, an instance runs the activated model and says so.
                 try await testBounded(try await Self.app(url, model: .dlib)) { client in

@@ -43,8 +43,10 @@ struct MatchingController {
     }
 
     /// The members among `ids` that exist in the organisation (one query for a page of results).
-    private func summaries(of ids: [UUID], organization: UUID) async throws -> [UUID: MemberSummary] {
-        try await model.current.members.names(of: Array(Set(ids)), organization: organization).reduce(into: [:]) { result, entry in
+    private func summaries(
+        of ids: [UUID], organization: UUID, members: MemberStore
+    ) async throws -> [UUID: MemberSummary] {
+        try await members.names(of: Array(Set(ids)), organization: organization).reduce(into: [:]) { result, entry in
             result[entry.key] = MemberSummary(id: entry.key, name: entry.value.name, externalId: entry.value.externalID)
         }
     }
@@ -63,7 +65,7 @@ struct MatchingController {
         let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: topK)
         let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: actor.organizationID))
         let within = candidates.prefix(topK).filter { $0.distance <= tolerance }
-        let names = try await summaries(of: within.map(\.member), organization: actor.organizationID)
+        let names = try await summaries(of: within.map(\.member), organization: actor.organizationID, members: model.members)
         let matches = within.compactMap { candidate in
             names[candidate.member].map { Match(member: $0, distance: candidate.distance, similarity: candidate.similarity) }
         }
@@ -86,7 +88,7 @@ struct MatchingController {
         let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: 1)
         let rule = model.policy.rule(galleryFaces: try await model.gallery.faceCount(in: actor.organizationID))
         guard case .match(let best) = rule.decide(candidates),
-              let member = try await summaries(of: [best.member], organization: actor.organizationID)[best.member] else {
+              let member = try await summaries(of: [best.member], organization: actor.organizationID, members: model.members)[best.member] else {
             throw Problem(.notFound, code: "no_match", detail: "nobody enrolled matches this face")
         }
         let (checkin, created) = try await checkins.record(
@@ -111,7 +113,7 @@ struct MatchingController {
         let found = try await checkins.list(
             organization: actor.organizationID, member: member, from: from, to: to, limit: limit + 1, after: cursor)
         let page = Array(found.prefix(limit))
-        let names = try await summaries(of: page.map(\.memberID), organization: actor.organizationID)
+        let names = try await summaries(of: page.map(\.memberID), organization: actor.organizationID, members: model.current.members)
         let views = page.compactMap { checkin in
             names[checkin.memberID].map {
                 CheckinView(checkinId: checkin.id, member: $0, distance: checkin.distance,

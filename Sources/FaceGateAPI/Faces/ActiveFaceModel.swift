@@ -45,7 +45,8 @@ final class FaceModelRuntime: Sendable {
 /// every instance then loads M's engines and gallery beside the current ones and swaps them in one step
 /// (`followModelActivation`, called by `GallerySync` on the announcement, at every check and at start). Requests in
 /// flight finish with the model they began with. Before any activation, `FACE_MODEL` decides; after one, the
-/// database does (an instance started with another `FACE_MODEL` follows it and says so).
+/// database does (an instance started with another `FACE_MODEL` follows it and says so). An instance that cannot
+/// run the activated model keeps its own, which the database no longer lets it enrol with, and says why in `/ready`.
 final class ActiveFaceModel: ActiveGallery {
     private let state: Mutex<State>
     private let activations: ModelActivationStore
@@ -88,12 +89,14 @@ final class ActiveFaceModel: ActiveGallery {
         let task = switching.withLock { previous in
             let next = Task { [previous] in
                 _ = try? await previous?.value
+                try Task.checkCancellation()
                 try await self.follow()
             }
             previous = next
             return next
         }
-        try await task.value
+        // A shutdown does not wait for a model and a gallery to load.
+        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
     private func follow() async throws {

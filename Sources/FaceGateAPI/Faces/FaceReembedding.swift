@@ -24,6 +24,14 @@ public struct FaceReembedding: Sendable {
         public var alreadyThere = 0
         /// Photos to embed when the run began.
         public var total = 0
+
+        /// Adds a later pass's counts (not its total).
+        public static func += (outcome: inout Outcome, later: Outcome) {
+            outcome.reembedded += later.reembedded
+            outcome.noFace += later.noFace
+            outcome.unreadable += later.unreadable
+            outcome.alreadyThere += later.alreadyThere
+        }
     }
 
     let sealer: BiometricSealer
@@ -87,12 +95,12 @@ public struct FaceReembedding: Sendable {
     /// (unless `force`) while photos have no face of it; then embeds the photos enrolled with the previous model
     /// between the run and the switch (the switch waits for enrolments in progress and refuses later ones of another
     /// model, so this pass misses none).
+    /// `toReregister`: `FaceStore.membersToReregister(for: target)` after the run.
     public func activate(
-        after outcome: Outcome, activations: ModelActivationStore, force: Bool,
-        skipped: @escaping @Sendable (UUID, String) -> Void = { _, _ in }
+        after outcome: Outcome, toReregister: [FaceStore.MemberToReregister], activations: ModelActivationStore,
+        force: Bool, skipped: @escaping @Sendable (UUID, String) -> Void = { _, _ in }
     ) async throws -> Activation {
-        let predating = try await faces.membersToReregister(for: target).reduce(0) { $0 + $1.photos }
-        let missing = outcome.noFace + outcome.unreadable + predating
+        let missing = outcome.noFace + outcome.unreadable + toReregister.reduce(0) { $0 + $1.photos }
         guard missing == 0 || force else { return Activation(activated: false, photosWithoutFace: missing) }
         try await activations.activate(target)
         return Activation(activated: true, photosWithoutFace: missing, caughtUp: try await run(skipped: skipped))
