@@ -155,7 +155,12 @@ enum OpenAPIDocument {
     static var string: [String: Any] { ["type": "string"] }
     static var boolean: [String: Any] { ["type": "boolean"] }
     static var number: [String: Any] { ["type": "number"] }
+    /// An id in a request: any case.
     static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
+    /// An id in a response: always lowercase (RFC 9562 §4).
+    static var uuidOut: [String: Any] {
+        ["type": "string", "format": "uuid", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"]
+    }
     static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     static var roleSchema: [String: Any] { ["type": "string", "enum": ["admin", "operator", "kiosk"]] }
     static var empty: [String: Any] { ["description": "no content"] }
@@ -263,36 +268,36 @@ enum OpenAPIDocument {
 
     static var schemas: [String: Any] {
         let box = schema(["x": ["type": "integer"], "y": ["type": "integer"], "width": ["type": "integer"], "height": ["type": "integer"]])
-        let memberSummary = schema(["id": uuid, "name": string, "external_id": ["type": ["string", "null"]]], required: ["id", "name"])
+        let memberSummary = schema(["id": uuidOut, "name": string, "external_id": ["type": ["string", "null"]]], required: ["id", "name"])
         let quality: [String: Any] = ["type": "object", "additionalProperties": number]
         return [
             "Problem": schema(["type": string, "title": string, "status": ["type": "integer"], "code": string,
                                "detail": string, "request_id": string], required: ["status", "code", "detail"]),
             "TokenPair": schema(["access_token": string, "refresh_token": string, "token_type": string,
                                  "expires_in": ["type": "integer"]]),
-            "Organization": schema(["id": uuid, "name": string, "created_at": dateTime]),
-            "User": schema(["id": uuid, "organization_id": uuid, "username": string, "email": ["type": ["string", "null"]],
+            "Organization": schema(["id": uuidOut, "name": string, "created_at": dateTime]),
+            "User": schema(["id": uuidOut, "organization_id": uuidOut, "username": string, "email": ["type": ["string", "null"]],
                             "role": roleSchema,
                             "is_super_admin": ["type": "boolean", "description": "shown to super admins only"],
                             "disabled": boolean, "created_at": dateTime],
                            required: ["id", "organization_id", "username", "role"]),
-            "Member": schema(["id": uuid, "name": string, "external_id": ["type": ["string", "null"]],
+            "Member": schema(["id": uuidOut, "name": string, "external_id": ["type": ["string", "null"]],
                               "email": ["type": ["string", "null"]], "metadata": ["type": "object"],
                               "face_count": ["type": "integer"], "created_at": dateTime, "updated_at": dateTime],
                              required: ["id", "name", "metadata", "face_count"]),
             "MemberPage": schema(["members": ["type": "array", "items": ["$ref": "#/components/schemas/Member"]],
                                   "next_cursor": ["type": ["string", "null"]]], required: ["members"]),
             "Box": box,
-            "Face": schema(["face_id": uuid, "box": box, "quality": quality, "created_at": dateTime], required: ["face_id"]),
-            "Enrolled": schema(["face_id": uuid, "box": box, "quality": quality]),
+            "Face": schema(["face_id": uuidOut, "box": box, "quality": quality, "created_at": dateTime], required: ["face_id"]),
+            "Enrolled": schema(["face_id": uuidOut, "box": box, "quality": quality]),
             "EnrolmentResults": schema(["results": ["type": "array", "items": schema(
-                ["index": ["type": "integer"], "status": ["type": "integer"], "face_id": uuid, "box": box,
+                ["index": ["type": "integer"], "status": ["type": "integer"], "face_id": uuidOut, "box": box,
                  "quality": quality, "code": string, "detail": string], required: ["index", "status"])]]),
             "Identification": schema([
                 "matches": ["type": "array", "items": schema(["member": memberSummary, "distance": number, "similarity": number])],
                 "face": schema(["box": box]),
             ]),
-            "Checkin": schema(["checkin_id": uuid, "member": memberSummary, "distance": number, "similarity": number,
+            "Checkin": schema(["checkin_id": uuidOut, "member": memberSummary, "distance": number, "similarity": number,
                                "checked_in_at": dateTime]),
             "CheckinPage": schema(["checkins": ["type": "array", "items": ["$ref": "#/components/schemas/Checkin"]],
                                    "next_cursor": ["type": ["string", "null"]]], required: ["checkins"]),
