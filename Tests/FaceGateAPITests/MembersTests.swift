@@ -36,6 +36,9 @@ struct MembersTests {
             #expect(try await client.json(.get, "/api/v1/members?cursor=nonsense", token: token).status == .badRequest)
 
             let id = try #require(ada["id"] as? String)
+            // Ids leave the service in lowercase and are read in any case.
+            #expect(UUID(uuidString: id) != nil && id == id.lowercased())
+            #expect(try await client.json(.get, "/api/v1/members/\(id.uppercased())", token: token).body["id"] as? String == id)
             let patched = try await client.json(.patch, "/api/v1/members/\(id)", token: token, body: ["name": "Ada King"])
             #expect(patched.status == .ok && patched.body["name"] as? String == "Ada King" && patched.body["external_id"] as? String == "M-1")
             #expect(try await client.json(.delete, "/api/v1/members/\(id)", token: token).status == .noContent)
