@@ -125,7 +125,9 @@ let package = Package(
         // Helpers the test targets share: the test database, private clusters, the face photos.
         .target(
             name: "TestSupport",
-            dependencies: ["Storage", "CSV", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "Storage", "CSV", "FaceEngine", "ImageDecoding", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "TestSupport"]),

@@ -39,14 +39,24 @@ public final class EnginePool: Sendable {
 
     /// Loads `count` recognizers of `model` (dlib: about 0.4 s and 65 MB each). `OPENBLAS_NUM_THREADS=1` should be
     /// set before the process starts: one engine per core beats one engine with several BLAS threads.
-    public init(
+    public convenience init(
         count: Int, model: FaceModelKind = .sface, models: FaceModels, settings: FaceEngineSettings, queueLimit: Int,
         maxWait: Duration? = nil
+    ) throws(FaceEngineError) {
+        try self.init(count: count, queueLimit: queueLimit, maxWait: maxWait) { () throws(FaceEngineError) in
+            try model.makeRecognizer(models: models, settings: settings)
+        }
+    }
+
+    /// `count` engines made by `makeRecognizer` (one call per engine; they must all be of one model).
+    public init(
+        count: Int, queueLimit: Int, maxWait: Duration? = nil,
+        makeRecognizer: () throws(FaceEngineError) -> any FaceRecognizer
     ) throws(FaceEngineError) {
         precondition(count > 0 && queueLimit >= 0)
         var slots: [Slot] = []
         for index in 0..<count {
-            slots.append(Slot(engine: try model.makeRecognizer(models: models, settings: settings), index: index))
+            slots.append(Slot(engine: try makeRecognizer(), index: index))
         }
         self.descriptor = slots[0].engine.descriptor
         self.slots = slots

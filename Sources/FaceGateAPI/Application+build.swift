@@ -12,7 +12,7 @@ import Storage
 /// sync (run as services), migrations and the super admin before the server accepts connections, and the routes
 /// (`buildRouter`). Tests call this directly.
 public func buildApplication(
-    _ configuration: AppConfiguration, logger baseLogger: Logger? = nil
+    _ configuration: AppConfiguration, logger baseLogger: Logger? = nil, recognizers: RecognizerSource = .modelFiles
 ) async throws -> some ApplicationProtocol {
     let logger = {
         var logger = baseLogger ?? Logger(label: "facegate")
@@ -32,7 +32,8 @@ public func buildApplication(
     // The engines, stores and gallery of one face model: `FACE_MODEL`'s at first, the activated one's after a switch.
     // Searches, loads and checks see that model's faces only: never one model's probe against another's gallery.
     let makeRuntime: @Sendable (EngineConfiguration) throws -> FaceModelRuntime = { engine in
-        try FaceModelRuntime(engine, configuration: configuration, database: database, metrics: metrics, logger: logger)
+        try FaceModelRuntime(engine, recognizers: recognizers, configuration: configuration, database: database,
+                             metrics: metrics, logger: logger)
     }
     let model = ActiveFaceModel(
         initial: try makeRuntime(configuration.engine),
@@ -59,8 +60,7 @@ public func buildApplication(
         logger: logger)
     app.beforeServerStarts {
         try await Migrator().migrate(postgres, logger: logger)
-        let faces = model.current.faces
-        if let width = try await faces.embeddingColumnDimensions(), width != configuration.embeddingDimensions {
+        if let width = try await model.current.faces.embeddingColumnDimensions(), width != configuration.embeddingDimensions {
             throw StorageError.embeddingWidthMismatch(column: width, model: configuration.embeddingDimensions)
         }
         try await users.ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
@@ -71,8 +71,7 @@ public func buildApplication(
                 "face_model": "\(configuration.engine.model.rawValue)", "activated": "\(model.current.space)",
             ])
         } else {
-            try await checkModelAgainstGallery(
-                faces, configuration: configuration.engine, activated: model.activation.activated, logger: logger)
+            try await checkModelAgainstGallery(model.current, activated: model.activation.activated, logger: logger)
         }
     }
     return app
@@ -82,18 +81,16 @@ public func buildApplication(
 /// their faces are re-embedded or re-registered. Says so at start, with the command; and refuses to start when the
 /// model was not chosen (`FACE_MODEL` unset, the SFace default) but the database holds faces only of another: an
 /// upgraded deployment would otherwise match nobody.
-func checkModelAgainstGallery(
-    _ faces: FaceStore, configuration: EngineConfiguration, activated: EmbeddingSpace?, logger: Logger
-) async throws {
-    let counts = try await faces.countsBySpace()
-    let active = configuration.space
+func checkModelAgainstGallery(_ runtime: FaceModelRuntime, activated: EmbeddingSpace?, logger: Logger) async throws {
+    let counts = try await runtime.faces.countsBySpace()
+    let active = runtime.space
     let others = counts.filter { $0.key != active }
     guard !others.isEmpty else { return }
-    if !configuration.modelIsExplicit && activated != active && (counts[active] ?? 0) == 0 {
+    if !runtime.engine.modelIsExplicit && activated != active && (counts[active] ?? 0) == 0 {
         throw ModelMismatch(active: active, others: others)
     }
     let listed = others.sorted { $0.key.description < $1.key.description }.map { "\($0.value) of \($0.key)" }
-    logger.warning("faces of another face model are not searched: re-embed them with `facegate faces reembed --model \(active.model)` or register the members again", metadata: [
+    logger.warning("faces of another face model are not searched: re-embed them with `facegate faces reembed --model \(runtime.engine.model.rawValue)` or register the members again", metadata: [
         "active": "\(active)", "other_faces": "\(listed.joined(separator: ", "))",
     ])
 }

@@ -11,7 +11,7 @@ import Testing
 
 /// Login, token checks on every request, refresh rotation with reuse detection, logout — through the real router
 /// and a real database.
-@Suite("Authentication", .requiresModels)
+@Suite("Authentication")
 struct AuthTests {
     struct Tokens: Decodable {
         var access_token: String

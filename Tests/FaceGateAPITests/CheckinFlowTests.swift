@@ -41,7 +41,7 @@ struct CheckinFlowTests {
 
     @Test("enrol, check in with another photo (each body style), strangers and bad photos refused, de-duplicated")
     func flow() async throws {
-        try await withApplication { client, _ in
+        try await withApplication(recognizers: .modelFiles) { client, _ in
             let admin = try await client.accessToken()
             _ = try await client.json(.post, "/api/v1/users", token: admin, body: [
                 "username": "door", "password": "a long enough password", "role": "kiosk"])

@@ -20,7 +20,7 @@ struct ReadyBody: Decodable {
     var checks: Checks
 }
 
-@Suite("Health and readiness", .requiresModels)
+@Suite("Health and readiness")
 struct HealthTests {
     @Test("/ready probes the database at most once a second, whatever the rate it is asked at")
     func probeIsCached() async {
@@ -133,7 +133,8 @@ struct HealthTests {
     }
 
     private func checkOutage(of cluster: PrivateCluster) async throws {
-        let app = try await buildApplication(try testConfiguration(databaseURL: try await cluster.url()))
+        let app = try await buildApplication(
+            try testConfiguration(databaseURL: try await cluster.url()), recognizers: .testRecognizer)
         try await testBounded(app) { client in
             _ = try await waitForReady(client)
 
@@ -172,7 +173,7 @@ struct HealthTests {
     @Test("start-up applies migrations and creates the super admin before serving")
     func startupMigrates() async throws {
         try await TestDatabase.withFreshDatabase { url in
-            let app = try await buildApplication(try testConfiguration(databaseURL: url))
+            let app = try await buildApplication(try testConfiguration(databaseURL: url), recognizers: .testRecognizer)
             try await testBounded(app) { _ in }
             try await TestDatabase.withClient(url) { client in
                 let rows = try await client.query("SELECT count(*) FROM users WHERE is_super_admin", logger: TestDatabase.logger)
@@ -189,7 +190,7 @@ struct HealthTests {
                 try await client.query("ALTER TABLE faces ALTER COLUMN embedding TYPE vector(64) USING NULL",
                                        logger: TestDatabase.logger)
             }
-            let app = try await buildApplication(try testConfiguration(databaseURL: url))
+            let app = try await buildApplication(try testConfiguration(databaseURL: url), recognizers: .testRecognizer)
             await #expect(throws: StorageError.embeddingWidthMismatch(column: 64, model: 128)) {
                 try await testBounded(app) { _ in }
             }

@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 
 /// `Idempotency-Key`: a retried write gets the first answer instead of doing the work twice.
-@Suite("Idempotent writes", .requiresModels)
+@Suite("Idempotent writes")
 struct IdempotencyTests {
     static func createMember(
         _ client: any TestClientProtocol, token: String, key: String?, name: String

@@ -4,7 +4,7 @@ import HummingbirdTesting
 import TestSupport
 import Testing
 
-@Suite("OpenAPI document", .requiresModels)
+@Suite("OpenAPI document")
 struct OpenAPITests {
     @Test("served as OpenAPI 3.1 with every route the router has (start-up refuses a mismatch), and rendered at /docs")
     func servedAndComplete() async throws {

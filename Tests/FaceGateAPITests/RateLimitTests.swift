@@ -5,7 +5,7 @@ import HummingbirdTesting
 import TestSupport
 import Testing
 
-@Suite("Rate limiting", .requiresModels)
+@Suite("Rate limiting")
 struct RateLimitTests {
     /// The bucket holds `burst` requests and gains one every 60/perMinute seconds: the first refusal comes after
     /// `burst` requests, plus one per refill period the requests took (a busy test machine is slow).

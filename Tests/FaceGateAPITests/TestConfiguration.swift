@@ -31,17 +31,24 @@ func testConfiguration(databaseURL: String) throws -> AppConfiguration {
     return configuration
 }
 
+extension RecognizerSource {
+    /// `TestRecognizer`'s engines: for suites about authentication, HTTP and storage, which then need no model files.
+    static var testRecognizer: RecognizerSource { .made { TestRecognizer() } }
+}
+
 /// The whole service built by `buildApplication` on a fresh database of its own (adjusted by `adjust`), driven
-/// through its router by `body` once `/ready` says ready; `body` also gets the database's URL.
+/// through its router by `body` once `/ready` says ready; `body` also gets the database's URL. Its engines run
+/// `TestRecognizer` unless `recognizers` says otherwise (`.modelFiles` for the suites about faces).
 func withApplication<T: Sendable>(
     _ adjust: @escaping @Sendable (inout AppConfiguration) -> Void = { _ in },
+    recognizers: RecognizerSource = .testRecognizer,
     _ body: @escaping @Sendable (any TestClientProtocol, _ databaseURL: String) async throws -> T
 ) async throws -> T {
     try await TestDatabase.withFreshDatabase { url in
         var configuration = try testConfiguration(databaseURL: url)
         adjust(&configuration)
         return try await describingDatabaseErrors("the application under test") {
-            try await testBounded(try await buildApplication(configuration)) { client in
+            try await testBounded(try await buildApplication(configuration, recognizers: recognizers)) { client in
                 try await untilReady(client)
                 return try await body(client, url)
             }

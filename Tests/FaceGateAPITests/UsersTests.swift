@@ -4,7 +4,7 @@ import PostgresNIO
 import TestSupport
 import Testing
 
-@Suite("Organisations, users and roles", .requiresModels)
+@Suite("Organisations, users and roles")
 struct UsersTests {
     static let password = "a long enough password"
 

@@ -14,6 +14,7 @@ extension Trait where Self == ConditionTrait {
     public static var requiresFacesAndModels: Self {
         .enabled(
             if: TestEnvironment.facesAvailable && TestEnvironment.modelsAvailable,
-            Comment(rawValue: TestEnvironment.facesMissing + " (or models missing; run scripts/setup)"))
+            Comment(rawValue: TestEnvironment.facesAvailable
+                ? "models missing at \(TestEnvironment.modelsDirectory); run scripts/setup" : TestEnvironment.facesMissing))
     }
 }

@@ -48,8 +48,11 @@ public struct EngineConfiguration: Sendable {
     public var space: EmbeddingSpace { descriptor.space }
 
     /// How every search result is judged.
-    public var matchPolicy: MatchPolicy {
-        MatchPolicy(tolerance: matchTolerance.map { .fixed($0) } ?? .targetFPIR(targetFPIR, descriptor.falseMatches),
+    public var matchPolicy: MatchPolicy { matchPolicy(for: descriptor) }
+
+    /// How the results of `model`'s searches are judged: its false-match curve under these settings.
+    public func matchPolicy(for model: FaceModelDescriptor) -> MatchPolicy {
+        MatchPolicy(tolerance: matchTolerance.map { .fixed($0) } ?? .targetFPIR(targetFPIR, model.falseMatches),
                     margin: matchMargin)
     }
 

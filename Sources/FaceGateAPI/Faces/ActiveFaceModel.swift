@@ -1,44 +1,9 @@
 import FaceEngine
 import Foundation
 import Gallery
-import ImageDecoding
 import Logging
 import Storage
 import Synchronization
-
-/// All that one face model brings to the service: its engines, the stores and the gallery of its embedding space,
-/// the match policy from its false-match curve and its enrolment gate. A request takes one (`ActiveFaceModel.current`)
-/// and uses it to the end: never one model's probe against another's gallery.
-final class FaceModelRuntime: Sendable {
-    let engine: EngineConfiguration
-    let engines: EnginePool
-    let pipeline: FacePipeline
-    let faces: FaceStore
-    let members: MemberStore
-    let gallery: FaceGallery
-
-    var descriptor: FaceModelDescriptor { engines.descriptor }
-    var space: EmbeddingSpace { engines.descriptor.space }
-    var policy: MatchPolicy { engine.matchPolicy }
-    var gate: EnrolmentGate { engine.enrolmentGate }
-
-    /// Loads the model's engines (checking its files) and makes its stores and its (not yet loaded) gallery.
-    init(_ engine: EngineConfiguration, configuration: AppConfiguration, database: Database, metrics: ServiceMetrics,
-         logger: Logger) throws {
-        try engine.verifyModels()
-        self.engine = engine
-        engines = try EnginePool(
-            count: engine.workers, model: engine.model, models: FaceModels(directory: engine.modelsDirectory),
-            settings: engine.settings, queueLimit: engine.queueLimit, maxWait: engine.maxWait)
-        pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
-        let space = engines.descriptor.space
-        faces = FaceStore(database: database, logger: logger, space: space)
-        members = MemberStore(database: database, logger: logger, space: space)
-        gallery = FaceGallery(
-            store: faces, members: members, dimension: engines.descriptor.dimension,
-            backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger)
-    }
-}
 
 /// The face model this instance matches and enrols with, which an operator may switch while the service runs:
 /// `facegate faces reembed --model M --activate` records M in the database (`ModelActivationStore`) and announces it;

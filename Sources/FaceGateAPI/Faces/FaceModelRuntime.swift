@@ -1,0 +1,60 @@
+import FaceEngine
+import Foundation
+import Gallery
+import ImageDecoding
+import Logging
+import Storage
+
+/// All that one face model brings to the service: its engines, the stores and the gallery of its embedding space,
+/// the match policy from its false-match curve and its enrolment gate. A request takes one (`ActiveFaceModel.current`)
+/// and uses it to the end: never one model's probe against another's gallery.
+final class FaceModelRuntime: Sendable {
+    let engine: EngineConfiguration
+    let engines: EnginePool
+    let pipeline: FacePipeline
+    let faces: FaceStore
+    let members: MemberStore
+    let gallery: FaceGallery
+    let policy: MatchPolicy
+
+    var descriptor: FaceModelDescriptor { engines.descriptor }
+    var space: EmbeddingSpace { engines.descriptor.space }
+    var gate: EnrolmentGate { engine.enrolmentGate }
+
+    /// Loads the model's engines from `recognizers` and makes its stores and its (not yet loaded) gallery.
+    init(_ engine: EngineConfiguration, recognizers: RecognizerSource, configuration: AppConfiguration,
+         database: Database, metrics: ServiceMetrics, logger: Logger) throws {
+        self.engine = engine
+        engines = try recognizers.engines(engine)
+        policy = engine.matchPolicy(for: engines.descriptor)
+        pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
+        let space = engines.descriptor.space
+        faces = FaceStore(database: database, logger: logger, space: space)
+        members = MemberStore(database: database, logger: logger, space: space)
+        gallery = FaceGallery(
+            store: faces, members: members, dimension: engines.descriptor.dimension,
+            backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger)
+    }
+}
+
+/// Where the service's face engines come from: the model files (`FACE_MODEL`, `MODELS_DIR`, checked against their
+/// checksums), or a recognizer made directly — for tests about authentication or HTTP, not about faces, which then
+/// need no model files (`buildApplication(_:recognizers:)`).
+public struct RecognizerSource: Sendable {
+    let engines: @Sendable (EngineConfiguration) throws -> EnginePool
+
+    /// The configured model, loaded from its files.
+    public static let modelFiles = RecognizerSource { engine in
+        try engine.verifyModels()
+        return try EnginePool(
+            count: engine.workers, model: engine.model, models: FaceModels(directory: engine.modelsDirectory),
+            settings: engine.settings, queueLimit: engine.queueLimit, maxWait: engine.maxWait)
+    }
+
+    /// Engines of whatever `make` returns (one per worker), whatever `FACE_MODEL` says.
+    public static func made(by make: @escaping @Sendable () throws(FaceEngineError) -> any FaceRecognizer) -> RecognizerSource {
+        RecognizerSource { engine in
+            try EnginePool(count: engine.workers, queueLimit: engine.queueLimit, maxWait: engine.maxWait, makeRecognizer: make)
+        }
+    }
+}
