@@ -42,6 +42,7 @@ public struct DetectedFace: Sendable, Equatable {
 public enum FaceDetectorKind: String, Sendable, CaseIterable {
     /// dlib's HOG + linear SVM: fast on CPU, frontal faces.
     case hog
-    /// dlib's MMOD CNN: finds more turned faces, but 10–100× slower on CPU and memory-hungry.
+    /// dlib's MMOD CNN: finds more turned faces, but far slower than HOG on CPU (benchmarks/README.md) and
+    /// memory-hungry.
     case cnn
 }

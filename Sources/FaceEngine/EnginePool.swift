@@ -37,7 +37,8 @@ public final class EnginePool: Sendable {
     /// The model every engine of the pool runs.
     public let descriptor: FaceModelDescriptor
 
-    /// Loads `count` recognizers of `model` (dlib: about 0.4 s and 65 MB each). `OPENBLAS_NUM_THREADS=1` should be
+    /// Loads `count` recognizers of `model`, each with its own copy of the networks (memory grows with `count`;
+    /// README, "Benchmarks"). `OPENBLAS_NUM_THREADS=1` should be
     /// set before the process starts: one engine per core beats one engine with several BLAS threads.
     public convenience init(
         count: Int, model: FaceModelKind = .sface, models: FaceModels, settings: FaceEngineSettings, queueLimit: Int,

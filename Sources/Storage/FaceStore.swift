@@ -233,40 +233,6 @@ public struct FaceStore: Sendable {
         }
     }
 
-    /// Streams many faces into the table with `COPY` (imports, benchmarks): constant memory whatever the count.
-    /// The database announces a bulk load as one reload per organisation.
-    public func bulkInsert(_ faces: some Sequence<NewFace> & Sendable) async throws {
-        try await database.withConnection { connection in
-            try await connection.copyFrom(
-                table: "faces",
-                columns: ["organization_id", "member_id", "embedding", "model", "model_version", "image_sha256"],
-                logger: logger
-            ) { writer in
-                var buffer = ByteBuffer()
-                for face in faces {
-                    buffer.writeString(Self.copyLine(face))
-                    if buffer.readableBytes > 1 << 20 {
-                        try await writer.write(buffer)
-                        buffer.clear()
-                    }
-                }
-                if buffer.readableBytes > 0 { try await writer.write(buffer) }
-            }
-        }
-    }
-
-    /// One row in COPY's text format (uuids, numbers and hex need no escaping; model names are escaped).
-    static func copyLine(_ face: NewFace) -> String {
-        func escaped(_ text: String) -> String {
-            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
-                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-        }
-        let vector = "[" + face.embedding.map { "\($0)" }.joined(separator: ",") + "]"
-        let hex = face.imageSHA256.map { String(format: "%02x", $0) }.joined()
-        return [face.organizationID.uuidString, face.memberID.uuidString, vector, escaped(face.model),
-                escaped(face.modelVersion), "\\\\x" + hex].joined(separator: "\t") + "\n"
-    }
-
     /// The declared width of `faces.embedding` (nil before the gallery migration).
     public func embeddingColumnDimensions() async throws -> Int? {
         let rows = try await database.query(

@@ -9,9 +9,9 @@ let parallelScoringRows = 50_000
 /// with `query`, best first.
 ///
 /// One pass: a SIMD dot-product loop streams the matrix once, split across the cores for large indexes, and each
-/// part keeps its own k best as it goes (no score array, no second pass); the parts' lists are merged. Measured on
-/// the 2-core VM with OPENBLAS_NUM_THREADS=1: 2.5 ms at 100k × 128 for the loop alone against 4.1 ms for
-/// `cblas_sgemv`, and 25 ms against 53 ms at 1M. Batches of queries still go through `cblas_sgemm`, where BLAS wins.
+/// part keeps its own k best as it goes (no score array, no second pass); the parts' lists are merged. For one query
+/// this beat `cblas_sgemv`, which writes every score out first (benchmarks/README.md, "Design measurements"); batches
+/// of queries still go through `cblas_sgemm`, where BLAS wins.
 func nearestRows(
     matrix: UnsafePointer<Float>, rows: Int, dimension: Int, query: [Float], k: Int
 ) -> [(score: Float, row: Int)] {

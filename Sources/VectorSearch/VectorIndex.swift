@@ -150,7 +150,7 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
                     return search(normalisedQuery: normalised, k: k, rows: rows)
                 case .quantized:
                     // Without AVX2 (x86-64 before 2013) the int8 kernel is plain C, slower than the Float32 scan's
-                    // SIMD: measured 5.0 against 1.8 ms at 100k rows.
+                    // SIMD (benchmarks/README.md, "Design measurements").
                     guard fg_kernel_best() != FG_KERNEL_GENERIC else {
                         return search(normalisedQuery: normalised, k: k, rows: rows)
                     }

@@ -109,3 +109,31 @@ func waitUntil(
     }
     throw TimedOut(what: what)
 }
+
+extension GalleryFixture {
+    /// Streams many faces into the table with `COPY`, as a bulk load behind the service's back would: the database
+    /// announces it as one reload per organisation.
+    func copyFaces(_ faces: [NewFace]) async throws {
+        try await client.withConnection { connection in
+            try await connection.copyFrom(
+                table: "faces",
+                columns: ["organization_id", "member_id", "embedding", "model", "model_version", "image_sha256"],
+                logger: logger
+            ) { writer in
+                var buffer = ByteBuffer()
+                for face in faces {
+                    let vector = "[" + face.embedding.map { "\($0)" }.joined(separator: ",") + "]"
+                    let hex = face.imageSHA256.map { String(format: "%02x", $0) }.joined()
+                    // Ids, numbers and hex need no escaping in COPY's text format; the fixture's model names neither.
+                    buffer.writeString([face.organizationID.uuidString, face.memberID.uuidString, vector, face.model,
+                                        face.modelVersion, "\\\\x" + hex].joined(separator: "\t") + "\n")
+                    if buffer.readableBytes > 1 << 20 {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                    }
+                }
+                if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            }
+        }
+    }
+}

@@ -148,7 +148,7 @@ import Testing
                 let faces = (0..<5000).map { i in
                     fixture.newFace(member: people[i % people.count], embedding: random.vector(128), photo: "bulk\(i)")
                 }
-                try await fixture.store.bulkInsert(faces)
+                try await fixture.copyFaces(faces)
                 try await waitUntil("the import is loaded", timeout: .seconds(30)) { gallery.indexedFaces == 5000 }
                 #expect(gallery.syncStatus.reloads == 2)
                 let found = try await gallery.nearestFaces(to: faces[1234].embedding, in: fixture.organization, k: 1)

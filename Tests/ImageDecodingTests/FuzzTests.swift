@@ -36,13 +36,15 @@ struct FuzzTests {
             }
             do {
                 let image = try decoder.decode(bytes)
-                #expect(image.pixels.count == image.width * image.height * 3)
+                #expect(image.pixels.count == image.width * image.height * 3 && image.pixelCount <= 4_000_000)
                 decoded += 1
             } catch {
-                #expect(!error.code.isEmpty)
+                // The same bytes are refused the same way again: no state of one decode leaks into the next.
+                #expect(throws: error) { try decoder.decode(bytes) }
                 refused += 1
             }
         }
-        #expect(decoded + refused == 120)
+        // A campaign whose mutations all decode, or none does, exercised one side only.
+        #expect(decoded > 0 && refused > 0, "\(decoded) decoded, \(refused) refused")
     }
 }

@@ -55,7 +55,7 @@ enum ImageInput {
             return images
         case "application/json":
             let body = try await collect(request, upTo: limit)
-            // Parsing and decoding 14 MB of text takes tens of milliseconds: not on the shared executor.
+            // Parsing and decoding up to 14 MB of text is CPU work that grows with the body: not on the shared executor.
             return [try await offSharedExecutor { try imageFromJSON(body, maxBytes: maxBytes) }]
         default:
             throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: """
