@@ -63,7 +63,11 @@ public func buildApplication(
         if let width = try await model.current.faces.embeddingColumnDimensions(), width != configuration.embeddingDimensions {
             throw StorageError.embeddingWidthMismatch(column: width, model: configuration.embeddingDimensions)
         }
-        try await users.ensureSuperAdmin(configuration.superAdmin, bcryptCost: configuration.bcryptCost)
+        var superAdminHash: String?
+        if let superAdmin = configuration.superAdmin {
+            superAdminHash = try await hashPassword(superAdmin.password, cost: configuration.bcryptCost)
+        }
+        try await users.ensureSuperAdmin(configuration.superAdmin, passwordHash: superAdminHash)
         // A model activated while the service ran wins over FACE_MODEL; loaded (with its gallery) before serving.
         await gallerySync.followModelActivation()
         if model.current.engine.model != configuration.engine.model {

@@ -1,5 +1,4 @@
 import Foundation
-import HummingbirdBcrypt
 import Logging
 import PostgresNIO
 
@@ -24,15 +23,13 @@ public struct UserStore: Sendable {
         }
     }
 
-    /// Creates the super admin (and its organisation) when none exists. Idempotent; concurrent callers serialise on
-    /// an advisory lock. Returns true when it created the account. Throws when none exists and none can be made.
+    /// Creates the super admin (and its organisation) when none exists, with `passwordHash` (the hash of the
+    /// credentials' password, made by the caller before any lock is taken: hashing is slow). Idempotent; concurrent
+    /// callers serialise on an advisory lock. Returns true when it created the account. Throws when none exists and
+    /// none can be made.
     @discardableResult
-    public func ensureSuperAdmin(_ credentials: SuperAdminCredentials?, bcryptCost: UInt8 = 12) async throws -> Bool {
-        // Hash before taking the lock: bcrypt is slow and runs off the cooperative pool.
-        var hash: String?
-        if let credentials { hash = try await hashPassword(credentials.password, cost: bcryptCost) }
-        let passwordHash = hash
-        return try await database.transaction(logger: logger) { connection in
+    public func ensureSuperAdmin(_ credentials: SuperAdminCredentials?, passwordHash: String?) async throws -> Bool {
+        try await database.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Migrator.advisoryLockKey + 1))", logger: logger)
             let existing = try await connection.query("SELECT count(*) FROM users WHERE is_super_admin", logger: logger)
             for try await count in existing.decode(Int.self) where count > 0 { return false }
@@ -218,18 +215,4 @@ extension UserStore {
             VALUES (\(organization), \(actor), \(action), \(target))
             """, logger: logger)
     }
-}
-
-/// bcrypt on a dedicated thread, never on the cooperative pool or an event loop.
-public func hashPassword(_ password: String, cost: UInt8 = 12) async throws -> String {
-    try await runBlocking { Bcrypt.hash(password, cost: cost) }
-}
-
-public func verifyPassword(_ password: String, hash: String) async throws -> Bool {
-    try await runBlocking { Bcrypt.verify(password, hash: hash) }
-}
-
-/// Runs CPU-bound work on NIO's blocking thread pool and awaits it.
-func runBlocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
-    try await NIOThreadPool.singleton.runIfActive { work() }
 }

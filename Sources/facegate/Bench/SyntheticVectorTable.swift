@@ -3,7 +3,7 @@ import PostgresNIO
 
 /// A scratch table of random vectors for `facegate bench search`: made by the database itself from a seed (no
 /// client-side literals), searched exactly and through an HNSW index, and dropped afterwards.
-public struct SyntheticVectorTable: Sendable {
+struct SyntheticVectorTable: Sendable {
     public let client: PostgresClient
     public let name: String
     public let dimension: Int

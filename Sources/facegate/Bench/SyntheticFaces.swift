@@ -1,11 +1,12 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Storage
 
 /// Synthetic members with one random face each, made by the database itself, to size a benchmark's gallery
 /// (`facegate bench seed`). Only organisations whose name starts with `bench` are filled, so a mistyped id cannot
 /// pour synthetic people into a real tenant.
-public struct SyntheticFaces: Sendable {
+struct SyntheticFaces: Sendable {
     public let client: PostgresClient
     let logger: Logger
 
