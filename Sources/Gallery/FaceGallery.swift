@@ -1,19 +1,7 @@
-import Dispatch
 import Foundation
 import Logging
 import Storage
 import Synchronization
-import VectorSearch
-
-/// Where searches run: the in-memory index (exact, fast) or the database's own search.
-public enum SearchBackend: String, Sendable, CaseIterable {
-    /// The in-memory BLAS index of every organisation, kept equal to the database (`GallerySync`).
-    case memory
-    /// pgvector's HNSW index (approximate; `hnsw.ef_search` configurable) — for galleries too big for RAM.
-    case pgvector
-    /// pgvector's exact scan (slow; for comparison and verification).
-    case pgvectorExact = "pgvector_exact"
-}
 
 public enum GalleryError: Error, Equatable, CustomStringConvertible {
     /// The in-memory index has not finished loading (or is reloading after a failed consistency check).
@@ -29,51 +17,17 @@ public enum GalleryError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Every organisation's enrolled faces, searchable. Writes go to the database first (`FaceStore`, `MemberStore`)
-/// and, once committed, to this instance's in-memory index; `GallerySync` applies the writes of other instances
-/// (announced by the database with NOTIFY) and checks the index against the database.
+/// and, once committed, to the search backend's own copy if it keeps one (`FaceSearch`: in memory, or none for
+/// pgvector); `GallerySync` applies the writes of other instances (announced by the database with NOTIFY) and checks
+/// that copy against the database.
 public final class FaceGallery: Sendable {
     public let dimension: Int
-    public let backend: SearchBackend
-    public let efSearch: Int
     let store: FaceStore
     let members: MemberStore
     let logger: Logger
-    private let state: Mutex<State>
-    private let countCache = Mutex<[UUID: (count: Int, at: ContinuousClock.Instant)]>([:])
-    static let countMaxAge: Duration = .seconds(10)
-    /// Large scans run here, off Swift's cooperative pool (a million-face scan takes tens of milliseconds).
-    private let searchQueue = DispatchQueue(label: "facegate.gallery.search", qos: .userInitiated, attributes: .concurrent)
-    static let offPoolRows = 20_000
-
-    /// One organisation's index and the summary of what it holds (changed only under the gallery's lock).
-    final class OrganizationIndex: @unchecked Sendable {
-        let index: VectorIndex<FaceRef>
-        var summary = FaceSummary()
-        init(dimension: Int, capacity: Int) { index = VectorIndex(dimension: dimension, capacity: capacity) }
-    }
-
-    enum Change: Sendable {
-        case add(FaceRef, organization: UUID, embedding: [Float])
-        case remove(FaceRef, organization: UUID)
-
-        var organization: UUID {
-            switch self {
-            case .add(_, let organization, _), .remove(_, let organization): organization
-            }
-        }
-    }
-
-    struct State: ~Copyable {
-        var indexes: [UUID: OrganizationIndex] = [:]
-        var loaded = false
-        /// Changes applied while a reload streams its snapshot; replayed onto the fresh index before it replaces
-        /// the old one, so a write that lands during a reload is not lost.
-        var journal: [Change]? = []
-        /// Faces removed lately: an `add` that arrives after its face's `remove` (notifications and local writes can
-        /// interleave) must not bring the face back. Ids are never reused.
-        var removed = RecentIDs(limit: 100_000)
-        var sync = SyncStatus()
-    }
+    /// Where searches run (chosen once: `SearchBackend.makeSearch`).
+    let search: any FaceSearch
+    private let sync = Mutex(SyncStatus())
 
     /// What `/ready` reports about the gallery.
     public struct SyncStatus: Sendable, Equatable {
@@ -93,13 +47,17 @@ public final class FaceGallery: Sendable {
         self.store = store
         self.members = members
         self.dimension = dimension
-        self.backend = backend
-        self.efSearch = efSearch
         self.logger = logger
-        state = Mutex(State())
+        search = backend.makeSearch(store: store, dimension: dimension, efSearch: efSearch, logger: logger)
     }
 
-    // MARK: - Writes (database first, then this instance's index)
+    /// The backend searches run on.
+    public var backend: SearchBackend { search.backend }
+
+    /// Rows the in-memory index allocates for an organisation of `count` faces (benchmarks size theirs the same way).
+    public static func indexCapacity(for count: Int) -> Int { InMemoryFaceSearch.capacity(for: count) }
+
+    // MARK: - Writes (database first, then the backend's copy)
 
     /// Stores a face and adds it to the index. Throws `StorageError.memberNotFound` / `.duplicateFace`.
     public func add(_ face: NewFace) async throws -> FaceRef {
@@ -136,23 +94,7 @@ public final class FaceGallery: Sendable {
             throw GalleryError.wrongDimension(expected: dimension, got: embedding.count)
         }
         guard k > 0 else { return [] }
-        switch backend {
-        case .pgvector, .pgvectorExact:
-            let method: FaceStore.SearchMethod = backend == .pgvector ? .hnsw(efSearch: efSearch) : .exact
-            return try await store.nearestFaces(to: embedding, organization: organization, k: k, method: method)
-                .map { FaceNeighbour(face: $0.face, distance: $0.distance) }
-        case .memory:
-            let index = try state.withLock { state throws(GalleryError) -> VectorIndex<FaceRef>? in
-                guard state.loaded else { throw .notReady }
-                return state.indexes[organization]?.index
-            }
-            guard let index else { return [] }
-            let search: @Sendable () -> [FaceNeighbour] = { index.search(embedding, k: k).map { FaceNeighbour(face: $0.id, distance: $0.distance) } }
-            guard index.count >= Self.offPoolRows else { return search() }
-            return await withCheckedContinuation { continuation in
-                searchQueue.async { continuation.resume(returning: search()) }
-            }
-        }
+        return try await search.nearestFaces(to: embedding, in: organization, k: k)
     }
 
     /// The members nearest to `embedding`, one entry per member (its nearest face), nearest first: at most
@@ -171,51 +113,31 @@ public final class FaceGallery: Sendable {
         }
     }
 
-    /// The faces a search of `organization` compares a probe with (the derived tolerance depends on it). With the
-    /// pgvector backends the database counts them, at most every `countMaxAge` per organisation (a count is a scan).
+    /// The faces a search of `organization` compares a probe with (the derived tolerance depends on it).
     public func faceCount(in organization: UUID) async throws -> Int {
-        switch backend {
-        case .pgvector, .pgvectorExact:
-            let now = ContinuousClock.now
-            if let cached = countCache.withLock({ $0[organization] }), now - cached.at < Self.countMaxAge {
-                return cached.count
-            }
-            let count = try await store.count(organization: organization)
-            countCache.withLock { $0[organization] = (count, now) }
-            return count
-        case .memory:
-            return try state.withLock { state throws(GalleryError) -> Int in
-                guard state.loaded else { throw .notReady }
-                return state.indexes[organization]?.summary.count ?? 0
-            }
-        }
+        try await search.faceCount(in: organization)
     }
 
     // MARK: - State for /ready and the sync
 
-    /// Faces in the in-memory index (all organisations); nil for the pgvector backends.
-    public var indexedFaces: Int? {
-        guard backend == .memory else { return nil }
-        return state.withLock { state in state.indexes.values.reduce(0) { $0 + $1.summary.count } }
-    }
+    /// Faces in the in-memory index (all organisations); nil for a backend that keeps none.
+    public var indexedFaces: Int? { search.heldFaces }
 
-    public var indexBytes: Int {
-        state.withLock { state in state.indexes.values.reduce(0) { $0 + $1.index.byteCount } }
-    }
+    public var indexBytes: Int { search.heldBytes }
 
-    /// Whether searches give the database's answer: true for the pgvector backends; for memory, once loaded and
-    /// while listening with no unresolved mismatch.
-    public var isInSync: Bool {
-        guard backend == .memory else { return true }
-        return state.withLock { $0.loaded && $0.journal == nil && $0.sync.listening }
-    }
+    /// Whether searches give the database's answer: a backend that searches the database always does; one with its
+    /// own copy once loaded, while listening, with no unresolved difference.
+    public var isInSync: Bool { search.isCurrent && (!search.keepsIndex || syncStatus.listening) }
 
-    public var syncStatus: SyncStatus { state.withLock { $0.sync } }
+    public var syncStatus: SyncStatus { sync.withLock { $0 } }
 
-    /// Whether the index has been loaded from the database at least once (the pgvector backends load nothing).
-    public var isLoaded: Bool { backend != .memory || state.withLock { $0.loaded } }
+    /// Whether the backend's copy has been loaded from the database at least once (always, without a copy).
+    public var isLoaded: Bool { search.isLoaded }
 
-    func updateSync(_ update: (inout SyncStatus) -> Void) { state.withLock { update(&$0.sync) } }
+    /// The most faces any one organisation has in the in-memory index (nil without one).
+    public var largestOrganizationFaces: Int? { search.largestOrganizationFaces }
+
+    func updateSync(_ update: (inout SyncStatus) -> Void) { sync.withLock { update(&$0) } }
 
     /// Takes over the sync status (LISTEN state, last check) of the gallery this one replaces (a face model switch):
     /// the same `GallerySync` goes on following the database for it.
@@ -224,111 +146,18 @@ public final class FaceGallery: Sendable {
         updateSync { $0 = status }
     }
 
-    /// The most faces any one organisation has in the in-memory index (nil for the pgvector backends).
-    public var largestOrganizationFaces: Int? {
-        guard backend == .memory else { return nil }
-        return state.withLock { state in state.indexes.values.map(\.summary.count).max() ?? 0 }
-    }
-
-    /// Per-organisation summaries of the in-memory index (organisations without faces left out).
-    func summaries() -> [UUID: FaceSummary] {
-        state.withLock { state in state.indexes.compactMapValues { $0.summary.count > 0 ? $0.summary : nil } }
-    }
+    /// Per-organisation summaries of the backend's copy (organisations without faces left out).
+    func summaries() -> [UUID: FaceSummary] { search.summaries() }
 
     // MARK: - Applying changes
 
-    func apply(_ change: Change) {
-        guard backend == .memory else { return }
-        state.withLock { state in
-            state.journal?.append(change)
-            Self.apply(change, to: &state.indexes, removed: &state.removed, dimension: dimension)
-        }
-    }
+    func apply(_ change: GalleryChange) { search.apply(change) }
 
-    private static func apply(
-        _ change: Change, to indexes: inout [UUID: OrganizationIndex], removed: inout RecentIDs, dimension: Int
-    ) {
-        switch change {
-        case .add(let ref, let organization, let embedding):
-            guard !removed.contains(ref.face), embedding.count == dimension else { return }
-            let entry = indexes[organization] ?? {
-                let created = OrganizationIndex(dimension: dimension, capacity: capacity(for: 0))
-                indexes[organization] = created
-                return created
-            }()
-            let isNew = !entry.index.contains(ref)
-            if entry.index.insert(embedding, id: ref), isNew { entry.summary.add(ref.face) }
-        case .remove(let ref, let organization):
-            removed.insert(ref.face)
-            if let entry = indexes[organization], entry.index.remove(ref) { entry.summary.remove(ref.face) }
-        }
-    }
-
-    /// Rows allocated for an organisation of `count` faces: 1/8 headroom so that the next enrolments do not double
-    /// a large matrix at once.
-    public static func capacity(for count: Int) -> Int { 256 + count + count / 8 }
-
-    /// Replaces the index of `organization` (nil: of every organisation) with a fresh load from the database,
-    /// replaying the changes applied meanwhile. Searches keep using the old index until the swap.
+    /// Replaces the copy of `organization` (nil: of every organisation) with a fresh load from the database,
+    /// replaying the changes applied meanwhile. Searches keep using the old copy until the swap.
     public func reload(organization: UUID? = nil) async throws {
-        guard backend == .memory else { return }
-        // Before the first full load there is nothing to patch: load everything.
-        let organization = isLoaded ? organization : nil
-        let clock = ContinuousClock(), started = clock.now
-        // Until the swap, changes are recorded; if the load fails they stay recorded for the next attempt.
-        state.withLock { state in if state.journal == nil { state.journal = [] } }
-        // Sized from the counts: no growth while loading.
-        let counts = try await store.counts()
-        var fresh: [UUID: OrganizationIndex] = [:]
-        try await store.forEachFace(organization: organization) { org, ref, embedding in
-            let entry = fresh[org] ?? {
-                let created = OrganizationIndex(dimension: dimension, capacity: Self.capacity(for: counts[org] ?? 0))
-                fresh[org] = created
-                return created
-            }()
-            if entry.index.insert(embedding, id: ref) { entry.summary.add(ref.face) }
-        }
-        let total = fresh.values.reduce(0) { $0 + $1.summary.count }
-        state.withLock { state in
-            var removed = state.removed
-            for change in state.journal ?? [] where organization == nil || change.organization == organization {
-                Self.apply(change, to: &fresh, removed: &removed, dimension: dimension)
-            }
-            state.removed = removed
-            if let organization {
-                state.indexes[organization] = fresh[organization]
-            } else {
-                state.indexes = fresh
-            }
-            state.journal = nil
-            state.loaded = true
-            state.sync.reloads += 1
-        }
-        logger.info("gallery loaded", metadata: [
-            "organization": "\(organization.map(\.uuidString) ?? "all")", "faces": "\(total)",
-            "seconds": "\(((clock.now - started) / .seconds(1)).formatted(.number.precision(.fractionLength(2))))",
-        ])
-    }
-}
-
-/// A bounded set of recently seen ids: the oldest are forgotten first.
-struct RecentIDs {
-    let limit: Int
-    private var members = Set<UUID>()
-    private var order: [UUID] = []
-    private var start = 0
-
-    init(limit: Int) { self.limit = limit }
-
-    func contains(_ id: UUID) -> Bool { members.contains(id) }
-
-    mutating func insert(_ id: UUID) {
-        guard members.insert(id).inserted else { return }
-        order.append(id)
-        if members.count > limit {
-            members.remove(order[start])
-            start += 1
-            if start > limit { order.removeFirst(start); start = 0 }
-        }
+        guard search.keepsIndex else { return }
+        try await search.reload(organization: organization)
+        updateSync { $0.reloads += 1 }
     }
 }

@@ -58,7 +58,7 @@ public final class GallerySync: Service, Sendable {
     /// Follows the database until the service shuts down. The pgvector backends keep no index, but they too follow
     /// face model switches (announced, and looked for at every check).
     public func run() async throws {
-        let indexed = gallery.backend == .memory
+        let indexed = gallery.search.keepsIndex
         await cancelWhenGracefulShutdown { [self] in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }

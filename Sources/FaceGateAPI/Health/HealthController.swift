@@ -60,11 +60,12 @@ struct HealthController: Sendable {
     func galleryCheck() -> ReadinessReport.GalleryCheck {
         let gallery = gallery()
         let inSync = gallery.isInSync
-        guard gallery.backend == .memory else {
+        // A backend that searches the database keeps no copy to report on.
+        guard let faces = gallery.indexedFaces else {
             return .init(ok: inSync, backend: gallery.backend.rawValue, inSync: inSync)
         }
         let status = gallery.syncStatus
-        return .init(ok: inSync, backend: gallery.backend.rawValue, faces: gallery.indexedFaces,
+        return .init(ok: inSync, backend: gallery.backend.rawValue, faces: faces,
                      indexBytes: gallery.indexBytes, inSync: inSync, listening: status.listening,
                      lastCheckAt: status.lastCheck, reloads: status.reloads)
     }

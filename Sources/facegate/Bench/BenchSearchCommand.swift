@@ -78,7 +78,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
 
         // The gallery's own structure: FaceRef ids (face and member UUIDs), sized as the gallery sizes it.
         let residentBefore = Self.residentBytes()
-        let index = VectorIndex<FaceRef>(dimension: dim, capacity: FaceGallery.capacity(for: size))
+        let index = VectorIndex<FaceRef>(dimension: dim, capacity: FaceGallery.indexCapacity(for: size))
         started = clock.now
         try await table.forEachRow { id, embedding in index.insert(embedding, id: Self.faceRef(id)) }
         let loadSeconds = (clock.now - started) / .seconds(1)
