@@ -97,12 +97,12 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost), loginLimiter: loginLimiter,
         usernameLimiter: usernameLimiter
     ).addRoutes(to: api.group("auth"))
-    OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger), users: users)
+    OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger))
         .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
-    MembersController(model: model, users: users).addRoutes(to: api.group("members"))
+    MembersController(model: model).addRoutes(to: api.group("members"))
     FacesController(
-        model: model, users: users, sealer: configuration.biometricSealer, maxImageBytes: configuration.imageLimits.maxBytes
+        model: model, sealer: configuration.biometricSealer, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api.group("members"))
     MatchingController(
         model: model, checkins: CheckinStore(database: services.database, logger: logger),

@@ -71,8 +71,10 @@ public final class FaceGallery: Sendable {
     }
 
     /// Deletes one face of the organisation (and of `member`, when given); false when there is no such face there.
-    public func removeFace(_ face: UUID, organization: UUID, member: UUID? = nil) async throws -> Bool {
-        guard let ref = try await store.delete(face: face, organization: organization, member: member) else { return false }
+    public func removeFace(_ face: UUID, organization: UUID, member: UUID? = nil, actor: UUID? = nil) async throws -> Bool {
+        guard let ref = try await store.delete(face: face, organization: organization, member: member, actor: actor) else {
+            return false
+        }
         apply(.remove(ref, organization: organization))
         return true
     }

@@ -114,17 +114,23 @@ public struct FaceStore: Sendable {
     /// Deletes one face of the organisation (and of `member`, when given) together with the same photo's faces of
     /// other models (made by `facegate faces reembed`: a photo staff removed must not come back with the next model);
     /// nil when there is no such face there.
-    public func delete(face: UUID, organization: UUID, member: UUID? = nil) async throws -> FaceRef? {
+    /// The `face_deleted` audit entry (by `actor`) is written in the same statement.
+    public func delete(face: UUID, organization: UUID, member: UUID? = nil, actor: UUID? = nil) async throws -> FaceRef? {
         let rows = try await database.query(
             """
             WITH chosen AS (
                 SELECT member_id, image_sha256 FROM faces WHERE id = \(face) AND organization_id = \(organization)
                     AND (\(member)::uuid IS NULL OR member_id = \(member))
+            ), deleted AS (
+                DELETE FROM faces f USING chosen
+                WHERE f.organization_id = \(organization) AND f.member_id = chosen.member_id
+                    AND f.image_sha256 = chosen.image_sha256
+                RETURNING f.member_id
+            ), audit AS (
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+                SELECT \(organization), \(actor), 'face_deleted', \(face.uuidString) WHERE EXISTS (SELECT 1 FROM deleted)
             )
-            DELETE FROM faces f USING chosen
-            WHERE f.organization_id = \(organization) AND f.member_id = chosen.member_id
-                AND f.image_sha256 = chosen.image_sha256
-            RETURNING f.member_id
+            SELECT member_id FROM deleted
             """, logger: logger)
         return try rows.first(UUID.self).map { FaceRef(face: face, member: $0) }
     }

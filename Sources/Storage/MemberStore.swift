@@ -113,16 +113,24 @@ public struct MemberStore: Sendable {
     }
 
     /// Changes the given fields (nil leaves a field as it is); nil when there is no such member there.
+    /// Applies the changes and writes the `member_updated` audit entry (by `actor`) in one statement.
     public func update(
-        _ id: UUID, organization: UUID, name: String?, externalID: String?, email: String?, metadata: String?
+        _ id: UUID, organization: UUID, name: String?, externalID: String?, email: String?, metadata: String?,
+        actor: UUID? = nil
     ) async throws -> Member? {
         do {
             let rows = try await database.query(
                 """
-                UPDATE members SET name = coalesce(\(name), name), external_id = coalesce(\(externalID), external_id),
-                       email = coalesce(\(email), email), metadata = coalesce(\(metadata)::jsonb, metadata),
-                       updated_at = now()
-                WHERE id = \(id) AND organization_id = \(organization) RETURNING id
+                WITH updated AS (
+                    UPDATE members SET name = coalesce(\(name), name), external_id = coalesce(\(externalID), external_id),
+                           email = coalesce(\(email), email), metadata = coalesce(\(metadata)::jsonb, metadata),
+                           updated_at = now()
+                    WHERE id = \(id) AND organization_id = \(organization) RETURNING id
+                ), audit AS (
+                    INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+                    SELECT \(organization), \(actor), 'member_updated', \(id.uuidString) FROM updated
+                )
+                SELECT id FROM updated
                 """, logger: logger)
             guard try rows.first(UUID.self) != nil else { return nil }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {

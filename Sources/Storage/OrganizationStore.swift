@@ -19,10 +19,19 @@ public struct OrganizationStore: Sendable {
     }
 
     /// Creates an organisation; throws `StorageError.duplicateOrganization` when the name (any case) is taken.
-    public func create(name: String) async throws -> Organization {
+    /// Creates an organisation and its `organization_created` audit entry in one statement.
+    public func create(name: String, actor: UUID? = nil) async throws -> Organization {
         do {
             let rows = try await database.query(
-                "INSERT INTO organizations (name) VALUES (\(name)) RETURNING id, name, created_at", logger: logger)
+                """
+                WITH created AS (
+                    INSERT INTO organizations (name) VALUES (\(name)) RETURNING id, name, created_at
+                ), audit AS (
+                    INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+                    SELECT id, \(actor), 'organization_created', name FROM created
+                )
+                SELECT id, name, created_at FROM created
+                """, logger: logger)
             guard let (id, name, created) = try rows.firstRow((UUID, String, Date).self) else {
                 throw StorageError.noRowReturned
             }

@@ -123,14 +123,21 @@ extension UserStore {
 
     /// Creates an account; throws `StorageError.duplicateUsername` when the name is taken (names are unique across
     /// organisations: a login names no organisation) and `.organizationNotFound`.
+    /// Creates an account and its `user_created` audit entry (by `actor`) in one statement.
     public func create(
-        organization: UUID, username: String, email: String?, passwordHash: String, role: String
+        organization: UUID, username: String, email: String?, passwordHash: String, role: String, actor: UUID? = nil
     ) async throws -> Account {
         do {
             let rows = try await database.query(
                 """
-                INSERT INTO users (organization_id, username, email, password_hash, role)
-                VALUES (\(organization), \(username), \(email), \(passwordHash), \(role)) RETURNING id
+                WITH created AS (
+                    INSERT INTO users (organization_id, username, email, password_hash, role)
+                    VALUES (\(organization), \(username), \(email), \(passwordHash), \(role)) RETURNING id, organization_id
+                ), audit AS (
+                    INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+                    SELECT organization_id, \(actor), 'user_created', upper(id::text) FROM created
+                )
+                SELECT id FROM created
                 """, logger: logger)
             let id = try rows.single(UUID.self)
             guard let account = try await find(id, organization: organization) else { throw StorageError.noRowReturned }
@@ -168,9 +175,13 @@ extension UserStore {
 
     /// Applies `changes` to an account of the organisation; nil when there is no such account there. A password
     /// change or disabling ends the account's sessions.
-    public func update(_ id: UUID, organization: UUID, _ changes: AccountChanges) async throws -> Account? {
-        try await Self.refusingDuplicates { try await self.applyChanges(id, organization: organization, changes) }
-            ? try await find(id, organization: organization) : nil
+    /// Applies `changes` and writes the `user_updated` audit entry (by `actor`) in one transaction.
+    public func update(
+        _ id: UUID, organization: UUID, _ changes: AccountChanges, actor: UUID? = nil
+    ) async throws -> Account? {
+        try await Self.refusingDuplicates {
+            try await self.applyChanges(id, organization: organization, changes, actor: actor)
+        } ? try await find(id, organization: organization) : nil
     }
 
     private static func refusingDuplicates<T>(_ body: () async throws -> T) async throws -> T {
@@ -181,7 +192,9 @@ extension UserStore {
         }
     }
 
-    private func applyChanges(_ id: UUID, organization: UUID, _ changes: AccountChanges) async throws -> Bool {
+    private func applyChanges(
+        _ id: UUID, organization: UUID, _ changes: AccountChanges, actor: UUID?
+    ) async throws -> Bool {
         try await database.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
@@ -196,18 +209,33 @@ extension UserStore {
                     "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL",
                     logger: logger)
             }
+            try await connection.query(
+                """
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+                VALUES (\(organization), \(actor), 'user_updated', \(id.uuidString))
+                """, logger: logger)
             return true
         }
     }
 
     /// Deletes an account of the organisation (its tokens go with it); false when there is no such account there.
-    public func delete(_ id: UUID, organization: UUID) async throws -> Bool {
+    /// Deletes an account and writes its `user_deleted` audit entry (by `actor`) in one statement.
+    public func delete(_ id: UUID, organization: UUID, actor: UUID? = nil) async throws -> Bool {
         let rows = try await database.query(
-            "DELETE FROM users WHERE id = \(id) AND organization_id = \(organization) RETURNING id", logger: logger)
+            """
+            WITH deleted AS (
+                DELETE FROM users WHERE id = \(id) AND organization_id = \(organization) RETURNING id, organization_id
+            ), audit AS (
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target)
+                SELECT organization_id, \(actor), 'user_deleted', \(id.uuidString) FROM deleted
+            )
+            SELECT id FROM deleted
+            """, logger: logger)
         return try rows.first(UUID.self) != nil
     }
 
-    /// Records a security-relevant action in the audit log.
+    /// Records an event that changes no row of its own (a login, a failed login, a logout, a replayed refresh token)
+    /// in the audit log. A change to a row is audited by the store method that makes it, in its transaction.
     public func audit(_ action: String, organization: UUID?, actor: UUID?, target: String? = nil) async throws {
         try await database.query(
             """

@@ -126,6 +126,41 @@ struct UsersTests {
         }
     }
 
+    @Test("every change is audited by the statement that makes it, with its actor; a change refused leaves no entry")
+    func changesAudited() async throws {
+        try await withApplication { client, url in
+            let root = try await client.accessToken()
+            let me = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Audit Gym"]).status == .created)
+            let user = try #require(try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "audited", "password": "a long enough password", "role": "operator"]).body["id"] as? String)
+            #expect(try await client.json(.patch, "/api/v1/users/\(user)", token: root, body: ["disabled": true]).status == .ok)
+            #expect(try await client.json(.delete, "/api/v1/users/\(user)", token: root).status == .noContent)
+            let member = try #require(try await client.json(.post, "/api/v1/members", token: root, body: ["name": "Ada"])
+                .body["id"] as? String)
+            #expect(try await client.json(.patch, "/api/v1/members/\(member)", token: root, body: ["name": "Ada K"]).status == .ok)
+            // Refused changes: a user or member that does not exist, a duplicate organisation.
+            #expect(try await client.json(.patch, "/api/v1/users/\(UUID())", token: root, body: ["disabled": true]).status == .notFound)
+            #expect(try await client.json(.patch, "/api/v1/members/\(UUID())", token: root, body: ["name": "X"]).status == .notFound)
+            #expect(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "audit gym"]).status == .conflict)
+            try await TestDatabase.withClient(url) { database in
+                let rows = try await database.query(
+                    """
+                    SELECT action, actor_user_id::text, lower(target) FROM audit_log
+                    WHERE action IN ('organization_created', 'user_created', 'user_updated', 'user_deleted', 'member_updated')
+                    ORDER BY id
+                    """, logger: TestDatabase.logger)
+                var entries: [String] = []
+                for try await (action, actor, target) in rows.decode((String, String?, String?).self) {
+                    #expect(actor == me.lowercased(), "\(action) by \(actor ?? "nobody")")
+                    entries.append("\(action) \(target ?? "")")
+                }
+                #expect(entries == ["organization_created audit gym", "user_created \(user)", "user_updated \(user)",
+                                    "user_deleted \(user)", "member_updated \(member)"], "\(entries)")
+            }
+        }
+    }
+
     @Test("operators and kiosks cannot manage users; bad fields are 400 with a code; duplicates are 409")
     func roles() async throws {
         try await withApplication { client, _ in

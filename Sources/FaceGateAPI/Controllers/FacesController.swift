@@ -10,7 +10,6 @@ import Storage
 struct FacesController {
     /// The model in use when a request began: every face it enrols is made by it.
     let model: ActiveFaceModel
-    let users: UserStore
     let sealer: BiometricSealer
     let maxImageBytes: Int
 
@@ -114,10 +113,10 @@ struct FacesController {
         let actor = try context.account(in: MembersController.staff)
         let member = try uuidParameter("id", of: context, what: "member")
         let face = try uuidParameter("face_id", of: context, what: "face")
-        guard try await model.current.gallery.removeFace(face, organization: actor.organizationID, member: member) else {
+        guard try await model.current.gallery.removeFace(
+            face, organization: actor.organizationID, member: member, actor: actor.id) else {
             throw Problem.notFound("face")
         }
-        try await users.audit("face_deleted", organization: actor.organizationID, actor: actor.id, target: face.uuidString)
         return Response(status: .noContent)
     }
 

@@ -7,7 +7,6 @@ import Storage
 struct MembersController {
     /// Its stores count the faces of the model in use.
     let model: ActiveFaceModel
-    let users: UserStore
     var members: MemberStore { model.current.members }
 
     static let staff: Set<Role> = [.admin, .operator]
@@ -107,9 +106,8 @@ struct MembersController {
         try body.validate(requireName: false)
         guard let member = try await members.update(
             id, organization: actor.organizationID, name: body.name?.trimmingCharacters(in: .whitespaces),
-            externalID: body.externalId, email: body.email, metadata: body.metadata?.text)
+            externalID: body.externalId, email: body.email, metadata: body.metadata?.text, actor: actor.id)
         else { throw Problem.notFound("member") }
-        try await users.audit("member_updated", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
         return try JSONResponse.encode(MemberView(member), status: .ok)
     }
 

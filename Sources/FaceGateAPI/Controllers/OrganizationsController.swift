@@ -5,7 +5,6 @@ import Storage
 /// `/api/v1/organizations`: the super admin's list and creation of organisations (tenants).
 struct OrganizationsController {
     let organizations: OrganizationStore
-    let users: UserStore
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
@@ -27,8 +26,7 @@ struct OrganizationsController {
         let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
         let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(name.count) else { throw Problem.invalidField("name", "1 to 200 characters") }
-        let created = try await organizations.create(name: name)
-        try await users.audit("organization_created", organization: created.id, actor: actor.id, target: name)
+        let created = try await organizations.create(name: name, actor: actor.id)
         return try JSONResponse.encode(OrganizationView(id: created.id, name: created.name, createdAt: created.createdAt),
                                        status: .created)
     }

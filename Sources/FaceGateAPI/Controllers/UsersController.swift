@@ -80,8 +80,8 @@ struct UsersController {
         }
         let hash = try await hashPassword(body.password, cost: bcryptCost)
         let account = try await users.create(
-            organization: organization, username: body.username, email: body.email, passwordHash: hash, role: body.role)
-        try await users.audit("user_created", organization: organization, actor: actor.id, target: account.id.uuidString)
+            organization: organization, username: body.username, email: body.email, passwordHash: hash, role: body.role,
+            actor: actor.id)
         return try JSONResponse.encode(UserView(account, shownTo: actor), status: .created)
     }
 
@@ -112,10 +112,9 @@ struct UsersController {
         }
         var changes = UserStore.AccountChanges(role: body.role, email: body.email, disabled: body.disabled)
         if let password = body.password { changes.passwordHash = try await hashPassword(password, cost: bcryptCost) }
-        guard let account = try await users.update(id, organization: actor.organizationID, changes) else {
+        guard let account = try await users.update(id, organization: actor.organizationID, changes, actor: actor.id) else {
             throw Problem.notFound("user")
         }
-        try await users.audit("user_updated", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
         return try JSONResponse.encode(UserView(account, shownTo: actor), status: .ok)
     }
 
@@ -136,8 +135,9 @@ struct UsersController {
             throw Problem(.conflict, code: "cannot_change_own_access", detail: "you cannot delete yourself")
         }
         _ = try await changeableAccount(id, by: actor)
-        guard try await users.delete(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
-        try await users.audit("user_deleted", organization: actor.organizationID, actor: actor.id, target: id.uuidString)
+        guard try await users.delete(id, organization: actor.organizationID, actor: actor.id) else {
+            throw Problem.notFound("user")
+        }
         return Response(status: .noContent)
     }
 }
