@@ -87,11 +87,21 @@ let package = Package(
         // A small RFC 4180 reader for the labelled-photo CSVs (eval, import, tests).
         .target(name: "CSV"),
 
+        // Use cases: what the service does with a photo (enrol, check in, identify, verify, detect) and a member
+        // (erase), with the rules, once; the HTTP API and the command line translate to and from them.
+        .target(
+            name: "UseCases",
+            dependencies: [
+                "FaceEngine", "Gallery", "Storage", "ImageDecoding",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
         // HTTP API: buildApplication, configuration, routes.
         .target(
             name: "FaceGateAPI",
             dependencies: [
-                "Storage", "Gallery", "FaceEngine", "ImageDecoding",
+                "UseCases", "Storage", "Gallery", "FaceEngine", "ImageDecoding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -113,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "facegate",
             dependencies: [
-                "FaceGateAPI", "FaceEngine", "Gallery", "ImageDecoding", "Storage", "CSV", "VectorSearch",
+                "FaceGateAPI", "UseCases", "FaceEngine", "Gallery", "ImageDecoding", "Storage", "CSV", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The HTTP load generator of `facegate bench load`.
@@ -153,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "FaceGateAPITests",
             dependencies: [
-                "FaceGateAPI", "FaceEngine", "Gallery", "Storage", "TestSupport",
+                "FaceGateAPI", "UseCases", "FaceEngine", "Gallery", "Storage", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

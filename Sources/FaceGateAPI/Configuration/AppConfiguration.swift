@@ -4,6 +4,7 @@ import Gallery
 import ImageDecoding
 import Logging
 import Storage
+import UseCases
 
 /// Everything the service is configured with, built and validated once at start-up and passed down explicitly.
 public struct AppConfiguration: Sendable {

@@ -2,6 +2,7 @@ import FaceEngine
 import Foundation
 import Gallery
 import Storage
+import UseCases
 
 /// The face-engine part of the configuration: all that the service's engines and `facegate eval`/`bench` need,
 /// with no database or secrets, so those commands run from the same variables as the service.

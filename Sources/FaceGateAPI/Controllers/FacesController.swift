@@ -4,6 +4,7 @@ import Foundation
 import Gallery
 import Hummingbird
 import Storage
+import UseCases
 
 /// `/api/v1/members/{id}/faces`: enrolment (one photo, or several `image` parts at once), the member's faces, their
 /// deletion and their encrypted thumbnails (admins and operators).

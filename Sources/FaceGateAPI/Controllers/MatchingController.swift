@@ -3,6 +3,7 @@ import Foundation
 import Gallery
 import Hummingbird
 import Storage
+import UseCases
 
 /// The photo-in endpoints: `POST /identify` (1:N, no side effect), `POST /checkins` (1:N, recorded),
 /// `GET /checkins`, `POST /members/{id}/verify` (1:1) and `POST /detect` (faces only).

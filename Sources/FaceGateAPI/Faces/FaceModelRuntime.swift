@@ -4,6 +4,7 @@ import Gallery
 import ImageDecoding
 import Logging
 import Storage
+import UseCases
 
 /// All that one face model brings to the service: its engines, the stores and the gallery of its embedding space,
 /// the match policy from its false-match curve and its enrolment gate. A request takes one (`ActiveFaceModel.current`)
@@ -27,7 +28,7 @@ final class FaceModelRuntime: Sendable {
         self.engine = engine
         engines = try recognizers.engines(engine)
         policy = engine.matchPolicy(for: engines.descriptor)
-        pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), metrics: metrics)
+        pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), timings: metrics)
         let space = engines.descriptor.space
         faces = FaceStore(database: database, logger: logger, space: space)
         members = MemberStore(database: database, logger: logger, space: space)

@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import UseCases
 
 /// `facegate keys rotate`: re-seals every thumbnail and face crop not yet under `BIOMETRIC_ENCRYPTION_KEY`, opening it with the key
 /// it names (one of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`) and binding it to its face. Walks the faces in id order in

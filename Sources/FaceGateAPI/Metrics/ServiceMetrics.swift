@@ -3,11 +3,12 @@ import Foundation
 import Gallery
 import Hummingbird
 import Prometheus
+import UseCases
 
 /// The service's Prometheus metrics, in a registry of its own (no process-wide bootstrap, so several
 /// applications can live in one test process): requests per route and status with latencies, pipeline stage
 /// latencies, and, read at scrape time, the gallery's size and the engine queue.
-final class ServiceMetrics: Sendable {
+final class ServiceMetrics: StageTimings {
     let registry = PrometheusCollectorRegistry()
 
     static let requestBuckets: [Duration] = [

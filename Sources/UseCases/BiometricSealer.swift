@@ -6,17 +6,25 @@ import Storage
 /// organisation, member and the photo's SHA-256, the row's identity — as associated data, so that a blob copied into
 /// another face's row does not open; the key's id is stored beside the blob, so that the key can be rotated
 /// (`facegate keys rotate`) while the keys of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS` still open what they sealed.
-struct BiometricSealer: Sendable {
-    enum Failure: Error, Equatable {
+public struct BiometricSealer: Sendable {
+    public enum Failure: Error, Equatable {
         /// Sealed under a key this service does not have.
         case unknownKey(String)
+        /// AES-GCM gave no combined form (never with its default nonce).
+        case sealingFailed
     }
 
     /// Which face a blob belongs to.
-    struct Owner: Sendable {
-        var organization: UUID
-        var member: UUID
-        var imageSHA256: [UInt8]
+    public struct Owner: Sendable {
+        public var organization: UUID
+        public var member: UUID
+        public var imageSHA256: [UInt8]
+
+        public init(organization: UUID, member: UUID, imageSHA256: [UInt8]) {
+            self.organization = organization
+            self.member = member
+            self.imageSHA256 = imageSHA256
+        }
 
         /// Bound to the face and to what the blob is, so that a crop and a thumbnail cannot stand in for each other.
         func associatedData(_ column: FaceStore.SealedColumn) -> [UInt8] {
@@ -26,10 +34,10 @@ struct BiometricSealer: Sendable {
     }
 
     let current: SymmetricKey
-    let currentID: String
+    public let currentID: String
     private let keys: [String: SymmetricKey]
 
-    init(key: [UInt8], previousKeys: [[UInt8]] = []) {
+    public init(key: [UInt8], previousKeys: [[UInt8]] = []) {
         current = SymmetricKey(data: key)
         currentID = Self.id(of: key)
         var keys: [String: SymmetricKey] = [:]
@@ -39,21 +47,21 @@ struct BiometricSealer: Sendable {
     }
 
     /// A key's public name: the first 8 bytes of a hash of it, hex.
-    static func id(of key: [UInt8]) -> String {
+    public static func id(of key: [UInt8]) -> String {
         SHA256.hash(data: Array("facegate key id|".utf8) + key).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
-    func seal(
+    public func seal(
         _ plaintext: [UInt8], for owner: Owner, as column: FaceStore.SealedColumn = .thumbnail
     ) throws -> (sealed: [UInt8], keyID: String) {
         let box = try AES.GCM.seal(plaintext, using: current, authenticating: owner.associatedData(column))
-        guard let combined = box.combined else { throw Problem.internalError }
+        guard let combined = box.combined else { throw Failure.sealingFailed }
         return ([UInt8](combined), currentID)
     }
 
     /// Opens a blob sealed under `keyID` for `owner`; a blob from before key ids (nil) was sealed under one of the
     /// keys without associated data.
-    func open(
+    public func open(
         _ sealed: [UInt8], keyID: String?, for owner: Owner, as column: FaceStore.SealedColumn = .thumbnail
     ) throws -> [UInt8] {
         let box = try AES.GCM.SealedBox(combined: sealed)
