@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Storage
+import UseCases
 
 struct FacesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -10,6 +10,7 @@ import PostgresNIO
 import Storage
 import TestSupport
 import Testing
+import UseCases
 
 /// Moving a gallery from one face model to another with `facegate faces reembed`'s work (`FaceReembedding`): real
 /// models, photos and database; two service instances, one per model, on one database.

@@ -1,4 +1,3 @@
-import Crypto
 import FaceEngine
 import Foundation
 import Gallery
@@ -68,28 +67,9 @@ struct FacesController {
     private func enrol(
         _ photo: [UInt8], member: UUID, actor: UserStore.Account, model: FaceModelRuntime
     ) async throws -> Enrolled {
-        let organization = actor.organizationID
-        // Two faces are enough to tell a group photo.
-        let analysis = try await model.pipeline.faceEncodings(in: photo, limit: 2, withCrop: true)
-        let face = try model.gate.check(analysis.faces)
-        let nearest = try await model.gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
-        let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: organization))
-        if let other = nearest.first(where: { $0.member != member }), other.distance <= tolerance {
-            throw Problem(.conflict, code: "face_belongs_to_other_member", detail: String(format:
-                "this face matches another member (cosine distance %.4f, tolerance %.4f)", other.distance, tolerance))
-        }
-        let quality = face.quality.measures
-        let imageSHA256 = Array(SHA256.hash(data: photo))
-        let owner = BiometricSealer.Owner(organization: organization, member: member, imageSHA256: imageSHA256)
-        let thumbnail = try sealer.seal(face.chip.pngData(), for: owner)
-        let crop = try analysis.crop.map { try sealer.seal($0.pngData(), for: owner, as: .crop) }
-        let ref = try await model.gallery.add(NewFace(
-            organizationID: organization, memberID: member, embedding: face.embedding,
-            model: model.space.model, modelVersion: model.space.version, quality: quality, box: face.face.box.asArray,
-            imageSHA256: imageSHA256, sealedThumbnail: thumbnail.sealed, thumbnailKeyID: thumbnail.keyID,
-            sealedCrop: crop?.sealed, cropKeyID: crop?.keyID,
-            enrolledBy: actor.id))
-        return Enrolled(faceId: ref.face, box: BoxView(face.face.box), quality: quality)
+        let enrolled = try await Enrolment(model: model.context, sealer: sealer)
+            .enrol(photo: photo, member: member, organization: actor.organizationID, enrolledBy: actor.id)
+        return Enrolled(faceId: enrolled.faceID, box: BoxView(enrolled.box), quality: enrolled.quality)
     }
 
     struct FaceView: Encodable {

@@ -32,24 +32,13 @@ struct MatchingController {
         var box: BoxView
     }
 
-    /// The largest face of the request's photo, embedded: 422 `no_face` when there is none.
-    private func largestFace(
-        _ request: Request, context: AppRequestContext, model: FaceModelRuntime
-    ) async throws -> FaceEncoding {
-        let photo = try await ImageInput.images(from: request, context: context, maxBytes: maxImageBytes)[0]
-        guard let face = try await model.pipeline.faceEncodings(in: photo, limit: 1).faces.first else {
-            throw Problem(.unprocessableContent, code: "no_face", detail: "no face was found in the photo")
-        }
-        return face
+    func summary(_ member: MemberName) -> MemberSummary {
+        MemberSummary(id: member.id, name: member.name, externalId: member.externalID)
     }
 
-    /// The members among `ids` that exist in the organisation (one query for a page of results).
-    private func summaries(
-        of ids: [UUID], organization: UUID, members: MemberStore
-    ) async throws -> [UUID: MemberSummary] {
-        try await members.names(of: Array(Set(ids)), organization: organization).reduce(into: [:]) { result, entry in
-            result[entry.key] = MemberSummary(id: entry.key, name: entry.value.name, externalId: entry.value.externalID)
-        }
+    /// The request's photo (the first, if several).
+    private func photo(_ request: Request, context: AppRequestContext) async throws -> [UInt8] {
+        try await ImageInput.images(from: request, context: context, maxBytes: maxImageBytes)[0]
     }
 
     struct Match: Encodable {
@@ -61,17 +50,13 @@ struct MatchingController {
     @Sendable func identify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
         let topK = try integerParameter("top_k", of: request, default: 5, in: 1...50)
-        let model = model.current
-        let face = try await largestFace(request, context: context, model: model)
-        let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: topK)
-        let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: actor.organizationID))
-        let within = candidates.prefix(topK).filter { $0.distance <= tolerance }
-        let names = try await summaries(of: within.map(\.member), organization: actor.organizationID, members: model.members)
-        let matches = within.compactMap { candidate in
-            names[candidate.member].map { Match(member: $0, distance: candidate.distance, similarity: candidate.similarity) }
+        let result = try await Identification(model: model.current.context)
+            .identify(photo: try await photo(request, context: context), organization: actor.organizationID, topK: topK)
+        let matches = result.matches.map {
+            Match(member: summary($0.member), distance: $0.distance, similarity: $0.similarity)
         }
         struct Body: Encodable { var matches: [Match]; var face: FaceSummary }
-        return try JSONResponse.encode(Body(matches: matches, face: FaceSummary(box: BoxView(face.face.box))), status: .ok)
+        return try JSONResponse.encode(Body(matches: matches, face: FaceSummary(box: BoxView(result.face))), status: .ok)
     }
 
     struct CheckinView: Encodable {
@@ -84,21 +69,14 @@ struct MatchingController {
 
     @Sendable func checkIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator, .kiosk])
-        let model = model.current
-        let face = try await largestFace(request, context: context, model: model)
-        let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: actor.organizationID, limit: 1)
-        let rule = model.policy.rule(galleryFaces: try await model.gallery.faceCount(in: actor.organizationID))
-        guard case .match(let best) = rule.decide(candidates),
-              let member = try await summaries(of: [best.member], organization: actor.organizationID, members: model.members)[best.member] else {
-            throw Problem(.notFound, code: "no_match", detail: "nobody enrolled matches this face")
-        }
-        let (checkin, created) = try await checkins.record(
-            organization: actor.organizationID, member: best.member, face: best.face, distance: best.distance,
-            similarity: best.similarity, dedupSeconds: dedupSeconds, recordedBy: actor.id)
+        let result = try await CheckIn(model: model.current.context, checkins: checkins, dedupSeconds: dedupSeconds)
+            .checkIn(photo: try await photo(request, context: context), organization: actor.organizationID,
+                     recordedBy: actor.id)
+        let checkin = result.checkin
         return try JSONResponse.encode(
-            CheckinView(checkinId: checkin.id, member: member, distance: checkin.distance, similarity: checkin.similarity,
-                        checkedInAt: checkin.checkedInAt),
-            status: created ? .created : .ok)
+            CheckinView(checkinId: checkin.id, member: summary(result.member), distance: checkin.distance,
+                        similarity: checkin.similarity, checkedInAt: checkin.checkedInAt),
+            status: result.created ? .created : .ok)
     }
 
     @Sendable func listCheckins(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -114,10 +92,10 @@ struct MatchingController {
         let found = try await checkins.list(
             organization: actor.organizationID, member: member, from: from, to: to, limit: limit + 1, after: cursor)
         let page = Array(found.prefix(limit))
-        let names = try await summaries(of: page.map(\.memberID), organization: actor.organizationID, members: model.current.members)
+        let names = try await model.current.context.memberNames(page.map(\.memberID), organization: actor.organizationID)
         let views = page.compactMap { checkin in
             names[checkin.memberID].map {
-                CheckinView(checkinId: checkin.id, member: $0, distance: checkin.distance,
+                CheckinView(checkinId: checkin.id, member: summary($0), distance: checkin.distance,
                             similarity: checkin.similarity, checkedInAt: checkin.checkedInAt)
             }
         }
@@ -128,27 +106,19 @@ struct MatchingController {
 
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
-        let model = model.current
-        let member = try await model.members.existing(uuidParameter("id", of: context, what: "member"),
-                                                      organization: actor.organizationID).id
-        let enrolled = try await model.faces.embeddings(of: member, organization: actor.organizationID)
-        guard !enrolled.isEmpty else {
-            throw Problem(.conflict, code: "no_faces_enrolled", detail: "this member has no enrolled face to compare with")
-        }
-        let face = try await largestFace(request, context: context, model: model)
-        let distance = enrolled.map { faceDistance(face.embedding, $0) }.min()!
-        // One claimed identity: the probe is compared with this member's faces only.
-        let rule = model.policy.rule(galleryFaces: enrolled.count)
+        let member = try uuidParameter("id", of: context, what: "member")
+        let result = try await Verification(model: model.current.context)
+            .verify(photo: try await photo(request, context: context), member: member, organization: actor.organizationID)
         struct Body: Encodable { var match: Bool; var distance: Float; var similarity: Float; var tolerance: Float }
         return try JSONResponse.encode(
-            Body(match: distance <= rule.tolerance, distance: distance, similarity: 1 - distance, tolerance: rule.tolerance),
+            Body(match: result.match, distance: result.distance, similarity: result.similarity, tolerance: result.tolerance),
             status: .ok)
     }
 
     @Sendable func detect(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.account(in: [.admin, .operator])
-        let photo = try await ImageInput.images(from: request, context: context, maxBytes: maxImageBytes)[0]
-        let found = try await model.current.pipeline.faceLocations(in: photo)
+        let found = try await Detection(model: model.current.context)
+            .detect(photo: try await photo(request, context: context))
         struct Landmark: Encodable { var x: Float; var y: Float }
         struct Face: Encodable { var box: BoxView; var landmarks: [Landmark]; var score: Double }
         struct Body: Encodable { var faces: [Face]; var width: Int; var height: Int }

@@ -2,6 +2,7 @@ import Foundation
 import Gallery
 import Hummingbird
 import Storage
+import UseCases
 
 /// `/api/v1/members`: the people whose faces are enrolled (admins and operators, within their organisation).
 struct MembersController {
@@ -116,7 +117,8 @@ struct MembersController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: Self.staff)
         let id = try uuidParameter("id", of: context, what: "member")
-        guard try await model.current.gallery.removeMember(id, organization: actor.organizationID, actor: actor.id) else {
+        guard try await MemberErasure(gallery: model.current.gallery)
+            .erase(member: id, organization: actor.organizationID, actor: actor.id) else {
             throw Problem.notFound("member")
         }
         return Response(status: .noContent)

@@ -9,6 +9,7 @@ import NIOCore
 import NIOHTTP1
 import PostgresNIO
 import Storage
+import UseCases
 
 /// Turns every error thrown below it into a `Problem` (known errors to their status and code, anything else to a
 /// logged 500 with no detail) and stamps every response with `X-Request-ID`, the id its log lines carry, and every
@@ -50,6 +51,8 @@ extension Problem {
             self = problem
         case let error as ImageDecodingError:
             self = Problem(Self.status(of: error), code: error.code, detail: error.description)
+        case let error as UseCaseError:
+            self = Self.problem(for: error)
         case let error as EnrolmentRejection:
             self = Problem(.unprocessableContent, code: error.code, detail: error.description)
         case let error as FaceEngineError:
@@ -96,6 +99,16 @@ extension Problem {
         case .unsupportedFormat: .unsupportedMediaType
         case .tooManyBytes, .tooManyPixels: .contentTooLarge
         case .empty, .corrupt, .truncated: .badRequest
+        }
+    }
+
+    static func problem(for error: UseCaseError) -> Problem {
+        switch error {
+        case .noFace: Problem(.unprocessableContent, code: "no_face", detail: error.description)
+        case .noMatch: Problem(.notFound, code: "no_match", detail: error.description)
+        case .faceBelongsToOtherMember: Problem(.conflict, code: "face_belongs_to_other_member", detail: error.description)
+        case .noFacesEnrolled: Problem(.conflict, code: "no_faces_enrolled", detail: error.description)
+        case .notFound(let what): .notFound(what)
         }
     }
 

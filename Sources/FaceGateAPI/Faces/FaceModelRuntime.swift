@@ -18,6 +18,11 @@ final class FaceModelRuntime: Sendable {
     let gallery: FaceGallery
     let policy: MatchPolicy
 
+    /// What the use cases run with.
+    var context: ModelContext {
+        ModelContext(pipeline: pipeline, gallery: gallery, members: members, faces: faces, policy: policy, gate: gate)
+    }
+
     var descriptor: FaceModelDescriptor { engines.descriptor }
     var space: EmbeddingSpace { engines.descriptor.space }
     var gate: EnrolmentGate { engine.enrolmentGate }

@@ -40,8 +40,8 @@ public struct FaceReembedding: Sendable {
     let engines: EnginePool
     let batch: Int
 
-    public init(configuration: AppConfiguration, faces: FaceStore, engines: EnginePool, batch: Int = 64) {
-        sealer = configuration.biometricSealer
+    public init(sealer: BiometricSealer, faces: FaceStore, engines: EnginePool, batch: Int = 64) {
+        self.sealer = sealer
         self.faces = faces
         self.engines = engines
         self.batch = max(1, batch)

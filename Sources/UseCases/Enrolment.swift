@@ -1,0 +1,68 @@
+import Crypto
+import FaceEngine
+import Foundation
+import Gallery
+import Storage
+
+/// Registers a member's face from a photo: the largest face, if the photo passes the model's enrolment gate (size,
+/// sharpness, pose, one face) and the face is not another member's (within the tolerance of the organisation's
+/// gallery); stored with its sealed thumbnail and crop (so that another model can embed it again) and its audit
+/// entry, then searchable at once.
+public struct Enrolment: Sendable {
+    let model: ModelContext
+    let sealer: BiometricSealer
+
+    public init(model: ModelContext, sealer: BiometricSealer) {
+        self.model = model
+        self.sealer = sealer
+    }
+
+    public struct Enrolled: Sendable {
+        public var faceID: UUID
+        public var box: FaceBox
+        public var quality: [String: Double]
+    }
+
+    public func enrol(photo: [UInt8], member: UUID, organization: UUID, enrolledBy: UUID?) async throws -> Enrolled {
+        // Two faces are enough to tell a group photo.
+        let analysis = try await model.pipeline.faceEncodings(in: photo, limit: 2, withCrop: true)
+        let face = try model.gate.check(analysis.faces)
+        let nearest = try await model.gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
+        let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: organization))
+        if let other = nearest.first(where: { $0.member != member }), other.distance <= tolerance {
+            throw UseCaseError.faceBelongsToOtherMember(distance: other.distance, tolerance: tolerance)
+        }
+        let quality = face.quality.measures
+        let imageSHA256 = Array(SHA256.hash(data: photo))
+        let owner = BiometricSealer.Owner(organization: organization, member: member, imageSHA256: imageSHA256)
+        let thumbnail = try sealer.seal(face.chip.pngData(), for: owner)
+        let crop = try analysis.crop.map { try sealer.seal($0.pngData(), for: owner, as: .crop) }
+        let box = face.face.box
+        let ref = try await model.gallery.add(NewFace(
+            organizationID: organization, memberID: member, embedding: face.embedding,
+            model: model.space.model, modelVersion: model.space.version, quality: quality,
+            box: [box.x, box.y, box.width, box.height], imageSHA256: imageSHA256, sealedThumbnail: thumbnail.sealed,
+            thumbnailKeyID: thumbnail.keyID, sealedCrop: crop?.sealed, cropKeyID: crop?.keyID, enrolledBy: enrolledBy))
+        return Enrolled(faceID: ref.face, box: box, quality: quality)
+    }
+}
+
+/// Erases a member for good: the member, every face of every model (embeddings, thumbnails, crops) and the erasure's
+/// audit entry in one transaction; then gone from every instance's gallery.
+public struct MemberErasure: Sendable {
+    let gallery: FaceGallery
+
+    public init(gallery: FaceGallery) { self.gallery = gallery }
+
+    /// False when there is no such member in the organisation.
+    public func erase(member: UUID, organization: UUID, actor: UUID?) async throws -> Bool {
+        try await gallery.removeMember(member, organization: organization, actor: actor)
+    }
+}
+
+extension FaceQuality {
+    /// The measures stored with a face and shown by the API.
+    public var measures: [String: Double] {
+        ["face_size": Double(faceSize), "sharpness": sharpness, "yaw": yaw, "roll": roll, "detection_score": detectionScore]
+    }
+}

@@ -1,0 +1,110 @@
+import FaceEngine
+import Foundation
+import Gallery
+import Storage
+
+/// 1:N without side effect: the members whose nearest face is within the tolerance derived for the organisation's
+/// gallery, nearest first.
+public struct Identification: Sendable {
+    let model: ModelContext
+
+    public init(model: ModelContext) { self.model = model }
+
+    public struct Match: Sendable {
+        public var member: MemberName
+        public var distance: Float
+        public var similarity: Float
+    }
+
+    public struct Result: Sendable {
+        public var matches: [Match]
+        /// The face identified (the photo's largest).
+        public var face: FaceBox
+    }
+
+    public func identify(photo: [UInt8], organization: UUID, topK: Int) async throws -> Result {
+        let face = try await model.largestFace(in: photo)
+        let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: organization, limit: topK)
+        let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: organization))
+        let within = candidates.prefix(topK).filter { $0.distance <= tolerance }
+        let names = try await model.memberNames(within.map(\.member), organization: organization)
+        let matches = within.compactMap { candidate in
+            names[candidate.member].map { Match(member: $0, distance: candidate.distance, similarity: candidate.similarity) }
+        }
+        return Result(matches: matches, face: face.face.box)
+    }
+}
+
+/// 1:N recorded: the member the match rule accepts is checked in (a second check-in within the dedup window returns
+/// the first); a stranger is refused (`UseCaseError.noMatch`).
+public struct CheckIn: Sendable {
+    let model: ModelContext
+    let checkins: CheckinStore
+    /// `CHECKIN_DEDUP_SECONDS`.
+    let dedupSeconds: Int
+
+    public init(model: ModelContext, checkins: CheckinStore, dedupSeconds: Int) {
+        self.model = model
+        self.checkins = checkins
+        self.dedupSeconds = dedupSeconds
+    }
+
+    public struct Result: Sendable {
+        public var checkin: CheckinStore.Checkin
+        public var member: MemberName
+        /// False when this is the member's check-in of a moment ago, returned again.
+        public var created: Bool
+    }
+
+    public func checkIn(photo: [UInt8], organization: UUID, recordedBy: UUID?) async throws -> Result {
+        let face = try await model.largestFace(in: photo)
+        let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
+        let rule = model.policy.rule(galleryFaces: try await model.gallery.faceCount(in: organization))
+        guard case .match(let best) = rule.decide(candidates),
+              let member = try await model.memberNames([best.member], organization: organization)[best.member] else {
+            throw UseCaseError.noMatch
+        }
+        let (checkin, created) = try await checkins.record(
+            organization: organization, member: best.member, face: best.face, distance: best.distance,
+            similarity: best.similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy)
+        return Result(checkin: checkin, member: member, created: created)
+    }
+}
+
+/// 1:1: is the photo's face this member? Compared with the member's faces only (the tolerance for one comparison
+/// per face).
+public struct Verification: Sendable {
+    let model: ModelContext
+
+    public init(model: ModelContext) { self.model = model }
+
+    public struct Result: Sendable {
+        public var match: Bool
+        public var distance: Float
+        public var tolerance: Float
+        public var similarity: Float { 1 - distance }
+    }
+
+    public func verify(photo: [UInt8], member: UUID, organization: UUID) async throws -> Result {
+        guard try await model.members.find(member, organization: organization) != nil else {
+            throw UseCaseError.notFound("member")
+        }
+        let enrolled = try await model.faces.embeddings(of: member, organization: organization)
+        guard !enrolled.isEmpty else { throw UseCaseError.noFacesEnrolled }
+        let face = try await model.largestFace(in: photo)
+        let distance = enrolled.map { faceDistance(face.embedding, $0) }.min()!
+        let rule = model.policy.rule(galleryFaces: enrolled.count)
+        return Result(match: distance <= rule.tolerance, distance: distance, tolerance: rule.tolerance)
+    }
+}
+
+/// Faces only: boxes, landmarks and scores, nothing embedded or stored.
+public struct Detection: Sendable {
+    let model: ModelContext
+
+    public init(model: ModelContext) { self.model = model }
+
+    public func detect(photo: [UInt8]) async throws -> (width: Int, height: Int, faces: [DetectedFace]) {
+        try await model.pipeline.faceLocations(in: photo)
+    }
+}
