@@ -65,16 +65,66 @@ struct BenchEngineCommand: AsyncParsableCommand {
         try printJSON(report)
     }
 
-    /// SFace's stages on the stage photos: decoding, YuNet detection at the model's side and at native size,
-    /// alignment, the whole photo; embedding one face, with flip, and per face in a batch.
+    /// SFace through the seam: YuNet at the model's side and at native size, alignment to the 112 px template.
     private func sfaceStages(models: FaceModels, settings: FaceEngineSettings) throws -> [String: Any] {
         try models.verify(SFaceRecognizer.descriptor(flip: true).files)
+        let side = settings.detectSide(for: .sface)
+        return try stages(
+            of: "sface", side: side, plain: SFaceRecognizer(models: models, detectMaxSide: side, flip: false),
+            native: SFaceRecognizer(models: models, detectMaxSide: 8192, flip: false),
+            configured: SFaceRecognizer(models: models, detectMaxSide: side, flip: settings.flipAugmentation),
+            flipped: SFaceRecognizer(models: models, detectMaxSide: side, flip: true))
+    }
+
+    /// dlib through the seam (top-level `stages` and `embedding` of the JSON, as before SFace was measured too), plus
+    /// its HOG boxes without landmarks, the landmarks alone, and the CNN detector.
+    private func dlibStages(models: FaceModels, settings configured: FaceEngineSettings) throws -> [String: Any] {
+        var withCNN = configured
+        withCNN.cnnFallback = true
+        try models.verify(DlibRecognizer.descriptor(settings: withCNN).files)
+        var plain = configured
+        plain.cnnFallback = false
+        plain.flipAugmentation = false
+        let hog = try DlibRecognizer(models: models, settings: plain)
+        var native = plain
+        native.detectMaxSide = 8192
+        var flipped = plain
+        flipped.flipAugmentation = true
+        let stopwatch = Stopwatch(minRuns: 5, minSeconds: seconds)
+        var report = try stages(
+            of: "dlib", side: plain.detectSide(for: .dlib), plain: hog, native: DlibRecognizer(models: models, settings: native),
+            configured: DlibRecognizer(models: models, settings: configured),
+            flipped: DlibRecognizer(models: models, settings: flipped)
+        ) { image, face in
+            let boxes = try stopwatch.median { _ = try hog.faceBoxes(in: image) }
+            let landmarks = try stopwatch.median { _ = try hog.faceLandmarks(in: image, box: face.box) }
+            return ["hog_boxes_ms": boxes, "landmarks_ms": landmarks]
+        }
+        if !skipCnn {
+            var cnnSettings = plain
+            cnnSettings.detector = .cnn
+            let cnnEngine = try DlibRecognizer(models: models, settings: cnnSettings)
+            let image = try ImageDecoder().decode(readFile(root + "/" + Self.stagePhotos[0]))
+            let cnn = try Stopwatch(warmUp: 1, minRuns: 3, minSeconds: 0).median { _ = try cnnEngine.faceBoxes(in: image) }
+            print(String(format: "dlib CNN detect at %d px: %.0f ms", cnnSettings.detectSide(for: .dlib), cnn * 1000))
+            var embedding = report["embedding"] as? [String: Any] ?? [:]
+            embedding["cnn_detect_ms"] = milliseconds(cnn)
+            report["embedding"] = embedding
+        }
+        return report
+    }
+
+    /// One model's stages on the stage photos, medians: decoding, finding the faces with their landmarks at the
+    /// model's detection side (`plain`) and at native size, the aligned chip, the whole photo (`configured`), and any
+    /// `extra` stages the model has; then embedding one face, with flip augmentation (`flipped`), and per face in a
+    /// batch of 8.
+    private func stages(
+        of model: String, side: Int, plain: any FaceRecognizer, native: any FaceRecognizer,
+        configured: any FaceRecognizer, flipped: any FaceRecognizer,
+        extra: (RGBImage, DetectedFace) throws -> [String: Double] = { _, _ in [:] }
+    ) throws -> [String: Any] {
         let stopwatch = Stopwatch(minRuns: 5, minSeconds: seconds)
         let decoder = ImageDecoder()
-        let side = settings.detectSide(for: .sface)
-        let plain = try SFaceRecognizer(models: models, detectMaxSide: side, flip: false)
-        let native = try SFaceRecognizer(models: models, detectMaxSide: 8192, flip: false)
-        let engine = try SFaceRecognizer(models: models, detectMaxSide: side, flip: settings.flipAugmentation)
         var stages: [[String: Any]] = []
         var chips: [RGBImage] = []
         for path in Self.stagePhotos {
@@ -88,95 +138,30 @@ struct BenchEngineCommand: AsyncParsableCommand {
             }
             let align = try stopwatch.median { _ = try plain.faceChip(for: face, in: image) }
             chips.append(try plain.faceChip(for: face, in: image))
-            let endToEnd = try stopwatch.median { _ = try engine.faceEncodings(in: decoder.decode(bytes)) }
-            print(String(format: "sface %@ %dx%d: decode %.1f ms, YuNet detect at %d px %.1f ms (native %.1f ms), "
-                         + "alignment %.2f ms, whole photo %.1f ms", path, image.width, image.height, decode * 1000, side,
-                         detect * 1000, detectNative * 1000, align * 1000, endToEnd * 1000))
-            stages.append([
+            let endToEnd = try stopwatch.median { _ = try configured.faceEncodings(in: decoder.decode(bytes)) }
+            let more = try extra(image, face)
+            print(String(format: "%@ %@ %dx%d: decode %.1f ms, detect at %d px %.1f ms (native %.1f ms), "
+                         + "alignment %.2f ms, whole photo %.1f ms", model, path, image.width, image.height,
+                         decode * 1000, side, detect * 1000, detectNative * 1000, align * 1000, endToEnd * 1000)
+                  + more.sorted { $0.key < $1.key }.map { String(format: ", %@ %.2f ms", $0.key, $0.value * 1000) }.joined())
+            var stage: [String: Any] = [
                 "photo": path, "width": image.width, "height": image.height, "decode_ms": milliseconds(decode),
                 "detect_ms": milliseconds(detect), "detect_native_ms": milliseconds(detectNative),
                 "chip_ms": milliseconds(align), "photo_ms": milliseconds(endToEnd),
-            ])
+            ]
+            for (key, seconds) in more { stage[key] = milliseconds(seconds) }
+            stages.append(stage)
         }
-        let flipped = try SFaceRecognizer(models: models, detectMaxSide: side, flip: true)
         let embedOne = try stopwatch.median { _ = try plain.faceEncodings(of: [chips[0]]) }
         let embedOneFlip = try stopwatch.median { _ = try flipped.faceEncodings(of: [chips[0]]) }
         let batch = Array(repeating: chips, count: 3).flatMap { $0 }.prefix(8).map { $0 }
         let embedBatch = try stopwatch.median { _ = try plain.faceEncodings(of: batch) } / Double(batch.count)
-        print(String(format: "sface embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
-                     embedOne * 1000, embedOneFlip * 1000, embedBatch * 1000, batch.count))
+        print(String(format: "%@ embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
+                     model, embedOne * 1000, embedOneFlip * 1000, embedBatch * 1000, batch.count))
         return ["stages": stages, "embedding": [
             "embed_ms": milliseconds(embedOne), "embed_flip_ms": milliseconds(embedOneFlip),
             "embed_batched_ms_per_face": milliseconds(embedBatch), "batch": batch.count,
         ] as [String: Any]]
-    }
-
-    /// dlib's stages (top-level `stages` and `embedding` of the JSON, as before SFace was measured too).
-    private func dlibStages(models: FaceModels, settings configured: FaceEngineSettings) throws -> [String: Any] {
-        var withCNN = configured
-        withCNN.cnnFallback = true
-        try models.verify(DlibRecognizer.descriptor(settings: withCNN).files)
-        let stopwatch = Stopwatch(minRuns: 5, minSeconds: seconds)
-        let decoder = ImageDecoder()
-        var plain = configured
-        plain.cnnFallback = false
-        plain.flipAugmentation = false
-        let hogEngine = try DlibRecognizer(models: models, settings: plain)
-        var nativeSettings = plain
-        nativeSettings.detectMaxSide = 8192
-        let nativeEngine = try DlibRecognizer(models: models, settings: nativeSettings)
-        let engine = try DlibRecognizer(models: models, settings: configured)
-
-        var stages: [[String: Any]] = []
-        var chips: [RGBImage] = []
-        for path in Self.stagePhotos {
-            let bytes = try readFile(root + "/" + path)
-            let image = try decoder.decode(bytes)
-            let decode = stopwatch.median { _ = try? decoder.decode(bytes) }
-            let detect = try stopwatch.median { _ = try hogEngine.faceBoxes(in: image) }
-            let detectNative = try stopwatch.median { _ = try nativeEngine.faceBoxes(in: image) }
-            guard let face = try hogEngine.detectFaces(in: image).first else {
-                throw ValidationError("no face found in \(path)")
-            }
-            let landmarks = try stopwatch.median { _ = try hogEngine.faceLandmarks(in: image, box: face.box) }
-            let chip = try hogEngine.faceChip(for: face, in: image)
-            let align = try stopwatch.median { _ = try hogEngine.faceChip(for: face, in: image) }
-            chips.append(chip)
-            let endToEnd = try stopwatch.median { _ = try engine.faceEncodings(in: decoder.decode(bytes)) }
-            print(String(format: "dlib %@ %dx%d: decode %.1f ms, HOG detect at %d px %.1f ms (native %.1f ms), "
-                         + "landmarks %.2f ms, chip %.2f ms, whole photo %.1f ms", path, image.width, image.height,
-                         decode * 1000, plain.detectSide(for: .dlib), detect * 1000, detectNative * 1000, landmarks * 1000,
-                         align * 1000, endToEnd * 1000))
-            stages.append([
-                "photo": path, "width": image.width, "height": image.height, "decode_ms": milliseconds(decode),
-                "detect_ms": milliseconds(detect), "detect_native_ms": milliseconds(detectNative),
-                "landmarks_ms": milliseconds(landmarks), "chip_ms": milliseconds(align),
-                "photo_ms": milliseconds(endToEnd),
-            ])
-        }
-
-        let one = [chips[0]]
-        let embedOne = try stopwatch.median { _ = try hogEngine.faceEncodings(of: one) }
-        let embedOneFlip = try stopwatch.median { _ = try engine.faceEncodings(of: one) }
-        let batch = Array(repeating: chips, count: 3).flatMap { $0 }.prefix(8).map { $0 }
-        let embedBatch = try stopwatch.median { _ = try hogEngine.faceEncodings(of: batch) } / Double(batch.count)
-        print(String(format: "dlib embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
-                     embedOne * 1000, embedOneFlip * 1000, embedBatch * 1000, batch.count))
-        var embedding: [String: Any] = [
-            "embed_ms": milliseconds(embedOne), "embed_flip_ms": milliseconds(embedOneFlip),
-            "embed_batched_ms_per_face": milliseconds(embedBatch), "batch": batch.count,
-        ]
-        if !skipCnn {
-            var cnnSettings = plain
-            cnnSettings.detector = .cnn
-            let cnnEngine = try DlibRecognizer(models: models, settings: cnnSettings)
-            let image = try decoder.decode(readFile(root + "/" + Self.stagePhotos[0]))
-            let cnn = try Stopwatch(warmUp: 1, minRuns: 3, minSeconds: 0).median { _ = try cnnEngine.faceBoxes(in: image) }
-            print(String(format: "dlib CNN detect at %d px: %.0f ms", cnnSettings.detectSide(for: .dlib), cnn * 1000))
-            embedding["cnn_detect_ms"] = milliseconds(cnn)
-        }
-
-        return ["stages": stages, "embedding": embedding]
     }
 
     /// Every decodable JPEG/PNG/WebP under the end-to-end folders, as bytes.
