@@ -77,3 +77,10 @@ public struct FaceQuality: Sendable, Equatable, Codable {
         return sumSquares / n - (sum / n) * (sum / n)
     }
 }
+
+extension FaceQuality {
+    /// The measures stored with a face and shown by the API.
+    public var measures: [String: Double] {
+        ["face_size": Double(faceSize), "sharpness": sharpness, "yaw": yaw, "roll": roll, "detection_score": detectionScore]
+    }
+}

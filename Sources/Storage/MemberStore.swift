@@ -51,7 +51,8 @@ public struct MemberStore: Sendable {
 
     /// Creates a member; throws `StorageError.duplicateExternalID` when the organisation already has that external id
     /// (or that email).
-    /// Creates a member, and with `auditedBy` its `member_created` audit entry in the same statement (both or neither).
+    /// Creates a member and its `member_created` audit entry (by `auditedBy`; nil: the service itself) in the same
+    /// statement (both or neither).
     public func create(
         organization: UUID, name: String, externalID: String? = nil, email: String? = nil, metadata: String = "{}",
         auditedBy actor: UUID? = nil
@@ -64,7 +65,7 @@ public struct MemberStore: Sendable {
                     VALUES (\(organization), \(name), \(externalID), \(email), \(metadata)::jsonb) RETURNING id
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
-                    SELECT \(organization), \(actor), 'member_created', upper(id::text) FROM member WHERE \(actor != nil)
+                    SELECT \(organization), \(actor), 'member_created', upper(id::text) FROM member
                 )
                 SELECT id FROM member
                 """, logger: logger)

@@ -18,8 +18,8 @@ public struct OrganizationStore: Sendable {
         public var createdAt: Date
     }
 
-    /// Creates an organisation; throws `StorageError.duplicateOrganization` when the name (any case) is taken.
-    /// Creates an organisation and its `organization_created` audit entry in one statement.
+    /// Creates an organisation and its `organization_created` audit entry (by `actor`) in one statement; throws
+    /// `StorageError.duplicateOrganization` when the name (any case) is taken.
     public func create(name: String, actor: UUID? = nil) async throws -> Organization {
         do {
             let rows = try await database.query(

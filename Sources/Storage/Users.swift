@@ -121,9 +121,9 @@ extension UserStore {
             "SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id) AND u.organization_id = \(organization)").first
     }
 
-    /// Creates an account; throws `StorageError.duplicateUsername` when the name is taken (names are unique across
-    /// organisations: a login names no organisation) and `.organizationNotFound`.
-    /// Creates an account and its `user_created` audit entry (by `actor`) in one statement.
+    /// Creates an account and its `user_created` audit entry (by `actor`) in one statement; throws
+    /// `StorageError.duplicateUsername` when the name is taken (names are unique across organisations: a login names
+    /// no organisation) and `.organizationNotFound`.
     public func create(
         organization: UUID, username: String, email: String?, passwordHash: String, role: String, actor: UUID? = nil
     ) async throws -> Account {
@@ -173,9 +173,9 @@ extension UserStore {
         }
     }
 
-    /// Applies `changes` to an account of the organisation; nil when there is no such account there. A password
-    /// change or disabling ends the account's sessions.
-    /// Applies `changes` and writes the `user_updated` audit entry (by `actor`) in one transaction.
+    /// Applies `changes` to an account of the organisation and writes the `user_updated` audit entry (by `actor`) in
+    /// one transaction; nil when there is no such account there. A password change or disabling ends the account's
+    /// sessions.
     public func update(
         _ id: UUID, organization: UUID, _ changes: AccountChanges, actor: UUID? = nil
     ) async throws -> Account? {
@@ -218,8 +218,8 @@ extension UserStore {
         }
     }
 
-    /// Deletes an account of the organisation (its tokens go with it); false when there is no such account there.
-    /// Deletes an account and writes its `user_deleted` audit entry (by `actor`) in one statement.
+    /// Deletes an account of the organisation (its tokens go with it) and writes its `user_deleted` audit entry (by
+    /// `actor`) in one statement; false when there is no such account there.
     public func delete(_ id: UUID, organization: UUID, actor: UUID? = nil) async throws -> Bool {
         let rows = try await database.query(
             """

@@ -59,10 +59,3 @@ public struct MemberErasure: Sendable {
         try await gallery.removeMember(member, organization: organization, actor: actor)
     }
 }
-
-extension FaceQuality {
-    /// The measures stored with a face and shown by the API.
-    public var measures: [String: Double] {
-        ["face_size": Double(faceSize), "sharpness": sharpness, "yaw": yaw, "roll": roll, "detection_score": detectionScore]
-    }
-}

@@ -2,7 +2,6 @@ import FaceEngine
 import Foundation
 import ImageDecoding
 import Storage
-import UseCases
 
 /// `facegate faces reembed`: gives every enrolled photo a face of another model from its sealed crop, so that the
 /// service can move to that model without members registering again. Walks the faces that have a crop and whose photo

@@ -2,11 +2,6 @@ import FaceEngine
 import Gallery
 import Storage
 
-extension FaceModelDescriptor {
-    /// The `faces.model` and `faces.model_version` of this model's faces.
-    public var space: EmbeddingSpace { EmbeddingSpace(model: storedName, version: version) }
-}
-
 /// How the service decides the tolerance of a search: an operator's target false-positive identification rate
 /// (`FACE_MATCH_TARGET_FPIR`, the default) from which the tolerance is derived for the gallery being searched, or
 /// a fixed tolerance (`FACE_MATCH_TOLERANCE`). A stranger is compared with every enrolled face of the organisation,

@@ -28,6 +28,20 @@ struct ModelMigrationTests {
         return try await buildApplication(configuration)
     }
 
+    /// Barack Obama and Joe Biden as members, each with one photo enrolled; their ids.
+    static func enrolObamaAndBiden(_ client: any TestClientProtocol, _ admin: String) async throws -> [String] {
+        var ids: [String] = []
+        for (name, photo) in [("Barack Obama", "face_recognition/obama/obama.jpg"),
+                              ("Joe Biden", "face_recognition/biden/biden.jpg")] {
+            let id = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": name])
+                .body["id"] as? String)
+            let enrolled = try await CheckinFlowTests.post(client, "/api/v1/members/\(id)/faces", token: admin, photo: photo)
+            #expect(enrolled.status == .created, "\(enrolled.body)")
+            ids.append(id)
+        }
+        return ids
+    }
+
     static func checkIn(_ client: any TestClientProtocol, _ token: String, _ photo: String) async throws -> (HTTPResponse.Status, String?) {
         let answer = try await CheckinFlowTests.post(client, "/api/v1/checkins", token: token, photo: photo)
         return (answer.status, (answer.body["member"] as? [String: Any])?["name"] as? String ?? answer.body["code"] as? String)
@@ -40,15 +54,7 @@ struct ModelMigrationTests {
             let obama = try await testBounded(try await Self.app(url, model: .dlib)) { client in
                 try await untilReady(client)
                 let admin = try await client.accessToken()
-                var ids: [String] = []
-                for (name, photo) in [("Barack Obama", "face_recognition/obama/obama.jpg"),
-                                      ("Joe Biden", "face_recognition/biden/biden.jpg")] {
-                    let id = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": name])
-                        .body["id"] as? String)
-                    let enrolled = try await CheckinFlowTests.post(client, "/api/v1/members/\(id)/faces", token: admin, photo: photo)
-                    #expect(enrolled.status == .created, "\(enrolled.body)")
-                    ids.append(id)
-                }
+                let ids = try await Self.enrolObamaAndBiden(client, admin)
                 let answer = try await Self.checkIn(client, admin, "face_recognition/obama/obama2.jpg")
                 #expect(answer.0 == .created && answer.1 == "Barack Obama")
                 return ids[0]
@@ -155,13 +161,7 @@ struct ModelMigrationTests {
                     try await untilReady(stuck)
                     try await untilReady(client)
                     let admin = try await client.accessToken()
-                    for (name, photo) in [("Barack Obama", "face_recognition/obama/obama.jpg"),
-                                          ("Joe Biden", "face_recognition/biden/biden.jpg")] {
-                        let id = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": name])
-                            .body["id"] as? String)
-                        let enrolled = try await CheckinFlowTests.post(client, "/api/v1/members/\(id)/faces", token: admin, photo: photo)
-                        #expect(enrolled.status == .created, "\(enrolled.body)")
-                    }
+                    _ = try await Self.enrolObamaAndBiden(client, admin)
                     #expect(try await Self.model(client) == "dlib")
 
                     var configuration = try testConfiguration(databaseURL: url)

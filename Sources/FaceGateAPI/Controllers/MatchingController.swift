@@ -107,8 +107,9 @@ struct MatchingController {
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
         let member = try uuidParameter("id", of: context, what: "member")
-        let result = try await Verification(model: model.current.context)
-            .verify(photo: try await photo(request, context: context), member: member, organization: actor.organizationID)
+        let verification = Verification(model: model.current.context)
+        let enrolled = try await verification.enrolledFaces(of: member, organization: actor.organizationID)
+        let result = try await verification.verify(photo: try await photo(request, context: context), against: enrolled)
         struct Body: Encodable { var match: Bool; var distance: Float; var similarity: Float; var tolerance: Float }
         return try JSONResponse.encode(
             Body(match: result.match, distance: result.distance, similarity: result.similarity, tolerance: result.tolerance),

@@ -1,10 +1,6 @@
 import FaceEngine
 import Foundation
 
-extension FaceBox {
-    var asArray: [Int] { [x, y, width, height] }
-}
-
 /// A face box as the API shows it.
 struct BoxView: Codable, Equatable {
     var x: Int
