@@ -36,15 +36,19 @@ let package = Package(
         ),
         .target(name: "ImageDecoding", dependencies: ["CImageCodecs"]),
 
+        // The exception boundary the C++ shims share (header only).
+        .target(name: "CShimSupport"),
         // Face engine: dlib (HOG/CNN detection, 5-point landmarks, ResNet embeddings) behind an extern "C" shim.
         .target(
             name: "CDlibShim",
+            dependencies: ["CShimSupport"],
             cxxSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("blas"), .linkedLibrary("lapack")]
         ),
         // Face engine, second model: YuNet + SFace (ONNX) through OpenCV 4.6's dnn module, behind an extern "C" shim.
         .target(
             name: "COpenCVShim",
+            dependencies: ["CShimSupport"],
             cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4"])],
             linkerSettings: [.linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core")]
         ),

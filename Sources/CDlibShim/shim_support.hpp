@@ -2,6 +2,7 @@
 #pragma once
 
 #include "CDlibShim.h"
+#include "fg_shim_guard.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -22,27 +23,8 @@ struct rgb_image_view {
     fg_rgb_view view;
 };
 
-inline void set_error(char *error, size_t size, const char *message) {
-    if (!error || size == 0) return;
-    std::strncpy(error, message, size - 1);
-    error[size - 1] = 0;
-}
-
-// Runs `body`, turning every exception into return code 1 and a message.
-template <typename Body>
-int guarded(char *error, size_t error_size, Body &&body) {
-    try {
-        body();
-        return 0;
-    } catch (const std::bad_alloc &) {
-        set_error(error, error_size, "out of memory");
-    } catch (const std::exception &e) {
-        set_error(error, error_size, e.what());
-    } catch (...) {
-        set_error(error, error_size, "unknown C++ exception");
-    }
-    return 1;
-}
+using fg_shim::guarded;
+using fg_shim::set_error;
 
 // A new handle of type T whose `member` is deserialised from `path`; nothing leaks when loading throws.
 template <typename T, typename Member>

@@ -1,4 +1,5 @@
 #include "COpenCVShim.h"
+#include "fg_shim_guard.hpp"
 
 #include <cstring>
 #include <exception>
@@ -14,30 +15,8 @@ struct fg_cv_net {
     cv::dnn::Net net;
 };
 
-namespace {
-
-void set_error(char *error, size_t size, const char *message) {
-    if (!error || size == 0) return;
-    std::strncpy(error, message, size - 1);
-    error[size - 1] = 0;
-}
-
-template <typename Body>
-int guarded(char *error, size_t error_size, Body &&body) {
-    try {
-        body();
-        return 0;
-    } catch (const std::bad_alloc &) {
-        set_error(error, error_size, "out of memory");
-    } catch (const std::exception &e) {
-        set_error(error, error_size, e.what());
-    } catch (...) {
-        set_error(error, error_size, "unknown C++ exception");
-    }
-    return 1;
-}
-
-}  // namespace
+using fg_shim::guarded;
+using fg_shim::set_error;
 
 extern "C" int fg_cv_net_load(const char *onnx_path, fg_cv_net **out, char *error, size_t error_size) {
     return guarded(error, error_size, [&] {
