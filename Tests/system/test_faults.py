@@ -506,3 +506,44 @@ def test_two_instances_starting_together_migrate_once_and_converge(services):
     for service in (first, second):
         service.wait_ready(5, until=lambda r: r["checks"]["gallery"]["faces"] == 2 and r["checks"]["gallery"]["in_sync"])
     print(f"\ntwo instances started together: {len(versions)} migrations applied once each; both indexes hold 2 faces")
+
+
+def test_kiosk_stays_signed_in_through_a_database_outage_longer_than_its_token(services, cluster):
+    """A kiosk's access token lives a minute; PostgreSQL is frozen (SIGSTOP, as a host that stalls) for 80 s from just
+    after a check-in, so the token expires during the outage and every renewal in it fails (503, or no answer). The
+    kiosk stays on its station, signed in, instead of falling back to its sign-in form; once the database is back it
+    renews its tokens by itself and checks the member in again."""
+    from test_pages import kiosk_outcome, open_kiosk, stored_tokens  # the browser helpers of the page tests
+
+    database = fresh_database(cluster.run("url"))
+    service = services.start(env={"ACCESS_TOKEN_EXPIRE_MINUTES": 1, "DATABASE_WAIT_MS": 1000,
+                                  "DATABASE_STATEMENT_TIMEOUT_MS": 1500, "GALLERY_CHECK_SECONDS": 3600},
+                             database_url=database)
+    gym_with_a_member(service, "Frozen Gym")
+    with open_kiosk(f"http://127.0.0.1:{service.port}", "face_recognition/obama/obama2.jpg", "frozen-gym-kiosk") as page:
+        state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "hint", "error", "busy"})
+        assert state == "welcome" and "Barack Obama" in text, text
+        first = stored_tokens(page, "facegate.kiosk")
+        frozen = cluster_processes(cluster)
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(80)
+            # The token has expired and could not be renewed: still the station, still the session.
+            assert page.find("#station").is_displayed()
+            assert not page.find("#signin").is_displayed()
+            assert stored_tokens(page, "facegate.kiosk") is not None
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+
+        def renewed(_):
+            now = stored_tokens(page, "facegate.kiosk")
+            return now if now and now["access"] != first["access"] else None
+
+        page.wait(renewed, 120, "the kiosk did not renew its tokens after the outage")
+        assert page.find("#station").is_displayed()
+        kiosk_outcome(page, {"ready", "welcome", "error", "busy"}, timeout=30)
+        page.find("#capture").click()
+        state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "error", "busy"}, timeout=60)
+        assert state == "welcome" and "Barack Obama" in text, text
