@@ -25,6 +25,8 @@ public final class GallerySync: Service, Sendable {
     private let switchSink: AsyncStream<Void>.Continuation
     /// LISTEN is active (carried over to a gallery that replaces the one in use).
     private let listening = Atomic<Bool>(false)
+    /// Looks for a model switch that failed in a row (the first is expected while a first start migrates).
+    private let followFailures = Atomic<Int>(0)
 
     public convenience init(
         gallery: FaceGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger
@@ -93,8 +95,10 @@ public final class GallerySync: Service, Sendable {
         let before = ObjectIdentifier(gallery)
         do {
             try await source.followModelActivation()
+            followFailures.store(0, ordering: .relaxed)
         } catch {
-            logger.log(level: gallery.isLoaded ? .warning : .info, "gallery: could not follow the activated face model",
+            let failures = followFailures.add(1, ordering: .relaxed).newValue
+            logger.log(level: failures > 1 ? .warning : .info, "gallery: could not follow the activated face model",
                        metadata: ["error": "\(String(reflecting: error))"])
         }
         if ObjectIdentifier(gallery) != before {

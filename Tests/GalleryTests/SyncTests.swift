@@ -8,28 +8,27 @@ import Testing
 /// The in-memory index follows the database: this instance's writes, other instances' writes (LISTEN/NOTIFY),
 /// writes nobody announced (the consistency check), bulk loads.
 @Suite("Gallery kept equal to the database") struct SyncTests {
-    @Test("a second instance sees the first one's enrolments and deletions within a second")
+    @Test("a second instance hears of the first one's enrolments and deletions (NOTIFY, not the hourly check)")
     func secondInstance() async throws {
         try await GalleryFixture.with { fixture in
             let member = try await fixture.makeMembers(1)[0]
             try await TestDatabase.withClient(fixture.url) { otherClient in
                 try await fixture.withRunningGallery { first, _ in
-                    try await fixture.withRunningGallery(on: otherClient) { second, _ in
+                    try await fixture.withRunningGallery(on: otherClient, checkInterval: .seconds(3600)) { second, _ in
                         var random = SplitMix64(seed: 1)
                         let embedding = random.vector(128)
                         let ref = try await first.add(fixture.newFace(member: member, embedding: embedding))
-                        // From the commit: the first instance's own write is not what this measures (on a loaded
-                        // 2-core CI machine it once took 3 s while the suite's 100k-vector tests ran beside it).
+                        // Only the notification can bring it within the wait (the periodic check is an hour away).
+                        // How fast is a latency, measured by benchmarks, not asserted here: on a loaded 2-core CI
+                        // machine, with every suite running at once, it has taken seconds.
                         let clock = ContinuousClock()
                         let start = clock.now
-                        try await waitUntil("the second instance has the face", timeout: .seconds(1)) {
+                        try await waitUntil("the second instance has the face", timeout: .seconds(20)) {
                             try await second.nearestFaces(to: embedding, in: fixture.organization, k: 1).first?.face == ref
                         }
-                        let seen = clock.now - start
-                        #expect(seen < .seconds(1), "seen after \(seen)")
-
+                        print("a second instance had the face \(clock.now - start) after the commit")
                         #expect(try await first.removeFace(ref.face, organization: fixture.organization))
-                        try await waitUntil("the second instance drops the face", timeout: .seconds(1)) {
+                        try await waitUntil("the second instance drops the face", timeout: .seconds(20)) {
                             try await second.nearestFaces(to: embedding, in: fixture.organization, k: 1).isEmpty
                         }
                         #expect(second.indexedFaces == 0 && first.indexedFaces == 0)
@@ -57,7 +56,7 @@ import Testing
                         #expect(try await first.removeMember(erased, organization: fixture.organization))
                         #expect(try await fixture.store.counts()[fixture.organization] == 1)
                         #expect(first.indexedFaces == 1)
-                        try await waitUntil("the second instance drops the member's faces", timeout: .seconds(1)) {
+                        try await waitUntil("the second instance drops the member's faces", timeout: .seconds(20)) {
                             second.indexedFaces == 1
                         }
                         let left = try await second.nearestFaces(to: random.vector(128), in: fixture.organization, k: 10)
