@@ -49,10 +49,9 @@ public struct MemberStore: Sendable {
         return found
     }
 
-    /// Creates a member; throws `StorageError.duplicateExternalID` when the organisation already has that external id
-    /// (or that email).
     /// Creates a member and its `member_created` audit entry (by `auditedBy`; nil: the service itself) in the same
-    /// statement (both or neither).
+    /// statement (both or neither); throws `StorageError.duplicateExternalID` when the organisation already has that
+    /// external id (or that email).
     public func create(
         organization: UUID, name: String, externalID: String? = nil, email: String? = nil, metadata: String = "{}",
         auditedBy actor: UUID? = nil
@@ -113,8 +112,8 @@ public struct MemberStore: Sendable {
             """)
     }
 
-    /// Changes the given fields (nil leaves a field as it is); nil when there is no such member there.
-    /// Applies the changes and writes the `member_updated` audit entry (by `actor`) in one statement.
+    /// Changes the given fields (nil leaves a field as it is) and writes the `member_updated` audit entry (by `actor`)
+    /// in one statement; nil when there is no such member there.
     public func update(
         _ id: UUID, organization: UUID, name: String?, externalID: String?, email: String?, metadata: String?,
         actor: UUID? = nil

@@ -25,6 +25,9 @@ public struct FaceReembedding: Sendable {
         /// Photos to embed when the run began.
         public var total = 0
 
+        /// Photos dealt with so far, whatever became of them.
+        public var finished: Int { reembedded + noFace + unreadable + alreadyThere }
+
         /// Adds a later pass's counts (not its total).
         public static func += (outcome: inout Outcome, later: Outcome) {
             outcome.reembedded += later.reembedded

@@ -40,10 +40,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
         try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
         let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
                                     backgroundLogger: logger)
-        let engines = try EnginePool(
-            count: configuration.engine.workers, model: model,
-            models: FaceModels(directory: configuration.engine.modelsDirectory), settings: configuration.engine.settings,
-            queueLimit: 1 << 20)
+        let engines = try configuration.engine.makeBatchPool()
         let started = ContinuousClock.now
         let terminal = isatty(STDERR_FILENO) == 1
         let (outcome, reregister, activated) = try await withPostgresClient(client) { [batch, logger, configuration, activate, force] in
@@ -54,7 +51,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("face \(face): \(why); left as it is\n".utf8))
             }
             var outcome = try await reembedding.run(skipped: skipped) { done in
-                let finished = done.reembedded + done.noFace + done.unreadable + done.alreadyThere
+                let finished = done.finished
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 let rate = Double(finished) / max(seconds, 0.001)
                 let eta = rate > 0 ? Double(max(0, done.total - finished)) / rate : 0

@@ -11,35 +11,32 @@ import UseCases
 /// and uses it to the end: never one model's probe against another's gallery.
 final class FaceModelRuntime: Sendable {
     let engine: EngineConfiguration
-    let engines: EnginePool
-    let pipeline: FacePipeline
-    let faces: FaceStore
-    let members: MemberStore
-    let gallery: FaceGallery
-    let policy: MatchPolicy
-
     /// What the use cases run with.
-    var context: ModelContext {
-        ModelContext(pipeline: pipeline, gallery: gallery, members: members, faces: faces, policy: policy, gate: gate)
-    }
+    let context: ModelContext
 
+    var engines: EnginePool { context.pipeline.engines }
+    var faces: FaceStore { context.faces }
+    var members: MemberStore { context.members }
+    var gallery: FaceGallery { context.gallery }
+    var policy: MatchPolicy { context.policy }
     var descriptor: FaceModelDescriptor { engines.descriptor }
-    var space: EmbeddingSpace { engines.descriptor.space }
-    var gate: EnrolmentGate { engine.enrolmentGate }
+    var space: EmbeddingSpace { context.space }
 
     /// Loads the model's engines from `recognizers` and makes its stores and its (not yet loaded) gallery.
     init(_ engine: EngineConfiguration, recognizers: RecognizerSource, configuration: AppConfiguration,
          database: Database, metrics: ServiceMetrics, logger: Logger) throws {
         self.engine = engine
-        engines = try recognizers.engines(engine)
-        policy = engine.matchPolicy(for: engines.descriptor)
-        pipeline = FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), timings: metrics)
+        let engines = try recognizers.engines(engine)
         let space = engines.descriptor.space
-        faces = FaceStore(database: database, logger: logger, space: space)
-        members = MemberStore(database: database, logger: logger, space: space)
-        gallery = FaceGallery(
-            store: faces, members: members, dimension: engines.descriptor.dimension,
-            backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger)
+        let faces = FaceStore(database: database, logger: logger, space: space)
+        let members = MemberStore(database: database, logger: logger, space: space)
+        context = ModelContext(
+            pipeline: FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), timings: metrics),
+            gallery: FaceGallery(
+                store: faces, members: members, dimension: engines.descriptor.dimension,
+                backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger),
+            members: members, faces: faces, policy: engine.matchPolicy(for: engines.descriptor),
+            gate: engine.enrolmentGate)
     }
 }
 
