@@ -77,6 +77,13 @@ public func buildApplication(
         } else {
             try await checkModelAgainstGallery(model.current, activated: model.activation.activated, logger: logger)
         }
+        let faces = model.current.faces
+        let notUnderKey = try await faces.countTemplates(notUnder: faces.templates.currentID)
+        if notUnderKey > 0 {
+            logger.warning("face templates not under BIOMETRIC_ENCRYPTION_KEY (stored plain before templates were protected, or under a previous key): run `facegate keys rotate`", metadata: [
+                "templates": "\(notUnderKey)",
+            ])
+        }
     }
     return app
 }

@@ -182,6 +182,10 @@ public final class GallerySync: Service, Sendable {
         } catch {
             if gallery.isLoaded {
                 logger.warning("gallery sync step failed", metadata: ["error": "\(String(reflecting: error))"])
+            } else if case StorageError.unknownTemplateKey = error {
+                // Not a passing state: the instance lacks the key its faces are stored under (a restart fixes it).
+                logger.error("gallery cannot be loaded; retrying in 10 s", metadata: ["error": "\(error)"])
+                later(.check, after: .seconds(10))
             } else {
                 // Expected at a first start: the schema may still be migrating, the database starting.
                 logger.info("gallery not loaded yet; retrying in 1 s", metadata: ["error": "\(error)"])

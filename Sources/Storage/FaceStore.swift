@@ -47,17 +47,20 @@ public struct NewFace: Sendable {
     }
 }
 
-/// The `faces` table: the one place that writes and reads embeddings in SQL. Writes use bound parameters only; the
-/// bulk path streams rows with `COPY`; reads stream `embedding::real[]`. With a `space`, every read that compares or
-/// counts embeddings (the gallery's loads, checks and searches) sees only the faces of that model and version.
+/// The `faces` table: the one place that writes and reads embeddings in SQL. Writes use bound parameters only; reads
+/// stream `embedding::real[]`. Embeddings are stored as templates under the current key of `templates` and read back
+/// plain: above this store, nothing sees a template. With a `space`, every read that compares or counts embeddings
+/// (the gallery's loads, checks and searches) sees only the faces of that model and version.
 public struct FaceStore: Sendable {
     let database: Database
     let logger: Logger
+    public let templates: TemplateKeys
     public let space: EmbeddingSpace?
 
-    public init(database: Database, logger: Logger, space: EmbeddingSpace? = nil) {
+    public init(database: Database, logger: Logger, templates: TemplateKeys, space: EmbeddingSpace? = nil) {
         self.database = database
         self.logger = logger
+        self.templates = templates
         self.space = space
     }
 
@@ -73,16 +76,17 @@ public struct FaceStore: Sendable {
     public func insert(_ face: NewFace, copying source: UUID? = nil) async throws -> FaceRef? {
         let quality = String(decoding: try JSONEncoder().encode(face.quality), as: UTF8.self)
         let box = try face.box.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let template = try templates.template(of: face.embedding)
         do {
             let rows = try await database.query(
                 """
                 WITH face AS (
-                    INSERT INTO faces (organization_id, member_id, embedding, model, model_version, quality, box,
-                                       image_sha256, thumbnail, thumbnail_key_id, crop, crop_key_id)
-                    SELECT \(face.organizationID), \(face.memberID), \(face.embedding)::real[]::vector, \(face.model),
-                           \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb, \(face.imageSHA256.byteBuffer),
-                           \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID), \(face.sealedCrop?.byteBuffer),
-                           \(face.cropKeyID)
+                    INSERT INTO faces (organization_id, member_id, embedding, template_key_id, model, model_version,
+                                       quality, box, image_sha256, thumbnail, thumbnail_key_id, crop, crop_key_id)
+                    SELECT \(face.organizationID), \(face.memberID), \(template)::real[]::vector, \(templates.currentID),
+                           \(face.model), \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb,
+                           \(face.imageSHA256.byteBuffer), \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID),
+                           \(face.sealedCrop?.byteBuffer), \(face.cropKeyID)
                     WHERE CASE WHEN \(source)::uuid IS NULL
                         -- Once another model is activated, no face of this one is enrolled (see ModelActivationStore).
                         THEN NOT EXISTS (SELECT 1 FROM face_model_activation a
@@ -142,11 +146,11 @@ public struct FaceStore: Sendable {
     ) async throws {
         let rows = try await database.client.query(
             """
-            SELECT organization_id, id, member_id, embedding::real[] FROM faces
+            SELECT organization_id, id, member_id, embedding::real[], template_key_id FROM faces
             WHERE (\(organization)::uuid IS NULL OR organization_id = \(organization)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
             """, logger: logger)
-        for try await (org, id, member, embedding) in rows.decode((UUID, UUID, UUID, [Float]).self) {
-            try body(org, FaceRef(face: id, member: member), embedding)
+        for try await (org, id, member, template, key) in rows.decode((UUID, UUID, UUID, [Float], String?).self) {
+            try body(org, FaceRef(face: id, member: member), try templates.embedding(of: template, under: key))
         }
     }
 
@@ -155,8 +159,10 @@ public struct FaceStore: Sendable {
         guard !ids.isEmpty else { return [:] }
         var found: [UUID: [Float]] = [:]
         let rows = try await database.query(
-            "SELECT id, embedding::real[] FROM faces WHERE id = ANY(\(ids)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))", logger: logger)
-        for (id, embedding) in try rows.decode((UUID, [Float]).self) { found[id] = embedding }
+            "SELECT id, embedding::real[], template_key_id FROM faces WHERE id = ANY(\(ids)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))", logger: logger)
+        for (id, template, key) in try rows.decode((UUID, [Float], String?).self) {
+            found[id] = try templates.embedding(of: template, under: key)
+        }
         return found
     }
 
@@ -168,14 +174,6 @@ public struct FaceStore: Sendable {
             logger: logger)
         for (org, count) in try rows.decode((UUID, Int).self) { result[org] = count }
         return result
-    }
-
-    /// The faces of one organisation (in `space`).
-    public func count(organization: UUID) async throws -> Int {
-        let rows = try await database.query(
-            "SELECT count(*)::int FROM faces WHERE organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))",
-            logger: logger)
-        return try rows.first(Int.self) ?? 0
     }
 
     /// Faces per model and version over every organisation (for `/ready` and the start-up check).
@@ -212,11 +210,39 @@ public struct FaceStore: Sendable {
     }
 
     /// The `k` faces of the organisation nearest to `embedding` by cosine distance, nearest first, as pgvector finds
-    /// them (`ORDER BY embedding <=> q`).
+    /// them (`ORDER BY embedding <=> q`). `keys`: the keys the organisation's templates are stored under (nil: plain;
+    /// the current one is always searched), each searched with the probe under that key, in one statement (one
+    /// snapshot: a template being re-keyed meanwhile is seen once).
     public func nearestFaces(
-        to embedding: [Float], organization: UUID, k: Int, method: SearchMethod
+        to embedding: [Float], organization: UUID, k: Int, method: SearchMethod, keys: Set<String?> = []
     ) async throws -> [(face: FaceRef, distance: Float)] {
-        try await database.transaction(logger: logger) { connection in
+        var binds = PostgresBindings()
+        binds.append(organization)
+        binds.append(space?.model)
+        binds.append(space?.version)
+        binds.append(k)
+        var branches: [String] = []
+        for key in keys.union([templates.currentID]).sorted(by: { ($0 ?? "") < ($1 ?? "") }) {
+            binds.append(try templates.template(of: embedding, under: key))
+            let probe = "$\(binds.count)::real[]::vector"
+            let keyCondition: String
+            if let key {
+                binds.append(key)
+                keyCondition = "template_key_id = $\(binds.count)"
+            } else {
+                keyCondition = "template_key_id IS NULL"
+            }
+            branches.append("""
+                (SELECT id, member_id, (embedding <=> \(probe))::real AS distance FROM faces
+                 WHERE organization_id = $1 AND ($2::text IS NULL OR (model = $2 AND model_version = $3)) AND \(keyCondition)
+                 ORDER BY embedding <=> \(probe) LIMIT $4)
+                """)
+        }
+        let query = PostgresQuery(unsafeSQL: branches.count == 1 ? branches[0] : """
+            SELECT id, member_id, distance FROM (\(branches.joined(separator: " UNION ALL "))) found
+            ORDER BY distance LIMIT $4
+            """, binds: binds)
+        return try await database.transaction(logger: logger) { connection in
             switch method {
             case .exact:
                 try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
@@ -225,18 +251,23 @@ public struct FaceStore: Sendable {
                 try await connection.query("SELECT set_config('hnsw.ef_search', \(String(efSearch)), true)", logger: logger)
                 try await connection.query("SET LOCAL hnsw.iterative_scan = strict_order", logger: logger)
             }
-            let rows = try await connection.query(
-                """
-                SELECT id, member_id, (embedding <=> \(embedding)::real[]::vector)::real FROM faces
-                WHERE organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
-                ORDER BY embedding <=> \(embedding)::real[]::vector LIMIT \(k)
-                """, logger: logger)
+            let rows = try await connection.query(query, logger: logger)
             var found: [(face: FaceRef, distance: Float)] = []
             for try await (id, member, distance) in rows.decode((UUID, UUID, Float).self) {
                 found.append((FaceRef(face: id, member: member), distance))
             }
             return found
         }
+    }
+
+    /// The organisation's faces (in `space`) per key their templates are stored under (nil: plain).
+    public func countsByTemplateKey(organization: UUID) async throws -> [String?: Int] {
+        let rows = try await database.query(
+            "SELECT template_key_id, count(*)::int FROM faces WHERE organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version))) GROUP BY template_key_id",
+            logger: logger)
+        var result: [String?: Int] = [:]
+        for (key, count) in try rows.decode((String?, Int).self) { result[key] = count }
+        return result
     }
 
     /// The declared width of `faces.embedding` (nil before the gallery migration).
@@ -287,10 +318,12 @@ extension FaceStore {
         var found: [[Float]] = []
         let rows = try await database.query(
             """
-            SELECT embedding::real[] FROM faces
+            SELECT embedding::real[], template_key_id FROM faces
             WHERE member_id = \(member) AND organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
             """, logger: logger)
-        for embedding in try rows.decode([Float].self) { found.append(embedding) }
+        for (template, key) in try rows.decode(([Float], String?).self) {
+            found.append(try templates.embedding(of: template, under: key))
+        }
         return found
     }
 

@@ -24,6 +24,7 @@ extension Migration {
         .v8RetentionIndexes,
         .v9FaceModels,
         .v10ModelActivation,
+        .v11TemplateKeys,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -27,6 +27,9 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     /// Another face model has been activated (`facegate faces reembed --activate`) and this instance has not switched
     /// to it yet: a face of its model would not be searched by the others.
     case modelNotActive
+    /// A face's template is stored under a key this service does not have (`BIOMETRIC_ENCRYPTION_KEY`,
+    /// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`).
+    case unknownTemplateKey(String)
 
     public var description: String {
         switch self {
@@ -60,6 +63,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             "the database returned no row where one was expected"
         case .modelNotActive:
             "the service is switching to another face model; enrol again in a few seconds"
+        case .unknownTemplateKey(let id):
+            "a face template is stored under key \(id), which this service does not have: give it that key in BIOMETRIC_ENCRYPTION_KEY or BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS"
         }
     }
 }

@@ -47,9 +47,7 @@ public struct BiometricSealer: Sendable {
     }
 
     /// A key's public name: the first 8 bytes of a hash of it, hex.
-    public static func id(of key: [UInt8]) -> String {
-        SHA256.hash(data: Array("facegate key id|".utf8) + key).prefix(8).map { String(format: "%02x", $0) }.joined()
-    }
+    public static func id(of key: [UInt8]) -> String { TemplateKeys.id(of: key) }
 
     public func seal(
         _ plaintext: [UInt8], for owner: Owner, as column: FaceStore.SealedColumn = .thumbnail

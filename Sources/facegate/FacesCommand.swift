@@ -45,7 +45,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
         let terminal = isatty(STDERR_FILENO) == 1
         let (outcome, reregister, activated) = try await withPostgresClient(client) { [batch, logger, configuration, activate, force] in
             try await Migrator().migrate(client, logger: logger)
-            let store = FaceStore(database: Database(client: client), logger: logger)
+            let store = FaceStore(database: Database(client: client), logger: logger, templates: configuration.templateKeys)
             let reembedding = FaceReembedding(configuration: configuration, faces: store, engines: engines, batch: batch)
             let skipped: @Sendable (UUID, String) -> Void = { face, why in
                 FileHandle.standardError.write(Data("face \(face): \(why); left as it is\n".utf8))

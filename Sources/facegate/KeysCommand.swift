@@ -11,13 +11,14 @@ struct KeysCommand: AsyncParsableCommand {
 }
 
 /// `facegate keys rotate`: after `BIOMETRIC_ENCRYPTION_KEY` was replaced (the old one moved to
-/// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`), re-seals every stored thumbnail and face crop under the new key. Resumable; progress
+/// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`), re-seals every stored thumbnail and face crop and re-transforms every face
+/// template under the new key (also the templates stored plain before templates were protected). Resumable; progress
 /// with rate and ETA on a terminal, a line per batch otherwise; the last stdout line is a JSON summary.
 struct RotateKeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rotate", abstract: "Re-seal every thumbnail and face crop under BIOMETRIC_ENCRYPTION_KEY; last stdout line is JSON.")
+        commandName: "rotate", abstract: "Re-seal every thumbnail and crop and re-transform every template under BIOMETRIC_ENCRYPTION_KEY; last stdout line is JSON.")
 
-    @Option(help: "Thumbnails per batch.") var batch = 200
+    @Option(help: "Faces per batch.") var batch = 200
 
     func run() async throws {
         let configuration = try loadConfiguration()
@@ -29,25 +30,26 @@ struct RotateKeysCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let outcome = try await withPostgresClient(client) { [batch, logger] in
             try await Migrator().migrate(client, logger: logger)
-            let rotation = ThumbnailKeyRotation(
-                configuration: configuration, faces: FaceStore(database: Database(client: client), logger: logger),
+            let rotation = BiometricKeyRotation(
+                configuration: configuration,
+                faces: FaceStore(database: Database(client: client), logger: logger, templates: configuration.templateKeys),
                 batch: batch)
             let terminal = isatty(STDERR_FILENO) == 1
             return try await rotation.run(unreadable: { face in
-                FileHandle.standardError.write(Data("face \(face): its thumbnail or crop does not open; left as it is\n".utf8))
+                FileHandle.standardError.write(Data("face \(face): its thumbnail, crop or template is under a key this service does not have; left as it is\n".utf8))
             }) { done in
-                let finished = done.resealed + done.unreadable
+                let finished = done.finished
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 let rate = Double(finished) / max(seconds, 0.001)
                 let eta = rate > 0 ? Double(done.total - finished) / rate : 0
-                let line = String(format: "%d of %d thumbnails and crops (%d unreadable), %.0f/s, ETA %.0f s",
+                let line = String(format: "%d of %d thumbnails, crops and templates (%d unreadable), %.0f/s, ETA %.0f s",
                                   finished, done.total, done.unreadable, rate, eta)
                 FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
             }
         }
         if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
         let summary: [String: Any] = [
-            "resealed": outcome.resealed, "unreadable": outcome.unreadable,
+            "resealed": outcome.resealed, "rekeyed_templates": outcome.rekeyed, "unreadable": outcome.unreadable,
             "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))

@@ -62,7 +62,7 @@ struct ModelMigrationTests {
             let logger = Logger(label: "facegate.tests")
             let postgres = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
             try await withPostgresClient(postgres) {
-                let store = FaceStore(database: Database(client: postgres), logger: logger)
+                let store = FaceStore(database: Database(client: postgres), logger: logger, templates: TestDatabase.templateKeys)
                 let configuration = try {
                     var configuration = try testConfiguration(databaseURL: url)
                     configuration.engine.model = .sface
@@ -170,7 +170,7 @@ struct ModelMigrationTests {
                                                  models: FaceModels(directory: TestEnvironment.modelsDirectory),
                                                  settings: configuration.engine.settings, queueLimit: 100)
                     let reembedding = FaceReembedding(
-                        configuration: configuration, faces: FaceStore(database: database, logger: logger), engines: engines)
+                        configuration: configuration, faces: FaceStore(database: database, logger: logger, templates: TestDatabase.templateKeys), engines: engines)
                     let activations = ModelActivationStore(database: database, logger: logger)
                     let outcome = try await reembedding.run()
                     #expect(outcome.reembedded == 2)
@@ -225,7 +225,7 @@ struct ModelMigrationTests {
                     let enrolled = try await CheckinFlowTests.post(
                         client, "/api/v1/members/\(id)/faces", token: admin, photo: "face_recognition/kit_harington/john1.jpeg")
                     #expect(enrolled.status == .created, "\(enrolled.body)")
-                    #expect(try await FaceStore(database: database, logger: logger).countsBySpace()
+                    #expect(try await FaceStore(database: database, logger: logger, templates: TestDatabase.templateKeys).countsBySpace()
                         == [dlib: 2, reembedding.target: 3])
 
                     // An instance still on dlib may not enrol: its face would be searched by nobody.
@@ -233,7 +233,7 @@ struct ModelMigrationTests {
                     let organization = try #require(try await postgres.query(
                         "SELECT organization_id FROM members WHERE id = \(member)", logger: logger).collect().first?.decode(UUID.self))
                     await #expect(throws: StorageError.modelNotActive) {
-                        try await FaceStore(database: database, logger: logger).insert(NewFace(
+                        try await FaceStore(database: database, logger: logger, templates: TestDatabase.templateKeys).insert(NewFace(
                             organizationID: organization, memberID: member, embedding: [Float](repeating: 0.1, count: 128),
                             model: dlib.model, modelVersion: dlib.version, quality: [:], box: nil,
                             imageSHA256: Array(repeating: 7, count: 32), sealedThumbnail: nil, thumbnailKeyID: nil))

@@ -13,7 +13,7 @@ struct GalleryFixture: Sendable {
     let client: PostgresClient
     let organization: UUID
     var logger: Logger { TestDatabase.logger }
-    var store: FaceStore { FaceStore(database: TestDatabase.database(client), logger: logger) }
+    var store: FaceStore { FaceStore(database: TestDatabase.database(client), logger: logger, templates: TestDatabase.templateKeys) }
     var members: MemberStore { MemberStore(database: TestDatabase.database(client), logger: logger) }
 
     static func with<T: Sendable>(_ body: @escaping @Sendable (GalleryFixture) async throws -> T) async throws -> T {
@@ -30,10 +30,12 @@ struct GalleryFixture: Sendable {
         }
     }
 
-    func gallery(on client: PostgresClient? = nil, backend: SearchBackend = .memory) -> FaceGallery {
+    func gallery(
+        on client: PostgresClient? = nil, backend: SearchBackend = .memory, templates: TemplateKeys = TestDatabase.templateKeys
+    ) -> FaceGallery {
         let client = client ?? self.client
         return FaceGallery(
-            store: FaceStore(database: TestDatabase.database(client), logger: logger),
+            store: FaceStore(database: TestDatabase.database(client), logger: logger, templates: templates),
             members: MemberStore(database: TestDatabase.database(client), logger: logger),
             dimension: 128, backend: backend, logger: logger)
     }

@@ -117,6 +117,10 @@ public enum TestDatabase {
 
     public static let testConnectionWait: Duration = .seconds(30)
 
+    /// The template keys of the tests' `BIOMETRIC_ENCRYPTION_KEY` (32 bytes of 7, as `testConfiguration` sets it), for
+    /// stores a test makes beside the service.
+    public static let templateKeys = TemplateKeys(key: [UInt8](repeating: 7, count: 32))
+
     /// Runs `body` with a running client for `url`.
     public static func withClient<T: Sendable>(
         _ url: String, _ body: @escaping @Sendable (PostgresClient) async throws -> T

@@ -73,10 +73,13 @@ public struct AppConfiguration: Sendable {
     /// `MAX_INFLIGHT_IMAGE_BYTES`: photo bytes all requests together may hold at once (nil: unbounded, `0`).
     public var maxInflightImageBytes: Int? = 256 << 20
     /// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`: earlier biometric keys (comma-separated base64), which still open what
-    /// they sealed until `facegate keys rotate` has re-sealed it under `BIOMETRIC_ENCRYPTION_KEY`.
+    /// they sealed (and read the templates they transformed) until `facegate keys rotate` has re-sealed and
+    /// re-transformed it under `BIOMETRIC_ENCRYPTION_KEY`.
     public var previousBiometricKeys: [[UInt8]] = []
 
     var biometricSealer: BiometricSealer { BiometricSealer(key: biometricEncryptionKey, previousKeys: previousBiometricKeys) }
+    /// The keyed rotations face templates are stored under (derived once per key in a process).
+    public var templateKeys: TemplateKeys { TemplateKeys(key: biometricEncryptionKey, previousKeys: previousBiometricKeys) }
 
     /// An instance's share of a limit of `total` per minute (at least 1).
     var perInstanceLimit: @Sendable (Int) -> Int {

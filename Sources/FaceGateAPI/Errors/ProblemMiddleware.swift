@@ -124,6 +124,10 @@ extension Problem {
         case .organizationNotFound: Problem(.notFound, code: "not_found", detail: error.description)
         case .timedOut, .connectionLost: .databaseUnavailable
         case .modelNotActive: Problem.unavailable(code: "model_switching", detail: error.description, retryAfter: 5)
+        case .unknownTemplateKey:
+            // An instance started without a key the others store templates under: the operator's to fix (logged).
+            Problem.unavailable(code: "template_key_unknown",
+                                detail: "face templates are stored under a key this instance does not have", retryAfter: 30)
         case .schemaNewerThanCode, .missingSuperAdminCredentials, .embeddingWidthMismatch, .noRowReturned: .internalError
         }
     }

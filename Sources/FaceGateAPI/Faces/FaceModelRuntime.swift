@@ -28,7 +28,7 @@ final class FaceModelRuntime: Sendable {
         self.engine = engine
         let engines = try recognizers.engines(engine)
         let space = engines.descriptor.space
-        let faces = FaceStore(database: database, logger: logger, space: space)
+        let faces = FaceStore(database: database, logger: logger, templates: configuration.templateKeys, space: space)
         let members = MemberStore(database: database, logger: logger, space: space)
         context = ModelContext(
             pipeline: FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), timings: metrics),

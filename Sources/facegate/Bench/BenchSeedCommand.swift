@@ -28,13 +28,18 @@ struct BenchSeedCommand: AsyncParsableCommand {
         if let model { environment["FACE_MODEL"] = model.rawValue }
         let engine = try EngineConfiguration(environment: environment)
         let (space, dimension) = (engine.space, engine.descriptor.dimension)
+        // Random vectors stay random under any rotation: they are labelled with the service's template key, so that a
+        // pgvector search sees one key, as after `keys rotate`.
+        let templateKeyID = environment["BIOMETRIC_ENCRYPTION_KEY"].flatMap { Data(base64Encoded: $0) }
+            .map { TemplateKeys.id(of: [UInt8]($0)) }
         let (client, logger) = try await benchDatabase()
         let started = ContinuousClock.now
         let added = try await withPostgresClient(client) { [self] in
             let synthetic = SyntheticFaces(client: client, logger: logger)
             if dropHnswIndex { try await synthetic.dropHNSWIndex() }
             return try await synthetic.topUp(
-                organization: organizationID, to: faces, space: space, dimension: dimension, batch: batch)
+                organization: organizationID, to: faces, space: space, dimension: dimension, templateKeyID: templateKeyID,
+                batch: batch)
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         print(String(format: "added %d synthetic faces in %.1f s", added, seconds))

@@ -32,7 +32,8 @@ struct SyntheticFaces: Sendable {
     /// instances.
     @discardableResult
     public func topUp(
-        organization: UUID, to total: Int, space: EmbeddingSpace, dimension: Int, batch: Int = 250_000
+        organization: UUID, to total: Int, space: EmbeddingSpace, dimension: Int, templateKeyID: String?,
+        batch: Int = 250_000
     ) async throws -> Int {
         // The organisation's name, its faces, and the last synthetic member's number ('synthetic-N': external ids are
         // unique per organisation).
@@ -61,11 +62,12 @@ struct SyntheticFaces: Sendable {
                         SELECT $1, 'Synthetic member ' || i, 'synthetic-' || i FROM generate_series($2::int8, $3::int8) i
                         RETURNING id
                     )
-                    INSERT INTO faces (organization_id, member_id, embedding, model, model_version, image_sha256)
+                    INSERT INTO faces (organization_id, member_id, embedding, template_key_id, model, model_version,
+                                       image_sha256)
                     SELECT $1, m.id, \(SyntheticVectorTable.randomVector(dimension: dimension, perRowOf: "m.id")),
-                           $4, $5, sha256(m.id::text::bytea)
+                           $6, $4, $5, sha256(m.id::text::bytea)
                     FROM new_members m
-                    """, binds: Self.binds(organization, first, last, space)),
+                    """, binds: Self.binds(organization, first, last, space, templateKeyID)),
                 logger: logger)
             added += rows
         }
@@ -78,13 +80,16 @@ struct SyntheticFaces: Sendable {
         try await client.query("DROP INDEX IF EXISTS faces_embedding_hnsw", logger: logger)
     }
 
-    private static func binds(_ organization: UUID, _ first: Int, _ last: Int, _ space: EmbeddingSpace) -> PostgresBindings {
+    private static func binds(
+        _ organization: UUID, _ first: Int, _ last: Int, _ space: EmbeddingSpace, _ templateKeyID: String?
+    ) -> PostgresBindings {
         var binds = PostgresBindings()
         binds.append(organization)
         binds.append(first)
         binds.append(last)
         binds.append(space.model)
         binds.append(space.version)
+        binds.append(templateKeyID)
         return binds
     }
 }

@@ -3,20 +3,27 @@ import Storage
 import UseCases
 
 /// `facegate keys rotate`: re-seals every thumbnail and face crop not yet under `BIOMETRIC_ENCRYPTION_KEY`, opening it with the key
-/// it names (one of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`) and binding it to its face. Walks the faces in id order in
-/// batches, each thumbnail written on its own, so an interrupted run simply starts again where the work is left; a
-/// thumbnail under a key the service does not have is counted and left as it is.
-public struct ThumbnailKeyRotation: Sendable {
+/// it names (one of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`) and binding it to its face, and stores every face template
+/// not yet under it (plain ones included) under its rotation (`TemplateKeys`). Walks the faces in id order in batches,
+/// each thumbnail written on its own and each batch of templates in one statement, so an interrupted run simply starts
+/// again where the work is left; a blob or template under a key the service does not have is counted and left as it
+/// is. Running instances need no restart: their searches compare under each key present while the walk goes on.
+public struct BiometricKeyRotation: Sendable {
     public struct Outcome: Sendable, Equatable {
         public var resealed = 0
+        /// Templates stored again under the current key.
+        public var rekeyed = 0
         public var unreadable = 0
         public var total = 0
+
+        public var finished: Int { resealed + rekeyed + unreadable }
     }
 
     let sealer: BiometricSealer
     let faces: FaceStore
     let batch: Int
 
+    /// `faces` stores templates under the configuration's keys.
     public init(configuration: AppConfiguration, faces: FaceStore, batch: Int = 200) {
         sealer = configuration.biometricSealer
         self.faces = faces
@@ -26,16 +33,39 @@ public struct ThumbnailKeyRotation: Sendable {
     /// The id of the key thumbnails are re-sealed under.
     public var currentKeyID: String { sealer.currentID }
 
-    /// `unreadable` hears of each thumbnail that cannot be re-sealed (its face id), `progress` of each batch.
+    /// `unreadable` hears of each thumbnail, crop or template that cannot be re-keyed (its face id), `progress` of
+    /// each batch.
     public func run(unreadable: (UUID) -> Void = { _ in }, progress: (Outcome) -> Void = { _ in }) async throws -> Outcome {
         var outcome = Outcome()
         for column in FaceStore.SealedColumn.allCases {
             outcome.total += try await faces.countSealed(column, notSealedUnder: sealer.currentID)
         }
+        outcome.total += try await faces.countTemplates(notUnder: faces.templates.currentID)
         for column in FaceStore.SealedColumn.allCases {
             try await reseal(column, outcome: &outcome, unreadable: unreadable, progress: progress)
         }
+        try await rekeyTemplates(outcome: &outcome, unreadable: unreadable, progress: progress)
         return outcome
+    }
+
+    /// Stores every template under the current key, a batch per statement.
+    private func rekeyTemplates(
+        outcome: inout Outcome, unreadable: (UUID) -> Void, progress: (Outcome) -> Void
+    ) async throws {
+        var after: UUID?
+        let keys = faces.templates.keyIDs
+        while true {
+            let page = try await faces.templates(notUnder: faces.templates.currentID, after: after, limit: batch)
+            guard let last = page.last else { return }
+            let readable = page.filter { $0.keyID.map(keys.contains) ?? true }
+            for stored in page where !(stored.keyID.map(keys.contains) ?? true) {
+                outcome.unreadable += 1
+                unreadable(stored.face)
+            }
+            outcome.rekeyed += try await faces.rekey(readable)
+            after = last.face
+            progress(outcome)
+        }
     }
 
     /// Re-seals every blob of one column.

@@ -3,15 +3,18 @@ import Crypto
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import ImageDecoding
 import PostgresNIO
 import Storage
 import TestSupport
+import UseCases
 import Testing
 
-/// Thumbnails are bound to their face and name their key: a blob moved to another face does not open, and
-/// `BIOMETRIC_ENCRYPTION_KEY` can be rotated without losing one.
-@Suite("Thumbnail keys", .requiresFacesAndModels)
-struct ThumbnailKeyTests {
+/// Thumbnails are bound to their face and name their key: a blob moved to another face does not open. Face templates
+/// are stored under the key's rotation: a dumped one does not match the face it was made of. `BIOMETRIC_ENCRYPTION_KEY`
+/// can be rotated without losing a thumbnail or changing a match.
+@Suite("Biometric keys", .requiresFacesAndModels)
+struct BiometricKeyTests {
     static let keyA = [UInt8](repeating: 7, count: 32), keyB = [UInt8](repeating: 8, count: 32)
     static let keyC = [UInt8](repeating: 9, count: 32)
 
@@ -31,7 +34,26 @@ struct ThumbnailKeyTests {
         }
     }
 
-    @Test("a moved blob does not open; old keys open what they sealed; rotation re-seals everything, legacy blobs too")
+    /// The admin's best match for `photo`: its member id and distance.
+    func identify(_ client: any TestClientProtocol, token: String, photo: String) async throws -> (member: String?, distance: Double?) {
+        let answer = try await CheckinFlowTests.post(client, "/api/v1/identify", token: token, photo: photo)
+        let best = (answer.body["matches"] as? [[String: Any]])?.first
+        return ((best?["member"] as? [String: Any])?["id"] as? String, best?["distance"] as? Double)
+    }
+
+    /// A face's stored template and its key id, as a database dump shows them.
+    func storedTemplate(_ url: String, face: String) async throws -> (template: [Float], key: String?) {
+        try await TestDatabase.withClient(url) { client in
+            try #require(try await client.query(
+                "SELECT embedding::real[], template_key_id FROM faces WHERE id = \(UUID(uuidString: face)!)",
+                logger: TestDatabase.logger).collect().first?.decode(([Float], String?).self))
+        }
+    }
+
+    @Test("""
+        a moved blob does not open; a stored template does not match its face; old keys open what they sealed; rotation \
+        re-seals and re-transforms everything, legacy blobs too, and matches stay the same
+        """)
     func rotation() async throws {
         try await TestDatabase.withFreshDatabase { url in
             // Two members with a face each, sealed under key A.
@@ -49,6 +71,16 @@ struct ThumbnailKeyTests {
                 #expect(try await thumbnailStatus(client, token: admin, member: made[0].0, face: made[0].1).0 == .ok)
                 return made
             }
+            // What a dump shows of Obama's face is not his embedding: the plain model puts the same photo far from it.
+            let configurationA = try configuration(url, key: Self.keyA)
+            let pipeline = FacePipeline(engines: try RecognizerSource.modelFiles.engines(configurationA.engine), decoder: ImageDecoder())
+            let plain = try #require(try await pipeline.faceEncodings(
+                in: try TestEnvironment.photo("face_recognition/obama/obama.jpg"), limit: 1).faces.first).embedding
+            let underA = try await storedTemplate(url, face: faces[0].face)
+            #expect(underA.key == TemplateKeys.id(of: Self.keyA))
+            let tolerance = configurationA.engine.matchPolicy(for: pipeline.engines.descriptor).tolerance(galleryFaces: 2)
+            #expect(cosineDistance(underA.template, plain) > max(0.5, tolerance))
+            #expect(cosineDistance(try configurationA.templateKeys.embedding(of: underA.template, under: underA.key), plain) < 1e-4)
             try await TestDatabase.withClient(url) { client in
                 // Obama's blob copied into Biden's row: refused, not shown as Biden.
                 try await client.query("""
@@ -70,39 +102,61 @@ struct ThumbnailKeyTests {
                     WHERE id = \(UUID(uuidString: faces[1].face)!)
                     """, logger: TestDatabase.logger)
             }
-            // Key B replaces A, which stays among the previous keys: both thumbnails still open.
+            // Key B replaces A, which stays among the previous keys: both thumbnails still open, Obama is found.
             let rotated = try configuration(url, key: Self.keyB, previous: [Self.keyA])
-            try await testBounded(try await buildApplication(rotated)) { client in
+            let matchBefore = try await testBounded(try await buildApplication(rotated)) { client in
                 try await untilReady(client)
                 let admin = try await client.accessToken()
                 for (member, face) in faces {
                     #expect(try await thumbnailStatus(client, token: admin, member: member, face: face).0 == .ok)
                 }
+                return try await identify(client, token: admin, photo: "face_recognition/obama/obama2.jpg")
             }
+            #expect(matchBefore.member == faces[0].member)
             try await TestDatabase.withClient(url) { client in
-                let rotation = ThumbnailKeyRotation(
-                    configuration: rotated, faces: FaceStore(database: TestDatabase.database(client), logger: TestDatabase.logger))
+                let rotation = BiometricKeyRotation(
+                    configuration: rotated, faces: FaceStore(database: TestDatabase.database(client), logger: TestDatabase.logger, templates: rotated.templateKeys))
                 let outcome = try await rotation.run()
-                // Two thumbnails and the two faces' crops (which models embed again).
-                #expect(outcome == .init(resealed: 4, unreadable: 0, total: 4))
-                #expect(try await rotation.run() == .init(resealed: 0, unreadable: 0, total: 0))  // nothing left
+                // Two thumbnails, the two faces' crops (which models embed again) and their templates.
+                #expect(outcome == .init(resealed: 4, rekeyed: 2, unreadable: 0, total: 6))
+                #expect(try await rotation.run() == .init())  // nothing left
                 let underB = try await client.query(
                     "SELECT count(*)::int FROM faces WHERE crop IS NOT NULL AND crop_key_id = \(rotation.currentKeyID)",
                     logger: TestDatabase.logger)
                 #expect(try await underB.collect().first?.decode(Int.self) == 2)
             }
-            // Key A can go now; a service that knows neither key says so clearly.
+            // The template changed with the key; the plain embedding is still what it holds under B.
+            let underB = try await storedTemplate(url, face: faces[0].face)
+            #expect(underB.key == TemplateKeys.id(of: Self.keyB))
+            #expect(cosineDistance(underB.template, underA.template) > 0.5)
+            #expect(cosineDistance(try rotated.templateKeys.embedding(of: underB.template, under: underB.key), plain) < 1e-4)
+            // Key A can go now: the same match at the same distance; a service that knows neither key says so clearly.
             try await testBounded(try await buildApplication(try configuration(url, key: Self.keyB))) { client in
                 try await untilReady(client)
                 let admin = try await client.accessToken()
                 #expect(try await thumbnailStatus(client, token: admin, member: faces[0].member, face: faces[0].face).0 == .ok)
+                let matchAfter = try await identify(client, token: admin, photo: "face_recognition/obama/obama2.jpg")
+                #expect(matchAfter.member == faces[0].member)
+                #expect(abs((matchAfter.distance ?? 9) - (matchBefore.distance ?? 0)) < 1e-5)
             }
             try await testBounded(try await buildApplication(try configuration(url, key: Self.keyC))) { client in
-                try await untilReady(client)
+                // Time to try loading its gallery (a retry comes every few seconds).
+                try await Task.sleep(for: .seconds(3))
                 let admin = try await client.accessToken()
                 #expect(try await thumbnailStatus(client, token: admin, member: faces[0].member, face: faces[0].face)
                     == (.conflict, "thumbnail_key_unknown"))
+                // Its gallery cannot be read: not ready, and no face is matched (never against unreadable templates).
+                #expect(try await client.execute(uri: "/ready", method: .get) { $0.status } == .serviceUnavailable)
+                let answer = try await CheckinFlowTests.post(client, "/api/v1/identify", token: admin,
+                                                             photo: "face_recognition/obama/obama2.jpg")
+                #expect(answer.status == .serviceUnavailable)
             }
         }
     }
+}
+
+func cosineDistance(_ a: [Float], _ b: [Float]) -> Float {
+    let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+    let norms = (a.reduce(0) { $0 + $1 * $1 } * b.reduce(0) { $0 + $1 * $1 }).squareRoot()
+    return 1 - dot / norms
 }
