@@ -1,5 +1,6 @@
 @testable import FaceGateAPI
 import Crypto
+import FaceEngine
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -79,8 +80,8 @@ struct BiometricKeyTests {
             let underA = try await storedTemplate(url, face: faces[0].face)
             #expect(underA.key == TemplateKeys.id(of: Self.keyA))
             let tolerance = configurationA.engine.matchPolicy(for: pipeline.engines.descriptor).tolerance(galleryFaces: 2)
-            #expect(cosineDistance(underA.template, plain) > max(0.5, tolerance))
-            #expect(cosineDistance(try configurationA.templateKeys.embedding(of: underA.template, under: underA.key), plain) < 1e-4)
+            #expect(faceDistance(underA.template, plain) > max(0.5, tolerance))
+            #expect(faceDistance(try configurationA.templateKeys.embedding(of: underA.template, under: underA.key), plain) < 1e-4)
             try await TestDatabase.withClient(url) { client in
                 // Obama's blob copied into Biden's row: refused, not shown as Biden.
                 try await client.query("""
@@ -128,8 +129,8 @@ struct BiometricKeyTests {
             // The template changed with the key; the plain embedding is still what it holds under B.
             let underB = try await storedTemplate(url, face: faces[0].face)
             #expect(underB.key == TemplateKeys.id(of: Self.keyB))
-            #expect(cosineDistance(underB.template, underA.template) > 0.5)
-            #expect(cosineDistance(try rotated.templateKeys.embedding(of: underB.template, under: underB.key), plain) < 1e-4)
+            #expect(faceDistance(underB.template, underA.template) > 0.5)
+            #expect(faceDistance(try rotated.templateKeys.embedding(of: underB.template, under: underB.key), plain) < 1e-4)
             // Key A can go now: the same match at the same distance; a service that knows neither key says so clearly.
             try await testBounded(try await buildApplication(try configuration(url, key: Self.keyB))) { client in
                 try await untilReady(client)
@@ -153,10 +154,4 @@ struct BiometricKeyTests {
             }
         }
     }
-}
-
-func cosineDistance(_ a: [Float], _ b: [Float]) -> Float {
-    let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
-    let norms = (a.reduce(0) { $0 + $1 * $1 } * b.reduce(0) { $0 + $1 * $1 }).squareRoot()
-    return 1 - dot / norms
 }

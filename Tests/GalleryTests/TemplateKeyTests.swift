@@ -1,3 +1,4 @@
+import FaceEngine
 import Foundation
 import Gallery
 import PostgresNIO
@@ -11,12 +12,6 @@ import Testing
     static let keyA = [UInt8](repeating: 7, count: 32)  // TestDatabase.templateKeys
     static let keyB = [UInt8](repeating: 8, count: 32)
 
-    static func cosineDistance(_ a: [Float], _ b: [Float]) -> Float {
-        let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
-        let norms = (a.reduce(0) { $0 + $1 * $1 } * b.reduce(0) { $0 + $1 * $1 }).squareRoot()
-        return 1 - dot / norms
-    }
-
     @Test("a rotation keeps lengths and angles, undoes exactly, and depends on the key")
     func transform() throws {
         let a = TemplateKeys(key: Self.keyA), b = TemplateKeys(key: Self.keyB)
@@ -25,14 +20,14 @@ import Testing
         for _ in 0..<50 {
             let u = random.vector(128), v = random.vector(128)
             let tu = try a.template(of: u), tv = try a.template(of: v)
-            #expect(abs(Self.cosineDistance(tu, tv) - Self.cosineDistance(u, v)) < 1e-5)
+            #expect(abs(faceDistance(tu, tv) - faceDistance(u, v)) < 1e-5)
             let length = { (x: [Float]) in x.reduce(0) { $0 + $1 * $1 }.squareRoot() }
             #expect(abs(length(tu) - length(u)) < 1e-4 * length(u))
             let back = try a.embedding(of: tu, under: a.currentID)
             #expect(zip(back, u).allSatisfy { abs($0 - $1) < 1e-5 })
             // The stored vector is unrelated to the embedding, and to its template under another key.
-            #expect(Self.cosineDistance(tu, u) > 0.5)
-            #expect(Self.cosineDistance(tu, try b.template(of: u)) > 0.5)
+            #expect(faceDistance(tu, u) > 0.5)
+            #expect(faceDistance(tu, try b.template(of: u)) > 0.5)
         }
         // Derived, not random: the same key gives the same rotation.
         let u = random.vector(128)
@@ -102,7 +97,7 @@ import Testing
             #expect(storedAfter.count == 400)
             for (id, row) in storedAfter {
                 #expect(row.key == keysB.currentID)
-                #expect(Self.cosineDistance(row.template, storedBefore[id]!.template) > 0.5)
+                #expect(faceDistance(row.template, storedBefore[id]!.template) > 0.5)
             }
             await #expect(throws: StorageError.unknownTemplateKey(keysB.currentID)) {
                 try await fixture.gallery(templates: TemplateKeys(key: Self.keyA)).reload()
