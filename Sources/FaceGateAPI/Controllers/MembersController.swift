@@ -49,19 +49,10 @@ struct MembersController {
         var metadata: JSONValue?
         enum CodingKeys: String, CodingKey { case name, email, metadata, externalId = "external_id" }
 
+        /// The rules every member's fields follow, the import's rows too (`MemberFields`): 400 `invalid_field`.
         func validate(requireName: Bool) throws {
-            if requireName && name == nil { throw Problem.invalidField("name", "required") }
-            if let name, !(1...200).contains(name.trimmingCharacters(in: .whitespaces).count) {
-                throw Problem.invalidField("name", "1 to 200 characters")
-            }
-            if let externalId, !(1...200).contains(externalId.count) {
-                throw Problem.invalidField("external_id", "1 to 200 characters")
-            }
-            if let email, email.count > 320 || !email.contains("@") { throw Problem.invalidField("email", "an email address") }
-            if let metadata {
-                guard case .object = metadata else { throw Problem.invalidField("metadata", "a JSON object") }
-                if metadata.text.utf8.count > 16_384 { throw Problem.invalidField("metadata", "at most 16 KiB") }
-            }
+            try MemberFields(name: name, externalID: externalId, email: email, metadata: metadata?.text)
+                .validate(requireName: requireName)
         }
     }
 
