@@ -8,6 +8,8 @@ import UseCases
 struct MembersController {
     /// Its stores count the faces of the model in use.
     let model: ActiveFaceModel
+    /// For a member's own data.
+    let checkins: CheckinStore
     var members: MemberStore { model.current.members }
 
     static let staff: Set<Role> = [.admin, .operator]
@@ -18,6 +20,7 @@ struct MembersController {
         group.get(":id", use: show)
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
+        group.get(":id/export", use: export)
     }
 
     struct MemberView: Encodable {
@@ -113,5 +116,20 @@ struct MembersController {
             throw Problem.notFound("member")
         }
         return Response(status: .noContent)
+    }
+
+    /// The member's own data as one JSON document to download (`MemberDataDocument`: record, faces without templates,
+    /// check-ins, audit entries), for their access and portability requests; admins only, and audited.
+    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin])
+        let id = try uuidParameter("id", of: context, what: "member")
+        let data = try await MemberDataExport(members: members, checkins: checkins)
+            .export(member: id, organization: actor.organizationID, actor: actor.id)
+        let document = try MemberDataDocument.encode(data)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json",
+                      .contentDisposition: "attachment; filename=\"member-\(id.uuidString.lowercased()).json\""],
+            body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 }
