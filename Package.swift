@@ -93,11 +93,11 @@ let package = Package(
         .target(name: "CSV"),
 
         // Use cases: what the service does with a photo (enrol, check in, identify, verify, detect) and a member
-        // (erase), with the rules, once; the HTTP API and the command line translate to and from them.
+        // (erase, import, export), with the rules, once; the HTTP API and the command line translate to and from them.
         .target(
             name: "UseCases",
             dependencies: [
-                "FaceEngine", "Gallery", "Storage", "ImageDecoding",
+                "FaceEngine", "Gallery", "Storage", "ImageDecoding", "CSV",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

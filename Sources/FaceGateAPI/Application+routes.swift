@@ -100,7 +100,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger))
         .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
-    MembersController(model: model).addRoutes(to: api.group("members"))
+    MembersController(model: model, checkins: CheckinStore(database: services.database, logger: logger))
+        .addRoutes(to: api.group("members"))
     FacesController(
         model: model, sealer: configuration.biometricSealer, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api.group("members"))

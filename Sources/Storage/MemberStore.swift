@@ -74,7 +74,7 @@ public struct MemberStore: Sendable {
         }
     }
 
-    private static func duplicate(_ error: PSQLError) -> StorageError {
+    static func duplicate(_ error: PSQLError) -> StorageError {
         error.serverInfo?[.constraintName] == "members_email_key" ? .duplicateEmail : .duplicateExternalID
     }
 

@@ -2,6 +2,7 @@ import Crypto
 import FaceEngine
 import Foundation
 import Gallery
+import ImageDecoding
 import Storage
 
 /// Registers a member's face from a photo: the largest face, if the photo passes the model's enrolment gate (size,
@@ -24,19 +25,45 @@ public struct Enrolment: Sendable {
     }
 
     public func enrol(photo: [UInt8], member: UUID, organization: UUID, enrolledBy: UUID?) async throws -> Enrolled {
+        try await store(try await examine(photo), member: member, organization: organization, enrolledBy: enrolledBy)
+    }
+
+    /// A photo's face that passed the enrolment gate, embedded, with the crop of the photo around it: what `store`
+    /// keeps. The engine's work, which an import runs for many photos at once before storing them in order.
+    public struct Examined: Sendable {
+        let face: FaceEncoding
+        let crop: RGBImage?
+        /// SHA-256 of the photo's bytes: one face per photo, member and model.
+        public let imageSHA256: [UInt8]
+    }
+
+    /// Decodes the photo and finds, gates and embeds its largest face on a free engine.
+    public func examine(_ photo: [UInt8]) async throws -> Examined {
         // Two faces are enough to tell a group photo.
         let analysis = try await model.pipeline.faceEncodings(in: photo, limit: 2, withCrop: true)
         let face = try model.gate.check(analysis.faces)
-        let nearest = try await model.gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
+        return Examined(face: face, crop: analysis.crop, imageSHA256: Array(SHA256.hash(data: photo)))
+    }
+
+    /// Refuses (`faceBelongsToOtherMember`) a face that matches a member other than `member` within the tolerance of
+    /// the organisation's gallery; nil `member` is one not created yet (an import's dry run), whom nothing matches.
+    public func checkNotAnotherMembers(_ examined: Examined, member: UUID?, organization: UUID) async throws {
+        let nearest = try await model.gallery.nearestMembers(to: examined.face.embedding, in: organization, limit: 1)
         let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: organization))
         if let other = nearest.first(where: { $0.member != member }), other.distance <= tolerance {
             throw UseCaseError.faceBelongsToOtherMember(distance: other.distance, tolerance: tolerance)
         }
+    }
+
+    /// Stores an examined face as the member's, unless it is another member's (`checkNotAnotherMembers`).
+    public func store(_ examined: Examined, member: UUID, organization: UUID, enrolledBy: UUID?) async throws -> Enrolled {
+        try await checkNotAnotherMembers(examined, member: member, organization: organization)
+        let face = examined.face
         let quality = face.quality.measures
-        let imageSHA256 = Array(SHA256.hash(data: photo))
+        let imageSHA256 = examined.imageSHA256
         let owner = BiometricSealer.Owner(organization: organization, member: member, imageSHA256: imageSHA256)
         let thumbnail = try sealer.seal(face.chip.pngData(), for: owner)
-        let crop = try analysis.crop.map { try sealer.seal($0.pngData(), for: owner, as: .crop) }
+        let crop = try examined.crop.map { try sealer.seal($0.pngData(), for: owner, as: .crop) }
         let box = face.face.box
         let ref = try await model.gallery.add(NewFace(
             organizationID: organization, memberID: member, embedding: face.embedding,

@@ -64,6 +64,8 @@ public enum UseCaseError: Error, Equatable, CustomStringConvertible {
     case noFacesEnrolled
     /// No such member (or face) in the organisation.
     case notFound(String)
+    /// A field staff gave (in a request, in a row of an import) breaks its rule: the field's name and what it must be.
+    case invalidField(String, String)
 
     public var description: String {
         switch self {
@@ -73,6 +75,7 @@ public enum UseCaseError: Error, Equatable, CustomStringConvertible {
             String(format: "this face matches another member (cosine distance %.4f, tolerance %.4f)", distance, tolerance)
         case .noFacesEnrolled: "this member has no enrolled face to compare with"
         case .notFound(let what): "no such \(what)"
+        case .invalidField(let name, let rule): "\(name): \(rule)"
         }
     }
 }

@@ -42,7 +42,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
                                     backgroundLogger: logger)
         let engines = try configuration.engine.makeBatchPool()
         let started = ContinuousClock.now
-        let terminal = isatty(STDERR_FILENO) == 1
+        let progress = ProgressLine(unit: "photos", every: batch)
         let (outcome, reregister, activated) = try await withPostgresClient(client) { [batch, logger, configuration, activate, force] in
             try await Migrator().migrate(client, logger: logger)
             let store = FaceStore(database: Database(client: client), logger: logger, templates: configuration.templateKeys)
@@ -51,13 +51,8 @@ struct ReembedFacesCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("face \(face): \(why); left as it is\n".utf8))
             }
             var outcome = try await reembedding.run(skipped: skipped) { done in
-                let finished = done.finished
-                let seconds = (ContinuousClock.now - started) / .seconds(1)
-                let rate = Double(finished) / max(seconds, 0.001)
-                let eta = rate > 0 ? Double(max(0, done.total - finished)) / rate : 0
-                let line = String(format: "%d of %d photos (%d without a face, %d unreadable), %.1f/s, ETA %.0f s",
-                                  finished, done.total, done.noFace, done.unreadable, rate, eta)
-                FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+                progress.update(done.finished, of: done.total,
+                                detail: "\(done.noFace) without a face, \(done.unreadable) unreadable")
             }
             let reregister = try await store.membersToReregister(for: reembedding.target)
             guard activate else { return (outcome, reregister, false) }
@@ -75,7 +70,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
             outcome += activation.caughtUp
             return (outcome, reregister, activation.activated)
         }
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        progress.finish()
         for member in reregister {
             FileHandle.standardError.write(Data(
                 "member \(member.member) (\(member.name), organisation \(member.organization)): \(member.photos) photo(s) enrolled before crops were kept; register again\n".utf8))

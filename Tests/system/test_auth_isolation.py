@@ -129,8 +129,9 @@ def test_roles_hold(service, two_orgs):
     a = two_orgs["A"]
     operator, kiosk = a["tokens"]["operator"], a["tokens"]["kiosk"]
     member = a["member"]
-    admin_only = [("GET", "/users"), ("POST", "/users"), ("GET", "/organizations"), ("POST", "/organizations")]
-    staff_only = [("GET", "/members"), ("POST", "/members"), ("GET", f"/members/{member}"),
+    admin_only = [("GET", "/users"), ("POST", "/users"), ("GET", "/organizations"), ("POST", "/organizations"),
+                  ("GET", f"/members/{member}/export")]
+    staff_only = [("GET", "/checkins/export"), ("GET", "/members"), ("POST", "/members"), ("GET", f"/members/{member}"),
                   ("PATCH", f"/members/{member}"), ("DELETE", f"/members/{member}"), ("GET", f"/members/{member}/faces"),
                   ("POST", f"/members/{member}/faces"), ("DELETE", f"/members/{member}/faces/{a['face']}"),
                   ("GET", f"/members/{member}/faces/{a['face']}/thumbnail")]
@@ -177,6 +178,7 @@ def test_organisations_cannot_see_each_other(service, two_orgs):
         ("GET", lambda o: f"/members/{o['member']}/faces/{o['face']}/thumbnail", None, None),
         ("DELETE", lambda o: f"/members/{a['member']}/faces/{o['face']}", None, None),
         ("POST", lambda o: f"/members/{o['member']}/verify", biden, jpeg),
+        ("GET", lambda o: f"/members/{o['member']}/export", None, None),
     ]
     for method, path_for, body, headers in cases:
         same_as_unknown(method, path_for, body, headers)
@@ -193,6 +195,8 @@ def test_organisations_cannot_see_each_other(service, two_orgs):
     assert all(c["member"]["id"] != b["member"] for c in checkins["checkins"]), checkins
     theirs = service.api("GET", f"/checkins?member_id={b['member']}", token=token)
     assert theirs.status in (200, 404) and not (theirs.json().get("checkins")), theirs.body
+    exported = service.api("GET", "/checkins/export", token=token)
+    assert exported.status == 200 and b["member"].encode() not in exported.body, exported.body
     # The same external_id in both organisations is no conflict and no leak.
     assert service.api("POST", "/members", {"name": "Dup", "external_id": "same-id"}, token).status == 409
     # Users of B are not A's to read, change or delete.

@@ -222,6 +222,52 @@ def test_admin_sees_the_check_in(gym, admin_page):
     fits(page, "admin-checkins")
 
 
+def keep_saved_files(page):
+    """Keeps every blob the page makes a URL for (the files it saves, the thumbnails it shows) readable by the test."""
+    page.run("""
+        if (!window.savedFiles) {
+          window.savedFiles = [];
+          const make = URL.createObjectURL;
+          URL.createObjectURL = (blob) => { window.savedFiles.push(blob); return make.call(URL, blob); };
+        }""")
+
+
+def saved_files(page, kind):
+    """The texts of the blobs of type `kind` (a prefix: text/csv, application/json) the page has made so far."""
+    return page.driver.execute_async_script("""
+        const [kind, done] = [arguments[0], arguments[arguments.length - 1]];
+        Promise.all((window.savedFiles || []).filter((b) => b.type.startsWith(kind)).map((b) => b.text())).then(done);""",
+        kind)
+
+
+def test_admin_exports_the_check_ins_and_a_members_data(gym, admin_page):
+    page = admin_page
+    page.open("/admin#checkins")
+    page.wait(lambda d: any("Barack Obama" in row.text for row in page.find_all("tbody tr")), 20, "the check-in row")
+    keep_saved_files(page)
+    next(b for b in page.find_all("button") if b.text == "Export check-ins (CSV)").click()
+    page.wait(lambda d: len(saved_files(page, "text/csv")) == 1, 30, "the check-ins file")
+    lines = saved_files(page, "text/csv")[0].strip().split("\n")
+    assert lines[0] == "checked_in_at,member_id,external_id,name,distance", lines
+    assert len(lines) == 2 and f",{gym['member']},M-0044,Barack Obama," in lines[1], lines
+    assert unlabelled_fields(page) == []
+    fits(page, "admin-checkins-exported")
+
+    page.open(f"/admin#members/{gym['member']}")
+    page.wait(lambda d: page.find_all("#member-title") and page.find("#member-title").text == "Barack Obama", 20,
+              "the member's page")
+    keep_saved_files(page)
+    next(b for b in page.find_all("button") if b.text == "Export this member's data").click()
+    page.wait(lambda d: len(saved_files(page, "application/json")) == 1, 30, "the member's file")
+    data = json.loads(saved_files(page, "application/json")[0])
+    assert data["member"]["id"] == gym["member"] and data["member"]["external_id"] == "M-0044"
+    assert len(data["checkins"]) == 1 and len(data["faces"]) == 2
+    assert not any("embedding" in face or "template" in face for face in data["faces"])
+    assert data["audit_log"][-1]["action"] == "member_exported"
+    fits(page, "admin-member-exported")
+    assert page.script_errors() == []
+
+
 def test_kiosk_turns_away_a_stranger(gym):
     with open_kiosk(gym["url"], "face_recognition/biden/biden.jpg") as page:
         state, text, latency = kiosk_outcome(page, {"welcome", "not-recognised", "hint", "error"})

@@ -18,6 +18,7 @@ struct MatchingController {
         api.post("identify", use: identify)
         api.post("checkins", use: checkIn)
         api.get("checkins", use: listCheckins)
+        api.get("checkins/export", use: exportCheckins)
         api.post("members/:id/verify", use: verify)
         api.post("detect", use: detect)
     }
@@ -102,6 +103,37 @@ struct MatchingController {
         struct Page: Encodable { var checkins: [CheckinView]; var nextCursor: String? }
         let next = found.count > limit ? page.last.map { Self.encodeCursor(at: $0.checkedInAt, id: $0.id) } : nil
         return try JSONResponse.encode(Page(checkins: views, nextCursor: next), status: .ok)
+    }
+
+    /// The organisation's check-ins within [from, to), oldest first, for billing and attendance: CSV (default) or
+    /// JSON Lines (`CheckinExport`), sent as they are read from the database (any number, in constant memory). The
+    /// query starts before the answer does, so that a database outage is still a 503.
+    @Sendable func exportCheckins(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin, .operator])
+        let query = request.uri.queryParameters
+        let from = try Self.date(query.get("from"), name: "from"), to = try Self.date(query.get("to"), name: "to")
+        let format = try query.get("format").map { (raw: String) throws -> ExportFormat in
+            guard let format = ExportFormat(rawValue: raw) else { throw Problem.invalidField("format", "csv or jsonl") }
+            return format
+        } ?? .csv
+        let rows = try await checkins.exportRows(organization: actor.organizationID, from: from, to: to)
+        let body = ResponseBody { writer in
+            var buffer = ByteBuffer(string: CheckinExport.head(format))
+            for try await row in rows {
+                buffer.writeString(CheckinExport.line(row, format))
+                if buffer.readableBytes >= 1 << 16 {
+                    try await writer.write(buffer)
+                    buffer = ByteBuffer()
+                }
+            }
+            try await writer.write(buffer)
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: format.contentType,
+                      .contentDisposition: "attachment; filename=\"checkins.\(format.rawValue)\""],
+            body: body)
     }
 
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {

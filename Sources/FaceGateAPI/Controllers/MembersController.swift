@@ -8,6 +8,8 @@ import UseCases
 struct MembersController {
     /// Its stores count the faces of the model in use.
     let model: ActiveFaceModel
+    /// For a member's own data.
+    let checkins: CheckinStore
     var members: MemberStore { model.current.members }
 
     static let staff: Set<Role> = [.admin, .operator]
@@ -18,6 +20,7 @@ struct MembersController {
         group.get(":id", use: show)
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
+        group.get(":id/export", use: export)
     }
 
     struct MemberView: Encodable {
@@ -49,19 +52,10 @@ struct MembersController {
         var metadata: JSONValue?
         enum CodingKeys: String, CodingKey { case name, email, metadata, externalId = "external_id" }
 
+        /// The rules every member's fields follow, the import's rows too (`MemberFields`): 400 `invalid_field`.
         func validate(requireName: Bool) throws {
-            if requireName && name == nil { throw Problem.invalidField("name", "required") }
-            if let name, !(1...200).contains(name.trimmingCharacters(in: .whitespaces).count) {
-                throw Problem.invalidField("name", "1 to 200 characters")
-            }
-            if let externalId, !(1...200).contains(externalId.count) {
-                throw Problem.invalidField("external_id", "1 to 200 characters")
-            }
-            if let email, email.count > 320 || !email.contains("@") { throw Problem.invalidField("email", "an email address") }
-            if let metadata {
-                guard case .object = metadata else { throw Problem.invalidField("metadata", "a JSON object") }
-                if metadata.text.utf8.count > 16_384 { throw Problem.invalidField("metadata", "at most 16 KiB") }
-            }
+            try MemberFields(name: name, externalID: externalId, email: email, metadata: metadata?.text)
+                .validate(requireName: requireName)
         }
     }
 
@@ -122,5 +116,20 @@ struct MembersController {
             throw Problem.notFound("member")
         }
         return Response(status: .noContent)
+    }
+
+    /// The member's own data as one JSON document to download (`MemberDataDocument`: record, faces without templates,
+    /// check-ins, audit entries), for their access and portability requests; admins only, and audited.
+    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin])
+        let id = try uuidParameter("id", of: context, what: "member")
+        let data = try await MemberDataExport(members: members, checkins: checkins)
+            .export(member: id, organization: actor.organizationID, actor: actor.id)
+        let document = try MemberDataDocument.encode(data)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json",
+                      .contentDisposition: "attachment; filename=\"member-\(id.uuidString.lowercased()).json\""],
+            body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 }

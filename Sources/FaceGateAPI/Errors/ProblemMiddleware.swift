@@ -109,6 +109,7 @@ extension Problem {
         case .faceBelongsToOtherMember: Problem(.conflict, code: "face_belongs_to_other_member", detail: error.description)
         case .noFacesEnrolled: Problem(.conflict, code: "no_faces_enrolled", detail: error.description)
         case .notFound(let what): .notFound(what)
+        case .invalidField(let name, let rule): .invalidField(name, rule)
         }
     }
 

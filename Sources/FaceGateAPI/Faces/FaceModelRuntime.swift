@@ -26,17 +26,9 @@ final class FaceModelRuntime: Sendable {
     init(_ engine: EngineConfiguration, recognizers: RecognizerSource, configuration: AppConfiguration,
          database: Database, metrics: ServiceMetrics, logger: Logger) throws {
         self.engine = engine
-        let engines = try recognizers.engines(engine)
-        let space = engines.descriptor.space
-        let faces = FaceStore(database: database, logger: logger, templates: configuration.templateKeys, space: space)
-        let members = MemberStore(database: database, logger: logger, space: space)
-        context = ModelContext(
-            pipeline: FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), timings: metrics),
-            gallery: FaceGallery(
-                store: faces, members: members, dimension: engines.descriptor.dimension,
-                backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger),
-            members: members, faces: faces, policy: engine.matchPolicy(for: engines.descriptor),
-            gate: engine.enrolmentGate)
+        context = try ModelContext(
+            engines: recognizers.engines(engine), engine: engine, configuration: configuration, database: database,
+            logger: logger, timings: metrics)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import UseCases
 
 /// The OpenAPI 3.1 description of every route, served at `/api/v1/openapi.json`. `buildApplication` refuses to
 /// start when the router and this document disagree (`mismatches`), so the document cannot go stale silently.
@@ -105,6 +106,14 @@ enum OpenAPIDocument {
                 "delete": op("Erase a member and all their biometric data (admin, operator); recorded in the audit log",
                              tag: "members", parameters: [pathID("id")], responses: ["204": empty]),
             ],
+            "/api/v1/members/{id}/export": [
+                "get": op("""
+                    A member's own data as one JSON document to download: the member, their faces (what made each and \
+                    from which photo, never a template), check-ins and the audit entries about them (admin; GDPR \
+                    articles 15 and 20); the export is audited as member_exported
+                    """, tag: "members", parameters: [pathID("id")],
+                          responses: ["200": ref("MemberData"), "404": problem("not_found")]),
+            ],
             "/api/v1/members/{id}/faces": [
                 "post": idempotent(op("Enrol faces from photos (admin, operator); several `image` parts give per-image results",
                            tag: "faces", parameters: [pathID("id")], body: imageBody(several: true),
@@ -137,6 +146,18 @@ enum OpenAPIDocument {
                           parameters: [query("member_id", uuid), query("from", dateTime), query("to", dateTime),
                                        query("limit", integer(1...200)), query("cursor", string)],
                           responses: ["200": ref("CheckinPage")]),
+            ],
+            "/api/v1/checkins/export": [
+                "get": op("""
+                    The check-ins within [from, to), oldest first, for billing and attendance (admin, operator): CSV \
+                    with a header line (checked_in_at,member_id,external_id,name,distance) or JSON Lines, sent as they \
+                    are read
+                    """, tag: "checkins",
+                          parameters: [query("from", dateTime), query("to", dateTime),
+                                       query("format", ["type": "string", "enum": ExportFormat.allCases.map(\.rawValue)])],
+                          responses: ["200": ["description": "CSV, or JSON Lines (format=jsonl)",
+                                              "content": ["text/csv": [String: Any](), "application/jsonl": [String: Any]()]],
+                                      "400": problem("invalid_field")]),
             ],
             "/api/v1/members/{id}/verify": [
                 "post": op("Is this the member? 1:1 against the member's faces (admin, operator)", tag: "matching",
@@ -301,6 +322,20 @@ enum OpenAPIDocument {
                                "checked_in_at": dateTime]),
             "CheckinPage": schema(["checkins": ["type": "array", "items": ["$ref": "#/components/schemas/Checkin"]],
                                    "next_cursor": ["type": ["string", "null"]]], required: ["checkins"]),
+            "MemberData": schema([
+                "exported_at": dateTime,
+                "member": ["$ref": "#/components/schemas/Member"],
+                "faces": ["type": "array", "items": schema(
+                    ["face_id": uuidOut, "model": string, "model_version": string, "box": box, "quality": quality,
+                     "photo_sha256": string, "created_at": dateTime],
+                    required: ["face_id", "model", "model_version", "quality", "photo_sha256", "created_at"])],
+                "checkins": ["type": "array", "items": schema(
+                    ["checkin_id": uuidOut, "checked_in_at": dateTime, "distance": number, "similarity": number])],
+                "audit_log": ["type": "array", "items": schema(
+                    ["id": ["type": "integer"], "occurred_at": dateTime, "action": string, "actor_user_id": uuidOut,
+                     "target": string, "details": ["type": "object"]],
+                    required: ["id", "occurred_at", "action", "details"])],
+            ]),
             "Verification": schema(["match": boolean, "distance": number, "similarity": number, "tolerance": number]),
             "Detection": schema([
                 "faces": ["type": "array", "items": schema([

@@ -1,6 +1,7 @@
 // The admin page: staff (admin or operator) sign in; members are searched, paged, created, edited and erased; faces
 // are registered from files or the camera, shown (thumbnails fetched with the token) and deleted; check-ins are
-// listed with filters; admins manage staff and kiosk accounts. One view at a time, chosen by the address's #hash.
+// listed with filters and exported as CSV for a date range; admins export a member's own data and manage staff and
+// kiosk accounts. One view at a time, chosen by the address's #hash.
 import { Session, signInForm, downsized, jpeg, plainWords, el } from './session.js';
 
 const session = new Session('facegate.admin', ['admin', 'operator']);
@@ -34,6 +35,16 @@ function field(label, input, hint) {
 
 function dateTime(iso) {
   return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '';
+}
+
+/** Saves `blob` as a file named `name` (the browser's download), without leaving the page. */
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = el('a', { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 /** Asks in the page's dialog; resolves true when confirmed. */
@@ -232,6 +243,22 @@ async function memberView(id) {
     location.hash = '#members';
   } }, 'Erase member…');
 
+  const exportStatus = el('p', { class: 'muted', role: 'status' });
+  const exportData = el('button', { type: 'button', class: 'secondary', onclick: async () => {
+    exportData.disabled = true;
+    exportStatus.textContent = 'Preparing the export…';
+    const data = await session.call('GET', `/members/${id}/export`, { timeoutMs: 60000 });
+    exportData.disabled = false;
+    if (!data.ok) return say(exportStatus, 'error', `Cannot export: ${plainWords(data)}`);
+    download(new Blob([JSON.stringify(data.body, null, 2)], { type: 'application/json' }), `member-${id}.json`);
+    say(exportStatus, 'ok', 'Exported (the export is recorded in the audit log).');
+  } }, "Export this member's data");
+  const exportCard = session.user.role !== 'admin' ? null : el('div', { class: 'card' }, el('h2', {}, 'Their data'),
+    el('p', { class: 'muted' }, 'For a request by the member to see or take their data: one file with their details, '
+      + 'their registered faces (when and how each was made, not the faces themselves), their check-ins and the '
+      + 'audit log entries about them.'),
+    el('div', { class: 'actions' }, exportData), exportStatus);
+
   view.replaceChildren(el('section', { 'aria-labelledby': 'member-title' },
     el('p', {}, el('a', { href: '#members' }, '← Members'), ' · ',
       el('a', { href: `#checkins?member=${id}&name=${encodeURIComponent(member.name)}` }, 'Check-ins of this member')),
@@ -244,6 +271,7 @@ async function memberView(id) {
           + 'than one photo is turned away less often, while strangers are kept out at the same rate.'),
         field('Photos', files, 'JPEG, PNG or WebP; several at once'), camera.node, results)),
     el('div', { class: 'card' }, el('h2', {}, 'Faces'), facesStatus, faces),
+    exportCard,
     el('div', { class: 'card' }, el('h2', {}, 'Erase'),
       el('p', { class: 'muted' }, 'Erasing removes the member and all their biometric data.'), erase)));
   showFaces();
@@ -290,16 +318,19 @@ function checkinsView(params) {
   const member = params.get('member');
   const from = el('input', { id: 'from', type: 'date', value: params.get('from') || '' });
   const to = el('input', { id: 'to', type: 'date', value: params.get('to') || '' });
-  const list = pager(async (cursor) => {
-    const query = new URLSearchParams({ limit: PAGE });
-    if (member) query.set('member_id', member);
-    // Whole local days: from the start of "from" to the end of "to".
+  /** The chosen dates as the API's `from` and `to`: whole local days, from the start of "from" to the end of "to". */
+  function range(query) {
     if (from.value) query.set('from', new Date(`${from.value}T00:00`).toISOString());
     if (to.value) {
       const end = new Date(`${to.value}T00:00`);
       end.setDate(end.getDate() + 1);
       query.set('to', end.toISOString());
     }
+    return query;
+  }
+  const list = pager(async (cursor) => {
+    const query = range(new URLSearchParams({ limit: PAGE }));
+    if (member) query.set('member_id', member);
     if (cursor) query.set('cursor', cursor);
     const answer = await session.call('GET', `/checkins?${query}`);
     return answer.ok ? { ok: true, rows: answer.body.checkins, next: answer.body.next_cursor } : answer;
@@ -317,12 +348,25 @@ function checkinsView(params) {
   };
   from.addEventListener('change', apply);
   to.addEventListener('change', apply);
+  // Every member's check-ins between the dates (all of them without dates), oldest first, for billing.
+  const exportStatus = el('p', { class: 'muted', role: 'status' });
+  const exportButton = el('button', { type: 'button', class: 'secondary', onclick: async () => {
+    exportButton.disabled = true;
+    exportStatus.textContent = 'Preparing the export…';
+    const file = await session.call('GET', `/checkins/export?${range(new URLSearchParams({ format: 'csv' }))}`,
+                                    { timeoutMs: 300000 });
+    exportButton.disabled = false;
+    if (!file.ok) return say(exportStatus, 'error', `Cannot export: ${plainWords(file)}`);
+    download(file.body, `checkins${from.value ? `-from-${from.value}` : ''}${to.value ? `-to-${to.value}` : ''}.csv`);
+    say(exportStatus, 'ok', 'Exported.');
+  } }, 'Export check-ins (CSV)');
   view.replaceChildren(el('section', { 'aria-labelledby': 'checkins-title' },
     el('h1', { id: 'checkins-title', tabindex: '-1' }, 'Check-ins'),
     el('div', { class: 'toolbar' },
       member ? el('p', {}, 'Member: ', el('strong', {}, params.get('name') || member), ' ',
                   el('a', { href: '#checkins' }, 'show everyone')) : null,
-      el('div', {}, field('From', from)), el('div', {}, field('To', to))),
+      el('div', {}, field('From', from)), el('div', {}, field('To', to)), exportButton),
+    exportStatus,
     table('Check-ins, newest first', ['When', 'Member', 'Member number', 'Similarity %'], list.body),
     list.status, list.controls));
   list.reload();

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+extension MemberStore {
+    /// A member as `facegate export members` lists it: the columns of an import (no biometric data).
+    public struct ExportedMember: Sendable, Equatable {
+        public var externalID: String?
+        public var name: String
+        public var email: String?
+        /// JSON text of an object.
+        public var metadata: String
+    }
+
+    /// The organisation's members by name, read as they arrive (`Database.streamingQuery`: any number in constant
+    /// memory).
+    public func exportRows(organization: UUID) async throws -> StreamedRows<ExportedMember> {
+        let rows = try await database.streamingQuery(
+            """
+            SELECT external_id, name, email, metadata::text FROM members
+            WHERE organization_id = \(organization) ORDER BY lower(name), id
+            """, logger: logger)
+        return StreamedRows(rows) { row in
+            let (externalID, name, email, metadata) = try row.decode((String?, String, String?, String).self)
+            return ExportedMember(externalID: externalID, name: name, email: email, metadata: metadata)
+        }
+    }
+
+    /// The organisation a member belongs to (nil: no such member anywhere).
+    public func organization(of member: UUID) async throws -> UUID? {
+        try await database.query("SELECT organization_id FROM members WHERE id = \(member)", logger: logger)
+            .first(UUID.self)
+    }
+
+    /// One of a member's stored faces as the member's own data shows it: what made it and where, never the
+    /// embedding, the thumbnail or the crop.
+    public struct FaceRecord: Sendable, Equatable {
+        public var id: UUID
+        public var model: String
+        public var modelVersion: String
+        public var box: [Int]?
+        public var quality: [String: Double]
+        /// SHA-256 of the photo it was made from.
+        public var imageSHA256: [UInt8]
+        public var createdAt: Date
+    }
+
+    /// The member's faces of every model, oldest first.
+    public func faceRecords(of member: UUID, organization: UUID) async throws -> [FaceRecord] {
+        let rows = try await database.query(
+            """
+            SELECT id, model, model_version, box::text, quality::text, image_sha256, created_at FROM faces
+            WHERE member_id = \(member) AND organization_id = \(organization)
+            ORDER BY created_at, id
+            """, logger: logger)
+        return try rows.decode((UUID, String, String, String?, String, ByteBuffer, Date).self).map {
+            FaceRecord(
+                id: $0.0, model: $0.1, modelVersion: $0.2,
+                box: $0.3.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) },
+                quality: (try? JSONDecoder().decode([String: Double].self, from: Data($0.4.utf8))) ?? [:],
+                imageSHA256: Array(buffer: $0.5), createdAt: $0.6)
+        }
+    }
+
+    /// An entry of the audit log.
+    public struct AuditEntry: Sendable, Equatable {
+        public var id: Int64
+        public var occurredAt: Date
+        public var action: String
+        /// The account that did it (nil: the service itself, or an account deleted since).
+        public var actor: UUID?
+        public var target: String?
+        /// JSON text of an object.
+        public var details: String
+    }
+
+    /// The audit entries about a member: those whose target is the member or one of its faces (of any model), oldest
+    /// first. (A deleted face's entries name a face that no longer says whose it was.)
+    public func auditTrail(of member: UUID, organization: UUID) async throws -> [AuditEntry] {
+        let rows = try await database.query(
+            """
+            SELECT a.id, a.occurred_at, a.action, a.actor_user_id, a.target, a.details::text FROM audit_log a
+            WHERE a.organization_id = \(organization)
+              AND upper(a.target) IN (SELECT upper(\(member.uuidString))
+                                      UNION ALL SELECT upper(f.id::text) FROM faces f
+                                      WHERE f.member_id = \(member) AND f.organization_id = \(organization))
+            ORDER BY a.occurred_at, a.id
+            """, logger: logger)
+        return try rows.decode((Int64, Date, String, UUID?, String?, String).self).map {
+            AuditEntry(id: $0.0, occurredAt: $0.1, action: $0.2, actor: $0.3, target: $0.4, details: $0.5)
+        }
+    }
+
+    /// Writes the `member_exported` audit entry (by `actor`; nil: the service itself, `facegate export member`) with
+    /// what the export held; false when there is no such member there.
+    public func recordExport(
+        member: UUID, organization: UUID, actor: UUID?, faces: Int, checkins: Int
+    ) async throws -> Bool {
+        let rows = try await database.query(
+            """
+            INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
+            SELECT organization_id, \(actor), 'member_exported', \(member.uuidString),
+                   jsonb_build_object('faces', \(faces), 'checkins', \(checkins))
+            FROM members WHERE id = \(member) AND organization_id = \(organization)
+            RETURNING id
+            """, logger: logger)
+        return try rows.first(Int64.self) != nil
+    }
+}

@@ -1,0 +1,91 @@
+import CSV
+import Foundation
+import Storage
+
+/// How `facegate export` and the API's exports write records: CSV (RFC 4180, a header line first) or JSON Lines
+/// (one JSON object per line), one record per line as it is read, so that an export of any size streams.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    case csv, jsonl
+
+    public var contentType: String {
+        switch self {
+        case .csv: "text/csv; charset=utf-8"
+        case .jsonl: "application/jsonl; charset=utf-8"
+        }
+    }
+}
+
+/// Check-ins for billing and attendance, oldest first: `checked_in_at,member_id,external_id,name,distance`.
+public enum CheckinExport {
+    public static let columns = ["checked_in_at", "member_id", "external_id", "name", "distance"]
+
+    /// What comes before the first record: the CSV header (nothing for JSON Lines).
+    public static func head(_ format: ExportFormat) -> String {
+        format == .csv ? CSVTable.line(columns) : ""
+    }
+
+    public static func line(_ checkin: CheckinStore.ExportedCheckin, _ format: ExportFormat) -> String {
+        let time = checkin.checkedInAt.formatted(.iso8601), member = checkin.memberID.uuidString.lowercased()
+        switch format {
+        case .csv:
+            return CSVTable.line([time, member, checkin.externalID ?? "", checkin.name, String(checkin.distance)])
+        case .jsonl:
+            return JSONLine.object([
+                ("checked_in_at", JSONLine.string(time)), ("member_id", JSONLine.string(member)),
+                ("external_id", checkin.externalID.map(JSONLine.string) ?? "null"), ("name", JSONLine.string(checkin.name)),
+                ("distance", String(checkin.distance)),
+            ])
+        }
+    }
+}
+
+/// An organisation's members with the columns of an import (`MemberImport.columns`: external_id, name, email,
+/// photos — empty: photos are not exported — and metadata), so that an export imports back; no biometric data.
+public enum MemberListExport {
+    public static let columns = MemberImport.columns
+
+    public static func head(_ format: ExportFormat) -> String {
+        format == .csv ? CSVTable.line(columns) : ""
+    }
+
+    public static func line(_ member: MemberStore.ExportedMember, _ format: ExportFormat) -> String {
+        switch format {
+        case .csv:
+            return CSVTable.line([member.externalID ?? "", member.name, member.email ?? "", "", member.metadata])
+        case .jsonl:
+            // The metadata is the database's JSON text of an object: written as the object it is.
+            return JSONLine.object([
+                ("external_id", member.externalID.map(JSONLine.string) ?? "null"), ("name", JSONLine.string(member.name)),
+                ("email", member.email.map(JSONLine.string) ?? "null"), ("photos", JSONLine.string("")),
+                ("metadata", member.metadata),
+            ])
+        }
+    }
+}
+
+/// One JSON object per line, written directly (an encoder per record would cost more than the record).
+enum JSONLine {
+    /// `{"key":value,…}` and a line feed; values are JSON text already.
+    static func object(_ members: [(String, String)]) -> String {
+        "{" + members.map { string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}\n"
+    }
+
+    /// A JSON string (RFC 8259: quotation mark, reverse solidus and control characters escaped).
+    static func string(_ text: String) -> String {
+        var escaped = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where scalar.value < 0x20:
+                escaped += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped + "\""
+    }
+}

@@ -1,0 +1,449 @@
+import CSV
+import Crypto
+import FaceEngine
+import Foundation
+import ImageDecoding
+import Storage
+
+/// Members and their photos from a CSV file into an organisation (`facegate import members`), for a gym moving from
+/// another system. A row is `external_id,name,email,photos[,metadata]`: `photos` a `;`-separated list of paths inside
+/// the photos folder, `metadata` a JSON object. Members are matched by external id: created, or updated when name,
+/// email or metadata differ (`MemberStore.importMember`, with its audit entry). Every photo goes through the
+/// enrolment use case (`Enrolment`: decoding, quality gates, another member's face refused), except one the member
+/// already has (same SHA-256: skipped before any engine runs), so a second run changes nothing and an interrupted
+/// one resumes.
+///
+/// Photos are examined (decoded, gated, embedded) many at once on all the engines, and stored in the file's order:
+/// every outcome — which of two members listing the same face gets it — is the one a run row by row would give. A
+/// row that breaks a rule (a field the API would refuse, a photo missing or outside the folder, a malformed line) is
+/// reported and nothing of it written; a photo the enrolment refuses is reported with the API's code; the import goes
+/// on. A database outage or a model switch stops it (run it again to continue).
+public struct MemberImport: Sendable {
+    /// The columns of an import file, in order (`metadata` may be left out); `facegate export members` writes them.
+    public static let columns = ["external_id", "name", "email", "photos", "metadata"]
+    static let requiredColumns = ["external_id", "name", "email", "photos"]
+
+    /// How the API answers an error: its stable code and a detail for people, whether it refuses what was sent (a
+    /// 4xx) and whether it passes by itself (a 503: the database unavailable, a model switch).
+    public struct Answer: Sendable, Equatable {
+        public var code: String
+        public var detail: String
+        public var refused: Bool
+        public var transient: Bool
+
+        public init(code: String, detail: String, refused: Bool, transient: Bool) {
+            self.code = code
+            self.detail = detail
+            self.refused = refused
+            self.transient = transient
+        }
+    }
+
+    public enum Outcome: String, Sendable, Equatable {
+        /// The photo is now one of the member's faces.
+        case enrolled
+        /// The member already has this photo (same SHA-256).
+        case skipped
+        /// The enrolment refused the photo (the API's code: `no_face`, `face_belongs_to_other_member`, …).
+        case refused
+        /// The row could not be imported (nothing of it written), or the photo failed.
+        case error
+    }
+
+    /// One line of the report: a photo of a row, or a row in error that names no photo.
+    public struct ReportLine: Sendable, Equatable {
+        public var externalID: String
+        public var photo: String
+        public var outcome: Outcome
+        public var code: String
+        public var detail: String
+
+        public static let header = ["external_id", "photo", "outcome", "code", "detail"]
+        public var fields: [String] { [externalID, photo, outcome.rawValue, code, detail] }
+
+        public init(externalID: String, photo: String, outcome: Outcome, code: String, detail: String) {
+            self.externalID = externalID
+            self.photo = photo
+            self.outcome = outcome
+            self.code = code
+            self.detail = detail
+        }
+    }
+
+    public struct Summary: Sendable, Equatable {
+        public var rows = 0
+        /// Photos the file names, and those dealt with so far.
+        public var photos = 0
+        public var photosDone = 0
+        public var membersCreated = 0
+        public var membersUpdated = 0
+        public var membersUnchanged = 0
+        public var facesEnrolled = 0
+        public var facesSkipped = 0
+        /// Report lines `refused` and `error`.
+        public var refused = 0
+        public var errors = 0
+
+        public init() {}
+
+        mutating func count(_ line: ReportLine) {
+            switch line.outcome {
+            case .enrolled: facesEnrolled += 1
+            case .skipped: facesSkipped += 1
+            case .refused: refused += 1
+            case .error: errors += 1
+            }
+            if !line.photo.isEmpty { photosDone += 1 }
+        }
+    }
+
+    /// The file is not an import: columns missing, or ones it does not know.
+    public struct BadHeader: Error, CustomStringConvertible {
+        public let missing: [String]
+        public let unknown: [String]
+        public var description: String {
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing column(s) \(missing.joined(separator: ", "))") }
+            if !unknown.isEmpty { parts.append("unknown column(s) \(unknown.joined(separator: ", "))") }
+            return "the CSV header must be \(MemberImport.columns.joined(separator: ",")) (metadata optional): "
+                + parts.joined(separator: "; ")
+        }
+    }
+
+    let model: ModelContext
+    let enrolment: Enrolment
+    /// `MAX_IMAGE_BYTES`: a larger photo is refused (`image_too_large`) without being read whole.
+    let maxPhotoBytes: Int
+    let explain: @Sendable (any Error) -> Answer
+    /// Photos examined at once: every engine busy, one more each waiting while rows are stored in order.
+    let width: Int
+
+    /// `explain`: how the API answers an error (its `Problem`), so that the report's codes are the API's.
+    public init(
+        model: ModelContext, sealer: BiometricSealer, maxPhotoBytes: Int,
+        explain: @escaping @Sendable (any Error) -> Answer
+    ) {
+        self.model = model
+        enrolment = Enrolment(model: model, sealer: sealer)
+        self.maxPhotoBytes = maxPhotoBytes
+        self.explain = explain
+        width = 2 * model.pipeline.engines.size
+    }
+
+    public static func checkHeader(_ header: [String]) throws(BadHeader) {
+        let missing = requiredColumns.filter { !header.contains($0) }
+        let unknown = header.filter { !columns.contains($0) }
+        if !missing.isEmpty || !unknown.isEmpty { throw BadHeader(missing: missing, unknown: unknown) }
+    }
+
+    /// Imports `table`'s rows into `organization` (by `actor`; nil: the service itself), each of its report lines
+    /// given to `report` in the file's order as it is decided, the counts so far to `progress` after each row and
+    /// photo. `dryRun`: every row checked (against the database as it is) and every photo examined, nothing written.
+    public func run(
+        _ table: CSVTable, photosFolder: String, organization: UUID, actor: UUID?, dryRun: Bool,
+        report: (ReportLine) -> Void, progress: (Summary) -> Void
+    ) async throws -> Summary {
+        try Self.checkHeader(table.header)
+        let folder = URL(fileURLWithPath: photosFolder).standardized.resolvingSymlinksInPath()
+        let rows = table.records.enumerated().map { index, record in
+            check(record, header: table.header, folder: folder,
+                  cutShort: table.unterminatedQuote != nil && index == table.records.count - 1)
+        }
+        var steps: [Step] = []
+        var ledger = Ledger()
+        ledger.summary.rows = rows.count
+        for (index, row) in rows.enumerated() {
+            switch row {
+            case .invalid(_, let photos, _, _):
+                steps.append(.invalid(index))
+                ledger.summary.photos += photos.count
+            case .valid(let valid):
+                steps.append(.member(index))
+                steps += valid.photos.indices.map { Step.photo(index, $0) }
+                ledger.summary.photos += valid.photos.count
+            }
+        }
+        progress(ledger.summary)
+        let context = Context(rows: rows, organization: organization, actor: actor, dryRun: dryRun)
+        try await withThrowingTaskGroup(of: (Int, Examination).self) { group in
+            var next = 0, stored = 0, examining = 0
+            var examined: [Int: Examination] = [:]
+            // Starts the photos ahead of the one being stored, up to `width` at a time.
+            func startPhotos() {
+                while next < steps.count {
+                    if case .photo(let index, let number) = steps[next], case .valid(let row) = rows[index] {
+                        guard examining < width else { return }
+                        examining += 1
+                        let step = next, photo = row.photos[number], externalID = row.externalID
+                        group.addTask { (step, try await self.examine(photo, externalID: externalID, organization: organization)) }
+                    }
+                    next += 1
+                }
+            }
+            startPhotos()
+            while stored < steps.count {
+                var examination: Examination?
+                if case .photo = steps[stored] {
+                    while examined[stored] == nil {
+                        guard let (step, result) = try await group.next() else {
+                            preconditionFailure("the photo of step \(stored) was never started")
+                        }
+                        examined[step] = result
+                    }
+                    examination = examined.removeValue(forKey: stored)
+                    examining -= 1
+                }
+                try await commit(steps[stored], examination, context, &ledger, report: report)
+                progress(ledger.summary)
+                stored += 1
+                startPhotos()
+            }
+        }
+        return ledger.summary
+    }
+
+    // MARK: - Rows
+
+    /// A row that can be imported: its fields checked by the API's rules and its photos found in the folder.
+    struct Row: Sendable {
+        var line: Int
+        var externalID: String
+        var name: String
+        var email: String?
+        /// Nil without a metadata column (left as it is); an empty cell is `{}`.
+        var metadata: String?
+        var photos: [Photo]
+    }
+
+    struct Photo: Sendable {
+        /// As the row names it.
+        var named: String
+        /// The file, symbolic links resolved.
+        var path: String
+    }
+
+    enum Checked: Sendable {
+        case valid(Row)
+        /// Reported as `error` for each photo it names (or once when it names none); nothing of it written.
+        case invalid(externalID: String, photos: [String], code: String, detail: String)
+    }
+
+    /// Why a row or a photo cannot be imported, with the code the report gives it.
+    struct RowProblem: Error {
+        let code: String
+        let detail: String
+    }
+
+    func check(_ record: CSVTable.Record, header: [String], folder: URL, cutShort: Bool) -> Checked {
+        var cells: [String: String] = [:]
+        for (i, name) in header.enumerated() where i < record.fields.count { cells[name] = record.fields[i] }
+        let externalID = cells["external_id"] ?? ""
+        let named = (cells["photos"] ?? "").split(separator: ";")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        func invalid(_ code: String, _ detail: String) -> Checked {
+            .invalid(externalID: externalID, photos: named, code: code, detail: "line \(record.line): \(detail)")
+        }
+        if cutShort { return invalid("malformed_row", "a quoted field is not closed before the end of the file") }
+        guard record.fields.count == header.count else {
+            return invalid("malformed_row", "\(record.fields.count) fields where the header has \(header.count)")
+        }
+        guard !externalID.isEmpty else {
+            return invalid("invalid_field", "external_id: required (members are matched by it)")
+        }
+        let name = (cells["name"] ?? "").trimmingCharacters(in: .whitespaces)
+        let email = (cells["email"] ?? "").trimmingCharacters(in: .whitespaces)
+        let metadata = cells["metadata"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? "{}" : $0 }
+        let fields = MemberFields(name: name.isEmpty ? nil : name, externalID: externalID,
+                                  email: email.isEmpty ? nil : email, metadata: metadata)
+        do {
+            try fields.validate(requireName: true)
+        } catch {
+            let answer = explain(error)
+            return invalid(answer.code, answer.detail)
+        }
+        var photos: [Photo] = []
+        for photo in named {
+            switch Self.locate(photo, in: folder) {
+            case .success(let path): photos.append(Photo(named: photo, path: path))
+            case .failure(let problem): return invalid(problem.code, "\(photo): \(problem.detail)")
+            }
+        }
+        return .valid(Row(line: record.line, externalID: externalID, name: name, email: fields.email,
+                          metadata: metadata, photos: photos))
+    }
+
+    /// The file `named` stands for inside `folder` (which has its symbolic links resolved): a relative path that
+    /// stays inside the folder, to a readable regular file, also once its own links are resolved.
+    static func locate(_ named: String, in folder: URL) -> Result<String, RowProblem> {
+        let outside = RowProblem(code: "photo_outside_folder", detail: "the path leads outside the photos folder")
+        guard !named.hasPrefix("/") else { return .failure(outside) }
+        let url = folder.appendingPathComponent(named).standardized
+        guard url.path.hasPrefix(folder.path + "/") else { return .failure(outside) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            return .failure(RowProblem(code: "photo_not_found", detail: "no such file in the photos folder"))
+        }
+        let resolved = url.resolvingSymlinksInPath()
+        guard resolved.path.hasPrefix(folder.path + "/") else { return .failure(outside) }
+        guard FileManager.default.isReadableFile(atPath: resolved.path) else {
+            return .failure(RowProblem(code: "photo_unreadable", detail: "the file cannot be read (permissions)"))
+        }
+        return .success(resolved.path)
+    }
+
+    // MARK: - Photos
+
+    enum Examination: Sendable {
+        /// The member already has this photo: nothing to run.
+        case alreadyEnrolled
+        case examined(Enrolment.Examined)
+        case failed(any Error)
+    }
+
+    /// Reads the photo, skips it if the member has it already, else examines it on an engine. Never throws but for
+    /// cancellation: a failure is the photo's outcome, decided when its turn comes.
+    func examine(_ photo: Photo, externalID: String, organization: UUID) async throws -> Examination {
+        do {
+            let bytes = try read(photo.path)
+            if try await model.faces.hasFace(
+                externalID: externalID, organization: organization, imageSHA256: Array(SHA256.hash(data: bytes))) {
+                return .alreadyEnrolled
+            }
+            return .examined(try await enrolment.examine(bytes))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// The file's bytes, refused as the API refuses a body over `MAX_IMAGE_BYTES` without reading more than that.
+    func read(_ path: String) throws -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw RowProblem(code: "photo_unreadable", detail: "the file cannot be opened")
+        }
+        defer { try? handle.close() }
+        let data = try handle.read(upToCount: maxPhotoBytes + 1) ?? Data()
+        if data.count > maxPhotoBytes { throw ImageDecodingError.tooManyBytes(limit: maxPhotoBytes) }
+        return [UInt8](data)
+    }
+
+    // MARK: - Storing, in the file's order
+
+    enum Step: Sendable {
+        case invalid(Int)
+        case member(Int)
+        case photo(Int, Int)
+    }
+
+    struct Context: Sendable {
+        let rows: [Checked]
+        let organization: UUID
+        let actor: UUID?
+        let dryRun: Bool
+    }
+
+    /// What the steps stored so far decided.
+    struct Ledger {
+        var summary = Summary()
+        /// Each valid row's member once its step is stored: its id, or why it was not written.
+        var members: [Int: Result<UUID, RowProblem>] = [:]
+        /// Photos enrolled (or, in a dry run, found enrollable) in this run, by member and SHA-256.
+        var enrolled = Set<String>()
+    }
+
+    func commit(
+        _ step: Step, _ examination: Examination?, _ context: Context, _ ledger: inout Ledger,
+        report: (ReportLine) -> Void
+    ) async throws {
+        func say(_ line: ReportLine) {
+            ledger.summary.count(line)
+            report(line)
+        }
+        switch step {
+        case .invalid(let index):
+            guard case .invalid(let externalID, let photos, let code, let detail) = context.rows[index] else { return }
+            for photo in photos.isEmpty ? [""] : photos {
+                say(ReportLine(externalID: externalID, photo: photo, outcome: .error, code: code, detail: detail))
+            }
+        case .member(let index):
+            guard case .valid(let row) = context.rows[index] else { return }
+            do {
+                let (id, change) = try await model.members.importMember(
+                    organization: context.organization, externalID: row.externalID, name: row.name, email: row.email,
+                    metadata: row.metadata, actor: context.actor, dryRun: context.dryRun)
+                switch change {
+                case .created: ledger.summary.membersCreated += 1
+                case .updated: ledger.summary.membersUpdated += 1
+                case .unchanged: ledger.summary.membersUnchanged += 1
+                }
+                ledger.members[index] = .success(id)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                let answer = explain(error)
+                if answer.transient { throw error }
+                let problem = RowProblem(code: answer.code, detail: "line \(row.line): \(answer.detail)")
+                ledger.members[index] = .failure(problem)
+                if row.photos.isEmpty {
+                    say(ReportLine(externalID: row.externalID, photo: "", outcome: .error, code: problem.code,
+                                   detail: problem.detail))
+                }
+            }
+        case .photo(let index, let number):
+            guard case .valid(let row) = context.rows[index], let examination else { return }
+            let photo = row.photos[number]
+            func line(_ outcome: Outcome, _ code: String, _ detail: String) -> ReportLine {
+                ReportLine(externalID: row.externalID, photo: photo.named, outcome: outcome, code: code, detail: detail)
+            }
+            switch ledger.members[index] {
+            case .failure(let problem)?:
+                say(line(.error, problem.code, problem.detail))
+            case nil:
+                preconditionFailure("a photo stored before its member")
+            case .success(let member)?:
+                let decided = try await enrol(examination, member: member, context, &ledger, line: line)
+                say(decided)
+            }
+        }
+    }
+
+    private func enrol(
+        _ examination: Examination, member: UUID, _ context: Context, _ ledger: inout Ledger,
+        line: (Outcome, String, String) -> ReportLine
+    ) async throws -> ReportLine {
+        let alreadyThere = line(.skipped, "duplicate_face", StorageError.duplicateFace.description)
+        do {
+            switch examination {
+            case .alreadyEnrolled:
+                return alreadyThere
+            case .failed(let error):
+                throw error
+            case .examined(let examined):
+                let key = member.uuidString + "|" + examined.imageSHA256.map { String(format: "%02x", $0) }.joined()
+                guard !ledger.enrolled.contains(key) else { return alreadyThere }
+                let detail: String
+                if context.dryRun {
+                    try await enrolment.checkNotAnotherMembers(examined, member: member, organization: context.organization)
+                    detail = "dry run: would be enrolled"
+                } else {
+                    let enrolled = try await enrolment.store(
+                        examined, member: member, organization: context.organization, enrolledBy: context.actor)
+                    detail = "face " + enrolled.faceID.uuidString.lowercased()
+                }
+                ledger.enrolled.insert(key)
+                return line(.enrolled, "", detail)
+            }
+        } catch StorageError.duplicateFace {
+            return alreadyThere
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let problem as RowProblem {
+            return line(.error, problem.code, problem.detail)
+        } catch {
+            let answer = explain(error)
+            if answer.transient { throw error }
+            return line(answer.refused ? .refused : .error, answer.code, answer.detail)
+        }
+    }
+}
