@@ -78,10 +78,13 @@ struct ImportMembersCommand: AsyncParsableCommand {
                 engine = running
             }
             try engine.verifyModels()
+            // The database's exact search decides whether a face is another member's: it sees every face enrolled
+            // until that moment, also by the running service meanwhile, and there is no gallery to load first.
+            var searchedInDatabase = configuration
+            searchedInDatabase.searchBackend = .pgvectorExact
             let model = try ModelContext(
-                engines: engine.makeBatchPool(), engine: engine, configuration: configuration, database: database,
+                engines: engine.makeBatchPool(), engine: engine, configuration: searchedInDatabase, database: database,
                 logger: logger)
-            try await model.gallery.reload()
             return try await MemberImport(configuration: configuration, model: model).run(
                 table, photosFolder: photos, organization: target.id, actor: nil, dryRun: dryRun,
                 report: { line in try? reportFile?.write(contentsOf: Data(CSVTable.line(line.fields).utf8)) },

@@ -28,26 +28,20 @@ struct RotateKeysCommand: AsyncParsableCommand {
         let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
                                     backgroundLogger: logger)
         let started = ContinuousClock.now
+        let progress = ProgressLine(unit: "thumbnails, crops and templates", every: 1)
         let outcome = try await withPostgresClient(client) { [batch, logger] in
             try await Migrator().migrate(client, logger: logger)
             let rotation = BiometricKeyRotation(
                 configuration: configuration,
                 faces: FaceStore(database: Database(client: client), logger: logger, templates: configuration.templateKeys),
                 batch: batch)
-            let terminal = isatty(STDERR_FILENO) == 1
             return try await rotation.run(unreadable: { face in
                 FileHandle.standardError.write(Data("face \(face): its thumbnail, crop or template is under a key this service does not have; left as it is\n".utf8))
             }) { done in
-                let finished = done.finished
-                let seconds = (ContinuousClock.now - started) / .seconds(1)
-                let rate = Double(finished) / max(seconds, 0.001)
-                let eta = rate > 0 ? Double(done.total - finished) / rate : 0
-                let line = String(format: "%d of %d thumbnails, crops and templates (%d unreadable), %.0f/s, ETA %.0f s",
-                                  finished, done.total, done.unreadable, rate, eta)
-                FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+                progress.update(done.finished, of: done.total, detail: "\(done.unreadable) unreadable")
             }
         }
-        if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        progress.finish()
         let summary: [String: Any] = [
             "resealed": outcome.resealed, "rekeyed_templates": outcome.rekeyed, "unreadable": outcome.unreadable,
             "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,

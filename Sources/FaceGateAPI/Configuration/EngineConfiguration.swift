@@ -89,6 +89,12 @@ public struct EngineConfiguration: Sendable {
         return switched
     }
 
+    /// This configuration running the model that makes `space` (one activated in the database), with that model's
+    /// defaults (`switched(to:)`); nil when no model of this build makes it.
+    public func running(_ space: EmbeddingSpace) -> EngineConfiguration? {
+        FaceModelKind.allCases.map { switched(to: $0) }.first { $0.space == space }
+    }
+
     /// Checks the active model's files against their checksums.
     public func verifyModels() throws(FaceEngineError) {
         try FaceModels(directory: modelsDirectory).verify(descriptor.files)

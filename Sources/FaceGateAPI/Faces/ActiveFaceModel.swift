@@ -110,11 +110,9 @@ final class ActiveFaceModel: ActiveGallery {
 
     /// The runtime of the model `activated` names, with this instance's settings; `Refusal` when it cannot run it.
     private func load(_ activated: EmbeddingSpace, instead current: FaceModelRuntime) async throws -> FaceModelRuntime {
-        let candidates = FaceModelKind.allCases.map { current.engine.switched(to: $0) }
-        guard let target = candidates.first(where: { $0.space == activated }) else {
-            throw Refusal("""
-                the activated model \(activated) is not one this build makes (\(candidates.map(\.space.description).joined(separator: ", ")))
-                """)
+        guard let target = current.engine.running(activated) else {
+            let made = FaceModelKind.allCases.map { current.engine.switched(to: $0).space.description }
+            throw Refusal("the activated model \(activated) is not one this build makes (\(made.joined(separator: ", ")))")
         }
         if let problem = target.fixedToleranceProblem { throw Refusal(problem) }
         guard target.descriptor.dimension == current.descriptor.dimension else {

@@ -27,11 +27,3 @@ extension ModelContext {
             gate: engine.enrolmentGate)
     }
 }
-
-extension EngineConfiguration {
-    /// This configuration running the model that makes `space` (one activated in the database), with that model's
-    /// defaults (`switched(to:)`); nil when no model of this build makes it.
-    public func running(_ space: EmbeddingSpace) -> EngineConfiguration? {
-        FaceModelKind.allCases.map { switched(to: $0) }.first { $0.space == space }
-    }
-}
