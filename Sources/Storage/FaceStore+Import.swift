@@ -17,4 +17,17 @@ extension FaceStore {
             """, logger: logger)
         return try rows.first(Bool.self) ?? false
     }
+
+    /// The organisation's faces (of `space`) of members whose external id is not among `externalIDs`: with the photos
+    /// of an import's rows, the size of the gallery the import leads to, the same when it runs again.
+    public func count(organization: UUID, excludingExternalIDs externalIDs: [String]) async throws -> Int {
+        let rows = try await database.query(
+            """
+            SELECT count(*)::int FROM faces f JOIN members m ON m.id = f.member_id AND m.organization_id = f.organization_id
+            WHERE m.organization_id = \(organization)
+              AND (m.external_id IS NULL OR NOT (m.external_id = ANY(\(externalIDs))))
+              AND (\(space?.model)::text IS NULL OR (f.model = \(space?.model) AND f.model_version = \(space?.version)))
+            """, logger: logger)
+        return try rows.first(Int.self) ?? 0
+    }
 }

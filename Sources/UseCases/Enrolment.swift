@@ -46,18 +46,24 @@ public struct Enrolment: Sendable {
     }
 
     /// Refuses (`faceBelongsToOtherMember`) a face that matches a member other than `member` within the tolerance of
-    /// the organisation's gallery; nil `member` is one not created yet (an import's dry run), whom nothing matches.
-    public func checkNotAnotherMembers(_ examined: Examined, member: UUID?, organization: UUID) async throws {
+    /// the organisation's gallery (of `galleryFaces` faces; nil: as many as it holds now); nil `member` is one not
+    /// created yet (an import's dry run), whom nothing matches.
+    public func checkNotAnotherMembers(
+        _ examined: Examined, member: UUID?, organization: UUID, galleryFaces: Int? = nil
+    ) async throws {
         let nearest = try await model.gallery.nearestMembers(to: examined.face.embedding, in: organization, limit: 1)
-        let tolerance = model.policy.tolerance(galleryFaces: try await model.gallery.faceCount(in: organization))
+        let faces = if let galleryFaces { galleryFaces } else { try await model.gallery.faceCount(in: organization) }
+        let tolerance = model.policy.tolerance(galleryFaces: faces)
         if let other = nearest.first(where: { $0.member != member }), other.distance <= tolerance {
             throw UseCaseError.faceBelongsToOtherMember(distance: other.distance, tolerance: tolerance)
         }
     }
 
     /// Stores an examined face as the member's, unless it is another member's (`checkNotAnotherMembers`).
-    public func store(_ examined: Examined, member: UUID, organization: UUID, enrolledBy: UUID?) async throws -> Enrolled {
-        try await checkNotAnotherMembers(examined, member: member, organization: organization)
+    public func store(
+        _ examined: Examined, member: UUID, organization: UUID, enrolledBy: UUID?, galleryFaces: Int? = nil
+    ) async throws -> Enrolled {
+        try await checkNotAnotherMembers(examined, member: member, organization: organization, galleryFaces: galleryFaces)
         let face = examined.face
         let quality = face.quality.measures
         let imageSHA256 = examined.imageSHA256

@@ -164,7 +164,19 @@ public struct MemberImport: Sendable {
             }
         }
         progress(ledger.summary)
-        let context = Context(rows: rows, organization: organization, actor: actor, dryRun: dryRun)
+        // Every photo is checked against other members' faces with the tolerance of the gallery the import leads to
+        // — the organisation's other members' faces and every photo of the file — not of the gallery as it grows
+        // (a larger gallery has a stricter tolerance): each photo is judged alike wherever it stands in the file,
+        // and a second run, with the first one's faces stored, judges every photo as the first did.
+        var imported: [String] = [], importedPhotos = 0
+        for case .valid(let row) in rows {
+            imported.append(row.externalID)
+            importedPhotos += row.photos.count
+        }
+        let galleryFaces = try await model.faces.count(organization: organization, excludingExternalIDs: imported)
+            + importedPhotos
+        let context = Context(
+            rows: rows, organization: organization, actor: actor, dryRun: dryRun, galleryFaces: galleryFaces)
         try await withThrowingTaskGroup(of: (Int, Examination).self) { group in
             var next = 0, stored = 0, examining = 0
             var examined: [Int: Examination] = [:]
@@ -341,6 +353,8 @@ public struct MemberImport: Sendable {
         let organization: UUID
         let actor: UUID?
         let dryRun: Bool
+        /// The gallery size whose tolerance decides whether a face is another member's.
+        let galleryFaces: Int
     }
 
     /// What the steps stored so far decided.
@@ -424,11 +438,13 @@ public struct MemberImport: Sendable {
                 guard !ledger.enrolled.contains(key) else { return alreadyThere }
                 let detail: String
                 if context.dryRun {
-                    try await enrolment.checkNotAnotherMembers(examined, member: member, organization: context.organization)
+                    try await enrolment.checkNotAnotherMembers(
+                        examined, member: member, organization: context.organization, galleryFaces: context.galleryFaces)
                     detail = "dry run: would be enrolled"
                 } else {
                     let enrolled = try await enrolment.store(
-                        examined, member: member, organization: context.organization, enrolledBy: context.actor)
+                        examined, member: member, organization: context.organization, enrolledBy: context.actor,
+                        galleryFaces: context.galleryFaces)
                     detail = "face " + enrolled.faceID.uuidString.lowercased()
                 }
                 ledger.enrolled.insert(key)
