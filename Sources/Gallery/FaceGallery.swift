@@ -38,6 +38,9 @@ public final class FaceGallery: Sendable {
         public var reloads = 0
         /// Faces per model and version in the database at the last check (the gallery holds the active one's).
         public var facesByModel: [EmbeddingSpace: Int] = [:]
+        /// A key some face templates are stored under and this instance does not have: those faces cannot be
+        /// searched until it is restarted with the key (`TemplateKeys`).
+        public var unknownTemplateKey: String?
     }
 
     public init(
@@ -96,7 +99,22 @@ public final class FaceGallery: Sendable {
             throw GalleryError.wrongDimension(expected: dimension, got: embedding.count)
         }
         guard k > 0 else { return [] }
-        return try await search.nearestFaces(to: embedding, in: organization, k: k)
+        return try await noticingUnknownTemplateKeys { try await search.nearestFaces(to: embedding, in: organization, k: k) }
+    }
+
+    /// Runs `body`, remembering for `/ready` a template key it meets that this instance does not have.
+    func noticingUnknownTemplateKeys<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch StorageError.unknownTemplateKey(let key) {
+            noteUnknownTemplateKey(key)
+            throw StorageError.unknownTemplateKey(key)
+        }
+    }
+
+    /// Some faces are stored under `key`, which this instance does not have: not in sync until a restart with it.
+    public func noteUnknownTemplateKey(_ key: String) {
+        updateSync { $0.unknownTemplateKey = key }
     }
 
     /// The members nearest to `embedding`, one entry per member (its nearest face), nearest first: at most
@@ -129,7 +147,11 @@ public final class FaceGallery: Sendable {
 
     /// Whether searches give the database's answer: a backend that searches the database always does; one with its
     /// own copy once loaded, while listening, with no unresolved difference.
-    public var isInSync: Bool { search.isCurrent && (!search.keepsIndex || syncStatus.listening) }
+    /// Never while some templates are under a key it lacks.
+    public var isInSync: Bool {
+        let status = syncStatus
+        return search.isCurrent && (!search.keepsIndex || status.listening) && status.unknownTemplateKey == nil
+    }
 
     public var syncStatus: SyncStatus { sync.withLock { $0 } }
 
@@ -159,7 +181,7 @@ public final class FaceGallery: Sendable {
     /// replaying the changes applied meanwhile. Searches keep using the old copy until the swap.
     public func reload(organization: UUID? = nil) async throws {
         guard search.keepsIndex else { return }
-        try await search.reload(organization: organization)
+        try await noticingUnknownTemplateKeys { try await search.reload(organization: organization) }
         updateSync { $0.reloads += 1 }
     }
 }

@@ -212,7 +212,9 @@ public final class GallerySync: Service, Sendable {
             case .added(let ref, let organization):
                 // The row may be gone again already (then the remove notification follows and nothing is added), or
                 // of another model than this gallery's (then it is not this gallery's).
-                if let embedding = try await gallery.store.embeddings(of: [ref.face])[ref.face] {
+                if let embedding = try await gallery.noticingUnknownTemplateKeys({
+                    try await gallery.store.embeddings(of: [ref.face])[ref.face]
+                }) {
                     gallery.apply(.add(ref, organization: organization, embedding: embedding))
                 }
             case .removed(let ref, let organization):

@@ -22,6 +22,13 @@ extension FaceStore {
         return try rows.decode((UUID, [Float], String?).self).map { StoredTemplate(face: $0.0, template: $0.1, keyID: $0.2) }
     }
 
+    /// The keys templates are stored under (every model; plain ones left out).
+    public func templateKeyIDsInUse() async throws -> Set<String> {
+        let rows = try await database.query(
+            "SELECT DISTINCT template_key_id FROM faces WHERE template_key_id IS NOT NULL", logger: logger)
+        return Set(try rows.decode(String.self))
+    }
+
     /// How many templates (of every model) are not stored under `keyID`.
     public func countTemplates(notUnder keyID: String) async throws -> Int {
         try await database.query(

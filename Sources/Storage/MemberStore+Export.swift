@@ -5,6 +5,9 @@ import PostgresNIO
 extension MemberStore {
     /// A member as `facegate export members` lists it: the columns of an import (no biometric data).
     public struct ExportedMember: Sendable, Equatable {
+        var id: UUID
+        /// `lower(name)` as the database orders it: where the next page starts.
+        var sortName: String
         public var externalID: String?
         public var name: String
         public var email: String?
@@ -12,17 +15,20 @@ extension MemberStore {
         public var metadata: String
     }
 
-    /// The organisation's members by name, read as they arrive (`Database.streamingQuery`: any number in constant
+    /// The organisation's members by name, a page of `pageSize` at a time (`PagedRows`: any number in constant
     /// memory).
-    public func exportRows(organization: UUID) async throws -> StreamedRows<ExportedMember> {
-        let rows = try await database.streamingQuery(
-            """
-            SELECT external_id, name, email, metadata::text FROM members
-            WHERE organization_id = \(organization) ORDER BY lower(name), id
-            """, logger: logger)
-        return StreamedRows(rows) { row in
-            let (externalID, name, email, metadata) = try row.decode((String?, String, String?, String).self)
-            return ExportedMember(externalID: externalID, name: name, email: email, metadata: metadata)
+    public func exportRows(organization: UUID, pageSize: Int = 5000) async throws -> PagedRows<ExportedMember> {
+        try await PagedRows(pageSize: pageSize) { [database, logger] after in
+            let rows = try await database.query(
+                """
+                SELECT id, lower(name), external_id, name, email, metadata::text FROM members
+                WHERE organization_id = \(organization)
+                  AND (\(after?.id)::uuid IS NULL OR (lower(name), id) > (\(after?.sortName)::text, \(after?.id)::uuid))
+                ORDER BY lower(name), id LIMIT \(pageSize)
+                """, logger: logger)
+            return try rows.decode((UUID, String, String?, String, String?, String).self).map {
+                ExportedMember(id: $0.0, sortName: $0.1, externalID: $0.2, name: $0.3, email: $0.4, metadata: $0.5)
+            }
         }
     }
 

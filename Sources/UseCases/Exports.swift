@@ -25,10 +25,11 @@ public enum CheckinExport {
     }
 
     public static func line(_ checkin: CheckinStore.ExportedCheckin, _ format: ExportFormat) -> String {
-        let time = checkin.checkedInAt.formatted(.iso8601), member = checkin.memberID.uuidString.lowercased()
+        let time = checkin.checkedInAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), member = checkin.memberID.uuidString.lowercased()
         switch format {
         case .csv:
-            return CSVTable.line([time, member, checkin.externalID ?? "", checkin.name, String(checkin.distance)])
+            return CSVTable.line([time, member, SpreadsheetCell.escaped(checkin.externalID ?? ""),
+                                  SpreadsheetCell.escaped(checkin.name), String(checkin.distance)])
         case .jsonl:
             return JSONLine.object([
                 ("checked_in_at", JSONLine.string(time)), ("member_id", JSONLine.string(member)),
@@ -51,7 +52,8 @@ public enum MemberListExport {
     public static func line(_ member: MemberStore.ExportedMember, _ format: ExportFormat) -> String {
         switch format {
         case .csv:
-            return CSVTable.line([member.externalID ?? "", member.name, member.email ?? "", "", member.metadata])
+            return CSVTable.line([SpreadsheetCell.escaped(member.externalID ?? ""), SpreadsheetCell.escaped(member.name),
+                                  SpreadsheetCell.escaped(member.email ?? ""), "", member.metadata])
         case .jsonl:
             // The metadata is the database's JSON text of an object: written as the object it is.
             return JSONLine.object([
@@ -60,6 +62,21 @@ public enum MemberListExport {
                 ("metadata", member.metadata),
             ])
         }
+    }
+}
+
+/// A text field of an exported CSV as a spreadsheet shows it rather than runs it: one that begins with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading apostrophe (names come from other systems' data); the import takes
+/// it off again, so that an export imports back unchanged.
+public enum SpreadsheetCell {
+    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    public static func escaped(_ text: String) -> String {
+        text.first.map(formulaStarts.contains) == true ? "'" + text : text
+    }
+
+    public static func unescaped(_ text: String) -> String {
+        text.first == "'" && text.dropFirst().first.map(formulaStarts.contains) == true ? String(text.dropFirst()) : text
     }
 }
 

@@ -21,13 +21,14 @@ public struct MemberFields: Sendable, Equatable {
     /// there.
     public func validate(requireName: Bool) throws(UseCaseError) {
         if requireName && name == nil { throw .invalidField("name", "required") }
-        if let name, !(1...200).contains(name.trimmingCharacters(in: .whitespaces).count) {
+        // Counted as the database counts (`length`: code points), not as Swift does (grapheme clusters).
+        if let name, name.trimmingCharacters(in: .whitespaces).isEmpty || name.unicodeScalars.count > 200 {
             throw .invalidField("name", "1 to 200 characters")
         }
-        if let externalID, !(1...200).contains(externalID.count) {
+        if let externalID, !(1...200).contains(externalID.unicodeScalars.count) {
             throw .invalidField("external_id", "1 to 200 characters")
         }
-        if let email, !(3...320).contains(email.count) || !email.contains("@") {
+        if let email, !(3...320).contains(email.unicodeScalars.count) || !email.contains("@") {
             throw .invalidField("email", "an email address")
         }
         if let metadata {

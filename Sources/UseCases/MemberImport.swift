@@ -145,10 +145,23 @@ public struct MemberImport: Sendable {
     ) async throws -> Summary {
         try Self.checkHeader(table.header)
         let folder = URL(fileURLWithPath: photosFolder).standardized.resolvingSymlinksInPath()
-        let rows = table.records.enumerated().map { index, record in
+        var checkedRows = table.records.enumerated().map { index, record in
             check(record, header: table.header, folder: folder,
                   cutShort: table.unterminatedQuote != nil && index == table.records.count - 1)
         }
+        // A member is one row: a later row with the same external id would change it again on every run.
+        var firstLine: [String: Int] = [:]
+        for (index, checked) in checkedRows.enumerated() {
+            guard case .valid(let row) = checked else { continue }
+            if let first = firstLine[row.externalID] {
+                checkedRows[index] = .invalid(
+                    externalID: row.externalID, photos: row.photos.map(\.named), code: "duplicate_external_id",
+                    detail: "line \(row.line): external_id \(row.externalID) is already on line \(first)")
+            } else {
+                firstLine[row.externalID] = row.line
+            }
+        }
+        let rows = checkedRows
         var steps: [Step] = []
         var ledger = Ledger()
         ledger.summary.rows = rows.count
@@ -248,7 +261,9 @@ public struct MemberImport: Sendable {
 
     func check(_ record: CSVTable.Record, header: [String], folder: URL, cutShort: Bool) -> Checked {
         var cells: [String: String] = [:]
-        for (i, name) in header.enumerated() where i < record.fields.count { cells[name] = record.fields[i] }
+        for (i, name) in header.enumerated() where i < record.fields.count {
+            cells[name] = SpreadsheetCell.unescaped(record.fields[i])
+        }
         let externalID = cells["external_id"] ?? ""
         let named = (cells["photos"] ?? "").split(separator: ";")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -264,7 +279,14 @@ public struct MemberImport: Sendable {
         }
         let name = (cells["name"] ?? "").trimmingCharacters(in: .whitespaces)
         let email = (cells["email"] ?? "").trimmingCharacters(in: .whitespaces)
-        let metadata = cells["metadata"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? "{}" : $0 }
+        // Compact, as the API measures it (the database's text of an export has spaces after ':' and ',').
+        let metadata = cells["metadata"].map { cell -> String in
+            guard !cell.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return "{}" }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(cell.utf8)), object is [String: Any],
+                  let compact = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            else { return cell }
+            return String(decoding: compact, as: UTF8.self)
+        }
         let fields = MemberFields(name: name.isEmpty ? nil : name, externalID: externalID,
                                   email: email.isEmpty ? nil : email, metadata: metadata)
         do {

@@ -59,17 +59,23 @@ struct ExportCheckinsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkins", abstract: "Check-ins as CSV or JSON Lines on stdout, oldest first.",
         discussion: """
-            A DATE is a day (2026-01-31: --since from its start, --until to its end, in UTC) or an ISO 8601 time \
-            (2026-01-31T18:00:00+01:00: --until up to it, not included).
+            A DATE is a day (2026-01-31: --since from its start, --until to its end, in --time-zone) or an ISO 8601 \
+            time (2026-01-31T18:00:00+01:00: --until up to it, not included). Times are written in UTC.
             """)
 
     @OptionGroup var options: ExportOptions
     @Option(help: "The first day (or time) included.") var since: ExportDate?
     @Option(help: "The last day included (or the time before which).") var until: ExportDate?
+    @Option(help: "The time zone days are counted in (IANA name, e.g. Europe/Paris; default: this machine's).")
+    var timeZone: String?
     @Option(help: "csv or jsonl.") var format: ExportFormat = .csv
 
     func run() async throws {
-        let from = since?.start, to = until?.end
+        let zone = try timeZone.map { name in
+            guard let zone = TimeZone(identifier: name) else { throw ValidationError("unknown time zone \(name)") }
+            return zone
+        } ?? .current
+        let from = since?.start(in: zone), to = until?.end(in: zone)
         let count = try await options.withDatabase { [format] database, organization, logger in
             let rows = try await CheckinStore(database: database, logger: logger)
                 .exportRows(organization: organization.id, from: from, to: to)
@@ -135,28 +141,48 @@ struct ExportMemberCommand: AsyncParsableCommand {
     }
 }
 
-/// A day or a time on the command line. A day (`2026-01-31`, UTC) starts at its midnight and ends at the next; a time
-/// (ISO 8601, with its offset) is both.
+/// A day or a time on the command line. A day (`2026-01-31`) starts at its midnight and ends at the next, in the
+/// time zone it is counted in; a time (ISO 8601, with its offset) is both.
 struct ExportDate: ExpressibleByArgument, Sendable {
-    let start: Date
-    let end: Date
+    private enum Value: Sendable {
+        case day(DateComponents)
+        case time(Date)
+    }
+
+    private let value: Value
 
     init?(argument: String) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
         let parts = argument.split(separator: "-").compactMap { Int($0) }
         if argument.count == 10, parts.count == 3 {
-            guard let day = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-                  calendar.component(.month, from: day) == parts[1], calendar.component(.day, from: day) == parts[2],
-                  let next = calendar.date(byAdding: .day, value: 1, to: day)
-            else { return nil }
-            start = day
-            end = next
+            let components = DateComponents(year: parts[0], month: parts[1], day: parts[2])
+            guard components.isValidDate(in: Calendar(identifier: .gregorian)) else { return nil }
+            value = .day(components)
         } else if let time = try? Date(argument, strategy: .iso8601) {
-            start = time
-            end = time
+            value = .time(time)
         } else {
             return nil
         }
+    }
+
+    func start(in zone: TimeZone) -> Date {
+        switch value {
+        case .day(let day): Self.calendar(zone).date(from: day)!
+        case .time(let time): time
+        }
+    }
+
+    func end(in zone: TimeZone) -> Date {
+        switch value {
+        case .day(let day):
+            let calendar = Self.calendar(zone)
+            return calendar.date(byAdding: .day, value: 1, to: calendar.date(from: day)!)!
+        case .time(let time): return time
+        }
+    }
+
+    private static func calendar(_ zone: TimeZone) -> Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        return calendar
     }
 }

@@ -44,9 +44,17 @@ struct RotateKeysCommand: AsyncParsableCommand {
         progress.finish()
         let summary: [String: Any] = [
             "resealed": outcome.resealed, "rekeyed_templates": outcome.rekeyed, "unreadable": outcome.unreadable,
+            "left": outcome.left,
             "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
-        if outcome.unreadable > 0 { throw ExitCode(1) }
+        if outcome.left > 0 {
+            FileHandle.standardError.write(Data("""
+                \(outcome.left) thumbnail(s), crop(s) or template(s) were stored under an old key while the rotation ran \
+                (an instance or an import not yet on the new key): run facegate keys rotate again once every one is
+
+                """.utf8))
+        }
+        if outcome.unreadable > 0 || outcome.left > 0 { throw ExitCode(1) }
     }
 }

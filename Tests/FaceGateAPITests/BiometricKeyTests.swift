@@ -147,7 +147,12 @@ struct BiometricKeyTests {
                 #expect(try await thumbnailStatus(client, token: admin, member: faces[0].member, face: faces[0].face)
                     == (.conflict, "thumbnail_key_unknown"))
                 // Its gallery cannot be read: not ready, and no face is matched (never against unreadable templates).
-                #expect(try await client.execute(uri: "/ready", method: .get) { $0.status } == .serviceUnavailable)
+                let ready = try await client.execute(uri: "/ready", method: .get) { response in
+                    (response.status, (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any])
+                }
+                #expect(ready.0 == .serviceUnavailable)
+                let gallery = (ready.1?["checks"] as? [String: Any])?["gallery"] as? [String: Any]
+                #expect((gallery?["error"] as? String)?.contains(TemplateKeys.id(of: Self.keyB)) == true, "\(String(describing: ready.1))")
                 let answer = try await CheckinFlowTests.post(client, "/api/v1/identify", token: admin,
                                                              photo: "face_recognition/obama/obama2.jpg")
                 #expect(answer.status == .serviceUnavailable)

@@ -15,6 +15,9 @@ public struct BiometricKeyRotation: Sendable {
         public var rekeyed = 0
         public var unreadable = 0
         public var total = 0
+        /// Readable blobs and templates still not under the current key after the walk: stored under an old key
+        /// behind it meanwhile (an instance or an import still on the old key); run the rotation again.
+        public var left = 0
 
         public var finished: Int { resealed + rekeyed + unreadable }
     }
@@ -37,15 +40,21 @@ public struct BiometricKeyRotation: Sendable {
     /// each batch.
     public func run(unreadable: (UUID) -> Void = { _ in }, progress: (Outcome) -> Void = { _ in }) async throws -> Outcome {
         var outcome = Outcome()
-        for column in FaceStore.SealedColumn.allCases {
-            outcome.total += try await faces.countSealed(column, notSealedUnder: sealer.currentID)
-        }
-        outcome.total += try await faces.countTemplates(notUnder: faces.templates.currentID)
+        outcome.total = try await notUnderCurrentKey()
         for column in FaceStore.SealedColumn.allCases {
             try await reseal(column, outcome: &outcome, unreadable: unreadable, progress: progress)
         }
         try await rekeyTemplates(outcome: &outcome, unreadable: unreadable, progress: progress)
+        outcome.left = try await notUnderCurrentKey() - outcome.unreadable
         return outcome
+    }
+
+    private func notUnderCurrentKey() async throws -> Int {
+        var count = try await faces.countTemplates(notUnder: faces.templates.currentID)
+        for column in FaceStore.SealedColumn.allCases {
+            count += try await faces.countSealed(column, notSealedUnder: sealer.currentID)
+        }
+        return count
     }
 
     /// Stores every template under the current key, a batch per statement.

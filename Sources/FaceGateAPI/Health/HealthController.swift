@@ -61,12 +61,15 @@ struct HealthController: Sendable {
         let gallery = gallery()
         let inSync = gallery.isInSync
         // A backend that searches the database keeps no copy to report on.
-        guard let faces = gallery.indexedFaces else {
-            return .init(ok: inSync, backend: gallery.backend.rawValue, inSync: inSync)
-        }
         let status = gallery.syncStatus
+        let error = status.unknownTemplateKey.map {
+            "face templates are stored under key \($0), which this instance does not have: restart it with the key"
+        }
+        guard let faces = gallery.indexedFaces else {
+            return .init(ok: inSync, backend: gallery.backend.rawValue, inSync: inSync, error: error)
+        }
         return .init(ok: inSync, backend: gallery.backend.rawValue, faces: faces,
                      indexBytes: gallery.indexBytes, inSync: inSync, listening: status.listening,
-                     lastCheckAt: status.lastCheck, reloads: status.reloads)
+                     lastCheckAt: status.lastCheck, reloads: status.reloads, error: error)
     }
 }

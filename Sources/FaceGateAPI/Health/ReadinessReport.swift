@@ -46,6 +46,8 @@ struct ReadinessReport: Encodable, Equatable {
         var listening: Bool?
         var lastCheckAt: Date?
         var reloads: Int?
+        /// Why searches cannot give the database's answer (a template key this instance lacks).
+        var error: String?
     }
     struct Checks: Codable, Equatable {
         var database: DatabaseCheck

@@ -247,8 +247,12 @@ async function memberView(id) {
   const exportData = el('button', { type: 'button', class: 'secondary', onclick: async () => {
     exportData.disabled = true;
     exportStatus.textContent = 'Preparing the export…';
-    const data = await session.call('GET', `/members/${id}/export`, { timeoutMs: 60000 });
-    exportData.disabled = false;
+    let data;
+    try {
+      data = await session.call('GET', `/members/${id}/export`, { timeoutMs: 60000 });
+    } finally {
+      exportData.disabled = false;
+    }
     if (!data.ok) return say(exportStatus, 'error', `Cannot export: ${plainWords(data)}`);
     download(new Blob([JSON.stringify(data.body, null, 2)], { type: 'application/json' }), `member-${id}.json`);
     say(exportStatus, 'ok', 'Exported (the export is recorded in the audit log).');
@@ -353,9 +357,13 @@ function checkinsView(params) {
   const exportButton = el('button', { type: 'button', class: 'secondary', onclick: async () => {
     exportButton.disabled = true;
     exportStatus.textContent = 'Preparing the export…';
-    const file = await session.call('GET', `/checkins/export?${range(new URLSearchParams({ format: 'csv' }))}`,
-                                    { timeoutMs: 300000 });
-    exportButton.disabled = false;
+    let file;
+    try {
+      file = await session.call('GET', `/checkins/export?${range(new URLSearchParams({ format: 'csv' }))}`,
+                                { timeoutMs: 300000 });
+    } finally {
+      exportButton.disabled = false;
+    }
     if (!file.ok) return say(exportStatus, 'error', `Cannot export: ${plainWords(file)}`);
     download(file.body, `checkins${from.value ? `-from-${from.value}` : ''}${to.value ? `-to-${to.value}` : ''}.csv`);
     say(exportStatus, 'ok', 'Exported.');
@@ -365,7 +373,8 @@ function checkinsView(params) {
     el('div', { class: 'toolbar' },
       member ? el('p', {}, 'Member: ', el('strong', {}, params.get('name') || member), ' ',
                   el('a', { href: '#checkins' }, 'show everyone')) : null,
-      el('div', {}, field('From', from)), el('div', {}, field('To', to)), exportButton),
+      // The export is of every member (a member's own data is exported from their page).
+      el('div', {}, field('From', from)), el('div', {}, field('To', to)), member ? null : exportButton),
     exportStatus,
     table('Check-ins, newest first', ['When', 'Member', 'Member number', 'Similarity %'], list.body),
     list.status, list.controls));

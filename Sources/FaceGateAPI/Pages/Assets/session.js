@@ -23,8 +23,15 @@ export async function request(method, path, { json, body, headers = {}, token, t
   }
   const type = response.headers.get('Content-Type') || '';
   let data = null;
-  if (type.includes('json')) data = await response.json().catch(() => null);
-  else if (response.status !== 204) data = await response.blob();
+  try {
+    if (type.includes('json')) data = await response.json().catch(() => null);
+    else if (response.status !== 204) data = await response.blob();
+  } catch (error) {
+    // The body broke off (the connection, or the time allowed ran out, while a download was coming in).
+    const timedOut = error && error.name === 'TimeoutError';
+    return { ok: false, status: 0, code: timedOut ? 'timeout' : 'network_error', retryAfter: 3,
+             detail: timedOut ? 'the service did not answer in time' : 'the answer broke off' };
+  }
   const answer = { ok: response.ok, status: response.status, body: data };
   if (!response.ok) {
     answer.code = (data && data.code) || `http_${response.status}`;
