@@ -22,15 +22,7 @@ struct ExportOptions: ParsableArguments {
     func withDatabase<T: Sendable>(
         _ body: @escaping @Sendable (Database, OrganizationStore.Organization, Logger) async throws -> T
     ) async throws -> T {
-        let configuration = try loadConfiguration()
-        var logger = Logger(label: "facegate.export")
-        logger.logLevel = .warning
-        try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
-                                    backgroundLogger: logger)
-        return try await withPostgresClient(client) { [organization, logger] in
-            try await Migrator().migrate(client, logger: logger)
-            let database = Database(client: client)
+        try await withMigratedDatabase(try loadConfiguration(), label: "facegate.export") { [organization] database, logger in
             let target = try await ImportMembersCommand.organization(
                 organization, in: OrganizationStore(database: database, logger: logger))
             return try await body(database, target, logger)
@@ -114,15 +106,8 @@ struct ExportMemberCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let member = UUID(uuidString: id) else { throw ValidationError("\(id) is not a member id") }
-        let configuration = try loadConfiguration()
-        var logger = Logger(label: "facegate.export")
-        logger.logLevel = .warning
-        try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
-                                    backgroundLogger: logger)
-        let document = try await withPostgresClient(client) { [organization, logger] in
-            try await Migrator().migrate(client, logger: logger)
-            let database = Database(client: client)
+        let document = try await withMigratedDatabase(try loadConfiguration(), label: "facegate.export") {
+            [organization] database, logger in
             let members = MemberStore(database: database, logger: logger)
             let owner: UUID?
             if let organization {

@@ -35,17 +35,12 @@ struct ReembedFacesCommand: AsyncParsableCommand {
         configuration.engine.model = model
         if let workers { configuration.engine.workers = max(1, workers) }
         try configuration.engine.verifyModels()
-        var logger = Logger(label: "facegate.faces")
-        logger.logLevel = .warning
-        try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
-                                    backgroundLogger: logger)
         let engines = try configuration.engine.makeBatchPool()
         let started = ContinuousClock.now
         let progress = ProgressLine(unit: "photos", every: batch)
-        let (outcome, reregister, activated) = try await withPostgresClient(client) { [batch, logger, configuration, activate, force] in
-            try await Migrator().migrate(client, logger: logger)
-            let store = FaceStore(database: Database(client: client), logger: logger, templates: configuration.templateKeys)
+        let (outcome, reregister, activated) = try await withMigratedDatabase(configuration, label: "facegate.faces") {
+            [batch, configuration, activate, force] database, logger in
+            let store = FaceStore(database: database, logger: logger, templates: configuration.templateKeys)
             let reembedding = FaceReembedding(configuration: configuration, faces: store, engines: engines, batch: batch)
             let skipped: @Sendable (UUID, String) -> Void = { face, why in
                 FileHandle.standardError.write(Data("face \(face): \(why); left as it is\n".utf8))
@@ -58,7 +53,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
             guard activate else { return (outcome, reregister, false) }
             let activation = try await reembedding.activate(
                 after: outcome, toReregister: reregister,
-                activations: ModelActivationStore(database: Database(client: client), logger: logger),
+                activations: ModelActivationStore(database: database, logger: logger),
                 force: force, skipped: skipped)
             if !activation.activated {
                 FileHandle.standardError.write(Data("""

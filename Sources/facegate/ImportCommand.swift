@@ -55,18 +55,12 @@ struct ImportMembersCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("facegate: --photos \(photos) is not a folder\n".utf8))
             throw ExitCode(66)  // EX_NOINPUT
         }
-        var logger = Logger(label: "facegate.import")
-        logger.logLevel = .warning
-        try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
-                                    backgroundLogger: logger)
         let started = ContinuousClock.now
         let progress = ProgressLine(unit: "photos")
-        let summary = try await withPostgresClient(client) { [photos, organization, report, dryRun, configuration, logger] in
+        let summary = try await withMigratedDatabase(configuration, label: "facegate.import") {
+            [photos, organization, report, dryRun, configuration] database, logger in
             let reportFile = try report.map(Self.createReport)
             defer { try? reportFile?.close() }
-            try await Migrator().migrate(client, logger: logger)
-            let database = Database(client: client)
             let target = try await Self.organization(organization, in: OrganizationStore(database: database, logger: logger))
             // A model activated in the database (`faces reembed --activate`) is the one every instance enrols with.
             var engine = configuration.engine

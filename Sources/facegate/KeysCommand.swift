@@ -22,18 +22,12 @@ struct RotateKeysCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration()
-        var logger = Logger(label: "facegate.keys")
-        logger.logLevel = .warning
-        try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
-                                    backgroundLogger: logger)
         let started = ContinuousClock.now
         let progress = ProgressLine(unit: "thumbnails, crops and templates", every: 1)
-        let outcome = try await withPostgresClient(client) { [batch, logger] in
-            try await Migrator().migrate(client, logger: logger)
+        let outcome = try await withMigratedDatabase(configuration, label: "facegate.keys") { [batch] database, logger in
             let rotation = BiometricKeyRotation(
                 configuration: configuration,
-                faces: FaceStore(database: Database(client: client), logger: logger, templates: configuration.templateKeys),
+                faces: FaceStore(database: database, logger: logger, templates: configuration.templateKeys),
                 batch: batch)
             return try await rotation.run(unreadable: { face in
                 FileHandle.standardError.write(Data("face \(face): its thumbnail, crop or template is under a key this service does not have; left as it is\n".utf8))

@@ -1,0 +1,21 @@
+import FaceGateAPI
+import Logging
+import PostgresNIO
+import Storage
+
+/// The configured database as every command that works on it opens it: the connection tried first (a clear message
+/// when it is refused), a client running for `body`, pending migrations applied; only warnings logged (`label`).
+func withMigratedDatabase<T: Sendable>(
+    _ configuration: AppConfiguration, label: String,
+    _ body: @escaping @Sendable (Database, Logger) async throws -> T
+) async throws -> T {
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
+    let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
+                                backgroundLogger: logger)
+    return try await withPostgresClient(client) { [logger] in
+        try await Migrator().migrate(client, logger: logger)
+        return try await body(Database(client: client), logger)
+    }
+}
