@@ -12,8 +12,11 @@ func withMigratedDatabase<T: Sendable>(
     var logger = Logger(label: label)
     logger.logLevel = .warning
     try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
-    let client = PostgresClient(configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
-                                backgroundLogger: logger)
+    var postgres = try DatabaseURL.configuration(from: configuration.databaseURL)
+    // A command runs a few statements at a time (an import: one per photo being examined, and the one storing): a
+    // small pool leaves the server's connections to the running service.
+    postgres.options.maximumConnections = 4
+    let client = PostgresClient(configuration: postgres, backgroundLogger: logger)
     return try await withPostgresClient(client) { [logger] in
         try await Migrator().migrate(client, logger: logger)
         return try await body(Database(client: client), logger)

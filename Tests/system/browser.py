@@ -90,9 +90,12 @@ class Browser:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def wait(self, condition, timeout=30, message=""):
-        """Waits until `condition(driver)` is truthy; returns its value."""
+        """Waits until `condition(driver)` is truthy; returns its value. An element the page replaced while the
+        condition read it (a list re-rendered by its answer) makes the condition be asked again, not fail."""
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(condition, message)
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.1,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
 
     def wait_for(self, css, timeout=30):
         """The first element matching `css` once it is displayed."""
