@@ -4,7 +4,8 @@ import PostgresNIO
 import Storage
 
 /// The configured database as every command that works on it opens it: the connection tried first (a clear message
-/// when it is refused), a client running for `body`, pending migrations applied; only warnings logged (`label`).
+/// when it is refused), a client of at most four connections running for `body`, pending migrations applied; only
+/// warnings logged (`label`).
 func withMigratedDatabase<T: Sendable>(
     _ configuration: AppConfiguration, label: String,
     _ body: @escaping @Sendable (Database, Logger) async throws -> T
