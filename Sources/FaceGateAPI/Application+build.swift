@@ -78,11 +78,13 @@ public func buildApplication(
             try await checkModelAgainstGallery(model.current, activated: model.activation.activated, logger: logger)
         }
         let faces = model.current.faces
-        for key in try await faces.templateKeyIDsInUse() where !faces.templates.keyIDs.contains(key) {
+        // One pass over the faces: the keys in use and what is not yet under the current one.
+        let byKey = try await faces.templateCountsByKey()
+        for case let key? in byKey.keys where !faces.templates.keyIDs.contains(key) {
             logger.error("face templates are stored under a key this instance does not have: it is not ready until restarted with it in BIOMETRIC_ENCRYPTION_KEY or BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS", metadata: ["key_id": "\(key)"])
             model.current.gallery.noteUnknownTemplateKey(key)
         }
-        let notUnderKey = try await faces.countTemplates(notUnder: faces.templates.currentID)
+        let notUnderKey = byKey.filter { $0.key != faces.templates.currentID }.values.reduce(0, +)
         if notUnderKey > 0 {
             logger.warning("face templates not under BIOMETRIC_ENCRYPTION_KEY (stored plain before templates were protected, or under a previous key): run `facegate keys rotate`", metadata: [
                 "templates": "\(notUnderKey)",

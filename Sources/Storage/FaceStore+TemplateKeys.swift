@@ -22,11 +22,13 @@ extension FaceStore {
         return try rows.decode((UUID, [Float], String?).self).map { StoredTemplate(face: $0.0, template: $0.1, keyID: $0.2) }
     }
 
-    /// The keys templates are stored under (every model; plain ones left out).
-    public func templateKeyIDsInUse() async throws -> Set<String> {
+    /// Templates of every model per key they are stored under (nil: plain), in one pass over the table.
+    public func templateCountsByKey() async throws -> [String?: Int] {
         let rows = try await database.query(
-            "SELECT DISTINCT template_key_id FROM faces WHERE template_key_id IS NOT NULL", logger: logger)
-        return Set(try rows.decode(String.self))
+            "SELECT template_key_id, count(*)::int FROM faces GROUP BY template_key_id", logger: logger)
+        var counts: [String?: Int] = [:]
+        for (key, count) in try rows.decode((String?, Int).self) { counts[key] = count }
+        return counts
     }
 
     /// How many templates (of every model) are not stored under `keyID`.

@@ -80,7 +80,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
             },
             "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,
         ]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+        try printJSON(summary)
         if outcome.unreadable > 0 || (activate && !activated) { throw ExitCode(1) }
     }
 }

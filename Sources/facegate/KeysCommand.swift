@@ -41,7 +41,7 @@ struct RotateKeysCommand: AsyncParsableCommand {
             "left": outcome.left,
             "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,
         ]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+        try printJSON(summary)
         if outcome.left > 0 {
             FileHandle.standardError.write(Data("""
                 \(outcome.left) thumbnail(s), crop(s) or template(s) were stored under an old key while the rotation ran \
