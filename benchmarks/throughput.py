@@ -218,6 +218,13 @@ class Service(facegate_service.Service):
             return expect_faces is None or (gallery.get("faces") == expect_faces and gallery.get("in_sync"))
         return self.wait_ready(timeout, until=holds)
 
+    def seed(self, organization, faces):
+        """`facegate bench seed` of the organisation up to `faces`, run with the server's own environment (its
+        database, model and template key set), so that the seeded templates are under a key the server has: the
+        command's own layered environment (the checkout's .local/dev.env) would name another one. Its JSON summary."""
+        return run([os.environ["FACEGATE_BIN"], "bench", "seed", "--organization", organization, "--faces",
+                    str(faces), "--drop-hnsw-index"], env=self.environment())
+
     def memory(self):
         """Resident memory now and its peak so far."""
         return self.resident_bytes(), self.resident_bytes("VmHWM")
@@ -259,8 +266,7 @@ def http_phase(args, scratch):
                        "--workers", str(min(2, os.cpu_count())), "--rounds", str(args.rounds), "--faces", "1"])
         result = {"enrolment": enrolment, "offline_photos_per_s": offline["photos_per_s"], "galleries": []}
         for size in args.gallery_sizes:
-            seeded = run([os.environ["FACEGATE_BIN"], "bench", "seed", "--organization", org, "--faces", str(size),
-                          "--drop-hnsw-index"], env=env)
+            seeded = service.seed(org, size)
             service.ready_with(expect_faces=size)
             gallery = {"faces": size, "seed_seconds": seeded["seconds"], "endpoints": {}}
             for endpoint, token in (("checkins", kiosk), ("identify", admin)):
@@ -315,8 +321,7 @@ def memory_phase(args):
         org, _, _ = service.organization("bench-memory")
         service.stop()
         for size in [s for s in args.memory_sizes if s > 0]:
-            seeded = run([os.environ["FACEGATE_BIN"], "bench", "seed", "--organization", org, "--faces", str(size),
-                          "--drop-hnsw-index"], env=env)
+            seeded = service.seed(org, size)
             seconds, _ = service.start(expect_faces=size, timeout=1800)
             time.sleep(1)
             rss, peak = service.memory()

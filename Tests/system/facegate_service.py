@@ -77,6 +77,21 @@ class Response:
         return body.get("code") if isinstance(body, dict) else None
 
 
+class NotReady(AssertionError):
+    """/ready did not report what was waited for; `report` is its last answer."""
+
+    def __init__(self, message, report):
+        super().__init__(message)
+        self.report = report
+
+
+def gallery_error_of(report):
+    """The gallery check's error in a /ready report, if any."""
+    checks = report.get("checks") if isinstance(report, dict) else None
+    gallery = checks.get("gallery") if isinstance(checks, dict) else None
+    return gallery.get("error") if isinstance(gallery, dict) else None
+
+
 @dataclass
 class Service:
     """One `facegate serve` process. `env` adds to (or overrides) the test settings; `admin_username` is the super
@@ -123,7 +138,9 @@ class Service:
         return self
 
     def wait_ready(self, timeout=120, until=None):
-        """Waits until /ready is 200 (and `until(report)` holds, when given); returns the report."""
+        """Waits until /ready is 200 (and `until(report)` holds, when given); returns the report. Fails at once when
+        the gallery reports an error (faces under a template key this instance lacks: only a restart with the key
+        clears it), with that error, instead of waiting out the bound."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -134,10 +151,13 @@ class Service:
                 last = response.json()
                 if response.status == 200 and (until is None or until(last)):
                     return last
+                gallery_error = gallery_error_of(last)
+                if gallery_error:
+                    raise NotReady(f"not ready: {gallery_error}", last)
             except OSError:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"not ready within {timeout} s: {last}")
+        raise NotReady(f"not ready within {timeout} s: {last}", last)
 
     def alive(self):
         return self.process is not None and self.process.poll() is None

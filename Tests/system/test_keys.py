@@ -7,9 +7,12 @@ import hashlib
 import json
 import os
 import subprocess
+import time
+
+import pytest
 
 from conftest import requires_faces
-from facegate_service import photo, psql
+from facegate_service import NotReady, photo, psql
 
 JPEG = {"Content-Type": "image/jpeg"}
 
@@ -69,3 +72,35 @@ def test_keys_rotate_moves_every_template_to_the_new_key_while_instances_keep_ma
     again = subprocess.run([os.environ["FACEGATE_BIN"], "keys", "rotate"], env=instances[0].environment(),
                            text=True, capture_output=True, timeout=120)
     assert again.returncode == 0 and json.loads(again.stdout.splitlines()[-1])["rekeyed_templates"] == 0
+
+
+def bench_seed(service, organization, faces, env):
+    return subprocess.run([os.environ["FACEGATE_BIN"], "bench", "seed", "--organization", organization, "--faces",
+                           str(faces)], env=env, text=True, capture_output=True, timeout=120)
+
+
+def test_a_gallery_seeded_under_another_key_fails_the_wait_for_readiness_at_once_with_the_reason(services):
+    """The throughput benchmark's seeding path (`facegate bench seed` beside a running service): with the server's
+    environment the synthetic faces load; without a key the command refuses; under a key the server lacks, waiting
+    for readiness fails straight away naming the key, instead of waiting out its bound."""
+    service = services.start()
+    org, _ = service.organization("bench-seed", roles=("admin",))
+    seeded = bench_seed(service, org, 40, service.environment())
+    assert seeded.returncode == 0, seeded.stderr
+    assert json.loads(seeded.stdout.splitlines()[-1])["added"] == 40
+    report = service.wait_ready(60, until=lambda r: r["checks"]["gallery"]["faces"] == 40
+                                and r["checks"]["gallery"]["in_sync"])
+    assert report["checks"]["gallery"]["ok"]
+
+    keyless = {k: v for k, v in service.environment().items() if k != "BIOMETRIC_ENCRYPTION_KEY"}
+    refused = bench_seed(service, org, 60, keyless)
+    assert refused.returncode != 0 and "BIOMETRIC_ENCRYPTION_KEY" in refused.stderr, refused.stderr
+
+    other_key = base64.b64encode(os.urandom(32)).decode()
+    seeded = bench_seed(service, org, 60, {**service.environment(), "BIOMETRIC_ENCRYPTION_KEY": other_key})
+    assert seeded.returncode == 0, seeded.stderr
+    started = time.monotonic()
+    with pytest.raises(NotReady) as failure:
+        service.wait_ready(600, until=lambda r: r["checks"]["gallery"]["faces"] == 60)
+    assert key_id(other_key) in str(failure.value), failure.value
+    assert time.monotonic() - started < 120

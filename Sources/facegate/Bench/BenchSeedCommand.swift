@@ -29,9 +29,14 @@ struct BenchSeedCommand: AsyncParsableCommand {
         let engine = try EngineConfiguration(environment: environment)
         let (space, dimension) = (engine.space, engine.descriptor.dimension)
         // Random vectors stay random under any rotation: they are labelled with the service's template key, so that a
-        // pgvector search sees one key, as after `keys rotate`.
-        let templateKeyID = environment["BIOMETRIC_ENCRYPTION_KEY"].flatMap { Data(base64Encoded: $0) }
-            .map { TemplateKeys.id(of: [UInt8]($0)) }
+        // pgvector search sees one key, as after `keys rotate`. Without the key the service under test has (which it
+        // requires), the rows would be plain or under a key it lacks and it would never become ready: refused here.
+        guard let key = environment["BIOMETRIC_ENCRYPTION_KEY"].flatMap({ Data(base64Encoded: $0) }), key.count == 32
+        else {
+            throw ValidationError(
+                "BIOMETRIC_ENCRYPTION_KEY must be the key of the service under test (32 bytes, base64): the seeded templates are stored under it")
+        }
+        let templateKeyID = TemplateKeys.id(of: [UInt8](key))
         let (client, logger) = try await benchDatabase()
         let started = ContinuousClock.now
         let added = try await withPostgresClient(client) { [self] in
