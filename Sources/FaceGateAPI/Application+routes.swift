@@ -105,8 +105,10 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     FacesController(
         model: model, sealer: configuration.biometricSealer, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api.group("members"))
-    MatchingController(
+    MatchingController(model: model, maxImageBytes: configuration.imageLimits.maxBytes).addRoutes(to: api)
+    CheckinsController(
         model: model, checkins: CheckinStore(database: services.database, logger: logger),
+        attempts: AttemptLog(store: CheckinAttemptStore(database: services.database, logger: logger), metrics: metrics),
         dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api)
     DocsController().addRoutes(to: api)

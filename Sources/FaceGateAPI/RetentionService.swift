@@ -21,7 +21,7 @@ struct RetentionService: Service {
                     if !purged.isEmpty {
                         logger.notice("retention: purged", metadata: [
                             "refresh_tokens": "\(purged.refreshTokens)", "audit_entries": "\(purged.auditEntries)",
-                            "checkins": "\(purged.checkins)"])
+                            "checkins": "\(purged.checkins)", "checkin_attempts": "\(purged.attempts)"])
                     }
                 } catch {
                     logger.warning("retention: purge failed; next turn in \(interval)", metadata: [

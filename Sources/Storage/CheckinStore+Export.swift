@@ -12,7 +12,10 @@ extension CheckinStore {
         public var memberID: UUID
         public var externalID: String?
         public var name: String
-        public var distance: Float
+        /// Nil for a manual check-in.
+        public var distance: Float?
+        /// A `CheckinMethod`.
+        public var method: String
     }
 
     /// The organisation's check-ins within [from, to) (either open), oldest first, a page of `pageSize` at a time
@@ -24,7 +27,7 @@ extension CheckinStore {
             let rows = try await database.query(
                 """
                 SELECT c.id, c.checked_in_at, (extract(epoch FROM c.checked_in_at) * 1000000)::int8, c.member_id,
-                       m.external_id, m.name, c.distance
+                       m.external_id, m.name, c.distance, c.method
                 FROM checkins c JOIN members m ON m.id = c.member_id AND m.organization_id = c.organization_id
                 WHERE c.organization_id = \(organization)
                   AND (\(from)::timestamptz IS NULL OR c.checked_in_at >= \(from))
@@ -34,25 +37,20 @@ extension CheckinStore {
                                                      \(after?.id)::uuid))
                 ORDER BY c.checked_in_at, c.id LIMIT \(pageSize)
                 """, logger: logger)
-            return try rows.decode((UUID, Date, Int64, UUID, String?, String, Float).self).map {
+            return try rows.decode((UUID, Date, Int64, UUID, String?, String, Float?, String).self).map {
                 ExportedCheckin(id: $0.0, checkedInAt: $0.1, micros: $0.2, memberID: $0.3, externalID: $0.4, name: $0.5,
-                                distance: $0.6)
+                                distance: $0.6, method: $0.7)
             }
         }
     }
 
     /// Every check-in of one member, oldest first (a member's own data: a few a week over the retention period).
     public func all(of member: UUID, organization: UUID) async throws -> [Checkin] {
-        var found: [Checkin] = []
-        let rows = try await database.query(
+        try await checkins(
             """
-            SELECT id, member_id, distance, similarity, checked_in_at FROM checkins
+            SELECT \(unescaped: Self.columns) FROM checkins
             WHERE member_id = \(member) AND organization_id = \(organization)
             ORDER BY checked_in_at, id
-            """, logger: logger)
-        for (id, member, distance, similarity, at) in try rows.decode((UUID, UUID, Float, Float, Date).self) {
-            found.append(Checkin(id: id, memberID: member, distance: distance, similarity: similarity, checkedInAt: at))
-        }
-        return found
+            """)
     }
 }

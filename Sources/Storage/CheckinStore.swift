@@ -2,7 +2,19 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Check-ins: who came in, when, and how close the face was.
+/// How a check-in was made.
+public enum CheckinMethod: String, Sendable, CaseIterable {
+    /// The face alone, 1:N.
+    case face
+    /// A member number and the face, 1:1.
+    case codeFace = "code_face"
+    /// The face and the member's PIN.
+    case facePIN = "face_pin"
+    /// By staff, with a reason (no face compared).
+    case manual
+}
+
+/// Check-ins: who came in, when, how (`CheckinMethod`) and how close the face was.
 public struct CheckinStore: Sendable {
     let database: Database
     let logger: Logger
@@ -15,18 +27,22 @@ public struct CheckinStore: Sendable {
     public struct Checkin: Sendable, Equatable {
         public var id: UUID
         public var memberID: UUID
-        public var distance: Float
-        public var similarity: Float
+        /// The face's distance; nil for a manual check-in.
+        public var distance: Float?
+        public var similarity: Float?
         public var checkedInAt: Date
+        /// A `CheckinMethod`.
+        public var method: String
     }
 
-    private static let columns = "id, member_id, distance, similarity, checked_in_at"
+    static let columns = "id, member_id, distance, similarity, checked_in_at, method"
 
-    private func checkins(_ query: PostgresQuery) async throws -> [Checkin] {
+    func checkins(_ query: PostgresQuery) async throws -> [Checkin] {
         var found: [Checkin] = []
-        for (id, member, distance, similarity, at)
-            in try await database.query(query, logger: logger).decode((UUID, UUID, Float, Float, Date).self) {
-            found.append(Checkin(id: id, memberID: member, distance: distance, similarity: similarity, checkedInAt: at))
+        for (id, member, distance, similarity, at, method)
+            in try await database.query(query, logger: logger).decode((UUID, UUID, Float?, Float?, Date, String).self) {
+            found.append(Checkin(id: id, memberID: member, distance: distance, similarity: similarity, checkedInAt: at,
+                                 method: method))
         }
         return found
     }
@@ -35,28 +51,66 @@ public struct CheckinStore: Sendable {
     /// `created` false. The database decides (exclusion constraint), so concurrent kiosks cannot both add one.
     public func record(
         organization: UUID, member: UUID, face: UUID?, distance: Float, similarity: Float, dedupSeconds: Int,
-        recordedBy: UUID?
+        recordedBy: UUID?, method: CheckinMethod = .face
     ) async throws -> (checkin: Checkin, created: Bool) {
         let inserted = try await checkins(
             """
-            INSERT INTO checkins (organization_id, member_id, face_id, distance, similarity, dedup_until, recorded_by)
+            INSERT INTO checkins (organization_id, member_id, face_id, distance, similarity, dedup_until, recorded_by,
+                                  method)
             VALUES (\(organization), \(member), \(face), \(distance), \(similarity),
-                    now() + make_interval(secs => \(Double(dedupSeconds))), \(recordedBy))
+                    now() + make_interval(secs => \(Double(dedupSeconds))), \(recordedBy), \(method.rawValue))
             ON CONFLICT ON CONSTRAINT checkins_dedup DO NOTHING
             RETURNING \(unescaped: Self.columns)
             """)
         if let checkin = inserted.first { return (checkin, true) }
+        return try await recent(member: member, organization: organization) {
+            try await record(organization: organization, member: member, face: face, distance: distance,
+                             similarity: similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy, method: method)
+        }
+    }
+
+    /// A check-in staff make by hand (`manual`: no face compared), with their reason, and its `checkin_manual` audit
+    /// entry in the same statement; within the member's de-duplication window the check-in already there is returned
+    /// (`created` false, nothing audited).
+    public func recordManual(
+        organization: UUID, member: UUID, reason: String, dedupSeconds: Int, recordedBy: UUID
+    ) async throws -> (checkin: Checkin, created: Bool) {
+        let inserted = try await checkins(
+            """
+            WITH inserted AS (
+                INSERT INTO checkins (organization_id, member_id, distance, similarity, dedup_until, recorded_by, method,
+                                      reason)
+                VALUES (\(organization), \(member), NULL, NULL, now() + make_interval(secs => \(Double(dedupSeconds))),
+                        \(recordedBy), 'manual', \(reason))
+                ON CONFLICT ON CONSTRAINT checkins_dedup DO NOTHING
+                RETURNING \(unescaped: Self.columns)
+            ), audit AS (
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
+                SELECT \(organization), \(recordedBy), 'checkin_manual', \(member.uuidString),
+                       jsonb_build_object('checkin_id', id, 'reason', \(reason)::text) FROM inserted
+            )
+            SELECT \(unescaped: Self.columns) FROM inserted
+            """)
+        if let checkin = inserted.first { return (checkin, true) }
+        return try await recent(member: member, organization: organization) {
+            try await recordManual(organization: organization, member: member, reason: reason,
+                                   dedupSeconds: dedupSeconds, recordedBy: recordedBy)
+        }
+    }
+
+    /// The member's check-in whose de-duplication window is still open (not created now); `orElse` when it closed
+    /// between the two statements.
+    private func recent(
+        member: UUID, organization: UUID, orElse record: () async throws -> (checkin: Checkin, created: Bool)
+    ) async throws -> (checkin: Checkin, created: Bool) {
         let existing = try await checkins(
             """
             SELECT \(unescaped: Self.columns) FROM checkins
             WHERE member_id = \(member) AND organization_id = \(organization) AND dedup_until > now()
             ORDER BY checked_in_at DESC LIMIT 1
             """)
-        guard let checkin = existing.first else {
-            // The window closed between the two statements: record it now.
-            return try await record(organization: organization, member: member, face: face, distance: distance,
-                                    similarity: similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy)
-        }
+        // The window closed between the two statements: record it now.
+        guard let checkin = existing.first else { return try await record() }
         return (checkin, false)
     }
 

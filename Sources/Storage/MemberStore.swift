@@ -22,6 +22,10 @@ public struct MemberStore: Sendable {
         public var email: String?
         /// The member's metadata as JSON text (an object).
         public var metadata: String
+        /// The membership: `active`, `paused` or `cancelled` (`MembershipStatus`).
+        public var status: String
+        /// The membership's last day (`YYYY-MM-DD`, ending at midnight in the organisation's time zone), if it ends.
+        public var validUntil: String?
         public var faceCount: Int
         public var createdAt: Date
         public var updatedAt: Date
@@ -32,7 +36,7 @@ public struct MemberStore: Sendable {
         func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
         let filter = space.map { " AND f.model = \(literal($0.model)) AND f.model_version = \(literal($0.version))" } ?? ""
         return """
-            m.id, m.name, m.external_id, m.email, m.metadata::text,
+            m.id, m.name, m.external_id, m.email, m.metadata::text, m.status, m.valid_until::text,
             (SELECT count(DISTINCT f.image_sha256) FROM faces f WHERE f.member_id = m.id\(filter)), m.created_at,
             m.updated_at
             """
@@ -41,10 +45,11 @@ public struct MemberStore: Sendable {
     private func members(_ query: PostgresQuery) async throws -> [Member] {
         var found: [Member] = []
         let rows = try await database.query(query, logger: logger)
-        for (id, name, externalID, email, metadata, faces, created, updated)
-            in try rows.decode((UUID, String, String?, String?, String, Int, Date, Date).self) {
+        for (id, name, externalID, email, metadata, status, validUntil, faces, created, updated)
+            in try rows.decode((UUID, String, String?, String?, String, String, String?, Int, Date, Date).self) {
             found.append(Member(id: id, name: name, externalID: externalID, email: email, metadata: metadata,
-                                faceCount: faces, createdAt: created, updatedAt: updated))
+                                status: status, validUntil: validUntil, faceCount: faces, createdAt: created,
+                                updatedAt: updated))
         }
         return found
     }
@@ -54,14 +59,16 @@ public struct MemberStore: Sendable {
     /// external id (or that email).
     public func create(
         organization: UUID, name: String, externalID: String? = nil, email: String? = nil, metadata: String = "{}",
-        auditedBy actor: UUID? = nil
+        status: String = MembershipStatus.active.rawValue, validUntil: String? = nil, auditedBy actor: UUID? = nil
     ) async throws -> UUID {
         do {
             let rows = try await database.query(
                 """
                 WITH member AS (
-                    INSERT INTO members (organization_id, name, external_id, email, metadata)
-                    VALUES (\(organization), \(name), \(externalID), \(email), \(metadata)::jsonb) RETURNING id
+                    INSERT INTO members (organization_id, name, external_id, email, metadata, status, valid_until)
+                    VALUES (\(organization), \(name), \(externalID), \(email), \(metadata)::jsonb, \(status),
+                            \(validUntil)::date)
+                    RETURNING id
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
                     SELECT \(organization), \(actor), 'member_created', upper(id::text) FROM member
@@ -112,18 +119,21 @@ public struct MemberStore: Sendable {
             """)
     }
 
-    /// Changes the given fields (nil leaves a field as it is) and writes the `member_updated` audit entry (by `actor`)
-    /// in one statement; nil when there is no such member there.
+    /// Changes the given fields (nil leaves a field as it is; `validUntil` `.some(nil)` removes the end date) and
+    /// writes the `member_updated` audit entry (by `actor`) in one statement; nil when there is no such member there.
     public func update(
         _ id: UUID, organization: UUID, name: String?, externalID: String?, email: String?, metadata: String?,
-        actor: UUID? = nil
+        status: String? = nil, validUntil: String?? = nil, actor: UUID? = nil
     ) async throws -> Member? {
+        let changesValidUntil = validUntil != nil
         do {
             let rows = try await database.query(
                 """
                 WITH updated AS (
                     UPDATE members SET name = coalesce(\(name), name), external_id = coalesce(\(externalID), external_id),
                            email = coalesce(\(email), email), metadata = coalesce(\(metadata)::jsonb, metadata),
+                           status = coalesce(\(status), status),
+                           valid_until = CASE WHEN \(changesValidUntil) THEN \(validUntil ?? nil)::date ELSE valid_until END,
                            updated_at = now()
                     WHERE id = \(id) AND organization_id = \(organization) RETURNING id
                 ), audit AS (
@@ -137,6 +147,27 @@ public struct MemberStore: Sendable {
             throw Self.duplicate(error)
         }
         return try await find(id, organization: organization)
+    }
+
+    /// Whether the member may come in now: their name, and why not when their membership is paused, cancelled or
+    /// past its last day in the organisation's time zone; nil when there is no such member there.
+    public func admission(of id: UUID, organization: UUID) async throws -> Admission? {
+        let rows = try await database.query(
+            """
+            SELECT m.name, m.external_id, m.status,
+                   m.valid_until IS NOT NULL AND m.valid_until < (now() AT TIME ZONE o.time_zone)::date
+            FROM members m JOIN organizations o ON o.id = m.organization_id
+            WHERE m.id = \(id) AND m.organization_id = \(organization)
+            """, logger: logger)
+        for (name, externalID, status, expired) in try rows.decode((String, String?, String, Bool).self) {
+            let inactive: InactiveReason? = switch MembershipStatus(rawValue: status) {
+            case .paused: .paused
+            case .cancelled: .cancelled
+            case .active, nil: expired ? .expired : nil
+            }
+            return Admission(name: name, externalID: externalID, inactive: inactive)
+        }
+        return nil
     }
 
     /// Deletes the member and every one of its faces (embeddings and thumbnails) for good, in one transaction,
@@ -161,4 +192,22 @@ public struct MemberStore: Sendable {
             return removed
         }
     }
+}
+
+/// A membership's state, as staff set it.
+public enum MembershipStatus: String, Sendable, CaseIterable {
+    case active, paused, cancelled
+}
+
+/// Why a member may not come in.
+public enum InactiveReason: String, Sendable, Equatable {
+    case paused, cancelled, expired
+}
+
+/// A member as the door sees them (`MemberStore.admission(of:organization:)`).
+public struct Admission: Sendable, Equatable {
+    public var name: String
+    public var externalID: String?
+    /// Nil: the membership is active today.
+    public var inactive: InactiveReason?
 }

@@ -25,6 +25,7 @@ extension Migration {
         .v9FaceModels,
         .v10ModelActivation,
         .v11TemplateKeys,
+        .v12FrontDesk,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -15,38 +15,73 @@ public struct OrganizationStore: Sendable {
     public struct Organization: Sendable, Equatable {
         public var id: UUID
         public var name: String
+        /// IANA name (`Europe/Berlin`): the organisation's days, such as a membership's last one, end at its midnight.
+        public var timeZone: String
         public var createdAt: Date
+    }
+
+    static let columns = "id, name, time_zone, created_at"
+
+    func organizations(_ query: PostgresQuery) async throws -> [Organization] {
+        var found: [Organization] = []
+        for (id, name, timeZone, created)
+            in try await database.query(query, logger: logger).decode((UUID, String, String, Date).self) {
+            found.append(Organization(id: id, name: name, timeZone: timeZone, createdAt: created))
+        }
+        return found
     }
 
     /// Creates an organisation and its `organization_created` audit entry (by `actor`) in one statement; throws
     /// `StorageError.duplicateOrganization` when the name (any case) is taken.
-    public func create(name: String, actor: UUID? = nil) async throws -> Organization {
+    public func create(name: String, timeZone: String = "UTC", actor: UUID? = nil) async throws -> Organization {
         do {
-            let rows = try await database.query(
+            let created = try await organizations(
                 """
                 WITH created AS (
-                    INSERT INTO organizations (name) VALUES (\(name)) RETURNING id, name, created_at
+                    INSERT INTO organizations (name, time_zone) VALUES (\(name), \(timeZone))
+                    RETURNING \(unescaped: Self.columns)
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
                     SELECT id, \(actor), 'organization_created', name FROM created
                 )
-                SELECT id, name, created_at FROM created
-                """, logger: logger)
-            guard let (id, name, created) = try rows.firstRow((UUID, String, Date).self) else {
-                throw StorageError.noRowReturned
-            }
-            return Organization(id: id, name: name, createdAt: created)
+                SELECT \(unescaped: Self.columns) FROM created
+                """)
+            guard let organization = created.first else { throw StorageError.noRowReturned }
+            return organization
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
             throw StorageError.duplicateOrganization
         }
     }
 
     public func list() async throws -> [Organization] {
-        var found: [Organization] = []
-        let rows = try await database.query("SELECT id, name, created_at FROM organizations ORDER BY lower(name)", logger: logger)
-        for (id, name, created) in try rows.decode((UUID, String, Date).self) {
-            found.append(Organization(id: id, name: name, createdAt: created))
-        }
-        return found
+        try await organizations("SELECT \(unescaped: Self.columns) FROM organizations ORDER BY lower(name)")
+    }
+
+    public func find(_ id: UUID) async throws -> Organization? {
+        try await organizations("SELECT \(unescaped: Self.columns) FROM organizations WHERE id = \(id)").first
+    }
+
+    /// Changes the organisation's settings (nil leaves one as it is) with an `organization_updated` audit entry in
+    /// one statement; nil when there is no such organisation.
+    public func update(_ id: UUID, timeZone: String?, actor: UUID?) async throws -> Organization? {
+        try await organizations(
+            """
+            WITH updated AS (
+                UPDATE organizations SET time_zone = coalesce(\(timeZone), time_zone) WHERE id = \(id)
+                RETURNING \(unescaped: Self.columns)
+            ), audit AS (
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
+                SELECT id, \(actor), 'organization_updated', name, jsonb_build_object('time_zone', time_zone) FROM updated
+            )
+            SELECT \(unescaped: Self.columns) FROM updated
+            """).first
+    }
+
+    /// Whether PostgreSQL, which computes the organisation's days, knows the time zone `name` (IANA, any case).
+    public func knowsTimeZone(_ name: String) async throws -> String? {
+        let rows = try await database.query(
+            "SELECT name FROM pg_timezone_names WHERE lower(name) = lower(\(name)) ORDER BY name = \(name) DESC LIMIT 1",
+            logger: logger)
+        return try rows.first(String.self)
     }
 }

@@ -2,20 +2,22 @@ import Logging
 import PostgresNIO
 
 /// What is kept how long, and the purge that enforces it: expired refresh tokens (they can never be used again),
-/// idempotency keys after a day, audit entries older than `auditDays` and check-ins older than `checkinDays` (0: kept
-/// for ever). Deletes go in
+/// idempotency keys after a day, audit entries older than `auditDays`, check-ins older than `checkinDays` and check-in
+/// attempts older than `attemptDays` (0: kept for ever). Deletes go in
 /// batches, so that no statement holds locks for long; several instances purging at once only share the work.
 public struct Retention: Sendable {
     public var auditDays: Int
     public var checkinDays: Int
+    public var attemptDays: Int
 
-    public init(auditDays: Int, checkinDays: Int) {
+    public init(auditDays: Int, checkinDays: Int, attemptDays: Int = 90) {
         self.auditDays = auditDays
         self.checkinDays = checkinDays
+        self.attemptDays = attemptDays
     }
 
     public struct Purged: Sendable, Equatable {
-        public var refreshTokens = 0, idempotencyKeys = 0, auditEntries = 0, checkins = 0
+        public var refreshTokens = 0, idempotencyKeys = 0, auditEntries = 0, checkins = 0, attempts = 0
         public init() {}
         public var isEmpty: Bool { self == Purged() }
     }
@@ -38,6 +40,11 @@ public struct Retention: Sendable {
             purged.checkins = try await deleteInBatches(
                 database, logger: logger, table: "checkins", key: "id",
                 condition: "checked_in_at < now() - make_interval(days => \(checkinDays))")
+        }
+        if attemptDays > 0 {
+            purged.attempts = try await deleteInBatches(
+                database, logger: logger, table: "checkin_attempts", key: "id",
+                condition: "occurred_at < now() - make_interval(days => \(attemptDays))")
         }
         return purged
     }

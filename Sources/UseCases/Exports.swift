@@ -15,9 +15,10 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     }
 }
 
-/// Check-ins for billing and attendance, oldest first: `checked_in_at,member_id,external_id,name,distance`.
+/// Check-ins for billing and attendance, oldest first: `checked_in_at,member_id,external_id,name,distance,method`
+/// (no distance for a manual check-in).
 public enum CheckinExport {
-    public static let columns = ["checked_in_at", "member_id", "external_id", "name", "distance"]
+    public static let columns = ["checked_in_at", "member_id", "external_id", "name", "distance", "method"]
 
     /// What comes before the first record: the CSV header (nothing for JSON Lines).
     public static func head(_ format: ExportFormat) -> String {
@@ -29,12 +30,13 @@ public enum CheckinExport {
         switch format {
         case .csv:
             return CSVTable.line([time, member, SpreadsheetCell.escaped(checkin.externalID ?? ""),
-                                  SpreadsheetCell.escaped(checkin.name), String(checkin.distance)])
+                                  SpreadsheetCell.escaped(checkin.name), checkin.distance.map { String($0) } ?? "",
+                                  checkin.method])
         case .jsonl:
             return JSONLine.object([
                 ("checked_in_at", JSONLine.string(time)), ("member_id", JSONLine.string(member)),
                 ("external_id", checkin.externalID.map(JSONLine.string) ?? "null"), ("name", JSONLine.string(checkin.name)),
-                ("distance", String(checkin.distance)),
+                ("distance", checkin.distance.map { String($0) } ?? "null"), ("method", JSONLine.string(checkin.method)),
             ])
         }
     }

@@ -35,42 +35,6 @@ public struct Identification: Sendable {
     }
 }
 
-/// 1:N recorded: the member the match rule accepts is checked in (a second check-in within the dedup window returns
-/// the first); a stranger is refused (`UseCaseError.noMatch`).
-public struct CheckIn: Sendable {
-    let model: ModelContext
-    let checkins: CheckinStore
-    /// `CHECKIN_DEDUP_SECONDS`.
-    let dedupSeconds: Int
-
-    public init(model: ModelContext, checkins: CheckinStore, dedupSeconds: Int) {
-        self.model = model
-        self.checkins = checkins
-        self.dedupSeconds = dedupSeconds
-    }
-
-    public struct Result: Sendable {
-        public var checkin: CheckinStore.Checkin
-        public var member: MemberName
-        /// False when this is the member's check-in of a moment ago, returned again.
-        public var created: Bool
-    }
-
-    public func checkIn(photo: [UInt8], organization: UUID, recordedBy: UUID?) async throws -> Result {
-        let face = try await model.largestFace(in: photo)
-        let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
-        let rule = model.policy.rule(galleryFaces: try await model.gallery.faceCount(in: organization))
-        guard case .match(let best) = rule.decide(candidates),
-              let member = try await model.memberNames([best.member], organization: organization)[best.member] else {
-            throw UseCaseError.noMatch
-        }
-        let (checkin, created) = try await checkins.record(
-            organization: organization, member: best.member, face: best.face, distance: best.distance,
-            similarity: best.similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy)
-        return Result(checkin: checkin, member: member, created: created)
-    }
-}
-
 /// 1:1: is the photo's face this member? Compared with the member's faces only (the tolerance for one comparison
 /// per face).
 public struct Verification: Sendable {

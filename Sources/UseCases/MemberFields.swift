@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 /// A member's fields as staff give them — the body of `POST`/`PATCH /members`, a row of `facegate import members` —
 /// checked by one set of rules (nil: not given).
@@ -8,12 +9,21 @@ public struct MemberFields: Sendable, Equatable {
     public var email: String?
     /// JSON text; must be an object.
     public var metadata: String?
+    /// `active`, `paused` or `cancelled` (`MembershipStatus`).
+    public var status: String?
+    /// The membership's last day, `YYYY-MM-DD`.
+    public var validUntil: String?
 
-    public init(name: String? = nil, externalID: String? = nil, email: String? = nil, metadata: String? = nil) {
+    public init(
+        name: String? = nil, externalID: String? = nil, email: String? = nil, metadata: String? = nil,
+        status: String? = nil, validUntil: String? = nil
+    ) {
         self.name = name
         self.externalID = externalID
         self.email = email
         self.metadata = metadata
+        self.status = status
+        self.validUntil = validUntil
     }
 
     /// The first field that breaks its rule, as `UseCaseError.invalidField` (the API's 400 `invalid_field`); a new
@@ -37,5 +47,24 @@ public struct MemberFields: Sendable, Equatable {
             }
             if metadata.utf8.count > 16_384 { throw .invalidField("metadata", "at most 16 KiB") }
         }
+        if let status, MembershipStatus(rawValue: status) == nil {
+            throw .invalidField("status", "active, paused or cancelled")
+        }
+        if let validUntil, !Self.isCalendarDate(validUntil) {
+            throw .invalidField("valid_until", "a date, YYYY-MM-DD (the membership's last day)")
+        }
+    }
+
+    /// Whether `text` is a real day written `YYYY-MM-DD` (years 1900 to 9999, as a membership's would be).
+    static func isCalendarDate(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.utf8.count == 10, parts.count == 3, parts.map(\.count) == [4, 2, 2],
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1900...9999).contains(year), (1...12).contains(month), day >= 1 else { return false }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let date = calendar.date(from: DateComponents(year: year, month: month, day: 1))!
+        return day <= calendar.range(of: .day, in: .month, for: date)!.count
     }
 }

@@ -7,7 +7,7 @@ import Testing
 @Suite("Retention") struct RetentionTests {
     let logger = TestDatabase.logger
 
-    @Test("expired refresh tokens, and audit entries and check-ins past their days, are purged; the rest stays")
+    @Test("expired refresh tokens, and audit entries, check-ins and check-in attempts past their days, are purged; the rest stays")
     func purge() async throws {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url) { client in
@@ -50,14 +50,32 @@ import Testing
                     """,
                 ] { try await client.query(statement, logger: logger) }
                 let database = TestDatabase.database(client)
+                // Check-in attempts through their store, then aged to 100, 30 and 0 days.
+                let attempts = CheckinAttemptStore(database: database, logger: logger)
+                for outcome in ["no_match", "checked_in", "no_face"] {
+                    try await attempts.record(.init(
+                        organization: UUID(uuidString: "00000000-0000-4000-8000-000000000001")!, account: nil,
+                        method: "face", outcome: outcome, member: UUID(uuidString: "00000000-0000-4000-8000-000000000003")!,
+                        distance: 0.4))
+                }
+                try await client.query(
+                    """
+                    UPDATE checkin_attempts SET occurred_at = now() - make_interval(days => CASE outcome
+                        WHEN 'no_match' THEN 100 WHEN 'checked_in' THEN 30 ELSE 0 END)
+                    """, logger: logger)
                 let before = try await count(client)
-                let purged = try await Retention(auditDays: 365, checkinDays: 730).purge(database, logger: logger)
+                let purged = try await Retention(auditDays: 365, checkinDays: 730, attemptDays: 90)
+                    .purge(database, logger: logger)
                 #expect(purged.refreshTokens == 2 && purged.auditEntries == 1 && purged.checkins == 1
-                        && purged.idempotencyKeys == 1, "\(purged)")
+                        && purged.idempotencyKeys == 1 && purged.attempts == 1, "\(purged)")
+                let kept = try await attempts.list(
+                    organization: UUID(uuidString: "00000000-0000-4000-8000-000000000001")!, from: nil, to: nil,
+                    outcome: nil, limit: 10, after: nil)
+                #expect(kept.map(\.outcome) == ["no_face", "checked_in"] && kept.allSatisfy { $0.memberName == "M" })
                 let after = try await count(client)
                 #expect(after.tokens == before.tokens - 2 && after.audit == before.audit - 1 && after.checkins == 2)
                 // 0 days keeps everything; a second purge finds nothing more.
-                let again = try await Retention(auditDays: 0, checkinDays: 0).purge(database, logger: logger)
+                let again = try await Retention(auditDays: 0, checkinDays: 0, attemptDays: 0).purge(database, logger: logger)
                 #expect(again.isEmpty)
             }
         }

@@ -68,8 +68,9 @@ public struct AppConfiguration: Sendable {
     /// `REFRESH_REUSE_GRACE_SECONDS`: a refresh token just replaced may be presented again this long (its answer was
     /// lost) and gets a new pair; later, reuse revokes the session.
     public var refreshReuseGrace: Duration = .seconds(10)
-    /// `AUDIT_RETENTION_DAYS` and `CHECKIN_RETENTION_DAYS`: older audit entries and check-ins are purged (0: kept).
-    public var retention = Retention(auditDays: 365, checkinDays: 730)
+    /// `AUDIT_RETENTION_DAYS`, `CHECKIN_RETENTION_DAYS` and `ATTEMPT_RETENTION_DAYS`: older audit entries, check-ins
+    /// and check-in attempts are purged (0: kept).
+    public var retention = Retention(auditDays: 365, checkinDays: 730, attemptDays: 90)
     /// `MAX_INFLIGHT_IMAGE_BYTES`: photo bytes all requests together may hold at once (nil: unbounded, `0`).
     public var maxInflightImageBytes: Int? = 256 << 20
     /// `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`: earlier biometric keys (comma-separated base64), which still open what
@@ -140,6 +141,7 @@ extension AppConfiguration {
         let graceSeconds = reader.integer("REFRESH_REUSE_GRACE_SECONDS", default: 10, in: 0...300)
         let auditDays = reader.integer("AUDIT_RETENTION_DAYS", default: 365, in: 0...36_500)
         let checkinDays = reader.integer("CHECKIN_RETENTION_DAYS", default: 730, in: 0...36_500)
+        let attemptDays = reader.integer("ATTEMPT_RETENTION_DAYS", default: 90, in: 0...36_500)
         let inflightBytes = reader.integer("MAX_INFLIGHT_IMAGE_BYTES", default: 256 << 20, in: 0...(64 << 30))
         let previousKeyTexts = (reader.env["BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -163,7 +165,7 @@ extension AppConfiguration {
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
-              let idleSeconds, let instances, let graceSeconds, let auditDays, let checkinDays,
+              let idleSeconds, let instances, let graceSeconds, let auditDays, let checkinDays, let attemptDays,
               let inflightBytes
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
@@ -181,7 +183,7 @@ extension AppConfiguration {
         httpIdleTimeout = .seconds(idleSeconds)
         rateLimitInstances = instances
         refreshReuseGrace = .seconds(graceSeconds)
-        retention = Retention(auditDays: auditDays, checkinDays: checkinDays)
+        retention = Retention(auditDays: auditDays, checkinDays: checkinDays, attemptDays: attemptDays)
         maxInflightImageBytes = inflightBytes == 0 ? nil : inflightBytes
         previousBiometricKeys = previousKeys
         trustedProxies = trusted

@@ -31,7 +31,8 @@ public enum MemberDataDocument {
             member = MembersController.MemberView(data.member)
             faces = data.faces.map(Face.init)
             checkins = data.checkins.map {
-                Checkin(checkinId: $0.id, checkedInAt: $0.checkedInAt, distance: $0.distance, similarity: $0.similarity)
+                Checkin(checkinId: $0.id, checkedInAt: $0.checkedInAt, distance: $0.distance, similarity: $0.similarity,
+                        method: $0.method)
             }
             auditLog = data.audit.map(AuditEntry.init)
         }
@@ -61,8 +62,10 @@ public enum MemberDataDocument {
     struct Checkin: Encodable {
         var checkinId: UUID
         var checkedInAt: Date
-        var distance: Float
-        var similarity: Float
+        /// Nil for a manual check-in.
+        var distance: Float?
+        var similarity: Float?
+        var method: String
     }
 
     struct AuditEntry: Encodable {

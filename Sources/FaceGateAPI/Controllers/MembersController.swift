@@ -29,6 +29,8 @@ struct MembersController {
         var externalId: String?
         var email: String?
         var metadata: JSONValue
+        var status: String
+        var validUntil: String?
         var faceCount: Int
         var createdAt: Date
         var updatedAt: Date
@@ -39,6 +41,8 @@ struct MembersController {
             externalId = member.externalID
             email = member.email
             metadata = JSONValue(text: member.metadata)
+            status = member.status
+            validUntil = member.validUntil
             faceCount = member.faceCount
             createdAt = member.createdAt
             updatedAt = member.updatedAt
@@ -50,11 +54,28 @@ struct MembersController {
         var externalId: String?
         var email: String?
         var metadata: JSONValue?
-        enum CodingKeys: String, CodingKey { case name, email, metadata, externalId = "external_id" }
+        var status: String?
+        /// Absent: left as it is; `null`: the membership no longer ends; a date: its last day.
+        var validUntil: String??
+        enum CodingKeys: String, CodingKey {
+            case name, email, metadata, status, externalId = "external_id", validUntil = "valid_until"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            externalId = try container.decodeIfPresent(String.self, forKey: .externalId)
+            email = try container.decodeIfPresent(String.self, forKey: .email)
+            metadata = try container.decodeIfPresent(JSONValue.self, forKey: .metadata)
+            status = try container.decodeIfPresent(String.self, forKey: .status)
+            validUntil = container.contains(.validUntil)
+                ? .some(try container.decodeIfPresent(String.self, forKey: .validUntil)) : nil
+        }
 
         /// The rules every member's fields follow, the import's rows too (`MemberFields`): 400 `invalid_field`.
         func validate(requireName: Bool) throws {
-            try MemberFields(name: name, externalID: externalId, email: email, metadata: metadata?.text)
+            try MemberFields(name: name, externalID: externalId, email: email, metadata: metadata?.text, status: status,
+                             validUntil: validUntil ?? nil)
                 .validate(requireName: requireName)
         }
     }
@@ -65,7 +86,8 @@ struct MembersController {
         try body.validate(requireName: true)
         let id = try await members.create(
             organization: actor.organizationID, name: body.name!.trimmingCharacters(in: .whitespaces),
-            externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}", auditedBy: actor.id)
+            externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}",
+            status: body.status ?? MembershipStatus.active.rawValue, validUntil: body.validUntil ?? nil, auditedBy: actor.id)
         return try JSONResponse.encode(MemberView(try await members.existing(id, organization: actor.organizationID)),
                                        status: .created)
     }
@@ -101,7 +123,8 @@ struct MembersController {
         try body.validate(requireName: false)
         guard let member = try await members.update(
             id, organization: actor.organizationID, name: body.name?.trimmingCharacters(in: .whitespaces),
-            externalID: body.externalId, email: body.email, metadata: body.metadata?.text, actor: actor.id)
+            externalID: body.externalId, email: body.email, metadata: body.metadata?.text, status: body.status,
+            validUntil: body.validUntil, actor: actor.id)
         else { throw Problem.notFound("member") }
         return try JSONResponse.encode(MemberView(member), status: .ok)
     }

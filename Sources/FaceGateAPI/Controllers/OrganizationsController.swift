@@ -2,38 +2,86 @@ import Foundation
 import Hummingbird
 import Storage
 
-/// `/api/v1/organizations`: the super admin's list and creation of organisations (tenants).
+/// `/api/v1/organizations`: the super admin's list and creation of organisations (tenants), and an organisation's
+/// settings (its time zone), which its own admins may read and change too.
 struct OrganizationsController {
     let organizations: OrganizationStore
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
         group.get(use: list)
+        group.get(":id", use: show)
+        group.patch(":id", use: update)
     }
 
     struct OrganizationView: Encodable {
         var id: UUID
         var name: String
+        var timeZone: String
         var createdAt: Date
+
+        init(_ organization: OrganizationStore.Organization) {
+            id = organization.id
+            name = organization.name
+            timeZone = organization.timeZone
+            createdAt = organization.createdAt
+        }
     }
 
-    struct CreateRequest: Decodable {
-        var name: String
+    struct Fields: Decodable {
+        var name: String?
+        var timeZone: String?
+        enum CodingKeys: String, CodingKey { case name, timeZone = "time_zone" }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.superAdmin()
-        let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
-        let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = try await request.decodeJSON(as: Fields.self, context: context)
+        let name = (body.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(name.count) else { throw Problem.invalidField("name", "1 to 200 characters") }
-        let created = try await organizations.create(name: name, actor: actor.id)
-        return try JSONResponse.encode(OrganizationView(id: created.id, name: created.name, createdAt: created.createdAt),
-                                       status: .created)
+        var timeZone = "UTC"
+        if let asked = body.timeZone { timeZone = try await knownTimeZone(asked) }
+        let created = try await organizations.create(name: name, timeZone: timeZone, actor: actor.id)
+        return try JSONResponse.encode(OrganizationView(created), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.superAdmin()
-        let all = try await organizations.list().map { OrganizationView(id: $0.id, name: $0.name, createdAt: $0.createdAt) }
+        let all = try await organizations.list().map(OrganizationView.init)
         return try JSONResponse.encode(["organizations": all], status: .ok)
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try ownOrAnyForSuperAdmin(context)
+        guard let organization = try await organizations.find(id) else { throw Problem.notFound("organization") }
+        return try JSONResponse.encode(OrganizationView(organization), status: .ok)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try ownOrAnyForSuperAdmin(context)
+        let body = try await request.decodeJSON(as: Fields.self, context: context)
+        guard body.name == nil else { throw Problem.invalidField("name", "an organisation's name does not change") }
+        var timeZone: String?
+        if let asked = body.timeZone { timeZone = try await knownTimeZone(asked) }
+        guard let updated = try await organizations.update(id, timeZone: timeZone, actor: try context.account().id)
+        else { throw Problem.notFound("organization") }
+        return try JSONResponse.encode(OrganizationView(updated), status: .ok)
+    }
+
+    /// The organisation of the path: any for the super admin, an admin's own; another one is 404 like an unknown id.
+    private func ownOrAnyForSuperAdmin(_ context: AppRequestContext) throws -> UUID {
+        let actor = try context.account(in: [.admin])
+        let id = try uuidParameter("id", of: context, what: "organization")
+        guard actor.isSuperAdmin || id == actor.organizationID else { throw Problem.notFound("organization") }
+        return id
+    }
+
+    /// The IANA time zone as PostgreSQL (which computes the organisation's days) spells it.
+    private func knownTimeZone(_ name: String) async throws -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard (1...64).contains(trimmed.count), let known = try await organizations.knowsTimeZone(trimmed) else {
+            throw Problem.invalidField("time_zone", "an IANA time zone name, e.g. Europe/Berlin or UTC")
+        }
+        return known
     }
 }

@@ -130,14 +130,29 @@ enum ImageInput {
         return nil
     }
 
+    /// A JSON body of a photo endpoint: `image_base64`, and on `POST /checkins` the other ways in (`member_id` and
+    /// `reason` for a staff check-in).
+    struct JSONPayload: Decodable {
+        var image_base64: String?
+        var member_id: String?
+        var reason: String?
+    }
+
+    static func payload(ofJSON body: ByteBuffer) throws -> JSONPayload {
+        guard let payload = try? JSONDecoder().decode(JSONPayload.self, from: body) else {
+            throw Problem(.badRequest, code: "invalid_json", detail: "the body is not JSON with an image_base64 field")
+        }
+        return payload
+    }
+
     /// The image of a JSON body `{"image_base64": "…"}`: standard or URL-safe base64, with or without padding or a
     /// `data:image/…;base64,` prefix, decoded in one pass (`Base64`).
     static func imageFromJSON(_ body: ByteBuffer, maxBytes: Int) throws -> [UInt8] {
-        struct Payload: Decodable { var image_base64: String? }
-        guard let payload = try? JSONDecoder().decode(Payload.self, from: body) else {
-            throw Problem(.badRequest, code: "invalid_json", detail: "the body is not JSON with an image_base64 field")
-        }
-        guard var text = payload.image_base64?.utf8[...] else { throw missingImage }
+        try image(base64: try payload(ofJSON: body).image_base64, maxBytes: maxBytes)
+    }
+
+    static func image(base64: String?, maxBytes: Int) throws -> [UInt8] {
+        guard var text = base64?.utf8[...] else { throw missingImage }
         if text.starts(with: "data:".utf8), let comma = text.firstIndex(of: UInt8(ascii: ",")) {
             text = text[text.index(after: comma)...]
         }

@@ -29,6 +29,15 @@ final class ServiceMetrics: StageTimings {
         ).record(duration)
     }
 
+    /// One check-in attempt by how it was made and its outcome (the attempt record's `method` and `outcome`).
+    func recordCheckinAttempt(method: String, outcome: String) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "facegate", metricName: "checkin_attempts", unitName: "total",
+                              helpText: "Check-in attempts by method and outcome"),
+            labels: [("method", method), ("outcome", outcome)]
+        ).increment()
+    }
+
     /// One pipeline stage: `decode` or `faces` (detection, alignment and embedding), or `search`.
     func recordStage(_ stage: String, duration: Duration) {
         registry.makeDurationHistogram(

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import UseCases
 
 /// The OpenAPI 3.1 description of every route, served at `/api/v1/openapi.json`. `buildApplication` refuses to
@@ -68,10 +69,20 @@ enum OpenAPIDocument {
             "/api/v1/auth/me": ["get": op("The signed-in account", tag: "auth", responses: ["200": ref("User")])],
             "/api/v1/organizations": [
                 "post": op("Create an organisation (super admin)", tag: "organizations",
-                           body: json(["name": string], required: ["name"]),
-                           responses: ["201": ref("Organization"), "409": problem("duplicate_organization")]),
+                           body: json(["name": string, "time_zone": string], required: ["name"]),
+                           responses: ["201": ref("Organization"), "400": problem("invalid_field"),
+                                       "409": problem("duplicate_organization")]),
                 "get": op("List organisations (super admin)", tag: "organizations",
                           responses: ["200": list("organizations", "Organization")]),
+            ],
+            "/api/v1/organizations/{id}": [
+                "get": op("An organisation and its settings (super admin; an admin their own)", tag: "organizations",
+                          parameters: [pathID("id")], responses: ["200": ref("Organization")]),
+                "patch": op("""
+                    Change an organisation's settings: its IANA time_zone, in which a membership's last day ends (super \
+                    admin; an admin their own)
+                    """, tag: "organizations", parameters: [pathID("id")], body: json(["time_zone": string]),
+                            responses: ["200": ref("Organization"), "400": problem("invalid_field")]),
             ],
             "/api/v1/users": [
                 "post": op("Create an account (admin; organization_id: super admin only)", tag: "users",
@@ -138,10 +149,16 @@ enum OpenAPIDocument {
                            responses: ["200": ref("Identification"), "422": problem("no_face")]),
             ],
             "/api/v1/checkins": [
-                "post": idempotent(op("Check in by face (kiosk, operator, admin); a repeat within CHECKIN_DEDUP_SECONDS returns the first with 200",
-                           tag: "checkins", body: imageBody(),
+                "post": idempotent(op("""
+                    Check in by face (kiosk, operator, admin), or by hand with JSON {member_id, reason} (operator, \
+                    admin; audited); a member whose membership is paused, cancelled or past its last day is refused \
+                    with 403 membership_inactive (reason, member); a repeat within CHECKIN_DEDUP_SECONDS returns the \
+                    first with 200. Every attempt goes on the attempt record
+                    """, tag: "checkins", body: checkinBody(),
                            responses: ["201": ref("Checkin"), "200": ref("Checkin", "already checked in"),
-                                       "404": problem("no_match"), "422": problem("no_face")])),
+                                       "400": problem("invalid_field"),
+                                       "403": problem("forbidden, membership_inactive"),
+                                       "404": problem("no_match, not_found"), "422": problem("no_face")])),
                 "get": op("Check-in history, newest first (admin, operator)", tag: "checkins",
                           parameters: [query("member_id", uuid), query("from", dateTime), query("to", dateTime),
                                        query("limit", integer(1...200)), query("cursor", string)],
@@ -150,7 +167,7 @@ enum OpenAPIDocument {
             "/api/v1/checkins/export": [
                 "get": op("""
                     The check-ins within [from, to), oldest first, for billing and attendance (admin, operator): CSV \
-                    with a header line (checked_in_at,member_id,external_id,name,distance) or JSON Lines, sent as they \
+                    with a header line (checked_in_at,member_id,external_id,name,distance,method) or JSON Lines, sent as they \
                     are read
                     """, tag: "checkins",
                           parameters: [query("from", dateTime), query("to", dateTime),
@@ -158,6 +175,15 @@ enum OpenAPIDocument {
                           responses: ["200": ["description": "CSV, or JSON Lines (format=jsonl)",
                                               "content": ["text/csv": [String: Any](), "application/jsonl": [String: Any]()]],
                                       "400": problem("invalid_field")]),
+            ],
+            "/api/v1/checkins/attempts": [
+                "get": op("""
+                    Every check-in attempt, admitted or refused, newest first: time, account, method, outcome (the \
+                    answer's code), the member it was about and the distance; no photo (admin, operator)
+                    """, tag: "checkins",
+                          parameters: [query("from", dateTime), query("to", dateTime), query("outcome", string),
+                                       query("limit", integer(1...200)), query("cursor", string)],
+                          responses: ["200": ref("AttemptPage"), "400": problem("invalid_field")]),
             ],
             "/api/v1/members/{id}/verify": [
                 "post": op("Is this the member? 1:1 against the member's faces (admin, operator)", tag: "matching",
@@ -198,7 +224,9 @@ enum OpenAPIDocument {
     }
     static var memberFields: [String: Any] { [
         "name": string, "external_id": string, "email": string, "metadata": ["type": "object"],
+        "status": membershipStatus, "valid_until": ["type": ["string", "null"], "format": "date"],
     ] }
+    static var membershipStatus: [String: Any] { ["type": "string", "enum": ["active", "paused", "cancelled"]] }
 
     static func integer(_ range: ClosedRange<Int>) -> [String: Any] {
         ["type": "integer", "minimum": range.lowerBound, "maximum": range.upperBound]
@@ -258,6 +286,19 @@ enum OpenAPIDocument {
         ]]
     }
 
+    /// `POST /checkins`: a photo as every photo endpoint takes it, or JSON `{member_id, reason}` for a staff check-in.
+    static func checkinBody() -> [String: Any] {
+        var body = imageBody()
+        var content = body["content"] as! [String: Any]
+        content["application/json"] = ["schema": ["oneOf": [
+            ["type": "object", "properties": ["image_base64": string], "required": ["image_base64"]],
+            ["type": "object", "properties": ["member_id": uuid, "reason": ["type": "string", "minLength": 1, "maxLength": 500]],
+             "required": ["member_id", "reason"]],
+        ]]]
+        body["content"] = content
+        return body
+    }
+
     /// `operation` with the optional `Idempotency-Key` header and the answers it adds (`IdempotencyMiddleware`).
     static func idempotent(_ operation: [String: Any]) -> [String: Any] {
         var operation = operation
@@ -287,6 +328,8 @@ enum OpenAPIDocument {
         ["type": "object", "properties": properties, "required": required ?? Array(properties.keys).sorted()]
     }
 
+    static var checkinMethod: [String: Any] { ["type": "string", "enum": CheckinMethod.allCases.map(\.rawValue)] }
+
     static var schemas: [String: Any] {
         let box = schema(["x": ["type": "integer"], "y": ["type": "integer"], "width": ["type": "integer"], "height": ["type": "integer"]])
         let memberSummary = schema(["id": uuidOut, "name": string, "external_id": ["type": ["string", "null"]]], required: ["id", "name"])
@@ -296,7 +339,7 @@ enum OpenAPIDocument {
                                "detail": string, "request_id": string], required: ["status", "code", "detail"]),
             "TokenPair": schema(["access_token": string, "refresh_token": string, "token_type": string,
                                  "expires_in": ["type": "integer"]]),
-            "Organization": schema(["id": uuidOut, "name": string, "created_at": dateTime]),
+            "Organization": schema(["id": uuidOut, "name": string, "time_zone": string, "created_at": dateTime]),
             "User": schema(["id": uuidOut, "organization_id": uuidOut, "username": string, "email": ["type": ["string", "null"]],
                             "role": roleSchema,
                             "is_super_admin": ["type": "boolean", "description": "shown to super admins only"],
@@ -304,8 +347,9 @@ enum OpenAPIDocument {
                            required: ["id", "organization_id", "username", "role"]),
             "Member": schema(["id": uuidOut, "name": string, "external_id": ["type": ["string", "null"]],
                               "email": ["type": ["string", "null"]], "metadata": ["type": "object"],
+                              "status": membershipStatus, "valid_until": ["type": "string", "format": "date"],
                               "face_count": ["type": "integer"], "created_at": dateTime, "updated_at": dateTime],
-                             required: ["id", "name", "metadata", "face_count"]),
+                             required: ["id", "name", "metadata", "status", "face_count"]),
             "MemberPage": schema(["members": ["type": "array", "items": ["$ref": "#/components/schemas/Member"]],
                                   "next_cursor": ["type": ["string", "null"]]], required: ["members"]),
             "Box": box,
@@ -319,7 +363,14 @@ enum OpenAPIDocument {
                 "face": schema(["box": box]),
             ]),
             "Checkin": schema(["checkin_id": uuidOut, "member": memberSummary, "distance": number, "similarity": number,
-                               "checked_in_at": dateTime]),
+                               "checked_in_at": dateTime, "method": checkinMethod],
+                              required: ["checkin_id", "member", "checked_in_at", "method"]),
+            "AttemptPage": schema([
+                "attempts": ["type": "array", "items": schema(
+                    ["id": uuidOut, "occurred_at": dateTime, "account_id": uuidOut, "method": checkinMethod,
+                     "outcome": string, "member": memberSummary, "distance": number, "reason": string,
+                     "checkin_id": uuidOut], required: ["id", "occurred_at", "method", "outcome"])],
+                "next_cursor": ["type": ["string", "null"]]], required: ["attempts"]),
             "CheckinPage": schema(["checkins": ["type": "array", "items": ["$ref": "#/components/schemas/Checkin"]],
                                    "next_cursor": ["type": ["string", "null"]]], required: ["checkins"]),
             "MemberData": schema([
@@ -330,7 +381,8 @@ enum OpenAPIDocument {
                      "photo_sha256": string, "created_at": dateTime],
                     required: ["face_id", "model", "model_version", "quality", "photo_sha256", "created_at"])],
                 "checkins": ["type": "array", "items": schema(
-                    ["checkin_id": uuidOut, "checked_in_at": dateTime, "distance": number, "similarity": number])],
+                    ["checkin_id": uuidOut, "checked_in_at": dateTime, "distance": number, "similarity": number,
+                     "method": checkinMethod], required: ["checkin_id", "checked_in_at", "method"])],
                 "audit_log": ["type": "array", "items": schema(
                     ["id": ["type": "integer"], "occurred_at": dateTime, "action": string, "actor_user_id": uuidOut,
                      "target": string, "details": ["type": "object"]],

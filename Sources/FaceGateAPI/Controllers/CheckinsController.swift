@@ -1,0 +1,263 @@
+import Foundation
+import Gallery
+import Hummingbird
+import Logging
+import Storage
+import UseCases
+
+/// `/api/v1/checkins`: the front desk. `POST` checks a member in by face (kiosk, operator, admin) or by staff's hand
+/// (`{"member_id", "reason"}`, operator, admin); every attempt, admitted or refused, goes on the attempt record
+/// (`GET /checkins/attempts`) and into `facegate_checkin_attempts_total`. `GET` lists and exports the check-ins.
+struct CheckinsController {
+    /// Each request uses the model in use when it began, for its probe and for the gallery it searches.
+    let model: ActiveFaceModel
+    let checkins: CheckinStore
+    let attempts: AttemptLog
+    let dedupSeconds: Int
+    let maxImageBytes: Int
+
+    func addRoutes(to api: RouterGroup<AppRequestContext>) {
+        api.post("checkins", use: checkIn)
+        api.get("checkins", use: listCheckins)
+        api.get("checkins/export", use: exportCheckins)
+        api.get("checkins/attempts", use: listAttempts)
+    }
+
+    struct CheckinView: Encodable {
+        var checkinId: UUID
+        var member: MemberSummary
+        /// Nil for a manual check-in.
+        var distance: Float?
+        var similarity: Float?
+        var checkedInAt: Date
+        var method: String
+
+        init(_ checkin: CheckinStore.Checkin, member: MemberSummary) {
+            checkinId = checkin.id
+            self.member = member
+            distance = checkin.distance
+            similarity = checkin.similarity
+            checkedInAt = checkin.checkedInAt
+            method = checkin.method
+        }
+    }
+
+    /// What a `POST /checkins` asks for.
+    enum Request: Sendable {
+        case face(photo: [UInt8])
+        case manual(member: UUID, reason: String)
+
+        var method: CheckinMethod {
+            switch self {
+            case .face: .face
+            case .manual: .manual
+            }
+        }
+    }
+
+    @Sendable func checkIn(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin, .operator, .kiosk])
+        var attempt = AttemptLog.Attempt(organization: actor.organizationID, account: actor.id, method: .face)
+        let useCase = CheckIn(model: model.current.context, checkins: checkins, dedupSeconds: dedupSeconds)
+        let outcome: CheckIn.Outcome
+        do {
+            let asked = try await read(request, context: context)
+            attempt.method = asked.method
+            switch asked {
+            case .face(let photo):
+                outcome = try await useCase.checkIn(photo: photo, organization: actor.organizationID, recordedBy: actor.id)
+            case .manual(let member, let reason):
+                guard Role(rawValue: actor.role) != .kiosk else {
+                    throw Problem(.forbidden, code: "forbidden", detail: "only staff (admin, operator) check members in by hand")
+                }
+                attempt.reason = reason
+                outcome = try await useCase.checkInByStaff(
+                    member: member, reason: reason, organization: actor.organizationID, staff: actor.id)
+            }
+        } catch {
+            await attempts.record(attempt, failure: error, logger: context.logger)
+            throw error
+        }
+        switch outcome {
+        case .checkedIn(let result):
+            await attempts.record(
+                attempt, outcome: result.created ? "checked_in" : "repeat", member: result.member.id,
+                distance: result.checkin.distance, checkin: result.checkin.id, logger: context.logger)
+            return try JSONResponse.encode(CheckinView(result.checkin, member: MemberSummary(result.member)),
+                                           status: result.created ? .created : .ok)
+        case .noMatch(let nearest):
+            let problem = Problem(UseCaseError.noMatch)
+            await attempts.record(attempt, outcome: problem.code, member: nearest?.member, distance: nearest?.distance,
+                                  logger: context.logger)
+            throw problem
+        case .membershipInactive(let member, let reason, let distance):
+            attempt.reason = reason.rawValue
+            await attempts.record(attempt, outcome: "membership_inactive", member: member.id, distance: distance,
+                                  logger: context.logger)
+            throw Problem.membershipInactive(member, reason: reason)
+        }
+    }
+
+    /// The check-in asked for: a photo (raw, multipart or JSON `image_base64`), or JSON `{"member_id", "reason"}`.
+    private func read(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Request {
+        let contentType = request.headers[.contentType] ?? ""
+        guard ImageInput.mediaType(of: contentType) == "application/json" else {
+            return .face(photo: try await ImageInput.images(from: request, context: context, maxBytes: maxImageBytes)[0])
+        }
+        let body = try await ImageInput.collect(
+            request, upTo: ImageInput.bodyLimit(contentType: contentType, maxBytes: maxImageBytes) ?? 0)
+        // Parsing and decoding up to 14 MB of text is CPU work that grows with the body: not on the shared executor.
+        return try await ImageInput.offSharedExecutor { [maxImageBytes] in
+            let payload = try ImageInput.payload(ofJSON: body)
+            guard let memberID = payload.member_id else {
+                return .face(photo: try ImageInput.image(base64: payload.image_base64, maxBytes: maxImageBytes))
+            }
+            guard payload.image_base64 == nil else {
+                throw Problem.invalidField("member_id", "a staff check-in (member_id, reason) carries no photo")
+            }
+            guard let member = UUID(uuidString: memberID) else { throw Problem.invalidField("member_id", "a member id") }
+            guard let reason = payload.reason else {
+                throw Problem.invalidField("reason", "1 to 500 characters: why staff checked the member in")
+            }
+            return .manual(member: member, reason: reason)
+        }
+    }
+
+    @Sendable func listCheckins(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin, .operator])
+        let query = request.uri.queryParameters
+        let limit = try integerParameter("limit", of: request, default: 50, in: 1...200)
+        let member = try query.get("member_id").map { raw in
+            guard let id = UUID(uuidString: raw) else { throw Problem.invalidField("member_id", "a member id") }
+            return id
+        }
+        let from = try Self.date(query.get("from"), name: "from"), to = try Self.date(query.get("to"), name: "to")
+        let cursor = try query.get("cursor").map(Self.decodeCursor)
+        let found = try await checkins.list(
+            organization: actor.organizationID, member: member, from: from, to: to, limit: limit + 1, after: cursor)
+        let page = Array(found.prefix(limit))
+        let names = try await model.current.context.memberNames(page.map(\.memberID), organization: actor.organizationID)
+        let views = page.compactMap { checkin in
+            names[checkin.memberID].map { CheckinView(checkin, member: MemberSummary($0)) }
+        }
+        struct Page: Encodable { var checkins: [CheckinView]; var nextCursor: String? }
+        let next = found.count > limit ? page.last.map { Self.encodeCursor(at: $0.checkedInAt, id: $0.id) } : nil
+        return try JSONResponse.encode(Page(checkins: views, nextCursor: next), status: .ok)
+    }
+
+    struct AttemptView: Encodable {
+        var id: UUID
+        var occurredAt: Date
+        var accountId: UUID?
+        var method: String
+        var outcome: String
+        var member: MemberSummary?
+        var distance: Float?
+        var reason: String?
+        var checkinId: UUID?
+
+        init(_ attempt: CheckinAttemptStore.Attempt) {
+            id = attempt.id
+            occurredAt = attempt.occurredAt
+            accountId = attempt.account
+            method = attempt.method
+            outcome = attempt.outcome
+            member = attempt.member.flatMap { id in
+                attempt.memberName.map { MemberSummary(id: id, name: $0, externalId: attempt.memberExternalID) }
+            }
+            distance = attempt.distance
+            reason = attempt.reason
+            checkinId = attempt.checkin
+        }
+    }
+
+    /// The attempt record, newest first: within [from, to), of one `outcome` if given (admin, operator).
+    @Sendable func listAttempts(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin, .operator])
+        let query = request.uri.queryParameters
+        let limit = try integerParameter("limit", of: request, default: 50, in: 1...200)
+        let from = try Self.date(query.get("from"), name: "from"), to = try Self.date(query.get("to"), name: "to")
+        let outcome = try query.get("outcome").map { raw in
+            guard (1...80).contains(raw.count) else { throw Problem.invalidField("outcome", "an outcome code") }
+            return raw
+        }
+        let cursor = try query.get("cursor").map(Self.decodeCursor)
+        let found = try await attempts.store.list(
+            organization: actor.organizationID, from: from, to: to, outcome: outcome, limit: limit + 1, after: cursor)
+        let page = Array(found.prefix(limit))
+        struct Page: Encodable { var attempts: [AttemptView]; var nextCursor: String? }
+        let next = found.count > limit ? page.last.map { Self.encodeCursor(at: $0.occurredAt, id: $0.id) } : nil
+        return try JSONResponse.encode(Page(attempts: page.map(AttemptView.init), nextCursor: next), status: .ok)
+    }
+
+    /// The organisation's check-ins within [from, to), oldest first, for billing and attendance: CSV (default) or
+    /// JSON Lines (`CheckinExport`), sent as they are read from the database (any number, in constant memory). The
+    /// query starts before the answer does, so that a database outage is still a 503.
+    @Sendable func exportCheckins(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin, .operator])
+        let query = request.uri.queryParameters
+        let from = try Self.date(query.get("from"), name: "from"), to = try Self.date(query.get("to"), name: "to")
+        let format = try query.get("format").map { (raw: String) throws -> ExportFormat in
+            guard let format = ExportFormat(rawValue: raw) else { throw Problem.invalidField("format", "csv or jsonl") }
+            return format
+        } ?? .csv
+        let rows = try await checkins.exportRows(organization: actor.organizationID, from: from, to: to)
+        let body = ResponseBody { writer in
+            var buffer = ByteBuffer(string: CheckinExport.head(format))
+            for try await row in rows {
+                buffer.writeString(CheckinExport.line(row, format))
+                if buffer.readableBytes >= 1 << 16 {
+                    try await writer.write(buffer)
+                    buffer = ByteBuffer()
+                }
+            }
+            try await writer.write(buffer)
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: format.contentType,
+                      .contentDisposition: "attachment; filename=\"checkins.\(format.rawValue)\""],
+            body: body)
+    }
+
+    // MARK: - Query parameters
+
+    static func date(_ raw: String?, name: String) throws -> Date? {
+        guard let raw else { return nil }
+        guard let date = try? Date(raw, strategy: .iso8601) else {
+            throw Problem.invalidField(name, "an ISO 8601 date and time, e.g. 2026-11-24T08:00:00Z")
+        }
+        return date
+    }
+
+    /// Check-ins and attempts page by time (in microseconds, the database's precision) and id.
+    static func encodeCursor(at date: Date, id: UUID) -> String {
+        PageCursor.encode(position: String(Int64((date.timeIntervalSince1970 * 1_000_000).rounded())), id: id)
+    }
+
+    static func decodeCursor(_ raw: String) throws -> (at: Date, id: UUID) {
+        let (position, id) = try PageCursor.decode(raw)
+        guard let micros = Int64(position) else {
+            throw Problem.invalidField("cursor", "a next_cursor value from a previous page")
+        }
+        return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
+    }
+}
+
+extension Problem {
+    /// 403 `membership_inactive`: the member was recognised (or named by staff) but may not come in now; the member's
+    /// id and name and the `reason` (`paused`, `cancelled`, `expired`), so that the kiosk can greet them and send them
+    /// to the desk.
+    static func membershipInactive(_ member: MemberName, reason: InactiveReason) -> Problem {
+        let detail = switch reason {
+        case .paused: "the membership is paused: please see the front desk"
+        case .cancelled: "the membership is cancelled: please see the front desk"
+        case .expired: "the membership has ended: please see the front desk"
+        }
+        return Problem(.forbidden, code: "membership_inactive", detail: detail, extensions: [
+            "reason": .string(reason.rawValue),
+            "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),
+        ])
+    }
+}

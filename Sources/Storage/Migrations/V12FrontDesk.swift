@@ -1,0 +1,47 @@
+extension Migration {
+    /// The front desk: an organisation's time zone (a membership's last day ends at its midnight), a member's
+    /// membership (`status`, `valid_until`), how each check-in was made (`method`: by face, or by staff with a
+    /// `reason` and no distance), and every check-in attempt, admitted or refused, with its outcome
+    /// (`checkin_attempts`; no photo). An erased member's attempts stay, no longer naming them.
+    static let v12FrontDesk = Migration(
+        version: 12,
+        name: "front_desk",
+        statements: [
+            """
+            ALTER TABLE organizations
+                ADD COLUMN time_zone text NOT NULL DEFAULT 'UTC' CHECK (length(time_zone) BETWEEN 1 AND 64)
+            """,
+            """
+            ALTER TABLE members
+                ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'cancelled')),
+                ADD COLUMN valid_until date
+            """,
+            """
+            ALTER TABLE checkins
+                ADD COLUMN method text NOT NULL DEFAULT 'face' CHECK (method IN ('face', 'code_face', 'face_pin', 'manual')),
+                ADD COLUMN reason text CHECK (length(reason) BETWEEN 1 AND 500),
+                ALTER COLUMN distance DROP NOT NULL,
+                ALTER COLUMN similarity DROP NOT NULL,
+                ADD CONSTRAINT checkins_distance_by_method CHECK ((method = 'manual') = (distance IS NULL))
+            """,
+            """
+            CREATE TABLE checkin_attempts (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                occurred_at timestamptz NOT NULL DEFAULT now(),
+                account_id uuid REFERENCES users (id) ON DELETE SET NULL,
+                method text NOT NULL CHECK (length(method) BETWEEN 1 AND 40),
+                outcome text NOT NULL CHECK (length(outcome) BETWEEN 1 AND 80),
+                member_id uuid,
+                distance real,
+                reason text CHECK (length(reason) BETWEEN 1 AND 500),
+                checkin_id uuid REFERENCES checkins (id) ON DELETE SET NULL,
+                FOREIGN KEY (organization_id, member_id) REFERENCES members (organization_id, id)
+                    ON DELETE SET NULL (member_id)
+            )
+            """,
+            "CREATE INDEX checkin_attempts_organization_time ON checkin_attempts (organization_id, occurred_at DESC, id DESC)",
+            "CREATE INDEX checkin_attempts_time ON checkin_attempts (occurred_at)",
+            "CREATE INDEX checkin_attempts_member ON checkin_attempts (member_id) WHERE member_id IS NOT NULL",
+        ])
+}
