@@ -6,6 +6,7 @@ import ImageDecoding
 import Logging
 import PostgresNIO
 import Storage
+import UseCases
 
 /// What the routes are built from.
 struct AppServices: Sendable {
@@ -100,7 +101,10 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger))
         .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
-    MembersController(model: model, checkins: CheckinStore(database: services.database, logger: logger))
+    // PINs are hashed like passwords (bcrypt at BCRYPT_COST), off the cooperative pool.
+    let pins = PINHashing(hash: { [cost = configuration.bcryptCost] in try await hashPassword($0, cost: cost) },
+                          verify: { try await verifyPassword($0, hash: $1) })
+    MembersController(model: model, checkins: CheckinStore(database: services.database, logger: logger), pins: pins)
         .addRoutes(to: api.group("members"))
     FacesController(
         model: model, sealer: configuration.biometricSealer, maxImageBytes: configuration.imageLimits.maxBytes
@@ -108,7 +112,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     MatchingController(model: model, maxImageBytes: configuration.imageLimits.maxBytes).addRoutes(to: api)
     CheckinsController(
         model: model, checkins: CheckinStore(database: services.database, logger: logger),
+        confirmations: CheckinConfirmationStore(database: services.database, logger: logger), pins: pins,
         attempts: AttemptLog(store: CheckinAttemptStore(database: services.database, logger: logger), metrics: metrics),
+        codeLimiter: TokenBucketLimiter(perMinute: share(10), burst: share(5)),
         dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api)
     DocsController().addRoutes(to: api)

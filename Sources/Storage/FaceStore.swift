@@ -315,14 +315,20 @@ extension FaceStore {
 
     /// The embeddings of the member's faces.
     public func embeddings(of member: UUID, organization: UUID) async throws -> [[Float]] {
-        var found: [[Float]] = []
+        try await enrolledFaces(of: member, organization: organization).map(\.embedding)
+    }
+
+    /// The member's faces: each one's id and embedding.
+    public func enrolledFaces(of member: UUID, organization: UUID) async throws -> [(id: UUID, embedding: [Float])] {
+        var found: [(id: UUID, embedding: [Float])] = []
         let rows = try await database.query(
             """
-            SELECT embedding::real[], template_key_id FROM faces
-            WHERE member_id = \(member) AND organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+            SELECT id, embedding::real[], template_key_id FROM faces
+            WHERE member_id = \(member) AND organization_id = \(organization)
+              AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
             """, logger: logger)
-        for (template, key) in try rows.decode(([Float], String?).self) {
-            found.append(try templates.embedding(of: template, under: key))
+        for (id, template, key) in try rows.decode((UUID, [Float], String?).self) {
+            found.append((id, try templates.embedding(of: template, under: key)))
         }
         return found
     }

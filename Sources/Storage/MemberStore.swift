@@ -26,6 +26,10 @@ public struct MemberStore: Sendable {
         public var status: String
         /// The membership's last day (`YYYY-MM-DD`, ending at midnight in the organisation's time zone), if it ends.
         public var validUntil: String?
+        /// Whether the member has a PIN (the PIN itself is never read back), and whether it is locked after too many
+        /// wrong tries.
+        public var hasPIN: Bool
+        public var pinLocked: Bool
         public var faceCount: Int
         public var createdAt: Date
         public var updatedAt: Date
@@ -37,6 +41,7 @@ public struct MemberStore: Sendable {
         let filter = space.map { " AND f.model = \(literal($0.model)) AND f.model_version = \(literal($0.version))" } ?? ""
         return """
             m.id, m.name, m.external_id, m.email, m.metadata::text, m.status, m.valid_until::text,
+            m.pin_hash IS NOT NULL, m.pin_locked_at IS NOT NULL,
             (SELECT count(DISTINCT f.image_sha256) FROM faces f WHERE f.member_id = m.id\(filter)), m.created_at,
             m.updated_at
             """
@@ -45,11 +50,11 @@ public struct MemberStore: Sendable {
     private func members(_ query: PostgresQuery) async throws -> [Member] {
         var found: [Member] = []
         let rows = try await database.query(query, logger: logger)
-        for (id, name, externalID, email, metadata, status, validUntil, faces, created, updated)
-            in try rows.decode((UUID, String, String?, String?, String, String, String?, Int, Date, Date).self) {
+        for (id, name, externalID, email, metadata, status, validUntil, hasPIN, pinLocked, faces, created, updated)
+            in try rows.decode((UUID, String, String?, String?, String, String, String?, Bool, Bool, Int, Date, Date).self) {
             found.append(Member(id: id, name: name, externalID: externalID, email: email, metadata: metadata,
-                                status: status, validUntil: validUntil, faceCount: faces, createdAt: created,
-                                updatedAt: updated))
+                                status: status, validUntil: validUntil, hasPIN: hasPIN, pinLocked: pinLocked,
+                                faceCount: faces, createdAt: created, updatedAt: updated))
         }
         return found
     }
@@ -59,15 +64,17 @@ public struct MemberStore: Sendable {
     /// external id (or that email).
     public func create(
         organization: UUID, name: String, externalID: String? = nil, email: String? = nil, metadata: String = "{}",
-        status: String = MembershipStatus.active.rawValue, validUntil: String? = nil, auditedBy actor: UUID? = nil
+        status: String = MembershipStatus.active.rawValue, validUntil: String? = nil, pinHash: String? = nil,
+        auditedBy actor: UUID? = nil
     ) async throws -> UUID {
         do {
             let rows = try await database.query(
                 """
                 WITH member AS (
-                    INSERT INTO members (organization_id, name, external_id, email, metadata, status, valid_until)
+                    INSERT INTO members (organization_id, name, external_id, email, metadata, status, valid_until,
+                                         pin_hash)
                     VALUES (\(organization), \(name), \(externalID), \(email), \(metadata)::jsonb, \(status),
-                            \(validUntil)::date)
+                            \(validUntil)::date, \(pinHash))
                     RETURNING id
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
@@ -119,13 +126,16 @@ public struct MemberStore: Sendable {
             """)
     }
 
-    /// Changes the given fields (nil leaves a field as it is; `validUntil` `.some(nil)` removes the end date) and
-    /// writes the `member_updated` audit entry (by `actor`) in one statement; nil when there is no such member there.
+    /// Changes the given fields (nil leaves a field as it is; `validUntil` or `pinHash` `.some(nil)` removes the end
+    /// date or the PIN; a new PIN, or `unlockPIN`, lifts a PIN lock and forgets the failures) and writes the
+    /// `member_updated` audit entry (by `actor`; `pin_unlocked` too when a lock is lifted) in one statement; nil when
+    /// there is no such member there.
     public func update(
         _ id: UUID, organization: UUID, name: String?, externalID: String?, email: String?, metadata: String?,
-        status: String? = nil, validUntil: String?? = nil, actor: UUID? = nil
+        status: String? = nil, validUntil: String?? = nil, pinHash: String?? = nil, unlockPIN: Bool = false,
+        actor: UUID? = nil
     ) async throws -> Member? {
-        let changesValidUntil = validUntil != nil
+        let changesValidUntil = validUntil != nil, changesPIN = pinHash != nil, resetsPIN = pinHash != nil || unlockPIN
         do {
             let rows = try await database.query(
                 """
@@ -134,11 +144,18 @@ public struct MemberStore: Sendable {
                            email = coalesce(\(email), email), metadata = coalesce(\(metadata)::jsonb, metadata),
                            status = coalesce(\(status), status),
                            valid_until = CASE WHEN \(changesValidUntil) THEN \(validUntil ?? nil)::date ELSE valid_until END,
+                           pin_hash = CASE WHEN \(changesPIN) THEN \(pinHash ?? nil) ELSE pin_hash END,
+                           pin_failures = CASE WHEN \(resetsPIN) THEN 0 ELSE pin_failures END,
+                           pin_failures_since = CASE WHEN \(resetsPIN) THEN NULL ELSE pin_failures_since END,
+                           pin_locked_at = CASE WHEN \(resetsPIN) THEN NULL ELSE pin_locked_at END,
                            updated_at = now()
-                    WHERE id = \(id) AND organization_id = \(organization) RETURNING id
+                    WHERE id = \(id) AND organization_id = \(organization)
+                    RETURNING id, (SELECT pin_locked_at FROM members WHERE id = \(id)) IS NOT NULL AND \(resetsPIN) AS unlocked
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
-                    SELECT \(organization), \(actor), 'member_updated', \(id.uuidString) FROM updated
+                    SELECT \(organization), \(actor), action, \(id.uuidString)
+                    FROM updated, LATERAL (VALUES ('member_updated', true), ('pin_unlocked', updated.unlocked)) a(action, wanted)
+                    WHERE wanted
                 )
                 SELECT id FROM updated
                 """, logger: logger)
@@ -168,6 +185,66 @@ public struct MemberStore: Sendable {
             return Admission(name: name, externalID: externalID, inactive: inactive)
         }
         return nil
+    }
+
+    /// Of `ids`, the members of the organisation whose PIN can be asked for (set and not locked).
+    public func withUsablePIN(_ ids: [UUID], organization: UUID) async throws -> Set<UUID> {
+        Set(try await usablePINHashes(of: ids, organization: organization).keys)
+    }
+
+    /// The PIN hashes of those of `ids` whose PIN can be asked for (set and not locked).
+    public func usablePINHashes(of ids: [UUID], organization: UUID) async throws -> [UUID: String] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await database.query(
+            """
+            SELECT id, pin_hash FROM members
+            WHERE id = ANY(\(ids)) AND organization_id = \(organization) AND pin_hash IS NOT NULL AND pin_locked_at IS NULL
+            """, logger: logger)
+        return Dictionary(uniqueKeysWithValues: try rows.decode((UUID, String).self).map { ($0.0, $0.1) })
+    }
+
+    /// Counts a wrong PIN against each of `ids` (the failures of the hour since the first one); a PIN with
+    /// `lockAfter` failures in that hour locks, with a `pin_locked` audit entry. Returns the members locked now.
+    public func recordPINFailure(
+        _ ids: [UUID], organization: UUID, lockAfter: Int = 5, actor: UUID?
+    ) async throws -> [UUID] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await database.query(
+            """
+            WITH counted AS (
+                UPDATE members SET
+                    pin_failures = CASE WHEN pin_failures_since > now() - interval '1 hour' THEN pin_failures + 1 ELSE 1 END,
+                    pin_failures_since = CASE WHEN pin_failures_since > now() - interval '1 hour' THEN pin_failures_since
+                                              ELSE now() END,
+                    pin_locked_at = CASE WHEN (CASE WHEN pin_failures_since > now() - interval '1 hour'
+                                                    THEN pin_failures + 1 ELSE 1 END) >= \(lockAfter) THEN now() END
+                WHERE id = ANY(\(ids)) AND organization_id = \(organization) AND pin_hash IS NOT NULL
+                  AND pin_locked_at IS NULL
+                RETURNING id, pin_locked_at IS NOT NULL AS locked
+            ), audit AS (
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
+                SELECT \(organization), \(actor), 'pin_locked', upper(id::text),
+                       jsonb_build_object('failures', \(lockAfter)) FROM counted WHERE locked
+            )
+            SELECT id FROM counted WHERE locked
+            """, logger: logger)
+        return try rows.map { try $0.decode(UUID.self) }
+    }
+
+    /// Forgets the member's wrong PIN tries (after a right one).
+    public func resetPINFailures(_ id: UUID, organization: UUID) async throws {
+        _ = try await database.query(
+            """
+            UPDATE members SET pin_failures = 0, pin_failures_since = NULL
+            WHERE id = \(id) AND organization_id = \(organization) AND pin_failures > 0
+            """, logger: logger)
+    }
+
+    /// The member whose `external_id` is `code` in the organisation (a member number typed at the kiosk).
+    public func member(withCode code: String, organization: UUID) async throws -> UUID? {
+        let rows = try await database.query(
+            "SELECT id FROM members WHERE organization_id = \(organization) AND external_id = \(code)", logger: logger)
+        return try rows.first(UUID.self)
     }
 
     /// Deletes the member and every one of its faces (embeddings and thumbnails) for good, in one transaction,

@@ -1,7 +1,8 @@
 import Logging
 import PostgresNIO
 
-/// What is kept how long, and the purge that enforces it: expired refresh tokens (they can never be used again),
+/// What is kept how long, and the purge that enforces it: expired refresh tokens and check-in confirmations (they can
+/// never be used again),
 /// idempotency keys after a day, audit entries older than `auditDays`, check-ins older than `checkinDays` and check-in
 /// attempts older than `attemptDays` (0: kept for ever). Deletes go in
 /// batches, so that no statement holds locks for long; several instances purging at once only share the work.
@@ -31,6 +32,8 @@ public struct Retention: Sendable {
                                                          condition: "expires_at < now()")
         purged.idempotencyKeys = try await deleteInBatches(database, logger: logger, table: "idempotency_keys",
                                                            key: "ctid", condition: "created_at < now() - interval '1 day'")
+        _ = try await deleteInBatches(database, logger: logger, table: "checkin_confirmations", key: "id",
+                                      condition: "expires_at < now()")
         if auditDays > 0 {
             purged.auditEntries = try await deleteInBatches(
                 database, logger: logger, table: "audit_log", key: "id",

@@ -4,19 +4,35 @@ import Gallery
 import Storage
 
 /// The front desk: a face is matched 1:N and the member the match rule accepts is checked in, unless their
-/// membership is paused, cancelled or past its last day; staff may check a member in by hand. A second check-in
-/// within the dedup window returns the first. Decisions are outcomes, not errors, so that the caller can put each
-/// on the attempt record with the member and distance it was about; what cannot be judged (no face, a bad photo)
-/// is thrown.
+/// membership is paused, cancelled or past its last day. A face no member is within the 1:N tolerance of, but that
+/// lies within the 1:1 tolerance (`MatchPolicy.confirmation`) of members with a PIN, waits for one of their PINs
+/// (`confirm`); a member number narrows the search to that member (1:1); staff may check a member in by hand. A
+/// second check-in within the dedup window returns the first. Decisions are outcomes, not errors, so that the
+/// caller can put each on the attempt record with the member and distance it was about; what cannot be judged (no
+/// face, a bad photo) is thrown.
 public struct CheckIn: Sendable {
     let model: ModelContext
     let checkins: CheckinStore
+    let confirmations: CheckinConfirmationStore
+    let pins: PINHashing
     /// `CHECKIN_DEDUP_SECONDS`.
     let dedupSeconds: Int
 
-    public init(model: ModelContext, checkins: CheckinStore, dedupSeconds: Int) {
+    /// Candidates a confirmation names at most, tries it allows, and how long it waits.
+    public static let maxCandidates = 3
+    public static let confirmationAttempts = 3
+    public static let confirmationSeconds = 120
+    /// Wrong PINs within an hour that lock a member's PIN until staff unlock it.
+    public static let pinLockFailures = 5
+
+    public init(
+        model: ModelContext, checkins: CheckinStore, confirmations: CheckinConfirmationStore, pins: PINHashing,
+        dedupSeconds: Int
+    ) {
         self.model = model
         self.checkins = checkins
+        self.confirmations = confirmations
+        self.pins = pins
         self.dedupSeconds = dedupSeconds
     }
 
@@ -33,16 +49,28 @@ public struct CheckIn: Sendable {
         case noMatch(nearest: MemberCandidate?)
         /// The member, recognised or named by staff, may not come in now; nothing is recorded as a check-in.
         case membershipInactive(MemberName, InactiveReason, distance: Float?)
+        /// The face is within the 1:1 tolerance of these members (nearest first), each with a PIN: one of their PINs
+        /// decides. Who they are stays on the server.
+        case needsConfirmation(id: UUID, candidates: [CheckinConfirmationStore.Candidate])
+        /// A PIN that is none of the candidates'; none left: the confirmation is over.
+        case wrongPIN(attemptsLeft: Int, candidates: [UUID])
+        /// The PIN is that of more than one candidate: staff decide.
+        case pinAmbiguous(candidates: [UUID])
     }
 
     /// 1:N: the photo's largest face against the organisation's gallery.
     public func checkIn(photo: [UInt8], organization: UUID, recordedBy: UUID?) async throws -> Outcome {
         let face = try await model.largestFace(in: photo)
-        let candidates = try await model.gallery.nearestMembers(to: face.embedding, in: organization, limit: 1)
+        let candidates = try await model.gallery.nearestMembers(
+            to: face.embedding, in: organization, limit: Self.maxCandidates)
         let rule = model.policy.rule(galleryFaces: try await model.gallery.faceCount(in: organization))
         switch rule.decide(candidates) {
-        case .noMatch(let nearest): return .noMatch(nearest: nearest)
-        case .ambiguous(let best, _): return .noMatch(nearest: best)
+        case .noMatch(let nearest):
+            return try await confirmation(among: candidates, organization: organization, account: recordedBy)
+                ?? .noMatch(nearest: nearest)
+        case .ambiguous(let best, _):
+            return try await confirmation(among: candidates, organization: organization, account: recordedBy)
+                ?? .noMatch(nearest: best)
         case .match(let best):
             // A member erased a moment ago is nobody.
             return try await admit(best.member, organization: organization, distance: best.distance) {
@@ -51,6 +79,79 @@ public struct CheckIn: Sendable {
                     similarity: best.similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy)
             } ?? .noMatch(nearest: nil)
         }
+    }
+
+    /// Members nobody matched 1:N but the face lies within the 1:1 tolerance of, who have a usable PIN (at most
+    /// `maxCandidates`, nearest first): left waiting for a PIN; nil when there are none.
+    private func confirmation(
+        among ranked: [MemberCandidate], organization: UUID, account: UUID?
+    ) async throws -> Outcome? {
+        guard let account, let tolerance = model.policy.confirmation?.tolerance() else { return nil }
+        let near = ranked.filter { $0.distance <= tolerance }.prefix(Self.maxCandidates)
+        guard !near.isEmpty else { return nil }
+        let withPIN = try await model.members.withUsablePIN(near.map(\.member), organization: organization)
+        let candidates = near.filter { withPIN.contains($0.member) }
+            .map { CheckinConfirmationStore.Candidate(member: $0.member, face: $0.face, distance: $0.distance) }
+        guard !candidates.isEmpty else { return nil }
+        let id = try await confirmations.create(
+            organization: organization, account: account, candidates: candidates, attempts: Self.confirmationAttempts,
+            lifetime: Self.confirmationSeconds)
+        return .needsConfirmation(id: id, candidates: candidates)
+    }
+
+    /// The PIN for a confirmation (`needsConfirmation`) of this account: the candidate whose PIN it is comes in
+    /// (`face_pin`, their membership still counting); a wrong PIN counts against every candidate's PIN lock and takes
+    /// one of the confirmation's tries. An unknown, expired, used-up or other account's confirmation is
+    /// `UseCaseError.notFound`. Every candidate's hash is checked, whatever the first gives.
+    public func confirm(_ id: UUID, pin: String, organization: UUID, account: UUID) async throws -> Outcome {
+        guard let taken = try await confirmations.take(id, organization: organization, account: account) else {
+            throw UseCaseError.notFound("confirmation")
+        }
+        let hashes = try await model.members.usablePINHashes(of: taken.candidates.map(\.member), organization: organization)
+        var matching: [CheckinConfirmationStore.Candidate] = []
+        for candidate in taken.candidates {
+            guard let hash = hashes[candidate.member] else { continue }
+            if try await pins.verify(pin, hash) { matching.append(candidate) }
+        }
+        let members = taken.candidates.map(\.member)
+        guard matching.count == 1, let member = matching.first else {
+            if matching.isEmpty {
+                _ = try await model.members.recordPINFailure(
+                    Array(hashes.keys), organization: organization, lockAfter: Self.pinLockFailures, actor: account)
+            }
+            if matching.count > 1 || taken.attemptsLeft == 0 { try await confirmations.remove(id) }
+            return matching.isEmpty ? .wrongPIN(attemptsLeft: taken.attemptsLeft, candidates: members)
+                : .pinAmbiguous(candidates: members)
+        }
+        try await confirmations.remove(id)
+        try await model.members.resetPINFailures(member.member, organization: organization)
+        return try await admit(member.member, organization: organization, distance: member.distance) {
+            try await checkins.record(
+                organization: organization, member: member.member, face: member.face, distance: member.distance,
+                similarity: 1 - member.distance, dedupSeconds: dedupSeconds, recordedBy: account, method: .facePIN)
+        } ?? .noMatch(nearest: nil)
+    }
+
+    /// 1:1 by member number (the member's `external_id`): the photo's largest face against that member's faces only,
+    /// at the 1:1 tolerance for as many faces. A wrong face and an unknown number are alike (`noMatch`), so that
+    /// numbers are not revealed.
+    public func checkIn(photo: [UInt8], code: String, organization: UUID, recordedBy: UUID?) async throws -> Outcome {
+        let face = try await model.largestFace(in: photo)
+        guard let confirmation = model.policy.confirmation,
+              let member = try await model.members.member(withCode: code, organization: organization) else {
+            return .noMatch(nearest: nil)
+        }
+        let faces = try await model.faces.enrolledFaces(of: member, organization: organization)
+        guard let best = faces.map({ (id: $0.id, distance: faceDistance(face.embedding, $0.embedding)) })
+            .min(by: { $0.distance < $1.distance }),
+              best.distance <= confirmation.tolerance(faces: faces.count) else {
+            return .noMatch(nearest: nil)
+        }
+        return try await admit(member, organization: organization, distance: best.distance) {
+            try await checkins.record(
+                organization: organization, member: member, face: best.id, distance: best.distance,
+                similarity: 1 - best.distance, dedupSeconds: dedupSeconds, recordedBy: recordedBy, method: .codeFace)
+        } ?? .noMatch(nearest: nil)
     }
 
     /// Staff check a member in by hand (`manual`), with their reason: audited; the membership still counts (staff
@@ -79,5 +180,20 @@ public struct CheckIn: Sendable {
         if let reason = admission.inactive { return .membershipInactive(name, reason, distance: distance) }
         let (checkin, created) = try await record()
         return .checkedIn(Result(checkin: checkin, member: name, created: created))
+    }
+}
+
+/// How PINs are hashed and checked (slow and salted: bcrypt, off the cooperative pool).
+public struct PINHashing: Sendable {
+    public var hash: @Sendable (_ pin: String) async throws -> String
+    /// Whether `pin` is the one `hash` was made from (compared in constant time by the hash's own check).
+    public var verify: @Sendable (_ pin: String, _ hash: String) async throws -> Bool
+
+    public init(
+        hash: @escaping @Sendable (String) async throws -> String,
+        verify: @escaping @Sendable (String, String) async throws -> Bool
+    ) {
+        self.hash = hash
+        self.verify = verify
     }
 }

@@ -18,10 +18,30 @@ public struct MatchPolicy: Sendable, Equatable {
     public var tolerance: Tolerance
     /// `FACE_MATCH_MARGIN`, see `MatchRule`.
     public var margin: Float
+    /// The 1:1 rule (`FACE_CONFIRM_TARGET_FAR`): the false-match rate allowed per comparison when the face is
+    /// compared with one member only — a member number typed at the kiosk, or the PIN band's candidates, whom a PIN
+    /// then confirms — and the model's curve it is read from; nil: no 1:1 check-ins and no PIN band.
+    public var confirmation: Confirmation?
 
-    public init(tolerance: Tolerance, margin: Float = 0) {
+    public struct Confirmation: Sendable, Equatable {
+        public var falseMatchRate: Double
+        public var curve: FalseMatchCurve
+
+        public init(falseMatchRate: Double, curve: FalseMatchCurve) {
+            self.falseMatchRate = falseMatchRate
+            self.curve = curve
+        }
+
+        /// The tolerance for comparing a face with `faces` faces of one member at the target rate for all of them.
+        public func tolerance(faces: Int = 1) -> Float {
+            curve.tolerance(forFPIR: falseMatchRate, comparisons: faces)
+        }
+    }
+
+    public init(tolerance: Tolerance, margin: Float = 0, confirmation: Confirmation? = nil) {
         self.tolerance = tolerance
         self.margin = margin
+        self.confirmation = confirmation
     }
 
     /// The rule for a search among `galleryFaces` faces (a 1:1 verification compares with one).
@@ -45,10 +65,12 @@ public struct MatchPolicy: Sendable, Equatable {
 
 extension MatchPolicy {
     /// This policy with another ambiguity margin.
-    public func with(margin: Float) -> MatchPolicy { MatchPolicy(tolerance: tolerance, margin: margin) }
+    public func with(margin: Float) -> MatchPolicy {
+        MatchPolicy(tolerance: tolerance, margin: margin, confirmation: confirmation)
+    }
 
     /// This policy deriving its tolerance for another target.
     public func with(targetFPIR: Double, curve: FalseMatchCurve) -> MatchPolicy {
-        MatchPolicy(tolerance: .targetFPIR(targetFPIR, curve), margin: margin)
+        MatchPolicy(tolerance: .targetFPIR(targetFPIR, curve), margin: margin, confirmation: confirmation)
     }
 }

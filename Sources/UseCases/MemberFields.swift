@@ -68,3 +68,12 @@ public struct MemberFields: Sendable, Equatable {
         return day <= calendar.range(of: .day, in: .month, for: date)!.count
     }
 }
+
+/// A member's PIN: 4 to 8 ASCII digits, asked for when the face alone is not sure (stored only as a slow hash).
+public enum PIN {
+    public static let rule = "4 to 8 digits"
+
+    public static func isWellFormed(_ pin: String) -> Bool {
+        (4...8).contains(pin.utf8.count) && pin.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+}

@@ -153,3 +153,136 @@ struct FrontDeskTests {
         }
     }
 }
+
+/// The PIN band and the member number, with the real models and photos. The 1:N tolerance is made so strict that no
+/// second photo of anyone matches by face alone, and the 1:1 rule (FACE_CONFIRM_TARGET_FAR) is the one-face
+/// gallery's: a member's other photo lands in the band.
+@Suite("Front desk: PIN band and member number", .requiresFacesAndModels)
+struct PINBandTests {
+    static func answer(_ client: any TestClientProtocol, _ uri: String, token: String, json body: [String: Any])
+        async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
+        try await client.json(.post, uri, token: token, body: body)
+    }
+
+    static func photoJSON(_ path: String, code: String? = nil) throws -> [String: Any] {
+        var body: [String: Any] = ["image_base64": Data(try TestEnvironment.photo(path)).base64EncodedString()]
+        if let code { body["member_code"] = code }
+        return body
+    }
+
+    @Test("a member's harder photo goes to the PIN pad: the right PIN checks them in, wrong ones do not and lock the PIN; a member number with the face checks in 1:1")
+    func band() async throws {
+        try await withApplication({ configuration in
+            configuration.engine.matchTolerance = 0.05
+            configuration.engine.confirmTargetFAR = 0.01
+            configuration.checkinDedupSeconds = 0
+        }, recognizers: .modelFiles) { client, _ in
+            let admin = try await client.accessToken()
+            for (username, role) in [("door", "kiosk"), ("door2", "kiosk"), ("desk", "operator")] {
+                _ = try await client.json(.post, "/api/v1/users", token: admin, body: [
+                    "username": username, "password": "a long enough password", "role": role])
+            }
+            let kiosk = try await client.accessToken(username: "door", password: "a long enough password")
+            let otherKiosk = try await client.accessToken(username: "door2", password: "a long enough password")
+            let desk = try await client.accessToken(username: "desk", password: "a long enough password")
+            let created = try await client.json(.post, "/api/v1/members", token: admin, body: [
+                "name": "Barack Obama", "external_id": "44", "pin": "4711"])
+            #expect(created.body["has_pin"] as? Bool == true && created.body["pin"] == nil && created.body["pin_locked"] as? Bool == false)
+            let obama = try #require(created.body["id"] as? String)
+            let biden = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: [
+                "name": "Joe Biden", "external_id": "46", "pin": "1234"]).body["id"] as? String)
+            for (member, photo) in [(obama, "face_recognition/obama/obama.jpg"), (biden, "face_recognition/biden/biden.jpg")] {
+                #expect(try await CheckinFlowTests.post(client, "/api/v1/members/\(member)/faces", token: admin,
+                                                        photo: photo).status == .created)
+            }
+            #expect(try await client.json(.patch, "/api/v1/members/\(obama)", token: admin, body: ["pin": "12"])
+                .body["code"] as? String == "invalid_field")
+
+            func ask() async throws -> String {
+                let asked = try await Self.answer(client, "/api/v1/checkins", token: kiosk,
+                                                  json: try Self.photoJSON("face_recognition/obama/obama2.jpg"))
+                #expect(asked.status == .accepted && asked.body["code"] as? String == "needs_confirmation", "\(asked.body)")
+                #expect(asked.body["member"] == nil && asked.body["method"] as? String == "pin")
+                return try #require(asked.body["confirmation_id"] as? String)
+            }
+            func pin(_ confirmation: String, _ pin: String, token: String? = nil) async throws
+                -> (status: HTTPResponse.Status, body: [String: Any]) {
+                try await Self.answer(client, "/api/v1/checkins/confirmations/\(confirmation)", token: token ?? kiosk,
+                                      json: ["pin": pin])
+            }
+
+            // The PIN pad: another account cannot use the confirmation; a wrong PIN, then the right one.
+            let first = try await ask()
+            #expect(try await pin(first, "4711", token: otherKiosk).status == .notFound)
+            let wrong = try await pin(first, "0000")
+            #expect(wrong.status == .forbidden && wrong.body["code"] as? String == "wrong_pin"
+                    && wrong.body["attempts_left"] as? Int == 2, "\(wrong.body)")
+            let right = try await pin(first, "4711")
+            #expect(right.status == .created && right.body["method"] as? String == "face_pin"
+                    && (right.body["member"] as? [String: Any])?["id"] as? String == obama, "\(right.body)")
+            #expect(try await pin(first, "4711").status == .notFound)  // single use
+
+            // Guessing: three wrong PINs end a confirmation; five in an hour, across confirmations, lock the PIN.
+            let second = try await ask()
+            for left in [2, 1, 0] { #expect(try await pin(second, "9999").body["attempts_left"] as? Int == left) }
+            #expect(try await pin(second, "4711").status == .notFound)
+            let third = try await ask()
+            _ = try await pin(third, "9998")
+            #expect(try await pin(third, "9997").body["attempts_left"] as? Int == 1)
+            let locked = try await client.json(.get, "/api/v1/members/\(obama)", token: desk)
+            #expect(locked.body["pin_locked"] as? Bool == true)
+            let noPad = try await Self.answer(client, "/api/v1/checkins", token: kiosk,
+                                              json: try Self.photoJSON("face_recognition/obama/obama2.jpg"))
+            #expect(noPad.status == .notFound && noPad.body["code"] as? String == "no_match", "\(noPad.body)")
+            #expect(try await client.json(.patch, "/api/v1/members/\(obama)", token: desk, body: ["pin_locked": false])
+                .body["pin_locked"] as? Bool == false)
+            #expect(try await pin(try await ask(), "4711").status == .created)
+            let exported = try await client.json(.get, "/api/v1/members/\(obama)/export", token: admin).body
+            let actions = (exported["audit_log"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
+            #expect(actions.contains("pin_locked") && actions.contains("pin_unlocked"), "\(actions)")
+
+            // Member number + face, 1:1, in each body style; a wrong face and an unknown number answer alike.
+            let coded = try await Self.answer(client, "/api/v1/checkins", token: kiosk,
+                                              json: try Self.photoJSON("face_recognition/obama/obama2.jpg", code: "44"))
+            #expect(coded.status == .created && coded.body["method"] as? String == "code_face", "\(coded.body)")
+            try await client.execute(uri: "/api/v1/checkins?member_code=44", method: .post,
+                                     headers: [.authorization: "Bearer \(kiosk)", .contentType: "image/jpeg"],
+                                     body: ByteBuffer(bytes: try TestEnvironment.photo("face_recognition/obama/obama1.jpg"))) {
+                #expect($0.status == .created && String(buffer: $0.body).contains("\"code_face\""))
+            }
+            let boundary = "facegate-test-boundary"
+            var multipart = ByteBuffer(string: "--\(boundary)\r\nContent-Disposition: form-data; name=\"member_code\"\r\n\r\n44\r\n"
+                                       + "--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p.jpg\"\r\n"
+                                       + "Content-Type: image/jpeg\r\n\r\n")
+            multipart.writeBytes(try TestEnvironment.photo("face_recognition/obama/obama2.jpg"))
+            multipart.writeString("\r\n--\(boundary)--\r\n")
+            try await client.execute(uri: "/api/v1/checkins", method: .post,
+                                     headers: [.authorization: "Bearer \(kiosk)",
+                                               .contentType: "multipart/form-data; boundary=\(boundary)"],
+                                     body: multipart) {
+                #expect($0.status == .created && String(buffer: $0.body).contains("\"code_face\""))
+            }
+            let strangerWithCode = try await Self.answer(client, "/api/v1/checkins", token: kiosk,
+                                                         json: try Self.photoJSON("face_recognition/biden/biden.jpg", code: "44"))
+            let unknownCode = try await Self.answer(client, "/api/v1/checkins", token: kiosk,
+                                                    json: try Self.photoJSON("face_recognition/obama/obama2.jpg", code: "45"))
+            #expect(strangerWithCode.status == .notFound && strangerWithCode.body["code"] as? String == "no_match")
+            #expect(unknownCode.status == .notFound && unknownCode.body["code"] as? String == "no_match")
+            // A number tried over and over is slowed down (five at once, then ten a minute).
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<6 {
+                statuses.append(try await Self.answer(client, "/api/v1/checkins", token: kiosk,
+                                                      json: try Self.photoJSON("face_recognition/biden/biden.jpg", code: "77")).status)
+            }
+            #expect(statuses.filter { $0 == .notFound }.count == 5 && statuses.last == .tooManyRequests, "\(statuses)")
+
+            // On the record: the PIN pad, the wrong PINs, the PIN check-in, the member numbers.
+            let record = try await client.json(.get, "/api/v1/checkins/attempts?limit=200", token: desk)
+            let seen = Set((record.body["attempts"] as? [[String: Any]] ?? []).map {
+                "\($0["method"] as? String ?? "?"):\($0["outcome"] as? String ?? "?")" })
+            #expect(seen.isSuperset(of: ["face:needs_confirmation", "face_pin:wrong_pin", "face_pin:checked_in",
+                                         "face_pin:not_found", "code_face:checked_in", "code_face:no_match",
+                                         "code_face:rate_limited", "face:no_match"]), "\(seen)")
+        }
+    }
+}

@@ -33,10 +33,17 @@ public struct EngineConfiguration: Sendable {
     /// `FACE_MATCH_MARGIN`: the nearest other member must be at least this much farther than the best, or nobody
     /// is matched (0: off; measured not to help on shared/faces, README "Accuracy").
     public var matchMargin: Float
+    /// `FACE_CONFIRM_TARGET_FAR`: the false-match rate allowed per comparison when a face is compared with one
+    /// member only — a member number typed at the kiosk, or a candidate of the PIN band whom their PIN then confirms
+    /// (`MatchPolicy.confirmation`); 0 turns both off.
+    public var confirmTargetFAR: Double = defaultConfirmTargetFAR
     /// `ENROL_*`: quality gates for enrolment photos.
     public var enrolmentGate: EnrolmentGate
 
     public static let defaultTargetFPIR = 0.01
+    /// Chosen by measurement (README "Accuracy", the PIN band): members the face alone cannot place come in with
+    /// their PIN, while a stranger sent to the PIN pad still has to guess a PIN.
+    public static let defaultConfirmTargetFAR = 0.001
     /// The most a fixed `FACE_MATCH_TOLERANCE` may admit per comparison of two different people, and the least
     /// (below it, far past the measured curve, members would not match either).
     public static let maxFixedFalseMatchRate = 0.05
@@ -54,7 +61,9 @@ public struct EngineConfiguration: Sendable {
     /// How the results of `model`'s searches are judged: its false-match curve under these settings.
     public func matchPolicy(for model: FaceModelDescriptor) -> MatchPolicy {
         MatchPolicy(tolerance: matchTolerance.map { .fixed($0) } ?? .targetFPIR(targetFPIR, model.falseMatches),
-                    margin: matchMargin)
+                    margin: matchMargin,
+                    confirmation: confirmTargetFAR > 0
+                        ? .init(falseMatchRate: confirmTargetFAR, curve: model.falseMatches) : nil)
     }
 
     /// Why `matchTolerance` cannot be used with `model`, nil when it can (or is not set). A fixed tolerance is on the
@@ -173,8 +182,9 @@ extension ConfigurationReader {
         let tolerance = value("FACE_MATCH_TOLERANCE") == nil ? nil : number("FACE_MATCH_TOLERANCE", default: 0, in: 0...2)
         let targetFPIR = number("FACE_MATCH_TARGET_FPIR", default: defaults.targetFPIR, in: 0.000001...0.5)
         let margin = number("FACE_MATCH_MARGIN", default: Double(defaults.matchMargin), in: 0...1)
+        let confirmFAR = number("FACE_CONFIRM_TARGET_FAR", default: defaults.confirmTargetFAR, in: 0...0.05)
         guard problems.count == problemsBefore, let model, let workers, let queueLimit, let maxWaitMilliseconds,
-              let targetFPIR, let margin else { return nil }
+              let targetFPIR, let margin, let confirmFAR else { return nil }
         var configuration = EngineConfiguration(
             model: model, modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
             workers: workers, queueLimit: queueLimit,
@@ -182,6 +192,7 @@ extension ConfigurationReader {
             matchTolerance: tolerance.map { Float($0) }, targetFPIR: targetFPIR, matchMargin: Float(margin),
             enrolmentGate: gate)
         configuration.modelIsExplicit = value("FACE_MODEL") != nil
+        configuration.confirmTargetFAR = confirmFAR
         if let problem = configuration.fixedToleranceProblem {
             self.problem(problem)
             return nil

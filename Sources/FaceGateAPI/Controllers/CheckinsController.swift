@@ -5,19 +5,26 @@ import Logging
 import Storage
 import UseCases
 
-/// `/api/v1/checkins`: the front desk. `POST` checks a member in by face (kiosk, operator, admin) or by staff's hand
-/// (`{"member_id", "reason"}`, operator, admin); every attempt, admitted or refused, goes on the attempt record
-/// (`GET /checkins/attempts`) and into `facegate_checkin_attempts_total`. `GET` lists and exports the check-ins.
+/// `/api/v1/checkins`: the front desk. `POST` checks a member in by face (kiosk, operator, admin), by member number
+/// and face (`member_code`), or by staff's hand (`{"member_id", "reason"}`, operator, admin); a face in the PIN band
+/// answers 202 `needs_confirmation` and `POST /checkins/confirmations/{id}` takes the PIN. Every attempt, admitted or
+/// refused, goes on the attempt record (`GET /checkins/attempts`) and into `facegate_checkin_attempts_total`. `GET`
+/// lists and exports the check-ins.
 struct CheckinsController {
     /// Each request uses the model in use when it began, for its probe and for the gallery it searches.
     let model: ActiveFaceModel
     let checkins: CheckinStore
+    let confirmations: CheckinConfirmationStore
+    let pins: PINHashing
     let attempts: AttemptLog
+    /// Tries per member number (a number guessed with a face that is not its member's).
+    let codeLimiter: TokenBucketLimiter
     let dedupSeconds: Int
     let maxImageBytes: Int
 
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         api.post("checkins", use: checkIn)
+        api.post("checkins/confirmations/:id", use: confirm)
         api.get("checkins", use: listCheckins)
         api.get("checkins/export", use: exportCheckins)
         api.get("checkins/attempts", use: listAttempts)
@@ -45,20 +52,27 @@ struct CheckinsController {
     /// What a `POST /checkins` asks for.
     enum Request: Sendable {
         case face(photo: [UInt8])
+        case code(photo: [UInt8], code: String)
         case manual(member: UUID, reason: String)
 
         var method: CheckinMethod {
             switch self {
             case .face: .face
+            case .code: .codeFace
             case .manual: .manual
             }
         }
     }
 
+    var useCase: CheckIn {
+        CheckIn(model: model.current.context, checkins: checkins, confirmations: confirmations, pins: pins,
+                dedupSeconds: dedupSeconds)
+    }
+
     @Sendable func checkIn(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator, .kiosk])
         var attempt = AttemptLog.Attempt(organization: actor.organizationID, account: actor.id, method: .face)
-        let useCase = CheckIn(model: model.current.context, checkins: checkins, dedupSeconds: dedupSeconds)
+        let useCase = self.useCase
         let outcome: CheckIn.Outcome
         do {
             let asked = try await read(request, context: context)
@@ -66,6 +80,11 @@ struct CheckinsController {
             switch asked {
             case .face(let photo):
                 outcome = try await useCase.checkIn(photo: photo, organization: actor.organizationID, recordedBy: actor.id)
+            case .code(let photo, let code):
+                let decision = codeLimiter.take("\(actor.organizationID)|\(code)")
+                guard decision.allowed else { throw Problem.rateLimited(decision, what: "tries of this member number") }
+                outcome = try await useCase.checkIn(
+                    photo: photo, code: code, organization: actor.organizationID, recordedBy: actor.id)
             case .manual(let member, let reason):
                 guard Role(rawValue: actor.role) != .kiosk else {
                     throw Problem(.forbidden, code: "forbidden", detail: "only staff (admin, operator) check members in by hand")
@@ -78,6 +97,34 @@ struct CheckinsController {
             await attempts.record(attempt, failure: error, logger: context.logger)
             throw error
         }
+        return try await answer(outcome, attempt: attempt, context: context)
+    }
+
+    /// `POST /checkins/confirmations/{id}` with `{"pin"}`: the PIN for a check-in that answered 202
+    /// `needs_confirmation`, by the same account. 201 `face_pin` for the candidate whose PIN it is; 403 `wrong_pin`
+    /// with `attempts_left`; 404 once it is unknown, expired, used up or another account's.
+    @Sendable func confirm(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin, .operator, .kiosk])
+        let attempt = AttemptLog.Attempt(organization: actor.organizationID, account: actor.id, method: .facePIN)
+        let outcome: CheckIn.Outcome
+        do {
+            let id = try uuidParameter("id", of: context, what: "confirmation")
+            struct Body: Decodable { var pin: String }
+            let pin = try await request.decodeJSON(as: Body.self, context: context).pin
+            guard PIN.isWellFormed(pin) else { throw Problem.invalidField("pin", PIN.rule) }
+            outcome = try await useCase.confirm(id, pin: pin, organization: actor.organizationID, account: actor.id)
+        } catch {
+            await attempts.record(attempt, failure: error, logger: context.logger)
+            throw error
+        }
+        return try await answer(outcome, attempt: attempt, context: context)
+    }
+
+    /// The answer to a check-in's outcome, put on the attempt record.
+    private func answer(
+        _ outcome: CheckIn.Outcome, attempt: AttemptLog.Attempt, context: AppRequestContext
+    ) async throws -> Response {
+        var attempt = attempt
         switch outcome {
         case .checkedIn(let result):
             await attempts.record(
@@ -95,14 +142,33 @@ struct CheckinsController {
             await attempts.record(attempt, outcome: "membership_inactive", member: member.id, distance: distance,
                                   logger: context.logger)
             throw Problem.membershipInactive(member, reason: reason)
+        case .needsConfirmation(let id, let candidates):
+            await attempts.record(attempt, outcome: "needs_confirmation", member: candidates.first?.member,
+                                  distance: candidates.first?.distance, logger: context.logger)
+            struct Body: Encodable { var code: String; var confirmationId: UUID; var expiresIn: Int; var method: String }
+            return try JSONResponse.encode(
+                Body(code: "needs_confirmation", confirmationId: id, expiresIn: CheckIn.confirmationSeconds, method: "pin"),
+                status: .accepted)
+        case .wrongPIN(let left, let candidates):
+            await attempts.record(attempt, outcome: "wrong_pin", member: candidates.first, logger: context.logger)
+            throw Problem(.forbidden, code: "wrong_pin",
+                          detail: left > 0 ? "that PIN is not right: \(left) more tries" : "that PIN is not right: please see the front desk",
+                          extensions: ["attempts_left": .number(Double(left))])
+        case .pinAmbiguous(let candidates):
+            await attempts.record(attempt, outcome: "pin_ambiguous", member: candidates.first, logger: context.logger)
+            throw Problem(.conflict, code: "pin_ambiguous",
+                          detail: "this PIN and face fit more than one member: please see the front desk")
         }
     }
 
-    /// The check-in asked for: a photo (raw, multipart or JSON `image_base64`), or JSON `{"member_id", "reason"}`.
+    /// The check-in asked for: a photo (raw, multipart or JSON `image_base64`) with or without a `member_code` (JSON
+    /// field, multipart field or query parameter), or JSON `{"member_id", "reason"}`.
     private func read(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Request {
         let contentType = request.headers[.contentType] ?? ""
         guard ImageInput.mediaType(of: contentType) == "application/json" else {
-            return .face(photo: try await ImageInput.images(from: request, context: context, maxBytes: maxImageBytes)[0])
+            let (images, fields) = try await ImageInput.imagesAndFields(
+                from: request, context: context, maxBytes: maxImageBytes, fields: ["member_code"])
+            return try Self.photo(images[0], code: fields["member_code"])
         }
         let body = try await ImageInput.collect(
             request, upTo: ImageInput.bodyLimit(contentType: contentType, maxBytes: maxImageBytes) ?? 0)
@@ -110,7 +176,8 @@ struct CheckinsController {
         return try await ImageInput.offSharedExecutor { [maxImageBytes] in
             let payload = try ImageInput.payload(ofJSON: body)
             guard let memberID = payload.member_id else {
-                return .face(photo: try ImageInput.image(base64: payload.image_base64, maxBytes: maxImageBytes))
+                return try Self.photo(try ImageInput.image(base64: payload.image_base64, maxBytes: maxImageBytes),
+                                      code: payload.member_code)
             }
             guard payload.image_base64 == nil else {
                 throw Problem.invalidField("member_id", "a staff check-in (member_id, reason) carries no photo")
@@ -121,6 +188,16 @@ struct CheckinsController {
             }
             return .manual(member: member, reason: reason)
         }
+    }
+
+    /// A photo, 1:N, or 1:1 with the member number given.
+    static func photo(_ photo: [UInt8], code: String?) throws -> Request {
+        guard let code else { return .face(photo: photo) }
+        let trimmed = code.trimmingCharacters(in: .whitespaces)
+        guard (1...200).contains(trimmed.unicodeScalars.count) else {
+            throw Problem.invalidField("member_code", "the member's number (external id), 1 to 200 characters")
+        }
+        return .code(photo: photo, code: trimmed)
     }
 
     @Sendable func listCheckins(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {

@@ -10,6 +10,7 @@ struct MembersController {
     let model: ActiveFaceModel
     /// For a member's own data.
     let checkins: CheckinStore
+    let pins: PINHashing
     var members: MemberStore { model.current.members }
 
     static let staff: Set<Role> = [.admin, .operator]
@@ -31,6 +32,8 @@ struct MembersController {
         var metadata: JSONValue
         var status: String
         var validUntil: String?
+        var hasPin: Bool
+        var pinLocked: Bool
         var faceCount: Int
         var createdAt: Date
         var updatedAt: Date
@@ -43,6 +46,8 @@ struct MembersController {
             metadata = JSONValue(text: member.metadata)
             status = member.status
             validUntil = member.validUntil
+            hasPin = member.hasPIN
+            pinLocked = member.pinLocked
             faceCount = member.faceCount
             createdAt = member.createdAt
             updatedAt = member.updatedAt
@@ -57,8 +62,13 @@ struct MembersController {
         var status: String?
         /// Absent: left as it is; `null`: the membership no longer ends; a date: its last day.
         var validUntil: String??
+        /// Write-only. Absent: left as it is; `null`: no PIN; digits: the new PIN (which also lifts a lock).
+        var pin: String??
+        /// `false` lifts a PIN lock (staff, after checking who is asking).
+        var pinLocked: Bool?
         enum CodingKeys: String, CodingKey {
-            case name, email, metadata, status, externalId = "external_id", validUntil = "valid_until"
+            case name, email, metadata, status, pin, externalId = "external_id", validUntil = "valid_until",
+                 pinLocked = "pin_locked"
         }
 
         init(from decoder: any Decoder) throws {
@@ -70,6 +80,8 @@ struct MembersController {
             status = try container.decodeIfPresent(String.self, forKey: .status)
             validUntil = container.contains(.validUntil)
                 ? .some(try container.decodeIfPresent(String.self, forKey: .validUntil)) : nil
+            pin = container.contains(.pin) ? .some(try container.decodeIfPresent(String.self, forKey: .pin)) : nil
+            pinLocked = try container.decodeIfPresent(Bool.self, forKey: .pinLocked)
         }
 
         /// The rules every member's fields follow, the import's rows too (`MemberFields`): 400 `invalid_field`.
@@ -77,6 +89,15 @@ struct MembersController {
             try MemberFields(name: name, externalID: externalId, email: email, metadata: metadata?.text, status: status,
                              validUntil: validUntil ?? nil)
                 .validate(requireName: requireName)
+            if let pin = pin ?? nil, !PIN.isWellFormed(pin) { throw Problem.invalidField("pin", PIN.rule) }
+            if pinLocked == true { throw Problem.invalidField("pin_locked", "only false, to unlock the PIN") }
+        }
+
+        /// The new PIN's hash: nil when not given, `.some(nil)` to remove it.
+        func pinHash(_ pins: PINHashing) async throws -> String?? {
+            guard let pin else { return nil }
+            guard let pin else { return .some(nil) }
+            return .some(try await pins.hash(pin))
         }
     }
 
@@ -87,7 +108,8 @@ struct MembersController {
         let id = try await members.create(
             organization: actor.organizationID, name: body.name!.trimmingCharacters(in: .whitespaces),
             externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}",
-            status: body.status ?? MembershipStatus.active.rawValue, validUntil: body.validUntil ?? nil, auditedBy: actor.id)
+            status: body.status ?? MembershipStatus.active.rawValue, validUntil: body.validUntil ?? nil,
+            pinHash: try await body.pinHash(pins) ?? nil, auditedBy: actor.id)
         return try JSONResponse.encode(MemberView(try await members.existing(id, organization: actor.organizationID)),
                                        status: .created)
     }
@@ -124,7 +146,8 @@ struct MembersController {
         guard let member = try await members.update(
             id, organization: actor.organizationID, name: body.name?.trimmingCharacters(in: .whitespaces),
             externalID: body.externalId, email: body.email, metadata: body.metadata?.text, status: body.status,
-            validUntil: body.validUntil, actor: actor.id)
+            validUntil: body.validUntil, pinHash: try await body.pinHash(pins), unlockPIN: body.pinLocked == false,
+            actor: actor.id)
         else { throw Problem.notFound("member") }
         return try JSONResponse.encode(MemberView(member), status: .ok)
     }

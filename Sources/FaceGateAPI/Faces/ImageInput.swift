@@ -29,20 +29,39 @@ enum ImageInput {
     static func images(
         from request: Request, context: AppRequestContext, maxBytes: Int, maxImages: Int = 1
     ) async throws -> [[UInt8]] {
+        try await imagesAndFields(from: request, context: context, maxBytes: maxBytes, maxImages: maxImages).images
+    }
+
+    /// The photos, and the text `fields` sent beside them: multipart parts of those names (at most 1 KiB each, UTF-8),
+    /// or query parameters with a raw body; a JSON body's fields are the caller's (`payload(ofJSON:)`).
+    static func imagesAndFields(
+        from request: Request, context: AppRequestContext, maxBytes: Int, maxImages: Int = 1, fields: Set<String> = []
+    ) async throws -> (images: [[UInt8]], fields: [String: String]) {
         let contentType = request.headers[.contentType] ?? ""
         let mediaType = mediaType(of: contentType)
         let limit = bodyLimit(contentType: contentType, maxBytes: maxBytes, maxImages: maxImages) ?? 0
         switch mediaType {
         case _ where rawTypes.contains(mediaType):
             let body = try await collect(request, upTo: limit)
-            return [Array(body.readableBytesView)]
+            let query = request.uri.queryParameters
+            let given = fields.reduce(into: [String: String]()) { found, name in found[name] = query.get(name) }
+            return ([Array(body.readableBytesView)], given)
         case "multipart/form-data":
             guard let boundary = boundary(in: contentType) else {
                 throw Problem(.badRequest, code: "invalid_multipart", detail: "the multipart body has no boundary")
             }
             let body = try await collect(request, upTo: limit)
-            let images = try await offSharedExecutor {
-                try parts(named: "image", in: body, boundary: boundary, maxParts: max(8, maxImages * 2))
+            let named = try await offSharedExecutor {
+                try parts(named: fields.union(["image"]), in: body, boundary: boundary, maxParts: max(8, maxImages * 2))
+            }
+            let images = named["image"] ?? []
+            var given: [String: String] = [:]
+            for name in fields {
+                guard let part = named[name]?.first else { continue }
+                guard part.count <= 1024, let text = String(validating: part, as: UTF8.self) else {
+                    throw Problem.invalidField(name, "at most 1 KiB of UTF-8 text")
+                }
+                given[name] = text
             }
             guard !images.isEmpty else { throw missingImage }
             guard images.count <= maxImages else {
@@ -52,11 +71,11 @@ enum ImageInput {
                 throw Problem(.contentTooLarge, code: "image_too_large",
                               detail: "an image of \(large.count) bytes is larger than the limit of \(maxBytes)")
             }
-            return images
+            return (images, given)
         case "application/json":
             let body = try await collect(request, upTo: limit)
             // Parsing and decoding up to 14 MB of text is CPU work that grows with the body: not on the shared executor.
-            return [try await offSharedExecutor { try imageFromJSON(body, maxBytes: maxBytes) }]
+            return ([try await offSharedExecutor { try imageFromJSON(body, maxBytes: maxBytes) }], [:])
         default:
             throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: """
                 send the photo as image/jpeg, image/png or image/webp, as multipart/form-data with an 'image' part, \
@@ -95,8 +114,15 @@ enum ImageInput {
 
     /// The bodies of the parts called `name`; more than `maxParts` parts in all is refused.
     static func parts(named name: String, in body: ByteBuffer, boundary: String, maxParts: Int) throws -> [[UInt8]] {
+        try parts(named: [name], in: body, boundary: boundary, maxParts: maxParts)[name] ?? []
+    }
+
+    /// The bodies of the parts called one of `names`, by name; more than `maxParts` parts in all is refused.
+    static func parts(
+        named names: Set<String>, in body: ByteBuffer, boundary: String, maxParts: Int
+    ) throws -> [String: [[UInt8]]] {
         let parser = MultipartParser(boundary: boundary)
-        var found: [[UInt8]] = []
+        var found: [String: [[UInt8]]] = [:]
         var headers: [String: String] = [:]
         var current: [UInt8] = []
         var count = 0
@@ -106,7 +132,9 @@ enum ImageInput {
         parser.onPartComplete = {
             count += 1
             if count > maxParts { tooMany = true }
-            if !tooMany, partName(headers["content-disposition"]) == name { found.append(current) }
+            if !tooMany, let name = partName(headers["content-disposition"]), names.contains(name) {
+                found[name, default: []].append(current)
+            }
             headers = [:]
             current = []
         }
@@ -136,6 +164,7 @@ enum ImageInput {
         var image_base64: String?
         var member_id: String?
         var reason: String?
+        var member_code: String?
     }
 
     static func payload(ofJSON body: ByteBuffer) throws -> JSONPayload {

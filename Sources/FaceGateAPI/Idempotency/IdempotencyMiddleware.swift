@@ -28,7 +28,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
         request.body = .init(buffer: body)
         let mediaType = ImageInput.mediaType(of: request.headers[.contentType] ?? "")
         var hasher = SHA256()
-        hasher.update(data: Array("\(request.uri.path)\n\(mediaType)\n".utf8))
+        // The query is part of the request (`POST /checkins?member_code=…`).
+        hasher.update(data: Array("\(request.uri.path)?\(request.uri.query ?? "")\n\(mediaType)\n".utf8))
         hasher.update(data: Self.canonical(body, mediaType: mediaType))
         switch try await store.claim(user: account.id, key: key, requestHash: Array(hasher.finalize())) {
         case .mismatch:

@@ -150,12 +150,16 @@ enum OpenAPIDocument {
             ],
             "/api/v1/checkins": [
                 "post": idempotent(op("""
-                    Check in by face (kiosk, operator, admin), or by hand with JSON {member_id, reason} (operator, \
-                    admin; audited); a member whose membership is paused, cancelled or past its last day is refused \
-                    with 403 membership_inactive (reason, member); a repeat within CHECKIN_DEDUP_SECONDS returns the \
-                    first with 200. Every attempt goes on the attempt record
-                    """, tag: "checkins", body: checkinBody(),
+                    Check in by face (kiosk, operator, admin); with member_code (JSON field, multipart field or query \
+                    parameter) 1:1 against that member only; or by hand with JSON {member_id, reason} (operator, \
+                    admin; audited). A face no member is within the 1:N tolerance of, but within the 1:1 tolerance of \
+                    members with a PIN, answers 202 needs_confirmation (POST /checkins/confirmations/{id} takes the \
+                    PIN). A member whose membership is paused, cancelled or past its last day is refused with 403 \
+                    membership_inactive (reason, member); a repeat within CHECKIN_DEDUP_SECONDS returns the first \
+                    with 200. Every attempt goes on the attempt record
+                    """, tag: "checkins", parameters: [query("member_code", string)], body: checkinBody(),
                            responses: ["201": ref("Checkin"), "200": ref("Checkin", "already checked in"),
+                                       "202": ref("Confirmation", "needs the member's PIN"),
                                        "400": problem("invalid_field"),
                                        "403": problem("forbidden, membership_inactive"),
                                        "404": problem("no_match, not_found"), "422": problem("no_face")])),
@@ -175,6 +179,18 @@ enum OpenAPIDocument {
                           responses: ["200": ["description": "CSV, or JSON Lines (format=jsonl)",
                                               "content": ["text/csv": [String: Any](), "application/jsonl": [String: Any]()]],
                                       "400": problem("invalid_field")]),
+            ],
+            "/api/v1/checkins/confirmations/{id}": [
+                "post": op("""
+                    The PIN for a check-in that answered 202 needs_confirmation, by the same account (kiosk, operator, \
+                    admin): 201 for the candidate whose PIN it is (method face_pin); 403 wrong_pin with attempts_left; \
+                    404 once it is unknown, expired, used up or another account's
+                    """, tag: "checkins", parameters: [pathID("id")],
+                           body: json(["pin": ["type": "string", "pattern": "^[0-9]{4,8}$"]], required: ["pin"]),
+                           responses: ["201": ref("Checkin"), "200": ref("Checkin", "already checked in"),
+                                       "400": problem("invalid_field"),
+                                       "403": problem("forbidden, wrong_pin, membership_inactive"),
+                                       "404": problem("not_found"), "409": problem("pin_ambiguous")]),
             ],
             "/api/v1/checkins/attempts": [
                 "get": op("""
@@ -225,6 +241,8 @@ enum OpenAPIDocument {
     static var memberFields: [String: Any] { [
         "name": string, "external_id": string, "email": string, "metadata": ["type": "object"],
         "status": membershipStatus, "valid_until": ["type": ["string", "null"], "format": "date"],
+        "pin": ["type": ["string", "null"], "pattern": "^[0-9]{4,8}$", "writeOnly": true],
+        "pin_locked": ["type": "boolean", "const": false],
     ] }
     static var membershipStatus: [String: Any] { ["type": "string", "enum": ["active", "paused", "cancelled"]] }
 
@@ -280,7 +298,8 @@ enum OpenAPIDocument {
         let part: [String: Any] = several ? ["type": "array", "items": binary, "maxItems": 10] : binary
         return ["required": true, "content": [
             "image/jpeg": ["schema": binary], "image/png": ["schema": binary], "image/webp": ["schema": binary],
-            "multipart/form-data": ["schema": ["type": "object", "properties": ["image": part], "required": ["image"]]],
+            "multipart/form-data": ["schema": ["type": "object", "properties": ["image": part] as [String: Any],
+                                               "required": ["image"]]],
             "application/json": ["schema": ["type": "object", "properties": ["image_base64": string],
                                             "required": ["image_base64"]]],
         ]]
@@ -290,8 +309,11 @@ enum OpenAPIDocument {
     static func checkinBody() -> [String: Any] {
         var body = imageBody()
         var content = body["content"] as! [String: Any]
+        content["multipart/form-data"] = ["schema": [
+            "type": "object", "properties": ["image": ["type": "string", "contentMediaType": "image/*"], "member_code": string],
+            "required": ["image"]]]
         content["application/json"] = ["schema": ["oneOf": [
-            ["type": "object", "properties": ["image_base64": string], "required": ["image_base64"]],
+            ["type": "object", "properties": ["image_base64": string, "member_code": string], "required": ["image_base64"]],
             ["type": "object", "properties": ["member_id": uuid, "reason": ["type": "string", "minLength": 1, "maxLength": 500]],
              "required": ["member_id", "reason"]],
         ]]]
@@ -348,8 +370,9 @@ enum OpenAPIDocument {
             "Member": schema(["id": uuidOut, "name": string, "external_id": ["type": ["string", "null"]],
                               "email": ["type": ["string", "null"]], "metadata": ["type": "object"],
                               "status": membershipStatus, "valid_until": ["type": "string", "format": "date"],
+                              "has_pin": boolean, "pin_locked": boolean,
                               "face_count": ["type": "integer"], "created_at": dateTime, "updated_at": dateTime],
-                             required: ["id", "name", "metadata", "status", "face_count"]),
+                             required: ["id", "name", "metadata", "status", "has_pin", "pin_locked", "face_count"]),
             "MemberPage": schema(["members": ["type": "array", "items": ["$ref": "#/components/schemas/Member"]],
                                   "next_cursor": ["type": ["string", "null"]]], required: ["members"]),
             "Box": box,
@@ -365,6 +388,8 @@ enum OpenAPIDocument {
             "Checkin": schema(["checkin_id": uuidOut, "member": memberSummary, "distance": number, "similarity": number,
                                "checked_in_at": dateTime, "method": checkinMethod],
                               required: ["checkin_id", "member", "checked_in_at", "method"]),
+            "Confirmation": schema(["code": ["type": "string", "const": "needs_confirmation"], "confirmation_id": uuidOut,
+                                    "expires_in": ["type": "integer"], "method": ["type": "string", "const": "pin"]]),
             "AttemptPage": schema([
                 "attempts": ["type": "array", "items": schema(
                     ["id": uuidOut, "occurred_at": dateTime, "account_id": uuidOut, "method": checkinMethod,

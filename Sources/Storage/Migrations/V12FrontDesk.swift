@@ -14,8 +14,26 @@ extension Migration {
             """
             ALTER TABLE members
                 ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'cancelled')),
-                ADD COLUMN valid_until date
+                ADD COLUMN valid_until date,
+                ADD COLUMN pin_hash text CHECK (length(pin_hash) BETWEEN 20 AND 200),
+                ADD COLUMN pin_failures integer NOT NULL DEFAULT 0 CHECK (pin_failures >= 0),
+                ADD COLUMN pin_failures_since timestamptz,
+                ADD COLUMN pin_locked_at timestamptz
             """,
+            """
+            CREATE TABLE checkin_confirmations (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+                account_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                members uuid[] NOT NULL CHECK (cardinality(members) BETWEEN 1 AND 3),
+                faces uuid[] NOT NULL CHECK (cardinality(faces) = cardinality(members)),
+                distances real[] NOT NULL CHECK (cardinality(distances) = cardinality(members)),
+                attempts_left integer NOT NULL CHECK (attempts_left >= 0),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX checkin_confirmations_expiry ON checkin_confirmations (expires_at)",
             """
             ALTER TABLE checkins
                 ADD COLUMN method text NOT NULL DEFAULT 'face' CHECK (method IN ('face', 'code_face', 'face_pin', 'manual')),
