@@ -10,6 +10,7 @@ import argparse
 import csv
 import datetime
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -252,12 +253,13 @@ def http_phase(args, scratch):
         org, admin, kiosk = service.organization("bench-http")
         probes, enrolment = enrol_identities(args, service, admin)
         # Probes used under load are those that check in as the right person, so any other answer is an error.
-        good = []
+        good, named = [], []
         for path, name in probes:
             with open(os.path.join(args.faces, path), "rb") as f:
                 status, body = service.call("POST", "/checkins", kiosk, f.read(), "image/jpeg")
             if status == 201 and body["member"]["name"] == name:
                 good.append(os.path.join(args.faces, path))
+                named.append((path, name))
         enrolment.update({"probes": len(probes), "probes_checked_in_correctly": len(good)})
         probe_list = write_list(os.path.join(scratch, "probes.txt"), good)
         # The offline pipeline on the same photos and the same 2 cores, right before the load (one face, as a
@@ -268,7 +270,9 @@ def http_phase(args, scratch):
         for size in args.gallery_sizes:
             seeded = service.seed(org, size)
             service.ready_with(expect_faces=size)
-            gallery = {"faces": size, "seed_seconds": seeded["seconds"], "endpoints": {}}
+            gallery = {"faces": size, "seed_seconds": seeded["seconds"], "endpoints": {},
+                       "front_desk": front_desk(args, service, kiosk, named)}
+            log(f"front desk at {size} faces: {gallery['front_desk']}")
             for endpoint, token in (("checkins", kiosk), ("identify", admin)):
                 gallery["endpoints"][endpoint] = run([
                     os.environ["FACEGATE_BIN"], "bench", "load", "--url", f"{service.base}/api/v1/{endpoint}",
@@ -283,9 +287,39 @@ def http_phase(args, scratch):
         service.stop()
 
 
+def pin_of(identity):
+    """The benchmark's PIN for a member: six digits of its name's hash (distinct enough for a few hundred members)."""
+    return f"{int(hashlib.sha256(identity.encode()).hexdigest(), 16) % 1_000_000:06d}"
+
+
+def front_desk(args, service, kiosk, probes):
+    """Each probe (a real member's other photo) at the kiosk once, as a member would come in: checked in by face, or
+    asked for the PIN (202) and checked in with the member's own PIN, or neither (sent to the desk); and any check-in
+    as somebody else. Shares of the probes."""
+    counts = {"by_face": 0, "by_pin": 0, "unresolved": 0, "wrong_member": 0, "asked_with_own_pin_refused": 0}
+    for path, name in probes:
+        with open(os.path.join(args.faces, path), "rb") as f:
+            status, body = service.call("POST", "/checkins", kiosk, f.read(), "image/jpeg")
+        if status in (200, 201):
+            counts["by_face" if body["member"]["name"] == name else "wrong_member"] += 1
+        elif status == 202:
+            status, body = service.call("POST", f"/checkins/confirmations/{body['confirmation_id']}", kiosk,
+                                        {"pin": pin_of(name)})
+            if status in (200, 201):
+                counts["by_pin" if body["member"]["name"] == name else "wrong_member"] += 1
+            else:
+                counts["unresolved"] += 1
+                counts["asked_with_own_pin_refused"] += 1
+        else:
+            counts["unresolved"] += 1
+    total = max(1, len(probes))
+    return {"probes": len(probes), **counts,
+            **{f"{key}_share": round(value / total, 4) for key, value in counts.items() if key != "asked_with_own_pin_refused"}}
+
+
 def enrol_identities(args, service, admin):
-    """Every identity of the check-in set with two or more photos: a member, its first photo enrolled through the
-    API; the other JPEG photos are its probes."""
+    """Every identity of the check-in set with two or more photos: a member with a PIN (`pin_of`), its first photo
+    enrolled through the API; the other JPEG photos are its probes."""
     by_identity = {}
     for path, identity in checkin_set(args.faces):
         by_identity.setdefault(identity, []).append(path)
@@ -293,7 +327,7 @@ def enrol_identities(args, service, admin):
     for identity, paths in sorted(by_identity.items())[: args.identities]:
         if len(paths) < 2:
             continue
-        status, member = service.call("POST", "/members", admin, {"name": identity})
+        status, member = service.call("POST", "/members", admin, {"name": identity, "pin": pin_of(identity)})
         assert status == 201, (status, member)
         with open(os.path.join(args.faces, paths[0]), "rb") as f:
             status, body = service.call("POST", f"/members/{member['id']}/faces", admin, f.read(), "image/jpeg"

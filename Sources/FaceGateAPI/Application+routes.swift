@@ -101,9 +101,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger))
         .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
-    // PINs are hashed like passwords (bcrypt at BCRYPT_COST), off the cooperative pool.
-    let pins = PINHashing(hash: { [cost = configuration.bcryptCost] in try await hashPassword($0, cost: cost) },
-                          verify: { try await verifyPassword($0, hash: $1) })
+    let pins = PINHashing(bcryptCost: configuration.bcryptCost)
     MembersController(model: model, checkins: CheckinStore(database: services.database, logger: logger), pins: pins)
         .addRoutes(to: api.group("members"))
     FacesController(

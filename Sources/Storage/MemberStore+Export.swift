@@ -13,6 +13,8 @@ extension MemberStore {
         public var email: String?
         /// JSON text of an object.
         public var metadata: String
+        public var status: String
+        public var validUntil: String?
     }
 
     /// The organisation's members by name, a page of `pageSize` at a time (`PagedRows`: any number in constant
@@ -21,13 +23,14 @@ extension MemberStore {
         try await PagedRows(pageSize: pageSize) { [database, logger] after in
             let rows = try await database.query(
                 """
-                SELECT id, lower(name), external_id, name, email, metadata::text FROM members
+                SELECT id, lower(name), external_id, name, email, metadata::text, status, valid_until::text FROM members
                 WHERE organization_id = \(organization)
                   AND (\(after?.id)::uuid IS NULL OR (lower(name), id) > (\(after?.sortName)::text, \(after?.id)::uuid))
                 ORDER BY lower(name), id LIMIT \(pageSize)
                 """, logger: logger)
-            return try rows.decode((UUID, String, String?, String, String?, String).self).map {
-                ExportedMember(id: $0.0, sortName: $0.1, externalID: $0.2, name: $0.3, email: $0.4, metadata: $0.5)
+            return try rows.decode((UUID, String, String?, String, String?, String, String, String?).self).map {
+                ExportedMember(id: $0.0, sortName: $0.1, externalID: $0.2, name: $0.3, email: $0.4, metadata: $0.5,
+                               status: $0.6, validUntil: $0.7)
             }
         }
     }

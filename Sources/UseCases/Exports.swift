@@ -43,9 +43,10 @@ public enum CheckinExport {
 }
 
 /// An organisation's members with the columns of an import (`MemberImport.columns`: external_id, name, email,
-/// photos — empty: photos are not exported — and metadata), so that an export imports back; no biometric data.
+/// photos — empty: photos are not exported —, metadata, status and valid_until; never the PIN), so that an export
+/// imports back; no biometric data.
 public enum MemberListExport {
-    public static let columns = MemberImport.columns
+    public static let columns = MemberImport.columns.filter { $0 != "pin" }
 
     public static func head(_ format: ExportFormat) -> String {
         format == .csv ? CSVTable.line(columns) : ""
@@ -55,13 +56,15 @@ public enum MemberListExport {
         switch format {
         case .csv:
             return CSVTable.line([SpreadsheetCell.escaped(member.externalID ?? ""), SpreadsheetCell.escaped(member.name),
-                                  SpreadsheetCell.escaped(member.email ?? ""), "", member.metadata])
+                                  SpreadsheetCell.escaped(member.email ?? ""), "", member.metadata, member.status,
+                                  member.validUntil ?? ""])
         case .jsonl:
             // The metadata is the database's JSON text of an object: written as the object it is.
             return JSONLine.object([
                 ("external_id", member.externalID.map(JSONLine.string) ?? "null"), ("name", JSONLine.string(member.name)),
                 ("email", member.email.map(JSONLine.string) ?? "null"), ("photos", JSONLine.string("")),
-                ("metadata", member.metadata),
+                ("metadata", member.metadata), ("status", JSONLine.string(member.status)),
+                ("valid_until", member.validUntil.map(JSONLine.string) ?? "null"),
             ])
         }
     }

@@ -6,9 +6,12 @@ import ImageDecoding
 import Storage
 
 /// Members and their photos from a CSV file into an organisation (`facegate import members`), for a gym moving from
-/// another system. A row is `external_id,name,email,photos[,metadata]`: `photos` a `;`-separated list of paths inside
-/// the photos folder, `metadata` a JSON object. Members are matched by external id: created, or updated when name,
-/// email or metadata differ (`MemberStore.importMember`, with its audit entry). Every photo goes through the
+/// another system. A row is `external_id,name,email,photos[,metadata][,status][,valid_until][,pin]`: `photos` a
+/// `;`-separated list of paths inside the photos folder, `metadata` a JSON object, `status` and `valid_until` the
+/// membership (as the API takes them), `pin` the member's PIN (hashed; never exported). An optional column left out,
+/// or an empty `status` or `pin` cell, leaves the member's value as it is. Members are matched by external id:
+/// created, or updated when a field differs (`MemberStore.importMember`, with its audit entry; a PIN differs when
+/// the member's hash does not verify it). Every photo goes through the
 /// enrolment use case (`Enrolment`: decoding, quality gates, another member's face refused), except one the member
 /// already has (same SHA-256: skipped before any engine runs), so a second run changes nothing and an interrupted
 /// one resumes.
@@ -19,8 +22,9 @@ import Storage
 /// reported and nothing of it written; a photo the enrolment refuses is reported with the API's code; the import goes
 /// on. A database outage or a model switch stops it (run it again to continue).
 public struct MemberImport: Sendable {
-    /// The columns of an import file, in order (`metadata` may be left out); `facegate export members` writes them.
-    public static let columns = ["external_id", "name", "email", "photos", "metadata"]
+    /// The columns of an import file, in order (the ones after `photos` may be left out); `facegate export members`
+    /// writes them all but `pin`.
+    public static let columns = ["external_id", "name", "email", "photos", "metadata", "status", "valid_until", "pin"]
     static let requiredColumns = ["external_id", "name", "email", "photos"]
 
     /// How the API answers an error: its stable code and a detail for people, whether it refuses what was sent (a
@@ -105,7 +109,7 @@ public struct MemberImport: Sendable {
             var parts: [String] = []
             if !missing.isEmpty { parts.append("missing column(s) \(missing.joined(separator: ", "))") }
             if !unknown.isEmpty { parts.append("unknown column(s) \(unknown.joined(separator: ", "))") }
-            return "the CSV header must be \(MemberImport.columns.joined(separator: ",")) (metadata optional): "
+            return "the CSV header must be \(MemberImport.columns.joined(separator: ",")) (the columns after photos optional): "
                 + parts.joined(separator: "; ")
         }
     }
@@ -115,17 +119,20 @@ public struct MemberImport: Sendable {
     /// `MAX_IMAGE_BYTES`: a larger photo is refused (`image_too_large`) without being read whole.
     let maxPhotoBytes: Int
     let explain: @Sendable (any Error) -> Answer
+    /// How a `pin` cell is hashed and a member's hash checked against it.
+    let pins: PINHashing
     /// Photos examined at once: every engine busy, one more each waiting while rows are stored in order.
     let width: Int
 
     /// `explain`: how the API answers an error (its `Problem`), so that the report's codes are the API's.
     public init(
-        model: ModelContext, sealer: BiometricSealer, maxPhotoBytes: Int,
+        model: ModelContext, sealer: BiometricSealer, maxPhotoBytes: Int, pins: PINHashing,
         explain: @escaping @Sendable (any Error) -> Answer
     ) {
         self.model = model
         enrolment = Enrolment(model: model, sealer: sealer)
         self.maxPhotoBytes = maxPhotoBytes
+        self.pins = pins
         self.explain = explain
         width = 2 * model.pipeline.engines.size
     }
@@ -237,6 +244,12 @@ public struct MemberImport: Sendable {
         var email: String?
         /// Nil without a metadata column (left as it is); an empty cell is `{}`.
         var metadata: String?
+        /// Nil without the column or with an empty cell: left as it is.
+        var status: String?
+        /// Nil without the column (left as it is); `.some(nil)` for an empty cell: the membership does not end.
+        var validUntil: String??
+        /// Nil without the column or with an empty cell: left as it is.
+        var pin: String?
         var photos: [Photo]
     }
 
@@ -287,14 +300,20 @@ public struct MemberImport: Sendable {
             else { return cell }
             return String(decoding: compact, as: UTF8.self)
         }
+        func optional(_ column: String) -> String? {
+            cells[column].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let validUntil: String?? = cells["valid_until"] == nil ? nil : .some(optional("valid_until"))
         let fields = MemberFields(name: name.isEmpty ? nil : name, externalID: externalID,
-                                  email: email.isEmpty ? nil : email, metadata: metadata)
+                                  email: email.isEmpty ? nil : email, metadata: metadata, status: optional("status"),
+                                  validUntil: validUntil ?? nil)
         do {
             try fields.validate(requireName: true)
         } catch {
             let answer = explain(error)
             return invalid(answer.code, answer.detail)
         }
+        if let pin = optional("pin"), !PIN.isWellFormed(pin) { return invalid("invalid_field", "pin: \(PIN.rule)") }
         var photos: [Photo] = []
         for photo in named {
             switch Self.locate(photo, in: folder) {
@@ -303,7 +322,8 @@ public struct MemberImport: Sendable {
             }
         }
         return .valid(Row(line: record.line, externalID: externalID, name: name, email: fields.email,
-                          metadata: metadata, photos: photos))
+                          metadata: metadata, status: fields.status, validUntil: validUntil, pin: optional("pin"),
+                          photos: photos))
     }
 
     /// The file `named` stands for inside `folder` (which has its symbolic links resolved): a relative path that
@@ -407,7 +427,9 @@ public struct MemberImport: Sendable {
             do {
                 let (id, change) = try await model.members.importMember(
                     organization: context.organization, externalID: row.externalID, name: row.name, email: row.email,
-                    metadata: row.metadata, actor: context.actor, dryRun: context.dryRun)
+                    metadata: row.metadata, status: row.status, validUntil: row.validUntil,
+                    pin: row.pin.map { pin in .init(keeps: { try await pins.verify(pin, $0) }, hash: { try await pins.hash(pin) }) },
+                    actor: context.actor, dryRun: context.dryRun)
                 switch change {
                 case .created: ledger.summary.membersCreated += 1
                 case .updated: ledger.summary.membersUpdated += 1

@@ -2,6 +2,7 @@ import ArgumentParser
 import FaceEngine
 import Foundation
 import Gallery
+import UseCases
 
 /// Open-set 1:N identification: `facegate eval identify --manifest CSV --root DIR`.
 struct EvalIdentifyCommand: AsyncParsableCommand {
@@ -30,6 +31,12 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
         the photos after the first min-photos − 1, so runs with different --enrol-photos probe the same photos.
         """)
     var minPhotos: Int?
+    @Flag(help: """
+        Apply the service's rule with the PIN band (FACE_CONFIRM_TARGET_FAR): known probes nobody matched whose own \
+        member is among the band's candidates count as resolved by their PIN; adds confirm_tolerance, asked_members, \
+        fnir_after_confirmation, strangers_asked and stranger_accept_bound, and a sweep of the band's rate.
+        """)
+    var confirm = false
     @OptionGroup var options: EvalOptions
 
     /// Labels that mark a row as not one labelled person.
@@ -119,7 +126,20 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             return ["identities": kept.count, "gallery_faces": faces, "tolerance": rounded(Double(subsetRule.tolerance)),
                     "known_probes": scores.known.count, "fnir": rounded(outcome.fnir), "fpir": rounded(outcome.fpir)]
         }
-        try printJSON([
+        var confirmation: [String: Any] = [:]
+        if confirm {
+            guard let band = policy.confirmation else {
+                throw ValidationError("--confirm needs the PIN band: FACE_CONFIRM_TARGET_FAR is 0")
+            }
+            confirmation = full.confirmation(rule, band: band.tolerance()).summary
+            confirmation["confirm_target_far"] = band.falseMatchRate
+            confirmation["confirm_sweep"] = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03].map { far -> [String: Any] in
+                var point = full.confirmation(rule, band: pool.descriptor.falseMatches.tolerance(forFalseMatchRate: far)).summary
+                point["confirm_target_far"] = far
+                return point
+            }
+        }
+        try printJSON(confirmation.merging([
             "model": pool.descriptor.name,
             "model_version": pool.descriptor.version,
             "enrolled": enrolled.count - enrolmentFailures,
@@ -142,7 +162,7 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             "sweep": sweep,
             "gallery_subsets": subsets,
             "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),
-        ])
+        ]) { $1 })
     }
 }
 
@@ -162,7 +182,8 @@ struct Scores {
             }
             let ranked = closest.sorted { $0.value < $1.value }
             guard let best = ranked.first else { return nil }
-            return Nearest(identity: best.key, distance: best.value, runnerUp: ranked.dropFirst().first?.value ?? .infinity)
+            return Nearest(identity: best.key, distance: best.value, runnerUp: ranked.dropFirst().first?.value ?? .infinity,
+                           ranked: ranked.prefix(CheckIn.maxCandidates + 1).map { ($0.key, $0.value) })
         }
         self.known = known.map { ($0.identity, $0.embedding.flatMap(nearest)) }
         self.unknown = unknown.map { $0.flatMap(nearest) }
@@ -182,6 +203,59 @@ struct Scores {
         return (missedOrWrong, wrong, falseAccepts, Double(missedOrWrong) / Double(max(1, known.count)),
                 Double(falseAccepts) / Double(max(1, unknown.count)))
     }
+
+    /// The service's rule with the PIN band (`CheckIn`): a probe nobody matched 1:N is asked for a PIN when members lie
+    /// within `band` (the nearest `CheckIn.maxCandidates` of them; every member taken to have a PIN). A known probe
+    /// is resolved when its own member is among them; a stranger asked gets in only by guessing one of their PINs.
+    func confirmation(_ rule: MatchRule, band: Float) -> ConfirmationOutcome {
+        var outcome = ConfirmationOutcome(band: band, known: known.count, unknown: unknown.count)
+        for probe in known {
+            guard let best = probe.best else { outcome.unresolved += 1; continue }
+            if best.accepted(by: rule) {
+                if best.identity != probe.identity { outcome.unresolved += 1 }
+                continue
+            }
+            let asked = best.candidates(within: band)
+            guard !asked.isEmpty else { outcome.unresolved += 1; continue }
+            if asked.contains(probe.identity) { outcome.membersAsked += 1 } else { outcome.unresolved += 1 }
+        }
+        for probe in unknown {
+            guard let best = probe, !best.accepted(by: rule) else { continue }
+            let asked = best.candidates(within: band)
+            guard !asked.isEmpty else { continue }
+            outcome.strangersAsked += 1
+            outcome.strangerGuessChance += ConfirmationOutcome.guessChance(candidates: asked.count)
+        }
+        return outcome
+    }
+}
+
+/// What the PIN band does to a set of probes (`Scores.confirmation`).
+struct ConfirmationOutcome {
+    var band: Float
+    var known: Int
+    var unknown: Int
+    /// Known probes sent to the PIN pad with their own member among the candidates.
+    var membersAsked = 0
+    /// Known probes neither matched to their member by face nor resolvable by their PIN.
+    var unresolved = 0
+    var strangersAsked = 0
+    /// The sum over the strangers asked of their chance to guess a candidate's PIN in the tries allowed.
+    var strangerGuessChance = 0.0
+
+    /// The chance to hit one of `candidates` PINs of four digits (the shortest) in `CheckIn.confirmationAttempts`
+    /// tries, every PIN equally likely.
+    static func guessChance(candidates: Int) -> Double {
+        1 - pow(1 - Double(candidates) / 10_000, Double(CheckIn.confirmationAttempts))
+    }
+
+    var summary: [String: Any] {
+        ["confirm_tolerance": rounded(Double(band)),
+         "asked_members": rounded(Double(membersAsked) / Double(max(1, known))),
+         "fnir_after_confirmation": rounded(Double(unresolved) / Double(max(1, known))),
+         "strangers_asked": rounded(Double(strangersAsked) / Double(max(1, unknown))),
+         "stranger_accept_bound": Double(strangerGuessChance) / Double(max(1, unknown))]
+    }
 }
 
 /// A probe's nearest enrolled identity and the distance to the nearest *other* identity.
@@ -189,6 +263,13 @@ struct Nearest {
     var identity: String
     var distance: Float
     var runnerUp: Float
+    /// The nearest identities, nearest first (one more than the PIN band asks at most).
+    var ranked: [(identity: String, distance: Float)] = []
 
     func accepted(by rule: MatchRule) -> Bool { rule.accepts(distance: distance, runnerUp: runnerUp) }
+
+    /// The identities a check-in would ask the PIN of: the nearest `CheckIn.maxCandidates` within `band`.
+    func candidates(within band: Float) -> [String] {
+        ranked.prefix(CheckIn.maxCandidates).filter { $0.distance <= band }.map(\.identity)
+    }
 }

@@ -60,21 +60,24 @@ struct ImportExportTests {
         try Data("this is not a photo\n".utf8).write(to: URL(fileURLWithPath: photos + "/bad/not-a-photo.jpg"))
         try FileManager.default.copyItem(
             atPath: TestEnvironment.facesRoot + "/face_recognition/obama/obama2.jpg", toPath: root + "/outside.jpg")
-        let csv = CSVTable.line(["external_id", "name", "email", "photos", "metadata"])
-            + CSVTable.line(["44", "Barack Obama", "barack@example.org", "obama/obama.jpg; obama/obama1.jpg", #"{"plan":"gold"}"#])
-            + CSVTable.line(["46", "Joe Biden", "", "biden/biden.jpg", ""])
-            + CSVTable.line(["K-1", "Kit Harington", "kit@example.org", "kit/john1.jpeg;noface/landscape.jpg", "{}"])
+        // The membership and PIN columns empty (left as they are) unless a row gives them.
+        func line(_ fields: [String], membership: [String] = ["", "", ""]) -> String { CSVTable.line(fields + membership) }
+        let csv = CSVTable.line(["external_id", "name", "email", "photos", "metadata", "status", "valid_until", "pin"])
+            + line(["44", "Barack Obama", "barack@example.org", "obama/obama.jpg; obama/obama1.jpg", #"{"plan":"gold"}"#],
+                   membership: ["active", "2030-12-31", "4711"])
+            + line(["46", "Joe Biden", "", "biden/biden.jpg", ""])
+            + line(["K-1", "Kit Harington", "kit@example.org", "kit/john1.jpeg;noface/landscape.jpg", "{}"])
             // Barack Obama's photo again, for someone else.
-            + CSVTable.line(["X-1", "Impostor", "", "obama/obama1.jpg", ""])
+            + line(["X-1", "Impostor", "", "obama/obama1.jpg", ""])
             // A field too many.
-            + "E-1,Extra,e@example.org,,{},surplus\n"
-            + CSVTable.line(["F-1", "Fay", "not-an-email", "", ""])
-            + CSVTable.line(["G-1", "Gil", "", "bad/not-a-photo.jpg", ""])
-            + CSVTable.line(["H-1", "Hal", "", "missing/nothing.jpg", ""])
-            + CSVTable.line(["I-1", "Ida", "", "../outside.jpg", ""])
-            + CSVTable.line(["J-1", "", "j@example.org", "", ""])
+            + "E-1,Extra,e@example.org,,{},,,,surplus\n"
+            + line(["F-1", "Fay", "not-an-email", "", ""])
+            + line(["G-1", "Gil", "", "bad/not-a-photo.jpg", ""])
+            + line(["H-1", "Hal", "", "missing/nothing.jpg", ""])
+            + line(["I-1", "Ida", "", "../outside.jpg", ""])
+            + line(["J-1", "", "j@example.org", "", ""])
             // Barack Obama's row again: a member is one row.
-            + CSVTable.line(["44", "Barack H. Obama", "", "", ""])
+            + line(["44", "Barack H. Obama", "", "", ""])
         try csv.write(toFile: root + "/members.csv", atomically: true, encoding: .utf8)
     }
 
@@ -136,7 +139,7 @@ struct ImportExportTests {
             #expect(lines == Self.expectedReport)
             try #require(details.count == Self.expectedReport.count)
             #expect(details[0].hasPrefix("face ") && details[1].hasPrefix("face "))
-            #expect(details[6] == "line 6: 6 fields where the header has 5", "\(details[6])")
+            #expect(details[6] == "line 6: 9 fields where the header has 8", "\(details[6])")
             #expect(details[7] == "line 7: email: an email address", "\(details[7])")
             #expect(details[9].hasPrefix("line 9: missing/nothing.jpg"), "\(details[9])")
             #expect(details[11] == "line 11: name: required", "\(details[11])")
@@ -149,6 +152,8 @@ struct ImportExportTests {
             let obama = try #require(listed.first { $0["external_id"] as? String == "44" })
             let obamaID = try #require(obama["id"] as? String)
             #expect(obama["email"] as? String == "barack@example.org" && obama["face_count"] as? Int == 2)
+            #expect(obama["status"] as? String == "active" && obama["valid_until"] as? String == "2030-12-31"
+                    && obama["has_pin"] as? Bool == true, "\(obama)")
             #expect((obama["metadata"] as? [String: Any])?["plan"] as? String == "gold")
             let faces = try await client.json(.get, "/api/v1/members/\(obamaID)/faces", token: admin)
             let faceIDs = Set(((faces.body["faces"] as? [[String: Any]]) ?? []).compactMap { $0["face_id"] as? String })
@@ -177,7 +182,7 @@ struct ImportExportTests {
             let exported = try await Self.facegate(["export", "checkins"], url: url, in: root)
             #expect(exported.status == 0, "\(exported.standardError)")
             let checkins = CSVTable(text: exported.standardOutput)
-            #expect(checkins.header == ["checked_in_at", "member_id", "external_id", "name", "distance"])
+            #expect(checkins.header == ["checked_in_at", "member_id", "external_id", "name", "distance", "method"])
             #expect(checkins.rows.count == 1)
             #expect(checkins.rows.first?["member_id"] == obamaID && checkins.rows.first?["external_id"] == "44"
                     && checkins.rows.first?["name"] == "Barack Obama")
@@ -209,13 +214,13 @@ struct ImportExportTests {
             #expect(try await client.json(.post, "/api/v1/members", token: admin,
                                           body: ["name": "=1+2", "external_id": "Z-1"]).status == .created)
             let members = try await Self.facegate(["export", "members"], url: url, in: root)
-            #expect(members.standardOutput.contains("\nZ-1,'=1+2,,,{}\n"), "\(members.standardOutput)")
+            #expect(members.standardOutput.contains("\nZ-1,'=1+2,,,{},active,\n"), "\(members.standardOutput)")
             #expect(members.status == 0, "\(members.standardError)")
             let memberTable = CSVTable(text: members.standardOutput)
-            #expect(memberTable.header == ["external_id", "name", "email", "photos", "metadata"])
+            #expect(memberTable.header == ["external_id", "name", "email", "photos", "metadata", "status", "valid_until"])
             let exportedObama = try #require(memberTable.rows.first { $0["external_id"] == "44" })
             #expect(exportedObama["name"] == "Barack Obama" && exportedObama["email"] == "barack@example.org"
-                    && exportedObama["photos"] == "")
+                    && exportedObama["photos"] == "" && exportedObama["valid_until"] == "2030-12-31")
             #expect((try JSONSerialization.jsonObject(with: Data((exportedObama["metadata"] ?? "").utf8)) as? [String: String])
                 == ["plan": "gold"])
             try members.standardOutput.write(toFile: root + "/exported.csv", atomically: true, encoding: .utf8)

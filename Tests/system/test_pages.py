@@ -248,7 +248,7 @@ def test_admin_exports_the_check_ins_and_a_members_data(gym, admin_page):
     next(b for b in page.find_all("button") if b.text == "Export check-ins (CSV)").click()
     page.wait(lambda d: len(saved_files(page, "text/csv")) == 1, 30, "the check-ins file")
     lines = saved_files(page, "text/csv")[0].strip().split("\n")
-    assert lines[0] == "checked_in_at,member_id,external_id,name,distance", lines
+    assert lines[0] == "checked_in_at,member_id,external_id,name,distance,method", lines
     assert len(lines) == 2 and f",{gym['member']},M-0044,Barack Obama," in lines[1], lines
     assert unlabelled_fields(page) == []
     fits(page, "admin-checkins-exported")
@@ -275,6 +275,145 @@ def test_kiosk_turns_away_a_stranger(gym):
         assert state == "not-recognised", text
         assert "Not recognised" in text and "front desk" in text
         fits(page, "kiosk-not-recognised")
+
+
+def test_kiosk_greets_a_member_whose_membership_is_paused_and_sends_them_to_the_desk(gym):
+    service, admin = gym["service"], gym["tokens"]["admin"]
+    assert service.api("PATCH", f"/members/{gym['member']}", {"status": "paused"}, admin).status == 200
+    try:
+        with open_kiosk(gym["url"], "face_recognition/obama/obama2.jpg") as page:
+            state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "inactive", "hint", "error"})
+            assert state == "inactive", text
+            assert "Hello, Barack Obama" in text and "membership is paused" in text and "front desk" in text, text
+            fits(page, "kiosk-membership-paused")
+            assert page.script_errors() == []
+    finally:
+        assert service.api("PATCH", f"/members/{gym['member']}", {"status": "active"}, admin).status == 200
+    checkins = service.api("GET", f"/checkins?member_id={gym['member']}", token=admin).json()["checkins"]
+    assert len(checkins) == 1  # the welcome's, nothing for the paused visit
+
+
+def press(page, digits):
+    """Types `digits` on the kiosk's pad with its own keys."""
+    for digit in digits:
+        page.find(f"#keys button[data-key='{digit}']").click()
+
+
+@pytest.fixture(scope="module")
+def band_gym(services):
+    """A service whose 1:N rule is so strict (FPIR 1e-6) that a member's harder photo (two LFW photos of Anwar
+    Ibrahim, cosine distance 0.54 with SFace) is not matched by face alone but lies in the PIN band; the member has
+    PIN 2468 and member number A-17."""
+    service = services.start(env={"FACE_MATCH_TARGET_FPIR": "0.000001"})
+    org, tokens = service.organization("Band Gym", roles=("admin", "kiosk"))
+    member = service.member(tokens["admin"], "Anwar Ibrahim", external_id="A-17", pin="2468")
+    assert service.enrol(tokens["admin"], member, open(face("lfw/images/Anwar_Ibrahim/Anwar_Ibrahim_0001.jpg"), "rb")
+                         .read()).status == 201
+    return {"service": service, "url": f"http://127.0.0.1:{service.port}", "member": member, "tokens": tokens}
+
+
+def test_kiosk_asks_a_face_it_is_not_sure_of_for_the_pin(band_gym):
+    with open_kiosk(band_gym["url"], "lfw/images/Anwar_Ibrahim/Anwar_Ibrahim_0002.jpg", "band-gym-kiosk") as page:
+        state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "pin", "hint", "error"})
+        assert state == "pin" and "Enter your PIN" in page.find("#pad").text, text
+        assert "Anwar" not in page.run("return document.body.innerText")  # nobody named before the PIN
+        assert page.find("#pad-entry").get_attribute("type") == "password"  # digits not shown
+        assert unlabelled_fields(page) == []
+        fits(page, "kiosk-pin-pad")
+        press(page, "1357")
+        page.find("#pad-ok").click()
+        page.wait(lambda d: "2 tries left" in page.find("#pad-note").text, 20, "the wrong PIN's note")
+        fits(page, "kiosk-pin-wrong")
+        press(page, "2468")
+        page.find("#pad-ok").click()
+        state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "error"})
+        assert state == "welcome" and "Welcome, Anwar Ibrahim!" in text, text
+        assert page.script_errors() == []
+    checkins = band_gym["service"].api("GET", f"/checkins?member_id={band_gym['member']}",
+                                       token=band_gym["tokens"]["admin"]).json()["checkins"]
+    assert [c["method"] for c in checkins] == ["face_pin"]
+
+
+def test_kiosk_checks_in_by_member_number_and_face(band_gym):
+    with open_kiosk(band_gym["url"], "lfw/images/Anwar_Ibrahim/Anwar_Ibrahim_0002.jpg", "band-gym-kiosk") as page:
+        kiosk_outcome(page, {"pin", "welcome", "not-recognised", "error"})
+        page.find("#pad-cancel").click()
+        kiosk_outcome(page, {"ready"}, timeout=15)
+        page.find("#code").click()
+        page.wait_for("#pad-entry").send_keys("A-17")
+        assert page.find("#pad-entry").get_attribute("type") == "text"
+        fits(page, "kiosk-member-number")
+        page.find("#pad-ok").click()
+        state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "error"})
+        assert state == "welcome" and "Welcome, Anwar Ibrahim!" in text, text
+        page.find("#code").click()
+        page.wait_for("#pad-entry").send_keys("A-18")
+        page.find("#pad-ok").click()
+        state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "error"})
+        assert state == "not-recognised" and "do not match" in text, text
+        assert page.script_errors() == []
+    checkins = band_gym["service"].api("GET", f"/checkins?member_id={band_gym['member']}",
+                                       token=band_gym["tokens"]["admin"]).json()["checkins"]
+    assert [c["method"] for c in checkins][:1] == ["code_face"]
+
+
+def test_admin_sets_the_membership_and_pin_checks_in_by_hand_and_reads_the_attempts(gym, admin_page):
+    from selenium.webdriver.support.ui import Select
+    page, service, admin = admin_page, gym["service"], gym["tokens"]["admin"]
+    page.resize(*LAPTOP)
+    page.open(f"/admin#members/{gym['member']}")
+    page.wait(lambda d: page.find_all("#member-title") and page.find("#member-title").text == "Barack Obama", 20,
+              "the member's page")
+    member_id = gym["member"]
+    assert page.find(".pin-state p").get_attribute("data-pin") == "none"
+    Select(page.find(f"#status-{member_id}")).select_by_value("paused")
+    page.run("arguments[0].value = '2031-12-31'", page.find(f"#valid-until-{member_id}"))
+    page.find(f"#pin-{member_id}").send_keys("4321")
+    next(b for b in page.find_all("button") if b.text == "Save").click()
+    page.wait(lambda d: page.find(".pin-state p").get_attribute("data-pin") == "set", 20, "the PIN saved")
+    member = service.api("GET", f"/members/{member_id}", token=admin).json()
+    assert (member["status"], member["valid_until"], member["has_pin"]) == ("paused", "2031-12-31", True), member
+    assert page.find(f"#pin-{member_id}").get_attribute("value") == ""  # never shown again
+    fits(page, "admin-member-membership")
+
+    # By hand: a paused membership is still refused, with the reason in words; active again, it is recorded.
+    page.find("#manual-reason").send_keys("forgot his card, ID checked")
+    next(b for b in page.find_all("button") if b.text == "Check in by hand").click()
+    page.wait(lambda d: "paused" in page.find("form.manual .message").text, 20, "the refusal")
+    Select(page.find(f"#status-{member_id}")).select_by_value("active")
+    page.run("arguments[0].value = ''", page.find(f"#valid-until-{member_id}"))
+    next(b for b in page.find_all("button") if b.text == "Save").click()
+    page.wait(lambda d: service.api("GET", f"/members/{member_id}", token=admin).json().get("valid_until") is None, 20,
+              "the last day removed")
+    page.find("#manual-reason").send_keys("forgot his card, ID checked")
+    next(b for b in page.find_all("button") if b.text == "Check in by hand").click()
+    page.wait(lambda d: "checked in" in page.find("form.manual .message").text, 20, "the check-in by hand")
+    checkins = service.api("GET", f"/checkins?member_id={member_id}", token=admin).json()["checkins"]
+    assert checkins[0]["method"] == "manual"
+
+    # The attempts: the check-in by hand, the refusals, the kiosk's visits.
+    page.open("/admin#attempts")
+    page.wait(lambda d: len(page.find_all("tbody tr[data-outcome]")) >= 4, 20, "the attempts")
+    outcomes = [row.get_attribute("data-outcome") for row in page.find_all("tbody tr[data-outcome]")]
+    assert outcomes[:2] == ["checked_in", "membership_inactive"], outcomes
+    assert {"no_match", "no_face"} <= set(outcomes) or "no_match" in outcomes, outcomes
+    assert "By hand" in page.find("tbody tr").text
+    Select(page.find("#outcome-filter")).select_by_value("membership_inactive")
+    page.wait(lambda d: {row.get_attribute("data-outcome") for row in page.find_all("tbody tr[data-outcome]")}
+              == {"membership_inactive"}, 20, "the filter")
+    assert unlabelled_fields(page) == []
+    fits(page, "admin-attempts")
+    assert page.script_errors() == []
+
+
+def test_admin_page_takes_only_an_id_from_the_address(gym, admin_page):
+    """`#members/..\\users\\<id>` once made the page GET, PATCH and DELETE /api/v1/users/<id>."""
+    page = admin_page
+    users = gym["service"].api("GET", "/users", token=gym["tokens"]["admin"]).json()["users"]
+    page.open(f"/admin#members/..\\users\\{users[0]['id']}")
+    page.wait(lambda d: page.find("#view h1").text == "No such member", 20, "the refusal")
+    assert not page.find_all("#member-title") and not [b for b in page.find_all("button") if b.text in ("Save", "Erase member")]
+    assert gym["service"].api("GET", f"/users/{users[0]['id']}", token=gym["tokens"]["admin"]).status == 200
 
 
 def test_kiosk_asks_to_step_closer_when_it_sees_no_face(gym):

@@ -8,8 +8,8 @@ extension MemberImport {
     /// each refusal reported with the code and words the API answers it with (`Problem`); an internal failure with
     /// what went wrong, for the operator.
     public init(configuration: AppConfiguration, model: ModelContext) {
-        self.init(model: model, sealer: configuration.biometricSealer, maxPhotoBytes: configuration.imageLimits.maxBytes) {
-            error in
+        self.init(model: model, sealer: configuration.biometricSealer, maxPhotoBytes: configuration.imageLimits.maxBytes,
+                  pins: PINHashing(bcryptCost: configuration.bcryptCost)) { error in
             let problem = Problem(error)
             let internalFailure = problem.status == .internalServerError
             return Answer(

@@ -1,7 +1,8 @@
-// The admin page: staff (admin or operator) sign in; members are searched, paged, created, edited and erased; faces
-// are registered from files or the camera, shown (thumbnails fetched with the token) and deleted; check-ins are
-// listed with filters and exported as CSV for a date range; admins export a member's own data and manage staff and
-// kiosk accounts. One view at a time, chosen by the address's #hash.
+// The admin page: staff (admin or operator) sign in; members are searched, paged, created, edited (membership, last
+// day, PIN) and erased; faces are registered from files or the camera, shown (thumbnails fetched with the token) and
+// deleted; staff check a member in by hand; check-ins are listed with filters and exported as CSV for a date range;
+// every check-in attempt is listed by outcome; admins export a member's own data and manage staff and kiosk
+// accounts. One view at a time, chosen by the address's #hash.
 import { Session, signInForm, downsized, jpeg, plainWords, el } from './session.js';
 
 const session = new Session('facegate.admin', ['admin', 'operator']);
@@ -133,15 +134,29 @@ function membersView(params) {
   list.reload();
 }
 
-/** The member fields as a form; `submit(fields, feedbackElement)` on save. Empty optional fields are sent as null. */
+const MEMBERSHIP = { active: 'Active', paused: 'Paused', cancelled: 'Cancelled' };
+
+/**
+ * The member fields as a form; `submit(fields, feedbackElement)` on save. Empty optional fields are sent as null; the
+ * PIN only when one is typed (it is never shown again).
+ */
 function memberForm(member, submit, label) {
   const id = (name) => `${name}-${member.id || 'new'}`;
   const name = el('input', { id: id('name'), name: 'name', required: true, value: member.name || '', autocomplete: 'off' });
   const external = el('input', { id: id('external'), name: 'external_id', value: member.external_id || '', autocomplete: 'off' });
   const email = el('input', { id: id('email'), name: 'email', type: 'email', value: member.email || '', autocomplete: 'off' });
+  const status = el('select', { id: id('status'), name: 'status' },
+    Object.entries(MEMBERSHIP).map(([value, text]) => el('option', { value, selected: (member.status || 'active') === value }, text)));
+  const validUntil = el('input', { id: id('valid-until'), name: 'valid_until', type: 'date', value: member.valid_until || '' });
+  const pin = el('input', { id: id('pin'), name: 'pin', type: 'password', inputmode: 'numeric', autocomplete: 'new-password',
+                            pattern: '[0-9]{4,8}', maxlength: 8 });
   const feedback = message();
   const form = el('form', { novalidate: true },
-    field('Name', name), field('Member number', external, 'optional'), field('Email', email, 'optional'), feedback,
+    field('Name', name), field('Member number', external, 'optional'), field('Email', email, 'optional'),
+    field('Membership', status), field('Last day', validUntil, 'optional: the membership ends after it'),
+    field(member.has_pin ? 'New PIN' : 'PIN', pin,
+          member.has_pin ? 'leave empty to keep the PIN' : 'optional, 4 to 8 digits: asked when the face is not sure'),
+    feedback,
     el('div', { class: 'actions' }, el('button', { type: 'submit' }, label),
        member.id ? null : el('button', { type: 'reset', class: 'secondary' }, 'Cancel')));
   form.addEventListener('submit', async (event) => {
@@ -151,10 +166,35 @@ function memberForm(member, submit, label) {
       say(feedback, 'error', 'A name is needed.');
       return name.focus();
     }
-    await submit({ name: name.value.trim(), external_id: external.value.trim() || null,
-                   email: email.value.trim() || null }, feedback);
+    if (pin.value && !/^[0-9]{4,8}$/.test(pin.value)) {
+      say(feedback, 'error', 'A PIN has 4 to 8 digits.');
+      return pin.focus();
+    }
+    const fields = { name: name.value.trim(), external_id: external.value.trim() || null,
+                     email: email.value.trim() || null, status: status.value, valid_until: validUntil.value || null };
+    if (pin.value) fields.pin = pin.value;
+    await submit(fields, feedback);
+    pin.value = '';
   });
   return form;
+}
+
+/** The member's PIN state, with staff's Unlock and Remove. */
+function pinState(member, changed) {
+  const feedback = message('ok');
+  const change = async (fields, done) => {
+    const answer = await session.call('PATCH', `/members/${member.id}`, { json: fields });
+    if (!answer.ok) return say(feedback, 'error', plainWords(answer));
+    say(feedback, 'ok', done);
+    changed(answer.body);
+  };
+  const text = !member.has_pin ? 'No PIN: a face the service is not sure of goes to the front desk.'
+    : member.pin_locked ? 'The PIN is locked after too many wrong tries. Unlock it once you know who is asking.'
+      : 'A PIN is set.';
+  return el('div', { class: 'pin-state' }, el('p', { 'data-pin': member.pin_locked ? 'locked' : member.has_pin ? 'set' : 'none' }, text),
+    member.pin_locked ? el('button', { type: 'button', class: 'secondary', onclick: () => change({ pin_locked: false }, 'PIN unlocked.') }, 'Unlock PIN') : null,
+    member.has_pin ? el('button', { type: 'button', class: 'link', onclick: () => change({ pin: null }, 'PIN removed.') }, 'Remove PIN') : null,
+    feedback);
 }
 
 async function memberView(id) {
@@ -167,12 +207,29 @@ async function memberView(id) {
   }
   const member = answer.body;
   const title = el('h1', { id: 'member-title', tabindex: '-1' }, member.name);
+  const pinBox = el('div');
+  const showPIN = (current) => pinBox.replaceChildren(pinState(current, showPIN));
+  showPIN(member);
   const details = memberForm(member, async (fields, feedback) => {
     const saved = await session.call('PATCH', `/members/${id}`, { json: fields });
     if (!saved.ok) return say(feedback, 'error', plainWords(saved));
     title.textContent = saved.body.name;
+    showPIN(saved.body);
     say(feedback, 'ok', 'Saved.');
   }, 'Save');
+  // Staff check the member in by hand, saying why (recorded with their account and audited).
+  const reason = el('input', { id: 'manual-reason', autocomplete: 'off', maxlength: 500 });
+  const manualFeedback = message('ok');
+  const manual = el('form', { novalidate: true, class: 'manual' }, field('Reason', reason, 'e.g. "forgot card, ID checked"'),
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Check in by hand')), manualFeedback);
+  manual.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!reason.value.trim()) { say(manualFeedback, 'error', 'Say why, for the record.'); return reason.focus(); }
+    const answer = await session.call('POST', '/checkins', { json: { member_id: id, reason: reason.value.trim() } });
+    if (!answer.ok) return say(manualFeedback, 'error', plainWords(answer));
+    reason.value = '';
+    say(manualFeedback, 'ok', answer.status === 201 ? `${member.name} is checked in.` : `${member.name} was already checked in.`);
+  });
 
   const faces = el('ul', { class: 'faces', 'aria-label': 'Registered faces' });
   const facesStatus = el('p', { class: 'muted', role: 'status' });
@@ -268,13 +325,16 @@ async function memberView(id) {
       el('a', { href: `#checkins?member=${id}&name=${encodeURIComponent(member.name)}` }, 'Check-ins of this member')),
     title,
     el('div', { class: 'grid-2' },
-      el('div', { class: 'card' }, el('h2', {}, 'Details'), details),
+      el('div', { class: 'card' }, el('h2', {}, 'Details'), details, pinBox),
       el('div', { class: 'card' }, el('h2', {}, 'Register faces'),
         el('p', { class: 'muted' }, 'Register two or three photos of the member facing the camera, taken in different '
           + 'light or on different days. Each check-in is matched against the closest of them, so a member with more '
           + 'than one photo is turned away less often, while strangers are kept out at the same rate.'),
         field('Photos', files, 'JPEG, PNG or WebP; several at once'), camera.node, results)),
     el('div', { class: 'card' }, el('h2', {}, 'Faces'), facesStatus, faces),
+    el('div', { class: 'card' }, el('h2', {}, 'Check in by hand'),
+      el('p', { class: 'muted' }, 'When the face and the PIN do not do, check the member in yourself: your account and '
+        + 'the reason are recorded. A membership that is not active is still refused.'), manual),
     exportCard,
     el('div', { class: 'card' }, el('h2', {}, 'Erase'),
       el('p', { class: 'muted' }, 'Erasing removes the member and all their biometric data.'), erase)));
@@ -342,7 +402,8 @@ function checkinsView(params) {
     el('td', {}, dateTime(checkin.checked_in_at)),
     el('td', {}, el('a', { href: `#members/${checkin.member.id}` }, checkin.member.name)),
     el('td', {}, checkin.member.external_id || ''),
-    el('td', { class: 'number' }, `${Math.round(checkin.similarity * 100)}`),
+    el('td', {}, METHODS[checkin.method] || checkin.method),
+    el('td', { class: 'number' }, checkin.similarity === undefined ? '' : `${Math.round(checkin.similarity * 100)}`),
   ), 'No check-ins for these filters.');
   const apply = () => {
     const query = new URLSearchParams(params);
@@ -376,7 +437,44 @@ function checkinsView(params) {
       // The export is of every member (a member's own data is exported from their page).
       el('div', {}, field('From', from)), el('div', {}, field('To', to)), member ? null : exportButton),
     exportStatus,
-    table('Check-ins, newest first', ['When', 'Member', 'Member number', 'Similarity %'], list.body),
+    table('Check-ins, newest first', ['When', 'Member', 'Member number', 'How', 'Similarity %'], list.body),
+    list.status, list.controls));
+  list.reload();
+}
+
+const METHODS = { face: 'Face', code_face: 'Member number + face', face_pin: 'Face + PIN', manual: 'By hand' };
+/** Outcomes of check-in attempts in plain words (the others are shown by their code). */
+const OUTCOMES = {
+  checked_in: 'Checked in', repeat: 'Already checked in', no_match: 'Not recognised',
+  needs_confirmation: 'Asked for the PIN', wrong_pin: 'Wrong PIN', membership_inactive: 'Membership not active',
+  no_face: 'No face', rate_limited: 'Too many tries', pin_ambiguous: 'PIN fits several members',
+};
+
+function attemptsView(params) {
+  const outcome = el('select', { id: 'outcome-filter' }, el('option', { value: '' }, 'Every outcome'),
+    Object.entries(OUTCOMES).map(([value, text]) => el('option', { value, selected: params.get('outcome') === value }, text)));
+  const list = pager(async (cursor) => {
+    const query = new URLSearchParams({ limit: PAGE });
+    if (outcome.value) query.set('outcome', outcome.value);
+    if (cursor) query.set('cursor', cursor);
+    const answer = await session.call('GET', `/checkins/attempts?${query}`);
+    return answer.ok ? { ok: true, rows: answer.body.attempts, next: answer.body.next_cursor } : answer;
+  }, (attempt) => el('tr', { 'data-outcome': attempt.outcome },
+    el('td', {}, dateTime(attempt.occurred_at)),
+    el('td', {}, OUTCOMES[attempt.outcome] || attempt.outcome, attempt.reason ? el('small', { class: 'why' }, ` (${attempt.reason})`) : null),
+    el('td', {}, METHODS[attempt.method] || attempt.method),
+    el('td', {}, attempt.member ? el('a', { href: `#members/${attempt.member.id}` }, attempt.member.name) : ''),
+    el('td', { class: 'number' }, attempt.distance === undefined ? '' : attempt.distance.toFixed(3)),
+  ), 'No attempts for this filter.');
+  outcome.addEventListener('change', () => {
+    history.replaceState(null, '', outcome.value ? `#attempts?outcome=${outcome.value}` : '#attempts');
+    list.reload();
+  });
+  view.replaceChildren(el('section', { 'aria-labelledby': 'attempts-title' },
+    el('h1', { id: 'attempts-title', tabindex: '-1' }, 'Check-in attempts'),
+    el('p', { class: 'muted' }, 'Every attempt at the door, let in or not, with the member it was about (the nearest one for a face not recognised). No photos are kept.'),
+    el('div', { class: 'toolbar' }, el('div', {}, field('Outcome', outcome))),
+    table('Check-in attempts, newest first', ['When', 'Outcome', 'How', 'Member', 'Distance'], list.body),
     list.status, list.controls));
   list.reload();
 }
@@ -458,15 +556,18 @@ function route() {
   const [path, query = ''] = location.hash.slice(1).split('?');
   const params = new URLSearchParams(query);
   const [section, id] = path.split('/');
-  const current = ['checkins', 'users'].includes(section) ? section : 'members';
+  const current = ['checkins', 'attempts', 'users'].includes(section) ? section : 'members';
   for (const link of document.querySelectorAll('nav a')) {
     if (link.dataset.section === current) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  document.title = `${{ members: 'Members', checkins: 'Check-ins', users: 'Staff and kiosks' }[current]} — facegate`;
+  document.title = `${{ members: 'Members', checkins: 'Check-ins', attempts: 'Check-in attempts', users: 'Staff and kiosks' }[current]} — facegate`;
   if (current === 'checkins') checkinsView(params);
+  else if (current === 'attempts') attemptsView(params);
   else if (current === 'users') usersView();
-  else if (id) memberView(id);
+  // Only an id goes into a request path: anything else in the address (`..\users\…`) is no member.
+  else if (id && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) memberView(id);
+  else if (id) view.replaceChildren(el('h1', { tabindex: '-1' }, 'No such member'), el('a', { href: '#members' }, 'Back to members'));
   else membersView(params);
   setTimeout(() => { const heading = view.querySelector('h1'); if (heading) heading.focus(); }, 0);
 }
