@@ -83,6 +83,20 @@ def http_table(http):
     return lines
 
 
+def front_desk_table(http):
+    """Each real member's probe at the kiosk once per gallery size (`throughput.py` front_desk): in by face, in with
+    the member's PIN after a 202, neither (sent to the desk), or in as somebody else."""
+    lines = ["| gallery | probes | in by face | in with their PIN | neither (to the desk) | as a wrong member |",
+             "|---|---|---|---|---|---|"]
+    for gallery in http["galleries"]:
+        desk = gallery.get("front_desk")
+        if not desk:
+            continue
+        lines.append(f"| {gallery['faces']:,} | {desk['probes']} | {desk['by_face_share']:.1%} | {desk['by_pin_share']:.1%} "
+                     f"| **{desk['unresolved_share']:.1%}** | {desk['wrong_member']} |")
+    return lines
+
+
 def memory_table(memory):
     lines = ["| faces | start to ready | resident | peak resident |", "|---|---|---|---|"]
     for p in memory["points"]:
@@ -111,6 +125,8 @@ def markdown(results):
                 f"per row; {e['members']} real members enrolled through the API plus synthetic faces up to the gallery size; "
                 f"{e['probes_checked_in_correctly']} of {e['probes']} probe photos check in as the right member and are the "
                 "ones posted; latencies are of 2xx answers):", ""] + http_table(results["http"]) + [""]
+        out += ["**The front desk** (each of those probes posted once at each gallery size before the load; a 202 "
+                "answered with the member's own PIN):", ""] + front_desk_table(results["http"]) + [""]
     if "memory" in results:
         out += ["**Memory and start-up** (`facegate serve`, from process start to `/ready` with every face loaded):", ""]
         out += memory_table(results["memory"]) + [""]

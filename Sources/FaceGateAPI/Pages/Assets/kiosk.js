@@ -31,8 +31,9 @@ const sampleContext = sampler.getContext('2d', { willReadFrequently: true });
 
 let stream = null, samplingTimer = null, resetTimer = null, retryTimer = null;
 let busy = false, previous = null, steadyFor = 0, armed = true, emptyScene = null;
-/** The pad on screen: { kind: 'pin', confirmation } or { kind: 'code' }; null when none. */
-let pad = null, padTimer = null;
+/** The pad on screen: { kind: 'pin', confirmation } or { kind: 'code' }; null when none. Whether a check-in is on
+ * its way to the service (the member number pad opens any other time, over an outcome shown too). */
+let pad = null, padTimer = null, sending = false;
 
 function show(state, headline, detail = '') {
   outcome.dataset.state = state;
@@ -103,8 +104,9 @@ async function checkIn(frame = null, code = null) {
 
 async function send(photo, frame, started, code = null) {
   const path = code ? `/checkins?member_code=${encodeURIComponent(code)}` : '/checkins';
+  sending = true;
   const answer = await session.call('POST', path, {
-    body: photo, headers: { 'Content-Type': 'image/jpeg' }, timeoutMs: 15000 });
+    body: photo, headers: { 'Content-Type': 'image/jpeg' }, timeoutMs: 15000 }).finally(() => { sending = false; });
   if (!session.user) return; // signed out meanwhile
   outcome.dataset.latencyMs = String(Math.round(performance.now() - started));
   if (answer.status === 202 && answer.body && answer.body.code === 'needs_confirmation') {
@@ -153,6 +155,7 @@ function inactive(answer) {
 /** Shows the PIN pad (digits not echoed) or the member number pad; the camera waits meanwhile. */
 function openPad(which, note = '') {
   clearTimeout(resetTimer);
+  clearTimeout(retryTimer);
   busy = true;
   pad = which;
   const entry = $('pad-entry');
@@ -278,7 +281,7 @@ $('capture').addEventListener('click', () => {
   if (pad && pad.kind === 'code') return submitPad();
   if (!pad) checkIn();
 });
-$('code').addEventListener('click', () => { if (!busy || pad) openPad({ kind: 'code' }); });
+$('code').addEventListener('click', () => { if (!sending) openPad({ kind: 'code' }); });
 $('pad').addEventListener('submit', (event) => { event.preventDefault(); submitPad(); });
 $('pad-cancel').addEventListener('click', () => { closePad(); ready(); });
 $('pad-entry').addEventListener('input', idlePad);
