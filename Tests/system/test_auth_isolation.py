@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import statistics
 import time
 import uuid
@@ -259,6 +260,23 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(services):
     assert attempt({"X-Forwarded-For": "2001:db8:1:2::7"}) == 429  # the same /64
     # An untrusted peer's headers are its own words: it is limited as itself.
     assert [attempt({"X-Forwarded-For": f"192.0.2.{i}"}, source="127.0.0.4") for i in range(3)] == [401, 401, 429]
+
+
+def test_forwarding_headers_without_trusted_proxies_are_warned_about_once(services):
+    """X-Forwarded-For (or Forwarded) reaching a service with TRUSTED_PROXIES unset means a proxy in front that is not
+    named: every client would share its limits. The service says so in its log, once, and still limits by the peer."""
+    service = services.start(env={"LOGIN_RATE_LIMIT_PER_MINUTE": 2})
+    logged_before = os.path.getsize(service.log_path)  # the log file is appended to: read what this test adds
+    statuses = [service.api("POST", "/auth/login", {"username": "nobody", "password": "wrong password!"},
+                            headers={"X-Forwarded-For": f"203.0.113.{i}"}, source="127.0.0.6").status
+                for i in range(3)]
+    assert statuses == [401, 401, 429], statuses
+    assert service.api("GET", "/health", headers={"Forwarded": "for=192.0.2.1"}).status == 200
+    with open(service.log_path, "rb") as log:
+        log.seek(logged_before)
+        added = log.read().decode(errors="replace")
+    warnings = [line for line in added.splitlines() if "TRUSTED_PROXIES is unset" in line]
+    assert len(warnings) == 1, warnings
 
 
 def test_login_time_does_not_reveal_whether_a_username_exists(service):
