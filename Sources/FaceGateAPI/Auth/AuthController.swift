@@ -69,6 +69,13 @@ struct AuthController {
         switch rotation {
         case .rotated:
             return try JSONResponse.encode(issued.pair, status: .ok)
+        case .replacedInGrace(let user, let family):
+            // A lost answer, or a copied token used first: either way one pair goes on, and the one it replaced is
+            // dead (its holder, presenting it, ends the session). Audited, so that a copied token leaves a trace.
+            context.logger.notice("refresh token presented again within the grace; the pair it got before is revoked",
+                                  metadata: ["user": "\(user)", "session": "\(family)", "jti": "\(claims.jti.value)"])
+            try await users.audit("refresh_token_grace_used", organization: account.organizationID, actor: user)
+            return try JSONResponse.encode(issued.pair, status: .ok)
         case .reused(let user, let family):
             context.logger.warning("refresh token reused; session revoked", metadata: [
                 "user": "\(user)", "session": "\(family)", "jti": "\(claims.jti.value)"])
