@@ -189,6 +189,44 @@ struct UsersTests {
         }
     }
 
+    @Test("""
+        one's own password changes only with the current one, and ends the account's other sessions but not this one; \
+        an admin resets another account's password without it, and that account's sessions end
+        """)
+    func passwordChange() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            let other = try #require(try await AuthTests.login(client).1)  // another session of the same account
+            let me = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
+            let newPassword = "a brand new password"
+            // A stolen access token alone does not make the account the thief's.
+            let bare = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: ["password": newPassword])
+            #expect(bare.status == .badRequest && bare.body["code"] as? String == "invalid_field", "\(bare)")
+            let wrong = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: [
+                "password": newPassword, "current_password": "not the password at all"])
+            #expect(wrong.status == .forbidden && wrong.body["code"] as? String == "wrong_password", "\(wrong)")
+            #expect(try await AuthTests.login(client, password: newPassword).0 == .unauthorized)
+            let changed = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: [
+                "password": newPassword, "current_password": "correct horse battery staple"])
+            #expect(changed.status == .ok, "\(changed)")
+            // This session goes on; the other one has ended.
+            #expect(try await client.json(.get, "/api/v1/auth/me", token: root).status == .ok)
+            #expect(try await AuthTests.me(client, other.access_token) == (.unauthorized, "invalid_token"))
+            #expect(try await AuthTests.refresh(client, other.refresh_token).0 == .unauthorized)
+            #expect(try await AuthTests.login(client, password: newPassword).0 == .ok)
+
+            // An admin resetting another account's password needs no current password; its sessions end.
+            let made = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "desk", "password": Self.password, "role": "operator"])
+            let desk = try #require(made.body["id"] as? String)
+            let deskToken = try await client.accessToken(username: "desk", password: Self.password)
+            let reset = try await client.json(.patch, "/api/v1/users/\(desk)", token: root, body: ["password": newPassword])
+            #expect(reset.status == .ok, "\(reset)")
+            #expect(try await AuthTests.me(client, deskToken) == (.unauthorized, "invalid_token"))
+            #expect(try await client.accessToken(username: "desk", password: newPassword).isEmpty == false)
+        }
+    }
+
     @Test("disabling or deleting an account cuts its tokens off at once; nobody disables themselves")
     func disableAndDelete() async throws {
         try await withApplication { client, _ in
