@@ -240,6 +240,28 @@ def test_login_brute_force_is_limited_without_locking_the_owner_out(services):
     assert spread.count(429) >= 1 and attempt("bob", "127.0.0.9", password=PASSWORD).status == 429, spread
 
 
+def test_the_username_limit_is_the_accounts_whatever_the_spelling(services):
+    """PostgreSQL's lower() folds `İ` to `i` where Swift writes `i̇`, so `secrev-İvİ` signs in as `secrev-ivi`. The limit
+    per username from all addresses is the limit of the account the database matched: spellings share it, instead of
+    each getting a bucket of its own (2^k times the limit for a name with k letters `i`)."""
+    service = services.start(env={"LOGIN_RATE_LIMIT_PER_MINUTE": 3})
+    root = service.token()
+    response = service.api("POST", "/users", {"username": "secrev-ivi", "password": PASSWORD, "role": "operator"}, root)
+    assert response.status == 201, response.body
+
+    def attempt(username, source, password="wrong password!"):
+        return service.api("POST", "/auth/login", {"username": username, "password": password}, source=source).status
+
+    if attempt("secrev-İvİ", "127.0.0.8", password=PASSWORD) != 200:
+        pytest.skip("this cluster's lower() does not fold İ to i: no spelling reaches the account")
+    spellings = ["secrev-ivi", "secrev-İvi", "secrev-ivİ", "secrev-İvİ"]
+    # Three attempts from each of 15 addresses (the per-address limit), the spellings taking turns: 45 attempts
+    # against the account's 30 a minute.
+    spread = [attempt(spellings[(i + j) % 4], f"127.0.3.{i}") for i in range(1, 16) for j in range(3)]
+    assert spread.count(429) >= 1, spread
+    assert attempt("SECREV-IVI", "127.0.0.10", password=PASSWORD) == 429
+
+
 def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(services):
     """TRUSTED_PROXIES names the proxy (127.0.0.1 here): its X-Forwarded-For / Forwarded name the client, the right-most
     address that is not a trusted proxy; from any other peer those headers are ignored."""

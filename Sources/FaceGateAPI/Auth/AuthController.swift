@@ -16,6 +16,9 @@ struct AuthController {
     let loginLimiter: TokenBucketLimiter
     /// Login attempts per username from all addresses together, ten times as many: guessing spread over many
     /// addresses is still limited, while failures from one address cannot keep the account's owner out.
+    /// A username's buckets are the account's that the database matches (PostgreSQL's `lower()` decides, which folds
+    /// `İ` to `i` where Swift writes `i̇`), so that no spelling of one name gets a bucket of its own; a name matching
+    /// no account is keyed by its text, lowercased.
     let usernameLimiter: TokenBucketLimiter
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -37,13 +40,14 @@ struct AuthController {
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
-        let username = body.username.lowercased().prefix(100)
-        for (limiter, key) in [(loginLimiter, context.clientKey), (loginLimiter, "username:\(username)|\(context.clientKey)"),
-                               (usernameLimiter, "username:\(username)")] {
+        let perAddress = loginLimiter.take(context.clientKey)
+        guard perAddress.allowed else { throw Problem.rateLimited(perAddress, what: "login attempts") }
+        let found = try await users.credentials(username: body.username)
+        let name = found.map { "account:\($0.account.id)" } ?? "username:\(body.username.lowercased().prefix(100))"
+        for (limiter, key) in [(loginLimiter, "\(name)|\(context.clientKey)"), (usernameLimiter, name)] {
             let decision = limiter.take(key)
             guard decision.allowed else { throw Problem.rateLimited(decision, what: "login attempts") }
         }
-        let found = try await users.credentials(username: body.username)
         let matches = try await verifyPassword(body.password, hash: found?.passwordHash ?? dummyHash)
         guard let found, matches, !found.account.disabled else {
             // The account when the username exists, and nothing typed otherwise: people type passwords into the
