@@ -100,7 +100,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     ).addRoutes(to: api.group("auth"))
     OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger))
         .addRoutes(to: api.group("organizations"))
-    UsersController(users: users, bcryptCost: configuration.bcryptCost, passwordChecks: loginLimiter)
+    UsersController(users: users, bcryptCost: configuration.bcryptCost, passwordChecks: loginLimiter,
+                    usernameRefusals: TokenBucketLimiter(perMinute: 1, burst: share(10)))
         .addRoutes(to: api.group("users"))
     // PINs are hashed like passwords (bcrypt at BCRYPT_COST), off the cooperative pool.
     let pins = PINHashing(hash: { [cost = configuration.bcryptCost] in try await hashPassword($0, cost: cost) },

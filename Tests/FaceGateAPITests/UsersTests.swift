@@ -98,6 +98,47 @@ struct UsersTests {
         }
     }
 
+    @Test("""
+        a username taken in another organisation is refused exactly as one taken in one's own, and an organisation's \
+        refusals are limited: then every account creation waits, taken name or free
+        """)
+    func usernameOfAnotherOrganisation() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            let orgB = try #require(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Gym B"])
+                .body["id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "b-admin", "password": Self.password, "role": "admin", "organization_id": orgB]).status == .created)
+            let bAdmin = try await client.accessToken(username: "b-admin", password: Self.password)
+            #expect(try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                "username": "b-desk", "password": Self.password, "role": "operator"]).status == .created)
+            // "Admin" is the super admin's, in another organisation; "B-Desk" is B's own. The answers are the same.
+            let theirs = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                "username": "Admin", "password": Self.password, "role": "operator"])
+            let own = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                "username": "B-Desk", "password": Self.password, "role": "operator"])
+            #expect(theirs.status == .conflict && theirs.body["code"] as? String == "duplicate_username", "\(theirs)")
+            #expect(own.status == theirs.status && own.body["code"] as? String == theirs.body["code"] as? String
+                    && own.body["detail"] as? String == theirs.body["detail"] as? String, "\(own) / \(theirs)")
+            // Asking name after name meets the organisation's limit on refusals (10, then one a minute)...
+            var refusals = 2
+            var status = theirs.status
+            while status == .conflict && refusals < 20 {
+                status = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                    "username": "admin", "password": Self.password, "role": "operator"]).status
+                if status == .conflict { refusals += 1 }
+            }
+            #expect(status == .tooManyRequests && refusals >= 10, "\(status) after \(refusals) refusals")
+            // ...after which a free name waits too: the answer says nothing about the name.
+            let free = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                "username": "b-free", "password": Self.password, "role": "operator"])
+            #expect(free.status == .tooManyRequests && free.body["code"] as? String == "rate_limited", "\(free)")
+            // Another organisation is not held up.
+            #expect(try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "root-desk", "password": Self.password, "role": "operator"]).status == .created)
+        }
+    }
+
     @Test("a password longer than the 72 bytes bcrypt reads is refused; a failed login stores no typed text")
     func passwordLengthAndFailedLoginAudit() async throws {
         try await withApplication { client, url in

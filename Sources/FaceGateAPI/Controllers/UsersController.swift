@@ -8,6 +8,9 @@ struct UsersController {
     let bcryptCost: UInt8
     /// Checks of `current_password` per account (`LOGIN_RATE_LIMIT_PER_MINUTE`): guessing it is guessing a password.
     let passwordChecks: TokenBucketLimiter
+    /// Accounts refused for a taken username, per organisation: usernames are unique across organisations (a login
+    /// names none), so a refusal says that the name exists somewhere; this bounds how fast an admin can ask.
+    let usernameRefusals: TokenBucketLimiter
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
@@ -83,10 +86,22 @@ struct UsersController {
         guard organization == actor.organizationID || actor.isSuperAdmin else {
             throw Problem(.forbidden, code: "forbidden", detail: "only the super admin may create accounts in other organisations")
         }
+        // Once the organisation has used up its refusals, every creation waits (429), taken name or free: the answer
+        // then tells nothing about the name.
+        let refusals = "org:\(actor.organizationID)"
+        guard usernameRefusals.wouldAllow(refusals) else {
+            throw Problem.rateLimited(usernameRefusals.take(refusals), what: "accounts refused for a taken username")
+        }
         let hash = try await hashPassword(body.password, cost: bcryptCost)
-        let account = try await users.create(
-            organization: organization, username: body.username, email: body.email, passwordHash: hash, role: body.role,
-            actor: actor.id)
+        let account: UserStore.Account
+        do {
+            account = try await users.create(
+                organization: organization, username: body.username, email: body.email, passwordHash: hash,
+                role: body.role, actor: actor.id)
+        } catch StorageError.duplicateUsername {
+            _ = usernameRefusals.take(refusals)
+            throw StorageError.duplicateUsername
+        }
         return try JSONResponse.encode(UserView(account, shownTo: actor), status: .created)
     }
 
