@@ -334,6 +334,7 @@ enum OpenAPIDocument {
             "schema": ["type": "string", "minLength": 1, "maxLength": 200]]]
         var responses = operation["responses"] as? [String: Any] ?? [:]
         for (status, code) in [("400", "invalid_idempotency_key"), ("409", "idempotency_in_progress"),
+                               ("410", "member_erased (a replayed answer about a member erased since)"),
                                ("422", "idempotency_key_reused")] {
             let before = (responses[status] as? [String: Any])?["description"] as? String
             responses[status] = problem((before.map { $0.replacingOccurrences(of: "problem: ", with: "") + ", " } ?? "") + code)
