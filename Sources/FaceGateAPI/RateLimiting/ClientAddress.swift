@@ -62,7 +62,7 @@ struct ClientAddressResolver: Sendable {
         case .xForwardedFor: forwardedFor.map { $0.split(separator: ",").map { Self.address(of: Self.trimmed($0)) } } ?? []
         }
         for hop in chain.reversed() {
-            guard ipBytes(hop) != nil else { return "unknown:" + hop.prefix(64) }
+            guard ipBytes(hop) != nil else { return "unknown:" + String(hop.prefix(64)) }
             if !isTrusted(hop) { return hop }
         }
         return chain.first ?? peer
