@@ -23,9 +23,17 @@ public func buildApplication(
     if DatabaseURL.isPlaintextOverNetwork(configuration.databaseURL) {
         logger.warning("DATABASE_URL reaches a database on another host with sslmode=disable: passwords and biometric data cross the network unencrypted; use sslmode=require or verify-full")
     }
-    let postgres = PostgresClient(
-        configuration: try DatabaseURL.configuration(from: configuration.databaseURL),
-        backgroundLogger: logger)
+    var postgresConfiguration = try DatabaseURL.configuration(from: configuration.databaseURL)
+    // DATABASE_STATEMENT_TIMEOUT_MS on the server too, for every session of the service: PostgreSQL cancels a
+    // statement that outlasts it, and ends a session left idle in a transaction that long, so that what the client
+    // has given up on (closing its connection, which a backend waiting for a lock does not notice) does not run on.
+    // Work off the request path that may take longer lifts it for its own transaction (migrations, gallery loads,
+    // retention: `SET LOCAL statement_timeout = 0`).
+    let serverBound = String(Int(configuration.databaseStatementTimeout / .milliseconds(1)))
+    postgresConfiguration.options.additionalStartupParameters = [
+        ("statement_timeout", serverBound), ("idle_in_transaction_session_timeout", serverBound),
+    ]
+    let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
     let database = Database(client: postgres, connectionWait: configuration.databaseWait,
                             statementTimeout: configuration.databaseStatementTimeout)
     let metrics = ServiceMetrics()

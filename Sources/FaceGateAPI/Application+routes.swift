@@ -100,7 +100,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     ).addRoutes(to: api.group("auth"))
     OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger))
         .addRoutes(to: api.group("organizations"))
-    UsersController(users: users, bcryptCost: configuration.bcryptCost).addRoutes(to: api.group("users"))
+    UsersController(users: users, bcryptCost: configuration.bcryptCost, passwordChecks: loginLimiter,
+                    usernameRefusals: TokenBucketLimiter(perMinute: 1, burst: share(10)))
+        .addRoutes(to: api.group("users"))
     let pins = PINHashing(bcryptCost: configuration.bcryptCost)
     MembersController(model: model, checkins: CheckinStore(database: services.database, logger: logger), pins: pins)
         .addRoutes(to: api.group("members"))

@@ -68,6 +68,9 @@ public struct Database: Sendable {
         let work = Task {
             do {
                 answer.deliver(.success(try await body()))
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.queryCanceled.raw {
+                // The server's own statement_timeout (the service sets it to the same bound): the timeout, said as such.
+                answer.deliver(.failure(StorageError.timedOut("the database statement")))
             } catch {
                 // Closing the connection at the timeout fails the statement: that is the timeout, said as such.
                 answer.deliver(.failure(timedOut.isSet ? StorageError.timedOut("the database statement") : error))

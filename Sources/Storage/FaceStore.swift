@@ -140,17 +140,21 @@ public struct FaceStore: Sendable {
     }
 
     /// Streams every face (of one organisation, or all) to `body` in database order. For the gallery's loads, off the
-    /// request path: it streams (a million faces are never all in one array) and waits for a connection unbounded.
+    /// request path: it streams (a million faces are never all in one array), waits for a connection unbounded and
+    /// lifts the server's statement bound for its transaction (a large gallery streams for longer).
     public func forEachFace(
         organization: UUID? = nil, _ body: (_ organization: UUID, FaceRef, [Float]) throws -> Void
     ) async throws {
-        let rows = try await database.client.query(
-            """
-            SELECT organization_id, id, member_id, embedding::real[], template_key_id FROM faces
-            WHERE (\(organization)::uuid IS NULL OR organization_id = \(organization)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
-            """, logger: logger)
-        for try await (org, id, member, template, key) in rows.decode((UUID, UUID, UUID, [Float], String?).self) {
-            try body(org, FaceRef(face: id, member: member), try templates.embedding(of: template, under: key))
+        try await database.client.transaction(logger: logger) { connection in
+            try await connection.query(Migrator.noStatementTimeout, logger: logger)
+            let rows = try await connection.query(
+                """
+                SELECT organization_id, id, member_id, embedding::real[], template_key_id FROM faces
+                WHERE (\(organization)::uuid IS NULL OR organization_id = \(organization)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+                """, logger: logger)
+            for try await (org, id, member, template, key) in rows.decode((UUID, UUID, UUID, [Float], String?).self) {
+                try body(org, FaceRef(face: id, member: member), try templates.embedding(of: template, under: key))
+            }
         }
     }
 

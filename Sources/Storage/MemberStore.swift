@@ -248,7 +248,11 @@ public struct MemberStore: Sendable {
     }
 
     /// Deletes the member and every one of its faces (embeddings and thumbnails) for good, in one transaction,
-    /// and records the erasure in the audit log. Returns the faces removed, or nil when there was no such member.
+    /// and records the erasure in the audit log. Every kept answer to an `Idempotency-Key` of the organisation's
+    /// accounts that names the member or one of its faces (the member's creation with its name, email and metadata,
+    /// its enrolments, its check-ins) becomes `erasedAnswer` in the same transaction: replaying the key returns
+    /// nothing of the member, and does not run the request again (which would create the member anew). Returns the
+    /// faces removed, or nil when there was no such member.
     public func delete(member: UUID, organization: UUID, actor: UUID? = nil) async throws -> [FaceRef]? {
         try await database.transaction(logger: logger) { connection in
             var removed: [FaceRef] = []
@@ -260,15 +264,36 @@ public struct MemberStore: Sendable {
                 "DELETE FROM members WHERE id = \(member) AND organization_id = \(organization) RETURNING id",
                 logger: logger)
             guard try await deleted.first(UUID.self) != nil else { return nil }
+            // Answers name ids in lowercase (the API's way); uppercase too, in case.
+            let named = ([member] + removed.map(\.face)).flatMap { [$0.uuidString.lowercased(), $0.uuidString] }
+            let redacted = try await connection.query(
+                """
+                WITH redacted AS (
+                    UPDATE idempotency_keys k
+                    SET status = 410, content_type = 'application/problem+json', body = \(Self.erasedAnswer.byteBuffer)
+                    FROM users u
+                    WHERE u.id = k.user_id AND u.organization_id = \(organization) AND k.body IS NOT NULL
+                      AND EXISTS (SELECT 1 FROM unnest(\(named)::text[]) AS n(id)
+                                  WHERE position(convert_to(n.id, 'UTF8') IN k.body) > 0)
+                    RETURNING 1
+                )
+                SELECT count(*)::int FROM redacted
+                """, logger: logger)
+            let answersRedacted = try await redacted.first(Int.self) ?? 0
             try await connection.query(
                 """
                 INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
                 VALUES (\(organization), \(actor), 'member_erased', \(member.uuidString),
-                        jsonb_build_object('faces_erased', \(removed.count)))
+                        jsonb_build_object('faces_erased', \(removed.count), 'answers_redacted', \(answersRedacted)))
                 """, logger: logger)
             return removed
         }
     }
+
+    /// What a replayed `Idempotency-Key` answers once the member its answer named has been erased (status 410).
+    static let erasedAnswer = Array(
+        #"{"code":"member_erased","detail":"the member this request concerned has been erased","status":410,"title":"Gone","type":"about:blank"}"#
+            .utf8)
 }
 
 /// A membership's state, as staff set it.

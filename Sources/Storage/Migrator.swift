@@ -9,6 +9,11 @@ public struct Migrator: Sendable {
 
     let migrations: [Migration]
 
+    /// Lifts the service's server-side statement bound (`DATABASE_STATEMENT_TIMEOUT_MS`, set for its sessions) for the
+    /// rest of a transaction: for work off the request path that may take longer (migrations, and waiting for another
+    /// instance's; gallery loads; retention batches).
+    static let noStatementTimeout: PostgresQuery = "SET LOCAL statement_timeout = 0"
+
     public init(migrations: [Migration] = Migration.all) {
         self.migrations = migrations
     }
@@ -29,6 +34,7 @@ public struct Migrator: Sendable {
     static func updatePgvector(_ client: PostgresClient, logger: Logger) async throws {
         do {
             try await client.transaction(logger: logger) { connection in
+                try await connection.query(Self.noStatementTimeout, logger: logger)
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
                 let rows = try await connection.query(
                     """
@@ -50,6 +56,7 @@ public struct Migrator: Sendable {
 
     private func applyMigrations(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
         try await client.transaction(logger: logger) { connection in
+            try await connection.query(Self.noStatementTimeout, logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
             try await connection.query(
                 """

@@ -7,10 +7,10 @@ public struct RefreshTokenStore: Sendable {
     let database: Database
     let logger: Logger
     /// How long a token just replaced by a refresh may be presented again (its answer was lost) without counting as
-    /// reuse: it then replaces the token that replaced it.
+    /// reuse: the token that replaced it is then revoked for good and a new one takes its place.
     let reuseGrace: Duration
 
-    public init(database: Database, logger: Logger, reuseGrace: Duration = .seconds(10)) {
+    public init(database: Database, logger: Logger, reuseGrace: Duration = .seconds(3)) {
         self.database = database
         self.logger = logger
         self.reuseGrace = reuseGrace
@@ -44,9 +44,12 @@ public struct RefreshTokenStore: Sendable {
     }
 
     public enum Rotation: Sendable, Equatable {
-        /// The presented token was current, or had just been replaced (within the grace) by a token nobody has used
-        /// yet: that current token is now revoked and `next` stored in its family.
+        /// The presented token was current: it is now revoked and `next` stored in its family.
         case rotated(user: UUID, family: UUID)
+        /// The presented token had just been replaced (within the grace) by a token nobody has used yet (the answer
+        /// was lost): that replacement is now revoked for good, as if stolen (presenting it later is reuse), and
+        /// `next` takes its place. The session does not fork: one pair goes on.
+        case replacedInGrace(user: UUID, family: UUID)
         /// No such token, or it has expired.
         case invalid
         /// The token had already been used or revoked: its whole family is now revoked (a stolen token was used).
@@ -56,7 +59,10 @@ public struct RefreshTokenStore: Sendable {
     /// Exchanges the token whose hash is `hash` for `next` (of the same user and family), atomically: two concurrent
     /// refreshes with one token cannot both succeed at once. A token replaced less than `reuseGrace` ago whose
     /// replacement is still current (its answer was lost on the way) is accepted once more: the replacement is
-    /// revoked instead and `next` takes its place. Any other revoked token is reuse: the family is revoked.
+    /// revoked instead, with no successor of its own (so that whoever holds it meets reuse, and the session ends,
+    /// rather than going on beside `next`), and `next` takes its place as the presented token's replacement (a retry
+    /// within the same grace, counted from the first exchange, replaces it in turn). Any other revoked token is reuse:
+    /// the family is revoked.
     public func rotate(hash: [UInt8], next: NewToken) async throws -> Rotation {
         let graceMilliseconds = Int(reuseGrace / .milliseconds(1))
         return try await database.transaction(logger: logger) { connection in
@@ -95,13 +101,22 @@ public struct RefreshTokenStore: Sendable {
                     return .reused(user: found.user, family: found.family)
                 }
             }
-            try await connection.query(
-                """
-                UPDATE refresh_tokens SET revoked_at = now(), replaced_by = \(next.id)
-                WHERE token_hash = \(replaced) AND revoked_at IS NULL
-                """, logger: logger)
             try await connection.query(Self.insertion(next), logger: logger)
-            return .rotated(user: found.user, family: found.family)
+            guard found.revoked else {
+                try await connection.query(
+                    """
+                    UPDATE refresh_tokens SET revoked_at = now(), replaced_by = \(next.id)
+                    WHERE token_hash = \(replaced) AND revoked_at IS NULL
+                    """, logger: logger)
+                return .rotated(user: found.user, family: found.family)
+            }
+            // The replacement gives way with no successor: presented later, it is reuse (the session ends).
+            try await connection.query(
+                "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = \(replaced) AND revoked_at IS NULL",
+                logger: logger)
+            try await connection.query(
+                "UPDATE refresh_tokens SET replaced_by = \(next.id) WHERE token_hash = \(hash.byteBuffer)", logger: logger)
+            return .replacedInGrace(user: found.user, family: found.family)
         }
     }
 

@@ -57,12 +57,16 @@ public struct Retention: Sendable {
     ) async throws -> Int {
         var total = 0
         while true {
-            let rows = try await database.query(PostgresQuery(unsafeSQL: """
-                WITH doomed AS (DELETE FROM \(table) WHERE \(key) IN
-                                (SELECT \(key) FROM \(table) WHERE \(condition) LIMIT \(Self.batch)) RETURNING 1)
-                SELECT count(*)::int FROM doomed
-                """), logger: logger)
-            let deleted = try rows.first(Int.self) ?? 0
+            // Off the request path: a batch may take longer than a request's statement bound on a large backlog.
+            let deleted = try await database.transaction(logger: logger) { connection in
+                try await connection.query(Migrator.noStatementTimeout, logger: logger)
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                    WITH doomed AS (DELETE FROM \(table) WHERE \(key) IN
+                                    (SELECT \(key) FROM \(table) WHERE \(condition) LIMIT \(Self.batch)) RETURNING 1)
+                    SELECT count(*)::int FROM doomed
+                    """), logger: logger)
+                return try await rows.first(Int.self) ?? 0
+            }
             total += deleted
             if deleted < Self.batch { return total }
         }

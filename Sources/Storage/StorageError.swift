@@ -50,7 +50,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
         case .duplicateEmail:
             "another member of this organisation has this email"
         case .duplicateUsername:
-            "another account already has this username"
+            // The same words wherever the account is: they must not tell another organisation's from one's own.
+            "this username is not available; choose another (usernames are unique across the service)"
         case .duplicateAccountEmail:
             "another account of this organisation has this email"
         case .duplicateOrganization:

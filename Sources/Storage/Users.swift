@@ -97,6 +97,11 @@ extension UserStore {
         ).first
     }
 
+    /// The password hash of an account (nil: no such account), to check a password given again.
+    public func passwordHash(of id: UUID) async throws -> String? {
+        try await accountsWithHashes("SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id)").first?.passwordHash
+    }
+
     /// The account behind an access token, if it still exists, is not disabled and its session (refresh-token
     /// family) has not been logged out or revoked: checked on every request, so that access ends at once.
     public func activeAccount(id: UUID, session: UUID) async throws -> Account? {
@@ -165,17 +170,21 @@ extension UserStore {
         public var email: String?
         public var disabled: Bool?
         public var passwordHash: String?
-        public init(role: String? = nil, email: String? = nil, disabled: Bool? = nil, passwordHash: String? = nil) {
+        /// The session a password change leaves open: the one of the account's owner changing their own password.
+        public var keepingSession: UUID?
+        public init(role: String? = nil, email: String? = nil, disabled: Bool? = nil, passwordHash: String? = nil,
+                    keepingSession: UUID? = nil) {
             self.role = role
             self.email = email
             self.disabled = disabled
             self.passwordHash = passwordHash
+            self.keepingSession = keepingSession
         }
     }
 
     /// Applies `changes` to an account of the organisation and writes the `user_updated` audit entry (by `actor`) in
-    /// one transaction; nil when there is no such account there. A password change or disabling ends the account's
-    /// sessions.
+    /// one transaction; nil when there is no such account there. Disabling ends the account's sessions; a password
+    /// change ends all of them but `changes.keepingSession`.
     public func update(
         _ id: UUID, organization: UUID, _ changes: AccountChanges, actor: UUID? = nil
     ) async throws -> Account? {
@@ -205,9 +214,12 @@ extension UserStore {
                 """, logger: logger)
             guard try await rows.first(UUID.self) != nil else { return false }
             if changes.passwordHash != nil || changes.disabled == true {
+                let kept = changes.disabled == true ? nil : changes.keepingSession
                 try await connection.query(
-                    "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL",
-                    logger: logger)
+                    """
+                    UPDATE refresh_tokens SET revoked_at = now()
+                    WHERE user_id = \(id) AND revoked_at IS NULL AND (\(kept)::uuid IS NULL OR family_id <> \(kept))
+                    """, logger: logger)
             }
             try await connection.query(
                 """

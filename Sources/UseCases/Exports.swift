@@ -70,18 +70,35 @@ public enum MemberListExport {
     }
 }
 
-/// A text field of an exported CSV as a spreadsheet shows it rather than runs it: one that begins with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return gets a leading apostrophe (names come from other systems' data); the import takes
-/// it off again, so that an export imports back unchanged.
+/// A text field of a CSV file facegate writes (the exports, the import report) as a spreadsheet shows it rather than
+/// runs it: one that begins with a tab or a carriage return, or whose first Unicode scalar after any space and
+/// zero-width characters (Unicode white space and default-ignorable code points: U+200B–U+200D, U+2060, U+FEFF, …) is
+/// `=`, `+`, `-` or `@`, gets a leading apostrophe (names come from other systems' data). Scalars, not `Character`s:
+/// `=` followed by U+200D or a combining mark is one `Character` that is not `=`, yet a spreadsheet runs it. The import
+/// takes the apostrophe off again, so that an export imports back unchanged.
 public enum SpreadsheetCell {
-    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+    static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@"]
+
+    /// Whether a spreadsheet could take `scalars` for a formula.
+    static func runsAsFormula<Scalars: Sequence<Unicode.Scalar>>(_ scalars: Scalars) -> Bool {
+        var iterator = scalars.makeIterator()
+        guard let first = iterator.next() else { return false }
+        if first == "\t" || first == "\r" { return true }
+        var scalar: Unicode.Scalar? = first
+        while let current = scalar, current.properties.isWhitespace || current.properties.isDefaultIgnorableCodePoint {
+            scalar = iterator.next()
+        }
+        return scalar.map(formulaStarts.contains) ?? false
+    }
 
     public static func escaped(_ text: String) -> String {
-        text.first.map(formulaStarts.contains) == true ? "'" + text : text
+        runsAsFormula(text.unicodeScalars) ? "'" + text : text
     }
 
     public static func unescaped(_ text: String) -> String {
-        text.first == "'" && text.dropFirst().first.map(formulaStarts.contains) == true ? String(text.dropFirst()) : text
+        let scalars = text.unicodeScalars
+        guard scalars.first == "'", runsAsFormula(scalars.dropFirst()) else { return text }
+        return String(String.UnicodeScalarView(scalars.dropFirst()))
     }
 }
 

@@ -64,6 +64,9 @@ public struct MemberImport: Sendable {
 
         public static let header = ["external_id", "photo", "outcome", "code", "detail"]
         public var fields: [String] { [externalID, photo, outcome.rawValue, code, detail] }
+        /// The fields as the report file holds them: what a spreadsheet would run as a formula (an external id or a
+        /// photo name from the imported file, a detail quoting them) escaped as the exports escape it.
+        public var reportFields: [String] { fields.map(SpreadsheetCell.escaped) }
 
         public init(externalID: String, photo: String, outcome: Outcome, code: String, detail: String) {
             self.externalID = externalID

@@ -81,7 +81,7 @@ struct ImportMembersCommand: AsyncParsableCommand {
                 logger: logger)
             return try await MemberImport(configuration: configuration, model: model).run(
                 table, photosFolder: photos, organization: target.id, actor: nil, dryRun: dryRun,
-                report: { line in try? reportFile?.write(contentsOf: Data(CSVTable.line(line.fields).utf8)) },
+                report: { line in try? reportFile?.write(contentsOf: Data(CSVTable.line(line.reportFields).utf8)) },
                 progress: { done in
                     progress.update(done.photosDone, of: done.photos,
                                     detail: "\(done.facesEnrolled) enrolled, \(done.facesSkipped) skipped, "

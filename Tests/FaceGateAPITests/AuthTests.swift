@@ -131,6 +131,40 @@ struct AuthTests {
             // The pair that was lost gave way to the new one; the session goes on with it.
             let next = try #require(try await Self.refresh(client, current.refresh_token).1)
             #expect(try await Self.me(client, next.access_token).0 == .ok)
+            // The first token, once more: its replacement has been used since, so this is reuse.
+            #expect(try await Self.refresh(client, first.refresh_token).0 == .unauthorized)
+            #expect(try await Self.me(client, next.access_token) == (.unauthorized, "invalid_token"))
+        }
+    }
+
+    @Test("""
+        a replay within the grace does not fork the session: the pair it replaces is dead, presenting that pair's token \
+        ends the session for both, and every use of the grace is audited
+        """)
+    func refreshGraceDoesNotFork() async throws {
+        try await withApplication({ $0.refreshReuseGrace = .seconds(60) }) { client, url in
+            let first = try #require(try await Self.login(client).1)
+            let owners = try #require(try await Self.refresh(client, first.refresh_token).1)
+            // Someone with a copy of the first refresh token presents it within the grace: a pair, in place of the
+            // owner's.
+            let (status, copied) = try await Self.refresh(client, first.refresh_token)
+            #expect(status == .ok)
+            let copy = try #require(copied)
+            // The owner's refresh token was replaced: presenting it is reuse, and the session ends for everyone.
+            #expect(try await Self.refresh(client, owners.refresh_token).0 == .unauthorized)
+            #expect(try await Self.refresh(client, copy.refresh_token).0 == .unauthorized)
+            #expect(try await Self.me(client, copy.access_token) == (.unauthorized, "invalid_token"))
+            #expect(try await Self.me(client, owners.access_token) == (.unauthorized, "invalid_token"))
+            try await TestDatabase.withClient(url) { database in
+                let rows = try await database.query(
+                    """
+                    SELECT (SELECT count(*)::int FROM audit_log WHERE action = 'refresh_token_grace_used'),
+                           (SELECT count(*)::int FROM audit_log WHERE action = 'refresh_token_reused')
+                    """, logger: TestDatabase.logger)
+                for try await (graceUses, reuses) in rows.decode((Int, Int).self) {
+                    #expect(graceUses == 1 && reuses == 1, "grace uses \(graceUses), reuses \(reuses)")
+                }
+            }
         }
     }
 

@@ -122,6 +122,15 @@ struct CheckinFlowTests {
             #expect(try await client.json(.delete, "/api/v1/members/\(obama)", token: admin).status == .noContent)
             let gone = try await Self.post(client, "/api/v1/identify", token: admin, photo: "face_recognition/obama/obama2.jpg")
             #expect((gone.body["matches"] as? [[String: Any]])?.isEmpty == true)
+            // And the answers kept for retries that named them (their check-in, their enrolment): a replay is 410
+            // member_erased with nothing of theirs.
+            for (uri, token, key) in [("/api/v1/checkins", kiosk, "frame-1"), ("/api/v1/members/\(obama)/faces", admin, "enrol-1")] {
+                let replay = try await Self.post(client, uri, token: token, photo: "face_recognition/obama/obama1.jpg",
+                                                 idempotencyKey: key)
+                #expect(replay.status == .gone && replay.body["code"] as? String == "member_erased", "\(key): \(replay.body)")
+                let shown = "\(replay.body)"
+                #expect(!shown.contains("Obama") && !shown.contains(obama) && !shown.contains("face_id"), "\(key): \(shown)")
+            }
         }
     }
 }

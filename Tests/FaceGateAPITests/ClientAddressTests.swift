@@ -19,7 +19,28 @@ import Testing
         #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "1.1.1.1, 198.51.100.7, 10.0.0.9")
             == "198.51.100.7")
         #expect(resolver.client(peer: "127.0.0.1", forwarded: nil, forwardedFor: nil) == "127.0.0.1")
-        #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "not an address") == "10.0.0.5")
+    }
+
+    @Test("a hop with a port is its address; a hop that is no address is an unknown client of its own, never the proxy")
+    func unparsableHops() {
+        #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "198.51.100.7:4711") == "198.51.100.7")
+        #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "[2001:db8::17]:443") == "2001:db8::17")
+        #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "2001:db8::17") == "2001:db8::17")
+        #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "1.1.1.1, 198.51.100.7:80, 10.0.0.9:8080")
+            == "198.51.100.7")
+        // Garbage or `unknown` where the client's address belongs: that client is unknown, not the proxy (which every
+        // client behind it would then share), and one unknown is told from another by what the hop says.
+        #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "not an address") == "unknown:not an address")
+        #expect(resolver.client(peer: "10.0.0.5", forwarded: nil, forwardedFor: "unknown, 10.0.0.9") == "unknown:unknown")
+        var forwarding = resolver
+        forwarding.header = .forwarded
+        #expect(forwarding.client(peer: "10.0.0.5", forwarded: "for=unknown", forwardedFor: nil) == "unknown:unknown")
+        #expect(forwarding.client(peer: "10.0.0.5", forwarded: #"for="_hidden", for=10.0.0.7"#, forwardedFor: nil)
+            == "unknown:_hidden")
+        #expect(forwarding.client(peer: "10.0.0.5", forwarded: "for=_other", forwardedFor: nil) == "unknown:_other")
+        #expect(forwarding.client(peer: "10.0.0.5", forwarded: #"for="198.51.100.7:4711""#, forwardedFor: nil)
+            == "198.51.100.7")
+        #expect(ClientAddressResolver.limitKey("unknown:_hidden") == "unknown:_hidden")
     }
 
     @Test("RFC 7239 Forwarded when the proxies write it: quoted IPv6 with a port, IPv4 with a port, other parameters")

@@ -18,6 +18,7 @@ import Testing
         #expect(configuration.engine.targetFPIR == 0.01)
         #expect(configuration.engine.space.model == "sface")
         #expect(configuration.engine.maxWait == .milliseconds(500))
+        #expect(configuration.refreshReuseGrace == .seconds(3))
     }
 
     @Test("the tolerance is derived from FACE_MATCH_TARGET_FPIR, tighter as the gallery grows; FACE_MATCH_TOLERANCE fixes it")

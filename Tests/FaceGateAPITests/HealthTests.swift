@@ -182,6 +182,41 @@ struct HealthTests {
         }
     }
 
+    @Test("""
+        PostgreSQL itself ends a request's statement at DATABASE_STATEMENT_TIMEOUT_MS: after the 503 nothing of it runs \
+        on in the database
+        """)
+    func serverSideStatementTimeout() async throws {
+        try await withApplication({ $0.databaseStatementTimeout = .milliseconds(1500) }) { client, url in
+            try await TestDatabase.withClient(url) { database in
+                try await database.withTransaction(logger: TestDatabase.logger) { connection in
+                    // Every statement on users (a login's) waits for this transaction.
+                    try await connection.query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
+                    let (status, body) = try await client.json(.post, "/api/v1/auth/login", body: [
+                        "username": "admin", "password": "correct horse battery staple"])
+                    #expect(status == .serviceUnavailable && body["code"] as? String == "database_unavailable",
+                            "\(status) \(body)")
+                    // A backend waiting for a lock does not notice its client closing the connection: only the
+                    // server's own statement_timeout ends the login's statement.
+                    var waiting = 1
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while waiting > 0 && ContinuousClock.now < deadline {
+                        let rows = try await connection.query(
+                            """
+                            SELECT count(*)::int FROM pg_stat_activity
+                            WHERE datname = current_database() AND wait_event_type = 'Lock'
+                            """, logger: TestDatabase.logger)
+                        for try await count in rows.decode(Int.self) { waiting = count }
+                        if waiting > 0 { try await Task.sleep(for: .milliseconds(100)) }
+                    }
+                    #expect(waiting == 0, "a statement of the service still runs in PostgreSQL after its 503")
+                }
+            }
+            // The service is well again at once: its connections were not lost.
+            #expect(try await AuthTests.login(client).0 == .ok)
+        }
+    }
+
     @Test("start-up refuses a faces table whose embedding width is not the model's")
     func startupChecksEmbeddingWidth() async throws {
         try await TestDatabase.withFreshDatabase { url in

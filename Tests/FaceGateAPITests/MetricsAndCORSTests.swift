@@ -24,7 +24,7 @@ struct MetricsAndCORSTests {
         }
     }
 
-    @Test("CORS headers for allowed origins only; preflights answered")
+    @Test("CORS headers for allowed origins only; preflights answered, Idempotency-Key among the headers allowed")
     func cors() async throws {
         try await withApplication({ $0.allowedOrigins = ["https://desk.example.org"] }) { client, _ in
             try await client.execute(uri: "/api/v1/auth/login", method: .options, headers: [
@@ -33,8 +33,17 @@ struct MetricsAndCORSTests {
                 #expect(response.headers[.accessControlAllowOrigin] == "https://desk.example.org")
                 #expect(response.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
             }
+            // A page retrying its writes sends Idempotency-Key and reads whether its answer was replayed.
+            try await client.execute(uri: "/api/v1/members", method: .options, headers: [
+                .origin: "https://desk.example.org", .accessControlRequestMethod: "POST",
+                .accessControlRequestHeaders: "authorization, content-type, idempotency-key"]) { response in
+                #expect(response.status == .noContent)
+                let allowed = (response.headers[.accessControlAllowHeaders] ?? "").lowercased()
+                #expect(allowed.contains("idempotency-key"), "\(allowed)")
+            }
             try await client.execute(uri: "/health", method: .get, headers: [.origin: "https://desk.example.org"]) {
                 #expect($0.headers[.accessControlAllowOrigin] == "https://desk.example.org")
+                #expect($0.headers[.accessControlExposeHeaders]?.contains("Idempotent-Replayed") == true)
             }
             try await client.execute(uri: "/health", method: .get, headers: [.origin: "https://evil.example.com"]) {
                 #expect($0.headers[.accessControlAllowOrigin] == nil)

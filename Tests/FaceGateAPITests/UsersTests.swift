@@ -98,6 +98,47 @@ struct UsersTests {
         }
     }
 
+    @Test("""
+        a username taken in another organisation is refused exactly as one taken in one's own, and an organisation's \
+        refusals are limited: then every account creation waits, taken name or free
+        """)
+    func usernameOfAnotherOrganisation() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            let orgB = try #require(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Gym B"])
+                .body["id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "b-admin", "password": Self.password, "role": "admin", "organization_id": orgB]).status == .created)
+            let bAdmin = try await client.accessToken(username: "b-admin", password: Self.password)
+            #expect(try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                "username": "b-desk", "password": Self.password, "role": "operator"]).status == .created)
+            // "Admin" is the super admin's, in another organisation; "B-Desk" is B's own. The answers are the same.
+            let theirs = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                "username": "Admin", "password": Self.password, "role": "operator"])
+            let own = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                "username": "B-Desk", "password": Self.password, "role": "operator"])
+            #expect(theirs.status == .conflict && theirs.body["code"] as? String == "duplicate_username", "\(theirs)")
+            #expect(own.status == theirs.status && own.body["code"] as? String == theirs.body["code"] as? String
+                    && own.body["detail"] as? String == theirs.body["detail"] as? String, "\(own) / \(theirs)")
+            // Asking name after name meets the organisation's limit on refusals (10, then one a minute)...
+            var refusals = 2
+            var status = theirs.status
+            while status == .conflict && refusals < 20 {
+                status = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                    "username": "admin", "password": Self.password, "role": "operator"]).status
+                if status == .conflict { refusals += 1 }
+            }
+            #expect(status == .tooManyRequests && refusals >= 10, "\(status) after \(refusals) refusals")
+            // ...after which a free name waits too: the answer says nothing about the name.
+            let free = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
+                "username": "b-free", "password": Self.password, "role": "operator"])
+            #expect(free.status == .tooManyRequests && free.body["code"] as? String == "rate_limited", "\(free)")
+            // Another organisation is not held up.
+            #expect(try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "root-desk", "password": Self.password, "role": "operator"]).status == .created)
+        }
+    }
+
     @Test("a password longer than the 72 bytes bcrypt reads is refused; a failed login stores no typed text")
     func passwordLengthAndFailedLoginAudit() async throws {
         try await withApplication { client, url in
@@ -186,6 +227,44 @@ struct UsersTests {
             #expect(again.status == .conflict && again.body["code"] as? String == "duplicate_username")
             let malformed = try await client.json(.post, "/api/v1/users", token: root, body: ["username": 7])
             #expect(malformed.status == .badRequest)
+        }
+    }
+
+    @Test("""
+        one's own password changes only with the current one, and ends the account's other sessions but not this one; \
+        an admin resets another account's password without it, and that account's sessions end
+        """)
+    func passwordChange() async throws {
+        try await withApplication { client, _ in
+            let root = try await client.accessToken()
+            let other = try #require(try await AuthTests.login(client).1)  // another session of the same account
+            let me = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
+            let newPassword = "a brand new password"
+            // A stolen access token alone does not make the account the thief's.
+            let bare = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: ["password": newPassword])
+            #expect(bare.status == .badRequest && bare.body["code"] as? String == "invalid_field", "\(bare)")
+            let wrong = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: [
+                "password": newPassword, "current_password": "not the password at all"])
+            #expect(wrong.status == .forbidden && wrong.body["code"] as? String == "wrong_password", "\(wrong)")
+            #expect(try await AuthTests.login(client, password: newPassword).0 == .unauthorized)
+            let changed = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: [
+                "password": newPassword, "current_password": "correct horse battery staple"])
+            #expect(changed.status == .ok, "\(changed)")
+            // This session goes on; the other one has ended.
+            #expect(try await client.json(.get, "/api/v1/auth/me", token: root).status == .ok)
+            #expect(try await AuthTests.me(client, other.access_token) == (.unauthorized, "invalid_token"))
+            #expect(try await AuthTests.refresh(client, other.refresh_token).0 == .unauthorized)
+            #expect(try await AuthTests.login(client, password: newPassword).0 == .ok)
+
+            // An admin resetting another account's password needs no current password; its sessions end.
+            let made = try await client.json(.post, "/api/v1/users", token: root, body: [
+                "username": "desk", "password": Self.password, "role": "operator"])
+            let desk = try #require(made.body["id"] as? String)
+            let deskToken = try await client.accessToken(username: "desk", password: Self.password)
+            let reset = try await client.json(.patch, "/api/v1/users/\(desk)", token: root, body: ["password": newPassword])
+            #expect(reset.status == .ok, "\(reset)")
+            #expect(try await AuthTests.me(client, deskToken) == (.unauthorized, "invalid_token"))
+            #expect(try await client.accessToken(username: "desk", password: newPassword).isEmpty == false)
         }
     }
 

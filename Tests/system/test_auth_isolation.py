@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import statistics
 import time
 import uuid
@@ -239,6 +240,28 @@ def test_login_brute_force_is_limited_without_locking_the_owner_out(services):
     assert spread.count(429) >= 1 and attempt("bob", "127.0.0.9", password=PASSWORD).status == 429, spread
 
 
+def test_the_username_limit_is_the_accounts_whatever_the_spelling(services):
+    """PostgreSQL's lower() folds `İ` to `i` where Swift writes `i̇`, so `secrev-İvİ` signs in as `secrev-ivi`. The limit
+    per username from all addresses is the limit of the account the database matched: spellings share it, instead of
+    each getting a bucket of its own (2^k times the limit for a name with k letters `i`)."""
+    service = services.start(env={"LOGIN_RATE_LIMIT_PER_MINUTE": 3})
+    root = service.token()
+    response = service.api("POST", "/users", {"username": "secrev-ivi", "password": PASSWORD, "role": "operator"}, root)
+    assert response.status == 201, response.body
+
+    def attempt(username, source, password="wrong password!"):
+        return service.api("POST", "/auth/login", {"username": username, "password": password}, source=source).status
+
+    if attempt("secrev-İvİ", "127.0.0.8", password=PASSWORD) != 200:
+        pytest.skip("this cluster's lower() does not fold İ to i: no spelling reaches the account")
+    spellings = ["secrev-ivi", "secrev-İvi", "secrev-ivİ", "secrev-İvİ"]
+    # Three attempts from each of 15 addresses (the per-address limit), the spellings taking turns: 45 attempts
+    # against the account's 30 a minute.
+    spread = [attempt(spellings[(i + j) % 4], f"127.0.3.{i}") for i in range(1, 16) for j in range(3)]
+    assert spread.count(429) >= 1, spread
+    assert attempt("SECREV-IVI", "127.0.0.10", password=PASSWORD) == 429
+
+
 def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(services):
     """TRUSTED_PROXIES names the proxy (127.0.0.1 here): its X-Forwarded-For / Forwarded name the client, the right-most
     address that is not a trusted proxy; from any other peer those headers are ignored."""
@@ -259,6 +282,23 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(services):
     assert attempt({"X-Forwarded-For": "2001:db8:1:2::7"}) == 429  # the same /64
     # An untrusted peer's headers are its own words: it is limited as itself.
     assert [attempt({"X-Forwarded-For": f"192.0.2.{i}"}, source="127.0.0.4") for i in range(3)] == [401, 401, 429]
+
+
+def test_forwarding_headers_without_trusted_proxies_are_warned_about_once(services):
+    """X-Forwarded-For (or Forwarded) reaching a service with TRUSTED_PROXIES unset means a proxy in front that is not
+    named: every client would share its limits. The service says so in its log, once, and still limits by the peer."""
+    service = services.start(env={"LOGIN_RATE_LIMIT_PER_MINUTE": 2})
+    logged_before = os.path.getsize(service.log_path)  # the log file is appended to: read what this test adds
+    statuses = [service.api("POST", "/auth/login", {"username": "nobody", "password": "wrong password!"},
+                            headers={"X-Forwarded-For": f"203.0.113.{i}"}, source="127.0.0.6").status
+                for i in range(3)]
+    assert statuses == [401, 401, 429], statuses
+    assert service.api("GET", "/health", headers={"Forwarded": "for=192.0.2.1"}).status == 200
+    with open(service.log_path, "rb") as log:
+        log.seek(logged_before)
+        added = log.read().decode(errors="replace")
+    warnings = [line for line in added.splitlines() if "TRUSTED_PROXIES is unset" in line]
+    assert len(warnings) == 1, warnings
 
 
 def test_login_time_does_not_reveal_whether_a_username_exists(service):

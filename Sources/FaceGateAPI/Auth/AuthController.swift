@@ -16,6 +16,9 @@ struct AuthController {
     let loginLimiter: TokenBucketLimiter
     /// Login attempts per username from all addresses together, ten times as many: guessing spread over many
     /// addresses is still limited, while failures from one address cannot keep the account's owner out.
+    /// A username's buckets are the account's that the database matches (PostgreSQL's `lower()` decides, which folds
+    /// `İ` to `i` where Swift writes `i̇`), so that no spelling of one name gets a bucket of its own; a name matching
+    /// no account is keyed by its text, lowercased.
     let usernameLimiter: TokenBucketLimiter
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -37,13 +40,14 @@ struct AuthController {
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
-        let username = body.username.lowercased().prefix(100)
-        for (limiter, key) in [(loginLimiter, context.clientKey), (loginLimiter, "username:\(username)|\(context.clientKey)"),
-                               (usernameLimiter, "username:\(username)")] {
+        let perAddress = loginLimiter.take(context.clientKey)
+        guard perAddress.allowed else { throw Problem.rateLimited(perAddress, what: "login attempts") }
+        let found = try await users.credentials(username: body.username)
+        let name = found.map { "account:\($0.account.id)" } ?? "username:\(body.username.lowercased().prefix(100))"
+        for (limiter, key) in [(loginLimiter, "\(name)|\(context.clientKey)"), (usernameLimiter, name)] {
             let decision = limiter.take(key)
             guard decision.allowed else { throw Problem.rateLimited(decision, what: "login attempts") }
         }
-        let found = try await users.credentials(username: body.username)
         let matches = try await verifyPassword(body.password, hash: found?.passwordHash ?? dummyHash)
         guard let found, matches, !found.account.disabled else {
             // The account when the username exists, and nothing typed otherwise: people type passwords into the
@@ -68,6 +72,13 @@ struct AuthController {
         let rotation = try await refreshTokens.rotate(hash: TokenService.hash(body.refreshToken), next: issued.record)
         switch rotation {
         case .rotated:
+            return try JSONResponse.encode(issued.pair, status: .ok)
+        case .replacedInGrace(let user, let family):
+            // A lost answer, or a copied token used first: either way one pair goes on, and the one it replaced is
+            // dead (its holder, presenting it, ends the session). Audited, so that a copied token leaves a trace.
+            context.logger.notice("refresh token presented again within the grace; the pair it got before is revoked",
+                                  metadata: ["user": "\(user)", "session": "\(family)", "jti": "\(claims.jti.value)"])
+            try await users.audit("refresh_token_grace_used", organization: account.organizationID, actor: user)
             return try JSONResponse.encode(issued.pair, status: .ok)
         case .reused(let user, let family):
             context.logger.warning("refresh token reused; session revoked", metadata: [

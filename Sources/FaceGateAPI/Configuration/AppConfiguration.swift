@@ -66,8 +66,9 @@ public struct AppConfiguration: Sendable {
     /// `RATE_LIMIT_INSTANCES`: how many instances share the traffic; each applies its share of every rate limit.
     public var rateLimitInstances: Int = 1
     /// `REFRESH_REUSE_GRACE_SECONDS`: a refresh token just replaced may be presented again this long (its answer was
-    /// lost) and gets a new pair; later, reuse revokes the session.
-    public var refreshReuseGrace: Duration = .seconds(10)
+    /// lost) and gets a new pair, the pair it got before revoked for good (never two pairs of one session); later,
+    /// reuse revokes the session.
+    public var refreshReuseGrace: Duration = .seconds(3)
     /// `AUDIT_RETENTION_DAYS`, `CHECKIN_RETENTION_DAYS` and `ATTEMPT_RETENTION_DAYS`: older audit entries, check-ins
     /// and check-in attempts are purged (0: kept).
     public var retention = Retention(auditDays: 365, checkinDays: 730, attemptDays: 90)
@@ -138,7 +139,7 @@ extension AppConfiguration {
         let readyPerMinute = reader.integer("READY_RATE_LIMIT_PER_MINUTE", default: 600, in: 1...1_000_000)
         let idleSeconds = reader.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 30, in: 1...3600)
         let instances = reader.integer("RATE_LIMIT_INSTANCES", default: 1, in: 1...1000)
-        let graceSeconds = reader.integer("REFRESH_REUSE_GRACE_SECONDS", default: 10, in: 0...300)
+        let graceSeconds = reader.integer("REFRESH_REUSE_GRACE_SECONDS", default: 3, in: 0...30)
         let auditDays = reader.integer("AUDIT_RETENTION_DAYS", default: 365, in: 0...36_500)
         let checkinDays = reader.integer("CHECKIN_RETENTION_DAYS", default: 730, in: 0...36_500)
         let attemptDays = reader.integer("ATTEMPT_RETENTION_DAYS", default: 90, in: 0...36_500)

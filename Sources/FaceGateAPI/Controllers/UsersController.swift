@@ -6,6 +6,11 @@ import Storage
 struct UsersController {
     let users: UserStore
     let bcryptCost: UInt8
+    /// Checks of `current_password` per account (`LOGIN_RATE_LIMIT_PER_MINUTE`): guessing it is guessing a password.
+    let passwordChecks: TokenBucketLimiter
+    /// Accounts refused for a taken username, per organisation: usernames are unique across organisations (a login
+    /// names none), so a refusal says that the name exists somewhere; this bounds how fast an admin can ask.
+    let usernameRefusals: TokenBucketLimiter
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
@@ -52,6 +57,9 @@ struct UsersController {
         var email: String?
         var disabled: Bool?
         var password: String?
+        /// Needed to change one's own password (not another's): a stolen access token must not become the account.
+        var currentPassword: String?
+        enum CodingKeys: String, CodingKey { case role, email, disabled, password, currentPassword = "current_password" }
     }
 
     static func validate(username: String? = nil, password: String? = nil, role: String? = nil, email: String? = nil) throws {
@@ -78,10 +86,22 @@ struct UsersController {
         guard organization == actor.organizationID || actor.isSuperAdmin else {
             throw Problem(.forbidden, code: "forbidden", detail: "only the super admin may create accounts in other organisations")
         }
+        // Once the organisation has used up its refusals, every creation waits (429), taken name or free: the answer
+        // then tells nothing about the name.
+        let refusals = "org:\(actor.organizationID)"
+        guard usernameRefusals.wouldAllow(refusals) else {
+            throw Problem.rateLimited(usernameRefusals.take(refusals), what: "accounts refused for a taken username")
+        }
         let hash = try await hashPassword(body.password, cost: bcryptCost)
-        let account = try await users.create(
-            organization: organization, username: body.username, email: body.email, passwordHash: hash, role: body.role,
-            actor: actor.id)
+        let account: UserStore.Account
+        do {
+            account = try await users.create(
+                organization: organization, username: body.username, email: body.email, passwordHash: hash,
+                role: body.role, actor: actor.id)
+        } catch StorageError.duplicateUsername {
+            _ = usernameRefusals.take(refusals)
+            throw StorageError.duplicateUsername
+        }
         return try JSONResponse.encode(UserView(account, shownTo: actor), status: .created)
     }
 
@@ -111,11 +131,35 @@ struct UsersController {
             throw Problem(.conflict, code: "super_admin_is_admin", detail: "a super admin's role is always admin")
         }
         var changes = UserStore.AccountChanges(role: body.role, email: body.email, disabled: body.disabled)
-        if let password = body.password { changes.passwordHash = try await hashPassword(password, cost: bcryptCost) }
+        if let password = body.password {
+            if id == actor.id {
+                try await checkCurrentPassword(body.currentPassword, of: actor)
+                // The account's other sessions end; the one changing its password goes on.
+                changes.keepingSession = context.session
+            }
+            changes.passwordHash = try await hashPassword(password, cost: bcryptCost)
+        }
         guard let account = try await users.update(id, organization: actor.organizationID, changes, actor: actor.id) else {
             throw Problem.notFound("user")
         }
         return try JSONResponse.encode(UserView(account, shownTo: actor), status: .ok)
+    }
+
+    /// One's own password changes only with the current one given too: 400 `invalid_field` without it, 403
+    /// `wrong_password` (audited as `password_change_refused`) when it is not the account's; the checks are limited
+    /// per account. An admin resetting another account's password gives none.
+    private func checkCurrentPassword(_ given: String?, of actor: UserStore.Account) async throws {
+        guard let given else {
+            throw Problem.invalidField("current_password", "required to change your own password")
+        }
+        let decision = passwordChecks.take("current_password:\(actor.id)")
+        guard decision.allowed else { throw Problem.rateLimited(decision, what: "password checks") }
+        let hash = try await users.passwordHash(of: actor.id)
+        guard let hash, try await verifyPassword(given, hash: hash) else {
+            try await users.audit("password_change_refused", organization: actor.organizationID, actor: actor.id,
+                                  target: actor.id.uuidString)
+            throw Problem(.forbidden, code: "wrong_password", detail: "current_password is not this account's password")
+        }
     }
 
     /// The account `id` of the actor's organisation, if the actor may change it: nobody changes, disables or deletes an

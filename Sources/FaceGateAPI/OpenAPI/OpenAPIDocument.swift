@@ -93,11 +93,15 @@ enum OpenAPIDocument {
             ],
             "/api/v1/users/{id}": [
                 "get": op("One account (admin)", tag: "users", parameters: [pathID("id")], responses: ["200": ref("User")]),
-                "patch": op("Change role, email, password or disabled (admin); disabling ends the account's sessions", tag: "users",
+                "patch": op("""
+                    Change role, email, password or disabled (admin); disabling ends the account's sessions, a new \
+                    password all but the caller's; one's own password needs current_password
+                    """, tag: "users",
                             parameters: [pathID("id")],
-                            body: json(["role": roleSchema, "email": string, "password": string, "disabled": boolean]),
-                            responses: ["200": ref("User"),
-                                        "403": problem("forbidden (an account of higher privilege: the super admin's)"),
+                            body: json(["role": roleSchema, "email": string, "password": string, "disabled": boolean,
+                                        "current_password": string]),
+                            responses: ["200": ref("User"), "400": problem("invalid_field"),
+                                        "403": problem("forbidden (an account of higher privilege: the super admin's), wrong_password"),
                                         "409": problem("cannot_change_own_access, super_admin_is_admin, duplicate_email")]),
                 "delete": op("Delete an account (admin)", tag: "users", parameters: [pathID("id")],
                              responses: ["204": empty, "403": problem("forbidden (an account of higher privilege: the super admin's)"),
@@ -330,6 +334,7 @@ enum OpenAPIDocument {
             "schema": ["type": "string", "minLength": 1, "maxLength": 200]]]
         var responses = operation["responses"] as? [String: Any] ?? [:]
         for (status, code) in [("400", "invalid_idempotency_key"), ("409", "idempotency_in_progress"),
+                               ("410", "member_erased (a replayed answer about a member erased since)"),
                                ("422", "idempotency_key_reused")] {
             let before = (responses[status] as? [String: Any])?["description"] as? String
             responses[status] = problem((before.map { $0.replacingOccurrences(of: "problem: ", with: "") + ", " } ?? "") + code)

@@ -40,10 +40,14 @@ func ipBytes(_ text: String) -> [UInt8]? {
 }
 
 /// Who a request comes from, for rate limits and logs. The connection's peer, unless that peer is one of
-/// `TRUSTED_PROXIES`: then the right-most address of the one header the proxies write (`TRUSTED_PROXY_HEADER`:
-/// `X-Forwarded-For`, or RFC 7239 `Forwarded: for=`) that is not a trusted proxy. Addresses to its left were written by
+/// `TRUSTED_PROXIES`: then the right-most hop of the one header the proxies write (`TRUSTED_PROXY_HEADER`:
+/// `X-Forwarded-For`, or RFC 7239 `Forwarded: for=`) that is not a trusted proxy. Hops to its left were written by
 /// the client and prove nothing, and so does the other header, which a proxy passes through as the client sent it.
-/// IPv6 clients are keyed by their /64, which one subscriber usually holds whole.
+/// A hop is read as an address with or without a port (`192.0.2.1:4711`, `[2001:db8::1]:443`, quoted or bracketed);
+/// one that is no address (`unknown`, an obfuscated `_node` of RFC 7239 §6, garbage) names a client whose address is
+/// unknown: it is `unknown:<hop>` (distinct per hop text, at most 64 characters of it), never the proxy's own address,
+/// which every client behind it would otherwise share. IPv6 clients are keyed by their /64, which one subscriber
+/// usually holds whole.
 struct ClientAddressResolver: Sendable {
     enum Header: String, Sendable { case xForwardedFor = "x-forwarded-for", forwarded }
 
@@ -55,10 +59,10 @@ struct ClientAddressResolver: Sendable {
         guard isTrusted(peer) else { return peer }
         let chain = switch header {
         case .forwarded: forwarded.map(Self.forwardedFor) ?? []
-        case .xForwardedFor: forwardedFor.map { $0.split(separator: ",").map(Self.trimmed) } ?? []
+        case .xForwardedFor: forwardedFor.map { $0.split(separator: ",").map { Self.address(of: Self.trimmed($0)) } } ?? []
         }
         for hop in chain.reversed() {
-            guard ipBytes(hop) != nil else { return peer }  // garbage: the proxy's own address is all we know
+            guard ipBytes(hop) != nil else { return "unknown:" + String(hop.prefix(64)) }
             if !isTrusted(hop) { return hop }
         }
         return chain.first ?? peer
@@ -75,19 +79,27 @@ struct ClientAddressResolver: Sendable {
         return bytes[0..<8].map { String(format: "%02x", $0) }.joined() + "::/64"
     }
 
-    /// The `for=` addresses of an RFC 7239 `Forwarded` header, in order (quotes, brackets and ports removed).
+    /// The `for=` hops of an RFC 7239 `Forwarded` header, in order (`address(of:)` each).
     static func forwardedFor(_ header: String) -> [String] {
         header.split(separator: ",").compactMap { element in
             element.split(separator: ";").lazy.map(trimmed).first { $0.lowercased().hasPrefix("for=") }.map { pair in
-                var value = String(pair.dropFirst(4)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                if value.hasPrefix("["), let end = value.firstIndex(of: "]") {
-                    value = String(value[value.index(after: value.startIndex)..<end])
-                } else if value.filter({ $0 == ":" }).count == 1, let colon = value.firstIndex(of: ":") {
-                    value = String(value[..<colon])  // IPv4 with a port
-                }
-                return value
+                address(of: String(pair.dropFirst(4)))
             }
         }
+    }
+
+    /// A hop without its quotes, brackets and port: `"[2001:db8::1]:443"` → `2001:db8::1`, `192.0.2.1:4711` →
+    /// `192.0.2.1`; a bare IPv6 address stays whole; anything else is returned as it is (minus quotes).
+    static func address(of hop: String) -> String {
+        let value = hop.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        if value.hasPrefix("["), let end = value.firstIndex(of: "]") {
+            return String(value[value.index(after: value.startIndex)..<end])
+        }
+        if value.filter({ $0 == ":" }).count == 1, let colon = value.firstIndex(of: ":"),
+           ipBytes(String(value[..<colon])) != nil {
+            return String(value[..<colon])  // IPv4 with a port
+        }
+        return value
     }
 
     private static func trimmed(_ text: Substring) -> String { text.trimmingCharacters(in: .whitespaces) }

@@ -49,6 +49,15 @@ final class TokenBucketLimiter: Sendable {
         }
     }
 
+    /// Whether `take(key)` would be allowed now, without taking a token.
+    func wouldAllow(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
+        buckets.withLock { buckets in
+            guard let bucket = buckets[key] else { return true }
+            let elapsed = max(0, (now - bucket.updated) / .seconds(1))
+            return min(capacity, bucket.tokens + elapsed * perSecond) >= 1
+        }
+    }
+
     var keyCount: Int { buckets.withLock { $0.count } }
 
     private func evict(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant) {
