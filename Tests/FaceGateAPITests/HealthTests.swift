@@ -187,7 +187,8 @@ struct HealthTests {
         on in the database
         """)
     func serverSideStatementTimeout() async throws {
-        try await withApplication({ $0.databaseStatementTimeout = .milliseconds(1500) }) { client, url in
+        // Long enough for the service's own start-up statements while every suite runs at once on two cores.
+        try await withApplication({ $0.databaseStatementTimeout = .seconds(6) }) { client, url in
             try await TestDatabase.withClient(url) { database in
                 try await database.withTransaction(logger: TestDatabase.logger) { connection in
                     // Every statement on users (a login's) waits for this transaction.
@@ -199,7 +200,7 @@ struct HealthTests {
                     // A backend waiting for a lock does not notice its client closing the connection: only the
                     // server's own statement_timeout ends the login's statement.
                     var waiting = 1
-                    let deadline = ContinuousClock.now + .seconds(10)
+                    let deadline = ContinuousClock.now + .seconds(20)
                     while waiting > 0 && ContinuousClock.now < deadline {
                         let rows = try await connection.query(
                             """

@@ -293,7 +293,7 @@ def test_forwarding_headers_without_trusted_proxies_are_warned_about_once(servic
                             headers={"X-Forwarded-For": f"203.0.113.{i}"}, source="127.0.0.6").status
                 for i in range(3)]
     assert statuses == [401, 401, 429], statuses
-    assert service.api("GET", "/health", headers={"Forwarded": "for=192.0.2.1"}).status == 200
+    assert service.request("GET", "/health", headers={"Forwarded": "for=192.0.2.1"}).status == 200
     with open(service.log_path, "rb") as log:
         log.seek(logged_before)
         added = log.read().decode(errors="replace")
