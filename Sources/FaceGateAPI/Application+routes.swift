@@ -48,6 +48,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     // allowed origin's page can read why a request failed.
     router.add(middleware: CORSAllowListMiddleware(origins: configuration.allowedOrigins))
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: BodyDeadlineMiddleware(timeout: configuration.requestBodyTimeout, maxBytes: 1 << 20))
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: {
@@ -87,7 +88,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
     api.add(middleware: ImageBytesBudgetMiddleware(
         budget: ImageBytesBudget(capacity: configuration.maxInflightImageBytes),
-        maxImageBytes: configuration.imageLimits.maxBytes))
+        maxImageBytes: configuration.imageLimits.maxBytes, bodyTimeout: configuration.requestBodyTimeout))
     api.add(middleware: IdempotencyMiddleware(
         store: IdempotencyStore(database: services.database, logger: logger),
         maxImageBytes: configuration.imageLimits.maxBytes))

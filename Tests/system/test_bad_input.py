@@ -217,6 +217,60 @@ def test_truncated_and_oversized_slow_bodies(service, org):
     assert response.status == 200, response.body
 
 
+def trickle(port, head, seconds, answers, index):
+    """Sends `head` and 8 bytes, then a byte a second (each restarting the connection's idle timer) for up to
+    `seconds` or until the server answers; stores (status, answer, seconds taken) at `answers[index]`."""
+    started = time.monotonic()
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+        try:
+            s.sendall(head + b"--facegat")
+            while time.monotonic() - started < seconds and not complete(answer):
+                try:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    answer += data
+                except socket.timeout:
+                    s.sendall(b"x")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    answers[index] = (status_of(answer), answer, time.monotonic() - started)
+
+
+def test_trickled_bodies_end_at_the_body_deadline_and_one_account_cannot_take_every_tenants_photo_budget(services):
+    """An operator of one organisation opens three enrolment uploads declaring ~105, ~105 and ~59 MB (more than the
+    256 MiB photo budget) and trickles them a byte a second: photo bytes are reserved as they arrive, not as declared,
+    so a kiosk of another organisation still checks in meanwhile (it got 503 `overloaded` until those connections
+    closed); every such body ends at REQUEST_BODY_TIMEOUT_SECONDS with 408 `body_timeout`, and so does an anonymous
+    login body trickled the same way (it held its connection for ever)."""
+    service = services.start(env={"REQUEST_BODY_TIMEOUT_SECONDS": 4})
+    _, tokens_a = service.organization("Trickle Gym A", roles=("operator",))
+    _, tokens_b = service.organization("Trickle Gym B", roles=("kiosk",))
+    member = service.member(tokens_a["operator"], "Slow Upload")
+    multipart_type = "multipart/form-data; boundary=facegate-test-boundary"
+    heads = [request_head(f"/members/{member}/faces", tokens_a["operator"], multipart_type, size)
+             for size in (105_000_000, 105_000_000, 59_000_000)]
+    heads.append(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 1000\r\n\r\n")
+    answers = [None] * len(heads)
+    threads = [threading.Thread(target=trickle, args=(service.port, head, 30, answers, i)) for i, head in enumerate(heads)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    response = service.api("POST", "/checkins", photo("face_recognition/obama/obama2.jpg"), tokens_b["kiosk"],
+                           headers={"Content-Type": "image/jpeg"})
+    for thread in threads:
+        thread.join()
+    print(f"\nanother tenant's check-in meanwhile: {response.status} {response.code}; trickled bodies: "
+          + ", ".join(f"{status} after {seconds:.1f} s" for status, _, seconds in answers))
+    assert response.status == 404 and response.code == "no_match", (response.status, response.body)
+    for status, answer, seconds in answers:
+        assert status == 408 and b"body_timeout" in answer, answer[:300]
+        assert seconds < 4 + 4, seconds
+    assert service.request("GET", "/health").status == 200
+
+
 def test_a_stalled_request_or_an_idle_connection_is_closed(services):
     """A client that sends half a request head and stops, one that stops in the middle of a body, and one that keeps a
     connection open without a request: each is closed HTTP_IDLE_TIMEOUT_SECONDS after its last byte."""

@@ -57,6 +57,8 @@ public struct AppConfiguration: Sendable {
     /// `HTTP_IDLE_TIMEOUT_SECONDS`: a connection that sends nothing new for this long — idle between requests, or
     /// stalled in a request's head or between parts of its body — is closed.
     public var httpIdleTimeout: Duration = .seconds(30)
+    /// `REQUEST_BODY_TIMEOUT_SECONDS`: a request's whole body must arrive within this (408 `body_timeout`).
+    public var requestBodyTimeout: Duration = .seconds(30)
     /// `TRUSTED_PROXIES`: the reverse proxies (CIDRs) whose `Forwarded` / `X-Forwarded-For` name the client; none by
     /// default, when the connection's peer is the client.
     var trustedProxies: [IPNetwork] = []
@@ -138,6 +140,7 @@ extension AppConfiguration {
         let shutdownSeconds = reader.integer("SHUTDOWN_TIMEOUT_SECONDS", default: 10, in: 1...600)
         let readyPerMinute = reader.integer("READY_RATE_LIMIT_PER_MINUTE", default: 600, in: 1...1_000_000)
         let idleSeconds = reader.integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 30, in: 1...3600)
+        let bodySeconds = reader.integer("REQUEST_BODY_TIMEOUT_SECONDS", default: 30, in: 1...3600)
         let instances = reader.integer("RATE_LIMIT_INSTANCES", default: 1, in: 1...1000)
         let graceSeconds = reader.integer("REFRESH_REUSE_GRACE_SECONDS", default: 3, in: 0...30)
         let auditDays = reader.integer("AUDIT_RETENTION_DAYS", default: 365, in: 0...36_500)
@@ -166,7 +169,7 @@ extension AppConfiguration {
               let logLevel, let maxBytes, let maxPixels, let engine, let backend, let efSearch, let checkSeconds,
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
-              let idleSeconds, let instances, let graceSeconds, let auditDays, let checkinDays, let attemptDays,
+              let idleSeconds, let bodySeconds, let instances, let graceSeconds, let auditDays, let checkinDays, let attemptDays,
               let inflightBytes
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
@@ -182,6 +185,7 @@ extension AppConfiguration {
         shutdownTimeout = .seconds(shutdownSeconds)
         readyRateLimitPerMinute = readyPerMinute
         httpIdleTimeout = .seconds(idleSeconds)
+        requestBodyTimeout = .seconds(bodySeconds)
         rateLimitInstances = instances
         refreshReuseGrace = .seconds(graceSeconds)
         retention = Retention(auditDays: auditDays, checkinDays: checkinDays, attemptDays: attemptDays)
