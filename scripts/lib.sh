@@ -67,6 +67,12 @@ prepare_service_user() {
   # The development secrets the service reads from .local/dev.env are its own (still unreadable to anyone else).
   if [ -f "$LOCAL_DIR/dev.env" ]; then chown "$SERVICE_USER" "$LOCAL_DIR/dev.env"; chmod 600 "$LOCAL_DIR/dev.env"; fi
   [ -d "$LOCAL_DIR" ] && chmod o+x "$LOCAL_DIR"
+  # A private .env (the operator's secrets) becomes readable to the service's group, still to nobody else.
+  local group; group="$(id -gn "$SERVICE_USER")"
+  if [ -f "$REPO_ROOT/.env" ] && ! setpriv "--reuid=$SERVICE_USER" "--regid=$group" --clear-groups test -r "$REPO_ROOT/.env"; then
+    chgrp "$group" "$REPO_ROOT/.env" && chmod g+r "$REPO_ROOT/.env"
+    log "made .env readable to the service's group $group"
+  fi
   AS_SERVICE_USER=(setpriv "--reuid=$SERVICE_USER" "--regid=$(id -gn "$SERVICE_USER")" --clear-groups --inh-caps=-all
     --bounding-set=-all --)
 }

@@ -48,7 +48,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     // allowed origin's page can read why a request failed.
     router.add(middleware: CORSAllowListMiddleware(origins: configuration.allowedOrigins))
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: BodyDeadlineMiddleware(timeout: configuration.requestBodyTimeout, maxBytes: 1 << 20))
+    // Before authentication: bodies other than photos are small (a login, a member's fields: 64 KiB at most).
+    router.add(middleware: BodyDeadlineMiddleware(timeout: configuration.requestBodyTimeout, maxBytes: 64 << 10))
     HealthController(
         postgres: postgres, readinessTimeout: configuration.readinessTimeout,
         modelsLoaded: {

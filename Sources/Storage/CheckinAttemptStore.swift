@@ -63,9 +63,15 @@ public struct CheckinAttemptStore: Sendable {
                                           checkin_id)
             SELECT \(attempt.organization), \(attempt.account), \(attempt.method), \(attempt.outcome),
                    (SELECT id FROM members WHERE id = \(attempt.member) AND organization_id = \(attempt.organization)),
-                   \(attempt.distance), \(attempt.reason.map { String($0.prefix(500)) }),
+                   \(attempt.distance), \(Self.storable(attempt.reason)),
                    (SELECT id FROM checkins WHERE id = \(attempt.checkin))
             """, logger: logger)
+    }
+
+    /// A reason as the column keeps it: trimmed, at most 500 code points (as PostgreSQL counts), nil when empty.
+    static func storable(_ reason: String?) -> String? {
+        guard let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+        return String(String.UnicodeScalarView(trimmed.unicodeScalars.prefix(500)))
     }
 
     /// The organisation's attempts within [from, to), of one outcome if given, newest first, after `cursor` (the

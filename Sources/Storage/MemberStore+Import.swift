@@ -64,9 +64,9 @@ extension MemberStore {
                                    metadata = coalesce(\(metadata)::jsonb, metadata), status = coalesce(\(status), status),
                                    valid_until = CASE WHEN \(setsValidUntil) THEN \(newValidUntil)::date ELSE valid_until END,
                                    pin_hash = coalesce(\(pinHash), pin_hash),
-                                   pin_failures = CASE WHEN \(pinHash) IS NULL THEN pin_failures ELSE 0 END,
-                                   pin_failures_since = CASE WHEN \(pinHash) IS NULL THEN pin_failures_since END,
-                                   pin_locked_at = CASE WHEN \(pinHash) IS NULL THEN pin_locked_at END,
+                                   pin_failures = CASE WHEN \(pinHash)::text IS NULL THEN pin_failures ELSE 0 END,
+                                   pin_failures_since = CASE WHEN \(pinHash)::text IS NULL THEN pin_failures_since END,
+                                   pin_locked_at = CASE WHEN \(pinHash)::text IS NULL THEN pin_locked_at END,
                                    updated_at = now()
                             WHERE id = \(id)
                             """, logger: logger)

@@ -203,12 +203,13 @@ public struct MemberStore: Sendable {
         return Dictionary(uniqueKeysWithValues: try rows.decode((UUID, String).self).map { ($0.0, $0.1) })
     }
 
-    /// Counts a wrong PIN against each of `ids` (the failures of the hour since the first one); a PIN with
-    /// `lockAfter` failures in that hour locks, with a `pin_locked` audit entry. Returns the members locked now.
-    public func recordPINFailure(
-        _ ids: [UUID], organization: UUID, lockAfter: Int = 5, actor: UUID?
-    ) async throws -> [UUID] {
-        guard !ids.isEmpty else { return [] }
+    /// Takes one PIN try of each of `ids` whose PIN can be asked for, before it is checked, so that tries at once are
+    /// counted one by one: the tries of the hour since the first one are counted, and a try past `lockAfter` locks the
+    /// PIN instead (audited `pin_locked`) and is not given. Returns the hashes to check the tries against.
+    public func takePINTries(
+        _ ids: [UUID], organization: UUID, lockAfter: Int, actor: UUID?
+    ) async throws -> [UUID: String] {
+        guard !ids.isEmpty else { return [:] }
         let rows = try await database.query(
             """
             WITH counted AS (
@@ -217,18 +218,49 @@ public struct MemberStore: Sendable {
                     pin_failures_since = CASE WHEN pin_failures_since > now() - interval '1 hour' THEN pin_failures_since
                                               ELSE now() END,
                     pin_locked_at = CASE WHEN (CASE WHEN pin_failures_since > now() - interval '1 hour'
-                                                    THEN pin_failures + 1 ELSE 1 END) >= \(lockAfter) THEN now() END
+                                                    THEN pin_failures + 1 ELSE 1 END) > \(lockAfter) THEN now() END
                 WHERE id = ANY(\(ids)) AND organization_id = \(organization) AND pin_hash IS NOT NULL
                   AND pin_locked_at IS NULL
-                RETURNING id, pin_locked_at IS NOT NULL AS locked
+                RETURNING id, pin_hash, pin_locked_at IS NOT NULL AS locked
             ), audit AS (
                 INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
                 SELECT \(organization), \(actor), 'pin_locked', upper(id::text),
                        jsonb_build_object('failures', \(lockAfter)) FROM counted WHERE locked
             )
-            SELECT id FROM counted WHERE locked
+            SELECT id, pin_hash FROM counted WHERE NOT locked
+            """, logger: logger)
+        return Dictionary(uniqueKeysWithValues: try rows.decode((UUID, String).self).map { ($0.0, $0.1) })
+    }
+
+    /// After a wrong PIN: locks the PINs among `ids` whose tries of the hour reached `lockAfter` (audited
+    /// `pin_locked`). Returns the members locked now.
+    public func lockPINs(_ ids: [UUID], organization: UUID, lockAfter: Int, actor: UUID?) async throws -> [UUID] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await database.query(
+            """
+            WITH locked AS (
+                UPDATE members SET pin_locked_at = now()
+                WHERE id = ANY(\(ids)) AND organization_id = \(organization) AND pin_locked_at IS NULL
+                  AND pin_failures >= \(lockAfter) AND pin_failures_since > now() - interval '1 hour'
+                RETURNING id
+            ), audit AS (
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
+                SELECT \(organization), \(actor), 'pin_locked', upper(id::text),
+                       jsonb_build_object('failures', \(lockAfter)) FROM locked
+            )
+            SELECT id FROM locked
             """, logger: logger)
         return try rows.map { try $0.decode(UUID.self) }
+    }
+
+    /// Gives back the tries taken of `ids` for a PIN that turned out to be another candidate's.
+    public func giveBackPINTries(_ ids: [UUID], organization: UUID) async throws {
+        guard !ids.isEmpty else { return }
+        _ = try await database.query(
+            """
+            UPDATE members SET pin_failures = greatest(pin_failures - 1, 0)
+            WHERE id = ANY(\(ids)) AND organization_id = \(organization) AND pin_locked_at IS NULL
+            """, logger: logger)
     }
 
     /// Forgets the member's wrong PIN tries (after a right one).
@@ -237,6 +269,38 @@ public struct MemberStore: Sendable {
             """
             UPDATE members SET pin_failures = 0, pin_failures_since = NULL
             WHERE id = \(id) AND organization_id = \(organization) AND pin_failures > 0
+            """, logger: logger)
+    }
+
+    /// Takes one try of checking in with the member's number (nil: an unknown number, for the same work), counted
+    /// before the face is compared: the tries of the hour since the first, at most `limit` (the one past it is
+    /// refused, audited `member_code_locked` once). Whether the try may go ahead.
+    public func takeCodeTry(_ id: UUID?, organization: UUID, limit: Int, actor: UUID?) async throws -> Bool {
+        let rows = try await database.query(
+            """
+            WITH counted AS (
+                UPDATE members SET
+                    code_tries = CASE WHEN code_tries_since > now() - interval '1 hour' THEN code_tries + 1 ELSE 1 END,
+                    code_tries_since = CASE WHEN code_tries_since > now() - interval '1 hour' THEN code_tries_since
+                                            ELSE now() END
+                WHERE id = \(id)::uuid AND organization_id = \(organization)
+                RETURNING id, code_tries
+            ), audit AS (
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
+                SELECT \(organization), \(actor), 'member_code_locked', upper(id::text),
+                       jsonb_build_object('tries', \(limit)) FROM counted WHERE code_tries = \(limit) + 1
+            )
+            SELECT code_tries <= \(limit) FROM counted
+            """, logger: logger)
+        return try rows.first(Bool.self) ?? false
+    }
+
+    /// Forgets the tries of the member's number (it was theirs, with their face).
+    public func resetCodeTries(_ id: UUID, organization: UUID) async throws {
+        _ = try await database.query(
+            """
+            UPDATE members SET code_tries = 0, code_tries_since = NULL
+            WHERE id = \(id) AND organization_id = \(organization) AND code_tries > 0
             """, logger: logger)
     }
 

@@ -24,6 +24,8 @@ public struct CheckIn: Sendable {
     public static let confirmationSeconds = 120
     /// Wrong PINs within an hour that lock a member's PIN until staff unlock it.
     public static let pinLockFailures = 5
+    /// Check-ins by a member's number an hour (a try with the member's own face starts the count again).
+    public static let codeTriesPerHour = 5
 
     public init(
         model: ModelContext, checkins: CheckinStore, confirmations: CheckinConfirmationStore, pins: PINHashing,
@@ -107,7 +109,9 @@ public struct CheckIn: Sendable {
         guard let taken = try await confirmations.take(id, organization: organization, account: account) else {
             throw UseCaseError.notFound("confirmation")
         }
-        let hashes = try await model.members.usablePINHashes(of: taken.candidates.map(\.member), organization: organization)
+        // The try is counted before it is checked: tries at once cannot all pass a lock not yet set.
+        let hashes = try await model.members.takePINTries(
+            taken.candidates.map(\.member), organization: organization, lockAfter: Self.pinLockFailures, actor: account)
         var matching: [CheckinConfirmationStore.Candidate] = []
         for candidate in taken.candidates {
             guard let hash = hashes[candidate.member] else { continue }
@@ -116,13 +120,15 @@ public struct CheckIn: Sendable {
         let members = taken.candidates.map(\.member)
         guard matching.count == 1, let member = matching.first else {
             if matching.isEmpty {
-                _ = try await model.members.recordPINFailure(
+                _ = try await model.members.lockPINs(
                     Array(hashes.keys), organization: organization, lockAfter: Self.pinLockFailures, actor: account)
             }
             if matching.count > 1 || taken.attemptsLeft == 0 { try await confirmations.remove(id) }
             return matching.isEmpty ? .wrongPIN(attemptsLeft: taken.attemptsLeft, candidates: members)
                 : .pinAmbiguous(candidates: members)
         }
+        try await model.members.giveBackPINTries(
+            hashes.keys.filter { $0 != member.member }, organization: organization)
         try await confirmations.remove(id)
         try await model.members.resetPINFailures(member.member, organization: organization)
         return try await admit(member.member, organization: organization, distance: member.distance) {
@@ -133,20 +139,23 @@ public struct CheckIn: Sendable {
     }
 
     /// 1:1 by member number (the member's `external_id`): the photo's largest face against that member's faces only,
-    /// at the 1:1 tolerance for as many faces. A wrong face and an unknown number are alike (`noMatch`), so that
-    /// numbers are not revealed.
+    /// at the 1:1 tolerance for as many faces. A wrong face and an unknown number are alike (`noMatch`, after the same
+    /// work), so that numbers are not revealed; a number tried more than `codeTriesPerHour` times an hour is refused
+    /// for the rest of it (a stranger with a number and a folder of faces gets a few tries, not thousands).
     public func checkIn(photo: [UInt8], code: String, organization: UUID, recordedBy: UUID?) async throws -> Outcome {
         let face = try await model.largestFace(in: photo)
-        guard let confirmation = model.policy.confirmation,
-              let member = try await model.members.member(withCode: code, organization: organization) else {
-            return .noMatch(nearest: nil)
-        }
-        let faces = try await model.faces.enrolledFaces(of: member, organization: organization)
-        guard let best = faces.map({ (id: $0.id, distance: faceDistance(face.embedding, $0.embedding)) })
-            .min(by: { $0.distance < $1.distance }),
+        guard let confirmation = model.policy.confirmation else { return .noMatch(nearest: nil) }
+        let member = try await model.members.member(withCode: code, organization: organization)
+        let allowed = try await model.members.takeCodeTry(
+            member, organization: organization, limit: Self.codeTriesPerHour, actor: recordedBy)
+        let faces = try await model.faces.enrolledFaces(of: member ?? UUID(), organization: organization)
+        guard let member, allowed,
+              let best = faces.map({ (id: $0.id, distance: faceDistance(face.embedding, $0.embedding)) })
+                .min(by: { $0.distance < $1.distance }),
               best.distance <= confirmation.tolerance(faces: faces.count) else {
             return .noMatch(nearest: nil)
         }
+        try await model.members.resetCodeTries(member, organization: organization)
         return try await admit(member, organization: organization, distance: best.distance) {
             try await checkins.record(
                 organization: organization, member: member, face: best.id, distance: best.distance,

@@ -275,6 +275,19 @@ struct PINBandTests {
                                                       json: try Self.photoJSON("face_recognition/biden/biden.jpg", code: "77")).status)
             }
             #expect(statuses.filter { $0 == .notFound }.count == 5 && statuses.last == .tooManyRequests, "\(statuses)")
+            // A known number tried with other faces: five tries an hour, then even the member's own face is refused
+            // for the rest of it (audited), so a folder of look-alikes gets five tries, not thousands.
+            for _ in 0..<5 {
+                #expect(try await Self.answer(client, "/api/v1/checkins", token: kiosk, json: try Self.photoJSON(
+                    "face_recognition/obama/obama2.jpg", code: "46")).body["code"] as? String == "no_match")
+            }
+            try await Task.sleep(for: .seconds(7))  // a token of the per-number rate limit back
+            let ownFace = try await Self.answer(client, "/api/v1/checkins", token: kiosk,
+                                                json: try Self.photoJSON("face_recognition/biden/biden2.jpg", code: "46"))
+            #expect(ownFace.status == .notFound && ownFace.body["code"] as? String == "no_match", "\(ownFace.body)")
+            let bidenData = try await client.json(.get, "/api/v1/members/\(biden)/export", token: admin).body
+            #expect((bidenData["audit_log"] as? [[String: Any]] ?? []).contains {
+                $0["action"] as? String == "member_code_locked" }, "\(bidenData["audit_log"] ?? [])")
 
             // On the record: the PIN pad, the wrong PINs, the PIN check-in, the member numbers.
             let record = try await client.json(.get, "/api/v1/checkins/attempts?limit=200", token: desk)

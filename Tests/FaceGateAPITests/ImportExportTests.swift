@@ -239,6 +239,19 @@ struct ImportExportTests {
                 "faces_skipped": 0, "refused": 0, "errors": 0,
             ], "\(roundTrip.standardOutput)")
 
+            // A row that changes the membership (no PIN given) updates the member and keeps the PIN.
+            try (CSVTable.line(["external_id", "name", "email", "photos", "status", "valid_until"])
+                 + CSVTable.line(["44", "Barack Obama", "barack@example.org", "", "paused", ""]))
+                .write(toFile: root + "/paused.csv", atomically: true, encoding: .utf8)
+            let paused = try await Self.facegate(
+                ["import", "members", "--csv", root + "/paused.csv", "--photos", root + "/photos"], url: url, in: root)
+            let pausedSummary = Self.counts(try Self.summary(paused))
+            #expect(paused.status == 0 && pausedSummary["members_updated"] == 1,
+                    "\(paused.standardOutput) \(paused.standardError)")
+            let pausedObama = try await client.json(.get, "/api/v1/members/\(obamaID)", token: admin).body
+            #expect(pausedObama["status"] as? String == "paused" && pausedObama["valid_until"] == nil
+                    && pausedObama["has_pin"] as? Bool == true, "\(pausedObama)")
+
             // The member's own data: their record, faces without templates, the check-in, the audit trail; audited.
             let (exportStatus, document) = try await client.execute(
                 uri: "/api/v1/members/\(obamaID)/export", method: .get, headers: [.authorization: "Bearer \(admin)"]
@@ -253,7 +266,7 @@ struct ImportExportTests {
             #expect(Set(exportedFaces.compactMap { $0["face_id"] as? String }) == faceIDs)
             #expect(exportedFaces.allSatisfy { ($0["photo_sha256"] as? String)?.count == 64 && $0["model"] as? String == "sface" })
             let audit = try #require(data["audit_log"] as? [[String: Any]]).compactMap { $0["action"] as? String }
-            #expect(audit == ["member_created", "face_enrolled", "face_enrolled", "member_exported"], "\(audit)")
+            #expect(audit == ["member_created", "face_enrolled", "face_enrolled", "member_updated", "member_exported"], "\(audit)")
             #expect(try await client.json(.get, "/api/v1/members/\(UUID())/export", token: admin).status == .notFound)
             _ = try await client.json(.post, "/api/v1/users", token: admin, body: [
                 "username": "desk", "password": "a long enough password", "role": "operator"])

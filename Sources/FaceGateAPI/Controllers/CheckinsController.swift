@@ -165,10 +165,12 @@ struct CheckinsController {
     /// field, multipart field or query parameter), or JSON `{"member_id", "reason"}`.
     private func read(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Request {
         let contentType = request.headers[.contentType] ?? ""
+        // `?member_code=` goes with every body style; a field in the body wins.
+        let query = request.uri.queryParameters.get("member_code")
         guard ImageInput.mediaType(of: contentType) == "application/json" else {
             let (images, fields) = try await ImageInput.imagesAndFields(
                 from: request, context: context, maxBytes: maxImageBytes, fields: ["member_code"])
-            return try Self.photo(images[0], code: fields["member_code"])
+            return try Self.photo(images[0], code: fields["member_code"] ?? query)
         }
         let body = try await ImageInput.collect(
             request, upTo: ImageInput.bodyLimit(contentType: contentType, maxBytes: maxImageBytes) ?? 0)
@@ -177,7 +179,7 @@ struct CheckinsController {
             let payload = try ImageInput.payload(ofJSON: body)
             guard let memberID = payload.member_id else {
                 return try Self.photo(try ImageInput.image(base64: payload.image_base64, maxBytes: maxImageBytes),
-                                      code: payload.member_code)
+                                      code: payload.member_code ?? query)
             }
             guard payload.image_base64 == nil else {
                 throw Problem.invalidField("member_id", "a staff check-in (member_id, reason) carries no photo")

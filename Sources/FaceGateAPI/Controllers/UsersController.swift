@@ -89,19 +89,23 @@ struct UsersController {
         // Once the organisation has used up its refusals, every creation waits (429), taken name or free: the answer
         // then tells nothing about the name.
         let refusals = "org:\(actor.organizationID)"
-        guard usernameRefusals.wouldAllow(refusals) else {
-            throw Problem.rateLimited(usernameRefusals.take(refusals), what: "accounts refused for a taken username")
-        }
-        let hash = try await hashPassword(body.password, cost: bcryptCost)
+        // Taken before the attempt (requests at once cannot all pass a check made before any refusal is counted),
+        // given back when the name was not refused.
+        let decision = usernameRefusals.take(refusals)
+        guard decision.allowed else { throw Problem.rateLimited(decision, what: "accounts refused for a taken username") }
         let account: UserStore.Account
         do {
+            let hash = try await hashPassword(body.password, cost: bcryptCost)
             account = try await users.create(
                 organization: organization, username: body.username, email: body.email, passwordHash: hash,
                 role: body.role, actor: actor.id)
         } catch StorageError.duplicateUsername {
-            _ = usernameRefusals.take(refusals)
             throw StorageError.duplicateUsername
+        } catch {
+            usernameRefusals.refund(refusals)
+            throw error
         }
+        usernameRefusals.refund(refusals)
         return try JSONResponse.encode(UserView(account, shownTo: actor), status: .created)
     }
 

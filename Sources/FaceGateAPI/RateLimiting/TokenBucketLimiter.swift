@@ -58,6 +58,16 @@ final class TokenBucketLimiter: Sendable {
         }
     }
 
+    /// Gives back a token `take(key)` took for what turned out not to count.
+    func refund(_ key: String) {
+        buckets.withLock { buckets in
+            if var bucket = buckets[key] {
+                bucket.tokens = min(capacity, bucket.tokens + 1)
+                buckets[key] = bucket
+            }
+        }
+    }
+
     var keyCount: Int { buckets.withLock { $0.count } }
 
     private func evict(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant) {

@@ -1,7 +1,10 @@
 extension Migration {
     /// The front desk: an organisation's time zone (a membership's last day ends at its midnight), a member's
-    /// membership (`status`, `valid_until`), how each check-in was made (`method`: by face, or by staff with a
-    /// `reason` and no distance), and every check-in attempt, admitted or refused, with its outcome
+    /// membership (`status`, `valid_until`), PIN (a bcrypt hash; tries counted from the first of the last hour, locked
+    /// past five until staff unlock it) and the tries of their member number this hour, how each check-in was made
+    /// (`method`: by face, by member number and face, by face and PIN, or by staff with a `reason` and no distance),
+    /// the confirmations a face in the PIN band waits on (the candidates stay on the server, bound to the asking
+    /// account, a few tries, minutes), and every check-in attempt, admitted or refused, with its outcome
     /// (`checkin_attempts`; no photo). An erased member's attempts stay, no longer naming them.
     static let v12FrontDesk = Migration(
         version: 12,
@@ -18,7 +21,9 @@ extension Migration {
                 ADD COLUMN pin_hash text CHECK (length(pin_hash) BETWEEN 20 AND 200),
                 ADD COLUMN pin_failures integer NOT NULL DEFAULT 0 CHECK (pin_failures >= 0),
                 ADD COLUMN pin_failures_since timestamptz,
-                ADD COLUMN pin_locked_at timestamptz
+                ADD COLUMN pin_locked_at timestamptz,
+                ADD COLUMN code_tries integer NOT NULL DEFAULT 0 CHECK (code_tries >= 0),
+                ADD COLUMN code_tries_since timestamptz
             """,
             """
             CREATE TABLE checkin_confirmations (
