@@ -28,7 +28,7 @@ public func buildApplication(
     // statement that outlasts it, and ends a session left idle in a transaction that long, so that what the client
     // has given up on (closing its connection, which a backend waiting for a lock does not notice) does not run on.
     // Work off the request path that may take longer lifts both for its own transaction (migrations, gallery loads,
-    // retention: `Migrator.noStatementTimeout`).
+    // retention: `Database.offRequestPath`).
     // A session idle inside a transaction (its client stalled or gone, holding locks) ends after a minute, or the
     // statement bound when that is longer: the service's own transactions are short, but a loaded machine can be
     // slow between two statements of one.

@@ -148,6 +148,16 @@ extension Array where Element == PostgresRow {
 }
 
 /// Set once a statement's time is up (read by the task that ran it).
+extension Database {
+    /// Lifts the service's server-side bounds (`DATABASE_STATEMENT_TIMEOUT_MS` and the idle-in-transaction one, set
+    /// for its sessions) for the rest of a transaction: for work off the request path that may take longer
+    /// (migrations, and waiting for another instance's; gallery loads; retention batches), on a machine so loaded that
+    /// the service itself is slow between two statements of it.
+    static let offRequestPath: PostgresQuery = """
+        SELECT set_config('statement_timeout', '0', true), set_config('idle_in_transaction_session_timeout', '0', true)
+        """
+}
+
 private final class TimeoutFlag: Sendable {
     private let value = Atomic<Bool>(false)
     var isSet: Bool { value.load(ordering: .acquiring) }

@@ -146,7 +146,7 @@ public struct FaceStore: Sendable {
         organization: UUID? = nil, _ body: (_ organization: UUID, FaceRef, [Float]) throws -> Void
     ) async throws {
         try await database.client.transaction(logger: logger) { connection in
-            try await connection.query(Migrator.noStatementTimeout, logger: logger)
+            try await connection.query(Database.offRequestPath, logger: logger)
             let rows = try await connection.query(
                 """
                 SELECT organization_id, id, member_id, embedding::real[], template_key_id FROM faces

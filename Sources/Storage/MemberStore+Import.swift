@@ -51,7 +51,10 @@ extension MemberStore {
                     """, logger: logger).firstRow((UUID, Bool, String?).self)
                 // The PIN's new hash, unless the member's hash already stands for it.
                 var pinHash: String?
-                if let pin, try await found?.2.asyncMap(pin.keeps) != true { pinHash = try await pin.hash() }
+                if let pin {
+                    let kept = if let stored = found?.2 { try await pin.keeps(stored) } else { false }
+                    if !kept { pinHash = try await pin.hash() }
+                }
                 let outcome: ImportOutcome
                 if let found {
                     let (id, same, _) = found
@@ -114,12 +117,4 @@ private struct ImportOutcome: Error {
     let change: MemberStore.ImportChange
 
     var pair: (id: UUID, change: MemberStore.ImportChange) { (id, change) }
-}
-
-extension Optional {
-    /// `transform` of the wrapped value, awaited; nil for nil.
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
-    }
 }

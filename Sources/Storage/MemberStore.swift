@@ -189,18 +189,13 @@ public struct MemberStore: Sendable {
 
     /// Of `ids`, the members of the organisation whose PIN can be asked for (set and not locked).
     public func withUsablePIN(_ ids: [UUID], organization: UUID) async throws -> Set<UUID> {
-        Set(try await usablePINHashes(of: ids, organization: organization).keys)
-    }
-
-    /// The PIN hashes of those of `ids` whose PIN can be asked for (set and not locked).
-    public func usablePINHashes(of ids: [UUID], organization: UUID) async throws -> [UUID: String] {
-        guard !ids.isEmpty else { return [:] }
+        guard !ids.isEmpty else { return [] }
         let rows = try await database.query(
             """
-            SELECT id, pin_hash FROM members
+            SELECT id FROM members
             WHERE id = ANY(\(ids)) AND organization_id = \(organization) AND pin_hash IS NOT NULL AND pin_locked_at IS NULL
             """, logger: logger)
-        return Dictionary(uniqueKeysWithValues: try rows.decode((UUID, String).self).map { ($0.0, $0.1) })
+        return Set(try rows.map { try $0.decode(UUID.self) })
     }
 
     /// Takes one PIN try of each of `ids` whose PIN can be asked for, before it is checked, so that tries at once are

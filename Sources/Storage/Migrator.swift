@@ -9,13 +9,6 @@ public struct Migrator: Sendable {
 
     let migrations: [Migration]
 
-    /// Lifts the service's server-side bounds (`DATABASE_STATEMENT_TIMEOUT_MS` and the idle-in-transaction one, set
-    /// for its sessions) for the rest of a transaction: for work off the request path that may take longer
-    /// (migrations, and waiting for another instance's; gallery loads; retention batches), on a machine so loaded that
-    /// the service itself is slow between two statements of it.
-    static let noStatementTimeout: PostgresQuery = """
-        SELECT set_config('statement_timeout', '0', true), set_config('idle_in_transaction_session_timeout', '0', true)
-        """
 
     public init(migrations: [Migration] = Migration.all) {
         self.migrations = migrations
@@ -37,7 +30,7 @@ public struct Migrator: Sendable {
     static func updatePgvector(_ client: PostgresClient, logger: Logger) async throws {
         do {
             try await client.transaction(logger: logger) { connection in
-                try await connection.query(Self.noStatementTimeout, logger: logger)
+                try await connection.query(Database.offRequestPath, logger: logger)
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
                 let rows = try await connection.query(
                     """
@@ -59,7 +52,7 @@ public struct Migrator: Sendable {
 
     private func applyMigrations(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
         try await client.transaction(logger: logger) { connection in
-            try await connection.query(Self.noStatementTimeout, logger: logger)
+            try await connection.query(Database.offRequestPath, logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
             try await connection.query(
                 """

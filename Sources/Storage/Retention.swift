@@ -59,7 +59,7 @@ public struct Retention: Sendable {
         while true {
             // Off the request path: a batch may take longer than a request's statement bound on a large backlog.
             let deleted = try await database.transaction(logger: logger) { connection in
-                try await connection.query(Migrator.noStatementTimeout, logger: logger)
+                try await connection.query(Database.offRequestPath, logger: logger)
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: """
                     WITH doomed AS (DELETE FROM \(table) WHERE \(key) IN
                                     (SELECT \(key) FROM \(table) WHERE \(condition) LIMIT \(Self.batch)) RETURNING 1)

@@ -66,13 +66,8 @@ public struct CheckIn: Sendable {
         let candidates = try await model.gallery.nearestMembers(
             to: face.embedding, in: organization, limit: Self.maxCandidates)
         let rule = model.policy.rule(galleryFaces: try await model.gallery.faceCount(in: organization))
+        let nearest: MemberCandidate?
         switch rule.decide(candidates) {
-        case .noMatch(let nearest):
-            return try await confirmation(among: candidates, organization: organization, account: recordedBy)
-                ?? .noMatch(nearest: nearest)
-        case .ambiguous(let best, _):
-            return try await confirmation(among: candidates, organization: organization, account: recordedBy)
-                ?? .noMatch(nearest: best)
         case .match(let best):
             // A member erased a moment ago is nobody.
             return try await admit(best.member, organization: organization, distance: best.distance) {
@@ -80,7 +75,11 @@ public struct CheckIn: Sendable {
                     organization: organization, member: best.member, face: best.face, distance: best.distance,
                     similarity: best.similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy)
             } ?? .noMatch(nearest: nil)
+        case .noMatch(let found): nearest = found
+        case .ambiguous(let best, _): nearest = best
         }
+        return try await confirmation(among: candidates, organization: organization, account: recordedBy)
+            ?? .noMatch(nearest: nearest)
     }
 
     /// Members nobody matched 1:N but the face lies within the 1:1 tolerance of, who have a usable PIN (at most

@@ -182,8 +182,7 @@ struct Scores {
             }
             let ranked = closest.sorted { $0.value < $1.value }
             guard let best = ranked.first else { return nil }
-            return Nearest(identity: best.key, distance: best.value, runnerUp: ranked.dropFirst().first?.value ?? .infinity,
-                           ranked: ranked.prefix(CheckIn.maxCandidates + 1).map { ($0.key, $0.value) })
+            return Nearest(ranked: ranked.prefix(CheckIn.maxCandidates + 1).map { ($0.key, $0.value) })
         }
         self.known = known.map { ($0.identity, $0.embedding.flatMap(nearest)) }
         self.unknown = unknown.map { $0.flatMap(nearest) }
@@ -260,11 +259,12 @@ struct ConfirmationOutcome {
 
 /// A probe's nearest enrolled identity and the distance to the nearest *other* identity.
 struct Nearest {
-    var identity: String
-    var distance: Float
-    var runnerUp: Float
-    /// The nearest identities, nearest first (one more than the PIN band asks at most).
-    var ranked: [(identity: String, distance: Float)] = []
+    /// The nearest identities, nearest first (one more than the PIN band asks at most; never empty).
+    var ranked: [(identity: String, distance: Float)]
+
+    var identity: String { ranked[0].identity }
+    var distance: Float { ranked[0].distance }
+    var runnerUp: Float { ranked.dropFirst().first?.distance ?? .infinity }
 
     func accepted(by rule: MatchRule) -> Bool { rule.accepts(distance: distance, runnerUp: runnerUp) }
 

@@ -50,7 +50,7 @@ struct CheckinsController {
     }
 
     /// What a `POST /checkins` asks for.
-    enum Request: Sendable {
+    enum Asked: Sendable {
         case face(photo: [UInt8])
         case code(photo: [UInt8], code: String)
         case manual(member: UUID, reason: String)
@@ -69,7 +69,7 @@ struct CheckinsController {
                 dedupSeconds: dedupSeconds)
     }
 
-    @Sendable func checkIn(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func checkIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator, .kiosk])
         var attempt = AttemptLog.Attempt(organization: actor.organizationID, account: actor.id, method: .face)
         let useCase = self.useCase
@@ -103,7 +103,7 @@ struct CheckinsController {
     /// `POST /checkins/confirmations/{id}` with `{"pin"}`: the PIN for a check-in that answered 202
     /// `needs_confirmation`, by the same account. 201 `face_pin` for the candidate whose PIN it is; 403 `wrong_pin`
     /// with `attempts_left`; 404 once it is unknown, expired, used up or another account's.
-    @Sendable func confirm(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func confirm(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator, .kiosk])
         let attempt = AttemptLog.Attempt(organization: actor.organizationID, account: actor.id, method: .facePIN)
         let outcome: CheckIn.Outcome
@@ -163,7 +163,7 @@ struct CheckinsController {
 
     /// The check-in asked for: a photo (raw, multipart or JSON `image_base64`) with or without a `member_code` (JSON
     /// field, multipart field or query parameter), or JSON `{"member_id", "reason"}`.
-    private func read(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Request {
+    private func read(_ request: Request, context: AppRequestContext) async throws -> Asked {
         let contentType = request.headers[.contentType] ?? ""
         // `?member_code=` goes with every body style; a field in the body wins.
         let query = request.uri.queryParameters.get("member_code")
@@ -193,7 +193,7 @@ struct CheckinsController {
     }
 
     /// A photo, 1:N, or 1:1 with the member number given.
-    static func photo(_ photo: [UInt8], code: String?) throws -> Request {
+    static func photo(_ photo: [UInt8], code: String?) throws -> Asked {
         guard let code else { return .face(photo: photo) }
         let trimmed = code.trimmingCharacters(in: .whitespaces)
         guard (1...200).contains(trimmed.unicodeScalars.count) else {
@@ -202,7 +202,7 @@ struct CheckinsController {
         return .code(photo: photo, code: trimmed)
     }
 
-    @Sendable func listCheckins(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func listCheckins(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
         let query = request.uri.queryParameters
         let limit = try integerParameter("limit", of: request, default: 50, in: 1...200)
@@ -251,7 +251,7 @@ struct CheckinsController {
     }
 
     /// The attempt record, newest first: within [from, to), of one `outcome` if given (admin, operator).
-    @Sendable func listAttempts(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func listAttempts(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
         let query = request.uri.queryParameters
         let limit = try integerParameter("limit", of: request, default: 50, in: 1...200)
@@ -272,7 +272,7 @@ struct CheckinsController {
     /// The organisation's check-ins within [from, to), oldest first, for billing and attendance: CSV (default) or
     /// JSON Lines (`CheckinExport`), sent as they are read from the database (any number, in constant memory). The
     /// query starts before the answer does, so that a database outage is still a 503.
-    @Sendable func exportCheckins(_ request: Hummingbird.Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func exportCheckins(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator])
         let query = request.uri.queryParameters
         let from = try Self.date(query.get("from"), name: "from"), to = try Self.date(query.get("to"), name: "to")
