@@ -61,6 +61,10 @@ let package = Package(
             ]
         ),
 
+        // Liveness: whether frames of a challenge show a live head turning the asked way (pure geometry on the
+        // landmarks the face engine finds).
+        .target(name: "Liveness", dependencies: ["FaceEngine", "ImageDecoding"]),
+
         // Storage: PostgreSQL + pgvector through postgres-nio; migrations under an advisory lock.
         .target(
             name: "Storage",
@@ -97,7 +101,7 @@ let package = Package(
         .target(
             name: "UseCases",
             dependencies: [
-                "FaceEngine", "Gallery", "Storage", "ImageDecoding", "CSV",
+                "FaceEngine", "Liveness", "Gallery", "Storage", "ImageDecoding", "CSV",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -106,7 +110,7 @@ let package = Package(
         .target(
             name: "FaceGateAPI",
             dependencies: [
-                "UseCases", "Storage", "Gallery", "FaceEngine", "ImageDecoding",
+                "UseCases", "Liveness", "Storage", "Gallery", "FaceEngine", "ImageDecoding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -128,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "facegate",
             dependencies: [
-                "FaceGateAPI", "UseCases", "FaceEngine", "Gallery", "ImageDecoding", "Storage", "CSV", "VectorSearch",
+                "FaceGateAPI", "UseCases", "Liveness", "FaceEngine", "Gallery", "ImageDecoding", "Storage", "CSV", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The HTTP load generator of `facegate bench load`.
@@ -152,6 +156,7 @@ let package = Package(
             dependencies: ["VectorSearch", "FaceEngine", "ImageDecoding", "TestSupport"]
         ),
         .testTarget(name: "FaceEngineTests", dependencies: ["FaceEngine", "ImageDecoding", "TestSupport"]),
+        .testTarget(name: "LivenessTests", dependencies: ["Liveness", "FaceEngine", "ImageDecoding", "TestSupport"]),
         .testTarget(
             name: "GalleryTests",
             dependencies: [
@@ -168,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "FaceGateAPITests",
             dependencies: [
-                "FaceGateAPI", "UseCases", "FaceEngine", "Gallery", "Storage", "TestSupport",
+                "FaceGateAPI", "UseCases", "Liveness", "FaceEngine", "Gallery", "Storage", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

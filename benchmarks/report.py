@@ -51,6 +51,21 @@ def pipeline_tables(pipeline):
     return lines
 
 
+def liveness_table(liveness):
+    """`facegate bench liveness`: a challenge check-in's server work beside a single photo's, one engine, one process."""
+    lines = ["| check-in | frames | server time (median) | of which decoding | ÷ single photo | the check's answer |",
+             "|---|---|---|---|---|---|",
+             f"| single photo (largest face embedded) | 1 | {liveness['single_ms']:.1f} ms "
+             f"| {liveness['single_decode_ms']:.1f} ms | 1.00× | — |"]
+    for frames in sorted(liveness["challenge_ms"], key=int):
+        ratio = liveness["ratio_to_single"][frames]
+        shown = f"**{ratio:.2f}×**" if int(frames) == liveness["target_frames"] else f"{ratio:.2f}×"
+        lines.append(f"| challenge (decode, detect every frame, check, embed 2) | {frames} "
+                     f"| {liveness['challenge_ms'][frames]:.1f} ms | {liveness['challenge_decode_ms'][frames]:.1f} ms "
+                     f"| {shown} | {liveness['refusals'][frames]} (asked {liveness['asked']}) |")
+    return lines
+
+
 def search_table(search):
     lines = ["| size | memory p50 | p99 | p99 during writes | batch-32 /query | pgvector exact p50 | exact ÷ memory "
              "| HNSW p50 | HNSW recall@5 | bandwidth bound | load |", "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -117,6 +132,14 @@ def markdown(results):
         p = results["pipeline"]
         out += [f"**Pipeline** on the check-in photo set ({p['checkin_set']['photos']} real one-person photos, 320–1920 px), "
                 "every face embedded by both, pinned with taskset:", ""] + pipeline_tables(p) + [""]
+        if "liveness" in p:
+            lv = p["liveness"]
+            out += [f"**Liveness challenge** (`facegate bench liveness`, one engine pinned to one core, alternating "
+                    f"{lv['rounds']} rounds in one process): {lv['width']}×{lv['height']} px frames of `{lv['video']}` "
+                    f"taken {'evenly' if lv['selection'] == 'even' else 'by motion'} over {lv['window_s']:g} s from "
+                    f"{lv['start_s']:g} s, the single photo its first frame; target: a challenge of "
+                    f"{lv['target_frames']} frames at most {lv['target_ratio']}× a single photo's server time:", ""]
+            out += liveness_table(lv) + [""]
     if "search" in results:
         out += ["**Search** (`facegate bench search`, random 128-d vectors):", ""] + search_table(results["search"]) + [""]
     if "http" in results:
@@ -125,6 +148,16 @@ def markdown(results):
                 f"per row; {e['members']} real members enrolled through the API plus synthetic faces up to the gallery size; "
                 f"{e['probes_checked_in_correctly']} of {e['probes']} probe photos check in as the right member and are the "
                 "ones posted; latencies are of 2xx answers):", ""] + http_table(results["http"]) + [""]
+        challenge = results["http"].get("challenge")
+        if challenge:
+            checked = ", ".join(f"{turn}: {a['status']}" + (f" {a['code']}" if a.get("code") else "")
+                                + (f" ({a['reason']})" if a.get("reason") else "") for turn, a in sorted(challenge["checked"].items()))
+            out += [f"The row *{challenge['row']}* is the head-turn check-in: an organisation of its own with liveness "
+                    f"`challenge` (the single-photo rows' organisation has it `off`: terminals that bring their own "
+                    f"liveness), the clip's person enrolled and synthetic faces up to {challenge['faces']:,}; each "
+                    f"request is `POST /checkins/challenges` and then the {challenge['frames']} frames of the turn it "
+                    f"asks for (`{challenge['clip']}` from {challenge['start_s']:g} s, mirrored for `right`), its "
+                    f"latency the pair's. Checked before the load, one each way: {checked}.", ""]
         out += ["**The front desk** (each of those probes posted once at each gallery size before the load; a 202 "
                 "answered with the member's own PIN):", ""] + front_desk_table(results["http"]) + [""]
     if "memory" in results:

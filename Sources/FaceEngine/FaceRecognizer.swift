@@ -55,21 +55,28 @@ extension FaceRecognizer {
         in photo: RGBImage, limit: Int = .max, times: inout EncodingTimes
     ) throws(FaceEngineError) -> [FaceEncoding] {
         let clock = ContinuousClock()
-        var started = clock.now
+        let started = clock.now
         let found = try faceLocations(in: photo)
-        let faces = Array(found.faces.prefix(limit))
         times.detect = clock.now - started
-        started = clock.now
+        return try faceEncodings(of: found.faces.prefix(limit).map { ($0, found) }, times: &times)
+    }
+
+    /// Aligns and embeds faces found by `faceLocations` (each with the detection it belongs to) in one batch.
+    public func faceEncodings(
+        of faces: [(face: DetectedFace, in: FaceDetection)], times: inout EncodingTimes
+    ) throws(FaceEngineError) -> [FaceEncoding] {
+        let clock = ContinuousClock()
+        var started = clock.now
         var chips: [RGBImage] = []
-        for face in faces { chips.append(try faceChip(for: face, in: found.image)) }
+        for (face, found) in faces { chips.append(try faceChip(for: face, in: found.image)) }
         times.align = clock.now - started
         started = clock.now
         let embeddings = try faceEncodings(of: chips)
         times.embed = clock.now - started
         return faces.indices.map { i in
-            FaceEncoding(face: faces[i], embedding: embeddings[i], chip: chips[i],
-                         quality: FaceQuality(face: faces[i], chip: chips[i], layout: descriptor.landmarkLayout),
-                         turn: found.turn)
+            FaceEncoding(face: faces[i].face, embedding: embeddings[i], chip: chips[i],
+                         quality: FaceQuality(face: faces[i].face, chip: chips[i], layout: descriptor.landmarkLayout),
+                         turn: faces[i].in.turn)
         }
     }
 }

@@ -1,8 +1,9 @@
-import Foundation
 import FaceEngine
+import Foundation
 import Gallery
 import Hummingbird
 import ImageDecoding
+import Liveness
 import Logging
 import PostgresNIO
 import Storage
@@ -100,8 +101,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost), loginLimiter: loginLimiter,
         usernameLimiter: usernameLimiter
     ).addRoutes(to: api.group("auth"))
-    OrganizationsController(organizations: OrganizationStore(database: services.database, logger: logger))
-        .addRoutes(to: api.group("organizations"))
+    let organizations = OrganizationStore(database: services.database, logger: logger)
+    OrganizationsController(organizations: organizations).addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost, passwordChecks: loginLimiter,
                     usernameRefusals: TokenBucketLimiter(perMinute: 1, burst: share(10)))
         .addRoutes(to: api.group("users"))
@@ -114,7 +115,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     MatchingController(model: model, maxImageBytes: configuration.imageLimits.maxBytes).addRoutes(to: api)
     CheckinsController(
         model: model, checkins: CheckinStore(database: services.database, logger: logger),
-        confirmations: CheckinConfirmationStore(database: services.database, logger: logger), pins: pins,
+        confirmations: CheckinConfirmationStore(database: services.database, logger: logger),
+        challenges: CheckinChallengeStore(database: services.database, logger: logger), organizations: organizations,
+        pins: pins, liveness: LivenessCheck(settings: configuration.liveness),
         attempts: AttemptLog(store: CheckinAttemptStore(database: services.database, logger: logger), metrics: metrics),
         codeLimiter: TokenBucketLimiter(perMinute: share(10), burst: share(5)),
         dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes

@@ -26,6 +26,7 @@ extension Migration {
         .v10ModelActivation,
         .v11TemplateKeys,
         .v12FrontDesk,
+        .v13Liveness,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

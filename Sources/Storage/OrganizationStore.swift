@@ -17,28 +17,39 @@ public struct OrganizationStore: Sendable {
         public var name: String
         /// IANA name (`Europe/Berlin`): the organisation's days, such as a membership's last one, end at its midnight.
         public var timeZone: String
+        /// Whether a kiosk's check-in must be a head turn the service asked for (`Liveness`).
+        public var liveness: LivenessPolicy
         public var createdAt: Date
     }
 
-    static let columns = "id, name, time_zone, created_at"
+    /// `organizations.liveness`: `challenge` (the default) or `off` (the organisation's terminals bring their own
+    /// liveness, such as IR cameras).
+    public enum LivenessPolicy: String, Sendable, CaseIterable {
+        case challenge, off
+    }
+
+    static let columns = "id, name, time_zone, liveness, created_at"
 
     func organizations(_ query: PostgresQuery) async throws -> [Organization] {
         var found: [Organization] = []
-        for (id, name, timeZone, created)
-            in try await database.query(query, logger: logger).decode((UUID, String, String, Date).self) {
-            found.append(Organization(id: id, name: name, timeZone: timeZone, createdAt: created))
+        for (id, name, timeZone, liveness, created)
+            in try await database.query(query, logger: logger).decode((UUID, String, String, String, Date).self) {
+            found.append(Organization(id: id, name: name, timeZone: timeZone,
+                                      liveness: LivenessPolicy(rawValue: liveness) ?? .challenge, createdAt: created))
         }
         return found
     }
 
     /// Creates an organisation and its `organization_created` audit entry (by `actor`) in one statement; throws
     /// `StorageError.duplicateOrganization` when the name (any case) is taken.
-    public func create(name: String, timeZone: String = "UTC", actor: UUID? = nil) async throws -> Organization {
+    public func create(
+        name: String, timeZone: String = "UTC", liveness: LivenessPolicy = .challenge, actor: UUID? = nil
+    ) async throws -> Organization {
         do {
             let created = try await organizations(
                 """
                 WITH created AS (
-                    INSERT INTO organizations (name, time_zone) VALUES (\(name), \(timeZone))
+                    INSERT INTO organizations (name, time_zone, liveness) VALUES (\(name), \(timeZone), \(liveness.rawValue))
                     RETURNING \(unescaped: Self.columns)
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
@@ -57,21 +68,32 @@ public struct OrganizationStore: Sendable {
         try await organizations("SELECT \(unescaped: Self.columns) FROM organizations ORDER BY lower(name)")
     }
 
+    /// The organisation's liveness policy (nil: no such organisation).
+    public func liveness(of id: UUID) async throws -> LivenessPolicy? {
+        let rows = try await database.query("SELECT liveness FROM organizations WHERE id = \(id)", logger: logger)
+        return try rows.first(String.self).flatMap(LivenessPolicy.init(rawValue:))
+    }
+
     public func find(_ id: UUID) async throws -> Organization? {
         try await organizations("SELECT \(unescaped: Self.columns) FROM organizations WHERE id = \(id)").first
     }
 
     /// Changes the organisation's settings (nil leaves one as it is) with an `organization_updated` audit entry in
     /// one statement; nil when there is no such organisation.
-    public func update(_ id: UUID, timeZone: String?, actor: UUID?) async throws -> Organization? {
+    public func update(
+        _ id: UUID, timeZone: String?, liveness: LivenessPolicy? = nil, actor: UUID?
+    ) async throws -> Organization? {
         try await organizations(
             """
             WITH updated AS (
-                UPDATE organizations SET time_zone = coalesce(\(timeZone), time_zone) WHERE id = \(id)
+                UPDATE organizations SET time_zone = coalesce(\(timeZone), time_zone),
+                                         liveness = coalesce(\(liveness?.rawValue), liveness)
+                WHERE id = \(id)
                 RETURNING \(unescaped: Self.columns)
             ), audit AS (
                 INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
-                SELECT id, \(actor), 'organization_updated', name, jsonb_build_object('time_zone', time_zone) FROM updated
+                SELECT id, \(actor), 'organization_updated', name,
+                       jsonb_build_object('time_zone', time_zone, 'liveness', liveness) FROM updated
             )
             SELECT \(unescaped: Self.columns) FROM updated
             """).first

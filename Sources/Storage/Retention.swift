@@ -34,6 +34,8 @@ public struct Retention: Sendable {
                                                            key: "ctid", condition: "created_at < now() - interval '1 day'")
         _ = try await deleteInBatches(database, logger: logger, table: "checkin_confirmations", key: "id",
                                       condition: "expires_at < now()")
+        _ = try await deleteInBatches(database, logger: logger, table: "checkin_challenges", key: "id",
+                                      condition: "expires_at < now()")
         if auditDays > 0 {
             purged.auditEntries = try await deleteInBatches(
                 database, logger: logger, table: "audit_log", key: "id",

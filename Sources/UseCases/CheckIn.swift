@@ -1,20 +1,24 @@
 import FaceEngine
 import Foundation
 import Gallery
+import Liveness
 import Storage
 
 /// The front desk: a face is matched 1:N and the member the match rule accepts is checked in, unless their
 /// membership is paused, cancelled or past its last day. A face no member is within the 1:N tolerance of, but that
 /// lies within the 1:1 tolerance (`MatchPolicy.confirmation`) of members with a PIN, waits for one of their PINs
 /// (`confirm`); a member number narrows the search to that member (1:1); staff may check a member in by hand. A
-/// second check-in within the dedup window returns the first. Decisions are outcomes, not errors, so that the
+/// second check-in within the dedup window returns the first. At a kiosk the face comes from frames of a head turn the
+/// service asked for (`challenge`, `checkIn(frames:…)`): a photo of a member cannot turn. Decisions are outcomes, not errors, so that the
 /// caller can put each on the attempt record with the member and distance it was about; what cannot be judged (no
 /// face, a bad photo) is thrown.
 public struct CheckIn: Sendable {
     let model: ModelContext
     let checkins: CheckinStore
     let confirmations: CheckinConfirmationStore
+    let challenges: CheckinChallengeStore
     let pins: PINHashing
+    let liveness: LivenessCheck
     /// `CHECKIN_DEDUP_SECONDS`.
     let dedupSeconds: Int
 
@@ -26,15 +30,20 @@ public struct CheckIn: Sendable {
     public static let pinLockFailures = 5
     /// Check-ins by a member's number an hour (a try with the member's own face starts the count again).
     public static let codeTriesPerHour = 5
+    /// How long a liveness challenge waits for its frames, and how many frames it takes.
+    public static let challengeSeconds = 30
+    public static let challengeFrameCounts = 2...8
 
     public init(
-        model: ModelContext, checkins: CheckinStore, confirmations: CheckinConfirmationStore, pins: PINHashing,
-        dedupSeconds: Int
+        model: ModelContext, checkins: CheckinStore, confirmations: CheckinConfirmationStore,
+        challenges: CheckinChallengeStore, pins: PINHashing, liveness: LivenessCheck, dedupSeconds: Int
     ) {
         self.model = model
         self.checkins = checkins
         self.confirmations = confirmations
+        self.challenges = challenges
         self.pins = pins
+        self.liveness = liveness
         self.dedupSeconds = dedupSeconds
     }
 
@@ -58,11 +67,51 @@ public struct CheckIn: Sendable {
         case wrongPIN(attemptsLeft: Int, candidates: [UUID])
         /// The PIN is that of more than one candidate: staff decide.
         case pinAmbiguous(candidates: [UUID])
+        /// The frames of a challenge are not one live head turning the asked way (with what the check measured);
+        /// nobody was looked for.
+        case livenessFailed(LivenessRefusal, LivenessMeasures?)
     }
 
     /// 1:N: the photo's largest face against the organisation's gallery.
     public func checkIn(photo: [UInt8], organization: UUID, recordedBy: UUID?) async throws -> Outcome {
-        let face = try await model.largestFace(in: photo)
+        try await checkIn(face: try await model.largestFace(in: photo), organization: organization, recordedBy: recordedBy)
+    }
+
+    /// A liveness challenge for the account: a random turn (`left`, `right`) its next check-in's frames must show,
+    /// within `challengeSeconds`, once.
+    public func challenge(organization: UUID, account: UUID) async throws -> (id: UUID, turn: TurnDirection) {
+        guard model.pipeline.engines.descriptor.landmarkLayout == .eyesNoseTipMouthCorners else {
+            throw UseCaseError.livenessUnavailable
+        }
+        var random = SystemRandomNumberGenerator()
+        let turn = TurnDirection.allCases.randomElement(using: &random) ?? .left
+        let id = try await challenges.create(
+            organization: organization, account: account, turn: turn.rawValue, lifetime: Self.challengeSeconds)
+        return (id, turn)
+    }
+
+    /// A check-in from the frames of a challenge (2–8, in capture order): the challenge is used up, the frames must
+    /// show one live head turning the asked way (`LivenessCheck`; one person: the most frontal and the most turned
+    /// face within the 1:1 tolerance of each other), and then the most frontal face is checked in as a photo would
+    /// be, 1:N or 1:1 with the member number `code`.
+    public func checkIn(
+        frames: [[UInt8]], challenge: UUID, code: String?, organization: UUID, account: UUID
+    ) async throws -> Outcome {
+        guard let raw = try await challenges.take(challenge, organization: organization, account: account),
+              let asked = TurnDirection(rawValue: raw) else {
+            throw UseCaseError.challengeInvalid
+        }
+        let seen = try await model.pipeline.challengeFrames(frames, asked: asked, check: liveness)
+        if let refusal = seen.refusal(samePersonWithin: model.policy.tolerance(galleryFaces: 1)) {
+            return .livenessFailed(refusal, seen.measures)
+        }
+        guard let frontal = seen.frontal else { return .livenessFailed(.faceMissing, nil) }
+        if let code { return try await checkIn(face: frontal, code: code, organization: organization, recordedBy: account) }
+        return try await checkIn(face: frontal, organization: organization, recordedBy: account)
+    }
+
+    /// 1:N: a face against the organisation's gallery.
+    func checkIn(face: FaceEncoding, organization: UUID, recordedBy: UUID?) async throws -> Outcome {
         let candidates = try await model.gallery.nearestMembers(
             to: face.embedding, in: organization, limit: Self.maxCandidates)
         let rule = model.policy.rule(galleryFaces: try await model.gallery.faceCount(in: organization))
@@ -142,7 +191,11 @@ public struct CheckIn: Sendable {
     /// work), so that numbers are not revealed; a number tried more than `codeTriesPerHour` times an hour is refused
     /// for the rest of it (a stranger with a number and a folder of faces gets a few tries, not thousands).
     public func checkIn(photo: [UInt8], code: String, organization: UUID, recordedBy: UUID?) async throws -> Outcome {
-        let face = try await model.largestFace(in: photo)
+        try await checkIn(face: try await model.largestFace(in: photo), code: code, organization: organization,
+                          recordedBy: recordedBy)
+    }
+
+    func checkIn(face: FaceEncoding, code: String, organization: UUID, recordedBy: UUID?) async throws -> Outcome {
         guard let confirmation = model.policy.confirmation else { return .noMatch(nearest: nil) }
         let member = try await model.members.member(withCode: code, organization: organization)
         let allowed = try await model.members.takeCodeTry(

@@ -66,6 +66,10 @@ public enum UseCaseError: Error, Equatable, CustomStringConvertible {
     case notFound(String)
     /// A field staff gave (in a request, in a row of an import) breaks its rule: the field's name and what it must be.
     case invalidField(String, String)
+    /// The liveness challenge is unknown, expired, used, or another account's.
+    case challengeInvalid
+    /// The face model's landmarks cannot show a head turn's depth (dlib's five points lie on the eyes and nose).
+    case livenessUnavailable
 
     public var description: String {
         switch self {
@@ -76,6 +80,9 @@ public enum UseCaseError: Error, Equatable, CustomStringConvertible {
         case .noFacesEnrolled: "this member has no enrolled face to compare with"
         case .notFound(let what): "no such \(what)"
         case .invalidField(let name, let rule): "\(name): \(rule)"
+        case .challengeInvalid: "this challenge is unknown, expired or used: ask for a new one"
+        case .livenessUnavailable:
+            "this face model's landmarks cannot judge a head turn: use FACE_MODEL=sface, or set the organisation's liveness to off"
         }
     }
 }

@@ -8,7 +8,8 @@ import ImageDecoding
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Measure recognition accuracy on labelled photos.",
-        subcommands: [EvalPairsCommand.self, EvalIdentifyCommand.self, EvalImpostorsCommand.self, EvalQualityCommand.self])
+        subcommands: [EvalPairsCommand.self, EvalIdentifyCommand.self, EvalImpostorsCommand.self, EvalQualityCommand.self,
+                      EvalLivenessCommand.self])
 }
 
 /// Options shared by the evaluations: where the photos and models are, and how the engine runs.

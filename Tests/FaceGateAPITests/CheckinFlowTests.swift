@@ -43,6 +43,7 @@ struct CheckinFlowTests {
     func flow() async throws {
         try await withApplication(recognizers: .modelFiles) { client, _ in
             let admin = try await client.accessToken()
+            try await client.turnLivenessOff(admin: admin)
             _ = try await client.json(.post, "/api/v1/users", token: admin, body: [
                 "username": "door", "password": "a long enough password", "role": "kiosk"])
             let kiosk = try await client.accessToken(username: "door", password: "a long enough password")

@@ -23,6 +23,7 @@ struct FrontDeskTests {
     func frontDesk() async throws {
         try await withApplication(recognizers: .modelFiles) { client, _ in
             let admin = try await client.accessToken()
+            try await client.turnLivenessOff(admin: admin)
             let organization = try #require(try await client.json(.get, "/api/v1/auth/me", token: admin)
                 .body["organization_id"] as? String)
             for (username, role) in [("door", "kiosk"), ("desk", "operator")] {
@@ -178,6 +179,7 @@ struct PINBandTests {
             configuration.checkinDedupSeconds = 0
         }, recognizers: .modelFiles) { client, _ in
             let admin = try await client.accessToken()
+            try await client.turnLivenessOff(admin: admin)
             for (username, role) in [("door", "kiosk"), ("door2", "kiosk"), ("desk", "operator")] {
                 _ = try await client.json(.post, "/api/v1/users", token: admin, body: [
                     "username": username, "password": "a long enough password", "role": role])

@@ -1,5 +1,6 @@
 import FaceGateAPI
 import Foundation
+import Testing
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -93,6 +94,15 @@ extension TestClientProtocol {
             let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
             return (response.status, object ?? [:])
         }
+    }
+
+    /// Sets the organisation of `admin` to liveness `off`, as for terminals that bring their own liveness: its kiosk
+    /// accounts check in with single photos (the suites about matching and the front desk; `LivenessTests` is about
+    /// the challenge).
+    func turnLivenessOff(admin: String) async throws {
+        let organization = try #require(try await json(.get, "/api/v1/auth/me", token: admin).body["organization_id"] as? String)
+        let answer = try await json(.patch, "/api/v1/organizations/\(organization)", token: admin, body: ["liveness": "off"])
+        try #require(answer.status == .ok, "\(answer.body)")
     }
 
     /// Logs in and returns the access token (the test super admin by default).

@@ -2,6 +2,7 @@ import FaceEngine
 import Foundation
 import Gallery
 import ImageDecoding
+import Liveness
 import Logging
 import Storage
 import UseCases
@@ -36,6 +37,9 @@ public struct AppConfiguration: Sendable {
     public var loginRateLimitPerMinute: Int
     /// `CHECKIN_DEDUP_SECONDS`: a member's second check-in within this time returns the first instead.
     public var checkinDedupSeconds: Int
+    /// `LIVENESS_MIN_TURN_DEGREES`: how far a challenge's head turn must go the asked way (the other thresholds of
+    /// `LivenessCheck` come from measured landmark noise).
+    public var liveness = LivenessSettings.default
     /// `ALLOWED_ORIGINS`: comma-separated origins (`https://desk.example.org`) whose browser pages may call the API.
     public var allowedOrigins: Set<String> = []
     /// `DATABASE_WAIT_MS`: how long a request waits for a database connection before it is answered 503
@@ -147,6 +151,8 @@ extension AppConfiguration {
         let checkinDays = reader.integer("CHECKIN_RETENTION_DAYS", default: 730, in: 0...36_500)
         let attemptDays = reader.integer("ATTEMPT_RETENTION_DAYS", default: 90, in: 0...36_500)
         let inflightBytes = reader.integer("MAX_INFLIGHT_IMAGE_BYTES", default: 256 << 20, in: 0...(64 << 30))
+        let minTurn = reader.number(
+            "LIVENESS_MIN_TURN_DEGREES", default: LivenessSettings.default.minTurnDegrees, in: 5...60)
         let previousKeyTexts = (reader.env["BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let previousKeys = previousKeyTexts.compactMap { Data(base64Encoded: $0).flatMap { $0.count == 32 ? [UInt8]($0) : nil } }
@@ -170,7 +176,7 @@ extension AppConfiguration {
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
               let idleSeconds, let bodySeconds, let instances, let graceSeconds, let auditDays, let checkinDays, let attemptDays,
-              let inflightBytes
+              let inflightBytes, let minTurn
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -184,6 +190,7 @@ extension AppConfiguration {
         databaseStatementTimeout = .milliseconds(statementMilliseconds)
         shutdownTimeout = .seconds(shutdownSeconds)
         readyRateLimitPerMinute = readyPerMinute
+        liveness.minTurnDegrees = minTurn
         httpIdleTimeout = .seconds(idleSeconds)
         requestBodyTimeout = .seconds(bodySeconds)
         rateLimitInstances = instances

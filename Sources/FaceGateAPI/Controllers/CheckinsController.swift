@@ -1,13 +1,16 @@
 import Foundation
 import Gallery
 import Hummingbird
+import Liveness
 import Logging
 import Storage
 import UseCases
 
 /// `/api/v1/checkins`: the front desk. `POST` checks a member in by face (kiosk, operator, admin), by member number
 /// and face (`member_code`), or by staff's hand (`{"member_id", "reason"}`, operator, admin); a face in the PIN band
-/// answers 202 `needs_confirmation` and `POST /checkins/confirmations/{id}` takes the PIN. Every attempt, admitted or
+/// answers 202 `needs_confirmation` and `POST /checkins/confirmations/{id}` takes the PIN. A kiosk of an
+/// organisation whose `liveness` is `challenge` checks in with the frames of a head turn: `POST
+/// /checkins/challenges` gives the turn, and the check-in carries its `challenge_id` and 2–8 frames. Every attempt, admitted or
 /// refused, goes on the attempt record (`GET /checkins/attempts`) and into `facegate_checkin_attempts_total`. `GET`
 /// lists and exports the check-ins.
 struct CheckinsController {
@@ -15,7 +18,10 @@ struct CheckinsController {
     let model: ActiveFaceModel
     let checkins: CheckinStore
     let confirmations: CheckinConfirmationStore
+    let challenges: CheckinChallengeStore
+    let organizations: OrganizationStore
     let pins: PINHashing
+    let liveness: LivenessCheck
     let attempts: AttemptLog
     /// Tries per member number (a number guessed with a face that is not its member's).
     let codeLimiter: TokenBucketLimiter
@@ -24,6 +30,7 @@ struct CheckinsController {
 
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         api.post("checkins", use: checkIn)
+        api.post("checkins/challenges", use: challenge)
         api.post("checkins/confirmations/:id", use: confirm)
         api.get("checkins", use: listCheckins)
         api.get("checkins/export", use: exportCheckins)
@@ -53,20 +60,45 @@ struct CheckinsController {
     enum Asked: Sendable {
         case face(photo: [UInt8])
         case code(photo: [UInt8], code: String)
+        /// The frames of a liveness challenge, with or without a member number.
+        case challenge(frames: [[UInt8]], challenge: UUID, code: String?)
         case manual(member: UUID, reason: String)
 
         var method: CheckinMethod {
             switch self {
             case .face: .face
             case .code: .codeFace
+            case .challenge(_, _, let code): code == nil ? .face : .codeFace
             case .manual: .manual
             }
         }
     }
 
     var useCase: CheckIn {
-        CheckIn(model: model.current.context, checkins: checkins, confirmations: confirmations, pins: pins,
-                dedupSeconds: dedupSeconds)
+        CheckIn(model: model.current.context, checkins: checkins, confirmations: confirmations, challenges: challenges,
+                pins: pins, liveness: liveness, dedupSeconds: dedupSeconds)
+    }
+
+    /// `POST /checkins/challenges`: a liveness challenge for this account, 201 `{challenge_id, turn, expires_in}`.
+    @Sendable func challenge(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let actor = try context.account(in: [.admin, .operator, .kiosk])
+        let (id, turn) = try await useCase.challenge(organization: actor.organizationID, account: actor.id)
+        struct Body: Encodable { var challengeId: UUID; var turn: String; var expiresIn: Int }
+        return try JSONResponse.encode(
+            Body(challengeId: id, turn: turn.rawValue, expiresIn: CheckIn.challengeSeconds), status: .created)
+    }
+
+    /// 422 `liveness_required` for a kiosk's single photo while its organisation asks for a head turn: operators and
+    /// admins at a staffed desk may still post one.
+    private func requireChallenge(of actor: UserStore.Account, for asked: Asked) async throws {
+        switch asked {
+        case .face, .code:
+            guard Role(rawValue: actor.role) == .kiosk,
+                  try await organizations.liveness(of: actor.organizationID) != .off else { return }
+            throw Problem(.unprocessableContent, code: "liveness_required",
+                          detail: "this organisation's kiosks check in with a head turn: POST /checkins/challenges, then the frames with its challenge_id")
+        case .challenge, .manual: return
+        }
     }
 
     @Sendable func checkIn(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -77,6 +109,7 @@ struct CheckinsController {
         do {
             let asked = try await read(request, context: context)
             attempt.method = asked.method
+            try await requireChallenge(of: actor, for: asked)
             switch asked {
             case .face(let photo):
                 outcome = try await useCase.checkIn(photo: photo, organization: actor.organizationID, recordedBy: actor.id)
@@ -85,6 +118,14 @@ struct CheckinsController {
                 guard decision.allowed else { throw Problem.rateLimited(decision, what: "tries of this member number") }
                 outcome = try await useCase.checkIn(
                     photo: photo, code: code, organization: actor.organizationID, recordedBy: actor.id)
+            case .challenge(let frames, let challenge, let code):
+                if let code {
+                    let decision = codeLimiter.take("\(actor.organizationID)|\(code)")
+                    guard decision.allowed else { throw Problem.rateLimited(decision, what: "tries of this member number") }
+                }
+                outcome = try await useCase.checkIn(
+                    frames: frames, challenge: challenge, code: code, organization: actor.organizationID,
+                    account: actor.id)
             case .manual(let member, let reason):
                 guard Role(rawValue: actor.role) != .kiosk else {
                     throw Problem(.forbidden, code: "forbidden", detail: "only staff (admin, operator) check members in by hand")
@@ -158,6 +199,19 @@ struct CheckinsController {
             await attempts.record(attempt, outcome: "pin_ambiguous", member: candidates.first, logger: context.logger)
             throw Problem(.conflict, code: "pin_ambiguous",
                           detail: "this PIN and face fit more than one member: please see the front desk")
+        case .livenessFailed(let refusal, let measures):
+            attempt.reason = refusal.rawValue
+            if let m = measures {
+                context.logger.info("liveness refused", metadata: [
+                    "reason": "\(refusal.rawValue)", "turn": "\(m.turn.rounded())", "opposite_turn": "\(m.oppositeTurn.rounded())",
+                    "sheet_turn": "\(m.sheetTurn.rounded())", "yaw": "\(m.yaw.map { $0.rounded() })",
+                    "parallax": "\((m.parallax * 1000).rounded() / 1000)",
+                    "expected_parallax": "\((m.expectedParallax * 1000).rounded() / 1000)",
+                    "step_share": "\((m.stepShare * 100).rounded() / 100)"])
+            }
+            attempts.metrics.recordLivenessRefusal(reason: refusal.rawValue)
+            await attempts.record(attempt, outcome: "liveness_failed", logger: context.logger)
+            throw Problem.livenessFailed(refusal)
         }
     }
 
@@ -169,8 +223,9 @@ struct CheckinsController {
         let query = request.uri.queryParameters.get("member_code")
         guard ImageInput.mediaType(of: contentType) == "application/json" else {
             let (images, fields) = try await ImageInput.imagesAndFields(
-                from: request, context: context, maxBytes: maxImageBytes, fields: ["member_code"])
-            return try Self.photo(images[0], code: fields["member_code"] ?? query)
+                from: request, context: context, maxBytes: maxImageBytes, maxImages: CheckIn.challengeFrameCounts.upperBound,
+                fields: ["member_code", "challenge_id"])
+            return try Self.photos(images, challenge: fields["challenge_id"], code: fields["member_code"] ?? query)
         }
         let body = try await ImageInput.collect(
             request, upTo: ImageInput.bodyLimit(contentType: contentType, maxBytes: maxImageBytes) ?? 0)
@@ -178,10 +233,21 @@ struct CheckinsController {
         return try await ImageInput.offSharedExecutor { [maxImageBytes] in
             let payload = try ImageInput.payload(ofJSON: body)
             guard let memberID = payload.member_id else {
-                return try Self.photo(try ImageInput.image(base64: payload.image_base64, maxBytes: maxImageBytes),
-                                      code: payload.member_code ?? query)
+                if let frames = payload.images_base64 {
+                    guard payload.image_base64 == nil else {
+                        throw Problem.invalidField("image_base64", "a challenge's frames go in images_base64 alone")
+                    }
+                    guard frames.count <= CheckIn.challengeFrameCounts.upperBound else {
+                        throw Problem(.badRequest, code: "too_many_images",
+                                      detail: "at most \(CheckIn.challengeFrameCounts.upperBound) images per request")
+                    }
+                    return try Self.photos(try frames.map { try ImageInput.image(base64: $0, maxBytes: maxImageBytes) },
+                                           challenge: payload.challenge_id, code: payload.member_code ?? query)
+                }
+                return try Self.photos([try ImageInput.image(base64: payload.image_base64, maxBytes: maxImageBytes)],
+                                       challenge: payload.challenge_id, code: payload.member_code ?? query)
             }
-            guard payload.image_base64 == nil else {
+            guard payload.image_base64 == nil, payload.images_base64 == nil, payload.challenge_id == nil else {
                 throw Problem.invalidField("member_id", "a staff check-in (member_id, reason) carries no photo")
             }
             guard let member = UUID(uuidString: memberID) else { throw Problem.invalidField("member_id", "a member id") }
@@ -192,14 +258,30 @@ struct CheckinsController {
         }
     }
 
-    /// A photo, 1:N, or 1:1 with the member number given.
-    static func photo(_ photo: [UInt8], code: String?) throws -> Asked {
-        guard let code else { return .face(photo: photo) }
-        let trimmed = code.trimmingCharacters(in: .whitespaces)
-        guard (1...200).contains(trimmed.unicodeScalars.count) else {
-            throw Problem.invalidField("member_code", "the member's number (external id), 1 to 200 characters")
+    /// A photo, or with a challenge its frames; 1:N, or 1:1 with the member number given.
+    static func photos(_ photos: [[UInt8]], challenge: String?, code: String?) throws -> Asked {
+        let code = try code.map { code in
+            let trimmed = code.trimmingCharacters(in: .whitespaces)
+            guard (1...200).contains(trimmed.unicodeScalars.count) else {
+                throw Problem.invalidField("member_code", "the member's number (external id), 1 to 200 characters")
+            }
+            return trimmed
         }
-        return .code(photo: photo, code: trimmed)
+        guard let challenge else {
+            guard photos.count == 1 else {
+                throw Problem(.badRequest, code: "too_many_images",
+                              detail: "one photo per check-in; the frames of a head turn go with a challenge_id")
+            }
+            return code.map { .code(photo: photos[0], code: $0) } ?? .face(photo: photos[0])
+        }
+        guard let id = UUID(uuidString: challenge.trimmingCharacters(in: .whitespaces)) else {
+            throw Problem.invalidField("challenge_id", "the challenge_id of POST /checkins/challenges")
+        }
+        guard CheckIn.challengeFrameCounts.contains(photos.count) else {
+            throw Problem.invalidField(
+                "image", "\(CheckIn.challengeFrameCounts.lowerBound) to \(CheckIn.challengeFrameCounts.upperBound) frames of the head turn, in capture order")
+        }
+        return .challenge(frames: photos, challenge: id, code: code)
     }
 
     @Sendable func listCheckins(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -325,6 +407,20 @@ struct CheckinsController {
 }
 
 extension Problem {
+    /// 422 `liveness_failed` with the `reason` (`LivenessRefusal`) and what to do, in plain words.
+    static func livenessFailed(_ refusal: LivenessRefusal) -> Problem {
+        let detail = switch refusal {
+        case .noTurn: "the head did not turn far enough: please turn your head slowly the way you are asked"
+        case .wrongDirection: "the head turned the other way: please turn the way you are asked"
+        case .flatFace: "this did not move like a real face turning: please try again, or see the front desk"
+        case .notContinuous: "the frames do not follow each other: please turn slowly and keep your face in view"
+        case .differentPeople: "the frames show more than one person: one person at a time, please"
+        case .faceMissing: "a frame shows no face: please keep your face in the picture"
+        }
+        return Problem(.unprocessableContent, code: "liveness_failed", detail: detail,
+                       extensions: ["reason": .string(refusal.rawValue)])
+    }
+
     /// 403 `membership_inactive`: the member was recognised (or named by staff) but may not come in now; the member's
     /// id and name and the `reason` (`paused`, `cancelled`, `expired`), so that the kiosk can greet them and send them
     /// to the desk.

@@ -3,7 +3,8 @@ import Hummingbird
 import Storage
 
 /// `/api/v1/organizations`: the super admin's list and creation of organisations (tenants), and an organisation's
-/// settings (its time zone), which its own admins may read and change too.
+/// settings (its time zone and liveness policy), which its own admins may change too and every account of it may read
+/// (a kiosk reads whether it must ask for a head turn).
 struct OrganizationsController {
     let organizations: OrganizationStore
 
@@ -18,12 +19,14 @@ struct OrganizationsController {
         var id: UUID
         var name: String
         var timeZone: String
+        var liveness: String
         var createdAt: Date
 
         init(_ organization: OrganizationStore.Organization) {
             id = organization.id
             name = organization.name
             timeZone = organization.timeZone
+            liveness = organization.liveness.rawValue
             createdAt = organization.createdAt
         }
     }
@@ -31,7 +34,8 @@ struct OrganizationsController {
     struct Fields: Decodable {
         var name: String?
         var timeZone: String?
-        enum CodingKeys: String, CodingKey { case name, timeZone = "time_zone" }
+        var liveness: String?
+        enum CodingKeys: String, CodingKey { case name, timeZone = "time_zone", liveness }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -41,7 +45,8 @@ struct OrganizationsController {
         guard (1...200).contains(name.count) else { throw Problem.invalidField("name", "1 to 200 characters") }
         var timeZone = "UTC"
         if let asked = body.timeZone { timeZone = try await knownTimeZone(asked) }
-        let created = try await organizations.create(name: name, timeZone: timeZone, actor: actor.id)
+        let liveness = try Self.liveness(body.liveness) ?? .challenge
+        let created = try await organizations.create(name: name, timeZone: timeZone, liveness: liveness, actor: actor.id)
         return try JSONResponse.encode(OrganizationView(created), status: .created)
     }
 
@@ -52,7 +57,7 @@ struct OrganizationsController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try ownOrAnyForSuperAdmin(context)
+        let id = try ownOrAnyForSuperAdmin(context, roles: [.admin, .operator, .kiosk])
         guard let organization = try await organizations.find(id) else { throw Problem.notFound("organization") }
         return try JSONResponse.encode(OrganizationView(organization), status: .ok)
     }
@@ -63,14 +68,26 @@ struct OrganizationsController {
         guard body.name == nil else { throw Problem.invalidField("name", "an organisation's name does not change") }
         var timeZone: String?
         if let asked = body.timeZone { timeZone = try await knownTimeZone(asked) }
-        guard let updated = try await organizations.update(id, timeZone: timeZone, actor: try context.account().id)
+        guard let updated = try await organizations.update(
+            id, timeZone: timeZone, liveness: try Self.liveness(body.liveness), actor: try context.account().id)
         else { throw Problem.notFound("organization") }
         return try JSONResponse.encode(OrganizationView(updated), status: .ok)
     }
 
-    /// The organisation of the path: any for the super admin, an admin's own; another one is 404 like an unknown id.
-    private func ownOrAnyForSuperAdmin(_ context: AppRequestContext) throws -> UUID {
-        let actor = try context.account(in: [.admin])
+    /// `challenge` or `off`.
+    static func liveness(_ raw: String?) throws -> OrganizationStore.LivenessPolicy? {
+        guard let raw else { return nil }
+        guard let policy = OrganizationStore.LivenessPolicy(rawValue: raw) else {
+            throw Problem.invalidField(
+                "liveness", "challenge (a kiosk checks in with a head turn) or off (the terminals bring their own liveness)")
+        }
+        return policy
+    }
+
+    /// The organisation of the path: any for the super admin, their own for accounts of `roles`; another one is 404
+    /// like an unknown id.
+    private func ownOrAnyForSuperAdmin(_ context: AppRequestContext, roles: Set<Role> = [.admin]) throws -> UUID {
+        let actor = try context.account(in: roles)
         let id = try uuidParameter("id", of: context, what: "organization")
         guard actor.isSuperAdmin || id == actor.organizationID else { throw Problem.notFound("organization") }
         return id

@@ -110,6 +110,8 @@ extension Problem {
         case .noFacesEnrolled: Problem(.conflict, code: "no_faces_enrolled", detail: error.description)
         case .notFound(let what): .notFound(what)
         case .invalidField(let name, let rule): .invalidField(name, rule)
+        case .challengeInvalid: Problem(.conflict, code: "challenge_invalid", detail: error.description)
+        case .livenessUnavailable: Problem(.conflict, code: "liveness_unavailable", detail: error.description)
         }
     }
 

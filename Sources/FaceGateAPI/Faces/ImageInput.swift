@@ -165,6 +165,9 @@ enum ImageInput {
         var member_id: String?
         var reason: String?
         var member_code: String?
+        /// A challenge check-in: the challenge and its frames in capture order.
+        var challenge_id: String?
+        var images_base64: [String]?
     }
 
     static func payload(ofJSON body: ByteBuffer) throws -> JSONPayload {

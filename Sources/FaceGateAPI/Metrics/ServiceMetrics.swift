@@ -38,6 +38,15 @@ final class ServiceMetrics: StageTimings {
         ).increment()
     }
 
+    /// One challenge check-in refused by the liveness check, by its reason (`LivenessRefusal`).
+    func recordLivenessRefusal(reason: String) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "facegate", metricName: "liveness_refusals", unitName: "total",
+                              helpText: "Challenge check-ins refused by the liveness check, by reason"),
+            labels: [("reason", reason)]
+        ).increment()
+    }
+
     /// One pipeline stage: `decode` or `faces` (detection, alignment and embedding), or `search`.
     func recordStage(_ stage: String, duration: Duration) {
         registry.makeDurationHistogram(

@@ -69,19 +69,21 @@ enum OpenAPIDocument {
             "/api/v1/auth/me": ["get": op("The signed-in account", tag: "auth", responses: ["200": ref("User")])],
             "/api/v1/organizations": [
                 "post": op("Create an organisation (super admin)", tag: "organizations",
-                           body: json(["name": string, "time_zone": string], required: ["name"]),
+                           body: json(["name": string, "time_zone": string, "liveness": ["type": "string", "enum": ["challenge", "off"]]], required: ["name"]),
                            responses: ["201": ref("Organization"), "400": problem("invalid_field"),
                                        "409": problem("duplicate_organization")]),
                 "get": op("List organisations (super admin)", tag: "organizations",
                           responses: ["200": list("organizations", "Organization")]),
             ],
             "/api/v1/organizations/{id}": [
-                "get": op("An organisation and its settings (super admin; an admin their own)", tag: "organizations",
+                "get": op("An organisation and its settings (super admin; every account its own)", tag: "organizations",
                           parameters: [pathID("id")], responses: ["200": ref("Organization")]),
                 "patch": op("""
-                    Change an organisation's settings: its IANA time_zone, in which a membership's last day ends (super \
-                    admin; an admin their own)
-                    """, tag: "organizations", parameters: [pathID("id")], body: json(["time_zone": string]),
+                    Change an organisation's settings: its IANA time_zone, in which a membership's last day ends, and \
+                    its liveness policy: challenge (a kiosk checks in with a head turn) or off (its terminals bring \
+                    their own liveness) (super admin; an admin their own)
+                    """, tag: "organizations", parameters: [pathID("id")],
+                            body: json(["time_zone": string, "liveness": ["type": "string", "enum": ["challenge", "off"]]]),
                             responses: ["200": ref("Organization"), "400": problem("invalid_field")]),
             ],
             "/api/v1/users": [
@@ -160,17 +162,32 @@ enum OpenAPIDocument {
                     members with a PIN, answers 202 needs_confirmation (POST /checkins/confirmations/{id} takes the \
                     PIN). A member whose membership is paused, cancelled or past its last day is refused with 403 \
                     membership_inactive (reason, member); a repeat within CHECKIN_DEDUP_SECONDS returns the first \
-                    with 200. Every attempt goes on the attempt record
+                    with 200. With a challenge_id (POST /checkins/challenges) the body carries 2 to 8 frames of the \
+                    head turn in capture order (repeated multipart image parts, or JSON images_base64): 422 \
+                    liveness_failed with reason (no_turn, wrong_direction, flat_face, not_continuous, \
+                    different_people, face_missing) unless they show one live head turning the asked way; 409 \
+                    challenge_invalid for an unknown, expired, used or other account's challenge. A kiosk of an \
+                    organisation whose liveness is challenge must use one (422 liveness_required for a single photo). \
+                    Every attempt goes on the attempt record
                     """, tag: "checkins", parameters: [query("member_code", string)], body: checkinBody(),
                            responses: ["201": ref("Checkin"), "200": ref("Checkin", "already checked in"),
                                        "202": ref("Confirmation", "needs the member's PIN"),
                                        "400": problem("invalid_field"),
                                        "403": problem("forbidden, membership_inactive"),
-                                       "404": problem("no_match, not_found"), "422": problem("no_face")])),
+                                       "404": problem("no_match, not_found"), "409": problem("challenge_invalid"),
+                                       "422": problem("no_face, liveness_failed, liveness_required")])),
                 "get": op("Check-in history, newest first (admin, operator)", tag: "checkins",
                           parameters: [query("member_id", uuid), query("from", dateTime), query("to", dateTime),
                                        query("limit", integer(1...200)), query("cursor", string)],
                           responses: ["200": ref("CheckinPage")]),
+            ],
+            "/api/v1/checkins/challenges": [
+                "post": op("""
+                    A liveness challenge for this account (kiosk, operator, admin): a random turn, left (the person's \
+                    own left: in the unmirrored camera image the nose moves towards the right edge) or right, that the \
+                    next check-in's frames must show with this challenge_id, once, within expires_in seconds
+                    """, tag: "checkins",
+                           responses: ["201": ref("Challenge"), "409": problem("liveness_unavailable")]),
             ],
             "/api/v1/checkins/export": [
                 "get": op("""
@@ -314,10 +331,14 @@ enum OpenAPIDocument {
         var body = imageBody()
         var content = body["content"] as! [String: Any]
         content["multipart/form-data"] = ["schema": [
-            "type": "object", "properties": ["image": ["type": "string", "contentMediaType": "image/*"], "member_code": string],
+            "type": "object", "properties": ["image": ["type": "string", "contentMediaType": "image/*"], "member_code": string,
+                                             "challenge_id": uuid],
             "required": ["image"]]]
         content["application/json"] = ["schema": ["oneOf": [
             ["type": "object", "properties": ["image_base64": string, "member_code": string], "required": ["image_base64"]],
+            ["type": "object", "properties": ["challenge_id": uuid, "member_code": string,
+                                              "images_base64": ["type": "array", "items": string, "minItems": 2, "maxItems": 8]],
+             "required": ["challenge_id", "images_base64"]],
             ["type": "object", "properties": ["member_id": uuid, "reason": ["type": "string", "minLength": 1, "maxLength": 500]],
              "required": ["member_id", "reason"]],
         ]]]
@@ -366,7 +387,10 @@ enum OpenAPIDocument {
                                "detail": string, "request_id": string], required: ["status", "code", "detail"]),
             "TokenPair": schema(["access_token": string, "refresh_token": string, "token_type": string,
                                  "expires_in": ["type": "integer"]]),
-            "Organization": schema(["id": uuidOut, "name": string, "time_zone": string, "created_at": dateTime]),
+            "Organization": schema(["id": uuidOut, "name": string, "time_zone": string,
+                                    "liveness": ["type": "string", "enum": ["challenge", "off"]], "created_at": dateTime]),
+            "Challenge": schema(["challenge_id": uuidOut, "turn": ["type": "string", "enum": ["left", "right"]],
+                                 "expires_in": ["type": "integer"]]),
             "User": schema(["id": uuidOut, "organization_id": uuidOut, "username": string, "email": ["type": ["string", "null"]],
                             "role": roleSchema,
                             "is_super_admin": ["type": "boolean", "description": "shown to super admins only"],

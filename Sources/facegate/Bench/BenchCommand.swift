@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Throughput benchmarks for sizing hardware (benchmarks/README.md runs them side by side).",
         subcommands: [
             BenchDecodeCommand.self, BenchEngineCommand.self, BenchPipelineCommand.self, BenchSearchCommand.self,
-            BenchSeedCommand.self, BenchLoadCommand.self, BenchTemplatesCommand.self,
+            BenchSeedCommand.self, BenchLoadCommand.self, BenchTemplatesCommand.self, BenchLivenessCommand.self,
         ])
 }
 

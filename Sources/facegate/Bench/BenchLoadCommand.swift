@@ -5,6 +5,11 @@ import NIOCore
 /// `facegate bench load --url URL --token T --photos LIST`: posts real photos to a running service from closed-loop
 /// clients at each concurrency for a bounded time, and reports requests/s, latency percentiles, answers by status
 /// and the server's CPU and memory (with `--server-pid`). Only loopback addresses are allowed.
+///
+/// `--challenge-left DIR --challenge-right DIR` instead of `--photos`: challenge check-ins. Each is a liveness
+/// challenge's round trip, `POST URL/challenges` (`/api/v1/checkins/challenges` for the check-in URL) with the same
+/// token, then the frames of the turn it asks for (the folder's JPEG files in name order, their capture order) as
+/// multipart with its `challenge_id` to URL; a request's latency is the pair's, its status the check-in's.
 struct BenchLoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
@@ -13,7 +18,14 @@ struct BenchLoadCommand: AsyncParsableCommand {
     @Option(help: "The endpoint, e.g. http://127.0.0.1:8080/api/v1/checkins.") var url: String
     @Option(help: "Bearer access token.") var token: String
     @Option(help: "A text file with one photo path per line (absolute, or relative to the working directory).")
-    var photos: String
+    var photos: String?
+    @Option(help: """
+        Challenge check-ins instead of photos: a folder of the JPEG frames (in name order, their capture order) of a \
+        head turn to the person's own left, sent when the service asks for 'left' (with --challenge-right).
+        """)
+    var challengeLeft: String?
+    @Option(help: "The frames of a turn to the person's own right, sent when the service asks for 'right'.")
+    var challengeRight: String?
     @Option(help: "Comma-separated client counts.") var concurrency = "1,8,32,64"
     @Option(help: "Seconds of load per concurrency.") var seconds = 30.0
     @Option(help: "Seconds of unmeasured load before the first concurrency.") var warmUp = 3.0
@@ -32,23 +44,57 @@ struct BenchLoadCommand: AsyncParsableCommand {
             }
             return n
         }
-        let files = try readList(photos)
-        guard Set(files.map { ($0 as NSString).pathExtension.lowercased() }).isSubset(of: ["jpg", "jpeg"]) else {
-            throw ValidationError("the photos must be JPEG files (they are sent as image/jpeg)")
+        let path = components.path.isEmpty ? "/" : components.path
+        let client: LoadClient
+        var summary: [String: Any] = ["url": url, "seconds_per_level": seconds, "timeout_s": timeout]
+        switch (photos, challengeLeft, challengeRight) {
+        case (let photos?, nil, nil):
+            let files = try readList(photos)
+            guard Set(files.map { ($0 as NSString).pathExtension.lowercased() }).isSubset(of: ["jpg", "jpeg"]) else {
+                throw ValidationError("the photos must be JPEG files (they are sent as image/jpeg)")
+            }
+            let bodies = try files.map { ByteBuffer(bytes: try readFile($0)) }
+            client = LoadClient(
+                target: .init(host: host, port: components.port ?? 80, path: path,
+                              headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "image/jpeg")]),
+                bodies: bodies, timeout: .seconds(timeout), maxRetryAfter: .seconds(maxRetryAfter))
+            summary["photos"] = files.count
+        case (nil, let left?, let right?):
+            let leftFrames = try Self.frames(in: left), rightFrames = try Self.frames(in: right)
+            let challengePath = (path.hasSuffix("/") ? String(path.dropLast()) : path) + "/challenges"
+            client = LoadClient(
+                target: .init(host: host, port: components.port ?? 80, path: path,
+                              headers: [("Authorization", "Bearer \(token)")]),
+                bodies: [],
+                challenge: LoadClient.Challenge(path: challengePath, left: leftFrames, right: rightFrames),
+                timeout: .seconds(timeout), maxRetryAfter: .seconds(maxRetryAfter))
+            summary["mode"] = "challenge"
+            summary["challenge_path"] = challengePath
+            let frameCounts: [String: Int] = ["left": leftFrames.count, "right": rightFrames.count]
+            summary["frames"] = frameCounts
+        default:
+            throw ValidationError("give --photos, or --challenge-left and --challenge-right (not both)")
         }
-        let bodies = try files.map { ByteBuffer(bytes: try readFile($0)) }
-        let client = LoadClient(
-            target: .init(host: host, port: components.port ?? 80, path: components.path.isEmpty ? "/" : components.path,
-                          headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "image/jpeg")]),
-            bodies: bodies, timeout: .seconds(timeout), maxRetryAfter: .seconds(maxRetryAfter))
 
         if warmUp > 0 { _ = await client.run(concurrency: levels.first ?? 1, duration: .seconds(warmUp)) }
         var results: [[String: Any]] = []
         for level in levels {
             results.append(await measure(client, concurrency: level))
         }
-        try printJSON(["url": url, "photos": files.count, "seconds_per_level": seconds, "timeout_s": timeout,
-                       "levels": results])
+        summary["levels"] = results
+        try printJSON(summary)
+    }
+
+    /// The JPEG frames of a challenge folder in name order (their capture order): 2 to 8 of them.
+    static func frames(in folder: String) throws -> [[UInt8]] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+            throw ValidationError("cannot read the folder \(folder)")
+        }
+        let jpegs = names.filter { ["jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+        guard (2...8).contains(jpegs.count) else {
+            throw ValidationError("\(folder) holds \(jpegs.count) JPEG frames; a challenge check-in sends 2 to 8")
+        }
+        return try jpegs.map { try readFile(folder + "/" + $0) }
     }
 
     private func measure(_ client: LoadClient, concurrency: Int) async -> [String: Any] {
@@ -94,6 +140,7 @@ struct BenchLoadCommand: AsyncParsableCommand {
         switch status {
         case 0: "timeout"
         case -1: "connection_error"
+        case -2: "bad_challenge_answer"
         default: String(status)
         }
     }
