@@ -27,12 +27,12 @@ import facegate_service  # noqa: E402  (the service driver the system tests use)
 from facegate_service import free_port  # noqa: E402
 UNLABELLED = {"", "multiple", "no_face", "unknown", "invalid"}
 PASSWORD = "benchmark password 1234"
-# The head turn of the liveness rows: the shared clip (frontal, then a sustained turn to the image's right from ~3.9 s:
-# the person's own left), 6 frames evenly over 1.5 s from 3.6 s at 640 px as the kiosk page takes them (`facegate bench
+# The head turn of the liveness rows: the shared clip (a woman turning to the image's right from ~7.7 s: her own left),
+# 6 frames evenly over 1.5 s from 7.7 s at 640 px as the kiosk page takes them (`facegate bench
 # liveness` cuts them, for both benchmarks), and a frontal frame to enrol.
-TURN_CLIP = os.path.join("video", "tpsmm_driving.mp4")
-TURN_START, TURN_WINDOW, TURN_FRAMES, TURN_WIDTH = 3.6, 1.5, 6, 640
-ENROL_AT = (1.0, 0.5, 2.0, 3.0)  # seconds of frontal frames to enrol from, the first the service takes
+TURN_CLIP = os.path.join("video", "liveportrait_d3.mp4")
+TURN_START, TURN_WINDOW, TURN_FRAMES, TURN_WIDTH = 7.7, 1.5, 6, 640
+ENROL_AT = (7.7, 7.5, 3.0)  # seconds of frontal frames to enrol from, the first the service takes
 CHALLENGE_ROW = f"checkins (challenge, {TURN_FRAMES} frames)"
 
 
@@ -390,7 +390,7 @@ def challenge_phase(args, service, scratch, size, already):
     per check-in; the latency is the pair's) at the check-in rows' client counts. Its summary and the load's JSON."""
     folders, enrol = turn_frames(args, scratch)
     org, admin, kiosk = service.organization("bench-liveness")
-    status, member = service.call("POST", "/members", admin, {"name": "tpsmm_driving", "pin": pin_of("tpsmm_driving")})
+    status, member = service.call("POST", "/members", admin, {"name": "liveportrait_d3", "pin": pin_of("liveportrait_d3")})
     assert status == 201, (status, member)
     refused = []
     for path in enrol:

@@ -227,6 +227,8 @@ public final class DlibRecognizer: FaceRecognizer {
         try settings.flipAugmentation ? mirrorAveraged(chips, embed: embed) : embed(chips)
     }
 
+    public func quickEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] { try embed(chips) }
+
     private func embed(_ chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
         guard !chips.isEmpty else { return [] }
         var batch: [UInt8] = []

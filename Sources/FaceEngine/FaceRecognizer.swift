@@ -28,6 +28,10 @@ public protocol FaceRecognizer: AnyObject {
 
     /// L2-normalised embeddings of aligned chips, `descriptor.dimension` values each.
     func faceEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]]
+
+    /// The same without the test-time augmentation (one network pass per chip, half the time with flip on): for a
+    /// check that two faces are one person, not for what is stored or searched.
+    func quickEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]]
 }
 
 /// How long the steps of one `faceEncodings(in:limit:times:)` call took.
@@ -43,6 +47,10 @@ public struct EncodingTimes: Sendable {
 }
 
 extension FaceRecognizer {
+    public func quickEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
+        try faceEncodings(of: chips)
+    }
+
     /// Detects faces, aligns each and embeds them in one batch: the whole pipeline after decoding, the same for the
     /// API, `eval` and `bench`. Largest face first; at most `limit` faces are embedded.
     public func faceEncodings(in photo: RGBImage, limit: Int = .max) throws(FaceEngineError) -> [FaceEncoding] {

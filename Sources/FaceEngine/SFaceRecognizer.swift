@@ -75,6 +75,8 @@ public final class SFaceRecognizer: FaceRecognizer {
         try flip ? mirrorAveraged(chips, embed: embed) : embed(chips)
     }
 
+    public func quickEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] { try embed(chips) }
+
     /// One network call for all chips (a batch shares the layers' set-up).
     private func embed(_ chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
         guard !chips.isEmpty else { return [] }

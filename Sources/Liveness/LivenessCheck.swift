@@ -50,7 +50,7 @@ public struct LivenessSettings: Sendable, Equatable {
     public var copyGreyLevels: Double
 
     public static let `default` = LivenessSettings(
-        minTurnDegrees: 15, minDepthShare: 0.5, minParallax: 0.06, maxStepShare: 0.8, maxShift: 1.5,
+        minTurnDegrees: 20, minDepthShare: 0.5, minParallax: 0.06, maxStepShare: 0.8, maxShift: 1.5,
         maxScaleChange: 1.5, copyLandmarkPixels: 0.25, copyGreyLevels: 0.5)
 
     public init(
@@ -108,8 +108,8 @@ public struct LivenessCheck: Sendable {
         self.settings = settings
     }
 
-    /// Degrees of yaw by which a frame must differ from both the most frontal and the most turned one to be checked
-    /// for identity too (`ChallengeFrames`): more than a turn's frames scatter around its path.
+    /// Degrees of yaw by which a frame must lie outside the turn's path (from the first frame through the most frontal
+    /// to the most turned) to be checked for identity too (`ChallengeFrames`): more than a turn's frames scatter.
     public static let poseApart = 10.0
 
     /// Degrees of apparent sheet turn a live face shows without turning (expressions, nods: up to 17° on the shared

@@ -9,15 +9,16 @@ public struct ChallengeFrames: Sendable {
     public var refusal: LivenessRefusal?
     public var measures: LivenessMeasures?
     /// The largest face of the most frontal frame, embedded (nil when a frame showed no face): the identity is read
-    /// from it. `others`: the most turned face, and a face posed unlike both (a head turned the other way), if any.
+    /// from it. `others`: the embeddings (`quickEncodings`) of the most turned face and of a face posed unlike both
+    /// (turned the other way), if any.
     public var frontal: FaceEncoding?
-    public var others: [FaceEncoding] = []
+    public var others: [[Float]] = []
 
     /// The refusal with the identity checked first: every other face embedded must lie within `tolerance` (the 1:1
     /// tolerance) of the frontal one, or the frames show `differentPeople`.
     public func refusal(samePersonWithin tolerance: Float) -> LivenessRefusal? {
         guard let frontal, !others.isEmpty else { return .faceMissing }
-        guard others.allSatisfy({ faceDistance(frontal.embedding, $0.embedding) <= tolerance }) else {
+        guard others.allSatisfy({ faceDistance(frontal.embedding, $0) <= tolerance }) else {
             return .differentPeople
         }
         return refusal
@@ -26,8 +27,9 @@ public struct ChallengeFrames: Sendable {
 
 extension FaceRecognizer {
     /// Finds the largest face of every frame with its landmarks, judges the sequence (`LivenessCheck`), and embeds the
-    /// most frontal and the most turned face: 2–8 detections and two embeddings (none when a frame shows no face). A
-    /// frame whose yaw is more than `LivenessCheck.poseApart` from both of theirs is embedded too (a third): a turn
+    /// most frontal face as a photo's is, the most turned one once (`quickEncodings`): 2–8 detections and one and a
+    /// half embeddings (none when a frame shows no face). A frame whose yaw lies more than `LivenessCheck.poseApart`
+    /// outside the turn's (from the first frame through the most frontal to the most turned) is embedded too: a turn
     /// the asked way never has one, frames of another person often do.
     public func challengeFrames(
         in images: [RGBImage], asked: TurnDirection, check: LivenessCheck
@@ -40,15 +42,22 @@ extension FaceRecognizer {
         let (refusal, measures) = check.judge(
             seen.map { $0.map { LivenessFrame(face: $0.face, in: $0.in.image) } }, asked: asked)
         guard let measures, refusal != .faceMissing else { return ChallengeFrames(refusal: .faceMissing) }
-        var chosen = [measures.frontalFrame, measures.turnedFrame]
-        let apart = measures.yaw.indices.map { i in chosen.map { abs(measures.yaw[i] - measures.yaw[$0]) }.min()! }
+        var others = [measures.turnedFrame]
+        let path = [0, measures.frontalFrame, measures.turnedFrame].map { measures.yaw[$0] }
+        let (low, high) = (path.min()!, path.max()!)
+        let apart = measures.yaw.map { max(low - $0, $0 - high, 0) }
         if let unlike = apart.indices.max(by: { apart[$0] < apart[$1] }), apart[unlike] > LivenessCheck.poseApart {
-            chosen.append(unlike)
+            others.append(unlike)
         }
         var times = EncodingTimes()
-        let encodings = try faceEncodings(of: chosen.compactMap { seen[$0] }, times: &times)
-        return ChallengeFrames(refusal: refusal, measures: measures, frontal: encodings.first,
-                               others: Array(encodings.dropFirst()))
+        guard let frontal = seen[measures.frontalFrame],
+              let encoding = try faceEncodings(of: [frontal], times: &times).first else {
+            return ChallengeFrames(refusal: .faceMissing)
+        }
+        var chips: [RGBImage] = []
+        for case let (face, found)? in others.map({ seen[$0] }) { chips.append(try faceChip(for: face, in: found.image)) }
+        return ChallengeFrames(refusal: refusal, measures: measures, frontal: encoding,
+                               others: try quickEncodings(of: chips))
     }
 }
 

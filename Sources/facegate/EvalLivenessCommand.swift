@@ -11,8 +11,8 @@ import UseCases
 ///
 /// - **Bona fide** (BPCER): every clip of `DIR/manifest.csv` is read with ffmpeg and each frame's yaw estimated by the
 ///   model's own landmarks; a turn (the yaw leaving a frontal pose and reaching ±`--segment-degrees`) becomes three
-///   challenge attempts, sampled as the kiosk samples (`--frames` frames spread over the motion of `--window` seconds,
-///   `FrameSelection`) from 0.4, 0.2 and 0 s before the turn starts, asking for the way it went. The frame sequence (`%06d.jpg`) is read backwards too
+///   challenge attempts, sampled as the kiosk samples (`--frames` frames evenly over `--window` seconds) from 0.4,
+///   0.2 and 0 s before the turn starts, asking for the way it went. The frame sequence (`%06d.jpg`) is read backwards too
 ///   (it turns from profile to frontal).
 /// - **Attacks** (APCER per kind, ISO/IEC 30107-3), rendered exactly from each clip's most frontal frame
 ///   (`PrintRendering`: a pinhole camera at kiosk distance, a life-size print, shake, blur, light changes, a
@@ -35,8 +35,6 @@ struct EvalLivenessCommand: AsyncParsableCommand {
     @Option(help: "Seed of the renderings.") var seed: UInt64 = 29
     @Option(help: "Minimum turn (degrees; default LIVENESS_MIN_TURN_DEGREES or the service's).") var minTurn: Double?
     @Option(help: "Face model: sface (dlib's landmarks cannot show depth).") var model: FaceModelKind?
-    @Option(help: "How the kiosk keeps its frames: motion (spread over the picture's change) or even (evenly timed).")
-    var selection = "motion"
     @Option(help: "Largest share of the turn one step may carry (default: the service's).") var maxStepShare: Double?
 
     /// One clip's frames, each with its largest face (nil: none) and yaw.
@@ -192,7 +190,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data(String(
                         format: "%@ %@@%.1fs %@: %@ distance %.3f turn %.1f/%.1f sheet %.1f parallax %.3f/%.3f step %.2f yaw %@\n",
                         attempt.kind, attempt.clip, attempt.start ?? -1, attempt.asked.rawValue, refusal?.rawValue ?? "accepted",
-                        faceDistance(frontal.embedding, turned.embedding), m.turn, m.oppositeTurn, m.sheetTurn,
+                        faceDistance(frontal.embedding, turned), m.turn, m.oppositeTurn, m.sheetTurn,
                         m.parallax, m.expectedParallax, m.stepShare,
                         m.yaw.map { String(format: "%.0f", $0) }.joined(separator: ",")).utf8))
             }
@@ -316,21 +314,13 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         return turns
     }
 
-    /// The frames a kiosk would send from `start` seconds: every frame of the clip for `window` seconds, `frames` of
-    /// them kept spread over the motion (`FrameSelection`); nil past the clip's end or before its start.
+    /// The frames a kiosk would send from `start` seconds: `frames` evenly over `window` seconds, as the kiosk page
+    /// takes them; nil past the clip's end or before its start.
     func sample(_ clip: Clip, from start: Double) -> [RGBImage]? {
         guard start >= 0 else { return nil }
-        let first = Int((start * clip.fps).rounded()), last = Int(((start + window) * clip.fps).rounded())
-        guard last < clip.images.count, last - first + 1 >= frames else { return nil }
-        guard selection != "even" else {
-            return (0..<frames).map { clip.images[first + Int((Double(last - first) * Double($0) / Double(frames - 1)).rounded())] }
-        }
-        let thumbnails = (first...last).map { FrameSelection.thumbnail(clip.images[$0]) }
-        guard selection == "motion" else {
-            return FrameSelection.wayOut(thumbnails, count: frames).map { clip.images[first + $0] }
-        }
-        let motion = zip(thumbnails, thumbnails.dropFirst()).map { FrameSelection.motion($0, $1) }
-        return FrameSelection.spread(motion: motion, count: frames).map { clip.images[first + $0] }
+        let indices = (0..<frames).map { Int(((start + window * Double($0) / Double(frames - 1)) * clip.fps).rounded()) }
+        guard let last = indices.last, last < clip.images.count else { return nil }
+        return indices.map { clip.images[$0] }
     }
 
     func mostFrontal(_ clip: Clip) -> Int? {

@@ -77,12 +77,4 @@ struct LivenessCheckTests {
         }
         #expect(Homography(from: from, to: [from[0], from[0], from[0], from[0]]) == nil)
     }
-
-    @Test("frames are chosen spread over the motion, the first and last kept")
-    func frameSelection() {
-        #expect(FrameSelection.spread(motion: [0, 0, 10, 10, 10, 0, 0], count: 4) == [0, 3, 4, 7])
-        #expect(FrameSelection.spread(motion: [1, 1, 1], count: 6) == [0, 1, 2, 3])
-        let still = [UInt8](repeating: 100, count: 768), moved = [UInt8](repeating: 110, count: 768)
-        #expect(FrameSelection.wayOut([still, still, moved, moved, still, still, still], count: 3) == [0, 1, 2])
-    }
 }

@@ -10,8 +10,7 @@ import UseCases
 /// process on one engine, alternating in rounds, so that the two are measured under the same machine load.
 ///
 /// The frames are a real head turn: every frame of `--window` seconds of a clip from `--start`, scaled to `--width` px
-/// and written as JPEG (ffmpeg `-q:v 3`), of which `--frames` are kept evenly timed, as the kiosk page takes them
-/// (`--selection motion`: spread over the picture's change, `FrameSelection`, as `eval liveness` samples by default).
+/// and written as JPEG (ffmpeg `-q:v 3`), of which `--frames` are kept evenly timed, as the kiosk page takes them.
 /// `--save-frames DIR` writes the first count's frames there (`00.jpg`…): the frames the HTTP benchmark posts.
 /// Measured, as the service does them:
 /// - a single photo: decode one JPEG (the first frame, frontal) and embed its largest face
@@ -26,18 +25,16 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         abstract: "A challenge check-in's server time beside a single photo's, one engine; last stdout line is JSON.")
 
     @Option(help: """
-        A clip of a head turn (default: tpsmm_driving.mp4 under FACEGATE_TEST_DATA's video/, else \
-        ../shared/faces/video/tpsmm_driving.mp4).
+        A clip of a head turn (default: liveportrait_d3.mp4 under FACEGATE_TEST_DATA's video/, else \
+        ../shared/faces/video/liveportrait_d3.mp4).
         """)
     var video: String?
-    @Option(help: "Second of the clip where the frames start (tpsmm_driving turns to the image's right from ~3.9 s).")
-    var start = 3.6
+    @Option(help: "Second of the clip where the frames start (liveportrait_d3 turns to the image's right from ~7.7 s).")
+    var start = 7.7
     @Option(help: "Seconds the frames span (the kiosk captures about 1.5 s).") var window = 1.5
     @Option(help: "Frames per challenge, comma-separated; the first is the target's (the kiosk sends 6).")
     var frames = "6,8"
     @Option(help: "Width the frames are scaled to, px (a kiosk's camera frame).") var width = 640
-    @Option(help: "Which frames of the window are kept: even (evenly timed, as the kiosk page) or motion (spread over the picture's change).")
-    var selection = "even"
     @Option(help: "Write the first count's frames (JPEG, 00.jpg…, in capture order) into this folder.")
     var saveFrames: String?
     @Flag(help: "Only choose the frames (and write them with --save-frames): no engine, no timing.")
@@ -71,7 +68,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
     /// The shared clip: `FACEGATE_TEST_DATA`'s video/ when set, else beside the repository (run from its root).
     static var defaultVideo: String {
         let faces = ProcessInfo.processInfo.environment["FACEGATE_TEST_DATA"] ?? "../shared/faces"
-        return faces + "/video/tpsmm_driving.mp4"
+        return faces + "/video/liveportrait_d3.mp4"
     }
 
     func run() async throws {
@@ -86,7 +83,6 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         guard rounds > 0, runs > 0, seconds >= 0, window > 0, start >= 0, width >= 64 else {
             throw ValidationError("--rounds and --runs must be positive, --seconds and --start not negative, --window positive, --width at least 64")
         }
-        guard ["motion", "even"].contains(selection) else { throw ValidationError("--selection takes motion or even") }
         let clip = video ?? Self.defaultVideo
         guard FileManager.default.fileExists(atPath: clip) else {
             throw ValidationError("no clip at \(clip): pass --video, or set FACEGATE_TEST_DATA to the shared faces")
@@ -102,15 +98,8 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         guard captured.count >= counts.max() ?? 0 else {
             throw ValidationError("\(clip) gives \(captured.count) frames from \(start) s over \(window) s, fewer than \(counts.max() ?? 0)")
         }
-        let chosen: [[Int]]
-        if selection == "even" {
-            chosen = counts.map { count in
-                (0..<count).map { Int((Double(captured.count - 1) * Double($0) / Double(count - 1)).rounded()) }
-            }
-        } else {
-            let thumbnails = try captured.map { try FrameSelection.thumbnail(decoder.decode($0)) }
-            let motion = zip(thumbnails, thumbnails.dropFirst()).map { FrameSelection.motion($0, $1) }
-            chosen = counts.map { FrameSelection.spread(motion: motion, count: $0) }
+        let chosen = counts.map { count in
+            (0..<count).map { Int((Double(captured.count - 1) * Double($0) / Double(count - 1)).rounded()) }
         }
         let sets = zip(counts, chosen).map { count, indices in
             FrameSet(count: count, photos: indices.map { captured[$0] })
@@ -120,7 +109,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         for (count, indices) in zip(counts, chosen) {
             let times = indices.map { String(format: "%.2f", start + Double($0) * secondsPerFrame) }
             FileHandle.standardError.write(Data(
-                "\(count) frames (\(selection)) of \(captured.count), at about \(times.joined(separator: ", ")) s\n".utf8))
+                "\(count) frames of \(captured.count), at about \(times.joined(separator: ", ")) s\n".utf8))
         }
         if let saveFrames {
             try FileManager.default.createDirectory(atPath: saveFrames, withIntermediateDirectories: true)
@@ -130,7 +119,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         }
         if noTiming {
             try printJSON(["video": (clip as NSString).lastPathComponent, "start_s": start, "window_s": window,
-                           "selection": selection, "window_frames": captured.count,
+                           "window_frames": captured.count,
                            "frame_indices": Dictionary(uniqueKeysWithValues: zip(counts.map { String($0) }, chosen)),
                            "saved_to": saveFrames ?? ""])
             return
@@ -246,7 +235,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         ]
         let report: [String: Any] = [
             "tool": "facegate", "video": (clip as NSString).lastPathComponent, "start_s": start, "window_s": window,
-            "selection": selection, "window_frames": captured.count, "frame_indices": indicesBySet,
+            "window_frames": captured.count, "frame_indices": indicesBySet,
             "width": header?.width ?? width, "height": header?.height ?? 0, "rounds": rounds, "asked": asked.rawValue,
             "admitted_by_direction": verdicts, "single_ms": milliseconds(singleMedian),
             "single_decode_ms": milliseconds(decoding.single), "challenge_ms": challengeMS,
