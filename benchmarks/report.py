@@ -136,7 +136,7 @@ def markdown(results):
             lv = p["liveness"]
             out += [f"**Liveness challenge** (`facegate bench liveness`, one engine pinned to one core, alternating "
                     f"{lv['rounds']} rounds in one process): {lv['width']}×{lv['height']} px frames of `{lv['video']}` "
-                    f"taken {'evenly' if lv['selection'] == 'even' else 'by motion'} over {lv['window_s']:g} s from "
+                    f"taken evenly over {lv['window_s']:g} s from "
                     f"{lv['start_s']:g} s, the single photo its first frame; target: a challenge of "
                     f"{lv['target_frames']} frames at most {lv['target_ratio']}× a single photo's server time:", ""]
             out += liveness_table(lv) + [""]
