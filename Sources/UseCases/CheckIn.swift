@@ -9,9 +9,9 @@ import Storage
 /// lies within the 1:1 tolerance (`MatchPolicy.confirmation`) of members with a PIN, waits for one of their PINs
 /// (`confirm`); a member number narrows the search to that member (1:1); staff may check a member in by hand. A
 /// second check-in within the dedup window returns the first. At a kiosk the face comes from frames of a head turn the
-/// service asked for (`challenge`, `checkIn(frames:…)`): a photo of a member cannot turn. Decisions are outcomes, not errors, so that the
-/// caller can put each on the attempt record with the member and distance it was about; what cannot be judged (no
-/// face, a bad photo) is thrown.
+/// service asked for (`challenge`, `checkIn(frames:…)`): a photo of a member cannot turn. Decisions are outcomes, not
+/// errors, so that the caller can put each on the attempt record with the member and distance it was about; what
+/// cannot be judged (no face, a bad photo) is thrown.
 public struct CheckIn: Sendable {
     let model: ModelContext
     let checkins: CheckinStore
@@ -91,9 +91,9 @@ public struct CheckIn: Sendable {
     }
 
     /// A check-in from the frames of a challenge (2–8, in capture order): the challenge is used up, the frames must
-    /// show one live head turning the asked way (`LivenessCheck`; one person: the most frontal and the most turned
-    /// face within the 1:1 tolerance of each other), and then the most frontal face is checked in as a photo would
-    /// be, 1:N or 1:1 with the member number `code`.
+    /// show one live head turning the asked way (`LivenessCheck`; one person: `ChallengeFrames.refusal(samePersonWithin:)`
+    /// at the 1:1 tolerance), and then the most frontal face is checked in as a photo would be, 1:N or 1:1 with the
+    /// member number `code`.
     public func checkIn(
         frames: [[UInt8]], challenge: UUID, code: String?, organization: UUID, account: UUID
     ) async throws -> Outcome {
