@@ -223,10 +223,11 @@ class Service:
     def token(self, username=None):
         return self.login(username)["access_token"]
 
-    def organization(self, name, roles=("admin", "operator", "kiosk")):
-        """A new organisation with one account per role; its id and {role: access token}."""
+    def organization(self, name, roles=("admin", "operator", "kiosk"), liveness=None):
+        """A new organisation with one account per role; its id and {role: access token}. `liveness="off"` for one whose
+        kiosks post single photos (terminals that bring their own liveness); the service's default is `challenge`."""
         root = self.token()
-        response = self.api("POST", "/organizations", {"name": name}, root)
+        response = self.api("POST", "/organizations", {"name": name, **({"liveness": liveness} if liveness else {})}, root)
         assert response.status == 201, (response.status, response.body)
         org = response.json()["id"]
         tokens = {}

@@ -246,7 +246,7 @@ def test_trickled_bodies_end_at_the_body_deadline_and_one_account_cannot_take_ev
     login body trickled the same way (it held its connection for ever)."""
     service = services.start(env={"REQUEST_BODY_TIMEOUT_SECONDS": 4})
     _, tokens_a = service.organization("Trickle Gym A", roles=("operator",))
-    _, tokens_b = service.organization("Trickle Gym B", roles=("kiosk",))
+    _, tokens_b = service.organization("Trickle Gym B", roles=("kiosk",), liveness="off")
     member = service.member(tokens_a["operator"], "Slow Upload")
     multipart_type = "multipart/form-data; boundary=facegate-test-boundary"
     heads = [request_head(f"/members/{member}/faces", tokens_a["operator"], multipart_type, size)

@@ -1,12 +1,18 @@
 """The kiosk and admin pages in a real headless Chromium against a running `facegate serve` and a real database, the
-camera fed with real photos: staff register a member from uploaded photos and the camera, the kiosk welcomes that
-member by name from another photo, turns away a stranger, asks a face-less scene to step closer, and signing out
-forgets the tokens. Each state is saved as a screenshot at 768×1024 (tablet, portrait) and 1366×768 (laptop) under
-the test output, and must fit across the screen.
+camera fed with real photos and clips: staff register a member from uploaded photos and the camera, the kiosk
+welcomes that member by name from another photo, turns away a stranger, asks a face-less scene to step closer, and
+signing out forgets the tokens; the admin sets the organisation's time zone and liveness policy; under the head-turn
+challenge a real head turn is admitted and a turned print of the same person is refused. Each state is saved as a
+screenshot at 768×1024 (tablet, portrait) and 1366×768 (laptop) under the test output, and must fit across the screen.
 
 The tests of this module run in order and share one organisation (staff accounts, the member, the kiosk account).
+A still photo cannot turn its head: the organisations whose kiosk tests are about anything but liveness have their
+liveness policy `off` (kiosks send one photo); the head-turn tests have an organisation of their own under the
+default `challenge`.
 """
 
+import base64
+import csv
 import json
 import os
 import time
@@ -27,10 +33,18 @@ def face(relative):
     return os.path.join(faces_root(), relative)
 
 
+def set_liveness(service, org, policy, token, **options):
+    """Sets the organisation's liveness policy (`challenge` or `off`) through the API."""
+    response = service.api("PATCH", f"/organizations/{org}", {"liveness": policy}, token, **options)
+    assert response.status == 200 and response.json()["liveness"] == policy, (response.status, response.body)
+
+
 @pytest.fixture(scope="module")
 def gym(service):
-    """An organisation with an admin and an operator (made through the API); the rest is made through the pages."""
+    """An organisation with an admin and an operator (made through the API); the rest is made through the pages. Its
+    kiosk tests show still photos, so its kiosks send one photo (liveness `off`)."""
     org, tokens = service.organization("Pages Gym", roles=("admin", "operator"))
+    set_liveness(service, org, "off", tokens["admin"])
     return {"service": service, "org": org, "tokens": tokens, "admin": "pages-gym-admin",
             "operator": "pages-gym-operator", "url": f"http://127.0.0.1:{service.port}"}
 
@@ -90,9 +104,12 @@ def kiosk_outcome(page, states, timeout=60):
     return outcome.get_attribute("data-state"), outcome.text, outcome.get_attribute("data-latency-ms")
 
 
-def open_kiosk(url, photo, username=KIOSK_USERNAME, size=TABLET):
-    """A browser on the kiosk page of the service at `url`, its camera showing `photo`, signed in as `username`."""
-    page = browser.Browser(url, camera=browser.camera_video(face(photo)), size=size)
+def open_kiosk(url, photo, username=KIOSK_USERNAME, size=TABLET, camera=None, script=None):
+    """A browser on the kiosk page of the service at `url`, its camera showing `photo` (or playing the Y4M file
+    `camera`), signed in as `username`; `script` runs in the page before its own."""
+    page = browser.Browser(url, camera=camera or browser.camera_video(face(photo)), size=size)
+    if script:
+        page.before_load(script)
     page.open("/kiosk")
     sign_in(page, username)
     return page
@@ -189,6 +206,75 @@ def test_admin_creates_the_kiosk_account(gym, admin_page):
     assert {u["username"]: u["role"] for u in users}[KIOSK_USERNAME] == "kiosk"
     assert unlabelled_fields(page) == []
     fits(page, "admin-users")
+
+
+def test_admin_sets_the_organisations_time_zone_and_liveness(gym, admin_page):
+    """The Organisation view shows the name, time zone and liveness policy; the admin switches the head-turn challenge
+    on, is shown the service's own words for a time zone it does not know, sets another, and switches the challenge
+    off again only after confirming (the gym's kiosk tests below show still photos)."""
+    from selenium.webdriver.support.ui import Select
+    page, service, admin, org = admin_page, gym["service"], gym["tokens"]["admin"], gym["org"]
+
+    def stored():
+        return service.api("GET", f"/organizations/{org}", token=admin).json()
+
+    def save_and_read():
+        page.run("document.querySelector('#view .message').textContent = ''")
+        next(b for b in page.find_all("button") if b.text == "Save settings").click()
+        return page.wait(lambda d: page.find("#view form .message").text, 20, "no answer to saving shown")
+
+    try:
+        page.resize(*LAPTOP)
+        page.open("/admin#organisation")
+        page.wait_for("#organisation-title")
+        assert page.find("#nav-organisation").is_displayed()
+        page.wait(lambda d: page.find("#org-name").text == "Pages Gym", 20, "the organisation's name")
+        assert page.find("#org-time-zone").get_attribute("value") == "UTC"
+        liveness = Select(page.find("#org-liveness"))
+        assert liveness.first_selected_option.get_attribute("value") == "off"  # set by the fixture
+        assert [o.text for o in liveness.options] == ["Challenge: turn the head (default)",
+                                                     "Off: the terminals bring their own liveness"]
+        assert unlabelled_fields(page) == []
+        fits(page, "admin-organisation")
+
+        liveness.select_by_value("challenge")
+        assert save_and_read() == "Saved."
+        assert stored()["liveness"] == "challenge"
+
+        zone = page.find("#org-time-zone")
+        zone.clear()
+        zone.send_keys("Mars/Olympus_Mons")
+        answer = save_and_read()
+        assert answer.startswith("Not saved: time_zone:") and "IANA" in answer, answer
+        assert "error" in page.find("#view form .message").get_attribute("class")
+        assert stored()["time_zone"] == "UTC"
+        fits(page, "admin-organisation-refused")
+
+        zone.clear()
+        zone.send_keys("Europe/Berlin")
+        assert save_and_read() == "Saved."
+        assert stored()["time_zone"] == "Europe/Berlin"
+
+        # Off asks first: cancelling keeps the challenge, confirming turns it off.
+        Select(page.find("#org-liveness")).select_by_value("off")
+        next(b for b in page.find_all("button") if b.text == "Save settings").click()
+        page.wait_for("#confirm")
+        assert "Turn the head-turn check off?" in page.find("#confirm-title").text
+        fits(page, "admin-organisation-confirm-off")
+        next(b for b in page.find_all("#confirm button") if b.text == "Cancel").click()
+        page.wait(lambda d: Select(page.find("#org-liveness")).first_selected_option.get_attribute("value")
+                  == "challenge", 10, "the choice was not put back")
+        assert stored()["liveness"] == "challenge"
+        Select(page.find("#org-liveness")).select_by_value("off")
+        next(b for b in page.find_all("button") if b.text == "Save settings").click()
+        page.wait_for("#confirm")
+        page.find("#confirm-yes").click()
+        page.wait(lambda d: page.find("#view form .message").text == "Saved.", 20, "not saved")
+        assert stored()["liveness"] == "off"
+        assert page.script_errors() == []
+    finally:
+        response = service.api("PATCH", f"/organizations/{org}", {"liveness": "off", "time_zone": "UTC"}, admin)
+        assert response.status == 200, (response.status, response.body)
 
 
 # MARK: - Kiosk page
@@ -303,9 +389,10 @@ def press(page, digits):
 def band_gym(services):
     """A service whose 1:N rule is so strict (FPIR 1e-6) that a member's harder photo (two LFW photos of Anwar
     Ibrahim, cosine distance 0.54 with SFace) is not matched by face alone but lies in the PIN band; the member has
-    PIN 2468 and member number A-17."""
+    PIN 2468 and member number A-17. Its kiosk shows a still photo: liveness `off`."""
     service = services.start(env={"FACE_MATCH_TARGET_FPIR": "0.000001"})
     org, tokens = service.organization("Band Gym", roles=("admin", "kiosk"))
+    set_liveness(service, org, "off", tokens["admin"])
     member = service.member(tokens["admin"], "Anwar Ibrahim", external_id="A-17", pin="2468")
     assert service.enrol(tokens["admin"], member, open(face("lfw/images/Anwar_Ibrahim/Anwar_Ibrahim_0001.jpg"), "rb")
                          .read()).status == 201
@@ -429,13 +516,15 @@ def test_kiosk_asks_to_step_closer_when_it_sees_no_face(gym):
 
 
 def test_kiosk_waits_out_a_rate_limit_and_sends_again(services):
-    """A kiosk account allowed 2 requests at once and 6 a minute: signing in and the first check-in use both, the
-    next (a tap) is refused 429 and the kiosk counts down its Retry-After, then sends the same photo again."""
-    service = services.start(env={"RATE_LIMIT_PER_MINUTE": 6, "RATE_LIMIT_BURST": 2})
+    """A kiosk account allowed 3 requests at once and 6 a minute: signing in (its account), reading the
+    organisation's liveness policy and the first check-in use all three, the next (a tap) is refused 429 and the kiosk
+    counts down its Retry-After, then sends the same photo again."""
+    service = services.start(env={"RATE_LIMIT_PER_MINUTE": 6, "RATE_LIMIT_BURST": 3})
     # Set up from another loopback address, so that the browser's address keeps its own bucket for the login.
     setup = "127.0.0.2"
     root = service.login(source=setup)["access_token"]
     org = service.api("POST", "/organizations", {"name": "Limited Gym"}, root, source=setup).json()["id"]
+    set_liveness(service, org, "off", root, source=setup)  # one photo per check-in, as counted above
     response = service.api("POST", "/users", {"username": "limited-kiosk", "password": PASSWORD, "role": "kiosk",
                                               "organization_id": org}, root, source=setup)
     assert response.status == 201, response.body
@@ -509,8 +598,13 @@ def test_operator_sees_no_account_management(gym):
         sign_in(page, gym["operator"])
         page.wait_for("#members-title")
         assert not page.find("#nav-users").is_displayed()
+        assert not page.find("#nav-organisation").is_displayed()
         page.open("/admin#users")
         page.wait(lambda d: "Only admins manage accounts" in page.find("#view").text, 10, "no refusal")
+        page.open("/admin#organisation")
+        page.wait(lambda d: "Only admins change the organisation's settings" in page.find("#view").text, 10,
+                  "no refusal")
+        assert not page.find_all("#org-liveness")
 
 
 def test_admin_erases_the_member_after_confirming(gym, admin_page):
@@ -530,3 +624,274 @@ def test_admin_erases_the_member_after_confirming(gym, admin_page):
     page.wait_for("#signin")
     assert page.run("return sessionStorage.length") == 0
     assert gym["service"].api("GET", "/auth/me", token=stored["access"]).status == 401
+
+
+# MARK: - The head-turn challenge (liveness)
+
+
+LIVENESS_STATES = {"welcome", "not-recognised", "liveness", "hint", "error", "busy", "unavailable", "pin", "inactive"}
+# What the kiosk says for each refusal (`turn` is the way it asked for).
+LIVENESS_WORDS = {
+    "no_turn": lambda turn: f"Please turn your head slowly to your {turn}",
+    "wrong_direction": lambda turn: f"That was the other way — please turn to your {turn}",
+    "flat_face": lambda turn: "We could not see a real face turning.",
+    "not_continuous": lambda turn: "Please turn slowly and keep your face in view.",
+    "different_people": lambda turn: "Only one person at a time, please.",
+    "face_missing": lambda turn: "Please keep your face in the picture.",
+    "challenge_invalid": lambda turn: "That took too long.",
+}
+# Clips of a real head turn the kiosk is shown, one each way, with a frontal frame of each (seconds: the service's yaw
+# estimate puts it within a few degrees of 0) for the enrolment, and the member's name. Each clip's turn is its manifest segment of the largest yaw; the service's own yaw estimate
+# finds those turns too, reaching its 20° in every 1.5 s window that starts up to 0.4 s before them (`facegate eval
+# liveness`); the shared clip `tpsmm_driving.mp4` (a turn of +27° by the manifest's third-party estimate) reaches only
+# 18° by the service's, and is refused `no_turn`.
+TURN_CLIPS = [("liveportrait_d3.mp4", 6.5, "Dana Turner"), ("sadtalker_WDA_KatieHill_000.mp4", 4.0, "Kim Turner")]
+# The head-turn camera's loop: this long dark (s), then the person still this long, then the clip (see
+# `browser.camera_head_turn`).
+TURN_LEAD_IN, TURN_HOLD = 3.0, 1.4
+
+
+def head_turn_clip(file, frontal, member):
+    """The head-turn clip `file` from `video/manifest.csv` of the face data: its path, the direction the person turns
+    in their own terms (a segment `R…`, the nose towards the image's right, is an unmirrored camera's own left), where
+    the kiosk's camera begins (0.5 s before the turn: the kiosk's first frame comes just after it) and ends (the
+    turn's end), the `frontal` frame for the enrolment (and the print: the member's own photo) and the `member`'s
+    name.
+    Skips the test when the clips are absent."""
+    root = os.path.join(faces_root(), "video")
+    manifest = os.path.join(root, "manifest.csv")
+    if not os.path.exists(manifest) or not os.path.exists(os.path.join(root, file)):
+        pytest.skip(f"head-turn clips not found at {root} (set FACEGATE_TEST_DATA); skipped")
+    with open(manifest, newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["file"] == file)
+    # e.g. "R8.3-9.5s(+27)": the nose towards the image's right from 8.3 s to 9.5 s, 27° at most.
+    segment = max(row["turn_segments"].split(), key=lambda s: abs(float(s.split("(")[1].rstrip(")"))))
+    side, span = segment[0], segment[1:].split("s(")[0]
+    begins, ends = (float(v) for v in span.split("-"))
+    return {"path": os.path.join(root, file), "file": file, "turn": "left" if side == "R" else "right",
+            "start": round(begins - 0.5, 2), "end": round(min(float(row["seconds"]), ends + 0.06), 2),
+            "frontal": frontal, "print": frontal, "member": member}
+
+
+def ask_for_turn(turn):
+    """A script for the kiosk page, before its own: a person at the camera turns the way the clip turns, so the test
+    waits for the service to ask for that way. When the service answers a new challenge with the other direction (it
+    chooses at random), the wrapper asks it again, with the kiosk's own request, until the real answer asks for
+    `turn` (the unused challenges expire): no answer is made up, and the kiosk is shown a real challenge. It also
+    keeps what the kiosk sent (each challenge asked for and each set of frames) in `window.__liveness` for the test.
+    `window.__liveness.wanted` changes the way for the next challenge."""
+    return """
+      (() => {
+        const original = window.fetch.bind(window);
+        const log = window.__liveness = { wanted: %s, challenges: [], sent: [] };
+        window.fetch = async (input, init = {}) => {
+          const url = typeof input === 'string' ? input : input.url;
+          const method = (init.method || 'GET').toUpperCase();
+          if (method === 'POST' && /\\/checkins\\/challenges$/.test(url)) {
+            let answer, body = null, tries = 0;
+            for (;;) {
+              answer = await original(input, init);
+              tries += 1;
+              body = answer.ok ? await answer.clone().json() : null;
+              if (!body || !log.wanted || body.turn === log.wanted || tries >= 40) break;
+            }
+            log.challenges.push({ status: answer.status, turn: body && body.turn, tries, at: performance.now() });
+            return answer;
+          }
+          if (method === 'POST' && /\\/checkins(\\?|$)/.test(url) && init.body instanceof FormData) {
+            log.sent.push({ at: performance.now(), challenge: init.body.get('challenge_id'),
+                            images: init.body.getAll('image') });
+          }
+          return original(input, init);
+        };
+      })();""" % json.dumps(turn)
+
+
+def keep_sent_frames(page, name):
+    """Saves the frames of the kiosk's last challenge check-in as JPEGs under liveness/NAME in the test output (to
+    see what the service judged); their paths."""
+    urls = page.driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const sent = (window.__liveness && window.__liveness.sent) || [];
+        const images = sent.length ? sent[sent.length - 1].images : [];
+        Promise.all(images.map((blob) => new Promise((resolve) => {
+          const reader = new FileReader();
+          reader.onload = () => resolve(reader.result);
+          reader.readAsDataURL(blob);
+        }))).then(done);""")
+    folder = browser.output_folder("liveness", name)
+    paths = []
+    for n, url in enumerate(urls, 1):
+        paths.append(os.path.join(folder, f"frame-{n}.jpg"))
+        with open(paths[-1], "wb") as f:
+            f.write(base64.b64decode(url.split(",", 1)[1]))
+    return paths
+
+
+def camera_times(frames, fps=25):
+    """When each sent frame was on the fake camera: seconds into the camera's loop (from its stamp)."""
+    return [None if n is None else round(n / fps, 2) for n in browser.stamps(frames)]
+
+
+def challenges_asked(page):
+    return page.run("return (window.__liveness && window.__liveness.challenges) || []")
+
+
+def outcome_data(page):
+    outcome = page.find("#outcome")
+    return {key: outcome.get_attribute(f"data-{key}") for key in ("state", "reason", "latency-ms", "total-ms")}
+
+
+# The arrow as drawn: which way its outline points (the tip is its only point furthest out on that side), on which
+# half of the camera it stands, and whether anything flips it (the preview's mirroring must not).
+TURN_SHOWN = """
+    const outcome = document.getElementById('outcome');
+    if (outcome.dataset.state !== 'turn') return null;
+    const overlay = document.getElementById('turn'), svg = document.getElementById('turn-arrow');
+    const shape = document.getElementById('turn-arrow-shape');
+    const xs = Array.from({ length: shape.points.numberOfItems }, (_, i) => shape.points.getItem(i).x);
+    const count = (v) => xs.filter((x) => x === v).length;
+    const [low, high] = [Math.min(...xs), Math.max(...xs)];
+    const outline = count(low) === 1 && count(high) > 1 ? 'left' : count(high) === 1 && count(low) > 1 ? 'right' : '?';
+    let flipped = false;
+    for (let node = svg; node && node.nodeType === 1; node = node.parentElement) {
+      const transform = getComputedStyle(node).transform;
+      if (transform && transform !== 'none' && new DOMMatrixReadOnly(transform).a < 0) flipped = true;
+    }
+    const arrow = svg.getBoundingClientRect(), camera = document.querySelector('.kiosk .camera').getBoundingClientRect();
+    return { turn: outcome.dataset.turn, overlay: overlay.dataset.turn, points: svg.dataset.points, outline, flipped,
+             shown: !overlay.hidden && arrow.width > 0 && arrow.height > 0,
+             half: (arrow.left + arrow.right) / 2 < (camera.left + camera.right) / 2 ? 'left' : 'right',
+             text: outcome.innerText, dots: document.querySelectorAll('#turn-progress li').length };"""
+
+
+def fits_as_is(page, name):
+    """`fits` at the page's present size, without resizing (a state that lasts only a moment)."""
+    page.screenshot(name)
+    assert page.overflow() == [0, 0], f"{name} overflows at {page.size}: {page.overflow()}"
+    assert page.low_contrast() == [], name
+
+
+@pytest.fixture(scope="module")
+def turn_gym(services):
+    """An organisation under the default liveness policy (`challenge`) with a kiosk and a member for each head-turn
+    clip, its person, enrolled from a frontal frame of it through the API; on a service of its own that logs at
+    `info` (a refusal's measures: each frame's yaw, the turn, the parallax), for `liveness_measures`."""
+    clips = [head_turn_clip(*clip) for clip in TURN_CLIPS]
+    service = services.start(env={"LOG_LEVEL": "info"})
+    org, tokens = service.organization("Turn Gym", roles=("admin", "kiosk"))
+    assert service.api("GET", f"/organizations/{org}", token=tokens["kiosk"]).json()["liveness"] == "challenge"
+    for n, clip in enumerate(clips, 1):
+        clip["member_id"] = service.member(tokens["admin"], clip["member"], external_id=f"T-{n}")
+        with open(browser.video_frame(clip["path"], clip["frontal"]), "rb") as f:
+            response = service.enrol(tokens["admin"], clip["member_id"], f.read())
+        assert response.status == 201, (clip["file"], response.status, response.body)
+    return {"service": service, "url": f"http://127.0.0.1:{service.port}", "org": org, "tokens": tokens,
+            "clips": clips, "kiosk": "turn-gym-kiosk"}
+
+
+def log_size(gym_):
+    return os.path.getsize(gym_["service"].log_path)
+
+
+def liveness_measures(gym_, since):
+    """What the service logged about liveness refusals after `since` (a size of its log)."""
+    with open(gym_["service"].log_path, "rb") as f:
+        f.seek(since)
+        return [line.strip() for line in f.read().decode(errors="replace").splitlines() if "liveness" in line]
+
+
+def checkins_of(gym_, member):
+    return gym_["service"].api("GET", f"/checkins?member_id={member}", token=gym_["tokens"]["admin"]).json()["checkins"]
+
+
+@pytest.mark.parametrize("which", range(len(TURN_CLIPS)), ids=[os.path.splitext(c[0])[0] for c in TURN_CLIPS])
+def test_kiosk_admits_a_real_head_turn(turn_gym, which):
+    """The kiosk, shown a real clip of a member (still, then turning the way asked, to their own left in one clip and
+    to their own right in the other), asks for the turn, takes its frames and welcomes the member by name."""
+    clip = turn_gym["clips"][which]
+    camera = browser.camera_head_turn(clip["path"], clip["start"], clip["end"], lead_in=TURN_LEAD_IN, hold=TURN_HOLD)
+    logged = log_size(turn_gym)
+    with open_kiosk(turn_gym["url"], None, turn_gym["kiosk"], camera=camera, script=ask_for_turn(clip["turn"])) as page:
+        page.wait(lambda d: page.find("#outcome").get_attribute("data-liveness") == "challenge", 20,
+                  "the kiosk did not read the organisation's liveness policy")
+        state, text, _ = kiosk_outcome(page, LIVENESS_STATES, timeout=60)
+        data, asked = outcome_data(page), challenges_asked(page)
+        frames = keep_sent_frames(page, f"kiosk-head-turn-{clip['turn']}")
+        # The clip's own time of each frame (the camera's loop: dark, still at `start`, then the clip).
+        times = [None if t is None else round(t - TURN_LEAD_IN - TURN_HOLD + clip["start"], 2)
+                 if t >= TURN_LEAD_IN + TURN_HOLD else f"still {t}" for t in camera_times(frames)]
+        print(f"kiosk head turn ({clip['file']}, {clip['turn']}): {text!r} {data}; challenges {asked}; frames at "
+              f"clip seconds {times} (turn from {clip['start'] + 0.5} s), saved in {os.path.dirname(frames[0]) if frames else '-'}: "
+              f"{data['latency-ms']} ms from the last frame to the answer on screen, {data['total-ms']} ms from the "
+              f"picture to the answer (the turn included); the service's measures: {liveness_measures(turn_gym, logged)}")
+        assert state == "welcome", (text, data)
+        assert f"Welcome, {clip['member']}!" in text
+        assert len(frames) == 6 and asked and asked[-1]["turn"] == clip["turn"], (frames, asked)
+        # Counted now: the camera's loop comes round again, and the kiosk would check the member in a second time.
+        assert [c["method"] for c in checkins_of(turn_gym, clip["member_id"])] == ["face"]
+        fits(page, f"kiosk-head-turn-{clip['turn']}-welcome")
+        assert page.script_errors() == []
+
+
+def test_kiosk_refuses_a_turned_print_of_the_member(turn_gym):
+    """A flat print of a member (a frontal frame of their clip), held up and turned the way the kiosk asks by 30°
+    about its vertical axis, is refused with the reason in plain words, and nobody is checked in."""
+    clip, service, admin = turn_gym["clips"][0], turn_gym["service"], turn_gym["tokens"]["admin"]
+    # The sheet turns as the head would: for the person's own left, its edge on the image's right moves away.
+    camera = browser.camera_turned_print(browser.video_frame(clip["path"], clip["print"]), degrees=30,
+                                         recedes="right" if clip["turn"] == "left" else "left")
+    before, logged = len(checkins_of(turn_gym, clip["member_id"])), log_size(turn_gym)
+    with open_kiosk(turn_gym["url"], None, turn_gym["kiosk"], camera=camera, script=ask_for_turn(clip["turn"])) as page:
+        state, text, _ = kiosk_outcome(page, LIVENESS_STATES, timeout=60)
+        data, asked = outcome_data(page), challenges_asked(page)
+        frames = keep_sent_frames(page, "kiosk-turned-print")
+        # The camera's loop: 3 s dark, 1.6 s the print facing the camera, 1.2 s turning, then turned.
+        print(f"kiosk turned print: {text!r} {data}; challenges {asked}; frames at the camera's seconds "
+              f"{camera_times(frames)} (turning from 4.6 s to 5.8 s), saved in "
+              f"{os.path.dirname(frames[0]) if frames else '-'}; the service's measures: "
+              f"{liveness_measures(turn_gym, logged)}")
+        assert state == "liveness", (text, data)
+        assert data["reason"] in ("flat_face", "no_turn"), (text, data)
+        assert LIVENESS_WORDS[data["reason"]](clip["turn"]) in text, text
+        assert len(frames) == 6
+        fits(page, "kiosk-print-refused")
+        # Ready again by itself.
+        kiosk_outcome(page, {"ready"}, timeout=15)
+        assert page.script_errors() == []
+    assert len(checkins_of(turn_gym, clip["member_id"])) == before
+    attempts = service.api("GET", "/checkins/attempts?outcome=liveness_failed", token=admin).json()["attempts"]
+    assert attempts, "the refusal is not on the attempt record"
+
+
+def test_kiosk_shows_the_turn_the_way_the_person_turns(turn_gym):
+    """For a challenge `left` (the person's own left) the arrow points to the screen's left and the words say left;
+    for `right` the other way: the preview is mirrored, so facing the screen a person turning to their own left sees
+    themselves turn to the screen's left. The arrow is never flipped with the preview. A still photo (the member's)
+    cannot turn and is refused."""
+    clip = turn_gym["clips"][0]
+    still = browser.camera_video(browser.video_frame(clip["path"], clip["frontal"]))
+    before, logged = len(checkins_of(turn_gym, clip["member_id"])), log_size(turn_gym)
+    with open_kiosk(turn_gym["url"], None, turn_gym["kiosk"], camera=still, script=ask_for_turn("left")) as page:
+        for turn, size in (("left", TABLET), ("right", LAPTOP)):
+            if turn == "right":
+                kiosk_outcome(page, {"ready"}, timeout=15)
+                page.resize(*size)
+                page.run("window.__liveness.wanted = arguments[0]", turn)
+                page.find("#capture").click()
+            shown = page.wait(lambda d: page.run(TURN_SHOWN), 30, f"no challenge ({turn}) shown")
+            print(f"kiosk challenge {turn}: {shown}")
+            assert shown["shown"] and not shown["flipped"], shown
+            assert (shown["turn"], shown["overlay"], shown["points"], shown["outline"], shown["half"]) == (turn,) * 5, shown
+            assert f"Turn your head slowly to your {turn}" in shown["text"], shown
+            assert shown["dots"] == 6
+            fits_as_is(page, f"kiosk-turn-{turn}")
+            state, text, _ = kiosk_outcome(page, LIVENESS_STATES, timeout=60)
+            data = outcome_data(page)
+            print(f"kiosk still photo, challenge {turn}: {text!r} {data}")
+            assert state == "liveness" and data["reason"] in LIVENESS_WORDS, (text, data)
+            assert LIVENESS_WORDS[data["reason"]](turn) in text, text
+        print(f"the service's measures: {liveness_measures(turn_gym, logged)}")
+        assert [c["turn"] for c in challenges_asked(page)] == ["left", "right"]
+        assert page.script_errors() == []
+    assert len(checkins_of(turn_gym, clip["member_id"])) == before

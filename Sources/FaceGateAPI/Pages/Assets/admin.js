@@ -1,8 +1,8 @@
 // The admin page: staff (admin or operator) sign in; members are searched, paged, created, edited (membership, last
 // day, PIN) and erased; faces are registered from files or the camera, shown (thumbnails fetched with the token) and
 // deleted; staff check a member in by hand; check-ins are listed with filters and exported as CSV for a date range;
-// every check-in attempt is listed by outcome; admins export a member's own data and manage staff and kiosk
-// accounts. One view at a time, chosen by the address's #hash.
+// every check-in attempt is listed by outcome; admins export a member's own data, manage staff and kiosk accounts
+// and set the organisation's time zone and liveness policy. One view at a time, chosen by the address's #hash.
 import { Session, signInForm, downsized, jpeg, plainWords, el } from './session.js';
 
 const session = new Session('facegate.admin', ['admin', 'operator']);
@@ -448,6 +448,7 @@ const OUTCOMES = {
   checked_in: 'Checked in', repeat: 'Already checked in', no_match: 'Not recognised',
   needs_confirmation: 'Asked for the PIN', wrong_pin: 'Wrong PIN', membership_inactive: 'Membership not active',
   no_face: 'No face', rate_limited: 'Too many tries', pin_ambiguous: 'PIN fits several members',
+  liveness_failed: 'Head turn not accepted',
 };
 
 function attemptsView(params) {
@@ -546,6 +547,87 @@ async function usersView() {
   load();
 }
 
+// MARK: - The organisation's settings (admins)
+
+/** The organisation's liveness policies, in words (`challenge` is the default). */
+const LIVENESS = {
+  challenge: 'Challenge: turn the head (default)',
+  off: 'Off: the terminals bring their own liveness',
+};
+
+async function organisationView() {
+  if (session.user.role !== 'admin') {
+    view.replaceChildren(el('h1', { tabindex: '-1' }, 'Organisation'),
+      el('p', {}, "Only admins change the organisation's settings."));
+    return;
+  }
+  const path = `/organizations/${encodeURIComponent(session.user.organization_id)}`;
+  const answer = await session.call('GET', path);
+  if (!answer.ok) {
+    view.replaceChildren(el('h1', { tabindex: '-1' }, 'Organisation'),
+      el('p', {}, `Cannot load the organisation: ${plainWords(answer)}`));
+    return;
+  }
+  let organisation = answer.body;
+  const name = el('dd', { id: 'org-name' });
+  const created = el('dd', { id: 'org-created' });
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const timeZone = el('input', { id: 'org-time-zone', list: 'org-time-zones', autocomplete: 'off', spellcheck: 'false',
+                                 autocapitalize: 'none', required: true });
+  const known = el('datalist', { id: 'org-time-zones' }, ['UTC', ...zones].map((zone) => el('option', { value: zone })));
+  const liveness = el('select', { id: 'org-liveness' },
+    Object.entries(LIVENESS).map(([value, text]) => el('option', { value }, text)));
+  const feedback = message();
+  function showValues() {
+    name.textContent = organisation.name;
+    created.textContent = dateTime(organisation.created_at);
+    timeZone.value = organisation.time_zone || '';
+    // A service that does not report the setting has none to change.
+    liveness.value = organisation.liveness || 'challenge';
+    liveness.disabled = organisation.liveness === undefined;
+  }
+  showValues();
+  const form = el('form', { novalidate: true },
+    field('Time zone', timeZone, "IANA name, e.g. Europe/Berlin: a membership's last day ends at its midnight"), known,
+    field('Liveness at the kiosks', liveness),
+    el('p', { class: 'field-hint', id: 'org-liveness-hint' },
+      'Challenge: the kiosk asks each person to turn their head a given way and sends several frames, so a printed '
+      + 'photo or a photo on a phone cannot check in as a member. Choose Off only when your terminals detect liveness '
+      + 'themselves (for example infrared or 3D cameras): kiosks then send a single photo.'),
+    feedback,
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Save settings')));
+  liveness.setAttribute('aria-describedby', 'org-liveness-hint');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    say(feedback, 'error', '');
+    const fields = {};
+    if (timeZone.value.trim() !== organisation.time_zone) fields.time_zone = timeZone.value.trim();
+    if (!liveness.disabled && liveness.value !== (organisation.liveness || 'challenge')) fields.liveness = liveness.value;
+    if (!Object.keys(fields).length) return say(feedback, 'ok', 'Nothing to save: the settings are unchanged.');
+    if (!fields.time_zone && fields.time_zone !== undefined) {
+      say(feedback, 'error', 'A time zone is needed, e.g. Europe/Berlin or UTC.');
+      return timeZone.focus();
+    }
+    if (fields.liveness === 'off' && !await confirmAction('Turn the head-turn check off?',
+      'Kiosks will send a single photo again: a printed photo of a member could then check in as them, unless your '
+      + 'terminals detect liveness themselves.', 'Turn it off')) {
+      liveness.value = organisation.liveness;
+      return;
+    }
+    const saved = await session.call('PATCH', path, { json: fields });
+    if (!saved.ok) return say(feedback, 'error', `Not saved: ${saved.detail || plainWords(saved)}`);
+    organisation = saved.body;
+    showValues();
+    say(feedback, 'ok', 'Saved.');
+    announce('Organisation settings saved');
+  });
+  view.replaceChildren(el('section', { 'aria-labelledby': 'organisation-title' },
+    el('h1', { id: 'organisation-title', tabindex: '-1' }, 'Organisation'),
+    el('div', { class: 'card narrow' },
+      el('dl', { class: 'facts' }, el('dt', {}, 'Name'), name, el('dt', {}, 'Created'), created),
+      form)));
+}
+
 // MARK: - Navigation and sign-in
 
 function route() {
@@ -556,15 +638,17 @@ function route() {
   const [path, query = ''] = location.hash.slice(1).split('?');
   const params = new URLSearchParams(query);
   const [section, id] = path.split('/');
-  const current = ['checkins', 'attempts', 'users'].includes(section) ? section : 'members';
+  const current = ['checkins', 'attempts', 'users', 'organisation'].includes(section) ? section : 'members';
   for (const link of document.querySelectorAll('nav a')) {
     if (link.dataset.section === current) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  document.title = `${{ members: 'Members', checkins: 'Check-ins', attempts: 'Check-in attempts', users: 'Staff and kiosks' }[current]} — facegate`;
+  document.title = `${{ members: 'Members', checkins: 'Check-ins', attempts: 'Check-in attempts', users: 'Staff and kiosks',
+                        organisation: 'Organisation' }[current]} — facegate`;
   if (current === 'checkins') checkinsView(params);
   else if (current === 'attempts') attemptsView(params);
   else if (current === 'users') usersView();
+  else if (current === 'organisation') organisationView();
   // Only an id goes into a request path: anything else in the address (`..\users\…`) is no member.
   else if (id && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) memberView(id);
   else if (id) view.replaceChildren(el('h1', { tabindex: '-1' }, 'No such member'), el('a', { href: '#members' }, 'Back to members'));
@@ -576,6 +660,7 @@ function showApp(user) {
   $('app').hidden = false;
   $('who').textContent = `${user.username} (${user.role})`;
   $('nav-users').parentElement.hidden = user.role !== 'admin';
+  $('nav-organisation').parentElement.hidden = user.role !== 'admin';
   route();
 }
 

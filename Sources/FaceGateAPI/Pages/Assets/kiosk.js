@@ -1,8 +1,11 @@
-// The kiosk: a kiosk account signs in once; then the camera runs, a frame is taken when the picture has been steady
-// for a moment (or on a tap), downsized to at most 800 px, and posted to POST /api/v1/checkins. The outcome is
-// shown large and the kiosk returns to ready by itself. Only the recognised member's name is ever shown: a member
-// whose membership is not active is greeted and sent to the desk; a face the service is not sure of gets the PIN
-// pad (digits not shown, tries left); "Use my member number" checks the face against that member only.
+// The kiosk: a kiosk account signs in once; then the camera runs, and when the picture has been steady for a moment
+// (or on a tap) the kiosk checks the person in. Under the organisation's liveness policy `off` it takes one frame,
+// downsized to at most 800 px, and posts it to POST /api/v1/checkins. Under `challenge` (the default) it first asks
+// the service for a challenge (a direction to turn the head), shows a large arrow and the words, and after a moment
+// takes 6 frames over 1.5 s, posted together with the challenge's id: a printed photo cannot turn its head. The
+// outcome is shown large and the kiosk returns to ready by itself. Only the recognised member's name is ever shown: a
+// member whose membership is not active is greeted and sent to the desk; a face the service is not sure of gets the
+// PIN pad (digits not shown, tries left); "Use my member number" checks the face against that member only.
 import { Session, signInForm, downsized, jpeg } from './session.js';
 
 const session = new Session('facegate.kiosk', ['kiosk']);
@@ -10,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 const video = $('video'), outcome = $('outcome');
 
 /** How long each outcome stays before the kiosk is ready again (ms). */
-const HOLD = { welcome: 4000, 'not-recognised': 5000, hint: 3000, error: 5000, inactive: 6000 };
+const HOLD = { welcome: 4000, 'not-recognised': 5000, hint: 3000, error: 5000, inactive: 6000, liveness: 5000 };
 /** A pad nobody types on closes after this long (ms). */
 const PAD_IDLE_MS = 30000;
 /** Why a recognised member may not come in, in plain words. */
@@ -23,6 +26,24 @@ const MAX_SIDE = 800, QUALITY = 0.85;
 const SAMPLE_W = 32, SAMPLE_H = 24, SAMPLE_MS = 150;
 /** Mean grey-level change that counts as movement; samples in a row that count as steady; least contrast of a scene worth sending. */
 const MOTION = 5, STEADY_SAMPLES = 4, MIN_CONTRAST = 10;
+/**
+ * The head-turn challenge: the time the person gets to read the arrow before the first frame (ms), the frames taken
+ * (the service takes 2 to 8), evenly over this long (ms, first to last frame).
+ */
+const TURN_LEAD_MS = 800, TURN_FRAMES = 6, TURN_CAPTURE_MS = 1500;
+/** How often the organisation's liveness policy is read again while the kiosk runs (ms). */
+const POLICY_REFRESH_MS = 5 * 60 * 1000;
+/**
+ * Where on the screen the arrow for a challenge's `turn` points. `turn` is the person's own left or right. The
+ * preview is mirrored (CSS), like a mirror: facing the screen, a person turning to their own left sees themselves
+ * turn towards the screen's left. So the arrow points the same way as the words, and is drawn outside the mirrored
+ * video, never flipped with it.
+ */
+const SCREEN_SIDE = { left: 'left', right: 'right' };
+/** The arrow's outline (viewBox 0 0 100 100): the tip alone on one side, the shaft's end on the other. */
+const ARROW_POINTS = {
+  left: '4,50 44,12 44,34 96,34 96,66 44,66 44,88',
+  right: '96,50 56,12 56,34 4,34 4,66 56,66 56,88' };
 
 const sampler = document.createElement('canvas');
 sampler.width = SAMPLE_W;
@@ -32,11 +53,22 @@ const sampleContext = sampler.getContext('2d', { willReadFrequently: true });
 let stream = null, samplingTimer = null, resetTimer = null, retryTimer = null;
 let busy = false, previous = null, steadyFor = 0, armed = true, emptyScene = null;
 /** The pad on screen: { kind: 'pin', confirmation } or { kind: 'code' }; null when none. Whether a check-in is on
- * its way to the service (the member number pad opens any other time, over an outcome shown too). */
+ * its way to the service or a challenge is being captured (the member number pad opens any other time, over an
+ * outcome shown too). */
 let pad = null, padTimer = null, sending = false;
+/**
+ * The organisation's liveness policy: 'challenge', 'off', or null while unknown (not read yet, or the service could
+ * not say). Unknown, the kiosk sends one photo and the service says when it wants a challenge (422
+ * `liveness_required`). `policyReading` is the read in progress.
+ */
+let policy = null, policyReading = null, policyTimer = null;
+/** Counts camera starts and stops: a capture begun under another count is abandoned. */
+let station = 0;
 
 function show(state, headline, detail = '') {
   outcome.dataset.state = state;
+  delete outcome.dataset.reason;
+  delete outcome.dataset.turn;
   outcome.replaceChildren(document.createTextNode(headline));
   if (detail) {
     const small = document.createElement('small');
@@ -48,6 +80,7 @@ function show(state, headline, detail = '') {
 function ready() {
   clearTimeout(resetTimer);
   clearTimeout(retryTimer);
+  hideTurn();
   busy = false;
   show('ready', 'Look at the camera', 'or tap Check in');
 }
@@ -71,6 +104,38 @@ function contrast(grey) {
   const mean = grey.reduce((sum, v) => sum + v, 0) / grey.length;
   return Math.sqrt(grey.reduce((sum, v) => sum + (v - mean) ** 2, 0) / grey.length);
 }
+
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// MARK: - The organisation's liveness policy
+
+/** Reads the organisation's liveness policy (one read at a time); resolves to it, or null when it cannot be read. */
+function readPolicy() {
+  const organization = session.user && session.user.organization_id;
+  if (!organization) return Promise.resolve(policy);
+  if (!policyReading) {
+    policyReading = session.call('GET', `/organizations/${encodeURIComponent(organization)}`, { timeoutMs: 10000 })
+      .then((answer) => {
+        if (answer.ok && answer.body) {
+          // A service without the setting has no challenge to offer: the single photo, as before.
+          policy = answer.body.liveness === undefined || answer.body.liveness === 'off' ? 'off' : 'challenge';
+          outcome.dataset.liveness = policy;
+        }
+        return policy;
+      })
+      .finally(() => { policyReading = null; });
+  }
+  return policyReading;
+}
+
+/** The policy for the check-in about to be made: read first when not known yet. */
+async function currentPolicy() {
+  return policy || await readPolicy();
+}
+
+// MARK: - Taking the picture
 
 /**
  * Takes a photo when the picture has been steady for STEADY_SAMPLES samples after moving (or since the start). A
@@ -97,18 +162,123 @@ async function checkIn(frame = null, code = null) {
   if ((busy && !code) || !video.videoWidth) return;
   busy = true;
   const started = performance.now();
+  const scene = frame || sample();
   show('checking', 'One moment…');
+  sending = true;
+  const now = station;
+  const asked = await currentPolicy();
+  if (now !== station) return;
+  if (asked === 'challenge') return challenge({ frame: scene, code, begun: started });
   const photo = await jpeg(downsized(video, MAX_SIDE, video.videoWidth, video.videoHeight), QUALITY);
-  send(photo, frame || sample(), started, code);
+  send({ photo, frame: scene, started, begun: started, code });
 }
 
-async function send(photo, frame, started, code = null) {
+/**
+ * The head-turn challenge: asks the service for one, shows the arrow and the words, waits TURN_LEAD_MS, takes
+ * TURN_FRAMES frames evenly over TURN_CAPTURE_MS (the dots fill as they are taken) and sends them with its id.
+ * `attempt`: { frame (the scene's grey sample), code (member number or null), begun (when the kiosk began this
+ * check-in), required (a 422 liveness_required led here: not again) }.
+ */
+async function challenge(attempt) {
+  const now = station;
+  sending = true;
+  const answer = await session.call('POST', '/checkins/challenges', { timeoutMs: 10000 });
+  if (!session.user || now !== station) return;
+  if (!answer.ok) {
+    sending = false;
+    return failed(answer, () => challenge({ ...attempt, begun: performance.now() }));
+  }
+  const turn = answer.body && answer.body.turn;
+  if (!answer.body || !answer.body.challenge_id || !SCREEN_SIDE[turn]) {
+    sending = false;
+    return hold('error', 'Sorry, that did not work', 'Please see the front desk.');
+  }
+  const expiresAt = performance.now() + Math.max(1, Number(answer.body.expires_in) || 30) * 1000;
+  showTurn(turn);
+  await pause(TURN_LEAD_MS);
+  const captured = await captureFrames(now);
+  if (now !== station) return;
+  if (!captured) {
+    sending = false;
+    return hold('error', 'The camera stopped', 'Please see the front desk.');
+  }
+  hideTurn();
+  show('checking', 'One moment…');
+  send({ ...attempt, challenge: { id: answer.body.challenge_id, turn, expiresAt }, frames: captured.frames,
+         samples: captured.samples, started: captured.takenAt });
+}
+
+/** Takes the challenge's frames (unmirrored, as the camera sees them): { frames (JPEG blobs), samples (grey), takenAt
+ * (when the last was taken) }; null when the camera stopped or the kiosk was signed out meanwhile. */
+async function captureFrames(now) {
+  const canvases = [], samples = [];
+  const begin = performance.now(), gap = TURN_CAPTURE_MS / (TURN_FRAMES - 1);
+  for (let i = 0; i < TURN_FRAMES; i++) {
+    const wait = begin + i * gap - performance.now();
+    if (wait > 0) await pause(wait);
+    if (now !== station || !video.videoWidth) return null;
+    canvases.push(downsized(video, MAX_SIDE, video.videoWidth, video.videoHeight));
+    samples.push(sample());
+    progress(i + 1);
+  }
+  const takenAt = performance.now();
+  const frames = await Promise.all(canvases.map((canvas) => jpeg(canvas, QUALITY)));
+  return { frames, samples, takenAt };
+}
+
+function showTurn(turn) {
+  const side = SCREEN_SIDE[turn];
+  const overlay = $('turn');
+  overlay.dataset.turn = turn;
+  $('turn-arrow').dataset.points = side;
+  $('turn-arrow-shape').setAttribute('points', ARROW_POINTS[side]);
+  progress(0);
+  overlay.hidden = false;
+  show('turn', `Turn your head slowly to your ${turn}`, 'Keep your face in the picture.');
+  outcome.dataset.turn = turn;
+}
+
+function hideTurn() {
+  $('turn').hidden = true;
+}
+
+/** Fills the first `taken` dots of the capture's progress (one dot per frame). */
+function progress(taken) {
+  const bar = $('turn-progress');
+  if (bar.children.length !== TURN_FRAMES) {
+    bar.replaceChildren(...Array.from({ length: TURN_FRAMES }, () => document.createElement('li')));
+    bar.setAttribute('aria-valuemax', String(TURN_FRAMES));
+  }
+  bar.setAttribute('aria-valuenow', String(taken));
+  [...bar.children].forEach((dot, i) => dot.classList.toggle('done', i < taken));
+}
+
+// MARK: - Sending and the answer
+
+/** The request body of an attempt: one JPEG, or the challenge's frames as multipart `image` parts in order. */
+function body(attempt) {
+  if (!attempt.challenge) return { body: attempt.photo, headers: { 'Content-Type': 'image/jpeg' } };
+  const form = new FormData();
+  form.append('challenge_id', attempt.challenge.id);
+  if (attempt.code) form.append('member_code', attempt.code);
+  attempt.frames.forEach((frame, i) => form.append('image', frame, `frame-${i + 1}.jpg`));
+  return { body: form };
+}
+
+/**
+ * Posts an attempt: { photo } or { challenge: { id, turn, expiresAt }, frames, samples }, with the scene's grey
+ * `frame`, the member number `code` (or null), `started` (the photo or the last frame taken: the latency shown in
+ * `data-latency-ms`) and `begun` (when the kiosk began, before any challenge: `data-total-ms`).
+ */
+async function send(attempt) {
+  const { frame, started, code } = attempt;
   const path = code ? `/checkins?member_code=${encodeURIComponent(code)}` : '/checkins';
   sending = true;
-  const answer = await session.call('POST', path, {
-    body: photo, headers: { 'Content-Type': 'image/jpeg' }, timeoutMs: 15000 }).finally(() => { sending = false; });
+  const answer = await session.call('POST', path, { ...body(attempt), timeoutMs: 15000 })
+    .finally(() => { sending = false; });
   if (!session.user) return; // signed out meanwhile
   outcome.dataset.latencyMs = String(Math.round(performance.now() - started));
+  outcome.dataset.totalMs = String(Math.round(performance.now() - (attempt.begun || started)));
   if (answer.status === 202 && answer.body && answer.body.code === 'needs_confirmation') {
     return openPad({ kind: 'pin', confirmation: answer.body.confirmation_id });
   }
@@ -130,14 +300,70 @@ async function send(photo, frame, started, code = null) {
       return hold('hint', 'Hold still', 'The picture was blurred.');
     case 'bad_pose':
       return hold('hint', 'Look straight at the camera', '');
+    case 'liveness_failed':
+      return livenessRefused(attempt, answer.body && answer.body.reason);
+    case 'challenge_invalid':
+      return refused('challenge_invalid', 'That took too long.', 'Please try again.');
+    case 'liveness_required':
+      return livenessRequired(attempt);
   }
+  return failed(answer, () => again(attempt));
+}
+
+/** What to do about an answer that is no outcome: a countdown for 429/503/none, nothing once signed out, else an error. */
+function failed(answer, retryWith) {
   if (answer.status === 429 || answer.status === 503 || answer.status === 0) {
     const seconds = Math.min(30, Math.max(1, Math.round(answer.retryAfter || 3)));
     const state = answer.status === 429 || answer.code === 'overloaded' ? 'busy' : 'unavailable';
-    return retry(state, seconds, () => send(photo, frame, performance.now()));
+    return retry(state, seconds, retryWith);
   }
   if (answer.status === 401 || answer.status === 403) return; // the session has ended: the sign-in form is shown
   hold('error', 'Sorry, that did not work', 'Please see the front desk.');
+}
+
+/** Sends an attempt again after a countdown: the same photo, or the same frames while their challenge is still
+ * valid (a new challenge, turned anew, once it is not). */
+function again(attempt) {
+  if (attempt.challenge && performance.now() > attempt.challenge.expiresAt - 2000) {
+    return challenge({ frame: attempt.frame, code: attempt.code, begun: performance.now() });
+  }
+  return send({ ...attempt, started: performance.now(), begun: performance.now() });
+}
+
+/** The service wants a challenge for this kiosk (its policy changed, or was not known): read the policy again and,
+ * while the person is still there, ask them to turn at once. */
+async function livenessRequired(attempt) {
+  policy = null;
+  const now = station;
+  const asked = await readPolicy();
+  if (now !== station || !session.user) return;
+  if (asked === 'challenge' && !attempt.required) {
+    return challenge({ frame: attempt.frame, code: attempt.code, begun: performance.now(), required: true });
+  }
+  hold('error', 'Sorry, that did not work', 'Please see the front desk.');
+}
+
+/** Why the frames were not a live head turning the asked way, in plain words. */
+function livenessRefused(attempt, reason) {
+  const turn = attempt.challenge ? attempt.challenge.turn : 'left';
+  // A still scene with no face in any frame is the empty entrance: not sent again until it changes.
+  if (reason === 'face_missing' && attempt.samples
+      && attempt.samples.every((s) => difference(s, attempt.samples[0]) < MOTION)) emptyScene = attempt.frame;
+  const words = {
+    no_turn: [`Please turn your head slowly to your ${turn}`, 'Look at the camera to try again.'],
+    wrong_direction: [`That was the other way — please turn to your ${turn}`, 'Look at the camera to try again.'],
+    flat_face: ['We could not see a real face turning.', 'Please try again, or see the front desk.'],
+    not_continuous: ['Please turn slowly and keep your face in view.', 'Look at the camera to try again.'],
+    different_people: ['Only one person at a time, please.', 'Step up to the camera alone.'],
+    face_missing: ['Please keep your face in the picture.', 'Look at the camera to try again.'],
+  }[reason] || ['We could not check that it is really you.', 'Please try again, or see the front desk.'];
+  return refused(reason || 'liveness_failed', ...words);
+}
+
+/** A liveness refusal: shown in state `liveness` with the reason in `data-reason`, then ready again. */
+function refused(reason, headline, detail) {
+  hold('liveness', headline, detail);
+  outcome.dataset.reason = reason;
 }
 
 function welcome(answer) {
@@ -152,10 +378,13 @@ function inactive(answer) {
     `${INACTIVE[answer.body && answer.body.reason] || 'Your membership is not active.'} Please see the front desk.`);
 }
 
+// MARK: - The pads
+
 /** Shows the PIN pad (digits not echoed) or the member number pad; the camera waits meanwhile. */
 function openPad(which, note = '') {
   clearTimeout(resetTimer);
   clearTimeout(retryTimer);
+  hideTurn();
   busy = true;
   pad = which;
   const entry = $('pad-entry');
@@ -213,12 +442,14 @@ async function submitPad() {
 }
 
 function hold(state, headline, detail) {
+  hideTurn();
   show(state, headline, detail);
   resetTimer = setTimeout(ready, HOLD[state]);
 }
 
-/** Shows a countdown, then sends the same photo again. */
+/** Shows a countdown, then tries again (`again`). */
 function retry(state, seconds, again) {
+  hideTurn();
   const headline = state === 'busy' ? 'Busy right now' : 'Service unavailable';
   const tick = (left) => {
     if (left <= 0) {
@@ -231,6 +462,8 @@ function retry(state, seconds, again) {
   tick(seconds);
 }
 
+// MARK: - The camera and the session
+
 async function startCamera() {
   show('starting', 'Starting the camera…');
   try {
@@ -241,6 +474,7 @@ async function startCamera() {
     outcome.addEventListener('click', startCamera, { once: true });
     return;
   }
+  station += 1;
   video.srcObject = stream;
   await video.play().catch(() => {});
   previous = null;
@@ -252,19 +486,28 @@ async function startCamera() {
 }
 
 function stopCamera() {
+  station += 1;
   closePad();
+  hideTurn();
   clearInterval(samplingTimer);
+  clearInterval(policyTimer);
   clearTimeout(resetTimer);
   clearTimeout(retryTimer);
   if (stream) stream.getTracks().forEach((track) => track.stop());
   stream = null;
   video.srcObject = null;
   busy = false;
+  sending = false;
+  policy = null;
 }
 
 function showStation(user) {
   $('station').hidden = false;
   $('who').textContent = `Kiosk: ${user.username}`;
+  // The policy is read while the camera starts, and again now and then (an admin may change it).
+  readPolicy();
+  clearInterval(policyTimer);
+  policyTimer = setInterval(readPolicy, POLICY_REFRESH_MS);
   startCamera();
 }
 
