@@ -13,9 +13,10 @@ extension OrganizationStore {
     /// The super admin's organisation, which the command line works in unless told another (nil before the first
     /// start created the super admin).
     public func superAdminOrganization() async throws -> Organization? {
-        try await organizations(
+        let columns = Self.columns.split(separator: ", ").map { "o." + $0 }.joined(separator: ", ")
+        return try await organizations(
             """
-            SELECT o.id, o.name, o.time_zone, o.created_at FROM organizations o JOIN users u ON u.organization_id = o.id
+            SELECT \(unescaped: columns) FROM organizations o JOIN users u ON u.organization_id = o.id
             WHERE u.is_super_admin ORDER BY u.created_at LIMIT 1
             """).first
     }

@@ -28,6 +28,7 @@ public struct OrganizationStore: Sendable {
         case challenge, off
     }
 
+    /// Every query of `organizations(_:)` selects these, in this order.
     static let columns = "id, name, time_zone, liveness, created_at"
 
     func organizations(_ query: PostgresQuery) async throws -> [Organization] {
