@@ -92,15 +92,17 @@ public struct LivenessMeasures: Sendable, Equatable, Codable {
 /// landmarks of each frame's largest face.
 ///
 /// - **Turn**: the yaw estimate (the nose's offset along the eye line from the midpoint of eyes and mouth, against a
-///   generic face's nose depth, `Geometry.yaw`) must move the asked way by `minTurnDegrees` from the first frame. A picture moved or turned
-///   as a whole keeps that offset (a plane keeps ratios along a line), so a print "turns" by nothing.
+///   generic face's nose depth, `Geometry.yaw`) must move the asked way by `minTurnDegrees` from the first frame. A
+///   picture moved or turned as a whole keeps that offset (a plane keeps ratios along a line), so a print "turns" by
+///   nothing — though YuNet, which places landmarks with a face's shape in mind, sees a print turned 30–40° as a head
+///   turned 10–15° (`facegate eval liveness`), which is why the minimum is 20°.
 /// - **Depth**: between the first and the most turned frame, the eyes and mouth corners fix a homography: where the
 ///   nose of a picture would be. A real nose stands 2–3 cm in front of that plane and lands off it, the asked way,
 ///   by as much as it moved against the eyes and mouth; perspective alone (a sheet turned close to the camera) can
 ///   fake a little yaw but no parallax.
 /// - **Continuity**: no frame repeats another, the face never jumps, and no single step carries the whole turn (a
 ///   frontal print swapped for a turned one).
-/// The identity check (one person throughout) needs embeddings and is the caller's (`frontalFrame`, `turnedFrame`).
+/// The identity check (one person throughout) needs embeddings and is the caller's (`ChallengeFrames`).
 public struct LivenessCheck: Sendable {
     public let settings: LivenessSettings
 
@@ -145,7 +147,9 @@ public struct LivenessCheck: Sendable {
 
     /// The refusal for these frames (nil: a live turn the asked way), with what was measured. Checks in the order of
     /// `LivenessRefusal`'s reasons from the most basic: faces, continuity, then the turn and its depth.
-    public func judge(_ frames: [LivenessFrame?], asked: TurnDirection) -> (refusal: LivenessRefusal?, measures: LivenessMeasures?) {
+    public func judge(
+        _ frames: [LivenessFrame?], asked: TurnDirection
+    ) -> (refusal: LivenessRefusal?, measures: LivenessMeasures?) {
         let found = frames.compactMap { $0 }
         guard found.count == frames.count, found.count >= 2,
               found.allSatisfy({ $0.landmarks.count == 5 && Geometry($0.landmarks).height > 0 }) else {

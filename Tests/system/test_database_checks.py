@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
-import uuid
 
 import pytest
+
+from facegate_service import free_port
 
 PG_SCRIPT = os.environ.get("FACEGATE_PG_SCRIPT", "scripts/pg")
 CRASH_LINE = ("2026-11-20 10:00:00.000 UTC [101] LOG:  client backend (PID 4242) was terminated by signal 4: "
@@ -99,8 +100,8 @@ def test_the_probe_names_the_cpu_and_the_step_when_a_backend_dies(folder):
     steps = os.path.join(folder, "probe.sql")
     with open(steps, "w") as f:
         f.write("-- a crashing step\nSELECT 1\nCOPY (SELECT 1) TO PROGRAM 'kill -SEGV $PPID'\nSELECT 2\n")
-    # Ports of its own: the local clusters use 54329 and 54339, the fault tests' 55000-58999.
-    cluster = {"PG_PORT": str(int(uuid.uuid4().int % 2000) + 59000), "PG_DATA": os.path.join(folder, "data")}
+    # A port free now, the OS's pick (a random one of 59000-60999 could be a connection's ephemeral port in use).
+    cluster = {"PG_PORT": str(free_port()), "PG_DATA": os.path.join(folder, "data")}
     try:
         assert pg("start", env=cluster)[0] == 0
         status, printed = pg("probe", env={**cluster, "FACEGATE_PROBE_SQL": steps})
