@@ -11,7 +11,7 @@ public enum TurnDirection: String, Sendable, CaseIterable, Codable {
 }
 
 /// Why the frames of a challenge are not a live head turning the asked way (`reason` of 422 `liveness_failed`).
-public enum LivenessRefusal: String, Sendable, CaseIterable, Error {
+public enum LivenessRefusal: String, Sendable, CaseIterable {
     /// The head (or the picture) did not turn far enough.
     case noTurn = "no_turn"
     /// The head turned the other way.
@@ -75,7 +75,8 @@ public struct LivenessMeasures: Sendable, Equatable, Codable {
     /// The furthest turn the asked way from the first frame, and the other way (degrees, ≥ 0).
     public var turn: Double
     public var oppositeTurn: Double
-    /// How far the eye–mouth quadrilateral foreshortened at most, as the angle a sheet would have turned (degrees).
+    /// How far the eye distance foreshortened at most against the nose's drop below the eye line, as the angle a
+    /// sheet would have turned (degrees).
     public var sheetTurn: Double
     /// The nose's parallax at the most turned frame, the asked way, in face heights, and what a real nose shows for
     /// that turn (how far it moved against the eyes and mouth).
@@ -155,11 +156,9 @@ public struct LivenessCheck: Sendable {
               found.allSatisfy({ $0.landmarks.count == 5 && Geometry($0.landmarks).height > 0 }) else {
             return (.faceMissing, nil)
         }
-        for (a, b) in zip(found, found.dropFirst()) where isCopy(a, b) || jumps(from: a, to: b) {
-            return (.notContinuous, measure(found, asked: asked))
-        }
         let measures = measure(found, asked: asked)
-        return (refusal(for: measures), measures)
+        let broken = zip(found, found.dropFirst()).contains { isCopy($0, $1) || jumps(from: $0, to: $1) }
+        return (broken ? .notContinuous : refusal(for: measures), measures)
     }
 
     /// The decision on measured frames (continuity of the face already checked).

@@ -18,20 +18,23 @@ public struct LivenessFrame: Sendable {
         self.init(landmarks: face.landmarks, fingerprint: Self.fingerprint(of: image, box: face.box))
     }
 
-    /// Mean grey level of each cell of a 16×16 grid (or `columns`×`rows`) over `box`: a frame sent twice (even
-    /// re-encoded) gives the same grid; two camera frames a fraction of a second apart do not, for a face that moves.
-    static func fingerprint(of image: RGBImage, box: FaceBox, columns: Int = 16, rows: Int = 16) -> [UInt8] {
+    /// Side of the fingerprint's grid.
+    static let side = 16
+
+    /// Mean grey level of each cell of a 16×16 grid over `box`: a frame sent twice (even re-encoded) gives the same
+    /// grid; two camera frames a fraction of a second apart do not, for a face that moves.
+    static func fingerprint(of image: RGBImage, box: FaceBox) -> [UInt8] {
         let x0 = max(0, box.x), y0 = max(0, box.y)
         let x1 = min(image.width, box.x + box.width), y1 = min(image.height, box.y + box.height)
-        guard x1 - x0 >= columns, y1 - y0 >= rows else { return [] }
-        var sums = [Int](repeating: 0, count: columns * rows), counts = sums
+        guard x1 - x0 >= Self.side, y1 - y0 >= Self.side else { return [] }
+        var sums = [Int](repeating: 0, count: Self.side * Self.side), counts = sums
         image.pixels.withUnsafeBufferPointer { pixels in
             for y in y0..<y1 {
-                let row = (y - y0) * rows / (y1 - y0)
+                let row = (y - y0) * Self.side / (y1 - y0)
                 for x in x0..<x1 {
                     let i = 3 * (y * image.width + x)
                     let grey = (299 * Int(pixels[i]) + 587 * Int(pixels[i + 1]) + 114 * Int(pixels[i + 2])) / 1000
-                    let cell = row * columns + (x - x0) * columns / (x1 - x0)
+                    let cell = row * Self.side + (x - x0) * Self.side / (x1 - x0)
                     sums[cell] += grey
                     counts[cell] += 1
                 }

@@ -147,7 +147,6 @@ extension Array where Element == PostgresRow {
     }
 }
 
-/// Set once a statement's time is up (read by the task that ran it).
 extension Database {
     /// Lifts the service's server-side bounds (`DATABASE_STATEMENT_TIMEOUT_MS` and the idle-in-transaction one, set
     /// for its sessions) for the rest of a transaction: for work off the request path that may take longer
@@ -158,6 +157,7 @@ extension Database {
         """
 }
 
+/// Set once a statement's time is up (read by the task that ran it).
 private final class TimeoutFlag: Sendable {
     private let value = Atomic<Bool>(false)
     var isSet: Bool { value.load(ordering: .acquiring) }

@@ -9,7 +9,6 @@ public struct Migrator: Sendable {
 
     let migrations: [Migration]
 
-
     public init(migrations: [Migration] = Migration.all) {
         self.migrations = migrations
     }

@@ -141,7 +141,8 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                     let half = frames / 2
                     let first = held(photo, scale: scale, angles: Array(repeating: angle, count: half), bend: nil,
                                      background: background, renderer: renderer, random: &random)
-                    let second = held(PrintRendering.printed(clip.images[turn.peak], around: clip.faces[turn.peak]!.landmarks), scale: scale, angles: Array(repeating: angle, count: frames - half),
+                    let turned = PrintRendering.printed(clip.images[turn.peak], around: clip.faces[turn.peak]!.landmarks)
+                    let second = held(turned, scale: scale, angles: Array(repeating: angle, count: frames - half),
                                       bend: nil, background: background, renderer: renderer, random: &random)
                     attempts.append(Attempt(kind: "print_swap", clip: clip.name, images: first + second, asked: turn.asked))
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import Liveness
 import Storage
 import UseCases
 
@@ -69,7 +70,7 @@ enum OpenAPIDocument {
             "/api/v1/auth/me": ["get": op("The signed-in account", tag: "auth", responses: ["200": ref("User")])],
             "/api/v1/organizations": [
                 "post": op("Create an organisation (super admin)", tag: "organizations",
-                           body: json(["name": string, "time_zone": string, "liveness": ["type": "string", "enum": ["challenge", "off"]]], required: ["name"]),
+                           body: json(["name": string, "time_zone": string, "liveness": livenessSchema], required: ["name"]),
                            responses: ["201": ref("Organization"), "400": problem("invalid_field"),
                                        "409": problem("duplicate_organization")]),
                 "get": op("List organisations (super admin)", tag: "organizations",
@@ -83,7 +84,7 @@ enum OpenAPIDocument {
                     its liveness policy: challenge (a kiosk checks in with a head turn) or off (its terminals bring \
                     their own liveness) (super admin; an admin their own)
                     """, tag: "organizations", parameters: [pathID("id")],
-                            body: json(["time_zone": string, "liveness": ["type": "string", "enum": ["challenge", "off"]]]),
+                            body: json(["time_zone": string, "liveness": livenessSchema]),
                             responses: ["200": ref("Organization"), "400": problem("invalid_field")]),
             ],
             "/api/v1/users": [
@@ -247,6 +248,9 @@ enum OpenAPIDocument {
     }
     static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     static var roleSchema: [String: Any] { ["type": "string", "enum": ["admin", "operator", "kiosk"]] }
+    static var livenessSchema: [String: Any] {
+        ["type": "string", "enum": OrganizationStore.LivenessPolicy.allCases.map(\.rawValue)]
+    }
     static var empty: [String: Any] { ["description": "no content"] }
 
     /// A page file's answers: the file (of one of `types`), 304 when the browser's copy (If-None-Match) is current,
@@ -337,7 +341,9 @@ enum OpenAPIDocument {
         content["application/json"] = ["schema": ["oneOf": [
             ["type": "object", "properties": ["image_base64": string, "member_code": string], "required": ["image_base64"]],
             ["type": "object", "properties": ["challenge_id": uuid, "member_code": string,
-                                              "images_base64": ["type": "array", "items": string, "minItems": 2, "maxItems": 8]],
+                                              "images_base64": ["type": "array", "items": string,
+                                                                "minItems": CheckIn.challengeFrameCounts.lowerBound,
+                                                                "maxItems": CheckIn.challengeFrameCounts.upperBound]],
              "required": ["challenge_id", "images_base64"]],
             ["type": "object", "properties": ["member_id": uuid, "reason": ["type": "string", "minLength": 1, "maxLength": 500]],
              "required": ["member_id", "reason"]],
@@ -388,8 +394,8 @@ enum OpenAPIDocument {
             "TokenPair": schema(["access_token": string, "refresh_token": string, "token_type": string,
                                  "expires_in": ["type": "integer"]]),
             "Organization": schema(["id": uuidOut, "name": string, "time_zone": string,
-                                    "liveness": ["type": "string", "enum": ["challenge", "off"]], "created_at": dateTime]),
-            "Challenge": schema(["challenge_id": uuidOut, "turn": ["type": "string", "enum": ["left", "right"]],
+                                    "liveness": livenessSchema, "created_at": dateTime]),
+            "Challenge": schema(["challenge_id": uuidOut, "turn": ["type": "string", "enum": TurnDirection.allCases.map(\.rawValue)],
                                  "expires_in": ["type": "integer"]]),
             "User": schema(["id": uuidOut, "organization_id": uuidOut, "username": string, "email": ["type": ["string", "null"]],
                             "role": roleSchema,

@@ -74,8 +74,8 @@ struct BenchLivenessCommand: AsyncParsableCommand {
     func run() async throws {
         var counts: [Int] = []
         for raw in frames.split(separator: ",") {
-            guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), (2...8).contains(n) else {
-                throw ValidationError("--frames takes frame counts from 2 to 8, comma-separated, e.g. 6,8")
+            guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), CheckIn.challengeFrameCounts.contains(n) else {
+                throw ValidationError("--frames takes frame counts the service takes (2 to 8), comma-separated, e.g. 6,8")
             }
             if !counts.contains(n) { counts.append(n) }
         }
