@@ -58,20 +58,12 @@ struct EvalLivenessCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var environment = try EnvironmentFile.layeredEnvironment()
-        if let model { environment["FACE_MODEL"] = model.rawValue }
-        var setup = try EngineConfiguration(environment: environment)
-        setup.workers = 1
-        try setup.verifyModels()
-        var settings = LivenessSettings.default
-        settings.minTurnDegrees = minTurn ?? Double(environment["LIVENESS_MIN_TURN_DEGREES"] ?? "") ?? settings.minTurnDegrees
+        let engine = try LivenessEngine(model: model, minTurn: minTurn)
+        var settings = engine.settings
         if let maxStepShare { settings.maxStepShare = maxStepShare }
         let check = LivenessCheck(settings: settings)
-        let pool = try setup.makeBatchPool(workers: 1)
-        guard pool.descriptor.landmarkLayout == .eyesNoseTipMouthCorners else {
-            throw ValidationError("the liveness check needs YuNet's landmarks (FACE_MODEL=sface)")
-        }
-        let tolerance = setup.matchPolicy.tolerance(galleryFaces: 1)
+        let pool = engine.pool
+        let tolerance = engine.configuration.matchPolicy.tolerance(galleryFaces: 1)
         let started = Date()
 
         var clips: [Clip] = []

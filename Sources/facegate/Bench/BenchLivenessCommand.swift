@@ -125,17 +125,9 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             return
         }
 
-        var environment = try EnvironmentFile.layeredEnvironment()
-        if let model { environment["FACE_MODEL"] = model.rawValue }
-        let configuration = try EngineConfiguration(environment: environment)
-        try configuration.verifyModels()
-        var settings = LivenessSettings.default
-        settings.minTurnDegrees = Double(environment["LIVENESS_MIN_TURN_DEGREES"] ?? "") ?? settings.minTurnDegrees
+        let engine = try LivenessEngine(model: model)
+        let (configuration, settings, pool) = (engine.configuration, engine.settings, engine.pool)
         let check = LivenessCheck(settings: settings)
-        let pool = try configuration.makeBatchPool(workers: 1)
-        guard pool.descriptor.landmarkLayout == .eyesNoseTipMouthCorners else {
-            throw ValidationError("the liveness check needs YuNet's landmarks (FACE_MODEL=sface)")
-        }
         let single = sets[0].photos[0]
 
         // The way the clip turns: the direction the check admits on the first frame set (left when neither does).
