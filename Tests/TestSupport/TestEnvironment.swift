@@ -1,5 +1,8 @@
 @_exported import CSV
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PostgresNIO
 import Storage
@@ -137,7 +140,7 @@ public struct PrivateCluster: Sendable {
     public let dataDirectory: String
 
     public init() {
-        port = Int.random(in: 55_000...59_000)
+        port = Self.freePort()
         dataDirectory = NSTemporaryDirectory() + "facegate-pg-\(UUID().uuidString.prefix(8))"
     }
 
@@ -165,4 +168,25 @@ public struct PrivateCluster: Sendable {
     }
 
     struct ClusterError: Error { let command: String; let status: Int32; let output: String }
+
+    /// A port below the ephemeral range (32768-60999 on Linux, where an outgoing connection of any test may hold a
+    /// random one) that nothing listens on now; the cluster keeps it across its stops and starts.
+    static func freePort() -> Int {
+        while true {
+            let port = Int.random(in: 20_000...32_000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return port }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if bound == 0 { return port }
+        }
+    }
 }
