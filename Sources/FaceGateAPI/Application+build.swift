@@ -102,6 +102,12 @@ public func buildApplication(
                 "templates": "\(notUnderKey)",
             ])
         }
+        let plainDigests = try await faces.countPlainPhotoDigests()
+        if plainDigests > 0 {
+            logger.warning("photo digests stored as the photos' plain SHA-256 (before digests were keyed): run `facegate keys rotate`", metadata: [
+                "faces": "\(plainDigests)",
+            ])
+        }
     }
     return app
 }

@@ -4,15 +4,16 @@ import PostgresNIO
 
 extension FaceStore {
     /// Whether the organisation's member with `externalID` already has a face (of `space`) of the photo with this
-    /// SHA-256: an import skips such a photo before any engine runs, so that running it again costs little and
-    /// changes nothing.
-    public func hasFace(externalID: String, organization: UUID, imageSHA256: [UInt8]) async throws -> Bool {
+    /// SHA-256 (its digest under any key this service has, or plain): an import skips such a photo before any engine
+    /// runs, so that running it again costs little and changes nothing.
+    public func hasFace(externalID: String, organization: UUID, photoSHA256: [UInt8]) async throws -> Bool {
+        let digests = try templates.photoDigests(of: photoSHA256, organization: organization).map(\.bytes.byteBuffer)
         let rows = try await database.query(
             """
             SELECT EXISTS (
                 SELECT 1 FROM faces f JOIN members m ON m.id = f.member_id AND m.organization_id = f.organization_id
                 WHERE m.organization_id = \(organization) AND m.external_id = \(externalID)
-                  AND f.image_sha256 = \(imageSHA256.byteBuffer)
+                  AND f.photo_digest = ANY(\(digests))
                   AND (\(space?.model)::text IS NULL OR (f.model = \(space?.model) AND f.model_version = \(space?.version))))
             """, logger: logger)
         return try rows.first(Bool.self) ?? false

@@ -13,8 +13,11 @@ public struct NewFace: Sendable {
     public var quality: [String: Double]
     /// x, y, width, height of the face in the photo.
     public var box: [Int]?
-    /// SHA-256 of the photo's bytes: the same photo enrolled twice for one member is one face.
-    public var imageSHA256: [UInt8]
+    /// The photo's keyed digest (`TemplateKeys.photoDigest`): the same photo enrolled twice for one member is one face.
+    public var photoDigest: PhotoDigest
+    /// The same photo's digests under the other keys this service has, and plain: a row stored under one of them
+    /// before is the same photo too (`StorageError.duplicateFace`).
+    public var earlierPhotoDigests: [[UInt8]]
     /// The aligned face chip, sealed by the caller (the service encrypts it before it reaches the database).
     public var sealedThumbnail: [UInt8]?
     /// The id of the key the thumbnail is sealed under.
@@ -28,7 +31,8 @@ public struct NewFace: Sendable {
 
     public init(
         organizationID: UUID, memberID: UUID, embedding: [Float], model: String, modelVersion: String,
-        quality: [String: Double] = [:], box: [Int]? = nil, imageSHA256: [UInt8], sealedThumbnail: [UInt8]? = nil,
+        quality: [String: Double] = [:], box: [Int]? = nil, photoDigest: PhotoDigest,
+        earlierPhotoDigests: [[UInt8]] = [], sealedThumbnail: [UInt8]? = nil,
         thumbnailKeyID: String? = nil, sealedCrop: [UInt8]? = nil, cropKeyID: String? = nil, enrolledBy: UUID? = nil
     ) {
         self.thumbnailKeyID = thumbnailKeyID
@@ -41,7 +45,8 @@ public struct NewFace: Sendable {
         self.modelVersion = modelVersion
         self.quality = quality
         self.box = box
-        self.imageSHA256 = imageSHA256
+        self.photoDigest = photoDigest
+        self.earlierPhotoDigests = earlierPhotoDigests
         self.sealedThumbnail = sealedThumbnail
         self.enrolledBy = enrolledBy
     }
@@ -76,16 +81,26 @@ public struct FaceStore: Sendable {
     public func insert(_ face: NewFace, copying source: UUID? = nil) async throws -> FaceRef? {
         let quality = String(decoding: try JSONEncoder().encode(face.quality), as: UTF8.self)
         let box = try face.box.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let template = try templates.template(of: face.embedding)
+        let template = try templates.template(of: face.embedding, organization: face.organizationID)
+        let earlier = face.earlierPhotoDigests.filter { $0 != face.photoDigest.bytes }
+        if source == nil, !earlier.isEmpty, try await database.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM faces WHERE member_id = \(face.memberID) AND model = \(face.model)
+                           AND model_version = \(face.modelVersion) AND photo_digest = ANY(\(earlier.map(\.byteBuffer))))
+            """, logger: logger).first(Bool.self) == true {
+            throw StorageError.duplicateFace
+        }
         do {
             let rows = try await database.query(
                 """
                 WITH face AS (
                     INSERT INTO faces (organization_id, member_id, embedding, template_key_id, model, model_version,
-                                       quality, box, image_sha256, thumbnail, thumbnail_key_id, crop, crop_key_id)
+                                       quality, box, photo_digest, photo_digest_key_id, thumbnail, thumbnail_key_id,
+                                       crop, crop_key_id)
                     SELECT \(face.organizationID), \(face.memberID), \(template)::real[]::vector, \(templates.currentID),
                            \(face.model), \(face.modelVersion), \(quality)::jsonb, \(box)::jsonb,
-                           \(face.imageSHA256.byteBuffer), \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID),
+                           \(face.photoDigest.bytes.byteBuffer), \(face.photoDigest.keyID),
+                           \(face.sealedThumbnail?.byteBuffer), \(face.thumbnailKeyID),
                            \(face.sealedCrop?.byteBuffer), \(face.cropKeyID)
                     WHERE CASE WHEN \(source)::uuid IS NULL
                         -- Once another model is activated, no face of this one is enrolled (see ModelActivationStore).
@@ -123,12 +138,12 @@ public struct FaceStore: Sendable {
         let rows = try await database.query(
             """
             WITH chosen AS (
-                SELECT member_id, image_sha256 FROM faces WHERE id = \(face) AND organization_id = \(organization)
+                SELECT member_id, photo_digest FROM faces WHERE id = \(face) AND organization_id = \(organization)
                     AND (\(member)::uuid IS NULL OR member_id = \(member))
             ), deleted AS (
                 DELETE FROM faces f USING chosen
                 WHERE f.organization_id = \(organization) AND f.member_id = chosen.member_id
-                    AND f.image_sha256 = chosen.image_sha256
+                    AND f.photo_digest = chosen.photo_digest
                 RETURNING f.member_id
             ), audit AS (
                 INSERT INTO audit_log (organization_id, actor_user_id, action, target)
@@ -153,7 +168,8 @@ public struct FaceStore: Sendable {
                 WHERE (\(organization)::uuid IS NULL OR organization_id = \(organization)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
                 """, logger: logger)
             for try await (org, id, member, template, key) in rows.decode((UUID, UUID, UUID, [Float], String?).self) {
-                try body(org, FaceRef(face: id, member: member), try templates.embedding(of: template, under: key))
+                try body(org, FaceRef(face: id, member: member),
+                         try templates.embedding(of: template, under: key, organization: org))
             }
         }
     }
@@ -163,9 +179,13 @@ public struct FaceStore: Sendable {
         guard !ids.isEmpty else { return [:] }
         var found: [UUID: [Float]] = [:]
         let rows = try await database.query(
-            "SELECT id, embedding::real[], template_key_id FROM faces WHERE id = ANY(\(ids)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))", logger: logger)
-        for (id, template, key) in try rows.decode((UUID, [Float], String?).self) {
-            found[id] = try templates.embedding(of: template, under: key)
+            """
+            SELECT id, organization_id, embedding::real[], template_key_id FROM faces
+            WHERE id = ANY(\(ids))
+              AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+            """, logger: logger)
+        for (id, organization, template, key) in try rows.decode((UUID, UUID, [Float], String?).self) {
+            found[id] = try templates.embedding(of: template, under: key, organization: organization)
         }
         return found
     }
@@ -227,7 +247,7 @@ public struct FaceStore: Sendable {
         binds.append(k)
         var branches: [String] = []
         for key in keys.union([templates.currentID]).sorted(by: { ($0 ?? "") < ($1 ?? "") }) {
-            binds.append(try templates.template(of: embedding, under: key))
+            binds.append(try templates.template(of: embedding, under: key, organization: organization))
             let probe = "$\(binds.count)::real[]::vector"
             let keyCondition: String
             if let key {
@@ -332,7 +352,7 @@ extension FaceStore {
               AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
             """, logger: logger)
         for (id, template, key) in try rows.decode((UUID, [Float], String?).self) {
-            found.append((id, try templates.embedding(of: template, under: key)))
+            found.append((id, try templates.embedding(of: template, under: key, organization: organization)))
         }
         return found
     }
@@ -343,7 +363,8 @@ extension FaceStore {
         public var face: UUID
         public var organization: UUID
         public var member: UUID
-        public var imageSHA256: [UInt8]
+        /// The photo digest's bytes as stored (what the blob is sealed for).
+        public var photoDigest: [UInt8]
         public var sealed: [UInt8]
         public var keyID: String?
     }
@@ -403,12 +424,12 @@ extension FaceStore {
         _ column: SealedColumn, where condition: String, _ binds: PostgresBindings
     ) async throws -> [SealedThumbnail] {
         let query = PostgresQuery(unsafeSQL: """
-            SELECT id, organization_id, member_id, image_sha256, \(column.rawValue), \(column.keyColumn) FROM faces
+            SELECT id, organization_id, member_id, photo_digest, \(column.rawValue), \(column.keyColumn) FROM faces
             WHERE \(column.rawValue) IS NOT NULL AND \(condition)
             """, binds: binds)
         let rows = try await database.query(query, logger: logger)
         return try rows.decode((UUID, UUID, UUID, ByteBuffer, ByteBuffer, String?).self).map {
-            SealedThumbnail(face: $0.0, organization: $0.1, member: $0.2, imageSHA256: Array(buffer: $0.3),
+            SealedThumbnail(face: $0.0, organization: $0.1, member: $0.2, photoDigest: Array(buffer: $0.3),
                             sealed: Array(buffer: $0.4), keyID: $0.5)
         }
     }
@@ -420,7 +441,7 @@ extension FaceStore {
         public var face: UUID
         public var organization: UUID
         public var member: UUID
-        public var imageSHA256: [UInt8]
+        public var photoDigest: PhotoDigest
         public var crop: [UInt8]
         public var cropKeyID: String?
         public var thumbnail: [UInt8]?
@@ -433,20 +454,22 @@ extension FaceStore {
     public func facesToReembed(into space: EmbeddingSpace, after: UUID?, limit: Int) async throws -> [ReembedSource] {
         let rows = try await database.query(
             """
-            SELECT f.id, f.organization_id, f.member_id, f.image_sha256, f.crop, f.crop_key_id, f.thumbnail,
-                   f.thumbnail_key_id, f.box::text
+            SELECT f.id, f.organization_id, f.member_id, f.photo_digest, f.photo_digest_key_id, f.crop, f.crop_key_id,
+                   f.thumbnail, f.thumbnail_key_id, f.box::text
             FROM faces f
             WHERE f.crop IS NOT NULL AND f.id > \(after ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
               AND NOT (f.model = \(space.model) AND f.model_version = \(space.version))
-              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.image_sha256 = f.image_sha256
+              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.photo_digest = f.photo_digest
                               AND g.model = \(space.model) AND g.model_version = \(space.version))
             ORDER BY f.id LIMIT \(limit)
             """, logger: logger)
-        return try rows.decode((UUID, UUID, UUID, ByteBuffer, ByteBuffer, String?, ByteBuffer?, String?, String?).self).map {
+        let decoded = try rows.decode(
+            (UUID, UUID, UUID, ByteBuffer, String?, ByteBuffer, String?, ByteBuffer?, String?, String?).self)
+        return decoded.map {
             ReembedSource(
-                face: $0.0, organization: $0.1, member: $0.2, imageSHA256: Array(buffer: $0.3), crop: Array(buffer: $0.4),
-                cropKeyID: $0.5, thumbnail: $0.6.map { Array(buffer: $0) }, thumbnailKeyID: $0.7,
-                box: $0.8.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) })
+                face: $0.0, organization: $0.1, member: $0.2, photoDigest: PhotoDigest(bytes: Array(buffer: $0.3), keyID: $0.4),
+                crop: Array(buffer: $0.5), cropKeyID: $0.6, thumbnail: $0.7.map { Array(buffer: $0) }, thumbnailKeyID: $0.8,
+                box: $0.9.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) })
         }
     }
 
@@ -456,7 +479,7 @@ extension FaceStore {
             """
             SELECT count(*)::int FROM faces f
             WHERE f.crop IS NOT NULL AND NOT (f.model = \(space.model) AND f.model_version = \(space.version))
-              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.image_sha256 = f.image_sha256
+              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.photo_digest = f.photo_digest
                               AND g.model = \(space.model) AND g.model_version = \(space.version))
             """, logger: logger)
         return try rows.first(Int.self) ?? 0
@@ -474,12 +497,12 @@ extension FaceStore {
     public func membersToReregister(for space: EmbeddingSpace) async throws -> [MemberToReregister] {
         let rows = try await database.query(
             """
-            SELECT m.organization_id, m.id, m.name, count(DISTINCT f.image_sha256)::int
+            SELECT m.organization_id, m.id, m.name, count(DISTINCT f.photo_digest)::int
             FROM faces f JOIN members m ON m.id = f.member_id AND m.organization_id = f.organization_id
             WHERE NOT (f.model = \(space.model) AND f.model_version = \(space.version))
-              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.image_sha256 = f.image_sha256
+              AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.member_id = f.member_id AND g.photo_digest = f.photo_digest
                               AND g.model = \(space.model) AND g.model_version = \(space.version))
-              AND NOT EXISTS (SELECT 1 FROM faces c WHERE c.member_id = f.member_id AND c.image_sha256 = f.image_sha256
+              AND NOT EXISTS (SELECT 1 FROM faces c WHERE c.member_id = f.member_id AND c.photo_digest = f.photo_digest
                               AND c.crop IS NOT NULL)
             GROUP BY m.organization_id, m.id, m.name ORDER BY m.organization_id, m.name, m.id
             """, logger: logger)

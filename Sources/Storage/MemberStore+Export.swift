@@ -49,8 +49,9 @@ extension MemberStore {
         public var modelVersion: String
         public var box: [Int]?
         public var quality: [String: Double]
-        /// SHA-256 of the photo it was made from.
-        public var imageSHA256: [UInt8]
+        /// The keyed digest of the photo it was made from (`TemplateKeys.photoDigest`; a plain SHA-256 if stored
+        /// before digests were keyed and not rotated since).
+        public var photoDigest: [UInt8]
         public var createdAt: Date
     }
 
@@ -58,7 +59,7 @@ extension MemberStore {
     public func faceRecords(of member: UUID, organization: UUID) async throws -> [FaceRecord] {
         let rows = try await database.query(
             """
-            SELECT id, model, model_version, box::text, quality::text, image_sha256, created_at FROM faces
+            SELECT id, model, model_version, box::text, quality::text, photo_digest, created_at FROM faces
             WHERE member_id = \(member) AND organization_id = \(organization)
             ORDER BY created_at, id
             """, logger: logger)
@@ -67,7 +68,7 @@ extension MemberStore {
                 id: $0.0, model: $0.1, modelVersion: $0.2,
                 box: $0.3.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) },
                 quality: (try? JSONDecoder().decode([String: Double].self, from: Data($0.4.utf8))) ?? [:],
-                imageSHA256: Array(buffer: $0.5), createdAt: $0.6)
+                photoDigest: Array(buffer: $0.5), createdAt: $0.6)
         }
     }
 

@@ -42,7 +42,7 @@ public struct MemberStore: Sendable {
         return """
             m.id, m.name, m.external_id, m.email, m.metadata::text, m.status, m.valid_until::text,
             m.pin_hash IS NOT NULL, m.pin_locked_at IS NOT NULL,
-            (SELECT count(DISTINCT f.image_sha256) FROM faces f WHERE f.member_id = m.id\(filter)), m.created_at,
+            (SELECT count(DISTINCT f.photo_digest) FROM faces f WHERE f.member_id = m.id\(filter)), m.created_at,
             m.updated_at
             """
     }

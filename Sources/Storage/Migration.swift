@@ -27,6 +27,7 @@ extension Migration {
         .v11TemplateKeys,
         .v12FrontDesk,
         .v13Liveness,
+        .v14PhotoDigests,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -2,31 +2,40 @@ import Crypto
 import Foundation
 import Synchronization
 
-/// Face templates at rest: every embedding is stored as `Q·e`, where `Q` is a random rotation (an orthogonal matrix)
-/// derived from `BIOMETRIC_ENCRYPTION_KEY` with HKDF. A rotation keeps lengths and angles, so cosine distances — the
-/// in-memory search, pgvector's exact scan and its HNSW graph — are what they were for the plain embeddings, while a
-/// dumped template no longer lies near the same face embedded by the plain model elsewhere, and a new key (`facegate
-/// keys rotate`) makes every template taken before it useless against the new ones.
+/// What a face row keeps beside its sealed blobs, keyed by `BIOMETRIC_ENCRYPTION_KEY` per organisation: its template
+/// and its photo's digest.
 ///
-/// Not encryption: whoever holds the key, or enough pairs of a face's plain embedding and its stored template (128
-/// independent pairs determine `Q`), can undo it. `faces.template_key_id` names the key a row is stored under; NULL is
-/// a template stored before this protection (plain), read as it is until `keys rotate` transforms it.
+/// **Templates**: every embedding is stored as `Q·e`, where `Q` is a random rotation (an orthogonal matrix) derived
+/// with HKDF from the key and the face's organisation, so that the same person's templates at two tenants are
+/// unrelated. A rotation keeps lengths and angles, so cosine distances — the in-memory search, pgvector's exact scan
+/// and its HNSW graph — are what they were for the plain embeddings, while a dumped template does not lie near the same
+/// face embedded by the public model elsewhere.
+///
+/// **Photo digests**: `HMAC-SHA256(HKDF(key, organisation), SHA-256(photo))`, so that the same photo enrolled twice for
+/// a member is one face, while a dump does not tell which known photo made which template.
+///
+/// Keyed obfuscation against casual linking, not encryption: whoever holds the key can undo it, and so can whoever
+/// holds about 128 pairs of a face's plain embedding and its template in one organisation (an operator who enrols
+/// photos they also embed offline), or two dumps of the same rows before and after `keys rotate`. The real protections
+/// are the database's access control and disk encryption (README, "Templates at rest").
+///
+/// `faces.template_key_id` and `faces.photo_digest_key_id` name the key a row's template and digest are under:
+/// `org:<key id>` per organisation; a bare key id is a template stored under one rotation for every organisation
+/// (before per-organisation keys); NULL is stored plain, before this protection. Each is read as it is until
+/// `keys rotate` stores it under the current key.
 public struct TemplateKeys: Sendable {
-    /// The id of the key new templates are stored under (the same id `BiometricSealer` gives the key).
+    /// The id new templates and photo digests are stored under: `org:` and the key's id.
     public let currentID: String
-    let current: OrthogonalTransform
-    private let transforms: [String: OrthogonalTransform]
+    private let keys: [String: [UInt8]]
+    private let dimensions: Int
 
     public init(key: [UInt8], previousKeys: [[UInt8]] = [], dimensions: Int = Migration.embeddingDimensions) {
-        currentID = Self.id(of: key)
-        current = OrthogonalTransform.derived(from: key, keyID: currentID, dimensions: dimensions)
-        var transforms: [String: OrthogonalTransform] = [:]
-        for old in previousKeys {
-            let id = Self.id(of: old)
-            transforms[id] = OrthogonalTransform.derived(from: old, keyID: id, dimensions: dimensions)
-        }
-        transforms[currentID] = current
-        self.transforms = transforms
+        currentID = Self.storedID(of: key)
+        var keys: [String: [UInt8]] = [:]
+        for old in previousKeys { keys[Self.id(of: old)] = old }
+        keys[Self.id(of: key)] = key
+        self.keys = keys
+        self.dimensions = dimensions
     }
 
     /// A key's public name: the first 8 bytes of a hash of it, hex.
@@ -34,27 +43,82 @@ public struct TemplateKeys: Sendable {
         SHA256.hash(data: Array("facegate key id|".utf8) + key).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The ids of every key this service can read templates of.
-    public var keyIDs: Set<String> { Set(transforms.keys) }
+    /// What a row stored under `key` per organisation names it by.
+    public static func storedID(of key: [UInt8]) -> String { perOrganization + id(of: key) }
 
-    /// `embedding` as stored under the current key.
-    public func template(of embedding: [Float]) throws -> [Float] {
-        try current.apply(embedding)
+    static let perOrganization = "org:"
+
+    /// The ids of every key this service can read templates and digests of (per organisation, and the older form of
+    /// one rotation for every organisation).
+    public var keyIDs: Set<String> { Set(keys.keys.flatMap { [Self.perOrganization + $0, $0] }) }
+
+    /// `embedding` as stored under the current key in `organization`.
+    public func template(of embedding: [Float], organization: UUID) throws -> [Float] {
+        try transform(currentID, organization: organization).apply(embedding)
     }
 
-    /// `embedding` as stored under `keyID` (nil: plain), to compare with templates stored under it.
-    public func template(of embedding: [Float], under keyID: String?) throws -> [Float] {
+    /// `embedding` as stored under `keyID` (nil: plain) in `organization`, to compare with templates stored under it.
+    public func template(of embedding: [Float], under keyID: String?, organization: UUID) throws -> [Float] {
         guard let keyID else { return embedding }
-        guard let transform = transforms[keyID] else { throw StorageError.unknownTemplateKey(keyID) }
-        return try transform.apply(embedding)
+        return try transform(keyID, organization: organization).apply(embedding)
     }
 
-    /// The plain embedding of a template stored under `keyID` (nil: stored plain).
-    public func embedding(of template: [Float], under keyID: String?) throws -> [Float] {
+    /// The plain embedding of a template stored under `keyID` (nil: stored plain) in `organization`.
+    public func embedding(of template: [Float], under keyID: String?, organization: UUID) throws -> [Float] {
         guard let keyID else { return template }
-        guard let transform = transforms[keyID] else { throw StorageError.unknownTemplateKey(keyID) }
-        return try transform.invert(template)
+        return try transform(keyID, organization: organization).invert(template)
     }
+
+    /// The digest of the photo with SHA-256 `photoSHA256`, stored for `organization` under the current key.
+    public func photoDigest(of photoSHA256: [UInt8], organization: UUID) throws -> PhotoDigest {
+        PhotoDigest(bytes: try digest(photoSHA256, under: currentID, organization: organization), keyID: currentID)
+    }
+
+    /// The photo's digest under every key this service has, and plain: what a row of this photo may hold.
+    public func photoDigests(of photoSHA256: [UInt8], organization: UUID) throws -> [PhotoDigest] {
+        try [PhotoDigest(bytes: photoSHA256, keyID: nil)] + keys.keys.sorted().map { id in
+            let stored = Self.perOrganization + id
+            return PhotoDigest(bytes: try digest(photoSHA256, under: stored, organization: organization), keyID: stored)
+        }
+    }
+
+    private func digest(_ photoSHA256: [UInt8], under keyID: String, organization: UUID) throws -> [UInt8] {
+        let key = try material(keyID, perOrganization: true)
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: key), salt: Array("facegate photo digest v1".utf8),
+            info: Array("organization=\(organization.uuidString.lowercased())".utf8), outputByteCount: 32)
+        return Array(HMAC<SHA256>.authenticationCode(for: photoSHA256, using: derived))
+    }
+
+    /// The key material a stored id names (`perOrganization`: only the per-organisation form is accepted).
+    private func material(_ keyID: String, perOrganization: Bool = false) throws -> [UInt8] {
+        let bare = keyID.hasPrefix(Self.perOrganization) ? String(keyID.dropFirst(Self.perOrganization.count)) : nil
+        guard let key = keys[bare ?? keyID], bare != nil || !perOrganization else {
+            throw StorageError.unknownTemplateKey(keyID)
+        }
+        return key
+    }
+
+    private func transform(_ keyID: String, organization: UUID) throws -> OrthogonalTransform {
+        let key = try material(keyID)
+        let scoped = keyID.hasPrefix(Self.perOrganization) ? organization : nil
+        return OrthogonalTransform.derived(from: key, keyID: keyID, organization: scoped, dimensions: dimensions)
+    }
+}
+
+/// A photo's digest as a face row stores it, and the key it is under (nil: the photo's plain SHA-256, stored before
+/// digests were keyed).
+public struct PhotoDigest: Sendable, Hashable {
+    public var bytes: [UInt8]
+    public var keyID: String?
+
+    public init(bytes: [UInt8], keyID: String?) {
+        self.bytes = bytes
+        self.keyID = keyID
+    }
+
+    /// Hex, as the API shows it.
+    public var hex: String { bytes.map { String(format: "%02x", $0) }.joined() }
 }
 
 /// A d×d orthogonal matrix `Q` drawn from the Haar distribution by a deterministic generator: Gaussian entries from
@@ -69,22 +133,31 @@ struct OrthogonalTransform: Sendable {
     private let rows: [Float]
 
     private static let cache = Mutex<[String: OrthogonalTransform]>([:])
+    /// 2·d² floats each (128 KiB at d = 128): the cache forgets them all past this many (keys × organisations).
+    static let cacheLimit = 512
 
-    /// Derivation takes a few milliseconds: done once per key and width in a process.
-    static func derived(from key: [UInt8], keyID: String, dimensions: Int) -> OrthogonalTransform {
-        let name = "\(keyID)/\(dimensions)"
+    /// Derivation takes a few milliseconds: done once per key, organisation and width in a process (while the cache
+    /// holds it). `organization` nil: the one rotation for every organisation of the key (before per-organisation
+    /// keys).
+    static func derived(from key: [UInt8], keyID: String, organization: UUID?, dimensions: Int) -> OrthogonalTransform {
+        let name = "\(keyID)/\(organization?.uuidString ?? "*")/\(dimensions)"
         if let known = cache.withLock({ $0[name] }) { return known }
-        let made = OrthogonalTransform(key: key, dimensions: dimensions)
-        cache.withLock { $0[name] = made }
+        let made = OrthogonalTransform(key: key, organization: organization, dimensions: dimensions)
+        cache.withLock { cache in
+            if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[name] = made
+        }
         return made
     }
 
-    init(key: [UInt8], dimensions d: Int) {
+    init(key: [UInt8], organization: UUID?, dimensions d: Int) {
         precondition(d > 0)
         dimensions = d
         let seed = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: key), salt: Array("facegate template rotation v1".utf8),
-            info: Array("dimensions=\(d)".utf8), outputByteCount: 32)
+            inputKeyMaterial: SymmetricKey(data: key),
+            salt: Array((organization == nil ? "facegate template rotation v1" : "facegate template rotation v2").utf8),
+            info: Array(("dimensions=\(d)" + (organization.map { "|organization=\($0.uuidString.lowercased())" } ?? "")).utf8),
+            outputByteCount: 32)
         var gaussians = GaussianStream(seed: seed)
         // Columns of a Gaussian matrix, orthonormalised in place (modified Gram–Schmidt, a second pass for accuracy).
         var q = [Double](repeating: 0, count: d * d)

@@ -3,7 +3,7 @@ import Foundation
 import Storage
 
 /// Seals face thumbnails (biometric data) with AES-GCM under `BIOMETRIC_ENCRYPTION_KEY`, each bound to its face —
-/// organisation, member and the photo's SHA-256, the row's identity — as associated data, so that a blob copied into
+/// organisation, member and the photo's digest as stored, the row's identity — as associated data, so that a blob copied into
 /// another face's row does not open; the key's id is stored beside the blob, so that the key can be rotated
 /// (`facegate keys rotate`) while the keys of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS` still open what they sealed.
 public struct BiometricSealer: Sendable {
@@ -18,18 +18,19 @@ public struct BiometricSealer: Sendable {
     public struct Owner: Sendable {
         public var organization: UUID
         public var member: UUID
-        public var imageSHA256: [UInt8]
+        /// The bytes of the face's photo digest as its row stores them.
+        public var photoDigest: [UInt8]
 
-        public init(organization: UUID, member: UUID, imageSHA256: [UInt8]) {
+        public init(organization: UUID, member: UUID, photoDigest: [UInt8]) {
             self.organization = organization
             self.member = member
-            self.imageSHA256 = imageSHA256
+            self.photoDigest = photoDigest
         }
 
         /// Bound to the face and to what the blob is, so that a crop and a thumbnail cannot stand in for each other.
         func associatedData(_ column: FaceStore.SealedColumn) -> [UInt8] {
             Array("facegate \(column.rawValue) v1|\(organization.uuidString.lowercased())|\(member.uuidString.lowercased())|".utf8)
-                + imageSHA256
+                + photoDigest
         }
     }
 

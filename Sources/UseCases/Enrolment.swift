@@ -33,7 +33,7 @@ public struct Enrolment: Sendable {
     public struct Examined: Sendable {
         let face: FaceEncoding
         let crop: RGBImage?
-        /// SHA-256 of the photo's bytes: one face per photo, member and model.
+        /// SHA-256 of the photo's bytes (stored only as its keyed digest): one face per photo, member and model.
         public let imageSHA256: [UInt8]
     }
 
@@ -66,15 +66,18 @@ public struct Enrolment: Sendable {
         try await checkNotAnotherMembers(examined, member: member, organization: organization, galleryFaces: galleryFaces)
         let face = examined.face
         let quality = face.quality.measures
-        let imageSHA256 = examined.imageSHA256
-        let owner = BiometricSealer.Owner(organization: organization, member: member, imageSHA256: imageSHA256)
+        let keys = model.faces.templates
+        let digest = try keys.photoDigest(of: examined.imageSHA256, organization: organization)
+        let owner = BiometricSealer.Owner(organization: organization, member: member, photoDigest: digest.bytes)
         let thumbnail = try sealer.seal(face.chip.pngData(), for: owner)
         let crop = try examined.crop.map { try sealer.seal($0.pngData(), for: owner, as: .crop) }
         let box = face.face.box
         let ref = try await model.gallery.add(NewFace(
             organizationID: organization, memberID: member, embedding: face.embedding,
             model: model.space.model, modelVersion: model.space.version, quality: quality,
-            box: [box.x, box.y, box.width, box.height], imageSHA256: imageSHA256, sealedThumbnail: thumbnail.sealed,
+            box: [box.x, box.y, box.width, box.height], photoDigest: digest,
+            earlierPhotoDigests: try keys.photoDigests(of: examined.imageSHA256, organization: organization).map(\.bytes),
+            sealedThumbnail: thumbnail.sealed,
             thumbnailKeyID: thumbnail.keyID, sealedCrop: crop?.sealed, cropKeyID: crop?.keyID, enrolledBy: enrolledBy))
         return Enrolled(faceID: ref.face, box: box, quality: quality)
     }

@@ -115,7 +115,7 @@ public struct FaceReembedding: Sendable {
 
     private func reembed(_ source: FaceStore.ReembedSource) async throws -> Result {
         let owner = BiometricSealer.Owner(
-            organization: source.organization, member: source.member, imageSHA256: source.imageSHA256)
+            organization: source.organization, member: source.member, photoDigest: source.photoDigest.bytes)
         guard let png = try? sealer.open(source.crop, keyID: source.cropKeyID, for: owner, as: .crop) else {
             return .unreadable(source.face, "its crop does not open")
         }
@@ -141,7 +141,7 @@ public struct FaceReembedding: Sendable {
             let stored = try await faces.insert(NewFace(
                 organizationID: source.organization, memberID: source.member, embedding: face.embedding,
                 model: target.model, modelVersion: target.version, quality: face.quality.measures, box: source.box,
-                imageSHA256: source.imageSHA256, sealedThumbnail: source.thumbnail, thumbnailKeyID: source.thumbnailKeyID,
+                photoDigest: source.photoDigest, sealedThumbnail: source.thumbnail, thumbnailKeyID: source.thumbnailKeyID,
                 sealedCrop: source.crop, cropKeyID: source.cropKeyID), copying: source.face)
             // Deleted by staff meanwhile: the photo stays deleted.
             return stored == nil ? .alreadyThere : .stored

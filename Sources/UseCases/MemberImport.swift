@@ -374,7 +374,7 @@ public struct MemberImport: Sendable {
         do {
             let bytes = try read(photo)
             if try await model.faces.hasFace(
-                externalID: externalID, organization: organization, imageSHA256: Array(SHA256.hash(data: bytes))) {
+                externalID: externalID, organization: organization, photoSHA256: Array(SHA256.hash(data: bytes))) {
                 return .alreadyEnrolled
             }
             return .examined(try await enrolment.examine(bytes))

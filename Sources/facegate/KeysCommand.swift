@@ -23,21 +23,22 @@ struct RotateKeysCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration()
         let started = ContinuousClock.now
-        let progress = ProgressLine(unit: "thumbnails, crops and templates", every: 1)
+        let progress = ProgressLine(unit: "thumbnails, crops, templates and photo digests", every: 1)
         let outcome = try await withMigratedDatabase(configuration, label: "facegate.keys") { [batch] database, logger in
             let rotation = BiometricKeyRotation(
                 configuration: configuration,
                 faces: FaceStore(database: database, logger: logger, templates: configuration.templateKeys),
                 batch: batch)
             return try await rotation.run(unreadable: { face in
-                FileHandle.standardError.write(Data("face \(face): its thumbnail, crop or template is under a key this service does not have; left as it is\n".utf8))
+                FileHandle.standardError.write(Data("face \(face): its thumbnail, crop or template is under a key this service does not have (or the member has its photo twice); left as it is\n".utf8))
             }) { done in
                 progress.update(done.finished, of: done.total, detail: "\(done.unreadable) unreadable")
             }
         }
         progress.finish()
         let summary: [String: Any] = [
-            "resealed": outcome.resealed, "rekeyed_templates": outcome.rekeyed, "unreadable": outcome.unreadable,
+            "resealed": outcome.resealed, "rekeyed_templates": outcome.rekeyed,
+            "keyed_photo_digests": outcome.keyedDigests, "unreadable": outcome.unreadable,
             "left": outcome.left,
             "seconds": ((ContinuousClock.now - started) / .seconds(1) * 100).rounded() / 100,
         ]

@@ -42,12 +42,22 @@ struct BiometricKeyTests {
         return ((best?["member"] as? [String: Any])?["id"] as? String, best?["distance"] as? Double)
     }
 
-    /// A face's stored template and its key id, as a database dump shows them.
-    func storedTemplate(_ url: String, face: String) async throws -> (template: [Float], key: String?) {
+    /// A face's stored template, its key id and organisation, as a database dump shows them.
+    func storedTemplate(_ url: String, face: String) async throws -> (template: [Float], key: String?, organization: UUID) {
         try await TestDatabase.withClient(url) { client in
             try #require(try await client.query(
-                "SELECT embedding::real[], template_key_id FROM faces WHERE id = \(UUID(uuidString: face)!)",
-                logger: TestDatabase.logger).collect().first?.decode(([Float], String?).self))
+                "SELECT embedding::real[], template_key_id, organization_id FROM faces WHERE id = \(UUID(uuidString: face)!)",
+                logger: TestDatabase.logger).collect().first?.decode(([Float], String?, UUID).self))
+        }
+    }
+
+    /// A face's stored photo digest and its key id.
+    func storedDigest(_ url: String, face: String) async throws -> PhotoDigest {
+        try await TestDatabase.withClient(url) { client in
+            let (bytes, key) = try #require(try await client.query(
+                "SELECT photo_digest, photo_digest_key_id FROM faces WHERE id = \(UUID(uuidString: face)!)",
+                logger: TestDatabase.logger).collect().first?.decode((ByteBuffer, String?).self))
+            return PhotoDigest(bytes: Array(buffer: bytes), keyID: key)
         }
     }
 
@@ -78,10 +88,16 @@ struct BiometricKeyTests {
             let plain = try #require(try await pipeline.faceEncodings(
                 in: try TestEnvironment.photo("face_recognition/obama/obama.jpg"), limit: 1).faces.first).embedding
             let underA = try await storedTemplate(url, face: faces[0].face)
-            #expect(underA.key == TemplateKeys.id(of: Self.keyA))
+            #expect(underA.key == TemplateKeys.storedID(of: Self.keyA))
             let tolerance = configurationA.engine.matchPolicy(for: pipeline.engines.descriptor).tolerance(galleryFaces: 2)
             #expect(faceDistance(underA.template, plain) > max(0.5, tolerance))
-            #expect(faceDistance(try configurationA.templateKeys.embedding(of: underA.template, under: underA.key), plain) < 1e-4)
+            #expect(faceDistance(try configurationA.templateKeys.embedding(
+                of: underA.template, under: underA.key, organization: underA.organization), plain) < 1e-4)
+            // Nor does it hold the photo's SHA-256: a known photo does not say which row it made.
+            let obamaSHA = Array(SHA256.hash(data: try TestEnvironment.photo("face_recognition/obama/obama.jpg")))
+            let digestA = try await storedDigest(url, face: faces[0].face)
+            #expect(digestA == (try configurationA.templateKeys.photoDigest(of: obamaSHA, organization: underA.organization)))
+            #expect(digestA.bytes != obamaSHA)
             try await TestDatabase.withClient(url) { client in
                 // Obama's blob copied into Biden's row: refused, not shown as Biden.
                 try await client.query("""
@@ -103,6 +119,27 @@ struct BiometricKeyTests {
                     WHERE id = \(UUID(uuidString: faces[1].face)!)
                     """, logger: TestDatabase.logger)
             }
+            // Obama's row as a service before keyed digests stored it: the photo's plain SHA-256, its blobs sealed for it.
+            try await TestDatabase.withClient(url) { client in
+                let sealer = configurationA.biometricSealer
+                let face = UUID(uuidString: faces[0].face)!
+                let (thumbnail, crop) = try #require(try await client.query(
+                    "SELECT thumbnail, crop FROM faces WHERE id = \(face)", logger: TestDatabase.logger
+                ).collect().first?.decode((ByteBuffer, ByteBuffer).self))
+                let keyed = BiometricSealer.Owner(organization: underA.organization, member: UUID(uuidString: faces[0].member)!,
+                                                  photoDigest: digestA.bytes)
+                var plain = keyed
+                plain.photoDigest = obamaSHA
+                let resealed = try [(thumbnail, FaceStore.SealedColumn.thumbnail), (crop, .crop)].map { blob, column in
+                    try sealer.seal(try sealer.open(Array(buffer: blob), keyID: sealer.currentID, for: keyed, as: column),
+                                    for: plain, as: column).sealed
+                }
+                try await client.query("""
+                    UPDATE faces SET photo_digest = \(ByteBuffer(bytes: obamaSHA)), photo_digest_key_id = NULL,
+                                     thumbnail = \(ByteBuffer(bytes: resealed[0])), crop = \(ByteBuffer(bytes: resealed[1]))
+                    WHERE id = \(face)
+                    """, logger: TestDatabase.logger)
+            }
             // Key B replaces A, which stays among the previous keys: both thumbnails still open, Obama is found.
             let rotated = try configuration(url, key: Self.keyB, previous: [Self.keyA])
             let matchBefore = try await testBounded(try await buildApplication(rotated)) { client in
@@ -111,6 +148,10 @@ struct BiometricKeyTests {
                 for (member, face) in faces {
                     #expect(try await thumbnailStatus(client, token: admin, member: member, face: face).0 == .ok)
                 }
+                // The same photo again for Obama is the face he has, though its digest is still the plain one.
+                let again = try await CheckinFlowTests.post(
+                    client, "/api/v1/members/\(faces[0].member)/faces", token: admin, photo: "face_recognition/obama/obama.jpg")
+                #expect(again.status == .conflict && again.body["code"] as? String == "duplicate_face")
                 return try await identify(client, token: admin, photo: "face_recognition/obama/obama2.jpg")
             }
             #expect(matchBefore.member == faces[0].member)
@@ -118,8 +159,9 @@ struct BiometricKeyTests {
                 let rotation = BiometricKeyRotation(
                     configuration: rotated, faces: FaceStore(database: TestDatabase.database(client), logger: TestDatabase.logger, templates: rotated.templateKeys))
                 let outcome = try await rotation.run()
-                // Two thumbnails, the two faces' crops (which models embed again) and their templates.
-                #expect(outcome == .init(resealed: 4, rekeyed: 2, unreadable: 0, total: 6))
+                // Two thumbnails, the two faces' crops (which models embed again), their templates and Obama's plain
+                // digest.
+                #expect(outcome == .init(resealed: 4, rekeyed: 2, keyedDigests: 1, unreadable: 0, total: 7))
                 #expect(try await rotation.run() == .init())  // nothing left
                 let underB = try await client.query(
                     "SELECT count(*)::int FROM faces WHERE crop IS NOT NULL AND crop_key_id = \(rotation.currentKeyID)",
@@ -128,9 +170,14 @@ struct BiometricKeyTests {
             }
             // The template changed with the key; the plain embedding is still what it holds under B.
             let underB = try await storedTemplate(url, face: faces[0].face)
-            #expect(underB.key == TemplateKeys.id(of: Self.keyB))
+            #expect(underB.key == TemplateKeys.storedID(of: Self.keyB))
             #expect(faceDistance(underB.template, underA.template) > 0.5)
-            #expect(faceDistance(try rotated.templateKeys.embedding(of: underB.template, under: underB.key), plain) < 1e-4)
+            #expect(faceDistance(try rotated.templateKeys.embedding(
+                of: underB.template, under: underB.key, organization: underB.organization), plain) < 1e-4)
+            // Obama's digest is keyed under B now; Biden's stays under A (a digest cannot be re-keyed without its photo).
+            #expect(try await storedDigest(url, face: faces[0].face)
+                == (try rotated.templateKeys.photoDigest(of: obamaSHA, organization: underB.organization)))
+            #expect(try await storedDigest(url, face: faces[1].face).keyID == TemplateKeys.storedID(of: Self.keyA))
             // Key A can go now: the same match at the same distance; a service that knows neither key says so clearly.
             try await testBounded(try await buildApplication(try configuration(url, key: Self.keyB))) { client in
                 try await untilReady(client)

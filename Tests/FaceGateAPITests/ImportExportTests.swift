@@ -264,7 +264,7 @@ struct ImportExportTests {
             #expect(exportedCheckins.map { $0["checkin_id"] as? String } == [checkin.body["checkin_id"] as? String])
             let exportedFaces = try #require(data["faces"] as? [[String: Any]])
             #expect(Set(exportedFaces.compactMap { $0["face_id"] as? String }) == faceIDs)
-            #expect(exportedFaces.allSatisfy { ($0["photo_sha256"] as? String)?.count == 64 && $0["model"] as? String == "sface" })
+            #expect(exportedFaces.allSatisfy { ($0["photo_digest"] as? String)?.count == 64 && $0["model"] as? String == "sface" })
             let audit = try #require(data["audit_log"] as? [[String: Any]]).compactMap { $0["action"] as? String }
             #expect(audit == ["member_created", "face_enrolled", "face_enrolled", "member_updated", "member_exported"], "\(audit)")
             #expect(try await client.json(.get, "/api/v1/members/\(UUID())/export", token: admin).status == .notFound)

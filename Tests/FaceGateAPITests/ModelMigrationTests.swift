@@ -236,7 +236,7 @@ struct ModelMigrationTests {
                         try await FaceStore(database: database, logger: logger, templates: TestDatabase.templateKeys).insert(NewFace(
                             organizationID: organization, memberID: member, embedding: [Float](repeating: 0.1, count: 128),
                             model: dlib.model, modelVersion: dlib.version, quality: [:], box: nil,
-                            imageSHA256: Array(repeating: 7, count: 32), sealedThumbnail: nil, thumbnailKeyID: nil))
+                            photoDigest: PhotoDigest(bytes: Array(repeating: 7, count: 32), keyID: nil), sealedThumbnail: nil, thumbnailKeyID: nil))
                     }
                 }
                 }

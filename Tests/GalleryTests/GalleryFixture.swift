@@ -79,7 +79,7 @@ struct GalleryFixture: Sendable {
             try await connection.query("SELECT setseed(\(seed))", logger: logger)
             try await connection.query(
                 """
-                INSERT INTO faces (organization_id, member_id, embedding, model, model_version, image_sha256)
+                INSERT INTO faces (organization_id, member_id, embedding, model, model_version, photo_digest)
                 SELECT \(organization), (\(members))[1 + i % \(members.count)],
                        (SELECT array_agg(random() * 2 - 1) FROM generate_series(1, 128) d WHERE i > 0)::vector,
                        'test', '1', sha256(int8send(i))
@@ -90,7 +90,8 @@ struct GalleryFixture: Sendable {
 
     func newFace(member: UUID, embedding: [Float], photo: String = UUID().uuidString) -> NewFace {
         NewFace(organizationID: organization, memberID: member, embedding: embedding, model: "test", modelVersion: "1",
-                imageSHA256: Array(SHA256.hash(data: Data(photo.utf8))))
+                photoDigest: try! TestDatabase.templateKeys.photoDigest(
+                    of: Array(SHA256.hash(data: Data(photo.utf8))), organization: organization))
     }
 }
 
@@ -119,13 +120,13 @@ extension GalleryFixture {
         try await client.withConnection { connection in
             try await connection.copyFrom(
                 table: "faces",
-                columns: ["organization_id", "member_id", "embedding", "model", "model_version", "image_sha256"],
+                columns: ["organization_id", "member_id", "embedding", "model", "model_version", "photo_digest"],
                 logger: logger
             ) { writer in
                 var buffer = ByteBuffer()
                 for face in faces {
                     let vector = "[" + face.embedding.map { "\($0)" }.joined(separator: ",") + "]"
-                    let hex = face.imageSHA256.map { String(format: "%02x", $0) }.joined()
+                    let hex = face.photoDigest.hex
                     // Ids, numbers and hex need no escaping in COPY's text format; the fixture's model names neither.
                     buffer.writeString([face.organizationID.uuidString, face.memberID.uuidString, vector, face.model,
                                         face.modelVersion, "\\\\x" + hex].joined(separator: "\t") + "\n")

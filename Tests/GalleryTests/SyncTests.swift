@@ -121,7 +121,7 @@ import Testing
                     try await connection.query("ALTER TABLE faces DISABLE TRIGGER faces_added", logger: fixture.logger)
                     try await connection.query(
                         """
-                        INSERT INTO faces (organization_id, member_id, embedding, model, model_version, image_sha256)
+                        INSERT INTO faces (organization_id, member_id, embedding, model, model_version, photo_digest)
                         VALUES (\(fixture.organization), \(member), \(embedding)::real[]::vector, 'test', '1',
                                 sha256('unannounced'))
                         """, logger: fixture.logger)
@@ -172,7 +172,7 @@ import Testing
                 .create(name: "Other gym").id
             var foreign = face
             foreign.organizationID = elsewhere
-            foreign.imageSHA256 = Array(repeating: 7, count: 32)
+            foreign.photoDigest = PhotoDigest(bytes: Array(repeating: 7, count: 32), keyID: nil)
             await #expect(throws: StorageError.memberNotFound) { try await gallery.add(foreign) }
             #expect(try await fixture.store.embeddingColumnDimensions() == 128)
         }

@@ -1,3 +1,4 @@
+import Crypto
 import FaceEngine
 import Foundation
 import Gallery
@@ -12,27 +13,60 @@ import Testing
     static let keyA = [UInt8](repeating: 7, count: 32)  // TestDatabase.templateKeys
     static let keyB = [UInt8](repeating: 8, count: 32)
 
-    @Test("a rotation keeps lengths and angles, undoes exactly, and depends on the key")
+    @Test("a rotation keeps lengths and angles, undoes exactly, and depends on the key and the organisation")
     func transform() throws {
         let a = TemplateKeys(key: Self.keyA), b = TemplateKeys(key: Self.keyB)
+        let gym = UUID(), other = UUID()
         #expect(a.currentID != b.currentID)
+        #expect(a.currentID == "org:" + TemplateKeys.id(of: Self.keyA))
         var random = SplitMix64(seed: 31)
         for _ in 0..<50 {
             let u = random.vector(128), v = random.vector(128)
-            let tu = try a.template(of: u), tv = try a.template(of: v)
+            let tu = try a.template(of: u, organization: gym), tv = try a.template(of: v, organization: gym)
             #expect(abs(faceDistance(tu, tv) - faceDistance(u, v)) < 1e-5)
             let length = { (x: [Float]) in x.reduce(0) { $0 + $1 * $1 }.squareRoot() }
             #expect(abs(length(tu) - length(u)) < 1e-4 * length(u))
-            let back = try a.embedding(of: tu, under: a.currentID)
+            let back = try a.embedding(of: tu, under: a.currentID, organization: gym)
             #expect(zip(back, u).allSatisfy { abs($0 - $1) < 1e-5 })
-            // The stored vector is unrelated to the embedding, and to its template under another key.
+            // The stored vector is unrelated to the embedding, to its template under another key, and to the same
+            // person's template at another organisation (no linking across tenants in one dump).
             #expect(faceDistance(tu, u) > 0.5)
-            #expect(faceDistance(tu, try b.template(of: u)) > 0.5)
+            #expect(faceDistance(tu, try b.template(of: u, organization: gym)) > 0.5)
+            #expect(faceDistance(tu, try a.template(of: u, organization: other)) > 0.5)
+            // Read with the wrong organisation, a template is not the embedding.
+            #expect(faceDistance(try a.embedding(of: tu, under: a.currentID, organization: other), u) > 0.5)
         }
-        // Derived, not random: the same key gives the same rotation.
+        // Derived, not random: the same key and organisation give the same rotation.
         let u = random.vector(128)
-        #expect(try TemplateKeys(key: Self.keyA).template(of: u) == (try a.template(of: u)))
-        #expect(throws: StorageError.unknownTemplateKey(b.currentID)) { try a.embedding(of: u, under: b.currentID) }
+        #expect(try TemplateKeys(key: Self.keyA).template(of: u, organization: gym) == (try a.template(of: u, organization: gym)))
+        #expect(throws: StorageError.unknownTemplateKey(b.currentID)) {
+            try a.embedding(of: u, under: b.currentID, organization: gym)
+        }
+        // Templates stored before per-organisation keys (the key's bare id: one rotation for every organisation) are
+        // still read, the same at every organisation.
+        let legacy = TemplateKeys.id(of: Self.keyA)
+        let old = try a.template(of: u, under: legacy, organization: gym)
+        #expect(old == (try a.template(of: u, under: legacy, organization: other)))
+        let current = try a.template(of: u, organization: gym)
+        #expect(faceDistance(old, u) > 0.5 && faceDistance(old, current) > 0.5)
+        #expect(faceDistance(try a.embedding(of: old, under: legacy, organization: other), u) < 1e-5)
+        #expect(a.keyIDs == [a.currentID, legacy])
+    }
+
+    @Test("a photo's digest is keyed per key and organisation, never its SHA-256; every form a row may hold is known")
+    func photoDigests() throws {
+        let a = TemplateKeys(key: Self.keyA), b = TemplateKeys(key: Self.keyB, previousKeys: [Self.keyA])
+        let gym = UUID(), other = UUID()
+        let sha = Array(SHA256.hash(data: Data("a photo".utf8)))
+        let digest = try a.photoDigest(of: sha, organization: gym)
+        #expect(digest.keyID == a.currentID && digest.bytes.count == 32 && digest.bytes != sha)
+        #expect(digest == (try TemplateKeys(key: Self.keyA).photoDigest(of: sha, organization: gym)))
+        #expect(digest.bytes != (try a.photoDigest(of: sha, organization: other)).bytes)
+        #expect(digest.bytes != (try b.photoDigest(of: sha, organization: gym)).bytes)
+        #expect(digest.bytes != (try a.photoDigest(of: Array(SHA256.hash(data: Data("another".utf8))), organization: gym)).bytes)
+        // A row of this photo may hold it plain (before digests were keyed), under A or under B.
+        let known = try b.photoDigests(of: sha, organization: gym)
+        #expect(Set(known) == [PhotoDigest(bytes: sha, keyID: nil), digest, try b.photoDigest(of: sha, organization: gym)])
     }
 
     @Test("search results equal before, during and after re-keying (memory, pgvector exact and HNSW); templates change")
@@ -40,8 +74,20 @@ import Testing
         try await GalleryFixture.with { fixture in
             let people = try await fixture.makeMembers(40)
             var random = SplitMix64(seed: 32)
+            var legacy: [(face: UUID, embedding: [Float])] = []
             for i in 0..<300 {
-                try await fixture.store.insert(fixture.newFace(member: people[i % people.count], embedding: random.vector(128)))
+                let embedding = random.vector(128)
+                let face = try #require(try await fixture.store.insert(
+                    fixture.newFace(member: people[i % people.count], embedding: embedding)))
+                if i < 50 { legacy.append((face.face, embedding)) }
+            }
+            // Faces stored under key A's one rotation for every organisation, before per-organisation keys.
+            let bareA = TemplateKeys.id(of: Self.keyA)
+            for (face, embedding) in legacy {
+                let template = try TestDatabase.templateKeys.template(of: embedding, under: bareA, organization: fixture.organization)
+                try await fixture.client.query(
+                    "UPDATE faces SET embedding = \(template)::real[]::vector, template_key_id = \(bareA) WHERE id = \(face)",
+                    logger: fixture.logger)
             }
             // Faces stored plain, before templates were protected.
             try await fixture.insertRandomFaces(100, members: people, seed: 0.3)
@@ -79,12 +125,14 @@ import Testing
             let before = try await answers(TestDatabase.templateKeys)
             let storedBefore = try await stored()
             #expect(storedBefore.values.filter { $0.key == nil }.count == 100)
+            #expect(storedBefore.values.filter { $0.key == bareA }.count == 50)
 
-            // Half way through a rotation to key B (A still known), three kinds of rows: plain, A and B.
+            // Half way through a rotation to key B (A still known), four kinds of rows: plain, A for every
+            // organisation, A and B for this one.
             let storeB = FaceStore(database: TestDatabase.database(fixture.client), logger: fixture.logger, templates: keysB)
             let firstHalf = try await storeB.templates(notUnder: keysB.currentID, after: nil, limit: 200)
             #expect(try await storeB.rekey(firstHalf) == 200)
-            #expect(Set(try await stored().values.map(\.key)).count == 3)
+            #expect(Set(try await stored().values.map(\.key)).count == 4)
             expectEqual(try await answers(keysB), before)
 
             // Done: every template under B, each changed, none readable with A alone.

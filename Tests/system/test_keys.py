@@ -18,8 +18,18 @@ JPEG = {"Content-Type": "image/jpeg"}
 
 
 def key_id(key):
-    """A key's public name, as the service writes it beside what it sealed or transformed."""
+    """A key's public name, as the service writes it beside what it sealed."""
     return hashlib.sha256(b"facegate key id|" + base64.b64decode(key)).hexdigest()[:16]
+
+
+def stored_key_id(key):
+    """What a template or photo digest stored under `key` (per organisation) names it by."""
+    return "org:" + key_id(key)
+
+
+def cosine_distance(a, b):
+    dot = sum(x * y for x, y in zip(a, b))
+    return 1 - dot / (sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5)
 
 
 def best_match(service, token, relative):
@@ -39,11 +49,23 @@ def test_keys_rotate_moves_every_template_to_the_new_key_while_instances_keep_ma
     biden = first.member(admin, "Joe Biden")
     assert first.enrol(admin, obama, photo("face_recognition/obama/obama.jpg")).status == 201
     assert first.enrol(admin, biden, photo("face_recognition/biden/biden.jpg")).status == 201
+    # The same photo of the same man at another gym.
+    _, other_tokens = first.organization("Other Rotation Gym", roles=("admin",))
+    elsewhere = first.member(other_tokens["admin"], "Barack Obama")
+    assert first.enrol(other_tokens["admin"], elsewhere, photo("face_recognition/obama/obama.jpg")).status == 201
     before = best_match(first, admin, "face_recognition/obama/obama2.jpg")
     assert before[0] == obama
     key_a = first.biometric_key
     first.stop()
-    assert psql(url, "SELECT DISTINCT template_key_id FROM faces") == [[key_id(key_a)]]
+    assert psql(url, "SELECT DISTINCT template_key_id FROM faces") == [[stored_key_id(key_a)]]
+    # A dump links nothing across tenants and names no photo: the two templates of one photo are unrelated, the
+    # photo digests differ and neither is the photo's SHA-256.
+    rows = {member: (json.loads(template), digest) for member, template, digest in psql(
+        url, "SELECT member_id, embedding::text, encode(photo_digest, 'hex') FROM faces")}
+    assert cosine_distance(rows[obama][0], rows[elsewhere][0]) > 0.5
+    sha = hashlib.sha256(photo("face_recognition/obama/obama.jpg")).hexdigest()
+    assert rows[obama][1] != rows[elsewhere][1] and sha not in (rows[obama][1], rows[elsewhere][1])
+    psql(url, f"DELETE FROM faces WHERE member_id = '{elsewhere}'")
     templates_a = dict(psql(url, "SELECT id, embedding::text FROM faces"))
 
     # The new key on every instance (the old one still known), then the rotation while they run.
@@ -59,9 +81,9 @@ def test_keys_rotate_moves_every_template_to_the_new_key_while_instances_keep_ma
     summary = json.loads(rotation.stdout.splitlines()[-1])
     # Two thumbnails, two crops, two templates.
     assert (summary["resealed"], summary["rekeyed_templates"], summary["unreadable"]) == (4, 2, 0), summary
-    assert "of 6 thumbnails, crops and templates" in rotation.stderr
+    assert "of 6 thumbnails, crops, templates and photo digests" in rotation.stderr
 
-    assert psql(url, "SELECT DISTINCT template_key_id FROM faces") == [[key_id(key_b)]]
+    assert psql(url, "SELECT DISTINCT template_key_id FROM faces") == [[stored_key_id(key_b)]]
     templates_b = dict(psql(url, "SELECT id, embedding::text FROM faces"))
     assert templates_a.keys() == templates_b.keys()
     assert all(templates_a[face] != templates_b[face] for face in templates_a)

@@ -111,7 +111,7 @@ struct FacesController {
         let png: [UInt8]
         do {
             png = try sealer.open(stored.sealed, keyID: stored.keyID, for: .init(
-                organization: stored.organization, member: stored.member, imageSHA256: stored.imageSHA256))
+                organization: stored.organization, member: stored.member, photoDigest: stored.photoDigest))
         } catch BiometricSealer.Failure.unknownKey(let keyID) {
             context.logger.error("thumbnail sealed under an unknown key", metadata: ["face": "\(face)", "key_id": "\(keyID)"])
             throw Problem(.conflict, code: "thumbnail_key_unknown", detail: """

@@ -38,14 +38,16 @@ public enum MemberDataDocument {
         }
     }
 
-    /// A stored face: what made it, where it was in the photo and which photo (its SHA-256); never the template.
+    /// A stored face: what made it, where it was in the photo and which photo (its keyed digest); never the template.
     struct Face: Encodable {
         var faceId: UUID
         var model: String
         var modelVersion: String
         var box: BoxView?
         var quality: [String: Double]
-        var photoSha256: String
+        /// The photo's keyed digest, hex (`TemplateKeys.photoDigest`): the same photo gives the same digest in the
+        /// organisation, and nothing without its key.
+        var photoDigest: String
         var createdAt: Date
 
         init(_ face: MemberStore.FaceRecord) {
@@ -54,7 +56,7 @@ public enum MemberDataDocument {
             modelVersion = face.modelVersion
             box = BoxView(face.box)
             quality = face.quality
-            photoSha256 = face.imageSHA256.map { String(format: "%02x", $0) }.joined()
+            photoDigest = face.photoDigest.map { String(format: "%02x", $0) }.joined()
             createdAt = face.createdAt
         }
     }

@@ -4,7 +4,8 @@ import UseCases
 
 /// `facegate keys rotate`: re-seals every thumbnail and face crop not yet under `BIOMETRIC_ENCRYPTION_KEY`, opening it with the key
 /// it names (one of `BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS`) and binding it to its face, and stores every face template
-/// not yet under it (plain ones included) under its rotation (`TemplateKeys`). Walks the faces in id order in batches,
+/// not yet under it (plain ones included) under its rotation (`TemplateKeys`); first it keys every photo digest still
+/// stored as the photo's plain SHA-256, sealing that face's blobs again for it. Walks the faces in id order in batches,
 /// each thumbnail written on its own and each batch of templates in one statement, so an interrupted run simply starts
 /// again where the work is left; a blob or template under a key the service does not have is counted and left as it
 /// is. Running instances need no restart: their searches compare under each key present while the walk goes on.
@@ -13,13 +14,15 @@ public struct BiometricKeyRotation: Sendable {
         public var resealed = 0
         /// Templates stored again under the current key.
         public var rekeyed = 0
+        /// Plain photo digests (SHA-256) stored keyed under the current key.
+        public var keyedDigests = 0
         public var unreadable = 0
         public var total = 0
         /// Readable blobs and templates still not under the current key after the walk: stored under an old key
         /// behind it meanwhile (an instance or an import still on the old key); run the rotation again.
         public var left = 0
 
-        public var finished: Int { resealed + rekeyed + unreadable }
+        public var finished: Int { resealed + rekeyed + keyedDigests + unreadable }
     }
 
     let sealer: BiometricSealer
@@ -41,6 +44,7 @@ public struct BiometricKeyRotation: Sendable {
     public func run(unreadable: (UUID) -> Void = { _ in }, progress: (Outcome) -> Void = { _ in }) async throws -> Outcome {
         var outcome = Outcome()
         outcome.total = try await notUnderCurrentKey()
+        try await keyPhotoDigests(outcome: &outcome, unreadable: unreadable, progress: progress)
         for column in FaceStore.SealedColumn.allCases {
             try await reseal(column, outcome: &outcome, unreadable: unreadable, progress: progress)
         }
@@ -51,6 +55,7 @@ public struct BiometricKeyRotation: Sendable {
 
     private func notUnderCurrentKey() async throws -> Int {
         var count = try await faces.countTemplates(notUnder: faces.templates.currentID)
+        count += try await faces.countPlainPhotoDigests()
         for column in FaceStore.SealedColumn.allCases {
             count += try await faces.countSealed(column, notSealedUnder: sealer.currentID)
         }
@@ -77,6 +82,45 @@ public struct BiometricKeyRotation: Sendable {
         }
     }
 
+    /// Keys every plain photo digest, each face's blobs opened for the plain digest and sealed for the keyed one under
+    /// the current key in the same statement (a blob that does not open leaves its face's digest plain, counted).
+    private func keyPhotoDigests(
+        outcome: inout Outcome, unreadable: (UUID) -> Void, progress: (Outcome) -> Void
+    ) async throws {
+        var after: UUID?
+        while true {
+            let page = try await faces.plainPhotoDigests(after: after, limit: batch)
+            guard let last = page.last else { return }
+            for face in page {
+                let plain = BiometricSealer.Owner(organization: face.organization, member: face.member, photoDigest: face.photoSHA256)
+                let digest = try faces.templates.photoDigest(of: face.photoSHA256, organization: face.organization)
+                let keyed = BiometricSealer.Owner(organization: face.organization, member: face.member, photoDigest: digest.bytes)
+                func reseal(_ blob: FaceStore.Sealed?, _ column: FaceStore.SealedColumn) throws -> FaceStore.Sealed? {
+                    try blob.map {
+                        let sealed = try sealer.seal(try sealer.open($0.sealed, keyID: $0.keyID, for: plain, as: column), for: keyed, as: column)
+                        return FaceStore.Sealed(sealed: sealed.sealed, keyID: sealed.keyID)
+                    }
+                }
+                let thumbnail: FaceStore.Sealed?, crop: FaceStore.Sealed?
+                do {
+                    thumbnail = try reseal(face.thumbnail, .thumbnail)
+                    crop = try reseal(face.crop, .crop)
+                } catch {
+                    outcome.unreadable += 1
+                    unreadable(face.face)
+                    continue
+                }
+                if try await faces.keyPhotoDigest(of: face, as: digest, thumbnail: thumbnail, crop: crop) {
+                    outcome.keyedDigests += 1
+                    // Its blobs are under the current key now too.
+                    outcome.resealed += [face.thumbnail, face.crop].filter { $0 != nil && $0?.keyID != sealer.currentID }.count
+                }
+            }
+            after = last.face
+            progress(outcome)
+        }
+    }
+
     /// Re-seals every blob of one column.
     private func reseal(
         _ column: FaceStore.SealedColumn, outcome: inout Outcome, unreadable: (UUID) -> Void, progress: (Outcome) -> Void
@@ -87,7 +131,7 @@ public struct BiometricKeyRotation: Sendable {
             guard let last = page.last else { return }
             for stored in page {
                 let owner = BiometricSealer.Owner(
-                    organization: stored.organization, member: stored.member, imageSHA256: stored.imageSHA256)
+                    organization: stored.organization, member: stored.member, photoDigest: stored.photoDigest)
                 let resealed: (sealed: [UInt8], keyID: String)
                 do {
                     resealed = try sealer.seal(

@@ -438,8 +438,8 @@ enum OpenAPIDocument {
                 "member": ["$ref": "#/components/schemas/Member"],
                 "faces": ["type": "array", "items": schema(
                     ["face_id": uuidOut, "model": string, "model_version": string, "box": box, "quality": quality,
-                     "photo_sha256": string, "created_at": dateTime],
-                    required: ["face_id", "model", "model_version", "quality", "photo_sha256", "created_at"])],
+                     "photo_digest": string, "created_at": dateTime],
+                    required: ["face_id", "model", "model_version", "quality", "photo_digest", "created_at"])],
                 "checkins": ["type": "array", "items": schema(
                     ["checkin_id": uuidOut, "checked_in_at": dateTime, "distance": number, "similarity": number,
                      "method": checkinMethod], required: ["checkin_id", "checked_in_at", "method"])],

@@ -28,7 +28,7 @@ struct BenchSeedCommand: AsyncParsableCommand {
         if let model { environment["FACE_MODEL"] = model.rawValue }
         let engine = try EngineConfiguration(environment: environment)
         let (space, dimension) = (engine.space, engine.descriptor.dimension)
-        // Random vectors stay random under any rotation: they are labelled with the service's template key, so that a
+        // Random vectors (and digests) stay random under any rotation: they are labelled with the service's key, so that a
         // pgvector search sees one key, as after `keys rotate`. Without the key the service under test has (which it
         // requires), the rows would be plain or under a key it lacks and it would never become ready: refused here.
         guard let key = environment["BIOMETRIC_ENCRYPTION_KEY"].flatMap({ Data(base64Encoded: $0) }), key.count == 32
@@ -36,7 +36,7 @@ struct BenchSeedCommand: AsyncParsableCommand {
             throw ValidationError(
                 "BIOMETRIC_ENCRYPTION_KEY must be the key of the service under test (32 bytes, base64): the seeded templates are stored under it")
         }
-        let templateKeyID = TemplateKeys.id(of: [UInt8](key))
+        let templateKeyID = TemplateKeys.storedID(of: [UInt8](key))
         let (client, logger) = try await benchDatabase()
         let started = ContinuousClock.now
         let added = try await withPostgresClient(client) { [self] in

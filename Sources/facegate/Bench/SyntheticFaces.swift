@@ -63,9 +63,9 @@ struct SyntheticFaces: Sendable {
                         RETURNING id
                     )
                     INSERT INTO faces (organization_id, member_id, embedding, template_key_id, model, model_version,
-                                       image_sha256)
+                                       photo_digest, photo_digest_key_id)
                     SELECT $1, m.id, \(SyntheticVectorTable.randomVector(dimension: dimension, perRowOf: "m.id")),
-                           $6, $4, $5, sha256(m.id::text::bytea)
+                           $6, $4, $5, sha256(m.id::text::bytea), $6
                     FROM new_members m
                     """, binds: Self.binds(organization, first, last, space, templateKeyID)),
                 logger: logger)
