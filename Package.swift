@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // TLS for webhook deliveries (already in the graph through postgres-nio).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.36.0"),
     ],
     targets: [
         // Image decoding: libjpeg-turbo, libpng and libwebp behind a C shim that turns their longjmp/exit()
@@ -106,11 +108,27 @@ let package = Package(
             ]
         ),
 
+        // Webhooks: the outbox's dispatcher (signed, retried, SSRF-guarded sends over NIO) and the event catalogue.
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+
         // HTTP API: buildApplication, configuration, routes.
         .target(
             name: "FaceGateAPI",
             dependencies: [
-                "UseCases", "Liveness", "Storage", "Gallery", "FaceEngine", "ImageDecoding",
+                "UseCases", "Liveness", "Storage", "Gallery", "FaceEngine", "ImageDecoding", "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -173,7 +191,8 @@ let package = Package(
         .testTarget(
             name: "FaceGateAPITests",
             dependencies: [
-                "FaceGateAPI", "UseCases", "Liveness", "FaceEngine", "Gallery", "Storage", "TestSupport",
+                "FaceGateAPI", "UseCases", "Liveness", "FaceEngine", "Gallery", "Storage", "TestSupport", "Webhooks",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

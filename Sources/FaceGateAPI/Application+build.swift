@@ -7,6 +7,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Storage
+import Webhooks
 
 /// Builds the whole service from a validated configuration: the face engines, the PostgreSQL client and the gallery
 /// sync (run as services), migrations and the super admin before the server accepts connections, and the routes
@@ -59,12 +60,18 @@ public func buildApplication(
         configuration: configuration, logger: logger, postgres: postgres, database: database, model: model,
         metrics: metrics, users: users))
 
+    let webhookSender = try WebhookSender(policy: configuration.webhooks.addressPolicy)
     var app = Application(
         router: router,
         server: .http1(configuration: .init(
             idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout / .milliseconds(1))))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facegate"),
         services: [postgres, gallerySync,
+                   WebhookDispatcher(
+                       store: WebhookStore(database: database, logger: logger), sender: webhookSender,
+                       settings: .init(retryWindow: configuration.webhooks.retryWindow,
+                                       initialBackoff: configuration.webhooks.initialBackoff),
+                       observer: metrics, logger: logger),
                    // Its batches may take longer than a request's statement bound on a large backlog.
                    RetentionService(retention: configuration.retention,
                                     database: Database(client: postgres, connectionWait: configuration.databaseWait),

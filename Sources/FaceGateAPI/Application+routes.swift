@@ -8,6 +8,7 @@ import Logging
 import PostgresNIO
 import Storage
 import UseCases
+import Webhooks
 
 /// What the routes are built from.
 struct AppServices: Sendable {
@@ -122,6 +123,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         codeLimiter: TokenBucketLimiter(perMinute: share(10), burst: share(5)),
         dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
     ).addRoutes(to: api)
+    WebhooksController(
+        store: WebhookStore(database: services.database, logger: logger), policy: configuration.webhooks.addressPolicy
+    ).addRoutes(to: api.group("webhooks"))
     DocsController().addRoutes(to: api)
 
     // Every route is in the OpenAPI document and every documented route is served, or the service does not start.

@@ -21,7 +21,8 @@ struct RetentionService: Service {
                     if !purged.isEmpty {
                         logger.notice("retention: purged", metadata: [
                             "refresh_tokens": "\(purged.refreshTokens)", "audit_entries": "\(purged.auditEntries)",
-                            "checkins": "\(purged.checkins)", "checkin_attempts": "\(purged.attempts)"])
+                            "checkins": "\(purged.checkins)", "checkin_attempts": "\(purged.attempts)",
+                            "webhook_events": "\(purged.webhookEvents)"])
                     }
                 } catch {
                     logger.warning("retention: purge failed; next turn in \(interval)", metadata: [

@@ -315,6 +315,9 @@ public struct MemberStore: Sendable {
     public func delete(member: UUID, organization: UUID, actor: UUID? = nil) async throws -> [FaceRef]? {
         try await database.transaction(logger: logger) { connection in
             var removed: [FaceRef] = []
+            // The faces go with the member: no face.deleted webhook of their own (member.erased says it).
+            try await connection.query(
+                "SELECT set_config('facegate.erasing', \(member.uuidString.lowercased()), true)", logger: logger)
             let faces = try await connection.query(
                 "DELETE FROM faces WHERE member_id = \(member) AND organization_id = \(organization) RETURNING id",
                 logger: logger)

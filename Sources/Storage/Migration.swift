@@ -28,6 +28,7 @@ extension Migration {
         .v12FrontDesk,
         .v13Liveness,
         .v14PhotoDigests,
+        .v15Webhooks,
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

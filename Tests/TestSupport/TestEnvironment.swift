@@ -140,7 +140,7 @@ public struct PrivateCluster: Sendable {
     public let dataDirectory: String
 
     public init() {
-        port = Self.freePort()
+        port = TestEnvironment.freePort()
         dataDirectory = NSTemporaryDirectory() + "facegate-pg-\(UUID().uuidString.prefix(8))"
     }
 
@@ -168,10 +168,13 @@ public struct PrivateCluster: Sendable {
     }
 
     struct ClusterError: Error { let command: String; let status: Int32; let output: String }
+}
 
+extension TestEnvironment {
     /// A port below the ephemeral range (32768-60999 on Linux, where an outgoing connection of any test may hold a
-    /// random one) that nothing listens on now; the cluster keeps it across its stops and starts.
-    static func freePort() -> Int {
+    /// random one) that nothing listens on now: a private cluster keeps it across its stops and starts, a webhook
+    /// receiver across its outages.
+    public static func freePort() -> Int {
         while true {
             let port = Int.random(in: 20_000...32_000)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -5,6 +5,7 @@ import ImageDecoding
 import Liveness
 import Logging
 import Storage
+import Webhooks
 import UseCases
 
 /// Everything the service is configured with, built and validated once at start-up and passed down explicitly.
@@ -95,6 +96,28 @@ public struct AppConfiguration: Sendable {
     }
     /// `METRICS_TOKEN`: when set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     public var metricsToken: String?
+    /// Webhook deliveries: `WEBHOOK_RETRY_HOURS`, `WEBHOOK_RETRY_INITIAL_SECONDS`, `WEBHOOK_ALLOW_HTTP`,
+    /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS`.
+    public var webhooks = WebhookSettings()
+}
+
+/// How webhooks are delivered.
+public struct WebhookSettings: Sendable {
+    /// `WEBHOOK_RETRY_HOURS`: a delivery is retried this long before it fails and its endpoint is disabled.
+    public var retryWindow: Duration = .seconds(24 * 3600)
+    /// `WEBHOOK_RETRY_INITIAL_SECONDS`: the first pause before a retry (doubling to an hour, ±50 % jitter).
+    public var initialBackoff: Duration = .seconds(10)
+    /// `WEBHOOK_ALLOW_HTTP`: endpoints may be plain http (default: https only).
+    public var allowHTTP = false
+    /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS`: endpoints may resolve to loopback, private or link-local addresses (receivers
+    /// on the premises).
+    public var allowPrivateNetworks = false
+
+    public init() {}
+
+    var addressPolicy: WebhookAddressPolicy {
+        WebhookAddressPolicy(allowHTTP: allowHTTP, allowPrivateNetworks: allowPrivateNetworks)
+    }
 }
 
 /// Every problem found in the configuration, each naming its variable.
@@ -167,6 +190,10 @@ extension AppConfiguration {
         if trusted.count != proxies.count {
             reader.problem("TRUSTED_PROXIES must be comma-separated addresses or CIDRs (10.0.0.0/8, fd00::/8)")
         }
+        let webhookHours = reader.integer("WEBHOOK_RETRY_HOURS", default: 24, in: 1...720)
+        let webhookInitialSeconds = reader.integer("WEBHOOK_RETRY_INITIAL_SECONDS", default: 10, in: 1...3600)
+        let webhookHTTP = reader.boolean("WEBHOOK_ALLOW_HTTP", default: false)
+        let webhookPrivate = reader.boolean("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default: false)
         let metricsToken = reader.env["METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let metricsToken, metricsToken.utf8.count < 16 {
             reader.problem("METRICS_TOKEN must have at least 16 characters (or be unset)")
@@ -176,7 +203,8 @@ extension AppConfiguration {
               let accessMinutes, let refreshDays, let perMinute, let burst, let loginPerMinute, let dedupSeconds,
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
               let idleSeconds, let bodySeconds, let instances, let graceSeconds, let auditDays, let checkinDays, let attemptDays,
-              let inflightBytes, let minTurn
+              let inflightBytes, let minTurn, let webhookHours, let webhookInitialSeconds, let webhookHTTP,
+              let webhookPrivate
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -201,6 +229,10 @@ extension AppConfiguration {
         trustedProxies = trusted
         trustedProxyHeader = proxyHeader ?? .xForwardedFor
         self.metricsToken = metricsToken
+        webhooks.retryWindow = .seconds(webhookHours * 3600)
+        webhooks.initialBackoff = .seconds(webhookInitialSeconds)
+        webhooks.allowHTTP = webhookHTTP
+        webhooks.allowPrivateNetworks = webhookPrivate
     }
 
     /// Only what the database commands need (`facegate migrate`).

@@ -4,11 +4,12 @@ import Gallery
 import Hummingbird
 import Prometheus
 import UseCases
+import Webhooks
 
 /// The service's Prometheus metrics, in a registry of its own (no process-wide bootstrap, so several
 /// applications can live in one test process): requests per route and status with latencies, pipeline stage
 /// latencies, and, read at scrape time, the gallery's size and the engine queue.
-final class ServiceMetrics: StageTimings {
+final class ServiceMetrics: StageTimings, WebhookObserver {
     let registry = PrometheusCollectorRegistry()
 
     static let requestBuckets: [Duration] = [
@@ -45,6 +46,24 @@ final class ServiceMetrics: StageTimings {
                               helpText: "Challenge check-ins refused by the liveness check, by reason"),
             labels: [("reason", reason)]
         ).increment()
+    }
+
+    /// One webhook delivery attempt by its result (`delivered`, `retry`, `failed`).
+    func webhookAttempt(result: String) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "facegate", metricName: "webhook_attempts", unitName: "total",
+                              helpText: "Webhook delivery attempts by result"),
+            labels: [("result", result)]
+        ).increment()
+    }
+
+    /// A webhook delivered: the time from its event's commit to the receiver's 2xx.
+    func webhookDelivered(lag: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: .init(namespace: "facegate", metricName: "webhook_delivery_lag", unitName: "seconds",
+                              helpText: "Time from an event's commit to its receiver's 2xx"),
+            buckets: Self.requestBuckets + [.seconds(30), .seconds(60), .seconds(300), .seconds(3600)]
+        ).record(lag)
     }
 
     /// One pipeline stage: `decode` or `faces` (detection, alignment and embedding), or `search`.

@@ -2,6 +2,7 @@ import Foundation
 import Liveness
 import Storage
 import UseCases
+import Webhooks
 
 /// The OpenAPI 3.1 description of every route, served at `/api/v1/openapi.json`. `buildApplication` refuses to
 /// start when the router and this document disagree (`mismatches`), so the document cannot go stale silently.
@@ -223,6 +224,42 @@ enum OpenAPIDocument {
                                        query("limit", integer(1...200)), query("cursor", string)],
                           responses: ["200": ref("AttemptPage"), "400": problem("invalid_field")]),
             ],
+            "/api/v1/webhooks": [
+                "post": op("""
+                    Register an endpoint for the organisation's events (admin): each event is POSTed as a WebhookEvent,                     signed in Facegate-Signature (t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>); the signing                     secret is in this answer only. https only unless WEBHOOK_ALLOW_HTTP; no loopback, private or                     link-local address unless WEBHOOK_ALLOW_PRIVATE_NETWORKS
+                    """, tag: "webhooks",
+                           body: json(["url": string, "events": webhookEvents, "description": string],
+                                      required: ["url", "events"]),
+                           responses: ["201": ref("Webhook"), "400": problem("invalid_field")]),
+                "get": op("The organisation's webhook endpoints (admin)", tag: "webhooks",
+                          responses: ["200": list("webhooks", "Webhook")]),
+            ],
+            "/api/v1/webhooks/{id}": [
+                "get": op("One endpoint (admin)", tag: "webhooks", parameters: [pathID("id")],
+                          responses: ["200": ref("Webhook"), "404": problem("not_found")]),
+                "patch": op("""
+                    Change an endpoint's url, events, description or enabled (enabling clears why the service                     disabled it); rotate_secret: true answers a new secret once, the old one signing beside it for                     previous_secret_hours (default 24) (admin)
+                    """, tag: "webhooks", parameters: [pathID("id")],
+                            body: json(["url": string, "events": webhookEvents, "description": string, "enabled": boolean,
+                                        "rotate_secret": boolean, "previous_secret_hours": integer(0...168)]),
+                            responses: ["200": ref("Webhook"), "400": problem("invalid_field"), "404": problem("not_found")]),
+                "delete": op("Delete an endpoint and its deliveries (admin)", tag: "webhooks", parameters: [pathID("id")],
+                             responses: ["204": empty, "404": problem("not_found")]),
+            ],
+            "/api/v1/webhooks/{id}/deliveries": [
+                "get": op("The endpoint's deliveries, newest first, each with its latest attempts (admin)", tag: "webhooks",
+                          parameters: [pathID("id"), query("limit", integer(1...200)), query("cursor", string)],
+                          responses: ["200": ref("WebhookDeliveryPage"), "404": problem("not_found")]),
+            ],
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": [
+                "post": op("Send a delivery again now, with the same event id and a new retry window (admin)",
+                           tag: "webhooks", parameters: [pathID("id"), pathID("delivery_id")],
+                           responses: ["202": object("queued: delivery_id"), "404": problem("not_found")]),
+            ],
+            "/api/v1/webhooks/{id}/ping": [
+                "post": op("Send a ping event to this endpoint alone (admin)", tag: "webhooks", parameters: [pathID("id")],
+                           responses: ["202": object("queued: delivery_id"), "404": problem("not_found")]),
+            ],
             "/api/v1/members/{id}/verify": [
                 "post": op("Is this the member? 1:1 against the member's faces (admin, operator)", tag: "matching",
                            parameters: [pathID("id")], body: imageBody(),
@@ -252,6 +289,9 @@ enum OpenAPIDocument {
         ["type": "string", "enum": OrganizationStore.LivenessPolicy.allCases.map(\.rawValue)]
     }
     static var empty: [String: Any] { ["description": "no content"] }
+    static var webhookEvents: [String: Any] {
+        ["type": "array", "minItems": 1, "items": ["type": "string", "enum": WebhookEventType.allCases.map(\.rawValue)]]
+    }
 
     /// A page file's answers: the file (of one of `types`), 304 when the browser's copy (If-None-Match) is current,
     /// and 404 `not_found` for a file that is not there.
@@ -395,6 +435,31 @@ enum OpenAPIDocument {
                                  "expires_in": ["type": "integer"]]),
             "Organization": schema(["id": uuidOut, "name": string, "time_zone": string,
                                     "liveness": livenessSchema, "created_at": dateTime]),
+            "Webhook": schema(["id": uuidOut, "url": string, "description": string, "events": webhookEvents,
+                               "enabled": boolean, "disabled_reason": ["type": ["string", "null"]],
+                               "previous_secret_until": ["type": ["string", "null"], "format": "date-time"],
+                               "secret": ["type": "string", "description": "when created or rotated only"],
+                               "created_at": dateTime, "updated_at": dateTime],
+                              required: ["id", "url", "description", "events", "enabled", "created_at", "updated_at"]),
+            "WebhookDeliveryPage": schema([
+                "deliveries": ["type": "array", "items": schema([
+                    "id": uuidOut, "event_id": uuidOut, "event_type": string,
+                    "state": ["type": "string", "enum": ["pending", "delivered", "failed"]],
+                    "attempts": ["type": "integer"], "next_attempt_at": dateTime, "delivered_at": dateTime,
+                    "created_at": dateTime,
+                    "history": ["type": "array", "items": schema(
+                        ["at": dateTime, "status_code": ["type": ["integer", "null"]], "duration_ms": ["type": "integer"],
+                         "error": ["type": ["string", "null"]]], required: ["at", "duration_ms"])],
+                ], required: ["id", "event_id", "event_type", "state", "attempts", "created_at", "history"])],
+                "next_cursor": ["type": ["string", "null"]]], required: ["deliveries"]),
+            "WebhookEvent": schema([
+                "id": ["type": "string", "format": "uuid",
+                       "description": "unique per event, the same on every retry: the receiver's de-duplication key"],
+                "type": ["type": "string", "enum": WebhookEventType.allCases.map(\.rawValue) + [WebhookEventType.ping]],
+                "created_at": dateTime, "organization_id": uuidOut,
+                "data": ["type": "object", "description": WebhookEventType.allCases.map { "\($0.rawValue): \($0.fields)" }
+                    .joined(separator: "; ")],
+            ]),
             "Challenge": schema(["challenge_id": uuidOut, "turn": ["type": "string", "enum": TurnDirection.allCases.map(\.rawValue)],
                                  "expires_in": ["type": "integer"]]),
             "User": schema(["id": uuidOut, "organization_id": uuidOut, "username": string, "email": ["type": ["string", "null"]],

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+/// What a dispatcher reports for metrics.
+public protocol WebhookObserver: Sendable {
+    /// One attempt and its result: `delivered`, `retry` or `failed`.
+    func webhookAttempt(result: String)
+    /// A delivery's lag from its event's commit to the receiver's 2xx.
+    func webhookDelivered(lag: Duration)
+}
+
+/// Sends the outbox: on every instance, claims due deliveries (`WebhookStore.claim`: several instances share the
+/// work, none sends a delivery another is sending), posts each signed event, and records what happened. A 2xx
+/// delivers; anything else — an error status, a redirect, a refused address, no answer within the timeout — is tried
+/// again after a growing pause with jitter (`initialBackoff` doubling to an hour, ±50 %), until `retryWindow` after
+/// the delivery was first due; then it fails and its endpoint is disabled, saying why. At least once: a dispatcher
+/// stopped mid-send leaves its claim to expire, and the same event (same id) goes again.
+public struct WebhookDispatcher: Service {
+    public struct Settings: Sendable {
+        public var retryWindow: Duration
+        public var initialBackoff: Duration
+        public var pollInterval: Duration
+        public var batch: Int
+        public var concurrency: Int
+
+        public init(retryWindow: Duration = .seconds(24 * 3600), initialBackoff: Duration = .seconds(10),
+                    pollInterval: Duration = .milliseconds(250), batch: Int = 64, concurrency: Int = 16) {
+            self.retryWindow = retryWindow
+            self.initialBackoff = initialBackoff
+            self.pollInterval = pollInterval
+            self.batch = batch
+            self.concurrency = concurrency
+        }
+    }
+
+    let store: WebhookStore
+    let sender: WebhookSender
+    let settings: Settings
+    let observer: (any WebhookObserver)?
+    let logger: Logger
+
+    public init(store: WebhookStore, sender: WebhookSender, settings: Settings, observer: (any WebhookObserver)?,
+                logger: Logger) {
+        self.store = store
+        self.sender = sender
+        self.settings = settings
+        self.observer = observer
+        self.logger = logger
+    }
+
+    /// Long enough for a send to finish (its timeout) before another dispatcher may take the delivery again.
+    var lease: Duration { sender.timeout * 2 + .seconds(5) }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let claimed: [WebhookStore.Claimed]
+                do {
+                    claimed = try await store.claim(limit: settings.batch, lease: lease)
+                } catch {
+                    if Task.isCancelled { return }
+                    // Before the first migration has run (at start) the tables are not there yet.
+                    let early = (error as? PSQLError)?.serverInfo?[.sqlState] == PostgresError.Code.undefinedTable.raw
+                    logger.log(level: early ? .debug : .warning, "webhooks: cannot claim deliveries; trying again",
+                               metadata: ["error": "\(String(reflecting: error))"])
+                    try? await Task.sleep(for: .seconds(2))
+                    continue
+                }
+                if claimed.isEmpty {
+                    do { try await Task.sleep(for: settings.pollInterval) } catch { return }
+                    continue
+                }
+                await withTaskGroup(of: Void.self) { group in
+                    var running = 0
+                    for delivery in claimed {
+                        if running == settings.concurrency {
+                            await group.next()
+                            running -= 1
+                        }
+                        group.addTask { await send(delivery) }
+                        running += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt of one delivery, recorded.
+    func send(_ claimed: WebhookStore.Claimed) async {
+        let body = Self.body(of: claimed.event)
+        let headers = [
+            (WebhookSignature.header, WebhookSignature.header(
+                secrets: claimed.secrets, timestamp: Int(Date().timeIntervalSince1970), body: body)),
+            ("Facegate-Event-Id", claimed.event.id.uuidString.lowercased()),
+            ("Facegate-Event-Type", claimed.event.type),
+            ("Facegate-Delivery-Id", claimed.delivery.uuidString.lowercased()),
+        ]
+        let started = ContinuousClock.now
+        var status: Int?
+        var error: String?
+        do {
+            let response = try await sender.post(claimed.url, body: body, headers: headers)
+            status = response.status
+            if !(200..<300).contains(response.status) {
+                let said = response.body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
+                error = (300..<400).contains(response.status)
+                    ? "answered a redirect (\(response.status)); redirects are not followed"
+                    : "answered \(response.status)" + (said.isEmpty ? "" : ": \(said)")
+            }
+        } catch is CancellationError {
+            return  // shutting down: the claim expires and the delivery goes again
+        } catch let failure as WebhookSender.Failure {
+            error = failure.description
+        } catch let other {
+            error = String(describing: other)
+        }
+        if Task.isCancelled { return }
+        let duration = ContinuousClock.now - started
+        let result: WebhookStore.Result
+        if error == nil {
+            result = .delivered
+            observer?.webhookDelivered(lag: .seconds(Date().timeIntervalSince(claimed.event.createdAt)))
+        } else {
+            let next = Date().addingTimeInterval(backoff(afterAttempt: claimed.attempts) / .seconds(1))
+            let giveUp = claimed.retryingSince.addingTimeInterval(settings.retryWindow / .seconds(1))
+            if next > giveUp {
+                result = .failed(reason: """
+                    deliveries failed for \(Self.hours(settings.retryWindow)) since \
+                    \(ISO8601DateFormatter().string(from: claimed.retryingSince)); the last: \(error ?? "")
+                    """)
+                logger.error("webhooks: endpoint disabled after its deliveries failed", metadata: [
+                    "endpoint": "\(claimed.endpoint)", "error": "\(error ?? "")"])
+            } else {
+                result = .retry(at: next)
+            }
+        }
+        observer?.webhookAttempt(result: result.name)
+        do {
+            try await store.record(claimed.delivery, statusCode: status, duration: duration, error: error, result: result)
+        } catch {
+            // Not recorded: the claim expires and the delivery is sent again (the same event id).
+            logger.warning("webhooks: attempt not recorded", metadata: [
+                "delivery": "\(claimed.delivery)", "error": "\(String(describing: error))"])
+        }
+    }
+
+    /// The pause after the `attempt`-th attempt: `initialBackoff` doubling to at most an hour, times 0.5–1.5.
+    func backoff(afterAttempt attempt: Int) -> Duration {
+        let base = settings.initialBackoff / .seconds(1) * pow(2, Double(max(0, attempt - 1)))
+        return .seconds(min(base, 3600) * Double.random(in: 0.5...1.5))
+    }
+
+    static func hours(_ duration: Duration) -> String {
+        let hours = duration / .seconds(3600)
+        return hours >= 1 ? "\(Int(hours.rounded())) h" : "\(Int((duration / .seconds(1)).rounded())) s"
+    }
+
+    /// The event as sent: `{"id", "type", "created_at", "organization_id", "data"}`.
+    static func body(of event: WebhookStore.Event) -> [UInt8] {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return Array("""
+            {"id":"\(event.id.uuidString.lowercased())","type":"\(event.type)",\
+            "created_at":"\(formatter.string(from: event.createdAt))",\
+            "organization_id":"\(event.organization.uuidString.lowercased())","data":\(event.data)}
+            """.utf8)
+    }
+}

@@ -1,0 +1,212 @@
+@testable import FaceGateAPI
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PostgresNIO
+import Storage
+import TestSupport
+import Testing
+import Webhooks
+
+/// Webhooks against a real HTTP receiver: events written with the change they describe, signed, delivered at least
+/// once with their ids across a receiver's outage, in order per member, shared by two instances without doubles;
+/// and the addresses and schemes a URL may not have.
+@Suite("Webhooks")
+struct WebhookTests {
+    /// Receivers on this machine's loopback, plain http; retries a second apart at first.
+    static func adjust(_ configuration: inout AppConfiguration) {
+        configuration.webhooks.allowHTTP = true
+        configuration.webhooks.allowPrivateNetworks = true
+        configuration.webhooks.initialBackoff = .seconds(1)
+    }
+
+    static func register(
+        _ client: any TestClientProtocol, token: String, url: String, events: [String] = WebhookEventType.allCases.map(\.rawValue)
+    ) async throws -> (id: String, secret: String) {
+        let created = try await client.json(.post, "/api/v1/webhooks", token: token,
+                                            body: ["url": url, "events": events, "description": "the gym's CRM"])
+        try #require(created.status == .created, "\(created.body)")
+        return (try #require(created.body["id"] as? String), try #require(created.body["secret"] as? String))
+    }
+
+    func verified(_ received: [WebhookReceiver.Received], secret: String) -> Bool {
+        received.allSatisfy {
+            WebhookSignature.verify($0.signature, secret: secret, body: $0.body, now: Int(Date().timeIntervalSince1970))
+        }
+    }
+
+    @Test("""
+        each change's event reaches the receiver signed, once, in order for a member; a rolled-back change sends \
+        nothing; an erasure removes the member's data from the events kept; ping, deliveries and redelivery
+        """)
+    func deliveredInOrder() async throws {
+        let receiver = WebhookReceiver(port: TestEnvironment.freePort())
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await withApplication(Self.adjust) { client, url in
+            let admin = try await client.accessToken()
+            let (endpoint, secret) = try await Self.register(client, token: admin, url: receiver.url)
+            let member = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: [
+                "name": "Ada Lovelace", "external_id": "crm-1", "email": "ada@example.org"]).body["id"] as? String)
+            // A refused change (the external id is taken): rolled back, no event.
+            #expect(try await client.json(.post, "/api/v1/members", token: admin, body: [
+                "name": "Ada Again", "external_id": "crm-1"]).status == .conflict)
+            #expect(try await client.json(.patch, "/api/v1/members/\(member)", token: admin,
+                                          body: ["name": "Ada King"]).status == .ok)
+            let checkin = try await client.json(.post, "/api/v1/checkins", token: admin,
+                                                body: ["member_id": member, "reason": "forgot her card"])
+            #expect(checkin.status == .created, "\(checkin.body)")
+            // Sent before the erasure (an event still waiting when the member is erased goes without their data).
+            _ = try await receiver.wait("three events") { $0.count >= 3 }
+            #expect(try await client.json(.delete, "/api/v1/members/\(member)", token: admin).status == .noContent)
+
+            let types = ["member.created", "member.updated", "checkin.recorded", "member.erased"]
+            let received = try await receiver.wait("four events") { $0.count >= 4 }
+            try await Task.sleep(for: .milliseconds(700))  // nothing more comes
+            let all = receiver.received
+            #expect(all.map(\.type) == types)
+            #expect(Set(all.map(\.eventID)).count == 4)
+            #expect(all.allSatisfy { $0.json["id"] as? String == $0.eventID })
+            #expect(verified(all, secret: secret))
+            #expect(!verified(all, secret: "whsec_another"))
+            #expect(received[0].data["name"] as? String == "Ada Lovelace" && received[0].data["external_id"] as? String == "crm-1")
+            #expect(received[2].data["member_id"] as? String == member && received[2].data["method"] as? String == "manual")
+            #expect(received[3].data.keys.sorted() == ["external_id", "member_id"])
+            // What the outbox kept of her: ids only now.
+            let kept = try await TestDatabase.withClient(url) { db in
+                try await db.query("SELECT data::text FROM webhook_events", logger: TestDatabase.logger)
+                    .collect().map { try $0.decode(String.self) }
+            }
+            #expect(kept.count == 4 && kept.allSatisfy { !$0.contains("Ada") && !$0.contains("ada@") }, "\(kept)")
+
+            // Ping, the deliveries with their attempts, a redelivery with the same event id.
+            let ping = try await client.json(.post, "/api/v1/webhooks/\(endpoint)/ping", token: admin)
+            #expect(ping.status == .accepted)
+            _ = try await receiver.wait("the ping") { $0.contains { $0.type == "ping" } }
+            let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: admin)
+            let deliveries = try #require(page.body["deliveries"] as? [[String: Any]])
+            #expect(deliveries.count == 5 && deliveries.allSatisfy { $0["state"] as? String == "delivered" })
+            let history = try #require(deliveries.first?["history"] as? [[String: Any]])
+            #expect(history.first?["status_code"] as? Int == 200 && history.first?["duration_ms"] is Int)
+            let first = try #require(deliveries.last)
+            let again = try await client.json(
+                .post, "/api/v1/webhooks/\(endpoint)/deliveries/\(first["id"] as! String)/redeliver", token: admin)
+            #expect(again.status == .accepted)
+            let redelivered = try await receiver.wait("the redelivery") { $0.count == 6 }
+            #expect(redelivered.last?.eventID == first["event_id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/webhooks/\(UUID())/ping", token: admin).status == .notFound)
+        }
+    }
+
+    @Test("a receiver down (refused, then 500s, then too slow) gets every event once it is back, repeats with the same id")
+    func receiverOutage() async throws {
+        let receiver = WebhookReceiver(port: TestEnvironment.freePort())  // not listening yet: connections refused
+        defer { Task { await receiver.stop() } }
+        try await withApplication(Self.adjust) { client, _ in
+            let admin = try await client.accessToken()
+            let (endpoint, secret) = try await Self.register(client, token: admin, url: receiver.url)
+            var members: [String] = []
+            for i in 0..<5 {
+                let created = try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Member \(i)"])
+                members.append(try #require(created.body["id"] as? String))
+            }
+            // Refused connections for a while, then a receiver that fails, then one slower than the sender waits.
+            try await Task.sleep(for: .seconds(2))
+            receiver.set(.failing)
+            try await receiver.start()
+            _ = try await receiver.wait("a failing attempt") { !$0.isEmpty }
+            receiver.set(.slow(.seconds(7)))
+            try await Task.sleep(for: .seconds(3))
+            receiver.set(.ok)
+            let received = try await receiver.wait("every member's event delivered", timeout: .seconds(90)) { all in
+                let delivered = Set(all.compactMap { $0.data["member_id"] as? String })
+                return delivered.isSuperset(of: members)
+            }
+            #expect(verified(received, secret: secret))
+            // Every repeat is the same event (same id, same body); five events, no more.
+            let byID = Dictionary(grouping: received, by: \.eventID)
+            #expect(byID.count == 5)
+            #expect(byID.values.allSatisfy { Set($0.map(\.body)).count == 1 })
+            // The slow answer came after the sender gave up: that delivery goes once more.
+            var deliveries: [[String: Any]] = []
+            let deadline = ContinuousClock.now + .seconds(60)
+            repeat {
+                try await Task.sleep(for: .milliseconds(200))
+                let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: admin)
+                deliveries = try #require(page.body["deliveries"] as? [[String: Any]])
+            } while ContinuousClock.now < deadline && !deliveries.allSatisfy { $0["state"] as? String == "delivered" }
+            #expect(deliveries.count == 5 && deliveries.allSatisfy { $0["state"] as? String == "delivered" })
+            #expect(Set(receiver.received.map(\.eventID)).count == 5)
+            let errors = deliveries.flatMap { ($0["history"] as? [[String: Any]] ?? []).compactMap { $0["error"] as? String } }
+            #expect(errors.contains { $0.contains("cannot connect") }, "\(errors)")
+            #expect(errors.contains { $0.contains("answered 500") }, "\(errors)")
+            #expect(errors.contains { $0.contains("no answer in time") }, "\(errors)")
+        }
+    }
+
+    @Test("two instances on one database deliver each event once")
+    func twoInstances() async throws {
+        let receiver = WebhookReceiver(port: TestEnvironment.freePort())
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await withApplication(Self.adjust) { client, url in
+            var configuration = try testConfiguration(databaseURL: url)
+            Self.adjust(&configuration)
+            try await testBounded(try await buildApplication(configuration, recognizers: .testRecognizer)) { second in
+                try await untilReady(second)
+                let admin = try await client.accessToken()
+                _ = try await Self.register(client, token: admin, url: receiver.url, events: ["member.created"])
+                let otherAdmin = try await second.accessToken()
+                for i in 0..<40 {
+                    let (instance, token) = i % 2 == 0 ? (client, admin) : (second, otherAdmin)
+                    #expect(try await instance.json(.post, "/api/v1/members", token: token,
+                                                    body: ["name": "Member \(i)"]).status == .created)
+                }
+                let received = try await receiver.wait("forty events") { $0.count >= 40 }
+                try await Task.sleep(for: .seconds(1))
+                #expect(receiver.received.count == 40)
+                #expect(Set(received.map(\.eventID)).count == 40)
+            }
+        }
+    }
+
+    @Test("URLs: https only unless allowed, no private or loopback address unless allowed, known events only; admins only")
+    func refusedURLs() async throws {
+        try await withApplication { client, _ in
+            let admin = try await client.accessToken()
+            for (url, why) in [("http://example.com/hook", "https"), ("https://127.0.0.1/hook", "private"),
+                               ("https://10.1.2.3/hook", "private"), ("https://169.254.169.254/latest", "private"),
+                               ("https://[::1]/hook", "private"), ("https://[::ffff:192.168.0.1]/hook", "private"),
+                               ("https://user:pw@example.com/hook", "credentials"), ("ftp://example.com", "https")] {
+                let answer = try await client.json(.post, "/api/v1/webhooks", token: admin,
+                                                   body: ["url": url, "events": ["checkin.recorded"]])
+                #expect(answer.status == .badRequest && answer.body["code"] as? String == "invalid_field",
+                        "\(url): \(answer.body)")
+                #expect((answer.body["detail"] as? String)?.contains(why) == true, "\(url): \(answer.body)")
+            }
+            let unknown = try await client.json(.post, "/api/v1/webhooks", token: admin,
+                                                body: ["url": "https://example.com/hook", "events": ["member.eaten"]])
+            #expect(unknown.status == .badRequest)
+            // A name that resolves to loopback is refused when connecting (after DNS), not only when registered.
+            let (endpoint, _) = try await Self.register(client, token: admin, url: "https://localhost:9/hook",
+                                                        events: ["member.created"])
+            #expect(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Grace"]).status == .created)
+            let deadline = ContinuousClock.now + .seconds(20)
+            var errors: [String] = []
+            while ContinuousClock.now < deadline && errors.isEmpty {
+                try await Task.sleep(for: .milliseconds(200))
+                let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: admin)
+                errors = (page.body["deliveries"] as? [[String: Any]] ?? []).flatMap {
+                    ($0["history"] as? [[String: Any]] ?? []).compactMap { $0["error"] as? String }
+                }
+            }
+            #expect(errors.first?.contains("loopback, private") == true, "\(errors)")
+            // Operators and kiosks have no say over webhooks.
+            let operatorAnswer = try await client.json(.post, "/api/v1/users", token: admin, body: [
+                "username": "op-hooks", "password": "correct horse battery staple", "role": "operator"])
+            #expect(operatorAnswer.status == .created)
+            let operatorToken = try await client.accessToken(username: "op-hooks")
+            #expect(try await client.json(.get, "/api/v1/webhooks", token: operatorToken).status == .forbidden)
+        }
+    }
+}
