@@ -108,11 +108,12 @@ let package = Package(
             ]
         ),
 
-        // Webhooks: the outbox's dispatcher (signed, retried, SSRF-guarded sends over NIO) and the event catalogue.
+        // Webhooks: the outbox's dispatcher (signed, retried, SSRF-guarded sends over NIO), the event catalogue, and the
+        // validation call asked before a check-in.
         .target(
             name: "Webhooks",
             dependencies: [
-                "Storage",
+                "Storage", "UseCases",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -103,7 +103,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         usernameLimiter: usernameLimiter
     ).addRoutes(to: api.group("auth"))
     let organizations = OrganizationStore(database: services.database, logger: logger)
-    OrganizationsController(organizations: organizations).addRoutes(to: api.group("organizations"))
+    OrganizationsController(organizations: organizations, validationPolicy: configuration.webhooks.addressPolicy)
+        .addRoutes(to: api.group("organizations"))
     UsersController(users: users, bcryptCost: configuration.bcryptCost, passwordChecks: loginLimiter,
                     usernameRefusals: TokenBucketLimiter(perMinute: 1, burst: share(10)))
         .addRoutes(to: api.group("users"))
@@ -121,7 +122,12 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         pins: pins, liveness: LivenessCheck(settings: configuration.liveness),
         attempts: AttemptLog(store: CheckinAttemptStore(database: services.database, logger: logger), metrics: metrics),
         codeLimiter: TokenBucketLimiter(perMinute: share(10), burst: share(5)),
-        dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes
+        dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes,
+        validator: HTTPCheckinValidator(
+            organizations: organizations,
+            sender: try WebhookSender(policy: configuration.webhooks.addressPolicy,
+                                      timeout: configuration.webhooks.validationTimeout, maxResponseBytes: 2048),
+            admitOnError: configuration.webhooks.validationAdmitsOnError, logger: logger)
     ).addRoutes(to: api)
     WebhooksController(
         store: WebhookStore(database: services.database, logger: logger), policy: configuration.webhooks.addressPolicy

@@ -19,6 +19,8 @@ public struct OrganizationStore: Sendable {
         public var timeZone: String
         /// Whether a kiosk's check-in must be a head turn the service asked for (`Liveness`).
         public var liveness: LivenessPolicy
+        /// Asked before each recognised member is checked in (nil: nobody is asked).
+        public var checkinValidationURL: String?
         public var createdAt: Date
     }
 
@@ -29,14 +31,15 @@ public struct OrganizationStore: Sendable {
     }
 
     /// Every query of `organizations(_:)` selects these, in this order.
-    static let columns = "id, name, time_zone, liveness, created_at"
+    static let columns = "id, name, time_zone, liveness, checkin_validation_url, created_at"
 
     func organizations(_ query: PostgresQuery) async throws -> [Organization] {
         var found: [Organization] = []
-        for (id, name, timeZone, liveness, created)
-            in try await database.query(query, logger: logger).decode((UUID, String, String, String, Date).self) {
+        for (id, name, timeZone, liveness, validationURL, created)
+            in try await database.query(query, logger: logger).decode((UUID, String, String, String, String?, Date).self) {
             found.append(Organization(id: id, name: name, timeZone: timeZone,
-                                      liveness: LivenessPolicy(rawValue: liveness) ?? .challenge, createdAt: created))
+                                      liveness: LivenessPolicy(rawValue: liveness) ?? .challenge,
+                                      checkinValidationURL: validationURL, createdAt: created))
         }
         return found
     }
@@ -98,6 +101,36 @@ public struct OrganizationStore: Sendable {
             )
             SELECT \(unescaped: Self.columns) FROM updated
             """).first
+    }
+
+    /// Sets the URL asked before each check-in with the secret its requests are signed with, or removes both (nil),
+    /// with an `organization_updated` audit entry; nil when there is no such organisation.
+    public func setCheckinValidation(
+        _ id: UUID, url: String?, secret: String?, actor: UUID?
+    ) async throws -> Organization? {
+        try await organizations(
+            """
+            WITH updated AS (
+                UPDATE organizations SET checkin_validation_url = \(url), checkin_validation_secret = \(secret)
+                WHERE id = \(id)
+                RETURNING \(unescaped: Self.columns)
+            ), audit AS (
+                INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)
+                SELECT id, \(actor), 'organization_updated', name,
+                       jsonb_build_object('checkin_validation_url', checkin_validation_url) FROM updated
+            )
+            SELECT \(unescaped: Self.columns) FROM updated
+            """).first
+    }
+
+    /// The organisation's validation call: its URL and secret (nil: none set).
+    public func checkinValidation(of id: UUID) async throws -> (url: String, secret: String)? {
+        let rows = try await database.query(
+            """
+            SELECT checkin_validation_url, checkin_validation_secret FROM organizations
+            WHERE id = \(id) AND checkin_validation_url IS NOT NULL
+            """, logger: logger)
+        return try rows.firstRow((String, String).self)
     }
 
     /// Whether PostgreSQL, which computes the organisation's days, knows the time zone `name` (IANA, any case).

@@ -21,6 +21,8 @@ public struct CheckIn: Sendable {
     let liveness: LivenessCheck
     /// `CHECKIN_DEDUP_SECONDS`.
     let dedupSeconds: Int
+    /// Asked before a recognised member is checked in (staff check-ins are not asked: they are the override).
+    let validator: (any CheckinValidator)?
 
     /// Candidates a confirmation names at most, tries it allows, and how long it waits.
     public static let maxCandidates = 3
@@ -36,8 +38,10 @@ public struct CheckIn: Sendable {
 
     public init(
         model: ModelContext, checkins: CheckinStore, confirmations: CheckinConfirmationStore,
-        challenges: CheckinChallengeStore, pins: PINHashing, liveness: LivenessCheck, dedupSeconds: Int
+        challenges: CheckinChallengeStore, pins: PINHashing, liveness: LivenessCheck, dedupSeconds: Int,
+        validator: (any CheckinValidator)? = nil
     ) {
+        self.validator = validator
         self.model = model
         self.checkins = checkins
         self.confirmations = confirmations
@@ -52,6 +56,8 @@ public struct CheckIn: Sendable {
         public var member: MemberName
         /// False when this is the member's check-in of a moment ago, returned again.
         public var created: Bool
+        /// What the organisation's validation call said (`notAsked` when none is set).
+        public var validation: CheckinValidation = .notAsked
     }
 
     public enum Outcome: Sendable {
@@ -70,6 +76,9 @@ public struct CheckIn: Sendable {
         /// The frames of a challenge are not one live head turning the asked way (with what the check measured);
         /// nobody was looked for.
         case livenessFailed(LivenessRefusal, LivenessMeasures?)
+        /// The organisation's validation call refused the member (its message), or gave no answer and
+        /// `CHECKIN_VALIDATION_ON_ERROR` is `refuse`; nothing is recorded as a check-in.
+        case refusedByValidator(MemberName, CheckinValidation, distance: Float?)
     }
 
     /// 1:N: the photo's largest face against the organisation's gallery.
@@ -119,7 +128,7 @@ public struct CheckIn: Sendable {
         switch rule.decide(candidates) {
         case .match(let best):
             // A member erased a moment ago is nobody.
-            return try await admit(best.member, organization: organization, distance: best.distance) {
+            return try await admit(best.member, organization: organization, distance: best.distance, method: .face) {
                 try await checkins.record(
                     organization: organization, member: best.member, face: best.face, distance: best.distance,
                     similarity: best.similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy)
@@ -179,7 +188,7 @@ public struct CheckIn: Sendable {
             hashes.keys.filter { $0 != member.member }, organization: organization)
         try await confirmations.remove(id)
         try await model.members.resetPINFailures(member.member, organization: organization)
-        return try await admit(member.member, organization: organization, distance: member.distance) {
+        return try await admit(member.member, organization: organization, distance: member.distance, method: .facePIN) {
             try await checkins.record(
                 organization: organization, member: member.member, face: member.face, distance: member.distance,
                 similarity: 1 - member.distance, dedupSeconds: dedupSeconds, recordedBy: account, method: .facePIN)
@@ -208,7 +217,7 @@ public struct CheckIn: Sendable {
             return .noMatch(nearest: nil)
         }
         try await model.members.resetCodeTries(member, organization: organization)
-        return try await admit(member, organization: organization, distance: best.distance) {
+        return try await admit(member, organization: organization, distance: best.distance, method: .codeFace) {
             try await checkins.record(
                 organization: organization, member: member, face: best.id, distance: best.distance,
                 similarity: 1 - best.distance, dedupSeconds: dedupSeconds, recordedBy: recordedBy, method: .codeFace)
@@ -222,16 +231,17 @@ public struct CheckIn: Sendable {
         guard (1...500).contains(trimmed.unicodeScalars.count) else {
             throw UseCaseError.invalidField("reason", "1 to 500 characters: why staff checked the member in")
         }
-        guard let outcome = try await admit(member, organization: organization, distance: nil, record: {
+        guard let outcome = try await admit(member, organization: organization, distance: nil, method: .manual, record: {
             try await checkins.recordManual(organization: organization, member: member, reason: trimmed,
                                             dedupSeconds: dedupSeconds, recordedBy: staff)
         }) else { throw UseCaseError.notFound("member") }
         return outcome
     }
 
-    /// Checks the member in with `record` when their membership is active; nil when there is no such member.
+    /// Checks the member in with `record` when their membership is active and the organisation's validation call (for
+    /// every `method` but staff's) does not refuse; nil when there is no such member.
     private func admit(
-        _ member: UUID, organization: UUID, distance: Float?,
+        _ member: UUID, organization: UUID, distance: Float?, method: CheckinMethod,
         record: () async throws -> (checkin: CheckinStore.Checkin, created: Bool)
     ) async throws -> Outcome? {
         guard let admission = try await model.members.admission(of: member, organization: organization) else {
@@ -239,8 +249,14 @@ public struct CheckIn: Sendable {
         }
         let name = MemberName(id: member, name: admission.name, externalID: admission.externalID)
         if let reason = admission.inactive { return .membershipInactive(name, reason, distance: distance) }
+        var validation = CheckinValidation.notAsked
+        if method != .manual, let validator {
+            validation = await validator.validate(
+                CheckinValidationRequest(organization: organization, member: name, method: method, distance: distance))
+            guard validation.admits else { return .refusedByValidator(name, validation, distance: distance) }
+        }
         let (checkin, created) = try await record()
-        return .checkedIn(Result(checkin: checkin, member: name, created: created))
+        return .checkedIn(Result(checkin: checkin, member: name, created: created, validation: validation))
     }
 }
 

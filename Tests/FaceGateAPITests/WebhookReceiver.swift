@@ -6,10 +6,11 @@ import ServiceLifecycle
 import Synchronization
 
 /// A real HTTP server the webhook tests send to: it records every request (headers and body) and answers as its
-/// `mode` says — 200, 500, or 200 after a pause longer than the sender waits. Started on a port of its own; stopped
+/// `mode` says — 200, 500, 200 after a pause longer than the sender waits, or 403 with a message (a validation call's
+/// refusal). Started on a port of its own; stopped
 /// and started again on the same port, it is a receiver that was down.
 final class WebhookReceiver: Sendable {
-    enum Mode: Sendable { case ok, failing, slow(Duration) }
+    enum Mode: Sendable { case ok, failing, slow(Duration), refusing(String) }
 
     struct Received: Sendable {
         var signature: String
@@ -42,8 +43,13 @@ final class WebhookReceiver: Sendable {
                 eventID: request.headers[HTTPField.Name("Facegate-Event-Id")!] ?? "",
                 body: Array(buffer: body))
             state.withLock { $0.received.append(received) }
-            if case .failing = mode { return Response(status: .internalServerError) }
-            return Response(status: .ok)
+            switch mode {
+            case .failing: return Response(status: .internalServerError)
+            case .refusing(let message):
+                return Response(status: .forbidden, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: #"{"message": "\#(message)"}"#)))
+            case .ok, .slow: return Response(status: .ok)
+            }
         }
         let listening = AsyncStream<Void>.makeStream()
         var logger = Logger(label: "webhook-receiver")

@@ -2,6 +2,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import ImageDecoding
 import PostgresNIO
 import Storage
 import TestSupport
@@ -207,6 +208,87 @@ struct WebhookTests {
             #expect(operatorAnswer.status == .created)
             let operatorToken = try await client.accessToken(username: "op-hooks")
             #expect(try await client.json(.get, "/api/v1/webhooks", token: operatorToken).status == .forbidden)
+        }
+    }
+
+    /// A photo the test recognizer finds one large, sharp face in (a texture: the same bytes, the same embedding).
+    static func photo(_ seed: UInt8) -> [UInt8] {
+        let (width, height) = (200, 200)
+        var pixels: [UInt8] = []
+        for y in 0..<height {
+            for x in 0..<width {
+                pixels += [UInt8(truncatingIfNeeded: x * 7 ^ y * 13) &+ seed, UInt8(truncatingIfNeeded: x * y), seed &* 3]
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels).pngData()
+    }
+
+    static func post(_ client: any TestClientProtocol, _ uri: String, token: String, png: [UInt8]) async throws
+        -> (status: HTTPResponse.Status, body: [String: Any]) {
+        try await client.execute(uri: uri, method: .post,
+                                 headers: [.authorization: "Bearer \(token)", .contentType: "image/png"],
+                                 body: ByteBuffer(bytes: png)) { response in
+            (response.status, (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:])
+        }
+    }
+
+    @Test("""
+        the validation call: a 403's message refuses the recognised member (nothing checked in, on the attempt record), \
+        a 2xx admits, a timeout follows CHECKIN_VALIDATION_ON_ERROR; its requests are signed with the organisation's secret
+        """)
+    func validationCall() async throws {
+        let receiver = WebhookReceiver(port: TestEnvironment.freePort())
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        for admitOnError in [false, true] {
+            try await withApplication({ configuration in
+                Self.adjust(&configuration)
+                configuration.webhooks.validationAdmitsOnError = admitOnError
+            }) { client, _ in
+                let admin = try await client.accessToken()
+                let organization = try #require(
+                    try await client.json(.get, "/api/v1/auth/me", token: admin).body["organization_id"] as? String)
+                let set = try await client.json(.patch, "/api/v1/organizations/\(organization)", token: admin,
+                                                body: ["checkin_validation_url": receiver.url])
+                #expect(set.status == .ok && set.body["checkin_validation_url"] as? String == receiver.url, "\(set.body)")
+                let secret = try #require(set.body["checkin_validation_secret"] as? String)
+                #expect(try await client.json(.get, "/api/v1/organizations/\(organization)", token: admin)
+                    .body["checkin_validation_secret"] == nil)
+                let member = try #require(try await client.json(.post, "/api/v1/members", token: admin,
+                                                                body: ["name": "Grace Hopper"]).body["id"] as? String)
+                let face = Self.photo(7)
+                let enrolled = try await Self.post(client, "/api/v1/members/\(member)/faces", token: admin, png: face)
+                try #require(enrolled.status == .created, "\(enrolled.body)")
+
+                let before = receiver.received.count
+                receiver.set(.refusing("Your fee is overdue: please see the desk"))
+                let refused = try await Self.post(client, "/api/v1/checkins", token: admin, png: face)
+                #expect(refused.status == .forbidden && refused.body["code"] as? String == "checkin_refused_by_validator")
+                #expect(refused.body["detail"] as? String == "Your fee is overdue: please see the desk", "\(refused.body)")
+                let asked = try #require(receiver.received.dropFirst(before).first)
+                #expect(asked.type == "checkin.validation" && asked.data["name"] as? String == "Grace Hopper")
+                #expect(verified([asked], secret: secret))
+
+                receiver.set(.slow(.seconds(2)))
+                let slow = try await Self.post(client, "/api/v1/checkins", token: admin, png: face)
+                if admitOnError {
+                    #expect(slow.status == .created, "\(slow.body)")
+                } else {
+                    #expect(slow.status == .forbidden && slow.body["code"] as? String == "checkin_refused_by_validator")
+                    receiver.set(.ok)
+                    #expect(try await Self.post(client, "/api/v1/checkins", token: admin, png: face).status == .created)
+                }
+                let attempts = try await client.json(.get, "/api/v1/checkins/attempts", token: admin)
+                let outcomes = (attempts.body["attempts"] as? [[String: Any]] ?? []).map { $0["outcome"] as? String }
+                #expect(outcomes == ["checked_in", "checkin_refused_by_validator"]
+                    + (admitOnError ? [] : ["checkin_refused_by_validator"]).reversed(), "\(outcomes)")
+                let reasons = (attempts.body["attempts"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+                #expect(reasons.contains("Your fee is overdue: please see the desk"))
+                #expect(reasons.contains { $0.contains("no answer in time") }, "\(reasons)")
+                let removed = try await client.json(.patch, "/api/v1/organizations/\(organization)", token: admin,
+                                                    body: ["checkin_validation_url": NSNull()])
+                #expect(removed.status == .ok && removed.body["checkin_validation_url"] is NSNull)
+            }
         }
     }
 }

@@ -96,8 +96,9 @@ public struct AppConfiguration: Sendable {
     }
     /// `METRICS_TOKEN`: when set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     public var metricsToken: String?
-    /// Webhook deliveries: `WEBHOOK_RETRY_HOURS`, `WEBHOOK_RETRY_INITIAL_SECONDS`, `WEBHOOK_ALLOW_HTTP`,
-    /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS`.
+    /// Webhook deliveries and the validation call: `WEBHOOK_RETRY_HOURS`, `WEBHOOK_RETRY_INITIAL_SECONDS`,
+    /// `WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOW_PRIVATE_NETWORKS`, `CHECKIN_VALIDATION_TIMEOUT_MS`,
+    /// `CHECKIN_VALIDATION_ON_ERROR`.
     public var webhooks = WebhookSettings()
 }
 
@@ -112,6 +113,10 @@ public struct WebhookSettings: Sendable {
     /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS`: endpoints may resolve to loopback, private or link-local addresses (receivers
     /// on the premises).
     public var allowPrivateNetworks = false
+    /// `CHECKIN_VALIDATION_TIMEOUT_MS`: how long a check-in waits for the organisation's validation call.
+    public var validationTimeout: Duration = .milliseconds(750)
+    /// `CHECKIN_VALIDATION_ON_ERROR`: `admit` or `refuse` (the default) when the validation call gives no usable answer.
+    public var validationAdmitsOnError = false
 
     public init() {}
 
@@ -194,6 +199,11 @@ extension AppConfiguration {
         let webhookInitialSeconds = reader.integer("WEBHOOK_RETRY_INITIAL_SECONDS", default: 10, in: 1...3600)
         let webhookHTTP = reader.boolean("WEBHOOK_ALLOW_HTTP", default: false)
         let webhookPrivate = reader.boolean("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default: false)
+        let validationMilliseconds = reader.integer("CHECKIN_VALIDATION_TIMEOUT_MS", default: 750, in: 50...10_000)
+        let validationOnError = reader.value("CHECKIN_VALIDATION_ON_ERROR")?.lowercased() ?? "refuse"
+        if !["admit", "refuse"].contains(validationOnError) {
+            reader.problem("CHECKIN_VALIDATION_ON_ERROR must be admit or refuse")
+        }
         let metricsToken = reader.env["METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let metricsToken, metricsToken.utf8.count < 16 {
             reader.problem("METRICS_TOKEN must have at least 16 characters (or be unset)")
@@ -204,7 +214,7 @@ extension AppConfiguration {
               let databaseWaitMilliseconds, let statementMilliseconds, let shutdownSeconds, let readyPerMinute,
               let idleSeconds, let bodySeconds, let instances, let graceSeconds, let auditDays, let checkinDays, let attemptDays,
               let inflightBytes, let minTurn, let webhookHours, let webhookInitialSeconds, let webhookHTTP,
-              let webhookPrivate
+              let webhookPrivate, let validationMilliseconds
         else { throw ConfigurationError(problems: reader.problems) }
         self.init(
             databaseURL: databaseURL, host: host, port: port, secretKey: secretKey, biometricEncryptionKey: biometricKey,
@@ -233,6 +243,8 @@ extension AppConfiguration {
         webhooks.initialBackoff = .seconds(webhookInitialSeconds)
         webhooks.allowHTTP = webhookHTTP
         webhooks.allowPrivateNetworks = webhookPrivate
+        webhooks.validationTimeout = .milliseconds(validationMilliseconds)
+        webhooks.validationAdmitsOnError = validationOnError == "admit"
     }
 
     /// Only what the database commands need (`facegate migrate`).

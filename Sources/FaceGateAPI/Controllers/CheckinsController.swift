@@ -27,6 +27,8 @@ struct CheckinsController {
     let codeLimiter: TokenBucketLimiter
     let dedupSeconds: Int
     let maxImageBytes: Int
+    /// The organisations' validation calls, asked before a recognised member is checked in.
+    let validator: (any CheckinValidator)?
 
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         api.post("checkins", use: checkIn)
@@ -76,7 +78,7 @@ struct CheckinsController {
 
     var useCase: CheckIn {
         CheckIn(model: model.current.context, checkins: checkins, confirmations: confirmations, challenges: challenges,
-                pins: pins, liveness: liveness, dedupSeconds: dedupSeconds)
+                pins: pins, liveness: liveness, dedupSeconds: dedupSeconds, validator: validator)
     }
 
     /// `POST /checkins/challenges`: a liveness challenge for this account, 201 `{challenge_id, turn, expires_in}`.
@@ -168,6 +170,10 @@ struct CheckinsController {
         var attempt = attempt
         switch outcome {
         case .checkedIn(let result):
+            if let asked = result.validation.result {
+                attempts.metrics.recordCheckinValidation(result: asked)
+                if case .failed(let reason, _) = result.validation { attempt.reason = "validation failed, admitted: \(reason)" }
+            }
             await attempts.record(
                 attempt, outcome: result.created ? "checked_in" : "repeat", member: result.member.id,
                 distance: result.checkin.distance, checkin: result.checkin.id, logger: context.logger)
@@ -199,6 +205,17 @@ struct CheckinsController {
             await attempts.record(attempt, outcome: "pin_ambiguous", member: candidates.first, logger: context.logger)
             throw Problem(.conflict, code: "pin_ambiguous",
                           detail: "this PIN and face fit more than one member: please see the front desk")
+        case .refusedByValidator(let member, let validation, let distance):
+            let problem = Problem.refusedByValidator(member, validation)
+            attempts.metrics.recordCheckinValidation(result: validation.result ?? "refused")
+            attempt.reason = switch validation {
+            case .refused(let message): message.isEmpty ? nil : message
+            case .failed(let reason, _): "validation failed, refused: \(reason)"
+            default: nil
+            }
+            await attempts.record(attempt, outcome: problem.code, member: member.id, distance: distance,
+                                  logger: context.logger)
+            throw problem
         case .livenessFailed(let refusal, let measures):
             attempt.reason = refusal.rawValue
             if let m = measures {
@@ -419,6 +436,17 @@ extension Problem {
         }
         return Problem(.unprocessableContent, code: "liveness_failed", detail: detail,
                        extensions: ["reason": .string(refusal.rawValue)])
+    }
+
+    /// 403 `checkin_refused_by_validator`: the organisation's own software refused the recognised member (its
+    /// `message`, shown on the kiosk), or gave no answer and CHECKIN_VALIDATION_ON_ERROR is `refuse`.
+    static func refusedByValidator(_ member: MemberName, _ validation: CheckinValidation) -> Problem {
+        var message = "the check-in could not be confirmed: please see the front desk"
+        if case .refused(let said) = validation, !said.isEmpty { message = said }
+        return Problem(.forbidden, code: "checkin_refused_by_validator", detail: message, extensions: [
+            "message": .string(message),
+            "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),
+        ])
     }
 
     /// 403 `membership_inactive`: the member was recognised (or named by staff) but may not come in now; the member's

@@ -1,12 +1,15 @@
 import Foundation
 import Hummingbird
 import Storage
+import Webhooks
 
 /// `/api/v1/organizations`: the super admin's list and creation of organisations (tenants), and an organisation's
 /// settings (its time zone and liveness policy), which its own admins may change too and every account of it may read
 /// (a kiosk reads whether it must ask for a head turn).
 struct OrganizationsController {
     let organizations: OrganizationStore
+    /// Where a validation call may go (as webhooks).
+    let validationPolicy: WebhookAddressPolicy
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
@@ -20,14 +23,34 @@ struct OrganizationsController {
         var name: String
         var timeZone: String
         var liveness: String
+        var checkinValidationUrl: String?
+        /// Shown once: when the validation URL is set.
+        var checkinValidationSecret: String?
         var createdAt: Date
 
-        init(_ organization: OrganizationStore.Organization) {
+        init(_ organization: OrganizationStore.Organization, validationSecret: String? = nil) {
             id = organization.id
             name = organization.name
             timeZone = organization.timeZone
             liveness = organization.liveness.rawValue
+            checkinValidationUrl = organization.checkinValidationURL
+            checkinValidationSecret = validationSecret
             createdAt = organization.createdAt
+        }
+
+        /// `checkin_validation_url` is written as null when none is set.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(name, forKey: .name)
+            try container.encode(timeZone, forKey: .timeZone)
+            try container.encode(liveness, forKey: .liveness)
+            try container.encode(checkinValidationUrl, forKey: .checkinValidationUrl)
+            try container.encodeIfPresent(checkinValidationSecret, forKey: .checkinValidationSecret)
+            try container.encode(createdAt, forKey: .createdAt)
+        }
+        enum CodingKeys: String, CodingKey {
+            case id, name, timeZone, liveness, checkinValidationUrl, checkinValidationSecret, createdAt
         }
     }
 
@@ -35,7 +58,22 @@ struct OrganizationsController {
         var name: String?
         var timeZone: String?
         var liveness: String?
-        enum CodingKeys: String, CodingKey { case name, timeZone = "time_zone", liveness }
+        /// Absent: unchanged; null: removed; a URL: set, with a new secret.
+        var checkinValidationURL: String??
+        enum CodingKeys: String, CodingKey {
+            case name, timeZone = "time_zone", liveness, checkinValidationURL = "checkin_validation_url"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            timeZone = try container.decodeIfPresent(String.self, forKey: .timeZone)
+            liveness = try container.decodeIfPresent(String.self, forKey: .liveness)
+            if container.contains(.checkinValidationURL) {
+                checkinValidationURL = try container.decodeNil(forKey: .checkinValidationURL)
+                    ? .some(nil) : .some(try container.decode(String.self, forKey: .checkinValidationURL))
+            }
+        }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -52,7 +90,7 @@ struct OrganizationsController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.superAdmin()
-        let all = try await organizations.list().map(OrganizationView.init)
+        let all = try await organizations.list().map { OrganizationView($0) }
         return try JSONResponse.encode(["organizations": all], status: .ok)
     }
 
@@ -68,10 +106,30 @@ struct OrganizationsController {
         guard body.name == nil else { throw Problem.invalidField("name", "an organisation's name does not change") }
         var timeZone: String?
         if let asked = body.timeZone { timeZone = try await knownTimeZone(asked) }
-        guard let updated = try await organizations.update(
-            id, timeZone: timeZone, liveness: try Self.liveness(body.liveness), actor: try context.account().id)
+        var validation: (url: String?, secret: String?)?
+        if let asked = body.checkinValidationURL {
+            if let url = asked?.trimmingCharacters(in: .whitespaces) {
+                do {
+                    _ = try validationPolicy.target(url)
+                } catch let refusal as WebhookAddressPolicy.Refusal {
+                    throw Problem.invalidField("checkin_validation_url", refusal.description)
+                }
+                validation = (url, WebhookSignature.newSecret())
+            } else {
+                validation = (nil, nil)
+            }
+        }
+        let actor = try context.account().id
+        guard var updated = try await organizations.update(
+            id, timeZone: timeZone, liveness: try Self.liveness(body.liveness), actor: actor)
         else { throw Problem.notFound("organization") }
-        return try JSONResponse.encode(OrganizationView(updated), status: .ok)
+        if let validation {
+            guard let changed = try await organizations.setCheckinValidation(
+                id, url: validation.url, secret: validation.secret, actor: actor)
+            else { throw Problem.notFound("organization") }
+            updated = changed
+        }
+        return try JSONResponse.encode(OrganizationView(updated, validationSecret: validation?.secret), status: .ok)
     }
 
     /// `challenge` or `off`.

@@ -48,6 +48,15 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
         ).increment()
     }
 
+    /// One validation call before a check-in, by its result (`admitted`, `refused`, `error_admitted`, `error_refused`).
+    func recordCheckinValidation(result: String) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "facegate", metricName: "checkin_validations", unitName: "total",
+                              helpText: "Validation calls before a check-in, by result"),
+            labels: [("result", result)]
+        ).increment()
+    }
+
     /// One webhook delivery attempt by its result (`delivered`, `retry`, `failed`).
     func webhookAttempt(result: String) {
         registry.makeCounter(

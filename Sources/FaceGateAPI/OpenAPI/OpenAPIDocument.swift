@@ -85,7 +85,11 @@ enum OpenAPIDocument {
                     its liveness policy: challenge (a kiosk checks in with a head turn) or off (its terminals bring \
                     their own liveness) (super admin; an admin their own)
                     """, tag: "organizations", parameters: [pathID("id")],
-                            body: json(["time_zone": string, "liveness": livenessSchema]),
+                            body: json(["time_zone": string, "liveness": livenessSchema,
+                                        "checkin_validation_url": ["type": ["string", "null"], "description": """
+                                            asked before each recognised member is checked in (null: nobody); \
+                                            setting it answers checkin_validation_secret once
+                                            """]]),
                             responses: ["200": ref("Organization"), "400": problem("invalid_field")]),
             ],
             "/api/v1/users": [
@@ -434,7 +438,10 @@ enum OpenAPIDocument {
             "TokenPair": schema(["access_token": string, "refresh_token": string, "token_type": string,
                                  "expires_in": ["type": "integer"]]),
             "Organization": schema(["id": uuidOut, "name": string, "time_zone": string,
-                                    "liveness": livenessSchema, "created_at": dateTime]),
+                                    "liveness": livenessSchema, "checkin_validation_url": ["type": ["string", "null"]],
+                                    "checkin_validation_secret": ["type": "string", "description": "when set only"],
+                                    "created_at": dateTime],
+                                   required: ["id", "name", "time_zone", "liveness", "checkin_validation_url", "created_at"]),
             "Webhook": schema(["id": uuidOut, "url": string, "description": string, "events": webhookEvents,
                                "enabled": boolean, "disabled_reason": ["type": ["string", "null"]],
                                "previous_secret_until": ["type": ["string", "null"], "format": "date-time"],

@@ -6,10 +6,20 @@ extension Migration {
     /// made the change — and a delivery is queued for every enabled endpoint of the organisation that subscribed to its
     /// type. `ordering_key` (the member) keeps one member's events in order per endpoint; `seq` is the events' commit
     /// order within a key. An erasure removes the member's personal data from the events still kept.
+    ///
+    /// And the validation call each organisation may set: the URL asked before a recognised member is checked in, and
+    /// the secret its requests are signed with.
     static let v15Webhooks = Migration(
         version: 15,
         name: "webhooks",
         statements: [
+            """
+            ALTER TABLE organizations
+                ADD COLUMN checkin_validation_url text CHECK (length(checkin_validation_url) BETWEEN 8 AND 2000),
+                ADD COLUMN checkin_validation_secret text,
+                ADD CONSTRAINT organizations_validation_secret
+                    CHECK ((checkin_validation_url IS NULL) = (checkin_validation_secret IS NULL))
+            """,
             """
             CREATE TABLE webhook_endpoints (
                 id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
