@@ -379,6 +379,57 @@ def test_kiosk_greets_a_member_whose_membership_is_paused_and_sends_them_to_the_
     assert len(checkins) == 1  # the welcome's, nothing for the paused visit
 
 
+@pytest.fixture(scope="module")
+def validated_gym(services):
+    """A gym whose own software is asked before each check-in (its validation call, a real HTTP server here) and
+    refuses with a message for the member; the member is Barack Obama; its kiosk shows a still photo."""
+    import http.server
+    import threading
+
+    asked = []
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = json.dumps({"message": "Your direct debit bounced: please see the desk"}).encode()
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    service = services.start(env={"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"})
+    org, tokens = service.organization("Validated Gym", roles=("admin", "kiosk"))
+    set_liveness(service, org, "off", tokens["admin"])
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/validate"
+    answer = service.api("PATCH", f"/organizations/{org}", {"checkin_validation_url": url}, tokens["admin"])
+    assert answer.status == 200 and answer.json()["checkin_validation_secret"].startswith("whsec_"), answer.body
+    member = service.member(tokens["admin"], "Barack Obama")
+    assert service.enrol(tokens["admin"], member, open(face("face_recognition/obama/obama.jpg"), "rb").read()).status == 201
+    yield {"service": service, "url": f"http://127.0.0.1:{service.port}", "member": member, "tokens": tokens,
+           "asked": asked}
+    receiver.shutdown()
+
+
+def test_kiosk_shows_the_gyms_own_refusal(validated_gym):
+    with open_kiosk(validated_gym["url"], "face_recognition/obama/obama2.jpg", "validated-gym-kiosk") as page:
+        state, text, _ = kiosk_outcome(page, {"welcome", "not-recognised", "inactive", "hint", "error"})
+        assert state == "inactive", text
+        assert "Hello, Barack Obama" in text and "Your direct debit bounced: please see the desk" in text, text
+        fits(page, "kiosk-refused-by-validator")
+        assert page.script_errors() == []
+    assert validated_gym["asked"] and validated_gym["asked"][0]["data"]["name"] == "Barack Obama"
+    service, admin = validated_gym["service"], validated_gym["tokens"]["admin"]
+    assert service.api("GET", f"/checkins?member_id={validated_gym['member']}", token=admin).json()["checkins"] == []
+    attempts = service.api("GET", "/checkins/attempts", token=admin).json()["attempts"]
+    assert attempts[0]["outcome"] == "checkin_refused_by_validator", attempts
+
+
 def press(page, digits):
     """Types `digits` on the kiosk's pad with its own keys."""
     for digit in digits:

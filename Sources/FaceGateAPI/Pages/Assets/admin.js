@@ -447,6 +447,7 @@ const METHODS = { face: 'Face', code_face: 'Member number + face', face_pin: 'Fa
 const OUTCOMES = {
   checked_in: 'Checked in', repeat: 'Already checked in', no_match: 'Not recognised',
   needs_confirmation: 'Asked for the PIN', wrong_pin: 'Wrong PIN', membership_inactive: 'Membership not active',
+  checkin_refused_by_validator: 'Refused by the validation call',
   no_face: 'No face', rate_limited: 'Too many tries', pin_ambiguous: 'PIN fits several members',
   liveness_failed: 'Head turn not accepted',
 };

@@ -286,6 +286,8 @@ async function send(attempt) {
   switch (answer.code) {
     case 'membership_inactive':
       return inactive(answer);
+    case 'checkin_refused_by_validator':
+      return refusedByGym(answer);
     case 'no_match':
       if (code) return hold('not-recognised', 'Number and face do not match', 'Please try again, or see the front desk.');
       return hold('not-recognised', 'Not recognised', 'Please see the front desk, or use your member number.');
@@ -378,6 +380,13 @@ function inactive(answer) {
     `${INACTIVE[answer.body && answer.body.reason] || 'Your membership is not active.'} Please see the front desk.`);
 }
 
+/** The gym's own software said no (the validation call): its words for the member, as the service passed them on. */
+function refusedByGym(answer) {
+  const member = answer.body && answer.body.member;
+  hold('inactive', member ? `Hello, ${member.name}` : 'Hello',
+    (answer.body && answer.body.message) || 'Please see the front desk.');
+}
+
 // MARK: - The pads
 
 /** Shows the PIN pad (digits not echoed) or the member number pad; the camera waits meanwhile. */
@@ -435,6 +444,7 @@ async function submitPad() {
   switch (answer.code) {
     case 'wrong_pin': return hold('not-recognised', 'That PIN is not right', 'Please see the front desk.');
     case 'membership_inactive': return inactive(answer);
+    case 'checkin_refused_by_validator': return refusedByGym(answer);
     case 'not_found': return hold('not-recognised', 'That took too long', 'Please look at the camera again.');
     case 'pin_ambiguous': return hold('not-recognised', 'Please see the front desk', 'We could not tell who you are.');
   }
