@@ -472,6 +472,146 @@ def enrol_identities(args, service, admin):
     return probes, {"members": enrolled, "refused_enrolments": refused}
 
 
+# MARK: - Webhooks
+
+
+class HookReceiver:
+    """A webhook receiver in this process: answers 200 at once and notes, per `checkin.recorded` event, when it
+    arrived beside the event's commit time (one clock: the same machine)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.lags, self.count = [], 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                arrived = time.time()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                owner.count += 1
+                event = json.loads(body)
+                if event["type"] == "checkin.recorded":
+                    created = datetime.datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")).timestamp()
+                    owner.lags.append((arrived - created) * 1000)
+
+            def log_message(self, *args):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 1024  # the default 5 drops connections a dispatcher opens at once
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
+
+
+def webhook_phase(args, scratch):
+    """What a webhook costs a check-in: the check-in load at `args.webhook_concurrency` without and with an endpoint
+    for `checkin.recorded` (side by side in one run), the delivery lag from commit to the receiver's 200 under that
+    load, and a backlog of `args.webhook_backlog` events (an outage's) drained while the load runs again."""
+    env = database_env(args, "facegate_bench_webhooks", fresh=True)
+    service = Service(args, env, free_port())
+    service.env.update({"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"})
+    receiver = HookReceiver()
+    try:
+        service.start(expect_faces=0)
+        org, admin, kiosk = service.organization("bench-webhooks")
+        service.set_liveness(org, "off", admin)
+        few = argparse.Namespace(**{**vars(args), "identities": args.webhook_identities})
+        probes, enrolment = enrol_identities(few, service, admin)
+        good = []
+        for path, name in probes:
+            with open(os.path.join(args.faces, path), "rb") as f:
+                status, body = service.call("POST", "/checkins", kiosk, f.read(), "image/jpeg")
+            if status == 201 and body["member"]["name"] == name:
+                good.append(os.path.join(args.faces, path))
+        probe_list = write_list(os.path.join(scratch, "webhook-probes.txt"), good)
+
+        def load():
+            return run([os.environ["FACEGATE_BIN"], "bench", "load", "--url", f"{service.base}/api/v1/checkins",
+                        "--token", kiosk, "--photos", probe_list, "--concurrency", str(args.webhook_concurrency),
+                        "--seconds", str(args.load_seconds), "--warm-up", str(min(3, args.load_seconds)),
+                        "--server-pid", str(service.process.pid)])["levels"][0]
+
+        def row(level):
+            return {"ok_per_s": level["ok_per_s"], "p50_ms": level["latency_ok_ms"]["p50"],
+                    "p99_ms": level["latency_ok_ms"]["p99"], "errors": level["errors"]}
+
+        result = {"concurrency": args.webhook_concurrency, "probes": len(good), "enrolment": enrolment}
+        # Side by side: without, with, and without again (the machine drifts; the baseline is their mean).
+        without = [row(load())]
+        status, endpoint = service.call("POST", "/webhooks", admin, {"url": receiver.url, "events": ["checkin.recorded"]})
+        assert status == 201, endpoint
+        delivered_before = receiver.count
+        receiver.lags.clear()
+        with_hook = row(load())
+        time.sleep(2)  # the last events of the run arrive
+        lags = list(receiver.lags)
+        status, _ = service.call("PATCH", f"/webhooks/{endpoint['id']}", admin, {"enabled": False})
+        assert status == 200
+        without.append(row(load()))
+        baseline = sum(r["p50_ms"] for r in without) / len(without)
+        result.update({
+            "without_webhook": without, "with_webhook": with_hook,
+            "p50_overhead_percent": round((with_hook["p50_ms"] / baseline - 1) * 100, 1),
+            "lag_ms": {"events": len(lags), "p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99),
+                       "max": percentile(lags, 1.0)},
+            "events_delivered": receiver.count - delivered_before,
+        })
+        log(f"webhooks: p50 {with_hook['p50_ms']} ms with, {baseline:.1f} ms without; lag p50 {result['lag_ms']['p50']} ms")
+
+        # A backlog, as after an outage: events and their deliveries written straight into the outbox, then drained
+        # while the check-in load runs.
+        status, _ = service.call("PATCH", f"/webhooks/{endpoint['id']}", admin, {"enabled": True})
+        assert status == 200
+        total = args.webhook_backlog
+        psql_db = lambda sql: subprocess.run(  # noqa: E731
+            [os.environ["PG_SCRIPT"], "psql", "-d", "facegate_bench_webhooks", "-v", "ON_ERROR_STOP=1", "-q", "-A",
+             "-t", "-c", sql], check=True, text=True, stdout=subprocess.PIPE).stdout.strip()
+        psql_db(f"""
+            WITH events AS (
+                INSERT INTO webhook_events (organization_id, type, data, created_at)
+                SELECT '{org}', 'member.updated', jsonb_build_object('member_id', gen_random_uuid(), 'n', i), now()
+                FROM generate_series(1, {total}) i RETURNING id, seq
+            )
+            INSERT INTO webhook_deliveries (endpoint_id, event_id, seq) SELECT '{endpoint['id']}', id, seq FROM events
+            """)
+        started = time.monotonic()
+        during = row(load())
+        pending_after_load = int(psql_db("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"))
+        while int(psql_db("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")) > 0:
+            if time.monotonic() - started > args.webhook_drain_timeout:
+                break
+            time.sleep(1)
+        drained = time.monotonic() - started
+        left = int(psql_db("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"))
+        result["backlog"] = {
+            "events": total, "left": left, "seconds": round(drained, 1),
+            "events_per_s": round((total - left) / drained, 1),
+            "delivered_during_load": total - pending_after_load, "checkins_during_drain": during,
+            "p50_slowdown_percent": round((during["p50_ms"] / baseline - 1) * 100, 1),
+            "ok_per_s_change_percent": round(
+                (during["ok_per_s"] / (sum(r["ok_per_s"] for r in without) / len(without)) - 1) * 100, 1),
+        }
+        log(f"webhook backlog: {result['backlog']}")
+        return result
+    finally:
+        service.stop()
+        receiver.server.shutdown()
+
+
 # MARK: - Memory and start-up
 
 
@@ -555,7 +695,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds each, into --out")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
-    parser.add_argument("--phases", default="pipeline,search,http,memory")
+    parser.add_argument("--phases", default="pipeline,search,http,webhooks,memory")
     args = parser.parse_args()
     args.faces = os.environ["FACES"]
     if args.smoke:
@@ -565,6 +705,8 @@ def main():
         args.gallery_sizes, args.concurrency, args.load_seconds = [200], [1, 4], 2
         args.memory_sizes = [0, 1000]
         args.liveness_rounds, args.liveness_seconds, args.liveness_runs = 1, 0, 2
+        args.webhook_identities, args.webhook_concurrency, args.webhook_backlog = 3, 4, 2000
+        args.webhook_drain_timeout = 120
     else:
         args.cores, args.rounds, args.peer_rounds = [1, 2], 2, 1
         args.checkin_photos, args.resolution_photos, args.identities = 1000, 4, 1000
@@ -572,6 +714,8 @@ def main():
         args.gallery_sizes, args.concurrency, args.load_seconds = [10000, 100000], [1, 8, 32, 64], 20
         args.memory_sizes = [0, 100000, 1000000]
         args.liveness_rounds, args.liveness_seconds, args.liveness_runs = 3, 1, 5
+        args.webhook_identities, args.webhook_concurrency, args.webhook_backlog = 200, 8, 100000
+        args.webhook_drain_timeout = 900
     phases = args.phases.split(",")
     if ("pipeline" in phases or "http" in phases) and not shutil.which("ffmpeg"):
         # The liveness rows cut a real head turn out of a shared clip (`scripts/setup browser` installs ffmpeg).
@@ -590,6 +734,8 @@ def main():
         results["search"] = search_phase(args)
     if "http" in phases:
         results["http"] = http_phase(args, scratch)
+    if "webhooks" in phases:
+        results["webhooks"] = webhook_phase(args, scratch)
     if "memory" in phases:
         results["memory"] = memory_phase(args)
     headline(results)

@@ -71,7 +71,11 @@ public func buildApplication(
                        store: WebhookStore(database: database, logger: logger), sender: webhookSender,
                        settings: .init(retryWindow: configuration.webhooks.retryWindow,
                                        initialBackoff: configuration.webhooks.initialBackoff),
-                       observer: metrics, logger: logger),
+                       observer: metrics,
+                       busy: {
+                           let engines = model.current.engines
+                           return engines.busyEngines > 0 || engines.queueDepth > 0
+                       }, logger: logger),
                    // Its batches may take longer than a request's statement bound on a large backlog.
                    RetentionService(retention: configuration.retention,
                                     database: Database(client: postgres, connectionWait: configuration.databaseWait),

@@ -23,15 +23,18 @@ public struct WebhookDispatcher: Service {
         public var retryWindow: Duration
         public var initialBackoff: Duration
         public var pollInterval: Duration
-        public var batch: Int
+        /// Sends at once, per instance.
         public var concurrency: Int
+        /// Sends at once while the instance's face engines are working (check-ins come first), with `busyPause`
+        /// before each claim: a backlog drains slowly under load instead of taking the cores from the check-ins.
+        public var busyConcurrency = 1
+        public var busyPause: Duration = .milliseconds(20)
 
         public init(retryWindow: Duration = .seconds(24 * 3600), initialBackoff: Duration = .seconds(10),
-                    pollInterval: Duration = .milliseconds(250), batch: Int = 64, concurrency: Int = 16) {
+                    pollInterval: Duration = .milliseconds(250), concurrency: Int = 16) {
             self.retryWindow = retryWindow
             self.initialBackoff = initialBackoff
             self.pollInterval = pollInterval
-            self.batch = batch
             self.concurrency = concurrency
         }
     }
@@ -40,10 +43,13 @@ public struct WebhookDispatcher: Service {
     let sender: WebhookSender
     let settings: Settings
     let observer: (any WebhookObserver)?
+    /// Whether the instance's face engines are working now.
+    let busy: @Sendable () -> Bool
     let logger: Logger
 
     public init(store: WebhookStore, sender: WebhookSender, settings: Settings, observer: (any WebhookObserver)?,
-                logger: Logger) {
+                busy: @escaping @Sendable () -> Bool = { false }, logger: Logger) {
+        self.busy = busy
         self.store = store
         self.sender = sender
         self.settings = settings
@@ -54,36 +60,48 @@ public struct WebhookDispatcher: Service {
     /// Long enough for a send to finish (its timeout) before another dispatcher may take the delivery again.
     var lease: Duration { sender.timeout * 2 + .seconds(5) }
 
+    /// Keeps up to `concurrency` sends going (`busyConcurrency`, paced, while check-ins use the engines): claims as
+    /// many due deliveries as there are free places (a claimed delivery is sent at once, well within its lease), waits
+    /// for a place when all are taken and polls when nothing is due; one slow receiver holds one place, not the others.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let claimed: [WebhookStore.Claimed]
-                do {
-                    claimed = try await store.claim(limit: settings.batch, lease: lease)
-                } catch {
-                    if Task.isCancelled { return }
-                    // Before the first migration has run (at start) the tables are not there yet.
-                    let early = (error as? PSQLError)?.serverInfo?[.sqlState] == PostgresError.Code.undefinedTable.raw
-                    logger.log(level: early ? .debug : .warning, "webhooks: cannot claim deliveries; trying again",
-                               metadata: ["error": "\(String(reflecting: error))"])
-                    try? await Task.sleep(for: .seconds(2))
-                    continue
-                }
-                if claimed.isEmpty {
-                    do { try await Task.sleep(for: settings.pollInterval) } catch { return }
-                    continue
-                }
-                await withTaskGroup(of: Void.self) { group in
-                    var running = 0
-                    for delivery in claimed {
-                        if running == settings.concurrency {
-                            await group.next()
-                            running -= 1
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0  // sends going on, and the poll timer while one waits
+                while !Task.isCancelled {
+                    let yielding = busy()
+                    let places = yielding ? settings.busyConcurrency : settings.concurrency
+                    if running < places {
+                        if yielding {
+                            do { try await Task.sleep(for: settings.busyPause) } catch { return }
                         }
-                        group.addTask { await send(delivery) }
+                        let claimed: [WebhookStore.Claimed]
+                        do {
+                            claimed = try await store.claim(limit: places - running, lease: lease)
+                        } catch {
+                            if Task.isCancelled { return }
+                            // Before the first migration has run (at start) the tables are not there yet.
+                            let early = (error as? PSQLError)?.serverInfo?[.sqlState]
+                                == PostgresError.Code.undefinedTable.raw
+                            logger.log(level: early ? .debug : .warning, "webhooks: cannot claim deliveries; trying again",
+                                       metadata: ["error": "\(String(reflecting: error))"])
+                            try? await Task.sleep(for: .seconds(2))
+                            continue
+                        }
+                        for delivery in claimed { group.addTask { await send(delivery) } }
+                        running += claimed.count
+                        if !claimed.isEmpty { continue }  // more places to fill, perhaps
+                        if running == 0 {
+                            do { try await Task.sleep(for: settings.pollInterval) } catch { return }
+                            continue
+                        }
+                        // Nothing due while sends go on: look again when one ends or the poll interval passes.
+                        group.addTask { try? await Task.sleep(for: settings.pollInterval) }
                         running += 1
                     }
+                    await group.next()
+                    running -= 1
                 }
+                group.cancelAll()
             }
         }
     }
