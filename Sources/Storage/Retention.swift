@@ -4,7 +4,7 @@ import PostgresNIO
 /// What is kept how long, and the purge that enforces it: expired refresh tokens and check-in confirmations (they can
 /// never be used again),
 /// idempotency keys after a day, audit entries older than `auditDays`, check-ins older than `checkinDays` and check-in
-/// attempts older than `attemptDays` (0: kept for ever), webhook events a month old that no delivery waits for. Deletes go in
+/// attempts older than `attemptDays` (0: kept for ever), webhook events a month old. Deletes go in
 /// batches, so that no statement holds locks for long; several instances purging at once only share the work.
 public struct Retention: Sendable {
     public var auditDays: Int
@@ -46,14 +46,12 @@ public struct Retention: Sendable {
                 database, logger: logger, table: "checkins", key: "id",
                 condition: "checked_in_at < now() - make_interval(days => \(checkinDays))")
         }
-        // Webhook events once every delivery is done with (delivered, or failed after its retries), after 30 days:
-        // long enough to look at and redeliver, not a second copy of the member data for ever.
+        // Webhook events 30 days after they were written, with their deliveries (retries end after at most
+        // WEBHOOK_RETRY_HOURS; one still waiting then, on a disabled endpoint, is not sent): long enough to look at
+        // and redeliver, not a second copy of the member data for ever.
         purged.webhookEvents = try await deleteInBatches(
             database, logger: logger, table: "webhook_events", key: "id",
-            condition: """
-                created_at < now() - interval '30 days' AND NOT EXISTS (
-                    SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id AND d.state = 'pending')
-                """)
+            condition: "created_at < now() - interval '30 days'")
         if attemptDays > 0 {
             purged.attempts = try await deleteInBatches(
                 database, logger: logger, table: "checkin_attempts", key: "id",

@@ -133,7 +133,7 @@ struct OrthogonalTransform: Sendable {
     private let rows: [Float]
 
     private static let cache = Mutex<[String: OrthogonalTransform]>([:])
-    /// 2·d² floats each (128 KiB at d = 128): the cache forgets them all past this many (keys × organisations).
+    /// 2·d² floats each (128 KiB at d = 128): the cache keeps at most this many (keys × organisations).
     static let cacheLimit = 512
 
     /// Derivation takes a few milliseconds: done once per key, organisation and width in a process (while the cache
@@ -144,7 +144,9 @@ struct OrthogonalTransform: Sendable {
         if let known = cache.withLock({ $0[name] }) { return known }
         let made = OrthogonalTransform(key: key, organization: organization, dimensions: dimensions)
         cache.withLock { cache in
-            if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+            // One entry goes (not all: a load interleaving more organisations than fit would derive nearly every
+            // face's rotation again).
+            if cache.count >= cacheLimit { cache.remove(at: cache.startIndex) }
             cache[name] = made
         }
         return made

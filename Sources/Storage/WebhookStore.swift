@@ -115,6 +115,10 @@ public struct WebhookStore: Sendable {
                     updated_at = now()
                 WHERE id = \(id) AND organization_id = \(organization)
                 RETURNING *
+            ), restarted AS (
+                -- Enabled again: what waited is tried now, each with a new retry window.
+                UPDATE webhook_deliveries SET next_attempt_at = clock_timestamp(), retrying_since = clock_timestamp()
+                WHERE \(change.enabled) AND state = 'pending' AND endpoint_id = (SELECT id FROM endpoint)
             ), audit AS (
                 INSERT INTO audit_log (organization_id, actor_user_id, action, target)
                 SELECT organization_id, \(actor),
@@ -196,19 +200,27 @@ public struct WebhookStore: Sendable {
         }
     }
 
+    public enum Redelivery: Sendable { case queued, notFound, beingSent }
+
     /// Queues a delivery again now, with a new retry window (its event id unchanged: the receiver de-duplicates);
-    /// false when there is no such delivery of the organisation's endpoint.
-    public func redeliver(_ delivery: UUID, endpoint: UUID, organization: UUID) async throws -> Bool {
+    /// `beingSent` while a dispatcher is sending it (it is not sent twice at once).
+    public func redeliver(_ delivery: UUID, endpoint: UUID, organization: UUID) async throws -> Redelivery {
         let rows = try await database.query(
             """
-            UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = clock_timestamp(),
-                                            retrying_since = clock_timestamp()
-            FROM webhook_endpoints w
-            WHERE d.id = \(delivery) AND d.endpoint_id = \(endpoint) AND w.id = d.endpoint_id
-              AND w.organization_id = \(organization)
-            RETURNING d.id
+            WITH found AS (
+                SELECT d.id, d.state = 'pending' AND d.lease_until > clock_timestamp() AS sending
+                FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+                WHERE d.id = \(delivery) AND d.endpoint_id = \(endpoint) AND w.organization_id = \(organization)
+            ), queued AS (
+                UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = clock_timestamp(),
+                                                retrying_since = clock_timestamp()
+                FROM found WHERE d.id = found.id AND NOT found.sending
+                RETURNING d.id
+            )
+            SELECT (SELECT sending FROM found), EXISTS (SELECT 1 FROM queued)
             """, logger: logger)
-        return try rows.first(UUID.self) != nil
+        guard let (sending, queued) = try rows.firstRow((Bool?, Bool).self), let sending else { return .notFound }
+        return queued ? .queued : (sending ? .beingSent : .notFound)
     }
 
     /// Queues a `ping` event to one endpoint (only to it, whatever it subscribed to); its delivery's id, nil when
@@ -270,7 +282,11 @@ public struct WebhookStore: Sendable {
                 FOR UPDATE OF d SKIP LOCKED
             ), claimed AS (
                 UPDATE webhook_deliveries d
-                SET next_attempt_at = clock_timestamp() + make_interval(secs => \(leaseSeconds)), attempts = attempts + 1
+                SET next_attempt_at = clock_timestamp() + make_interval(secs => \(leaseSeconds)),
+                    lease_until = clock_timestamp() + make_interval(secs => \(leaseSeconds)),
+                    attempts = attempts + 1,
+                    -- The retry window starts with the first try (not while it waited behind others).
+                    retrying_since = CASE WHEN d.attempts = 0 THEN clock_timestamp() ELSE d.retrying_since END
                 FROM due WHERE d.id = due.id
                 RETURNING d.id, d.endpoint_id, d.event_id, d.attempts, d.retrying_since
             )
@@ -306,33 +322,42 @@ public struct WebhookStore: Sendable {
         }
     }
 
-    /// Records an attempt and its result.
+    /// Records the attempt numbered `attempt` (its claim's) and its result.
     public func record(
-        _ delivery: UUID, statusCode: Int?, duration: Duration, error: String?, result: Result
+        _ delivery: UUID, attempt: Int, statusCode: Int?, duration: Duration, error: String?, result: Result
     ) async throws {
         let milliseconds = Int(duration / .milliseconds(1))
         let (state, next, reason): (String, Date?, String?) = switch result {
         case .delivered: ("delivered", nil, nil)
         case .retry(let at): ("pending", at, nil)
-        case .failed(let reason): ("failed", nil, reason)
+        case .failed(let reason): ("failed", nil, Self.storable(reason))
         }
-        let trimmed = error.map { String($0.prefix(500)) }
+        let error = Self.storable(error)
+        // Only the claim that sent it may settle it: a send that outlived its lease (the delivery claimed again since,
+        // `attempt` no longer its number) leaves its attempt on the record and changes nothing else.
         try await database.query(
             """
             WITH attempt AS (
                 INSERT INTO webhook_delivery_attempts (delivery_id, status_code, duration_ms, error)
-                SELECT id, \(statusCode), \(milliseconds), \(trimmed) FROM webhook_deliveries WHERE id = \(delivery)
+                SELECT id, \(statusCode), \(milliseconds), \(error) FROM webhook_deliveries WHERE id = \(delivery)
             ), delivery AS (
-                UPDATE webhook_deliveries SET state = \(state), last_status_code = \(statusCode), last_error = \(trimmed),
-                    next_attempt_at = coalesce(\(next), next_attempt_at),
+                UPDATE webhook_deliveries SET state = \(state), last_status_code = \(statusCode), last_error = \(error),
+                    next_attempt_at = coalesce(\(next), next_attempt_at), lease_until = NULL,
                     delivered_at = CASE WHEN \(state) = 'delivered' THEN clock_timestamp() END
-                WHERE id = \(delivery)
+                WHERE id = \(delivery) AND attempts = \(attempt) AND state = 'pending'
                 RETURNING endpoint_id
             )
-            UPDATE webhook_endpoints SET enabled = false, disabled_reason = \(reason.map { String($0.prefix(500)) }),
-                                         updated_at = now()
+            UPDATE webhook_endpoints SET enabled = false, disabled_reason = \(reason), updated_at = now()
             WHERE \(reason)::text IS NOT NULL AND id = (SELECT endpoint_id FROM delivery)
             """, logger: logger)
+    }
+
+    /// Text as the columns keep it: no control characters (PostgreSQL refuses NUL), at most 500 code points (as its
+    /// `length` counts), nil when empty.
+    static func storable(_ text: String?) -> String? {
+        guard let text else { return nil }
+        let kept = text.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }.prefix(500)
+        return kept.isEmpty ? nil : String(String.UnicodeScalarView(kept))
     }
 
     /// Pending deliveries of enabled endpoints and the age of the oldest due one, in seconds (for /metrics).

@@ -71,17 +71,11 @@ public final class HTTPCheckinValidator: CheckinValidator {
         struct Data: Encodable {
             var member_id: String, external_id: String?, name: String, method: String, distance: Float?
         }
-        struct Body: Encodable {
-            var id: String, type: String, created_at: String, organization_id: String, data: Data
-        }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let body = Body(
-            id: UUID().uuidString.lowercased(), type: "checkin.validation", created_at: formatter.string(from: Date()),
-            organization_id: request.organization.uuidString.lowercased(),
-            data: Data(member_id: request.member.id.uuidString.lowercased(), external_id: request.member.externalID,
-                       name: request.member.name, method: request.method.rawValue, distance: request.distance))
-        return (try? Array(JSONEncoder().encode(body))) ?? []
+        let data = Data(member_id: request.member.id.uuidString.lowercased(), external_id: request.member.externalID,
+                        name: request.member.name, method: request.method.rawValue, distance: request.distance)
+        let json = (try? String(decoding: JSONEncoder().encode(data), as: UTF8.self)) ?? "{}"
+        return WebhookEnvelope.body(id: UUID(), type: "checkin.validation", createdAt: Date(),
+                                    organization: request.organization, data: json)
     }
 
     /// The receiver's words for the member: `message` of a JSON object, or the text; printable, at most 200 characters.

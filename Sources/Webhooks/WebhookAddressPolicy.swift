@@ -4,7 +4,7 @@ import NIOCore
 /// Where webhooks may go: https only unless `allowHTTP` (`WEBHOOK_ALLOW_HTTP`), and never to an address on the
 /// service's own side — loopback, private, carrier-grade NAT, link-local (the cloud metadata service among them),
 /// multicast, reserved, or an IPv6 form of one of them — unless `allowPrivateNetworks`
-/// (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`, for receivers on the premises). The address is checked as connected to, after
+/// (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`, for receivers on the premises), which still refuses link-local addresses. The address is checked as connected to, after
 /// DNS, so a name that resolves somewhere else later (DNS rebinding) is caught at that connect.
 public struct WebhookAddressPolicy: Sendable {
     public var allowHTTP: Bool
@@ -32,7 +32,7 @@ public struct WebhookAddressPolicy: Sendable {
             switch self {
             case .invalidURL(let why): why
             case .addressNotAllowed(let address):
-                "\(address) is a loopback, private, link-local or reserved address (set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true for receivers on your own network)"
+                "\(address) is a loopback, private, link-local or reserved address (WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows receivers on your own network, never link-local ones)"
             }
         }
     }
@@ -60,10 +60,42 @@ public struct WebhookAddressPolicy: Sendable {
                       path: path + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
     }
 
-    /// Throws `addressNotAllowed` for an address this policy refuses.
+    /// Throws `addressNotAllowed` for an address this policy refuses. Link-local addresses (the cloud metadata
+    /// services among them) are refused even with `allowPrivateNetworks`: no receiver on the premises lives there.
     public func check(_ address: SocketAddress) throws {
-        guard !allowPrivateNetworks, Self.isInternal(address) else { return }
+        let refused = allowPrivateNetworks ? Self.isLinkLocal(address) : Self.isInternal(address)
+        guard refused else { return }
         throw Refusal.addressNotAllowed(address.ipAddress ?? "\(address)")
+    }
+
+    /// 169.254/16, fe80::/10 and fd00:ec2::254 (a cloud's metadata service on IPv6), in any IPv6 form of them.
+    static func isLinkLocal(_ address: SocketAddress) -> Bool {
+        switch address {
+        case .v4(let v4):
+            let b = withUnsafeBytes(of: v4.address.sin_addr.s_addr) { Array($0) }
+            return b[0] == 169 && b[1] == 254
+        case .v6(let v6):
+            let b = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            if let v4 = embeddedIPv4(b) { return v4[0] == 169 && v4[1] == 254 }
+            let metadata: [UInt8] = [0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54]
+            return (b[0] == 0xfe && b[1] & 0xc0 == 0x80) || b == metadata
+        case .unixDomainSocket:
+            return true
+        }
+    }
+
+    /// The IPv4 address an IPv6 address reaches: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d),
+    /// compatible (::a.b.c.d), NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002:aabb:ccdd::/48).
+    static func embeddedIPv4(_ b: [UInt8]) -> [UInt8]? {
+        let zeros = { (range: Range<Int>) in b[range].allSatisfy { $0 == 0 } }
+        if zeros(0..<10) && b[10] == 0xff && b[11] == 0xff { return Array(b[12..<16]) }
+        if zeros(0..<8) && b[8] == 0xff && b[9] == 0xff && zeros(10..<12) { return Array(b[12..<16]) }
+        if zeros(0..<12) && !(zeros(12..<15) && b[15] <= 1) { return Array(b[12..<16]) }
+        if b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && (zeros(4..<12) || (b[4] == 0 && b[5] == 1)) {
+            return Array(b[12..<16])
+        }
+        if b[0] == 0x20 && b[1] == 0x02 { return Array(b[2..<6]) }
+        return nil
     }
 
     /// Whether an address lies on the service's own side of the network.
@@ -75,11 +107,8 @@ public struct WebhookAddressPolicy: Sendable {
             let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
             if bytes.allSatisfy({ $0 == 0 }) { return true }  // ::
             if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }  // ::1
-            // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible) and 64:ff9b::a.b.c.d (NAT64) reach an IPv4 address.
-            let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
-            let compatible = bytes[0..<12].allSatisfy { $0 == 0 }
-            let nat64 = Array(bytes[0..<12]) == [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]
-            if mapped || compatible || nat64 { return isInternal(v4: Array(bytes[12..<16])) }
+            if let v4 = embeddedIPv4(bytes) { return isInternal(v4: v4) }
+            if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0 && bytes[3] == 0 { return true }  // Teredo
             if bytes[0] & 0xfe == 0xfc { return true }  // fc00::/7 unique local
             if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 { return true }  // fe80::/10 link-local
             if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0xc0 { return true }  // fec0::/10 site-local

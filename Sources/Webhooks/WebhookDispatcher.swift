@@ -123,7 +123,8 @@ public struct WebhookDispatcher: Service {
             let response = try await sender.post(claimed.url, body: body, headers: headers)
             status = response.status
             if !(200..<300).contains(response.status) {
-                let said = response.body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
+                let said = String(String.UnicodeScalarView(
+                    response.body.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars.prefix(200)))
                 error = (300..<400).contains(response.status)
                     ? "answered a redirect (\(response.status)); redirects are not followed"
                     : "answered \(response.status)" + (said.isEmpty ? "" : ": \(said)")
@@ -157,7 +158,8 @@ public struct WebhookDispatcher: Service {
         }
         observer?.webhookAttempt(result: result.name)
         do {
-            try await store.record(claimed.delivery, statusCode: status, duration: duration, error: error, result: result)
+            try await store.record(claimed.delivery, attempt: claimed.attempts, statusCode: status, duration: duration,
+                                   error: error, result: result)
         } catch {
             // Not recorded: the claim expires and the delivery is sent again (the same event id).
             logger.warning("webhooks: attempt not recorded", metadata: [
@@ -176,14 +178,29 @@ public struct WebhookDispatcher: Service {
         return hours >= 1 ? "\(Int(hours.rounded())) h" : "\(Int((duration / .seconds(1)).rounded())) s"
     }
 
-    /// The event as sent: `{"id", "type", "created_at", "organization_id", "data"}`.
+    /// The event as sent.
     static func body(of event: WebhookStore.Event) -> [UInt8] {
+        WebhookEnvelope.body(id: event.id, type: event.type, createdAt: event.createdAt,
+                             organization: event.organization, data: event.data)
+    }
+}
+
+/// Every body facegate sends (a webhook's event, a validation call): `{"id", "type", "created_at",
+/// "organization_id", "data"}`, ids in lowercase, the time in ISO 8601 with milliseconds.
+enum WebhookEnvelope {
+    /// `data` is the JSON text of an object.
+    static func body(id: UUID, type: String, createdAt: Date, organization: UUID, data: String) -> [UInt8] {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return Array("""
-            {"id":"\(event.id.uuidString.lowercased())","type":"\(event.type)",\
-            "created_at":"\(formatter.string(from: event.createdAt))",\
-            "organization_id":"\(event.organization.uuidString.lowercased())","data":\(event.data)}
-            """.utf8)
+        let head = [
+            "\"id\":\"\(id.uuidString.lowercased())\"", "\"type\":\(jsonString(type))",
+            "\"created_at\":\"\(formatter.string(from: createdAt))\"",
+            "\"organization_id\":\"\(organization.uuidString.lowercased())\"",
+        ]
+        return Array(("{" + head.joined(separator: ",") + ",\"data\":" + data + "}").utf8)
+    }
+
+    static func jsonString(_ text: String) -> String {
+        (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? "\"\""
     }
 }

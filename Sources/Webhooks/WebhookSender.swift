@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Posts one JSON body to a receiver over HTTP/1.1, each time on a new connection: the name resolved and the address
 /// checked (`WebhookAddressPolicy`) just before connecting to exactly that address, TLS verified against the name
@@ -50,29 +51,41 @@ public struct WebhookSender: Sendable {
         let target: WebhookAddressPolicy.Target
         do { target = try policy.target(url) } catch let refusal as WebhookAddressPolicy.Refusal { throw Failure.refused(refusal) }
         let deadline = ContinuousClock.now + timeout
-        return try await withThrowingTaskGroup(of: Response?.self) { group in
-            group.addTask { try await exchange(target, body: body, headers: headers) }
-            group.addTask {
-                try await Task.sleep(until: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let response = first else { throw Failure.timedOut }
-            return response
+        // Whichever comes first, the answer or the deadline; the exchange is cancelled at the deadline and not waited
+        // for (a name lookup cannot be cancelled: it ends on its own thread).
+        let outcome = FirstOutcome<Response>()
+        let work = Task {
+            outcome.settle(await Result { try await exchange(target, body: body, headers: headers, deadline: deadline) })
+        }
+        let timer = Task {
+            try? await Task.sleep(until: deadline)
+            outcome.settle(.failure(Failure.timedOut))
+        }
+        defer {
+            work.cancel()
+            timer.cancel()
+        }
+        return try await withTaskCancellationHandler {
+            try await outcome.value
+        } onCancel: {
+            outcome.settle(.failure(CancellationError()))
         }
     }
 
     private typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
     private func exchange(
-        _ target: WebhookAddressPolicy.Target, body: [UInt8], headers: [(String, String)]
+        _ target: WebhookAddressPolicy.Target, body: [UInt8], headers: [(String, String)],
+        deadline: ContinuousClock.Instant
     ) async throws -> Response {
         let address = try await resolve(target)
         do { try policy.check(address) } catch let refusal as WebhookAddressPolicy.Refusal { throw Failure.refused(refusal) }
+        let left = deadline - ContinuousClock.now
+        guard left > .zero else { throw Failure.timedOut }
         let connection: Connection
         do {
             connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.milliseconds(Int64(timeout / .milliseconds(1))))
+                .connectTimeout(.milliseconds(max(1, Int64(left / .milliseconds(1)))))
                 .connect(to: address) { [tls] channel in
                     channel.eventLoop.makeCompletedFuture {
                         if target.https {
@@ -141,15 +154,56 @@ public struct WebhookSender: Sendable {
         }
     }
 
-    /// The first address the name resolves to (a literal address as it is), looked up off the event loops.
+    /// The first address the name resolves to (a literal address as it is), looked up on threads of their own (a
+    /// slow resolver holds neither the event loops nor the shared pool's few threads).
     private func resolve(_ target: WebhookAddressPolicy.Target) async throws -> SocketAddress {
         if let literal = try? SocketAddress(ipAddress: target.host, port: target.port) { return literal }
         do {
-            return try await NIOThreadPool.singleton.runIfActive {
+            return try await Self.resolvers.runIfActive {
                 try SocketAddress.makeAddressResolvingHost(target.host, port: target.port)
             }
         } catch {
             throw Failure.unresolvable(target.host)
         }
+    }
+
+    static let resolvers: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 8)
+        pool.start()
+        return pool
+    }()
+}
+
+/// The first of several outcomes, delivered once to the one waiter.
+final class FirstOutcome<Value: Sendable>: Sendable {
+    private let state = Mutex<(result: Result<Value, any Error>?, waiter: CheckedContinuation<Value, any Error>?)>((nil, nil))
+
+    func settle(_ result: Result<Value, any Error>) {
+        let waiter: CheckedContinuation<Value, any Error>? = state.withLock { state in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: result)
+    }
+
+    var value: Value {
+        get async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready: Result<Value, any Error>? = state.withLock { state in
+                    if let result = state.result { return result }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

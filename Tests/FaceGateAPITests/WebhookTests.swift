@@ -96,6 +96,26 @@ struct WebhookTests {
             let redelivered = try await receiver.wait("the redelivery") { $0.count == 6 }
             #expect(redelivered.last?.eventID == first["event_id"] as? String)
             #expect(try await client.json(.post, "/api/v1/webhooks/\(UUID())/ping", token: admin).status == .notFound)
+            // A send that outlived its claim settles nothing: a late "try again" leaves the delivery delivered.
+            let firstID = try #require(UUID(uuidString: first["id"] as? String ?? ""))
+            try await TestDatabase.withClient(url) { db in
+                let store = WebhookStore(database: TestDatabase.database(db), logger: TestDatabase.logger)
+                let id = firstID
+                try await store.record(id, attempt: 0, statusCode: 500, duration: .milliseconds(3),
+                                       error: "late \u{0}answer " + String(repeating: "\u{301}", count: 900),
+                                       result: .retry(at: Date()))
+                let state = try await db.query("SELECT state FROM webhook_deliveries WHERE id = \(id)",
+                                               logger: TestDatabase.logger).collect().first?.decode(String.self)
+                #expect(state == "delivered")
+            }
+            // Link-local addresses (cloud metadata) stay refused even where private networks are allowed.
+            let metadata = try await client.json(.post, "/api/v1/webhooks", token: admin,
+                                                 body: ["url": "http://169.254.169.254/latest", "events": ["member.created"]])
+            #expect(metadata.status == .badRequest)
+            let metadataToo = try await client.json(.post, "/api/v1/webhooks", token: admin,
+                                                    body: ["url": "http://[fd00:ec2::254]/", "events": ["member.created"]])
+            #expect(metadataToo.status == .badRequest && (metadataToo.body["detail"] as? String)?.contains("link-local") == true,
+                    "\(metadataToo.body)")
         }
     }
 
@@ -178,6 +198,8 @@ struct WebhookTests {
             for (url, why) in [("http://example.com/hook", "https"), ("https://127.0.0.1/hook", "private"),
                                ("https://10.1.2.3/hook", "private"), ("https://169.254.169.254/latest", "private"),
                                ("https://[::1]/hook", "private"), ("https://[::ffff:192.168.0.1]/hook", "private"),
+                               ("https://[64:ff9b::a00:1]/hook", "private"), ("https://[2002:a00:1::1]/hook", "private"),
+                               ("https://[fe80::1]/hook", "private"), ("https://[fd12::1]/hook", "private"),
                                ("https://user:pw@example.com/hook", "credentials"), ("ftp://example.com", "https")] {
                 let answer = try await client.json(.post, "/api/v1/webhooks", token: admin,
                                                    body: ["url": url, "events": ["checkin.recorded"]])

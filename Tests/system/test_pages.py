@@ -1,8 +1,9 @@
 """The kiosk and admin pages in a real headless Chromium against a running `facegate serve` and a real database, the
 camera fed with real photos and clips: staff register a member from uploaded photos and the camera, the kiosk
 welcomes that member by name from another photo, turns away a stranger, asks a face-less scene to step closer, and
-signing out forgets the tokens; the admin sets the organisation's time zone and liveness policy; under the head-turn
-challenge a real head turn is admitted and a turned print of the same person is refused. Each state is saved as a
+signing out forgets the tokens; the admin sets the organisation's time zone and liveness policy and adds a webhook
+(its secret shown once, its ping delivered); a gym's own refusal (the validation call) is shown on the kiosk; under
+the head-turn challenge a real head turn is admitted and a turned print of the same person is refused. Each state is saved as a
 screenshot at 768×1024 (tablet, portrait) and 1366×768 (laptop) under the test output, and must fit across the screen.
 
 The tests of this module run in order and share one organisation (staff accounts, the member, the kiosk account).
@@ -386,11 +387,19 @@ def validated_gym(services):
     import http.server
     import threading
 
-    asked = []
+    asked, hooks = [], []
 
     class Refusing(http.server.BaseHTTPRequestHandler):
+        """/validate refuses with a message; any other path takes webhooks (200)."""
         def do_POST(self):
-            asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            received = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path != "/validate":
+                hooks.append(received)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            asked.append(received)
             body = json.dumps({"message": "Your direct debit bounced: please see the desk"}).encode()
             self.send_response(403)
             self.send_header("Content-Type", "application/json")
@@ -412,7 +421,8 @@ def validated_gym(services):
     member = service.member(tokens["admin"], "Barack Obama")
     assert service.enrol(tokens["admin"], member, open(face("face_recognition/obama/obama.jpg"), "rb").read()).status == 201
     yield {"service": service, "url": f"http://127.0.0.1:{service.port}", "member": member, "tokens": tokens,
-           "asked": asked}
+           "asked": asked, "hooks": hooks, "validation_url": url,
+           "hook_url": f"http://127.0.0.1:{receiver.server_address[1]}/hooks"}
     receiver.shutdown()
 
 
@@ -428,6 +438,35 @@ def test_kiosk_shows_the_gyms_own_refusal(validated_gym):
     assert service.api("GET", f"/checkins?member_id={validated_gym['member']}", token=admin).json()["checkins"] == []
     attempts = service.api("GET", "/checkins/attempts", token=admin).json()["attempts"]
     assert attempts[0]["outcome"] == "checkin_refused_by_validator", attempts
+
+
+def test_admin_adds_a_webhook_sees_its_secret_once_and_its_ping_delivered(validated_gym):
+    with browser.Browser(validated_gym["url"], size=LAPTOP) as page:
+        page.open("/admin#webhooks")
+        sign_in(page, "validated-gym-admin")
+        page.wait_for("#webhooks-title")
+        page.wait(lambda driver: page.find("#validation-url").get_attribute("value") == validated_gym["validation_url"],
+                  10, "the validation URL is not shown")
+        page.find("#webhook-url").send_keys(validated_gym["hook_url"])
+        page.find("#webhook-description").send_keys("Our CRM")
+        page.find("input[value='member.created']").click()
+        page.find("#webhook-url").submit()
+        page.wait(lambda driver: "whsec_" in page.find("#webhook-secret").text, 10, "no secret shown")
+        row = page.wait_for("tr[data-webhook]")
+        assert "Our CRM" in row.text and "A member checked in" in row.text and "Member added" in row.text, row.text
+        fits(page, "admin-webhooks")
+        row.find_element("xpath", ".//button[text()='Send ping']").click()
+        page.wait_for("tr[data-delivery]")
+        for _ in range(40):
+            if page.find_all("tr[data-delivery][data-state='delivered']"):
+                break
+            page.find("#webhook-deliveries button.secondary").click()
+            time.sleep(0.5)
+        delivered = page.find("tr[data-delivery][data-state='delivered']")
+        assert "ping" in delivered.text and "HTTP 200" in delivered.text, delivered.text
+        fits(page, "admin-webhook-deliveries")
+        assert page.script_errors() == []
+    assert any(hook["type"] == "ping" for hook in validated_gym["hooks"])
 
 
 def press(page, digits):

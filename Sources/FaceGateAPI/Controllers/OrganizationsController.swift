@@ -96,7 +96,9 @@ struct OrganizationsController {
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try ownOrAnyForSuperAdmin(context, roles: [.admin, .operator, .kiosk])
-        guard let organization = try await organizations.find(id) else { throw Problem.notFound("organization") }
+        guard var organization = try await organizations.find(id) else { throw Problem.notFound("organization") }
+        // The validation URL may carry a token of the gym's system: for admins only.
+        if try Role(rawValue: context.account().role) != .admin { organization.checkinValidationURL = nil }
         return try JSONResponse.encode(OrganizationView(organization), status: .ok)
     }
 
@@ -106,15 +108,14 @@ struct OrganizationsController {
         guard body.name == nil else { throw Problem.invalidField("name", "an organisation's name does not change") }
         var timeZone: String?
         if let asked = body.timeZone { timeZone = try await knownTimeZone(asked) }
+        // A new URL gets a new secret; the same URL again changes nothing (its receiver keeps checking the secret it
+        // has); null removes both.
         var validation: (url: String?, secret: String?)?
         if let asked = body.checkinValidationURL {
-            if let url = asked?.trimmingCharacters(in: .whitespaces) {
-                do {
-                    _ = try validationPolicy.target(url)
-                } catch let refusal as WebhookAddressPolicy.Refusal {
-                    throw Problem.invalidField("checkin_validation_url", refusal.description)
+            if let url = try asked.map({ try validationPolicy.checkedURL($0, field: "checkin_validation_url") }) {
+                if try await organizations.find(id)?.checkinValidationURL != url {
+                    validation = (url, WebhookSignature.newSecret())
                 }
-                validation = (url, WebhookSignature.newSecret())
             } else {
                 validation = (nil, nil)
             }

@@ -179,10 +179,14 @@ struct WebhooksController {
         let actor = try context.account(in: [.admin])
         let id = try uuidParameter("id", of: context, what: "webhook")
         let delivery = try uuidParameter("delivery_id", of: context, what: "delivery")
-        guard try await store.redeliver(delivery, endpoint: id, organization: actor.organizationID) else {
+        switch try await store.redeliver(delivery, endpoint: id, organization: actor.organizationID) {
+        case .queued:
+            return try JSONResponse.encode(["delivery_id": delivery.uuidString.lowercased()], status: .accepted)
+        case .notFound:
             throw Problem.notFound("delivery")
+        case .beingSent:
+            throw Problem(.conflict, code: "delivery_in_progress", detail: "this delivery is being sent right now")
         }
-        return try JSONResponse.encode(["delivery_id": delivery.uuidString.lowercased()], status: .accepted)
     }
 
     /// Queues a `ping` event to this endpoint alone: 202 with its delivery's id.
@@ -198,15 +202,7 @@ struct WebhooksController {
     // MARK: - Fields
 
     func checkedURL(_ raw: String?) throws -> String {
-        guard let raw = raw?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else {
-            throw Problem.invalidField("url", "the receiver's https URL")
-        }
-        do {
-            _ = try policy.target(raw)
-        } catch let refusal as WebhookAddressPolicy.Refusal {
-            throw Problem.invalidField("url", refusal.description)
-        }
-        return raw
+        try policy.checkedURL(raw ?? "", field: "url")
     }
 
     func checkedEvents(_ raw: [String]?) throws -> [String] {
@@ -220,7 +216,24 @@ struct WebhooksController {
     func checkedDescription(_ raw: String?) throws -> String? {
         guard let raw else { return nil }
         let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard trimmed.count <= 500 else { throw Problem.invalidField("description", "at most 500 characters") }
+        guard trimmed.unicodeScalars.count <= 500,
+              !trimmed.unicodeScalars.contains(where: CharacterSet.controlCharacters.contains) else {
+            throw Problem.invalidField("description", "at most 500 characters, no control characters")
+        }
         return trimmed
+    }
+}
+
+extension WebhookAddressPolicy {
+    /// `raw` trimmed, if a webhook or validation call may go there (400 `invalid_field` naming `field` otherwise).
+    func checkedURL(_ raw: String, field: String) throws -> String {
+        let url = raw.trimmingCharacters(in: .whitespaces)
+        guard !url.isEmpty else { throw Problem.invalidField(field, "the receiver's https URL") }
+        do {
+            _ = try target(url)
+        } catch let refusal as WebhookAddressPolicy.Refusal {
+            throw Problem.invalidField(field, refusal.description)
+        }
+        return url
     }
 }

@@ -258,7 +258,8 @@ enum OpenAPIDocument {
             "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": [
                 "post": op("Send a delivery again now, with the same event id and a new retry window (admin)",
                            tag: "webhooks", parameters: [pathID("id"), pathID("delivery_id")],
-                           responses: ["202": object("queued: delivery_id"), "404": problem("not_found")]),
+                           responses: ["202": object("queued: delivery_id"), "404": problem("not_found"),
+                                       "409": problem("delivery_in_progress")]),
             ],
             "/api/v1/webhooks/{id}/ping": [
                 "post": op("Send a ping event to this endpoint alone (admin)", tag: "webhooks", parameters: [pathID("id")],

@@ -61,8 +61,11 @@ extension Migration {
                 state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
                 attempts integer NOT NULL DEFAULT 0,
                 next_attempt_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-                -- Retries go on until WEBHOOK_RETRY_HOURS after this (a redelivery starts it again).
+                -- Retries go on until WEBHOOK_RETRY_HOURS after this: the first try (a redelivery, or enabling the
+                -- endpoint again, starts it again).
                 retrying_since timestamptz NOT NULL DEFAULT clock_timestamp(),
+                -- Until when the dispatcher that claimed it is sending it.
+                lease_until timestamptz,
                 last_status_code integer,
                 last_error text CHECK (length(last_error) <= 500),
                 delivered_at timestamptz,
@@ -76,6 +79,7 @@ extension Migration {
                 WHERE state = 'pending'
             """,
             "CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at DESC)",
+            "CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)",
             """
             CREATE TABLE webhook_delivery_attempts (
                 id bigserial PRIMARY KEY,
@@ -99,6 +103,11 @@ extension Migration {
             DECLARE
                 event webhook_events;
             BEGIN
+                -- One member's events are numbered in the order their transactions commit: the next one waits here
+                -- until this one has committed.
+                IF ordering IS NOT NULL THEN
+                    PERFORM pg_advisory_xact_lock(hashtextextended('webhook ' || ordering, 0));
+                END IF;
                 INSERT INTO webhook_events (organization_id, type, ordering_key, data)
                 VALUES (organization, event_type, ordering, payload) RETURNING * INTO event;
                 INSERT INTO webhook_deliveries (endpoint_id, event_id, seq, ordering_key)
@@ -132,7 +141,9 @@ extension Migration {
             """
             CREATE FUNCTION webhook_checkin_refused() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF NEW.outcome IN ('checked_in', 'repeat', 'needs_confirmation')
+                -- Refusals of a person only (not a bad photo, an overloaded service or a rate limit).
+                IF NEW.outcome NOT IN ('no_match', 'membership_inactive', 'wrong_pin', 'pin_ambiguous',
+                                       'liveness_failed', 'checkin_refused_by_validator')
                    OR NOT webhook_wanted(NEW.organization_id, 'checkin.refused') THEN
                     RETURN NULL;
                 END IF;
@@ -155,7 +166,7 @@ extension Migration {
                     UPDATE webhook_events SET data = (data - 'name' - 'email' - 'metadata')
                                                      || jsonb_build_object('member_erased', true)
                     WHERE data ->> 'member_id' = OLD.id::text;
-                    UPDATE webhook_events SET data = jsonb_set(data, '{member}',
+                    UPDATE webhook_events SET data = jsonb_set(data - 'reason', '{member}',
                                                      jsonb_build_object('member_id', OLD.id, 'external_id', OLD.external_id))
                     WHERE type = 'checkin.refused' AND data -> 'member' ->> 'member_id' = OLD.id::text;
                     IF webhook_wanted(OLD.organization_id, 'member.erased') THEN

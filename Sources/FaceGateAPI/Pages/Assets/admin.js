@@ -1,8 +1,9 @@
 // The admin page: staff (admin or operator) sign in; members are searched, paged, created, edited (membership, last
 // day, PIN) and erased; faces are registered from files or the camera, shown (thumbnails fetched with the token) and
 // deleted; staff check a member in by hand; check-ins are listed with filters and exported as CSV for a date range;
-// every check-in attempt is listed by outcome; admins export a member's own data, manage staff and kiosk accounts
-// and set the organisation's time zone and liveness policy. One view at a time, chosen by the address's #hash.
+// every check-in attempt is listed by outcome; admins export a member's own data, manage staff and kiosk accounts,
+// set the organisation's time zone and liveness policy, and manage its webhooks and validation call. One view at a
+// time, chosen by the address's #hash.
 import { Session, signInForm, downsized, jpeg, plainWords, el } from './session.js';
 
 const session = new Session('facegate.admin', ['admin', 'operator']);
@@ -629,6 +630,171 @@ async function organisationView() {
       form)));
 }
 
+// MARK: - Webhooks and the validation call (admins)
+
+/** The events an endpoint can subscribe to, in words. */
+const WEBHOOK_EVENTS = {
+  'checkin.recorded': 'A member checked in',
+  'checkin.refused': 'A check-in was refused',
+  'member.created': 'Member added',
+  'member.updated': 'Member changed',
+  'member.erased': 'Member erased',
+  'face.enrolled': 'Face registered',
+  'face.deleted': 'Face removed',
+};
+
+/** Shows a signing secret once, with what to do with it. */
+function secretNote(secret, what) {
+  return el('div', { class: 'message ok', role: 'status', id: 'webhook-secret' },
+    el('p', {}, `The signing secret of ${what}, shown this once: copy it into your system now.`),
+    el('code', { class: 'secret' }, secret));
+}
+
+async function webhooksView() {
+  if (session.user.role !== 'admin') {
+    view.replaceChildren(el('h1', { tabindex: '-1' }, 'Webhooks'), el('p', {}, 'Only admins manage webhooks.'));
+    return;
+  }
+  const feedback = message();
+  const secretSlot = el('div');
+  const rows = el('tbody');
+  const deliveries = el('div', { id: 'webhook-deliveries' });
+
+  async function load() {
+    const answer = await session.call('GET', '/webhooks');
+    if (!answer.ok) return say(feedback, 'error', `Cannot load the webhooks: ${plainWords(answer)}`);
+    rows.replaceChildren(...answer.body.webhooks.map(endpointRow));
+    if (!answer.body.webhooks.length) rows.replaceChildren(el('tr', {}, el('td', { colspan: 4 }, 'No endpoints yet.')));
+  }
+  async function change(endpoint, fields, done) {
+    const answer = await session.call('PATCH', `/webhooks/${endpoint.id}`, { json: fields });
+    if (!answer.ok) return say(feedback, 'error', plainWords(answer));
+    say(feedback, 'ok', done);
+    if (answer.body.secret) secretSlot.replaceChildren(secretNote(answer.body.secret, endpoint.url));
+    load();
+  }
+  function endpointRow(endpoint) {
+    const status = endpoint.enabled ? el('span', { class: 'badge' }, 'Enabled')
+      : el('span', {}, el('span', { class: 'badge off' }, 'Disabled'),
+        endpoint.disabled_reason ? el('span', { class: 'muted' }, ` ${endpoint.disabled_reason}`) : null);
+    return el('tr', { 'data-webhook': endpoint.id },
+      el('td', {}, el('span', { class: 'url' }, endpoint.url),
+        endpoint.description ? el('div', { class: 'muted' }, endpoint.description) : null),
+      el('td', {}, endpoint.events.map((e) => WEBHOOK_EVENTS[e] || e).join(', ')),
+      el('td', {}, status),
+      el('td', {}, [
+        el('button', { type: 'button', class: 'link', onclick: () => showDeliveries(endpoint) }, 'Deliveries'),
+        el('button', { type: 'button', class: 'link', onclick: async () => {
+          const answer = await session.call('POST', `/webhooks/${endpoint.id}/ping`);
+          if (!answer.ok) return say(feedback, 'error', plainWords(answer));
+          say(feedback, 'ok', 'Ping sent: see its delivery below.');
+          showDeliveries(endpoint);
+        } }, 'Send ping'),
+        el('button', { type: 'button', class: 'link', onclick: () => change(endpoint, { enabled: !endpoint.enabled },
+          endpoint.enabled ? 'Disabled: nothing is sent to it.' : 'Enabled: waiting events are sent again.') },
+          endpoint.enabled ? 'Disable' : 'Enable'),
+        el('button', { type: 'button', class: 'link', onclick: async () => {
+          if (!await confirmAction('Make a new signing secret?', 'The old secret keeps signing beside the new one for '
+            + '24 hours, so that your system can switch over.', 'New secret')) return;
+          change(endpoint, { rotate_secret: true }, 'New secret made; the old one signs too for 24 hours.');
+        } }, 'New secret'),
+        el('button', { type: 'button', class: 'link', onclick: async () => {
+          if (!await confirmAction('Delete this endpoint?', `Nothing more is sent to ${endpoint.url}, and its deliveries are forgotten.`,
+            'Delete endpoint')) return;
+          const gone = await session.call('DELETE', `/webhooks/${endpoint.id}`);
+          if (!gone.ok) return say(feedback, 'error', plainWords(gone));
+          say(feedback, 'ok', 'Endpoint deleted.');
+          deliveries.replaceChildren();
+          load();
+        } }, 'Delete')]));
+  }
+  async function showDeliveries(endpoint) {
+    const answer = await session.call('GET', `/webhooks/${endpoint.id}/deliveries?limit=50`);
+    if (!answer.ok) return say(feedback, 'error', plainWords(answer));
+    const body = el('tbody', {}, answer.body.deliveries.map((d) => {
+      const last = d.history[0];
+      const result = last ? (last.error || `HTTP ${last.status_code}`) : 'not tried yet';
+      return el('tr', { 'data-delivery': d.id, 'data-state': d.state },
+        el('td', {}, dateTime(d.created_at)), el('td', {}, d.event_type),
+        el('td', {}, { pending: 'Waiting', delivered: 'Delivered', failed: 'Failed' }[d.state] || d.state),
+        el('td', { class: 'number' }, String(d.attempts)),
+        el('td', {}, last ? `${result} (${last.duration_ms} ms)` : result),
+        el('td', {}, el('button', { type: 'button', class: 'link', onclick: async () => {
+          const again = await session.call('POST', `/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`);
+          if (!again.ok) return say(feedback, 'error', plainWords(again));
+          say(feedback, 'ok', 'Sent again.');
+          setTimeout(() => showDeliveries(endpoint), 1000);
+        } }, 'Send again')));
+    }));
+    if (!answer.body.deliveries.length) body.replaceChildren(el('tr', {}, el('td', { colspan: 6 }, 'Nothing sent yet.')));
+    deliveries.replaceChildren(el('h2', {}, `Deliveries to ${endpoint.url}`),
+      el('button', { type: 'button', class: 'secondary', onclick: () => showDeliveries(endpoint) }, 'Refresh'),
+      table(`Deliveries to ${endpoint.url}, newest first`, ['When', 'Event', 'State', 'Tries', 'Last answer', ''], body));
+  }
+
+  const url = el('input', { id: 'webhook-url', type: 'url', required: true, autocomplete: 'off', spellcheck: 'false',
+                            placeholder: 'https://crm.example.com/facegate' });
+  const description = el('input', { id: 'webhook-description', autocomplete: 'off', maxlength: 500 });
+  const boxes = Object.entries(WEBHOOK_EVENTS).map(([value, text]) =>
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'webhook-event', value,
+                                                  checked: value.startsWith('checkin.') }), ` ${text}`));
+  const createFeedback = message();
+  const create = el('form', { novalidate: true },
+    field('URL', url, 'https; your system receives each event as a signed POST'), field('Description', description, 'optional'),
+    el('fieldset', {}, el('legend', {}, 'Events'), boxes), createFeedback,
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Add endpoint')));
+  create.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const events = boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+    if (!url.value.trim()) { say(createFeedback, 'error', 'A URL is needed.'); return url.focus(); }
+    if (!events.length) return say(createFeedback, 'error', 'Choose at least one event.');
+    const answer = await session.call('POST', '/webhooks', { json: {
+      url: url.value.trim(), events, description: description.value.trim() } });
+    if (!answer.ok) return say(createFeedback, 'error', answer.detail || plainWords(answer));
+    say(createFeedback, 'ok', 'Endpoint added.');
+    secretSlot.replaceChildren(secretNote(answer.body.secret, answer.body.url));
+    create.reset();
+    load();
+  });
+
+  // The validation call: the organisation's own software asked before each check-in.
+  const orgPath = `/organizations/${encodeURIComponent(session.user.organization_id)}`;
+  const validation = el('input', { id: 'validation-url', type: 'url', autocomplete: 'off', spellcheck: 'false',
+                                   placeholder: 'https://crm.example.com/may-enter' });
+  const validationFeedback = message();
+  const organisation = await session.call('GET', orgPath);
+  let savedValidation = organisation.ok ? organisation.body.checkin_validation_url || '' : '';
+  validation.value = savedValidation;
+  const validationForm = el('form', { novalidate: true },
+    field('Validation URL', validation, 'empty: nobody is asked'),
+    el('p', { class: 'field-hint' }, 'Before a recognised member is checked in, this URL is sent the member (signed); it '
+      + 'answers 2xx to let them in, or 403 with {"message": "…"} to turn them away with that message on the kiosk.'),
+    validationFeedback, el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Save')));
+  validationForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const value = validation.value.trim() || null;
+    if ((value || '') === savedValidation) return say(validationFeedback, 'ok', 'Nothing to save: the URL is unchanged.');
+    const saved = await session.call('PATCH', orgPath, { json: { checkin_validation_url: value } });
+    if (!saved.ok) return say(validationFeedback, 'error', `Not saved: ${saved.detail || plainWords(saved)}`);
+    savedValidation = value || '';
+    say(validationFeedback, 'ok', value ? 'Saved: each check-in asks it first.' : 'Removed: nobody is asked.');
+    if (saved.body.checkin_validation_secret) {
+      secretSlot.replaceChildren(secretNote(saved.body.checkin_validation_secret, 'the validation call'));
+    }
+  });
+
+  view.replaceChildren(el('section', { 'aria-labelledby': 'webhooks-title' },
+    el('h1', { id: 'webhooks-title', tabindex: '-1' }, 'Webhooks'),
+    el('p', { class: 'muted' }, 'Tell your own software: each event is sent to your endpoints as a signed POST, retried '
+      + 'for a day until it is taken.'),
+    secretSlot, feedback,
+    table('Webhook endpoints', ['Endpoint', 'Events', 'Status', 'Actions'], rows),
+    deliveries,
+    el('div', { class: 'card narrow' }, el('h2', {}, 'New endpoint'), create),
+    el('div', { class: 'card narrow' }, el('h2', {}, 'Validation before each check-in'), validationForm)));
+  load();
+}
+
 // MARK: - Navigation and sign-in
 
 function route() {
@@ -639,17 +805,18 @@ function route() {
   const [path, query = ''] = location.hash.slice(1).split('?');
   const params = new URLSearchParams(query);
   const [section, id] = path.split('/');
-  const current = ['checkins', 'attempts', 'users', 'organisation'].includes(section) ? section : 'members';
+  const current = ['checkins', 'attempts', 'users', 'organisation', 'webhooks'].includes(section) ? section : 'members';
   for (const link of document.querySelectorAll('nav a')) {
     if (link.dataset.section === current) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   document.title = `${{ members: 'Members', checkins: 'Check-ins', attempts: 'Check-in attempts', users: 'Staff and kiosks',
-                        organisation: 'Organisation' }[current]} — facegate`;
+                        organisation: 'Organisation', webhooks: 'Webhooks' }[current]} — facegate`;
   if (current === 'checkins') checkinsView(params);
   else if (current === 'attempts') attemptsView(params);
   else if (current === 'users') usersView();
   else if (current === 'organisation') organisationView();
+  else if (current === 'webhooks') webhooksView();
   // Only an id goes into a request path: anything else in the address (`..\users\…`) is no member.
   else if (id && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) memberView(id);
   else if (id) view.replaceChildren(el('h1', { tabindex: '-1' }, 'No such member'), el('a', { href: '#members' }, 'Back to members'));
@@ -662,6 +829,7 @@ function showApp(user) {
   $('who').textContent = `${user.username} (${user.role})`;
   $('nav-users').parentElement.hidden = user.role !== 'admin';
   $('nav-organisation').parentElement.hidden = user.role !== 'admin';
+  $('nav-webhooks').parentElement.hidden = user.role !== 'admin';
   route();
 }
 
