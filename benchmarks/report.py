@@ -119,6 +119,20 @@ def memory_table(memory):
     return lines
 
 
+def webhooks_table(w):
+    lines = ["| check-ins at concurrency " + str(w["concurrency"]) + " | ok/s | p50 | p99 |", "|---|---|---|---|"]
+    for i, r in enumerate(w["without_webhook"]):
+        lines.append(f"| no webhook ({'before' if i == 0 else 'after'}) | {r['ok_per_s']:.1f} | {r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms |")
+    r = w["with_webhook"]
+    lines.append(f"| with an endpoint for checkin.recorded | {r['ok_per_s']:.1f} | {r['p50_ms']:.0f} ms "
+                 f"(**{w['p50_overhead_percent']:+.1f} %**) | {r['p99_ms']:.0f} ms |")
+    b = w["backlog"]
+    r = b["checkins_during_drain"]
+    lines.append(f"| while {b['events']:,} backlog events drain | {r['ok_per_s']:.1f} ({b['ok_per_s_change_percent']:+.1f} %) "
+                 f"| {r['p50_ms']:.0f} ms (**{b['p50_slowdown_percent']:+.1f} %**) | {r['p99_ms']:.0f} ms |")
+    return lines
+
+
 def markdown(results):
     m = results["machine"]
     out = [f"Run {results['started_at']} on {m['cpu']}, {m['cores']} cores, {m['memory_bytes'] / 2**30:.0f} GiB, "
@@ -160,6 +174,19 @@ def markdown(results):
                     f"latency the pair's. Checked before the load, one each way: {checked}.", ""]
         out += ["**The front desk** (each of those probes posted once at each gallery size before the load; a 202 "
                 "answered with the member's own PIN):", ""] + front_desk_table(results["http"]) + [""]
+    if "webhooks" in results:
+        w = results["webhooks"]
+        lag, b = w["lag_ms"], w["backlog"]
+        out += [f"**Webhooks** (the check-in load of `facegate bench load` at concurrency {w['concurrency']}, "
+                f"{w['probes']} probes, side by side in one run; the receiver a local HTTP server answering 200; "
+                "targets: at most +5 % p50 with a webhook, at most +10 % while a backlog drains"
+                + (f"; this phase run on its own at commit {w['commit']}, {w['measured_at']}" if w.get("commit") else "")
+                + "):", ""]
+        out += webhooks_table(w) + [""]
+        out += [f"Delivery lag from the event's write to the receiver under that load: p50 {lag['p50']:.0f} ms, "
+                f"p99 {lag['p99']:.0f} ms ({lag['events']} events). The backlog of {b['events']:,} events drained in "
+                f"{b['seconds']:.0f} s ({b['events_per_s']:.0f} events/s overall; {b['delivered_during_load']:,} during "
+                "the load, when the dispatcher sends one at a time, the rest after it).", ""]
     if "memory" in results:
         out += ["**Memory and start-up** (`facegate serve`, from process start to `/ready` with every face loaded):", ""]
         out += memory_table(results["memory"]) + [""]
