@@ -10,7 +10,7 @@ import Synchronization
 /// refusal). Started on a port of its own; stopped
 /// and started again on the same port, it is a receiver that was down.
 final class WebhookReceiver: Sendable {
-    enum Mode: Sendable { case ok, failing, slow(Duration), refusing(String) }
+    enum Mode: Sendable { case ok, failing, slow(Duration), refusing(String), redirecting }
 
     struct Received: Sendable {
         var signature: String
@@ -48,6 +48,7 @@ final class WebhookReceiver: Sendable {
             case .refusing(let message):
                 return Response(status: .forbidden, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: #"{"message": "\#(message)"}"#)))
+            case .redirecting: return Response(status: .found, headers: [.location: "http://127.0.0.1:9/elsewhere"])
             case .ok, .slow: return Response(status: .ok)
             }
         }

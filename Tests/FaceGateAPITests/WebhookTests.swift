@@ -165,6 +165,64 @@ struct WebhookTests {
         }
     }
 
+    @Test("""
+        a rotated secret signs beside the new one during its overlap; a redirect is not followed; an endpoint failing \
+        for the whole retry window is disabled with the reason, and enabling it sends what waited
+        """)
+    func rotationRedirectAndDisabling() async throws {
+        let receiver = WebhookReceiver(port: TestEnvironment.freePort())
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await withApplication({ configuration in
+            Self.adjust(&configuration)
+            configuration.webhooks.retryWindow = .seconds(3)
+        }) { client, _ in
+            let admin = try await client.accessToken()
+            let (endpoint, oldSecret) = try await Self.register(client, token: admin, url: receiver.url,
+                                                                events: ["member.created"])
+            let rotated = try await client.json(.patch, "/api/v1/webhooks/\(endpoint)", token: admin,
+                                                body: ["rotate_secret": true, "previous_secret_hours": 1])
+            let newSecret = try #require(rotated.body["secret"] as? String)
+            #expect(newSecret != oldSecret && rotated.body["previous_secret_until"] is String)
+            #expect(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Ada"]).status == .created)
+            let signed = try await receiver.wait("the first event") { !$0.isEmpty }
+            #expect(verified(signed, secret: oldSecret) && verified(signed, secret: newSecret))
+
+            // A redirect is an answer like any other failure: not followed, retried until the window ends; then the
+            // endpoint is disabled, saying why.
+            receiver.set(.redirecting)
+            #expect(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Grace"]).status == .created)
+            var shown: [String: Any] = [:]
+            let deadline = ContinuousClock.now + .seconds(30)
+            repeat {
+                try await Task.sleep(for: .milliseconds(250))
+                shown = try await client.json(.get, "/api/v1/webhooks/\(endpoint)", token: admin).body
+            } while ContinuousClock.now < deadline && shown["enabled"] as? Bool != false
+            #expect(shown["enabled"] as? Bool == false, "\(shown)")
+            let reason = shown["disabled_reason"] as? String ?? ""
+            #expect(reason.contains("redirects are not followed") && reason.contains("failed for"), "\(reason)")
+            let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: admin)
+            #expect((page.body["deliveries"] as? [[String: Any]])?.first?["state"] as? String == "failed")
+
+            // A disabled endpoint gets nothing, and nothing is queued for it meanwhile; enabled again, new events go,
+            // and the failed delivery goes when sent again by hand.
+            receiver.set(.ok)
+            let before = receiver.received.count
+            #expect(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Hedy"]).status == .created)
+            let enabled = try await client.json(.patch, "/api/v1/webhooks/\(endpoint)", token: admin, body: ["enabled": true])
+            #expect(enabled.body["enabled"] as? Bool == true && enabled.body["disabled_reason"] == nil)
+            #expect(try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Ida"]).status == .created)
+            let failed = try #require((page.body["deliveries"] as? [[String: Any]])?.first?["id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/webhooks/\(endpoint)/deliveries/\(failed)/redeliver",
+                                          token: admin).status == .accepted)
+            let after = try await receiver.wait("Ida's and Grace's events") { all in
+                let names = Set(all.dropFirst(before).compactMap { $0.data["name"] as? String })
+                return names.isSuperset(of: ["Ida", "Grace"])
+            }
+            #expect(!after.dropFirst(before).contains { $0.data["name"] as? String == "Hedy" })
+        }
+    }
+
     @Test("two instances on one database deliver each event once")
     func twoInstances() async throws {
         let receiver = WebhookReceiver(port: TestEnvironment.freePort())

@@ -733,7 +733,7 @@ async function webhooksView() {
   }
 
   const url = el('input', { id: 'webhook-url', type: 'url', required: true, autocomplete: 'off', spellcheck: 'false',
-                            placeholder: 'https://crm.example.com/facegate' });
+                            placeholder: 'the https address your system receives events at' });
   const description = el('input', { id: 'webhook-description', autocomplete: 'off', maxlength: 500 });
   const boxes = Object.entries(WEBHOOK_EVENTS).map(([value, text]) =>
     el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'webhook-event', value,
@@ -760,7 +760,7 @@ async function webhooksView() {
   // The validation call: the organisation's own software asked before each check-in.
   const orgPath = `/organizations/${encodeURIComponent(session.user.organization_id)}`;
   const validation = el('input', { id: 'validation-url', type: 'url', autocomplete: 'off', spellcheck: 'false',
-                                   placeholder: 'https://crm.example.com/may-enter' });
+                                   placeholder: 'the https address your system answers at' });
   const validationFeedback = message();
   const organisation = await session.call('GET', orgPath);
   let savedValidation = organisation.ok ? organisation.body.checkin_validation_url || '' : '';
