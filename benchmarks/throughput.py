@@ -191,9 +191,10 @@ def search_phase(args):
 # MARK: - A service to load
 
 
-def psql(sql):
-    subprocess.run([os.environ["PG_SCRIPT"], "psql", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
-                   stdout=subprocess.DEVNULL)
+def psql(sql, database=None):
+    """Runs `sql` (in `database`, else the cluster's default one); its output, unaligned and without headers."""
+    return subprocess.run([os.environ["PG_SCRIPT"], "psql", *(["-d", database] if database else []), "-q", "-A", "-t",
+                           "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, text=True, stdout=subprocess.PIPE).stdout.strip()
 
 
 def database_env(args, name, fresh=False):
@@ -277,13 +278,8 @@ def http_phase(args, scratch):
         service.set_liveness(org, "off", admin)
         probes, enrolment = enrol_identities(args, service, admin)
         # Probes used under load are those that check in as the right person, so any other answer is an error.
-        good, named = [], []
-        for path, name in probes:
-            with open(os.path.join(args.faces, path), "rb") as f:
-                status, body = service.call("POST", "/checkins", kiosk, f.read(), "image/jpeg")
-            if status == 201 and body["member"]["name"] == name:
-                good.append(os.path.join(args.faces, path))
-                named.append((path, name))
+        named = checked_in_probes(args, service, kiosk, probes)
+        good = [os.path.join(args.faces, path) for path, _ in named]
         enrolment.update({"probes": len(probes), "probes_checked_in_correctly": len(good)})
         probe_list = write_list(os.path.join(scratch, "probes.txt"), good)
         # The offline pipeline on the same photos and the same 2 cores, right before the load (one face, as a
@@ -450,6 +446,17 @@ def front_desk(args, service, kiosk, probes):
             **{f"{key}_share": round(value / total, 4) for key, value in counts.items() if key != "asked_with_own_pin_refused"}}
 
 
+def checked_in_probes(args, service, kiosk, probes):
+    """The (path, name) probes that check in as the right member; under load any other answer is an error."""
+    good = []
+    for path, name in probes:
+        with open(os.path.join(args.faces, path), "rb") as f:
+            status, body = service.call("POST", "/checkins", kiosk, f.read(), "image/jpeg")
+        if status == 201 and body["member"]["name"] == name:
+            good.append((path, name))
+    return good
+
+
 def enrol_identities(args, service, admin):
     """Every identity of the check-in set with two or more photos: a member with a PIN (`pin_of`), its first photo
     enrolled through the API; the other JPEG photos are its probes."""
@@ -551,7 +558,8 @@ def webhook_phase(args, scratch):
     """What a webhook costs a check-in: the check-in load at `args.webhook_concurrency` without and with an endpoint
     for `checkin.recorded` (side by side in one run), the delivery lag from commit to the receiver's 200 under that
     load, and a backlog of `args.webhook_backlog` events (an outage's) drained while the load runs again."""
-    env = database_env(args, "facegate_bench_webhooks", fresh=True)
+    database = "facegate_bench_webhooks"
+    env = database_env(args, database, fresh=True)
     service = Service(args, env, free_port())
     service.env.update({"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"})
     receiver = HookReceiver(scratch)
@@ -561,12 +569,7 @@ def webhook_phase(args, scratch):
         service.set_liveness(org, "off", admin)
         few = argparse.Namespace(**{**vars(args), "identities": args.webhook_identities})
         probes, enrolment = enrol_identities(few, service, admin)
-        good = []
-        for path, name in probes:
-            with open(os.path.join(args.faces, path), "rb") as f:
-                status, body = service.call("POST", "/checkins", kiosk, f.read(), "image/jpeg")
-            if status == 201 and body["member"]["name"] == name:
-                good.append(os.path.join(args.faces, path))
+        good = [os.path.join(args.faces, path) for path, _ in checked_in_probes(args, service, kiosk, probes)]
         probe_list = write_list(os.path.join(scratch, "webhook-probes.txt"), good)
 
         def load():
@@ -606,28 +609,25 @@ def webhook_phase(args, scratch):
         status, _ = service.call("PATCH", f"/webhooks/{endpoint['id']}", admin, {"enabled": True})
         assert status == 200
         total = args.webhook_backlog
-        psql_db = lambda sql: subprocess.run(  # noqa: E731
-            [os.environ["PG_SCRIPT"], "psql", "-d", "facegate_bench_webhooks", "-v", "ON_ERROR_STOP=1", "-q", "-A",
-             "-t", "-c", sql], check=True, text=True, stdout=subprocess.PIPE).stdout.strip()
-        psql_db(f"""
+        psql(f"""
             WITH events AS (
                 INSERT INTO webhook_events (organization_id, type, data, created_at)
                 SELECT '{org}', 'member.updated', jsonb_build_object('member_id', gen_random_uuid(), 'n', i), now()
                 FROM generate_series(1, {total}) i RETURNING id, seq
             )
             INSERT INTO webhook_deliveries (endpoint_id, event_id, seq) SELECT '{endpoint['id']}', id, seq FROM events
-            """)
+            """, database)
         started = time.monotonic()
         during = row(load())
         backlog_pending = "SELECT count(*) FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id " \
             "WHERE d.state = 'pending' AND e.type = 'member.updated'"
-        pending_after_load = int(psql_db(backlog_pending))
-        while int(psql_db("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")) > 0:
+        pending_after_load = int(psql(backlog_pending, database))
+        while int(psql("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'", database)) > 0:
             if time.monotonic() - started > args.webhook_drain_timeout:
                 break
             time.sleep(1)
         drained = time.monotonic() - started
-        left = int(psql_db(backlog_pending))
+        left = int(psql(backlog_pending, database))
         result["backlog"] = {
             "events": total, "left": left, "seconds": round(drained, 1),
             "events_per_s": round((total - left) / drained, 1),

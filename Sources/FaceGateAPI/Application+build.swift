@@ -102,7 +102,7 @@ public func buildApplication(
         }
         let faces = model.current.faces
         // One pass over the faces: the keys in use and what is not yet under the current one.
-        let byKey = try await faces.templateCountsByKey()
+        let (byKey, plainDigests) = try await faces.keyCounts()
         for case let key? in byKey.keys where !faces.templates.keyIDs.contains(key) {
             logger.error("face templates are stored under a key this instance does not have: it is not ready until restarted with it in BIOMETRIC_ENCRYPTION_KEY or BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS", metadata: ["key_id": "\(key)"])
             model.current.gallery.noteUnknownTemplateKey(key)
@@ -113,7 +113,6 @@ public func buildApplication(
                 "templates": "\(notUnderKey)",
             ])
         }
-        let plainDigests = try await faces.countPlainPhotoDigests()
         if plainDigests > 0 {
             logger.warning("photo digests stored as the photos' plain SHA-256 (before digests were keyed): run `facegate keys rotate`", metadata: [
                 "faces": "\(plainDigests)",

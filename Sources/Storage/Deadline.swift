@@ -5,7 +5,7 @@ import Synchronization
 /// body is cancelled and left to end by itself, never waited for (postgres-nio's pool may hold a cancelled lease
 /// until it can connect). A body that reaches its point of no return calls `deadline.commit()`: from then on the
 /// caller waits for its result; `commit()` is false when the caller was already answered, and the body must give up.
-func answerWithin<Result: Sendable>(
+public func answerWithin<Result: Sendable>(
     _ timeout: Duration, orThrow timeoutError: any Error & Sendable,
     _ body: @escaping @Sendable (Deadline) async throws -> Result
 ) async throws -> Result {
@@ -31,12 +31,12 @@ func answerWithin<Result: Sendable>(
 }
 
 /// Who settled first: the body committing to its work, the clock, or the caller's cancellation.
-final class Deadline: Sendable {
+public final class Deadline: Sendable {
     enum Outcome: UInt8 { case pending, committed, timedOut, cancelled }
     private let state = Atomic<UInt8>(Outcome.pending.rawValue)
 
     /// Called by the body before work that must not be abandoned: true when the caller will wait for it.
-    func commit() -> Bool { settle(.committed) }
+    public func commit() -> Bool { settle(.committed) }
 
     /// True when `outcome` is the first to settle.
     func settle(_ outcome: Outcome) -> Bool {

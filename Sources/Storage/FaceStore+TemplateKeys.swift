@@ -25,13 +25,21 @@ extension FaceStore {
         }
     }
 
-    /// Templates of every model per key they are stored under (nil: plain), in one pass over the table.
-    public func templateCountsByKey() async throws -> [String?: Int] {
+    /// Templates of every model per key they are stored under (nil: plain), and the photo digests still plain, in
+    /// one pass over the table.
+    public func keyCounts() async throws -> (templatesByKey: [String?: Int], plainPhotoDigests: Int) {
         let rows = try await database.query(
-            "SELECT template_key_id, count(*)::int FROM faces GROUP BY template_key_id", logger: logger)
+            """
+            SELECT template_key_id, count(*)::int, (count(*) FILTER (WHERE photo_digest_key_id IS NULL))::int
+            FROM faces GROUP BY template_key_id
+            """, logger: logger)
         var counts: [String?: Int] = [:]
-        for (key, count) in try rows.decode((String?, Int).self) { counts[key] = count }
-        return counts
+        var plain = 0
+        for (key, count, plainDigests) in try rows.decode((String?, Int, Int).self) {
+            counts[key] = count
+            plain += plainDigests
+        }
+        return (counts, plain)
     }
 
     /// How many templates (of every model) are not stored under `keyID`.

@@ -82,18 +82,15 @@ public struct FaceStore: Sendable {
         let quality = String(decoding: try JSONEncoder().encode(face.quality), as: UTF8.self)
         let box = try face.box.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let template = try templates.template(of: face.embedding, organization: face.organizationID)
-        let earlier = face.earlierPhotoDigests.filter { $0 != face.photoDigest.bytes }
-        if source == nil, !earlier.isEmpty, try await database.query(
-            """
-            SELECT EXISTS (SELECT 1 FROM faces WHERE member_id = \(face.memberID) AND model = \(face.model)
-                           AND model_version = \(face.modelVersion) AND photo_digest = ANY(\(earlier.map(\.byteBuffer))))
-            """, logger: logger).first(Bool.self) == true {
-            throw StorageError.duplicateFace
-        }
+        // The same photo under an earlier key (or plain) is a duplicate the unique constraint cannot see.
+        let earlier = face.earlierPhotoDigests.filter { $0 != face.photoDigest.bytes }.map(\.byteBuffer)
         do {
             let rows = try await database.query(
                 """
-                WITH face AS (
+                WITH earlier AS (
+                    SELECT EXISTS (SELECT 1 FROM faces WHERE member_id = \(face.memberID) AND model = \(face.model)
+                                   AND model_version = \(face.modelVersion) AND photo_digest = ANY(\(earlier))) AS found
+                ), face AS (
                     INSERT INTO faces (organization_id, member_id, embedding, template_key_id, model, model_version,
                                        quality, box, photo_digest, photo_digest_key_id, thumbnail, thumbnail_key_id,
                                        crop, crop_key_id)
@@ -107,6 +104,7 @@ public struct FaceStore: Sendable {
                         THEN NOT EXISTS (SELECT 1 FROM face_model_activation a
                                          WHERE a.model <> \(face.model) OR a.model_version <> \(face.modelVersion))
                         ELSE EXISTS (SELECT 1 FROM faces s WHERE s.id = \(source) FOR SHARE) END
+                      AND NOT (SELECT found FROM earlier)
                     RETURNING id, organization_id
                 ), audit AS (
                     INSERT INTO audit_log (organization_id, actor_user_id, action, target)
@@ -114,9 +112,11 @@ public struct FaceStore: Sendable {
                            CASE WHEN \(source)::uuid IS NULL THEN 'face_enrolled' ELSE 'face_reembedded' END,
                            \(face.memberID.uuidString) FROM face
                 )
-                SELECT id FROM face
+                SELECT (SELECT id FROM face), (SELECT found FROM earlier)
                 """, logger: logger)
-            guard let id = try rows.first(UUID.self) else {
+            let (inserted, duplicate) = try rows.firstRow((UUID?, Bool).self) ?? (nil, false)
+            guard let id = inserted else {
+                if duplicate { throw StorageError.duplicateFace }
                 if source == nil { throw StorageError.modelNotActive }
                 return nil
             }

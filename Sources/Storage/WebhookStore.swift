@@ -359,15 +359,4 @@ public struct WebhookStore: Sendable {
         let kept = text.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }.prefix(500)
         return kept.isEmpty ? nil : String(String.UnicodeScalarView(kept))
     }
-
-    /// Pending deliveries of enabled endpoints and the age of the oldest due one, in seconds (for /metrics).
-    public func backlog() async throws -> (pending: Int, oldestSeconds: Double) {
-        let rows = try await database.query(
-            """
-            SELECT count(*)::int, coalesce(extract(epoch FROM clock_timestamp() - min(d.created_at)), 0)::float8
-            FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
-            WHERE d.state = 'pending'
-            """, logger: logger)
-        return try rows.firstRow((Int, Double).self) ?? (0, 0)
-    }
 }

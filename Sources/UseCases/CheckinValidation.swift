@@ -42,4 +42,20 @@ public enum CheckinValidation: Sendable, Equatable {
         case .failed(_, let admitted): admitted ? "error_admitted" : "error_refused"
         }
     }
+
+    /// What the attempt record says of it (nil: nothing to add): the refusal's message, or the failure and what was
+    /// decided.
+    public var attemptReason: String? {
+        switch self {
+        case .notAsked, .admitted: nil
+        case .refused(let message): message.isEmpty ? nil : message
+        case .failed(let reason, let admitted): "validation failed, \(admitted ? "admitted" : "refused"): \(reason)"
+        }
+    }
+
+    /// What the member is told of a refusal: the receiver's message, or to see the desk.
+    public var memberMessage: String {
+        if case .refused(let message) = self, !message.isEmpty { return message }
+        return "the check-in could not be confirmed: please see the front desk"
+    }
 }

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import Synchronization
+import Storage
 
 /// Posts one JSON body to a receiver over HTTP/1.1, each time on a new connection: the name resolved and the address
 /// checked (`WebhookAddressPolicy`) just before connecting to exactly that address, TLS verified against the name
@@ -51,24 +51,10 @@ public struct WebhookSender: Sendable {
         let target: WebhookAddressPolicy.Target
         do { target = try policy.target(url) } catch let refusal as WebhookAddressPolicy.Refusal { throw Failure.refused(refusal) }
         let deadline = ContinuousClock.now + timeout
-        // Whichever comes first, the answer or the deadline; the exchange is cancelled at the deadline and not waited
+        // The answer or the deadline, whichever comes first; the exchange is cancelled at the deadline and not waited
         // for (a name lookup cannot be cancelled: it ends on its own thread).
-        let outcome = FirstOutcome<Response>()
-        let work = Task {
-            outcome.settle(await Result { try await exchange(target, body: body, headers: headers, deadline: deadline) })
-        }
-        let timer = Task {
-            try? await Task.sleep(until: deadline)
-            outcome.settle(.failure(Failure.timedOut))
-        }
-        defer {
-            work.cancel()
-            timer.cancel()
-        }
-        return try await withTaskCancellationHandler {
-            try await outcome.value
-        } onCancel: {
-            outcome.settle(.failure(CancellationError()))
+        return try await answerWithin(timeout, orThrow: Failure.timedOut) { _ in
+            try await exchange(target, body: body, headers: headers, deadline: deadline)
         }
     }
 
@@ -172,38 +158,4 @@ public struct WebhookSender: Sendable {
         pool.start()
         return pool
     }()
-}
-
-/// The first of several outcomes, delivered once to the one waiter.
-final class FirstOutcome<Value: Sendable>: Sendable {
-    private let state = Mutex<(result: Result<Value, any Error>?, waiter: CheckedContinuation<Value, any Error>?)>((nil, nil))
-
-    func settle(_ result: Result<Value, any Error>) {
-        let waiter: CheckedContinuation<Value, any Error>? = state.withLock { state in
-            guard state.result == nil else { return nil }
-            state.result = result
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(with: result)
-    }
-
-    var value: Value {
-        get async throws {
-            try await withCheckedThrowingContinuation { continuation in
-                let ready: Result<Value, any Error>? = state.withLock { state in
-                    if let result = state.result { return result }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(with: ready) }
-            }
-        }
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
-    }
 }

@@ -170,10 +170,8 @@ struct CheckinsController {
         var attempt = attempt
         switch outcome {
         case .checkedIn(let result):
-            if let asked = result.validation.result {
-                attempts.metrics.recordCheckinValidation(result: asked)
-                if case .failed(let reason, _) = result.validation { attempt.reason = "validation failed, admitted: \(reason)" }
-            }
+            if let asked = result.validation.result { attempts.metrics.recordCheckinValidation(result: asked) }
+            if let reason = result.validation.attemptReason { attempt.reason = reason }
             await attempts.record(
                 attempt, outcome: result.created ? "checked_in" : "repeat", member: result.member.id,
                 distance: result.checkin.distance, checkin: result.checkin.id, logger: context.logger)
@@ -207,12 +205,8 @@ struct CheckinsController {
                           detail: "this PIN and face fit more than one member: please see the front desk")
         case .refusedByValidator(let member, let validation, let distance):
             let problem = Problem.refusedByValidator(member, validation)
-            attempts.metrics.recordCheckinValidation(result: validation.result ?? "refused")
-            attempt.reason = switch validation {
-            case .refused(let message): message.isEmpty ? nil : message
-            case .failed(let reason, _): "validation failed, refused: \(reason)"
-            default: nil
-            }
+            if let asked = validation.result { attempts.metrics.recordCheckinValidation(result: asked) }
+            attempt.reason = validation.attemptReason
             await attempts.record(attempt, outcome: problem.code, member: member.id, distance: distance,
                                   logger: context.logger)
             throw problem
@@ -441,8 +435,7 @@ extension Problem {
     /// 403 `checkin_refused_by_validator`: the organisation's own software refused the recognised member (its
     /// `message`, shown on the kiosk), or gave no answer and CHECKIN_VALIDATION_ON_ERROR is `refuse`.
     static func refusedByValidator(_ member: MemberName, _ validation: CheckinValidation) -> Problem {
-        var message = "the check-in could not be confirmed: please see the front desk"
-        if case .refused(let said) = validation, !said.isEmpty { message = said }
+        let message = validation.memberMessage
         return Problem(.forbidden, code: "checkin_refused_by_validator", detail: message, extensions: [
             "message": .string(message),
             "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),

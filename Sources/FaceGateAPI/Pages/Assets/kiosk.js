@@ -39,8 +39,8 @@ const POLICY_REFRESH_MS = 5 * 60 * 1000;
  * turn towards the screen's left. So the arrow points the same way as the words, and is drawn outside the mirrored
  * video, never flipped with it.
  */
-const SCREEN_SIDE = { left: 'left', right: 'right' };
-/** The arrow's outline (viewBox 0 0 100 100): the tip alone on one side, the shaft's end on the other. */
+/** The arrow's outline (viewBox 0 0 100 100) for each turn, which is also the screen side it points to: the tip alone on
+ * one side, the shaft's end on the other. */
 const ARROW_POINTS = {
   left: '4,50 44,12 44,34 96,34 96,66 44,66 44,88',
   right: '96,50 56,12 56,34 4,34 4,66 56,66 56,88' };
@@ -189,7 +189,7 @@ async function challenge(attempt) {
     return failed(answer, () => challenge({ ...attempt, begun: performance.now() }));
   }
   const turn = answer.body && answer.body.turn;
-  if (!answer.body || !answer.body.challenge_id || !SCREEN_SIDE[turn]) {
+  if (!answer.body || !answer.body.challenge_id || !ARROW_POINTS[turn]) {
     sending = false;
     return hold('error', 'Sorry, that did not work', 'Please see the front desk.');
   }
@@ -227,11 +227,10 @@ async function captureFrames(now) {
 }
 
 function showTurn(turn) {
-  const side = SCREEN_SIDE[turn];
   const overlay = $('turn');
   overlay.dataset.turn = turn;
-  $('turn-arrow').dataset.points = side;
-  $('turn-arrow-shape').setAttribute('points', ARROW_POINTS[side]);
+  $('turn-arrow').dataset.points = turn;
+  $('turn-arrow-shape').setAttribute('points', ARROW_POINTS[turn]);
   progress(0);
   overlay.hidden = false;
   show('turn', `Turn your head slowly to your ${turn}`, 'Keep your face in the picture.');
