@@ -50,7 +50,7 @@ public struct LivenessSettings: Sendable, Equatable {
     public var copyGreyLevels: Double
 
     public static let `default` = LivenessSettings(
-        minTurnDegrees: 20, minDepthShare: 0.5, minParallax: 0.06, maxStepShare: 0.8, maxShift: 1.5,
+        minTurnDegrees: 20, minDepthShare: 0.5, minParallax: 0.06, maxStepShare: 0.7, maxShift: 1.5,
         maxScaleChange: 1.5, copyLandmarkPixels: 0.25, copyGreyLevels: 0.5)
 
     public init(
@@ -72,18 +72,20 @@ public struct LivenessSettings: Sendable, Equatable {
 public struct LivenessMeasures: Sendable, Equatable, Codable {
     /// Yaw estimate of each frame, degrees; positive: the nose towards the image's right.
     public var yaw: [Double]
-    /// The furthest turn the asked way from the first frame, and the other way (degrees, ≥ 0).
+    /// The furthest turn the asked way from an earlier frame, and the other way from the first frame (degrees, ≥ 0).
     public var turn: Double
     public var oppositeTurn: Double
     /// How far the eye distance foreshortened at most against the nose's drop below the eye line, as the angle a
     /// sheet would have turned (degrees).
     public var sheetTurn: Double
-    /// The nose's parallax at the most turned frame, the asked way, in face heights, and what a real nose shows for
-    /// that turn (how far it moved against the eyes and mouth).
+    /// The nose's parallax at the most turned frame against the turn's start, the asked way, in face heights, and what
+    /// a real nose shows for that turn (how far it moved against the eyes and mouth).
     public var parallax: Double
     public var expectedParallax: Double
     /// The largest single step's share of the turn.
     public var stepShare: Double
+    /// The frame the turn starts from (the least turned the asked way before the most turned one).
+    public var startFrame: Int
     /// The frame to identify the person from (the most frontal) and the one compared with it (the most turned).
     public var frontalFrame: Int
     public var turnedFrame: Int
@@ -93,16 +95,17 @@ public struct LivenessMeasures: Sendable, Equatable, Codable {
 /// landmarks of each frame's largest face.
 ///
 /// - **Turn**: the yaw estimate (the nose's offset along the eye line from the midpoint of eyes and mouth, against a
-///   generic face's nose depth, `Geometry.yaw`) must move the asked way by `minTurnDegrees` from the first frame. A
+///   generic face's nose depth, `Geometry.yaw`) must move the asked way by `minTurnDegrees` from an earlier frame. A
 ///   picture moved or turned as a whole keeps that offset (a plane keeps ratios along a line), so a print "turns" by
 ///   nothing — though YuNet, which places landmarks with a face's shape in mind, sees a print turned 30–40° as a head
 ///   turned 10–15° (`facegate eval liveness`), which is why the minimum is 20°.
-/// - **Depth**: between the first and the most turned frame, the eyes and mouth corners fix a homography: where the
+/// - **Depth**: between the turn's start and its most turned frame, the eyes and mouth corners fix a homography: where the
 ///   nose of a picture would be. A real nose stands 2–3 cm in front of that plane and lands off it, the asked way,
 ///   by as much as it moved against the eyes and mouth; perspective alone (a sheet turned close to the camera) can
 ///   fake a little yaw but no parallax.
 /// - **Continuity**: no frame repeats another, the face never jumps, and no single step carries the whole turn (a
-///   frontal print swapped for a turned one).
+///   frontal print swapped for a turned one). The kiosk samples the capture where the picture moves
+///   (`ChallengeCapture`), so even a quick turn has frames on its way.
 /// The identity check (one person throughout) needs embeddings and is the caller's (`ChallengeFrames`).
 public struct LivenessCheck: Sendable {
     public let settings: LivenessSettings
@@ -125,25 +128,39 @@ public struct LivenessCheck: Sendable {
     /// The distance between the eyes' midpoint and the mouth's, pixels: the face's scale that a turn barely changes.
     public static func faceHeight(_ landmarks: [Point]) -> Double { Geometry(landmarks).height }
 
-    /// The frames' measures (every frame with a face).
+    /// The frames' measures (every frame with a face). The turn is the furthest the yaw went the asked way from an
+    /// earlier frame (`startFrame`: a person may look a little aside when the capture begins, or come back before it
+    /// ends); its depth and its steps are read between that frame and the most turned one.
     public func measure(_ frames: [LivenessFrame], asked: TurnDirection) -> LivenessMeasures {
         let faces = frames.map { Geometry($0.landmarks) }
         let yaw = faces.map(\.yaw)
-        let signed = yaw.map { asked.sign * ($0 - yaw[0]) }
-        let turned = signed.indices.max { signed[$0] < signed[$1] } ?? 0
+        let signed = yaw.map { asked.sign * $0 }
+        let (start, turned, turn) = Self.furthestProgression(signed) ?? (0, 0, 0)
+        // The other way from the first frame (a head coming back from the turn did not turn the wrong way).
+        let opposite = max(0, signed[0] - (signed.min() ?? signed[0]))
         let frontal = yaw.indices.min { abs(yaw[$0]) < abs(yaw[$1]) } ?? 0
-        let turn = max(0, signed[turned]), opposite = max(0, -(signed.min() ?? 0))
-        // The steps up to the most turned frame.
-        let steps = zip(signed.dropFirst(), signed).map { $0 - $1 }.prefix(max(turned, 1))
+        let steps = zip(signed[start...].dropFirst(), signed[start...]).map { $0 - $1 }.prefix(max(turned - start, 1))
         let stepShare = turn > 0 ? (steps.max() ?? 0) / turn : 1
         let sheetTurn = frames.map { Self.foreshortening($0.landmarks, against: frames[0].landmarks) }.max() ?? 0
-        let parallax = asked.sign * Self.parallax(of: frames[turned].landmarks, against: frames[0].landmarks)
+        let parallax = asked.sign * Self.parallax(of: frames[turned].landmarks, against: frames[start].landmarks)
         // A real nose moves off the plane by as much as it moved against the eyes and mouth.
-        let expected = abs(faces[turned].noseOffset - faces[0].noseOffset)
+        let expected = abs(faces[turned].noseOffset - faces[start].noseOffset)
         return LivenessMeasures(
             yaw: yaw, turn: turn, oppositeTurn: opposite, sheetTurn: sheetTurn, parallax: parallax,
-            expectedParallax: expected, stepShare: stepShare, frontalFrame: frontal,
+            expectedParallax: expected, stepShare: stepShare, startFrame: start, frontalFrame: frontal,
             turnedFrame: turned == frontal ? (frontal == frames.count - 1 ? 0 : frames.count - 1) : turned)
+    }
+
+    /// The largest rise of `values` from an earlier value to a later one: (the earlier index, the later one, the rise);
+    /// nil when they never rise.
+    static func furthestProgression(_ values: [Double]) -> (from: Int, to: Int, amount: Double)? {
+        var low = 0, best: (from: Int, to: Int, amount: Double)?
+        for j in values.indices {
+            if values[j] < values[low] { low = j }
+            let rise = values[j] - values[low]
+            if rise > (best?.amount ?? 0) { best = (low, j, rise) }
+        }
+        return best
     }
 
     /// The refusal for these frames (nil: a live turn the asked way), with what was measured. Checks in the order of

@@ -11,14 +11,14 @@ import UseCases
 ///
 /// - **Bona fide** (BPCER): every clip of `DIR/manifest.csv` is read with ffmpeg and each frame's yaw estimated by the
 ///   model's own landmarks; a turn (the yaw leaving a frontal pose and reaching ±`--segment-degrees`) becomes three
-///   challenge attempts, sampled as the kiosk samples (`--frames` frames evenly over `--window` seconds) from 0.4,
-///   0.2 and 0 s before the turn starts, asking for the way it went. The frame sequence (`%06d.jpg`) is read backwards too
+///   challenge attempts, captured as the kiosk captures (`ChallengeCapture`: a frame every 1/15 s over `--window`
+///   seconds, `--frames` of them sent, chosen where the picture moved) from 0.4, 0.2 and 0 s before the turn starts, asking for the way it went. The frame sequence (`%06d.jpg`) is read backwards too
 ///   (it turns from profile to frontal).
 /// - **Attacks** (APCER per kind, ISO/IEC 30107-3), rendered exactly from each clip's most frontal frame
 ///   (`PrintRendering`: a pinhole camera at kiosk distance, a life-size print, shake, blur, light changes, a
-///   background): a flat print turned 10–40° about its vertical axis during the capture; a bent print (a cylinder of
-///   radius 10–30 cm) turned likewise; a swap of two flat prints (the frontal frame, then the most turned frame of a
-///   turn of the same person); a real turn replayed with one frame repeated; and two people (a real turn of one
+///   background), captured as a turn is: a flat print turned 10–40° about its vertical axis during the capture; a
+///   bent print (a cylinder of radius 10–30 cm) turned likewise; a swap of two flat prints (the frontal frame, then,
+///   from one frame taken to the next, the most turned frame of a turn of the same person); a real turn replayed with one frame repeated; and two people (a real turn of one
 ///   person whose last half is another person's).
 /// - **Noise**: the yaw change and nose parallax of flat prints, which have none, and of the clip that does not turn.
 /// Every attempt runs through `FaceRecognizer.challengeFrames` and the 1:1 identity check, as a check-in does.
@@ -28,14 +28,15 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         abstract: "Measure the liveness check: BPCER on real head turns, APCER per rendered attack; JSON last line.")
 
     @Option(help: "Folder of the clips and their manifest.csv.") var videos: String
-    @Option(help: "Frames per attempt (the kiosk sends 6).") var frames = 6
-    @Option(help: "Seconds the frames span.") var window = 1.5
+    @Option(help: "Frames sent per attempt (the kiosk sends \(ChallengeCapture.framesSent)).") var frames = ChallengeCapture.framesSent
+    @Option(help: "Seconds the capture spans.") var window = ChallengeCapture.window
     @Option(help: "Yaw change (degrees) that makes a stretch of a clip a turn.") var segmentDegrees = 20.0
     @Option(help: "Attempts rendered per attack kind and clip.") var attacksPerClip = 12
     @Option(help: "Seed of the renderings.") var seed: UInt64 = 29
     @Option(help: "Minimum turn (degrees; default LIVENESS_MIN_TURN_DEGREES or the service's).") var minTurn: Double?
     @Option(help: "Face model: sface (dlib's landmarks cannot show depth).") var model: FaceModelKind?
     @Option(help: "Largest share of the turn one step may carry (default: the service's).") var maxStepShare: Double?
+    @Flag(help: "Print every attempt's measures (else the bona fide ones and the attacks admitted).") var everyAttempt = false
 
     /// One clip's frames, each with its largest face (nil: none) and yaw.
     struct Clip {
@@ -123,20 +124,21 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                     let asked: TurnDirection = Bool.random(using: &random) ? .left : .right
                     let last = Double.random(in: 10...40, using: &random) * .pi / 180 * (asked == .left ? 1 : -1)
                     let radius = bent ? Double.random(in: 0.10...0.30, using: &random) : nil
-                    let images = held(photo, scale: scale, angles: (0..<frames).map { last * Double($0) / Double(frames - 1) },
-                                      bend: radius, background: background, renderer: renderer, random: &random)
+                    let images = sent(held(photo, scale: scale, angles: (0..<taken).map { last * Double($0) / Double(taken - 1) },
+                                           bend: radius, background: background, renderer: renderer, random: &random))
                     attempts.append(Attempt(kind: bent ? "bent_print" : "flat_print", clip: clip.name, images: images, asked: asked))
                 }
                 // A swap: the frontal frame printed, then the most turned frame of one of the clip's turns.
                 if let turn = turnsByClip[clip.name]?.randomElement(using: &random) {
                     let angle = Double.random(in: -10...10, using: &random) * .pi / 180
-                    let half = frames / 2
-                    let first = held(photo, scale: scale, angles: Array(repeating: angle, count: half), bend: nil,
+                    let swap = Int.random(in: (taken / 4)...(3 * taken / 4), using: &random)
+                    let first = held(photo, scale: scale, angles: Array(repeating: angle, count: swap), bend: nil,
                                      background: background, renderer: renderer, random: &random)
                     let turned = PrintRendering.printed(clip.images[turn.peak], around: clip.faces[turn.peak]!.landmarks)
-                    let second = held(turned, scale: scale, angles: Array(repeating: angle, count: frames - half),
+                    let second = held(turned, scale: scale, angles: Array(repeating: angle, count: taken - swap),
                                       bend: nil, background: background, renderer: renderer, random: &random)
-                    attempts.append(Attempt(kind: "print_swap", clip: clip.name, images: first + second, asked: turn.asked))
+                    attempts.append(Attempt(kind: "print_swap", clip: clip.name, images: sent(first + second),
+                                            asked: turn.asked))
                 }
             }
         }
@@ -179,7 +181,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 if m.expectedParallax > 0 { genuineParallaxShare.append(m.parallax / m.expectedParallax) }
             default: break
             }
-            if attempt.kind == "bona_fide" || refusal == nil, let frontal = seen.frontal, let turned = seen.others.first {
+            if everyAttempt || attempt.kind == "bona_fide" || refusal == nil, let frontal = seen.frontal, let turned = seen.others.first {
                     FileHandle.standardError.write(Data(String(
                         format: "%@ %@@%.1fs %@: %@ distance %.3f turn %.1f/%.1f sheet %.1f parallax %.3f/%.3f step %.2f yaw %@\n",
                         attempt.kind, attempt.clip, attempt.start ?? -1, attempt.asked.rawValue, refusal?.rawValue ?? "accepted",
@@ -307,13 +309,31 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         return turns
     }
 
-    /// The frames a kiosk would send from `start` seconds: `frames` evenly over `window` seconds, as the kiosk page
-    /// takes them; nil past the clip's end or before its start.
+    /// How many frames the kiosk takes over `window` seconds.
+    var taken: Int { Int((window / ChallengeCapture.interval).rounded()) + 1 }  // 23 over the kiosk's 1.5 s
+
+    /// The frames a kiosk would send from `start` seconds: a frame every `ChallengeCapture.interval` over `window`
+    /// seconds, `frames` of them sent (`sent`); nil past the clip's end or before its start.
     func sample(_ clip: Clip, from start: Double) -> [RGBImage]? {
         guard start >= 0 else { return nil }
-        let indices = (0..<frames).map { Int(((start + window * Double($0) / Double(frames - 1)) * clip.fps).rounded()) }
+        let indices = (0..<taken).map { Int(((start + ChallengeCapture.interval * Double($0)) * clip.fps).rounded()) }
         guard let last = indices.last, last < clip.images.count else { return nil }
-        return indices.map { clip.images[$0] }
+        return sent(indices.map { clip.images[$0] })
+    }
+
+    /// The `frames` of those taken that the kiosk sends: where the picture moved (`ChallengeCapture.select`). A frame
+    /// the same as the one before is not a new frame and is not kept (a GIF repeats frames; so does a camera slower
+    /// than the kiosk's sampling), as the kiosk does.
+    func sent(_ taken: [RGBImage]) -> [RGBImage] {
+        var kept: [RGBImage] = [], samples: [[UInt8]] = []
+        for image in taken {
+            let sample = ChallengeCapture.motionSample(of: image)
+            if sample == samples.last { continue }
+            kept.append(image)
+            samples.append(sample)
+        }
+        let motion = samples.indices.map { $0 == 0 ? 0 : ChallengeCapture.motion(samples[$0 - 1], samples[$0]) }
+        return ChallengeCapture.select(motion: motion, count: frames).map { kept[$0] }
     }
 
     func mostFrontal(_ clip: Clip) -> Int? {

@@ -52,6 +52,22 @@ struct LivenessCheckTests {
         #expect(check.judge(Self.frames([0, 1, 0, 1, 0, 1]), asked: .left).refusal == .noTurn)
     }
 
+    @Test("the turn is read from the least turned frame before the most turned one: a head that looked a little aside when the capture began, or came back before it ended, is admitted")
+    func turnFromAnEarlierFrame() {
+        let aside = check.judge(Self.frames([-10, 0, 6, 12, 18, 24, 30, 20]), asked: .left)
+        #expect(aside.refusal == nil, "\(String(describing: aside.measures))")
+        #expect(aside.measures?.startFrame == 0 && aside.measures?.turnedFrame == 6)
+        // First a little the other way (less than the minimum): not the wrong direction, the turn counts from there.
+        let back = check.judge(Self.frames([0, -8, -12, -4, 4, 12, 20, 28]), asked: .left)
+        #expect(back.refusal == nil, "\(String(describing: back.measures))")
+        #expect(back.measures?.startFrame == 2)
+        #expect(back.measures.map { $0.turn > $0.oppositeTurn } == true)
+        // A small turn the asked way and back past the start is too little, not the wrong way.
+        #expect(check.judge(Self.frames([0, 7, 14, 4, -6]), asked: .left).refusal == .noTurn)
+        #expect(LivenessCheck.furthestProgression([3, 1, 4, 1, 5, 9, 2, 6]).map { [$0.from, $0.to] } == [1, 5])
+        #expect(LivenessCheck.furthestProgression([5, 4, 3]) == nil)
+    }
+
     @Test("a turn in one jump, a repeated frame, a face missing or jumping across the picture are refused")
     func continuity() {
         #expect(check.judge(Self.frames([0, 0, 0, 30, 30, 30]), asked: .left).refusal == .notContinuous)

@@ -739,6 +739,8 @@ TURN_CLIPS = [("liveportrait_d3.mp4", 6.5, "Dana Turner"), ("sadtalker_WDA_Katie
 # The head-turn camera's loop: this long dark (s), then the person still this long, then the clip (see
 # `browser.camera_head_turn`).
 TURN_LEAD_IN, TURN_HOLD = 3.0, 1.4
+# The frames the kiosk sends of a challenge (kiosk.js TURN_FRAMES: the 8 where the picture moved of 23 taken).
+TURN_FRAMES_SENT = 8
 
 
 def head_turn_clip(file, frontal, member):
@@ -917,7 +919,7 @@ def test_kiosk_admits_a_real_head_turn(turn_gym, which):
               f"picture to the answer (the turn included); the service's measures: {liveness_measures(turn_gym, logged)}")
         assert state == "welcome", (text, data)
         assert f"Welcome, {clip['member']}!" in text
-        assert len(frames) == 6 and asked and asked[-1]["turn"] == clip["turn"], (frames, asked)
+        assert len(frames) == TURN_FRAMES_SENT and asked and asked[-1]["turn"] == clip["turn"], (frames, asked)
         # Counted now: the camera's loop comes round again, and the kiosk would check the member in a second time.
         assert [c["method"] for c in checkins_of(turn_gym, clip["member_id"])] == ["face"]
         fits(page, f"kiosk-head-turn-{clip['turn']}-welcome")
@@ -944,7 +946,7 @@ def test_kiosk_refuses_a_turned_print_of_the_member(turn_gym):
         assert state == "liveness", (text, data)
         assert data["reason"] in ("flat_face", "no_turn"), (text, data)
         assert LIVENESS_WORDS[data["reason"]](clip["turn"]) in text, text
-        assert len(frames) == 6
+        assert len(frames) == TURN_FRAMES_SENT
         fits(page, "kiosk-print-refused")
         # Ready again by itself.
         kiosk_outcome(page, {"ready"}, timeout=15)
@@ -974,7 +976,7 @@ def test_kiosk_shows_the_turn_the_way_the_person_turns(turn_gym):
             assert shown["shown"] and not shown["flipped"], shown
             assert (shown["turn"], shown["overlay"], shown["points"], shown["outline"], shown["half"]) == (turn,) * 5, shown
             assert f"Turn your head slowly to your {turn}" in shown["text"], shown
-            assert shown["dots"] == 6
+            assert shown["dots"] == TURN_FRAMES_SENT
             fits_as_is(page, f"kiosk-turn-{turn}")
             state, text, _ = kiosk_outcome(page, LIVENESS_STATES, timeout=60)
             data = outcome_data(page)

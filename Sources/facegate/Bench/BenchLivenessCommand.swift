@@ -10,7 +10,8 @@ import UseCases
 /// process on one engine, alternating in rounds, so that the two are measured under the same machine load.
 ///
 /// The frames are a real head turn: every frame of `--window` seconds of a clip from `--start`, scaled to `--width` px
-/// and written as JPEG (ffmpeg `-q:v 3`), of which `--frames` are kept evenly timed, as the kiosk page takes them.
+/// and written as JPEG (ffmpeg `-q:v 3`), of which `--frames` are kept as the kiosk page keeps them (`ChallengeCapture`:
+/// a frame every 1/15 s, those where the picture moved).
 /// `--save-frames DIR` writes the first count's frames there (`00.jpg`…): the frames the HTTP benchmark posts.
 /// Measured, as the service does them:
 /// - a single photo: decode one JPEG (the first frame, frontal) and embed its largest face
@@ -32,7 +33,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
     @Option(help: "Second of the clip where the frames start (liveportrait_d3 turns to the image's right from ~7.7 s).")
     var start = 7.7
     @Option(help: "Seconds the frames span (the kiosk captures about 1.5 s).") var window = 1.5
-    @Option(help: "Frames per challenge, comma-separated; the first is the target's (the kiosk sends 6).")
+    @Option(help: "Frames per challenge, comma-separated; the first is the target's (the kiosk sends 8).")
     var frames = "6,8"
     @Option(help: "Width the frames are scaled to, px (a kiosk's camera frame).") var width = 640
     @Option(help: "Write the first count's frames (JPEG, 00.jpg…, in capture order) into this folder.")
@@ -98,14 +99,18 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         guard captured.count >= counts.max() ?? 0 else {
             throw ValidationError("\(clip) gives \(captured.count) frames from \(start) s over \(window) s, fewer than \(counts.max() ?? 0)")
         }
-        let chosen = counts.map { count in
-            (0..<count).map { Int((Double(captured.count - 1) * Double($0) / Double(count - 1)).rounded()) }
-        }
+        // As the kiosk chooses them: a frame every `ChallengeCapture.interval`, then where the picture moved.
+        let secondsPerFrame = window / Double(captured.count)
+        let taken = Array(Set((0...Int(window / ChallengeCapture.interval)).map {
+            min(captured.count - 1, Int((Double($0) * ChallengeCapture.interval / secondsPerFrame).rounded()))
+        })).sorted()
+        let samples = try taken.map { try ChallengeCapture.motionSample(of: decoder.decode(captured[$0])) }
+        let motion = samples.indices.map { $0 == 0 ? 0 : ChallengeCapture.motion(samples[$0 - 1], samples[$0]) }
+        let chosen = counts.map { count in ChallengeCapture.select(motion: motion, count: count).map { taken[$0] } }
         let sets = zip(counts, chosen).map { count, indices in
             FrameSet(count: count, photos: indices.map { captured[$0] })
         }
-        // Where each kept frame is, roughly (the window's frames are evenly timed).
-        let secondsPerFrame = window / Double(captured.count)
+        // Where each kept frame is, roughly.
         for (count, indices) in zip(counts, chosen) {
             let times = indices.map { String(format: "%.2f", start + Double($0) * secondsPerFrame) }
             FileHandle.standardError.write(Data(

@@ -2,7 +2,8 @@
 // (or on a tap) the kiosk checks the person in. Under the organisation's liveness policy `off` it takes one frame,
 // downsized to at most 800 px, and posts it to POST /api/v1/checkins. Under `challenge` (the default) it first asks
 // the service for a challenge (a direction to turn the head), shows a large arrow and the words, and after a moment
-// takes 6 frames over 1.5 s, posted together with the challenge's id: a printed photo cannot turn its head. The
+// takes 15 frames a second for 1.5 s and posts the 8 where the picture moved most together with the challenge's id: a
+// printed photo cannot turn its head. The
 // outcome is shown large and the kiosk returns to ready by itself. Only the recognised member's name is ever shown: a
 // member whose membership is not active is greeted and sent to the desk; a face the service is not sure of gets the
 // PIN pad (digits not shown, tries left); "Use my member number" checks the face against that member only.
@@ -27,10 +28,11 @@ const SAMPLE_W = 32, SAMPLE_H = 24, SAMPLE_MS = 150;
 /** Mean grey-level change that counts as movement; samples in a row that count as steady; least contrast of a scene worth sending. */
 const MOTION = 5, STEADY_SAMPLES = 4, MIN_CONTRAST = 10;
 /**
- * The head-turn challenge: the time the person gets to read the arrow before the first frame (ms), the frames taken
- * (the service takes 2 to 8), evenly over this long (ms, first to last frame).
+ * The head-turn challenge: the time the person gets to read the arrow before the first frame (ms); TURN_TAKEN frames
+ * taken evenly over TURN_CAPTURE_MS (first to last frame, about 15 a second); TURN_FRAMES of them sent (the service
+ * takes 2 to 8), chosen where the picture moved (`chooseFrames`). The service's `ChallengeCapture` says the same and why.
  */
-const TURN_LEAD_MS = 800, TURN_FRAMES = 6, TURN_CAPTURE_MS = 1500;
+const TURN_LEAD_MS = 400, TURN_TAKEN = 23, TURN_CAPTURE_MS = 1500, TURN_FRAMES = 8;
 /** How often the organisation's liveness policy is read again while the kiosk runs (ms). */
 const POLICY_REFRESH_MS = 5 * 60 * 1000;
 /**
@@ -174,8 +176,8 @@ async function checkIn(frame = null, code = null) {
 }
 
 /**
- * The head-turn challenge: asks the service for one, shows the arrow and the words, waits TURN_LEAD_MS, takes
- * TURN_FRAMES frames evenly over TURN_CAPTURE_MS (the dots fill as they are taken) and sends them with its id.
+ * The head-turn challenge: asks the service for one, shows the arrow and the words, waits TURN_LEAD_MS, takes frames
+ * over TURN_CAPTURE_MS (the dots fill meanwhile) and sends TURN_FRAMES of them with its id.
  * `attempt`: { frame (the scene's grey sample), code (member number or null), begun (when the kiosk began this
  * check-in), required (a 422 liveness_required led here: not again) }.
  */
@@ -203,27 +205,80 @@ async function challenge(attempt) {
     return hold('error', 'The camera stopped', 'Please see the front desk.');
   }
   hideTurn();
+  const taken = { ...attempt, challenge: { id: answer.body.challenge_id, turn, expiresAt }, frames: captured.frames,
+                  samples: captured.samples, started: captured.takenAt };
+  // A picture that never changed (a dark or frozen camera) gives one frame: nothing the service could judge.
+  if (captured.frames.length < 2) {
+    sending = false;
+    return livenessRefused(taken, 'face_missing');
+  }
   show('checking', 'One moment…');
-  send({ ...attempt, challenge: { id: answer.body.challenge_id, turn, expiresAt }, frames: captured.frames,
-         samples: captured.samples, started: captured.takenAt });
+  send(taken);
 }
 
-/** Takes the challenge's frames (unmirrored, as the camera sees them): { frames (JPEG blobs), samples (grey), takenAt
- * (when the last was taken) }; null when the camera stopped or the kiosk was signed out meanwhile. */
+/** Takes the challenge's frames (unmirrored, as the camera sees them): { frames (JPEG blobs of those sent), samples
+ * (their grey copies), takenAt (when the last was taken) }; null when the camera stopped or the kiosk was signed out
+ * meanwhile. */
 async function captureFrames(now) {
   const canvases = [], samples = [];
-  const begin = performance.now(), gap = TURN_CAPTURE_MS / (TURN_FRAMES - 1);
-  for (let i = 0; i < TURN_FRAMES; i++) {
+  const begin = performance.now(), gap = TURN_CAPTURE_MS / (TURN_TAKEN - 1);
+  for (let i = 0; i < TURN_TAKEN; i++) {
     const wait = begin + i * gap - performance.now();
     if (wait > 0) await pause(wait);
     if (now !== station || !video.videoWidth) return null;
+    progress(Math.floor((TURN_FRAMES * (i + 1)) / TURN_TAKEN));
+    // The same picture as the last frame taken is no new camera frame (a camera slower than the taking): not kept.
+    const grey = sample();
+    if (samples.length && difference(grey, samples[samples.length - 1]) === 0) continue;
     canvases.push(downsized(video, MAX_SIDE, video.videoWidth, video.videoHeight));
-    samples.push(sample());
-    progress(i + 1);
+    samples.push(grey);
   }
   const takenAt = performance.now();
-  const frames = await Promise.all(canvases.map((canvas) => jpeg(canvas, QUALITY)));
-  return { frames, samples, takenAt };
+  const chosen = chooseFrames(samples.map((s, i) => (i === 0 ? 0 : difference(samples[i - 1], s))), TURN_FRAMES);
+  const frames = await Promise.all(chosen.map((i) => jpeg(canvases[i], QUALITY)));
+  return { frames, samples: chosen.map((i) => samples[i]), takenAt };
+}
+
+/**
+ * The indices (ascending) of the `count` frames to send, given each frame's motion from the one before: the first and
+ * the last, and between them the frames that cut the capture into stretches whose largest motion is as small as it
+ * can be (the moving part gets the frames); then, while fewer are chosen, the middle of the longest stretch between
+ * two chosen frames. The same rule as the service's `ChallengeCapture.select`, which its evaluation captures with.
+ */
+function chooseFrames(motion, count) {
+  const n = motion.length;
+  if (n <= count || count < 2) return motion.map((_, i) => i);
+  const steps = motion.slice(1).map((m) => Math.max(0, m));
+  let low = Math.max(...steps), high = steps.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 60; i++) {
+    const middle = (low + high) / 2;
+    if (cuts(steps, middle).length <= count - 2) high = middle; else low = middle;
+  }
+  const chosen = new Set([0, n - 1, ...cuts(steps, high)]);
+  while (chosen.size < count) {
+    const sorted = [...chosen].sort((a, b) => a - b);
+    let from = 0, to = 0;
+    for (let i = 1; i < sorted.length; i++) if (sorted[i] - sorted[i - 1] > to - from) [from, to] = [sorted[i - 1], sorted[i]];
+    if (to - from < 2) break;
+    chosen.add(Math.floor((from + to) / 2));
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
+/** The frames where stretches of `steps` (the motion from each frame to the next) whose motion stays within `limit`
+ * meet, taken greedily from the first frame. */
+function cuts(steps, limit) {
+  const found = [];
+  let stretch = 0;
+  steps.forEach((step, frame) => {
+    if (stretch > 0 && stretch + step > limit) {
+      found.push(frame);
+      stretch = step;
+    } else {
+      stretch += step;
+    }
+  });
+  return found;
 }
 
 function showTurn(turn) {
