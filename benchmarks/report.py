@@ -186,7 +186,7 @@ def markdown(results):
         out += [f"Delivery lag from the event's write to the receiver under that load: p50 {lag['p50']:.0f} ms, "
                 f"p99 {lag['p99']:.0f} ms ({lag['events']} events). The backlog of {b['events']:,} events drained in "
                 f"{b['seconds']:.0f} s ({b['events_per_s']:.0f} events/s overall; {b['delivered_during_load']:,} during "
-                "the load, when the dispatcher sends one at a time, the rest after it).", ""]
+                "the load, when the dispatcher sends in batches, the rest after it).", ""]
     if "memory" in results:
         out += ["**Memory and start-up** (`facegate serve`, from process start to `/ready` with every face loaded):", ""]
         out += memory_table(results["memory"]) + [""]

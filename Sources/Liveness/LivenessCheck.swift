@@ -99,8 +99,8 @@ public struct LivenessMeasures: Sendable, Equatable, Codable {
 ///   picture moved or turned as a whole keeps that offset (a plane keeps ratios along a line), so a print "turns" by
 ///   nothing — though YuNet, which places landmarks with a face's shape in mind, sees a print turned 30–40° as a head
 ///   turned 10–15° (`facegate eval liveness`), which is why the minimum is 20°.
-/// - **Depth**: between the turn's start and its most turned frame, the eyes and mouth corners fix a homography: where the
-///   nose of a picture would be. A real nose stands 2–3 cm in front of that plane and lands off it, the asked way,
+/// - **Depth**: between the turn's start and its most turned frame, the eyes and mouth corners fix a homography:
+///   where the nose of a picture would be. A real nose stands 2–3 cm in front of that plane and lands off it, the asked way,
 ///   by as much as it moved against the eyes and mouth; perspective alone (a sheet turned close to the camera) can
 ///   fake a little yaw but no parallax.
 /// - **Continuity**: no frame repeats another, the face never jumps, and no single step carries the whole turn (a

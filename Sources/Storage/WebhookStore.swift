@@ -267,12 +267,15 @@ public struct WebhookStore: Sendable {
     /// Claims up to `limit` due deliveries of enabled endpoints for `lease` (another dispatcher takes one again only
     /// after that: a dispatcher that dies mid-send loses nothing), skipping rows another dispatcher is claiming and
     /// every delivery with an earlier one of the same member still pending at its endpoint (their order is kept).
+    /// Committed without waiting for the disk: a claim lost in a crash was never sent, or is sent again.
     public func claim(limit: Int, lease: Duration) async throws -> [Claimed] {
         let leaseSeconds = Double(lease / .milliseconds(1)) / 1000
         let rows = try await database.query(
             """
-            WITH due AS (
-                SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
+            WITH quiet AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
+            due AS (
+                SELECT d.id FROM quiet, webhook_deliveries d
+                JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
                 WHERE d.state = 'pending' AND d.next_attempt_at <= clock_timestamp()
                   AND (d.ordering_key IS NULL OR NOT EXISTS (
                         SELECT 1 FROM webhook_deliveries p
@@ -322,33 +325,75 @@ public struct WebhookStore: Sendable {
         }
     }
 
-    /// Records the attempt numbered `attempt` (its claim's) and its result.
-    public func record(
-        _ delivery: UUID, attempt: Int, statusCode: Int?, duration: Duration, error: String?, result: Result
-    ) async throws {
-        let milliseconds = Int(duration / .milliseconds(1))
-        let (state, next, reason): (String, Date?, String?) = switch result {
-        case .delivered: ("delivered", nil, nil)
-        case .retry(let at): ("pending", at, nil)
-        case .failed(let reason): ("failed", nil, Self.storable(reason))
+    /// One attempt of a claimed delivery and what became of it, to record.
+    public struct SentAttempt: Sendable {
+        public var delivery: UUID
+        /// The claim's attempt number (`Claimed.attempts`).
+        public var number: Int
+        public var statusCode: Int?
+        public var duration: Duration
+        public var error: String?
+        public var result: Result
+
+        public init(delivery: UUID, number: Int, statusCode: Int?, duration: Duration, error: String?, result: Result) {
+            self.delivery = delivery
+            self.number = number
+            self.statusCode = statusCode
+            self.duration = duration
+            self.error = error
+            self.result = result
         }
-        let error = Self.storable(error)
-        // Only the claim that sent it may settle it: a send that outlived its lease (the delivery claimed again since,
-        // `attempt` no longer its number) leaves its attempt on the record and changes nothing else.
+    }
+
+    /// Records attempts and their results, in one statement however many (a dispatcher under load records a batch at
+    /// once). Only the claim that sent a delivery may settle it: a send that outlived its lease (the delivery claimed
+    /// again since, its number no longer the delivery's) leaves its attempt on the record and changes nothing else.
+    /// Committed without waiting for the disk (`synchronous_commit` off for this transaction): a record lost in a
+    /// crash only sends its event again, which at-least-once delivery allows.
+    public func record(_ attempts: [SentAttempt]) async throws {
+        guard !attempts.isEmpty else { return }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let rows: [[String: Any]] = attempts.map { attempt in
+            let (state, next, reason): (String, Date?, String?) = switch attempt.result {
+            case .delivered: ("delivered", nil, nil)
+            case .retry(let at): ("pending", at, nil)
+            case .failed(let reason): ("failed", nil, Self.storable(reason))
+            }
+            var row: [String: Any] = [
+                "delivery": attempt.delivery.uuidString, "attempt": attempt.number, "state": state,
+                "duration_ms": Int(attempt.duration / .milliseconds(1)),
+            ]
+            row["status_code"] = attempt.statusCode
+            row["error"] = Self.storable(attempt.error)
+            row["next_at"] = next.map { formatter.string(from: $0) }
+            row["reason"] = reason
+            return row
+        }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: rows), as: UTF8.self)
         try await database.query(
             """
-            WITH attempt AS (
+            WITH quiet AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
+            input AS (
+                SELECT i.* FROM quiet, jsonb_to_recordset(\(json)::jsonb) AS i(
+                    delivery uuid, attempt int, status_code int, duration_ms int, error text, state text,
+                    next_at timestamptz, reason text)
+            ), attempt AS (
                 INSERT INTO webhook_delivery_attempts (delivery_id, status_code, duration_ms, error)
-                SELECT id, \(statusCode), \(milliseconds), \(error) FROM webhook_deliveries WHERE id = \(delivery)
+                SELECT d.id, i.status_code, i.duration_ms, i.error
+                FROM input i JOIN webhook_deliveries d ON d.id = i.delivery
             ), delivery AS (
-                UPDATE webhook_deliveries SET state = \(state), last_status_code = \(statusCode), last_error = \(error),
-                    next_attempt_at = coalesce(\(next), next_attempt_at), lease_until = NULL,
-                    delivered_at = CASE WHEN \(state) = 'delivered' THEN clock_timestamp() END
-                WHERE id = \(delivery) AND attempts = \(attempt) AND state = 'pending'
-                RETURNING endpoint_id
+                UPDATE webhook_deliveries d
+                SET state = i.state, last_status_code = i.status_code, last_error = i.error,
+                    next_attempt_at = coalesce(i.next_at, d.next_attempt_at), lease_until = NULL,
+                    delivered_at = CASE WHEN i.state = 'delivered' THEN clock_timestamp() END
+                FROM input i
+                WHERE d.id = i.delivery AND d.attempts = i.attempt AND d.state = 'pending'
+                RETURNING d.endpoint_id, i.reason
             )
-            UPDATE webhook_endpoints SET enabled = false, disabled_reason = \(reason), updated_at = now()
-            WHERE \(reason)::text IS NOT NULL AND id = (SELECT endpoint_id FROM delivery)
+            UPDATE webhook_endpoints w SET enabled = false, disabled_reason = f.reason, updated_at = now()
+            FROM (SELECT DISTINCT ON (endpoint_id) endpoint_id, reason FROM delivery WHERE reason IS NOT NULL) f
+            WHERE w.id = f.endpoint_id
             """, logger: logger)
     }
 

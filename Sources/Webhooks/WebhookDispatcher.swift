@@ -25,10 +25,11 @@ public struct WebhookDispatcher: Service {
         public var pollInterval: Duration
         /// Sends at once, per instance.
         public var concurrency: Int
-        /// Sends at once while the instance's face engines are working (check-ins come first), with `busyPause`
-        /// before each claim: a backlog drains slowly under load instead of taking the cores from the check-ins.
-        public var busyConcurrency = 1
-        public var busyPause: Duration = .milliseconds(20)
+        /// While the instance's face engines are working (check-ins come first): every `busyInterval`, up to
+        /// `busyBatch` due deliveries are claimed in one statement, sent, and recorded in one statement — the outbox's
+        /// bookkeeping costs two statements per batch instead of two per event, for at most `busyInterval` more lag.
+        public var busyBatch = 32
+        public var busyInterval: Duration = .milliseconds(200)
 
         public init(retryWindow: Duration = .seconds(24 * 3600), initialBackoff: Duration = .seconds(10),
                     pollInterval: Duration = .milliseconds(250), concurrency: Int = 16) {
@@ -60,34 +61,39 @@ public struct WebhookDispatcher: Service {
     /// Long enough for a send to finish (its timeout) before another dispatcher may take the delivery again.
     var lease: Duration { sender.timeout * 2 + .seconds(5) }
 
-    /// Keeps up to `concurrency` sends going (`busyConcurrency`, paced, while check-ins use the engines): claims as
-    /// many due deliveries as there are free places (a claimed delivery is sent at once, well within its lease), waits
-    /// for a place when all are taken and polls when nothing is due; one slow receiver holds one place, not the others.
+    /// Keeps up to `concurrency` sends going: claims as many due deliveries as there are free places (a claimed
+    /// delivery is sent at once, well within its lease), waits for a place when all are taken and polls when nothing
+    /// is due; one slow receiver holds one place, not the others. While check-ins use the engines it sends in batches
+    /// instead (`busyBatch` every `busyInterval`), once the sends going on have ended.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 var running = 0  // sends going on, and the poll timer while one waits
                 while !Task.isCancelled {
-                    let yielding = busy()
-                    let places = yielding ? settings.busyConcurrency : settings.concurrency
-                    if running < places {
-                        if yielding {
-                            do { try await Task.sleep(for: settings.busyPause) } catch { return }
-                        }
-                        let claimed: [WebhookStore.Claimed]
-                        do {
-                            claimed = try await store.claim(limit: places - running, lease: lease)
-                        } catch {
-                            if Task.isCancelled { return }
-                            // Before the first migration has run (at start) the tables are not there yet.
-                            let early = (error as? PSQLError)?.serverInfo?[.sqlState]
-                                == PostgresError.Code.undefinedTable.raw
-                            logger.log(level: early ? .debug : .warning, "webhooks: cannot claim deliveries; trying again",
-                                       metadata: ["error": "\(String(reflecting: error))"])
-                            try? await Task.sleep(for: .seconds(2))
+                    if busy() {
+                        if running > 0 {
+                            await group.next()
+                            running -= 1
                             continue
                         }
-                        for delivery in claimed { group.addTask { await send(delivery) } }
+                        do { try await Task.sleep(for: settings.busyInterval) } catch { return }
+                        guard let claimed = await claim(limit: settings.busyBatch) else { continue }
+                        let attempts = await withTaskGroup(of: WebhookStore.SentAttempt?.self) { sends in
+                            for delivery in claimed { sends.addTask { await attempt(delivery) } }
+                            var attempts: [WebhookStore.SentAttempt] = []
+                            for await attempt in sends { if let attempt { attempts.append(attempt) } }
+                            return attempts
+                        }
+                        await record(attempts)
+                        continue
+                    }
+                    if running < settings.concurrency {
+                        guard let claimed = await claim(limit: settings.concurrency - running) else { continue }
+                        for delivery in claimed {
+                            group.addTask {
+                                if let attempt = await attempt(delivery) { await record([attempt]) }
+                            }
+                        }
                         running += claimed.count
                         if !claimed.isEmpty { continue }  // more places to fill, perhaps
                         if running == 0 {
@@ -106,8 +112,24 @@ public struct WebhookDispatcher: Service {
         }
     }
 
-    /// One attempt of one delivery, recorded.
-    func send(_ claimed: WebhookStore.Claimed) async {
+    /// Up to `limit` due deliveries, claimed; nil when they cannot be claimed now (logged, after a pause).
+    func claim(limit: Int) async -> [WebhookStore.Claimed]? {
+        do {
+            return try await store.claim(limit: limit, lease: lease)
+        } catch {
+            if Task.isCancelled { return nil }
+            // Before the first migration has run (at start) the tables are not there yet.
+            let early = (error as? PSQLError)?.serverInfo?[.sqlState] == PostgresError.Code.undefinedTable.raw
+            logger.log(level: early ? .debug : .warning, "webhooks: cannot claim deliveries; trying again",
+                       metadata: ["error": "\(String(reflecting: error))"])
+            try? await Task.sleep(for: .seconds(2))
+            return nil
+        }
+    }
+
+    /// One attempt of one delivery and what becomes of it; nil when shutting down (the claim expires and the delivery
+    /// goes again).
+    func attempt(_ claimed: WebhookStore.Claimed) async -> WebhookStore.SentAttempt? {
         let body = Self.body(of: claimed.event)
         let headers = [
             (WebhookSignature.header, WebhookSignature.header(
@@ -130,13 +152,13 @@ public struct WebhookDispatcher: Service {
                     : "answered \(response.status)" + (said.isEmpty ? "" : ": \(said)")
             }
         } catch is CancellationError {
-            return  // shutting down: the claim expires and the delivery goes again
+            return nil
         } catch let failure as WebhookSender.Failure {
             error = failure.description
         } catch let other {
             error = String(describing: other)
         }
-        if Task.isCancelled { return }
+        if Task.isCancelled { return nil }
         let duration = ContinuousClock.now - started
         let result: WebhookStore.Result
         if error == nil {
@@ -157,13 +179,17 @@ public struct WebhookDispatcher: Service {
             }
         }
         observer?.webhookAttempt(result: result.name)
+        return WebhookStore.SentAttempt(delivery: claimed.delivery, number: claimed.attempts, statusCode: status,
+                                    duration: duration, error: error, result: result)
+    }
+
+    /// Records attempts; not recorded, their claims expire and the deliveries go again (the same event ids).
+    func record(_ attempts: [WebhookStore.SentAttempt]) async {
         do {
-            try await store.record(claimed.delivery, attempt: claimed.attempts, statusCode: status, duration: duration,
-                                   error: error, result: result)
+            try await store.record(attempts)
         } catch {
-            // Not recorded: the claim expires and the delivery is sent again (the same event id).
-            logger.warning("webhooks: attempt not recorded", metadata: [
-                "delivery": "\(claimed.delivery)", "error": "\(String(describing: error))"])
+            logger.warning("webhooks: attempts not recorded", metadata: [
+                "deliveries": "\(attempts.map(\.delivery))", "error": "\(String(describing: error))"])
         }
     }
 

@@ -11,15 +11,15 @@ import UseCases
 ///
 /// - **Bona fide** (BPCER): every clip of `DIR/manifest.csv` is read with ffmpeg and each frame's yaw estimated by the
 ///   model's own landmarks; a turn (the yaw leaving a frontal pose and reaching ±`--segment-degrees`) becomes three
-///   challenge attempts, captured as the kiosk captures (`ChallengeCapture`: a frame every 1/15 s over `--window`
-///   seconds, `--frames` of them sent, chosen where the picture moved) from 0.4, 0.2 and 0 s before the turn starts, asking for the way it went. The frame sequence (`%06d.jpg`) is read backwards too
-///   (it turns from profile to frontal).
+///   challenge attempts, captured as the kiosk captures (`ChallengeCapture`: 23 frames over `--window` seconds,
+///   `--frames` of them sent, those that follow the motion) from 0.4, 0.2 and 0 s before the turn starts, asking for
+///   the way it went. The frame sequence (`%06d.jpg`) is read backwards too (it turns from profile to frontal).
 /// - **Attacks** (APCER per kind, ISO/IEC 30107-3), rendered exactly from each clip's most frontal frame
 ///   (`PrintRendering`: a pinhole camera at kiosk distance, a life-size print, shake, blur, light changes, a
 ///   background), captured as a turn is: a flat print turned 10–40° about its vertical axis during the capture; a
 ///   bent print (a cylinder of radius 10–30 cm) turned likewise; a swap of two flat prints (the frontal frame, then,
-///   from one frame taken to the next, the most turned frame of a turn of the same person); a real turn replayed with one frame repeated; and two people (a real turn of one
-///   person whose last half is another person's).
+///   from one frame taken to the next, the most turned frame of a turn of the same person); a real turn replayed
+///   with one frame repeated; and two people (a real turn of one person whose last half is another person's).
 /// - **Noise**: the yaw change and nose parallax of flat prints, which have none, and of the clip that does not turn.
 /// Every attempt runs through `FaceRecognizer.challengeFrames` and the 1:1 identity check, as a check-in does.
 struct EvalLivenessCommand: AsyncParsableCommand {
@@ -310,7 +310,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
     }
 
     /// How many frames the kiosk takes over `window` seconds.
-    var taken: Int { Int((window / ChallengeCapture.interval).rounded()) + 1 }  // 23 over the kiosk's 1.5 s
+    var taken: Int { Int((window / ChallengeCapture.interval).rounded()) + 1 }
 
     /// The frames a kiosk would send from `start` seconds: a frame every `ChallengeCapture.interval` over `window`
     /// seconds, `frames` of them sent (`sent`); nil past the clip's end or before its start.

@@ -101,9 +101,9 @@ struct WebhookTests {
             try await TestDatabase.withClient(url) { db in
                 let store = WebhookStore(database: TestDatabase.database(db), logger: TestDatabase.logger)
                 let id = firstID
-                try await store.record(id, attempt: 0, statusCode: 500, duration: .milliseconds(3),
-                                       error: "late \u{0}answer " + String(repeating: "\u{301}", count: 900),
-                                       result: .retry(at: Date()))
+                try await store.record([WebhookStore.SentAttempt(
+                    delivery: id, number: 0, statusCode: 500, duration: .milliseconds(3),
+                    error: "late \u{0}answer " + String(repeating: "\u{301}", count: 900), result: .retry(at: Date()))])
                 let state = try await db.query("SELECT state FROM webhook_deliveries WHERE id = \(id)",
                                                logger: TestDatabase.logger).collect().first?.decode(String.self)
                 #expect(state == "delivered")
@@ -245,6 +245,67 @@ struct WebhookTests {
                 try await Task.sleep(for: .seconds(1))
                 #expect(receiver.received.count == 40)
                 #expect(Set(received.map(\.eventID)).count == 40)
+            }
+        }
+    }
+
+    @Test("""
+        under load (engines busy) a dispatcher claims a batch, sends it and records it in one statement: every event \
+        once, one attempt each, one member's in order, a failing receiver's retried and recorded with its error
+        """)
+    func batchesWhileBusy() async throws {
+        let receiver = WebhookReceiver(port: TestEnvironment.freePort())
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let logger = TestDatabase.logger
+                try await Migrator().migrate(client, logger: logger)
+                let organization = UUID()
+                try await client.query("INSERT INTO organizations (id, name) VALUES (\(organization), 'Gym')",
+                                       logger: logger)
+                let store = WebhookStore(database: TestDatabase.database(client), logger: logger)
+                _ = try await store.create(organization: organization, url: receiver.url, events: ["member.updated"],
+                                           description: "", secret: String(repeating: "s", count: 32), actor: nil)
+                // A receiver that refuses the connection: its deliveries are tried, recorded, and wait for later.
+                let down = try await store.create(
+                    organization: organization, url: "http://127.0.0.1:\(TestEnvironment.freePort())/hooks",
+                    events: ["member.updated"], description: "", secret: String(repeating: "o", count: 32), actor: nil)
+                let member = UUID()
+                try await client.query("INSERT INTO members (id, organization_id, name) VALUES (\(member), \(organization), 'M0')",
+                                       logger: logger)
+                for i in 1...20 {
+                    try await client.query("UPDATE members SET name = \("M\(i)") WHERE id = \(member)", logger: logger)
+                }
+                var settings = WebhookDispatcher.Settings(initialBackoff: .seconds(600))
+                settings.busyInterval = .milliseconds(50)
+                settings.busyBatch = 8
+                let dispatcher = WebhookDispatcher(
+                    store: store, sender: try WebhookSender(policy: WebhookAddressPolicy(allowHTTP: true, allowPrivateNetworks: true)),
+                    settings: settings, observer: nil, busy: { true }, logger: logger)
+                let running = Task { try await dispatcher.run() }
+                defer { running.cancel() }
+                let received = try await receiver.wait("twenty events") { $0.count >= 20 }
+                try await Task.sleep(for: .milliseconds(500))
+                running.cancel()
+                #expect(receiver.received.count == 20)
+                // In the order of the changes (one member's events go one after the other, batches or not).
+                let names = received.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] }
+                    .compactMap { ($0["data"] as? [String: Any])?["name"] as? String }
+                #expect(names == (1...20).map { "M\($0)" })
+                let rows = try await client.query(
+                    """
+                    SELECT d.endpoint_id = \(down.id), d.state, d.attempts,
+                           (SELECT count(*) FROM webhook_delivery_attempts a WHERE a.delivery_id = d.id),
+                           d.last_error IS NOT NULL
+                    FROM webhook_deliveries d
+                    """, logger: logger).collect().map { try $0.decode((Bool, String, Int, Int, Bool).self) }
+                let delivered = rows.filter { !$0.0 }, failing = rows.filter { $0.0 }
+                #expect(delivered.count == 20 && delivered.allSatisfy { $0.1 == "delivered" && $0.2 == 1 && $0.3 == 1 })
+                // Only the first of the member's events was tried at the receiver that is down (the rest wait behind it).
+                #expect(failing.count == 20)
+                #expect(failing.filter { $0.2 == 1 }.count == 1 && failing.allSatisfy { $0.1 == "pending" })
+                #expect(failing.filter { $0.3 == 1 && $0.4 }.count == 1)
             }
         }
     }

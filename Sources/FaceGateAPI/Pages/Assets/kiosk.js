@@ -2,11 +2,11 @@
 // (or on a tap) the kiosk checks the person in. Under the organisation's liveness policy `off` it takes one frame,
 // downsized to at most 800 px, and posts it to POST /api/v1/checkins. Under `challenge` (the default) it first asks
 // the service for a challenge (a direction to turn the head), shows a large arrow and the words, and after a moment
-// takes 15 frames a second for 1.5 s and posts the 8 where the picture moved most together with the challenge's id: a
-// printed photo cannot turn its head. The
-// outcome is shown large and the kiosk returns to ready by itself. Only the recognised member's name is ever shown: a
-// member whose membership is not active is greeted and sent to the desk; a face the service is not sure of gets the
-// PIN pad (digits not shown, tries left); "Use my member number" checks the face against that member only.
+// takes 23 frames over 1.5 s and posts the 8 that follow the motion best with the challenge's id: a printed photo
+// cannot turn its head. The outcome is shown large and the kiosk returns to ready by itself. Only the recognised
+// member's name is ever shown: a member whose membership is not active is greeted and sent to the desk; a face the
+// service is not sure of gets the PIN pad (digits not shown, tries left); "Use my member number" checks the face
+// against that member only.
 import { Session, signInForm, downsized, jpeg } from './session.js';
 
 const session = new Session('facegate.kiosk', ['kiosk']);
