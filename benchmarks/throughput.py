@@ -324,7 +324,7 @@ def liveness_frames(args, folder=None):
 
 def turn_frames(args, scratch):
     """The clip's head turn as a kiosk sends it, and its mirror image: the `TURN_FRAMES` frames `facegate bench
-    liveness` takes (evenly over `TURN_WINDOW` seconds from `TURN_START`, `TURN_WIDTH` px wide, JPEG) into `left/` (the
+    liveness` takes (as the kiosk does, over `TURN_WINDOW` seconds from `TURN_START`, `TURN_WIDTH` px wide, JPEG) into `left/` (the
     clip turns to the image's right: the person's own left) and, flipped horizontally, `right/` (a real turn the other
     way); and frontal frames to enrol (at the clip's own size, at each of `ENROL_AT`). The two folders and the frames'
     paths."""

@@ -6,8 +6,9 @@ import ImageDecoding
 /// A head turns in 0.2–0.4 s when it turns quickly; frames evenly spread over 1.5 s would catch it in one step, which
 /// is what a frontal print swapped for a turned one looks like. Chosen by motion, the frames follow the turn.
 ///
-/// The kiosk page (`kiosk.js`, `captureFrames`) does exactly this with the browser's canvas; `facegate eval liveness`
-/// captures the clips and the rendered attacks this way too. The service takes any 2–8 frames in capture order.
+/// The kiosk page (`kiosk.js`, `captureFrames`, `chooseFrames`) does the same, its grey copy the browser canvas's own
+/// downscale (the choice from the same motion is the same); `facegate eval liveness` captures the clips and the
+/// rendered attacks this way too. The service takes any 2–8 frames in capture order.
 public enum ChallengeCapture {
     /// Seconds from the first frame taken to the last.
     public static let window = 1.5

@@ -84,8 +84,10 @@ public struct LivenessMeasures: Sendable, Equatable, Codable {
     public var expectedParallax: Double
     /// The largest single step's share of the turn.
     public var stepShare: Double
-    /// The frame the turn starts from (the least turned the asked way before the most turned one).
+    /// The frame the turn starts from (the least turned the asked way before the most turned one), and how far that
+    /// frame lies the other way from the first (degrees, ≥ 0: a look aside before turning, or a wrong turn).
     public var startFrame: Int
+    public var startExcursion: Double
     /// The frame to identify the person from (the most frontal) and the one compared with it (the most turned).
     public var frontalFrame: Int
     public var turnedFrame: Int
@@ -114,8 +116,8 @@ public struct LivenessCheck: Sendable {
         self.settings = settings
     }
 
-    /// Degrees of yaw by which a frame must lie outside the turn's path (from the first frame through the most frontal
-    /// to the most turned) to be checked for identity too (`ChallengeFrames`): more than a turn's frames scatter.
+    /// Degrees of yaw by which a frame must lie outside the turn's path (from the first frame and the turn's start
+    /// through the most frontal to the most turned) to be checked for identity too (`ChallengeFrames`): more than a turn's frames scatter.
     public static let poseApart = 10.0
 
     /// Degrees of apparent sheet turn a live face shows without turning (expressions, nods: up to 17° on the shared
@@ -130,7 +132,8 @@ public struct LivenessCheck: Sendable {
 
     /// The frames' measures (every frame with a face). The turn is the furthest the yaw went the asked way from an
     /// earlier frame (`startFrame`: a person may look a little aside when the capture begins, or come back before it
-    /// ends); its depth and its steps are read between that frame and the most turned one.
+    /// ends; a start a whole turn the other way is refused as the wrong way); its depth and its steps are read between
+    /// that frame and the most turned one.
     public func measure(_ frames: [LivenessFrame], asked: TurnDirection) -> LivenessMeasures {
         let faces = frames.map { Geometry($0.landmarks) }
         let yaw = faces.map(\.yaw)
@@ -147,7 +150,8 @@ public struct LivenessCheck: Sendable {
         let expected = abs(faces[turned].noseOffset - faces[start].noseOffset)
         return LivenessMeasures(
             yaw: yaw, turn: turn, oppositeTurn: opposite, sheetTurn: sheetTurn, parallax: parallax,
-            expectedParallax: expected, stepShare: stepShare, startFrame: start, frontalFrame: frontal,
+            expectedParallax: expected, stepShare: stepShare, startFrame: start,
+            startExcursion: max(0, signed[0] - signed[start]), frontalFrame: frontal,
             turnedFrame: turned == frontal ? (frontal == frames.count - 1 ? 0 : frames.count - 1) : turned)
     }
 
@@ -181,6 +185,8 @@ public struct LivenessCheck: Sendable {
     /// The decision on measured frames (continuity of the face already checked).
     public func refusal(for m: LivenessMeasures) -> LivenessRefusal? {
         let deep = m.parallax >= max(settings.minParallax, settings.minDepthShare * m.expectedParallax)
+        // A turn that starts from a full turn the other way is that turn coming back: the wrong way.
+        if m.startExcursion >= settings.minTurnDegrees { return .wrongDirection }
         guard m.turn >= settings.minTurnDegrees else {
             if m.oppositeTurn >= settings.minTurnDegrees { return .wrongDirection }
             // A real head that turned too little, or a sheet that turned with the nose staying in it: turned further

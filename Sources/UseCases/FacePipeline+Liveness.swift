@@ -29,7 +29,8 @@ extension FaceRecognizer {
     /// Finds the largest face of every frame with its landmarks, judges the sequence (`LivenessCheck`), and embeds the
     /// most frontal face as a photo's is, the most turned one once (`quickEncodings`): 2–8 detections and one and a
     /// half embeddings (none when a frame shows no face). A frame whose yaw lies more than `LivenessCheck.poseApart`
-    /// outside the turn's (from the first frame through the most frontal to the most turned) is embedded too: a turn
+    /// outside the turn's (from the first frame and the turn's start through the most frontal to the most turned) is
+    /// embedded too: a turn
     /// the asked way never has one, frames of another person often do.
     public func challengeFrames(
         in images: [RGBImage], asked: TurnDirection, check: LivenessCheck
@@ -43,7 +44,7 @@ extension FaceRecognizer {
             seen.map { $0.map { LivenessFrame(face: $0.face, in: $0.in.image) } }, asked: asked)
         guard let measures, refusal != .faceMissing else { return ChallengeFrames(refusal: .faceMissing) }
         var others = [measures.turnedFrame]
-        let path = [0, measures.frontalFrame, measures.turnedFrame].map { measures.yaw[$0] }
+        let path = [0, measures.startFrame, measures.frontalFrame, measures.turnedFrame].map { measures.yaw[$0] }
         let (low, high) = (path.min()!, path.max()!)
         let apart = measures.yaw.map { max(low - $0, $0 - high, 0) }
         if let unlike = apart.indices.max(by: { apart[$0] < apart[$1] }), apart[unlike] > LivenessCheck.poseApart {

@@ -25,9 +25,10 @@ public struct WebhookDispatcher: Service {
         public var pollInterval: Duration
         /// Sends at once, per instance.
         public var concurrency: Int
-        /// While the instance's face engines are working (check-ins come first): every `busyInterval`, up to
-        /// `busyBatch` due deliveries are claimed in one statement, sent, and recorded in one statement — the outbox's
-        /// bookkeeping costs two statements per batch instead of two per event, for at most `busyInterval` more lag.
+        /// While the instance's face engines are working (check-ins come first): `busyInterval` after the last batch,
+        /// up to `busyBatch` due deliveries are claimed in one statement, sent, and recorded in one statement once the
+        /// last of them has an answer (at most the send timeout) — the outbox's bookkeeping costs two statements per
+        /// batch instead of two per event, for more lag: one member's events go one per batch.
         public var busyBatch = 32
         public var busyInterval: Duration = .milliseconds(200)
 
@@ -64,7 +65,8 @@ public struct WebhookDispatcher: Service {
     /// Keeps up to `concurrency` sends going: claims as many due deliveries as there are free places (a claimed
     /// delivery is sent at once, well within its lease), waits for a place when all are taken and polls when nothing
     /// is due; one slow receiver holds one place, not the others. While check-ins use the engines it sends in batches
-    /// instead (`busyBatch` every `busyInterval`), once the sends going on have ended.
+    /// instead (`busyBatch`, `busyInterval` apart), once the sends going on have ended; there a receiver that does
+    /// not answer holds its batch up to the send timeout.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in

@@ -62,6 +62,9 @@ struct LivenessCheckTests {
         #expect(back.refusal == nil, "\(String(describing: back.measures))")
         #expect(back.measures?.startFrame == 2)
         #expect(back.measures.map { $0.turn > $0.oppositeTurn } == true)
+        // A whole turn the other way and back is the wrong way, though the way back is a turn the asked way.
+        let wrongAndBack = check.judge(Self.frames([0, -25, -12, 0, 12]), asked: .left)
+        #expect(wrongAndBack.refusal == .wrongDirection, "\(String(describing: wrongAndBack.measures))")
         // A small turn the asked way and back past the start is too little, not the wrong way.
         #expect(check.judge(Self.frames([0, 7, 14, 4, -6]), asked: .left).refusal == .noTurn)
         #expect(LivenessCheck.furthestProgression([3, 1, 4, 1, 5, 9, 2, 6]).map { [$0.from, $0.to] } == [1, 5])
