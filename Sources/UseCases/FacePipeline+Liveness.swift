@@ -30,8 +30,7 @@ extension FaceRecognizer {
     /// most frontal face as a photo's is, the most turned one once (`quickEncodings`): 2–8 detections and one and a
     /// half embeddings (none when a frame shows no face). A frame whose yaw lies more than `LivenessCheck.poseApart`
     /// outside the turn's (from the first frame and the turn's start through the most frontal to the most turned) is
-    /// embedded too: a turn
-    /// the asked way never has one, frames of another person often do.
+    /// embedded too: a turn the asked way never has one, frames of another person often do.
     public func challengeFrames(
         in images: [RGBImage], asked: TurnDirection, check: LivenessCheck
     ) throws(FaceEngineError) -> ChallengeFrames {
