@@ -44,6 +44,15 @@ public enum ChallengeCapture {
         return Double(zip(a, b).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }) / Double(a.count)
     }
 
+    /// The indices (ascending) of the `count` frames to send of those taken, from their grey copies (`motionSample`):
+    /// a copy the same as the last one kept is no new camera frame and is not kept; of the rest, `select`.
+    public static func choose(samples: [[UInt8]], count: Int) -> [Int] {
+        var kept: [Int] = []
+        for i in samples.indices where kept.last.map({ samples[$0] != samples[i] }) ?? true { kept.append(i) }
+        let steps = kept.indices.map { $0 == 0 ? 0 : motion(samples[kept[$0 - 1]], samples[kept[$0]]) }
+        return select(motion: steps, count: count).map { kept[$0] }
+    }
+
     /// The indices (ascending) of the `count` frames to send of those taken, given each frame's `motion` from the one
     /// before (the first's is ignored): the first and the last, and between them the frames that cut the capture into
     /// stretches whose largest motion is as small as it can be (`cuts`), so that the moving part of the capture gets

@@ -321,19 +321,11 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         return sent(indices.map { clip.images[$0] })
     }
 
-    /// The `frames` of those taken that the kiosk sends: where the picture moved (`ChallengeCapture.select`). A frame
+    /// The `frames` of those taken that the kiosk sends (`ChallengeCapture.choose`). A frame
     /// the same as the one before is not a new frame and is not kept (a GIF repeats frames; so does a camera slower
     /// than the kiosk's sampling), as the kiosk does.
     func sent(_ taken: [RGBImage]) -> [RGBImage] {
-        var kept: [RGBImage] = [], samples: [[UInt8]] = []
-        for image in taken {
-            let sample = ChallengeCapture.motionSample(of: image)
-            if sample == samples.last { continue }
-            kept.append(image)
-            samples.append(sample)
-        }
-        let motion = samples.indices.map { $0 == 0 ? 0 : ChallengeCapture.motion(samples[$0 - 1], samples[$0]) }
-        return ChallengeCapture.select(motion: motion, count: frames).map { kept[$0] }
+        ChallengeCapture.choose(samples: taken.map(ChallengeCapture.motionSample(of:)), count: frames).map { taken[$0] }
     }
 
     func mostFrontal(_ clip: Clip) -> Int? {

@@ -105,8 +105,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             min(captured.count - 1, Int((Double($0) * ChallengeCapture.interval / secondsPerFrame).rounded()))
         })).sorted()
         let samples = try taken.map { try ChallengeCapture.motionSample(of: decoder.decode(captured[$0])) }
-        let motion = samples.indices.map { $0 == 0 ? 0 : ChallengeCapture.motion(samples[$0 - 1], samples[$0]) }
-        let chosen = counts.map { count in ChallengeCapture.select(motion: motion, count: count).map { taken[$0] } }
+        let chosen = counts.map { count in ChallengeCapture.choose(samples: samples, count: count).map { taken[$0] } }
         let sets = zip(counts, chosen).map { count, indices in
             FrameSet(count: count, photos: indices.map { captured[$0] })
         }
