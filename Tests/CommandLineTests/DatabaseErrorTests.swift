@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The CLI's database failures are printed in PostgreSQL's own words, not postgres-nio's generic sentence.
-@Suite("facegate and database errors")
+@Suite("facegate and database errors", .requiresDatabase)
 struct DatabaseErrorTests {
     @Test("migrate against a database that does not exist prints PostgreSQL's code and message")
     func missingDatabase() async throws {

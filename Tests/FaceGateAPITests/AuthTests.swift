@@ -11,7 +11,7 @@ import Testing
 
 /// Login, token checks on every request, refresh rotation with reuse detection, logout — through the real router
 /// and a real database.
-@Suite("Authentication")
+@Suite("Authentication", .requiresDatabase)
 struct AuthTests {
     struct Tokens: Decodable {
         var access_token: String

@@ -14,7 +14,7 @@ import Testing
 /// Thumbnails are bound to their face and name their key: a blob moved to another face does not open. Face templates
 /// are stored under the key's rotation: a dumped one does not match the face it was made of. `BIOMETRIC_ENCRYPTION_KEY`
 /// can be rotated without losing a thumbnail or changing a match.
-@Suite("Biometric keys", .requiresFacesAndModels)
+@Suite("Biometric keys", .requiresDatabase, .requiresFacesAndModels)
 struct BiometricKeyTests {
     static let keyA = [UInt8](repeating: 7, count: 32), keyB = [UInt8](repeating: 8, count: 32)
     static let keyC = [UInt8](repeating: 9, count: 32)

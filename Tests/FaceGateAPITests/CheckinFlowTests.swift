@@ -8,7 +8,7 @@ import Testing
 
 /// The product end to end through the real router, database, models and photos: an operator enrols a member's
 /// face, a kiosk checks the member in from another photo of them.
-@Suite("Enrolment and check-in", .requiresFacesAndModels)
+@Suite("Enrolment and check-in", .requiresDatabase, .requiresFacesAndModels)
 struct CheckinFlowTests {
     static func post(
         _ client: any TestClientProtocol, _ uri: String, token: String, photo path: String, as style: String = "raw",

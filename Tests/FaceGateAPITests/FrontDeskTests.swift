@@ -9,7 +9,7 @@ import Testing
 /// The kiosk as a front desk, with the real models and photos: a membership that is paused, cancelled or past its
 /// last day (in the organisation's time zone) keeps the door shut with the reason and records nothing; staff check
 /// members in by hand (audited); every attempt, admitted or refused, is on the attempt record and in the metrics.
-@Suite("Front desk", .requiresFacesAndModels)
+@Suite("Front desk", .requiresDatabase, .requiresFacesAndModels)
 struct FrontDeskTests {
     /// Today's date in a UTC offset of `hours` (for time zones without daylight saving time).
     static func today(utcOffsetHours hours: Int) -> String {
@@ -158,7 +158,7 @@ struct FrontDeskTests {
 /// The PIN band and the member number, with the real models and photos. The 1:N tolerance is made so strict that no
 /// second photo of anyone matches by face alone, and the 1:1 rule (FACE_CONFIRM_TARGET_FAR) is the one-face
 /// gallery's: a member's other photo lands in the band.
-@Suite("Front desk: PIN band and member number", .requiresFacesAndModels)
+@Suite("Front desk: PIN band and member number", .requiresDatabase, .requiresFacesAndModels)
 struct PINBandTests {
     static func answer(_ client: any TestClientProtocol, _ uri: String, token: String, json body: [String: Any])
         async throws -> (status: HTTPResponse.Status, body: [String: Any]) {

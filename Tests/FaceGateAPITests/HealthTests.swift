@@ -20,7 +20,7 @@ struct ReadyBody: Decodable {
     var checks: Checks
 }
 
-@Suite("Health and readiness")
+@Suite("Health and readiness", .requiresDatabase)
 struct HealthTests {
     @Test("/ready probes the database at most once a second, whatever the rate it is asked at")
     func probeIsCached() async {

@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 
 /// `Idempotency-Key`: a retried write gets the first answer instead of doing the work twice.
-@Suite("Idempotent writes")
+@Suite("Idempotent writes", .requiresDatabase)
 struct IdempotencyTests {
     static func createMember(
         _ client: any TestClientProtocol, token: String, key: String?, name: String, fields: [String: Any] = [:]

@@ -13,7 +13,7 @@ import Testing
 /// Members in and out, end to end: the `facegate` executable imports a CSV file and a folder of real photos (real
 /// models, a real database) while the service runs, the service checks the imported members in, and the exports
 /// (`facegate export`, the API's) give the data back.
-@Suite("Member import and exports", .requiresFacesAndModels)
+@Suite("Member import and exports", .requiresDatabase, .requiresFacesAndModels)
 struct ImportExportTests {
     /// Runs the built `facegate` with the test service's configuration for the database at `url`, from `folder` (so
     /// that no `.env` of the repository is read).

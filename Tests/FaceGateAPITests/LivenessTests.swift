@@ -14,7 +14,7 @@ import Testing
 /// way, no turn, a flat print of the member turned in front of the camera (rendered exactly) and two people are
 /// refused with their reasons; a challenge is single use and the asking account's; a kiosk's single photo is refused
 /// under `challenge` and admitted under `off`.
-@Suite("Liveness challenges", .requiresFacesAndModels)
+@Suite("Liveness challenges", .requiresDatabase, .requiresFacesAndModels)
 struct LivenessTests {
     /// A woman turning her head to the image's right (her own left) from 7.7 s, frontal then (liveportrait_d3).
     static let clip = TestEnvironment.facesRoot + "/video/liveportrait_d3.mp4"

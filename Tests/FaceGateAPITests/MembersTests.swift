@@ -3,7 +3,7 @@ import HummingbirdTesting
 import TestSupport
 import Testing
 
-@Suite("Members")
+@Suite("Members", .requiresDatabase)
 struct MembersTests {
     @Test("create, read, update, search with paging, erase; external_id unique per organisation")
     func crud() async throws {

@@ -5,7 +5,7 @@ import HummingbirdTesting
 import TestSupport
 import Testing
 
-@Suite("Metrics and CORS")
+@Suite("Metrics and CORS", .requiresDatabase)
 struct MetricsAndCORSTests {
     @Test("/metrics counts requests per route and status and reports the gallery and engine queue")
     func metrics() async throws {

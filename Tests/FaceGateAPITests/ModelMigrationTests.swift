@@ -14,7 +14,7 @@ import UseCases
 
 /// Moving a gallery from one face model to another with `facegate faces reembed`'s work (`FaceReembedding`): real
 /// models, photos and database; two service instances, one per model, on one database.
-@Suite("Model migration", .requiresFacesAndModels)
+@Suite("Model migration", .requiresDatabase, .requiresFacesAndModels)
 struct ModelMigrationTests {
     static func app(
         _ url: String, model: FaceModelKind, backend: SearchBackend = .memory, modelsDirectory: String? = nil

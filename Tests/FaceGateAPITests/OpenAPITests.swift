@@ -6,7 +6,7 @@ import Testing
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("served as OpenAPI 3.1 and rendered at /docs; each operation's security says whether it needs a token")
+    @Test("served as OpenAPI 3.1 and rendered at /docs; each operation's security says whether it needs a token", .requiresDatabase)
     func servedAndTruthful() async throws {
         try await withApplication { client, _ in
             let (status, document) = try await client.json(.get, "/api/v1/openapi.json")

@@ -20,7 +20,7 @@ struct RateLimitTests {
         #expect(admitted >= burst && admitted <= burst + refills, "admitted \(admitted), burst \(burst), refills \(refills)")
     }
 
-    @Test("the 61st request in a minute is 429 with Retry-After and RateLimit headers")
+    @Test("the 61st request in a minute is 429 with Retry-After and RateLimit headers", .requiresDatabase)
     func requestLimit() async throws {
         try await withApplication { client, _ in
             let token = try #require(try await AuthTests.login(client).1).access_token
@@ -41,7 +41,7 @@ struct RateLimitTests {
         }
     }
 
-    @Test("login attempts are limited per username and address (10 a minute by default)")
+    @Test("login attempts are limited per username and address (10 a minute by default)", .requiresDatabase)
     func loginLimit() async throws {
         try await withApplication { client, _ in
             try await Self.expectRefusalAfter(10, refillSeconds: 6) {

@@ -4,7 +4,7 @@ import PostgresNIO
 import TestSupport
 import Testing
 
-@Suite("Organisations, users and roles")
+@Suite("Organisations, users and roles", .requiresDatabase)
 struct UsersTests {
     static let password = "a long enough password"
 

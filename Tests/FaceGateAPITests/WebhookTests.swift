@@ -12,7 +12,7 @@ import Webhooks
 /// Webhooks against a real HTTP receiver: events written with the change they describe, signed, delivered at least
 /// once with their ids across a receiver's outage, in order per member, shared by two instances without doubles;
 /// and the addresses and schemes a URL may not have.
-@Suite("Webhooks")
+@Suite("Webhooks", .requiresDatabase)
 struct WebhookTests {
     /// Receivers on this machine's loopback, plain http; retries a second apart at first.
     static func adjust(_ configuration: inout AppConfiguration) {

@@ -8,7 +8,7 @@ import Testing
 
 /// The in-memory index gives pgvector's exact answer (`ORDER BY embedding <=> q` with no ANN index) for the same
 /// rows of the faces table: same faces, same order, distances equal to 1e-5.
-@Suite("Search parity with pgvector") struct ParityTests {
+@Suite("Search parity with pgvector", .requiresDatabase) struct ParityTests {
     static func expectSameAnswer(
         _ memory: FaceGallery, _ exact: FaceGallery, query: [Float], organization: UUID, k: Int = 5
     ) async throws {

@@ -7,7 +7,7 @@ import Testing
 
 /// The in-memory index follows the database: this instance's writes, other instances' writes (LISTEN/NOTIFY),
 /// writes nobody announced (the consistency check), bulk loads.
-@Suite("Gallery kept equal to the database") struct SyncTests {
+@Suite("Gallery kept equal to the database", .requiresDatabase) struct SyncTests {
     @Test("a second instance hears of the first one's enrolments and deletions (NOTIFY, not the hourly check)")
     func secondInstance() async throws {
         try await GalleryFixture.with { fixture in

@@ -9,7 +9,7 @@ import Testing
 
 /// Templates at rest are embeddings under a keyed rotation: every search answers as it did on the plain embeddings,
 /// before, during and after `keys rotate`, while the stored vectors themselves change with the key.
-@Suite("Templates at rest") struct TemplateKeyTests {
+@Suite("Templates at rest", .requiresDatabase) struct TemplateKeyTests {
     static let keyA = [UInt8](repeating: 7, count: 32)  // TestDatabase.templateKeys
     static let keyB = [UInt8](repeating: 8, count: 32)
 

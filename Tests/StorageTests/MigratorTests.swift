@@ -4,7 +4,7 @@ import Storage
 import TestSupport
 import Testing
 
-@Suite("Migrations") struct MigratorTests {
+@Suite("Migrations", .requiresDatabase) struct MigratorTests {
     let logger = TestDatabase.logger
 
     @Test("apply to an empty database, create pgvector, and are idempotent")

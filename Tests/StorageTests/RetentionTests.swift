@@ -4,7 +4,7 @@ import Storage
 import TestSupport
 import Testing
 
-@Suite("Retention") struct RetentionTests {
+@Suite("Retention", .requiresDatabase) struct RetentionTests {
     let logger = TestDatabase.logger
 
     @Test("expired refresh tokens, and audit entries, check-ins and check-in attempts past their days, are purged; the rest stays")

@@ -13,7 +13,7 @@ import Testing
 @Suite("Bounded shutdown and closed connections") struct ShutdownTests {
     let logger = TestDatabase.logger
 
-    @Test("a statement on a connection that closed under it is answered, never left waiting")
+    @Test("a statement on a connection that closed under it is answered, never left waiting", .requiresDatabase)
     func statementOnClosedConnection() async throws {
         let url = try #require(URLComponents(string: TestEnvironment.databaseURL))
         let connection = try await PostgresConnection.connect(
@@ -36,7 +36,7 @@ import Testing
         }
     }
 
-    @Test("a statement that outlasts the statement timeout is answered timedOut, its connection closed, the pool fine")
+    @Test("a statement that outlasts the statement timeout is answered timedOut, its connection closed, the pool fine", .requiresDatabase)
     func statementTimeout() async throws {
         try await TestDatabase.withClient(TestEnvironment.databaseURL) { client in
             let database = Database(client: client, connectionWait: .seconds(30), statementTimeout: .milliseconds(500))
@@ -86,7 +86,7 @@ import Testing
         }
     }
 
-    @Test("clients shut down while keep-alives are due: the caller is answered within the bound, every round")
+    @Test("clients shut down while keep-alives are due: the caller is answered within the bound, every round", .requiresDatabase)
     func keepAliveAtShutdownIsBounded() async throws {
         var configuration = try DatabaseURL.configuration(from: TestEnvironment.databaseURL)
         // postgres-nio's keep-alive, as it ran before facegate turned it off, and far more often.
@@ -99,7 +99,7 @@ import Testing
         print("keep-alive every 20 ms: \(abandoned) of 40 clients abandoned at the 2 s shutdown bound")
     }
 
-    @Test("facegate's own client configuration (no keep-alive) shuts down cleanly, every round")
+    @Test("facegate's own client configuration (no keep-alive) shuts down cleanly, every round", .requiresDatabase)
     func ownConfigurationShutsDown() async throws {
         var configuration = try DatabaseURL.configuration(from: TestEnvironment.databaseURL)
         #expect(configuration.options.keepAliveBehavior == nil)

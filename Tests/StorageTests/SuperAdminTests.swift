@@ -3,7 +3,7 @@ import Storage
 import TestSupport
 import Testing
 
-@Suite("Super admin bootstrap") struct SuperAdminTests {
+@Suite("Super admin bootstrap", .requiresDatabase) struct SuperAdminTests {
     let logger = TestDatabase.logger
 
     @Test("is created once from credentials, and its absence without credentials stops start-up")

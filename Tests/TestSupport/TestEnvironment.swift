@@ -26,13 +26,17 @@ public enum TestEnvironment {
         FileManager.default.fileExists(atPath: modelsDirectory + "/dlib_face_recognition_resnet_model_v1.dat")
     }
 
-    /// The test cluster `scripts/test` started; tests needing a database fail without it (run them via scripts/test).
+    /// The test cluster `scripts/test` started. Suites and tests that need it carry `.requiresDatabase`, which skips
+    /// them without it; reading it without the trait is a mistake in the test, named as such.
     public static var databaseURL: String {
         guard let url = environment["FACEGATE_TEST_DATABASE_URL"] else {
-            fatalError("FACEGATE_TEST_DATABASE_URL is not set: run the tests with scripts/test")
+            fatalError("a test reads the test database without `.requiresDatabase`: \(databaseMissing)")
         }
         return url
     }
+    public static var databaseAvailable: Bool { environment["FACEGATE_TEST_DATABASE_URL"] != nil }
+    public static let databaseMissing =
+        "no test database: FACEGATE_TEST_DATABASE_URL is not set (scripts/test starts one)"
 
     /// The `facegate` executable built next to the test bundle (the same build folder, whatever its scratch path).
     public static var facegateBinary: String {

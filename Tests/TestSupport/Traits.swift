@@ -1,6 +1,11 @@
 import Testing
 
 extension Trait where Self == ConditionTrait {
+    /// Skips (with the reason) without the test cluster `scripts/test` starts: plain `swift test` runs the unit tier.
+    public static var requiresDatabase: Self {
+        .enabled(if: TestEnvironment.databaseAvailable, Comment(rawValue: TestEnvironment.databaseMissing))
+    }
+
     /// Skips (with the reason) when ../shared/faces is absent.
     public static var requiresFaces: Self {
         .enabled(if: TestEnvironment.facesAvailable, Comment(rawValue: TestEnvironment.facesMissing))
