@@ -125,11 +125,24 @@ let package = Package(
             ]
         ),
 
-        // HTTP API: buildApplication, configuration, routes.
+        // The service without its transport: the configuration (AppConfiguration, EngineConfiguration), the one
+        // runtime per face model (FaceModelRuntime, ActiveFaceModel, RecognizerSource), biometric key rotation and
+        // retention. The HTTP API and the command line are both built on it.
+        .target(
+            name: "FaceGateRuntime",
+            dependencies: [
+                "UseCases", "Liveness", "Storage", "Gallery", "FaceEngine", "ImageDecoding", "Webhooks",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // HTTP API: buildApplication, routes, controllers, auth, rate limiting, problems, the pages.
         .target(
             name: "FaceGateAPI",
             dependencies: [
-                "UseCases", "Liveness", "Storage", "Gallery", "FaceEngine", "ImageDecoding", "Webhooks",
+                "FaceGateRuntime", "UseCases", "Liveness", "Storage", "Gallery", "FaceEngine", "ImageDecoding", "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -151,7 +164,8 @@ let package = Package(
         .executableTarget(
             name: "facegate",
             dependencies: [
-                "FaceGateAPI", "UseCases", "Liveness", "FaceEngine", "Gallery", "ImageDecoding", "Storage", "CSV", "VectorSearch",
+                "FaceGateAPI", "FaceGateRuntime", "UseCases", "Liveness", "FaceEngine", "Gallery", "ImageDecoding", "Storage", "CSV",
+                "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The HTTP load generator of `facegate bench load`.
@@ -192,7 +206,8 @@ let package = Package(
         .testTarget(
             name: "FaceGateAPITests",
             dependencies: [
-                "FaceGateAPI", "UseCases", "Liveness", "FaceEngine", "Gallery", "Storage", "TestSupport", "Webhooks",
+                "FaceGateAPI", "FaceGateRuntime", "UseCases", "Liveness", "FaceEngine", "Gallery", "Storage", "TestSupport",
+                "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,3 +1,4 @@
+import FaceGateRuntime
 import Foundation
 import FaceEngine
 import Gallery
@@ -46,7 +47,7 @@ public func buildApplication(
     // Searches, loads and checks see that model's faces only: never one model's probe against another's gallery.
     let makeRuntime: @Sendable (EngineConfiguration) throws -> FaceModelRuntime = { engine in
         try FaceModelRuntime(engine, recognizers: recognizers, configuration: configuration, database: database,
-                             metrics: metrics, logger: logger)
+                             logger: logger, timings: metrics)
     }
     let model = ActiveFaceModel(
         initial: try makeRuntime(configuration.engine),

@@ -1,4 +1,4 @@
-import FaceGateAPI
+import FaceGateRuntime
 import Logging
 import PostgresNIO
 import Storage

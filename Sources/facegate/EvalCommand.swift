@@ -1,7 +1,7 @@
 import ArgumentParser
 import CSV
 import FaceEngine
-import FaceGateAPI
+import FaceGateRuntime
 import Foundation
 import ImageDecoding
 

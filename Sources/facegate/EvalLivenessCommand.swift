@@ -1,7 +1,6 @@
 import ArgumentParser
 import CSV
 import FaceEngine
-import FaceGateAPI
 import Foundation
 import ImageDecoding
 import Liveness

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CSV
 import FaceEngine
-import FaceGateAPI
+import FaceGateRuntime
 import Foundation
 import Logging
 import PostgresNIO
@@ -76,9 +76,9 @@ struct ImportMembersCommand: AsyncParsableCommand {
             // until that moment, also by the running service meanwhile, and there is no gallery to load first.
             var searchedInDatabase = configuration
             searchedInDatabase.searchBackend = .pgvectorExact
-            let model = try ModelContext(
-                engines: engine.makeBatchPool(), engine: engine, configuration: searchedInDatabase, database: database,
-                logger: logger)
+            let model = FaceModelRuntime(
+                engines: try engine.makeBatchPool(), engine: engine, configuration: searchedInDatabase, database: database,
+                logger: logger).context
             return try await MemberImport(configuration: configuration, model: model).run(
                 table, photosFolder: photos, organization: target.id, actor: nil, dryRun: dryRun,
                 report: { line in try? reportFile?.write(contentsOf: Data(CSVTable.line(line.reportFields).utf8)) },

@@ -1,5 +1,5 @@
 import ArgumentParser
-import FaceGateAPI
+import FaceGateRuntime
 import Foundation
 import Logging
 import PostgresNIO

@@ -1,6 +1,6 @@
 import ArgumentParser
 import FaceEngine
-import FaceGateAPI
+import FaceGateRuntime
 import Liveness
 
 /// What `eval liveness` and `bench liveness` run on: one engine of the configured model (SFace: dlib's landmarks

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGateAPI
+import FaceGateRuntime
 import Foundation
 import Hummingbird
 import Logging

@@ -1,6 +1,7 @@
 @testable import FaceGateAPI
 import Crypto
 import FaceEngine
+@testable import FaceGateRuntime
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

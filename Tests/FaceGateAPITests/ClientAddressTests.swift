@@ -1,4 +1,5 @@
 @testable import FaceGateAPI
+@testable import FaceGateRuntime
 import Testing
 
 /// Who a request comes from behind `TRUSTED_PROXIES`, and how rate limits key it.

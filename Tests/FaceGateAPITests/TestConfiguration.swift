@@ -1,4 +1,5 @@
 import FaceGateAPI
+import FaceGateRuntime
 import Foundation
 import Testing
 import HTTPTypes

@@ -1,4 +1,5 @@
 @testable import FaceGateAPI
+@testable import FaceGateRuntime
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -1,3 +1,4 @@
+import FaceGateRuntime
 import Foundation
 import Gallery
 import Hummingbird

@@ -1,4 +1,5 @@
 import FaceEngine
+import FaceGateRuntime
 import Foundation
 import Gallery
 import Hummingbird

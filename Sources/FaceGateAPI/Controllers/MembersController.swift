@@ -1,3 +1,4 @@
+import FaceGateRuntime
 import Foundation
 import Gallery
 import Hummingbird
@@ -22,36 +23,6 @@ struct MembersController {
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
         group.get(":id/export", use: export)
-    }
-
-    struct MemberView: Encodable {
-        var id: UUID
-        var name: String
-        var externalId: String?
-        var email: String?
-        var metadata: JSONValue
-        var status: String
-        var validUntil: String?
-        var hasPin: Bool
-        var pinLocked: Bool
-        var faceCount: Int
-        var createdAt: Date
-        var updatedAt: Date
-
-        init(_ member: MemberStore.Member) {
-            id = member.id
-            name = member.name
-            externalId = member.externalID
-            email = member.email
-            metadata = JSONValue(text: member.metadata)
-            status = member.status
-            validUntil = member.validUntil
-            hasPin = member.hasPIN
-            pinLocked = member.pinLocked
-            faceCount = member.faceCount
-            createdAt = member.createdAt
-            updatedAt = member.updatedAt
-        }
     }
 
     struct Fields: Decodable {

@@ -1,3 +1,4 @@
+import FaceGateRuntime
 import Foundation
 import Hummingbird
 

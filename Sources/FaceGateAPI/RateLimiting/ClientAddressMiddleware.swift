@@ -1,3 +1,4 @@
+import FaceGateRuntime
 import HTTPTypes
 import Hummingbird
 import Synchronization

@@ -1,6 +1,6 @@
 import ArgumentParser
 import FaceEngine
-import FaceGateAPI
+import FaceGateRuntime
 import Foundation
 import ImageDecoding
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import FaceEngine
-import FaceGateAPI
 import Foundation
 import ImageDecoding
 import Liveness

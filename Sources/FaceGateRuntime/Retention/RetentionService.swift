@@ -4,13 +4,20 @@ import Storage
 
 /// Purges what is past its time (`Retention`) a minute after start and then every `interval`, for as long as the
 /// service runs; a failed purge (database away) is logged and tried again at the next turn.
-struct RetentionService: Service {
+public struct RetentionService: Service {
     let retention: Retention
     let database: Database
     let interval: Duration
     let logger: Logger
 
-    func run() async throws {
+    public init(retention: Retention, database: Database, interval: Duration, logger: Logger) {
+        self.retention = retention
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
         await cancelWhenGracefulShutdown {
             var wait: Duration = .seconds(60)
             while true {

@@ -4,11 +4,11 @@ import Glibc
 #endif
 
 /// An IPv4 or IPv6 network in CIDR notation (`10.0.0.0/8`, `fd00::/8`; a bare address is a /32 or /128).
-struct IPNetwork: Sendable, Equatable {
-    let bytes: [UInt8]
-    let prefixLength: Int
+public struct IPNetwork: Sendable, Equatable {
+    public let bytes: [UInt8]
+    public let prefixLength: Int
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
         guard let first = parts.first, let bytes = ipBytes(first) else { return nil }
         let length = parts.count == 2 ? Int(parts[1]) : bytes.count * 8
@@ -17,7 +17,7 @@ struct IPNetwork: Sendable, Equatable {
         prefixLength = length
     }
 
-    func contains(_ address: [UInt8]) -> Bool {
+    public func contains(_ address: [UInt8]) -> Bool {
         guard address.count == bytes.count else { return false }
         var remaining = prefixLength
         for (a, b) in zip(address, bytes) where remaining > 0 {
@@ -30,7 +30,7 @@ struct IPNetwork: Sendable, Equatable {
 }
 
 /// The bytes of an IPv4 (4) or IPv6 (16) address, IPv4-mapped IPv6 addresses as IPv4; nil for anything else.
-func ipBytes(_ text: String) -> [UInt8]? {
+public func ipBytes(_ text: String) -> [UInt8]? {
     var v4 = in_addr(), v6 = in6_addr()
     if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
     guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
@@ -48,13 +48,18 @@ func ipBytes(_ text: String) -> [UInt8]? {
 /// unknown: it is `unknown:<hop>` (distinct per hop text, at most 64 characters of it), never the proxy's own address,
 /// which every client behind it would otherwise share. IPv6 clients are keyed by their /64, which one subscriber
 /// usually holds whole.
-struct ClientAddressResolver: Sendable {
-    enum Header: String, Sendable { case xForwardedFor = "x-forwarded-for", forwarded }
+public struct ClientAddressResolver: Sendable {
+    public enum Header: String, Sendable { case xForwardedFor = "x-forwarded-for", forwarded }
 
-    let trustedProxies: [IPNetwork]
-    var header: Header = .xForwardedFor
+    public let trustedProxies: [IPNetwork]
+    public var header: Header = .xForwardedFor
 
-    func client(peer: String?, forwarded: String?, forwardedFor: String?) -> String {
+    public init(trustedProxies: [IPNetwork], header: Header = .xForwardedFor) {
+        self.trustedProxies = trustedProxies
+        self.header = header
+    }
+
+    public func client(peer: String?, forwarded: String?, forwardedFor: String?) -> String {
         guard let peer else { return "unknown" }
         guard isTrusted(peer) else { return peer }
         let chain = switch header {
@@ -68,19 +73,19 @@ struct ClientAddressResolver: Sendable {
         return chain.first ?? peer
     }
 
-    func isTrusted(_ address: String) -> Bool {
+    public func isTrusted(_ address: String) -> Bool {
         guard let bytes = ipBytes(address) else { return false }
         return trustedProxies.contains { $0.contains(bytes) }
     }
 
     /// The limiter's key for an address: itself for IPv4, its /64 for IPv6.
-    static func limitKey(_ address: String) -> String {
+    public static func limitKey(_ address: String) -> String {
         guard let bytes = ipBytes(address), bytes.count == 16 else { return address }
         return bytes[0..<8].map { String(format: "%02x", $0) }.joined() + "::/64"
     }
 
     /// The `for=` hops of an RFC 7239 `Forwarded` header, in order (`address(of:)` each).
-    static func forwardedFor(_ header: String) -> [String] {
+    public static func forwardedFor(_ header: String) -> [String] {
         header.split(separator: ",").compactMap { element in
             element.split(separator: ";").lazy.map(trimmed).first { $0.lowercased().hasPrefix("for=") }.map { pair in
                 address(of: String(pair.dropFirst(4)))
@@ -90,7 +95,7 @@ struct ClientAddressResolver: Sendable {
 
     /// A hop without its quotes, brackets and port: `"[2001:db8::1]:443"` → `2001:db8::1`, `192.0.2.1:4711` →
     /// `192.0.2.1`; a bare IPv6 address stays whole; anything else is returned as it is (minus quotes).
-    static func address(of hop: String) -> String {
+    public static func address(of hop: String) -> String {
         let value = hop.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         if value.hasPrefix("["), let end = value.firstIndex(of: "]") {
             return String(value[value.index(after: value.startIndex)..<end])

@@ -12,7 +12,7 @@ import Synchronization
 /// flight finish with the model they began with. Before any activation, `FACE_MODEL` decides; after one, the
 /// database does (an instance started with another `FACE_MODEL` follows it and says so). An instance that cannot
 /// run the activated model keeps its own, which the database no longer lets it enrol with, and says why in `/ready`.
-final class ActiveFaceModel: ActiveGallery {
+public final class ActiveFaceModel: ActiveGallery {
     private let state: Mutex<State>
     private let activations: ModelActivationStore
     private let make: @Sendable (EngineConfiguration) throws -> FaceModelRuntime
@@ -30,12 +30,12 @@ final class ActiveFaceModel: ActiveGallery {
     }
 
     /// What `/ready` says about the switch.
-    struct Activation: Sendable {
-        var activated: EmbeddingSpace?
-        var notFollowing: String?
+    public struct Activation: Sendable {
+        public var activated: EmbeddingSpace?
+        public var notFollowing: String?
     }
 
-    init(initial: FaceModelRuntime, activations: ModelActivationStore, logger: Logger,
+    public init(initial: FaceModelRuntime, activations: ModelActivationStore, logger: Logger,
          make: @escaping @Sendable (EngineConfiguration) throws -> FaceModelRuntime) {
         state = Mutex(State(current: initial))
         self.activations = activations
@@ -43,14 +43,14 @@ final class ActiveFaceModel: ActiveGallery {
         self.logger = logger
     }
 
-    var current: FaceModelRuntime { state.withLock { $0.current } }
-    var gallery: FaceGallery { current.gallery }
-    var galleriesFollowingChanges: [FaceGallery] {
+    public var current: FaceModelRuntime { state.withLock { $0.current } }
+    public var gallery: FaceGallery { current.gallery }
+    public var galleriesFollowingChanges: [FaceGallery] {
         state.withLock { state in [state.current.gallery] + (state.pending.map { [$0.gallery] } ?? []) }
     }
-    var activation: Activation { state.withLock { Activation(activated: $0.activated, notFollowing: $0.notFollowing) } }
+    public var activation: Activation { state.withLock { Activation(activated: $0.activated, notFollowing: $0.notFollowing) } }
 
-    func followModelActivation() async throws {
+    public func followModelActivation() async throws {
         let task = switching.withLock { previous in
             let next = Task { [previous] in
                 _ = try? await previous?.value

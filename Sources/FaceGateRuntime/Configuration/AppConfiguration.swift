@@ -66,10 +66,10 @@ public struct AppConfiguration: Sendable {
     public var requestBodyTimeout: Duration = .seconds(30)
     /// `TRUSTED_PROXIES`: the reverse proxies (CIDRs) whose `Forwarded` / `X-Forwarded-For` name the client; none by
     /// default, when the connection's peer is the client.
-    var trustedProxies: [IPNetwork] = []
+    public var trustedProxies: [IPNetwork] = []
     /// `TRUSTED_PROXY_HEADER`: the header those proxies write (`x-forwarded-for`, default, or `forwarded`); the other
     /// is ignored.
-    var trustedProxyHeader: ClientAddressResolver.Header = .xForwardedFor
+    public var trustedProxyHeader: ClientAddressResolver.Header = .xForwardedFor
     /// `RATE_LIMIT_INSTANCES`: how many instances share the traffic; each applies its share of every rate limit.
     public var rateLimitInstances: Int = 1
     /// `REFRESH_REUSE_GRACE_SECONDS`: a refresh token just replaced may be presented again this long (its answer was
@@ -86,12 +86,12 @@ public struct AppConfiguration: Sendable {
     /// re-transformed it under `BIOMETRIC_ENCRYPTION_KEY`.
     public var previousBiometricKeys: [[UInt8]] = []
 
-    var biometricSealer: BiometricSealer { BiometricSealer(key: biometricEncryptionKey, previousKeys: previousBiometricKeys) }
+    public var biometricSealer: BiometricSealer { BiometricSealer(key: biometricEncryptionKey, previousKeys: previousBiometricKeys) }
     /// The keyed rotations face templates are stored under (derived once per key in a process).
     public var templateKeys: TemplateKeys { TemplateKeys(key: biometricEncryptionKey, previousKeys: previousBiometricKeys) }
 
     /// An instance's share of a limit of `total` per minute (at least 1).
-    var perInstanceLimit: @Sendable (Int) -> Int {
+    public var perInstanceLimit: @Sendable (Int) -> Int {
         { [rateLimitInstances] total in max(1, (total + rateLimitInstances - 1) / rateLimitInstances) }
     }
     /// `METRICS_TOKEN`: when set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
@@ -120,7 +120,7 @@ public struct WebhookSettings: Sendable {
 
     public init() {}
 
-    var addressPolicy: WebhookAddressPolicy {
+    public var addressPolicy: WebhookAddressPolicy {
         WebhookAddressPolicy(allowHTTP: allowHTTP, allowPrivateNetworks: allowPrivateNetworks)
     }
 }

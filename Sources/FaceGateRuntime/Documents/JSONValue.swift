@@ -1,7 +1,7 @@
 import Foundation
 
 /// Any JSON value, for free-form fields such as a member's `metadata`.
-enum JSONValue: Codable, Equatable, Sendable {
+public enum JSONValue: Codable, Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -9,7 +9,7 @@ enum JSONValue: Codable, Equatable, Sendable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
@@ -19,7 +19,7 @@ enum JSONValue: Codable, Equatable, Sendable {
         else { self = .object(try container.decode([String: JSONValue].self)) }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -32,11 +32,11 @@ enum JSONValue: Codable, Equatable, Sendable {
     }
 
     /// Compact JSON text (what the database stores).
-    var text: String {
+    public var text: String {
         String(decoding: (try? JSONEncoder().encode(self)) ?? Data("null".utf8), as: UTF8.self)
     }
 
-    init(text: String) {
+    public init(text: String) {
         self = (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .null
     }
 }

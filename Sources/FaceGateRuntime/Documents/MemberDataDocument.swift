@@ -21,14 +21,14 @@ public enum MemberDataDocument {
 
     struct View: Encodable {
         var exportedAt: Date
-        var member: MembersController.MemberView
+        var member: MemberView
         var faces: [Face]
         var checkins: [Checkin]
         var auditLog: [AuditEntry]
 
         init(_ data: MemberDataExport.MemberData) {
             exportedAt = data.exportedAt
-            member = MembersController.MemberView(data.member)
+            member = MemberView(data.member)
             faces = data.faces.map(Face.init)
             checkins = data.checkins.map {
                 Checkin(checkinId: $0.id, checkedInAt: $0.checkedInAt, distance: $0.distance, similarity: $0.similarity,
