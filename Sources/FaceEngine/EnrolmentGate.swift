@@ -44,23 +44,13 @@ public struct EnrolmentGate: Sendable, Equatable {
     }
 }
 
-/// Why a photo cannot be enrolled; `code` is the API's stable error code (HTTP 422).
+/// Why a photo cannot be enrolled (each case has its code in the error catalogue, `ErrorCode`: HTTP 422).
 public enum EnrolmentRejection: Error, Equatable, CustomStringConvertible {
     case noFace
     case multipleFaces(count: Int)
     case faceTooSmall(size: Int, minimum: Int)
     case poseTooFar(yaw: Double, roll: Double, maxYaw: Double, maxRoll: Double)
     case tooBlurry(sharpness: Double, minimum: Double)
-
-    public var code: String {
-        switch self {
-        case .noFace: "no_face"
-        case .multipleFaces: "multiple_faces"
-        case .faceTooSmall: "face_too_small"
-        case .poseTooFar: "bad_pose"
-        case .tooBlurry: "too_blurry"
-        }
-    }
 
     public var description: String {
         switch self {

@@ -79,7 +79,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     let metricsAuthorization = configuration.metricsToken.map { "Bearer " + $0 }
     router.get("metrics") { request, _ in
         if let metricsAuthorization, !constantTimeEqual(request.headers[.authorization] ?? "", metricsAuthorization) {
-            throw Problem(.unauthorized, code: "invalid_token", detail: "/metrics needs the METRICS_TOKEN bearer token")
+            throw Problem(.invalidToken, detail: "/metrics needs the METRICS_TOKEN bearer token")
         }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape(model.current))))

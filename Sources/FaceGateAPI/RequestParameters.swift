@@ -47,8 +47,7 @@ extension Request {
         do {
             return try await decode(as: type, context: context)
         } catch let error as HTTPError where error.status == .badRequest {
-            throw Problem(.badRequest, code: "invalid_json",
-                          detail: error.body ?? "the body is not the JSON this endpoint expects")
+            throw Problem(.invalidJSON, detail: error.body ?? "the body is not the JSON this endpoint expects")
         }
     }
 }

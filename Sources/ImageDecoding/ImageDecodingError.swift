@@ -1,4 +1,4 @@
-/// Why an image was refused. Each case has a stable machine-readable `code`; the API maps cases to statuses.
+/// Why an image was refused (the error catalogue, `ErrorCode`, names each case for the API and the import report).
 public enum ImageDecodingError: Error, Equatable, CustomStringConvertible, Sendable {
     case empty
     /// A recognised but undecodable format ("GIF", "BMP", …), or nil when nothing about the bytes is recognised.
@@ -7,17 +7,6 @@ public enum ImageDecodingError: Error, Equatable, CustomStringConvertible, Senda
     case truncated
     case tooManyBytes(limit: Int)
     case tooManyPixels(width: Int, height: Int, limit: Int)
-
-    public var code: String {
-        switch self {
-        case .empty: "empty_image"
-        case .unsupportedFormat: "unsupported_image_format"
-        case .corrupt: "corrupt_image"
-        case .truncated: "truncated_image"
-        case .tooManyBytes: "image_too_large"
-        case .tooManyPixels: "image_too_many_pixels"
-        }
-    }
 
     public var description: String {
         switch self {

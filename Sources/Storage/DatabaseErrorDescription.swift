@@ -33,3 +33,40 @@ public func databaseErrorDescription(_ error: any Error, withValues: Bool = fals
         return nil
     }
 }
+
+/// The database failures a caller answers in their own way rather than as the service's fault.
+public enum DatabaseFailure: Sendable, Equatable {
+    /// The connection went away, or the server is shutting down or cannot take connections now (SQLSTATE 08, 57P);
+    /// inside a transaction: it was not committed, or (lost during COMMIT) it is whole — nothing is half-written.
+    case outage
+    /// A data exception (SQLSTATE 22): a value PostgreSQL cannot store or compare, such as text with a NUL character.
+    case invalidValue
+
+    /// What `error` is, if it is one of these.
+    public init?(_ error: any Error) {
+        switch error {
+        case let error as PSQLError where Self.isOutage(error):
+            self = .outage
+        case let error as PSQLError where error.serverInfo?[.sqlState]?.hasPrefix("22") == true:
+            self = .invalidValue
+        case let error as PostgresTransactionError
+            where [error.beginError, error.commitError, error.rollbackError, error.closureError]
+                .contains(where: { ($0 as? PSQLError).map(Self.isOutage) == true }):
+            self = .outage
+        default:
+            return nil
+        }
+    }
+
+    static func isOutage(_ error: PSQLError) -> Bool {
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P")
+        default:
+            return false
+        }
+    }
+}

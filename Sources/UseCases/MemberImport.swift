@@ -30,19 +30,22 @@ public struct MemberImport: Sendable {
     public static let columns = ["external_id", "name", "email", "photos", "metadata", "status", "valid_until", "pin"]
     static let requiredColumns = ["external_id", "name", "email", "photos"]
 
-    /// How the API answers an error: its stable code and a detail for people, whether it refuses what was sent (a
-    /// 4xx) and whether it passes by itself (a 503: the database unavailable, a model switch).
-    public struct Answer: Sendable, Equatable {
-        public var code: String
-        public var detail: String
-        public var refused: Bool
-        public var transient: Bool
+    /// How the service answers an error: the catalogue's code and words (the API's), or for an internal failure what
+    /// went wrong, for the operator; whether it refuses what was sent (a 4xx) and whether it passes by itself (the
+    /// database unavailable, a model switch: the import stops, and can be run again).
+    struct Answer {
+        let code: ErrorCode
+        let detail: String
+        let refused: Bool
+        let transient: Bool
 
-        public init(code: String, detail: String, refused: Bool, transient: Bool) {
-            self.code = code
-            self.detail = detail
-            self.refused = refused
-            self.transient = transient
+        init(_ error: any Error) {
+            let coded = CodedError(describing: error)
+            code = coded.code
+            detail = coded.code.kind == .internal
+                ? databaseErrorDescription(error, withValues: true) ?? String(describing: error) : coded.detail
+            refused = coded.code.kind.isRefusal
+            transient = coded.code.kind == .transient
         }
     }
 
@@ -124,22 +127,16 @@ public struct MemberImport: Sendable {
     let enrolment: Enrolment
     /// `MAX_IMAGE_BYTES`: a larger photo is refused (`image_too_large`) without being read whole.
     let maxPhotoBytes: Int
-    let explain: @Sendable (any Error) -> Answer
     /// How a `pin` cell is hashed and a member's hash checked against it.
     let pins: PINHashing
     /// Photos examined at once: every engine busy, one more each waiting while rows are stored in order.
     let width: Int
 
-    /// `explain`: how the API answers an error (its `Problem`), so that the report's codes are the API's.
-    public init(
-        model: ModelContext, sealer: BiometricSealer, maxPhotoBytes: Int, pins: PINHashing,
-        explain: @escaping @Sendable (any Error) -> Answer
-    ) {
+    public init(model: ModelContext, sealer: BiometricSealer, maxPhotoBytes: Int, pins: PINHashing) {
         self.model = model
         enrolment = Enrolment(model: model, sealer: sealer)
         self.maxPhotoBytes = maxPhotoBytes
         self.pins = pins
-        self.explain = explain
         width = 2 * model.pipeline.engines.size
     }
 
@@ -168,7 +165,7 @@ public struct MemberImport: Sendable {
             guard case .valid(let row) = checked else { continue }
             if let first = firstLine[row.externalID] {
                 checkedRows[index] = .invalid(
-                    externalID: row.externalID, photos: row.photos.map(\.named), code: "duplicate_external_id",
+                    externalID: row.externalID, photos: row.photos.map(\.named), code: ErrorCode.duplicateExternalID.name,
                     detail: "line \(row.line): external_id \(row.externalID) is already on line \(first)")
             } else {
                 firstLine[row.externalID] = row.line
@@ -276,7 +273,7 @@ public struct MemberImport: Sendable {
 
     /// Why a row or a photo cannot be imported, with the code the report gives it.
     struct RowProblem: Error {
-        let code: String
+        let code: ErrorCode
         let detail: String
     }
 
@@ -288,15 +285,15 @@ public struct MemberImport: Sendable {
         let externalID = cells["external_id"] ?? ""
         let named = (cells["photos"] ?? "").split(separator: ";")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        func invalid(_ code: String, _ detail: String) -> Checked {
-            .invalid(externalID: externalID, photos: named, code: code, detail: "line \(record.line): \(detail)")
+        func invalid(_ code: ErrorCode, _ detail: String) -> Checked {
+            .invalid(externalID: externalID, photos: named, code: code.name, detail: "line \(record.line): \(detail)")
         }
-        if cutShort { return invalid("malformed_row", "a quoted field is not closed before the end of the file") }
+        if cutShort { return invalid(.malformedRow, "a quoted field is not closed before the end of the file") }
         guard record.fields.count == header.count else {
-            return invalid("malformed_row", "\(record.fields.count) fields where the header has \(header.count)")
+            return invalid(.malformedRow, "\(record.fields.count) fields where the header has \(header.count)")
         }
         guard !externalID.isEmpty else {
-            return invalid("invalid_field", "external_id: required (members are matched by it)")
+            return invalid(.invalidField, "external_id: required (members are matched by it)")
         }
         let name = (cells["name"] ?? "").trimmingCharacters(in: .whitespaces)
         let email = (cells["email"] ?? "").trimmingCharacters(in: .whitespaces)
@@ -318,10 +315,10 @@ public struct MemberImport: Sendable {
         do {
             try fields.validate(requireName: true)
         } catch {
-            let answer = explain(error)
-            return invalid(answer.code, answer.detail)
+            let coded = CodedError(describing: error)
+            return invalid(coded.code, coded.detail)
         }
-        if let pin = optional("pin"), !PIN.isWellFormed(pin) { return invalid("invalid_field", "pin: \(PIN.rule)") }
+        if let pin = optional("pin"), !PIN.isWellFormed(pin) { return invalid(.invalidField, "pin: \(PIN.rule)") }
         var photos: [Photo] = []
         for photo in named {
             switch Self.locate(photo, in: folder) {
@@ -337,13 +334,13 @@ public struct MemberImport: Sendable {
     /// The file `named` stands for inside `folder` (which has its symbolic links resolved): a relative path that
     /// stays inside the folder, to a readable regular file, also once its own links are resolved.
     static func locate(_ named: String, in folder: URL) -> Result<String, RowProblem> {
-        let outside = RowProblem(code: "photo_outside_folder", detail: "the path leads outside the photos folder")
+        let outside = RowProblem(code: .photoOutsideFolder, detail: "the path leads outside the photos folder")
         guard !named.hasPrefix("/") else { return .failure(outside) }
         let url = folder.appendingPathComponent(named).standardized
         guard url.path.hasPrefix(folder.path + "/") else { return .failure(outside) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            return .failure(RowProblem(code: "photo_not_found", detail: "no such file in the photos folder"))
+            return .failure(RowProblem(code: .photoNotFound, detail: "no such file in the photos folder"))
         }
         let resolved = url.resolvingSymlinksInPath()
         guard resolved.path.hasPrefix(folder.path + "/") else { return .failure(outside) }
@@ -351,12 +348,12 @@ public struct MemberImport: Sendable {
         guard (try? FileManager.default.attributesOfItem(atPath: resolved.path)[.type] as? FileAttributeType)
             == .typeRegular else { return .failure(notAFile) }
         guard FileManager.default.isReadableFile(atPath: resolved.path) else {
-            return .failure(RowProblem(code: "photo_unreadable", detail: "the file cannot be read (permissions)"))
+            return .failure(RowProblem(code: .photoUnreadable, detail: "the file cannot be read (permissions)"))
         }
         return .success(resolved.path)
     }
 
-    static let notAFile = RowProblem(code: "photo_not_a_file",
+    static let notAFile = RowProblem(code: .photoNotAFile,
                                      detail: "not a regular file (a named pipe, a device or a socket)")
 
     // MARK: - Photos
@@ -391,14 +388,14 @@ public struct MemberImport: Sendable {
     /// what was opened, so that nothing swapped in between the row's check and this read is read.
     func read(_ photo: Photo) throws -> [UInt8] {
         let descriptor = open(photo.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else { throw RowProblem(code: "photo_unreadable", detail: "the file cannot be opened") }
+        guard descriptor >= 0 else { throw RowProblem(code: .photoUnreadable, detail: "the file cannot be opened") }
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         var status = stat()
         guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw Self.notAFile }
         #if os(Linux)
         let opened = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")) ?? ""
         guard opened.hasPrefix(photo.folder + "/") else {
-            throw RowProblem(code: "photo_outside_folder", detail: "the file opened is outside the photos folder")
+            throw RowProblem(code: .photoOutsideFolder, detail: "the file opened is outside the photos folder")
         }
         #endif
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
@@ -464,12 +461,12 @@ public struct MemberImport: Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                let answer = explain(error)
+                let answer = Answer(error)
                 if answer.transient { throw error }
                 let problem = RowProblem(code: answer.code, detail: "line \(row.line): \(answer.detail)")
                 ledger.members[index] = .failure(problem)
                 if row.photos.isEmpty {
-                    say(ReportLine(externalID: row.externalID, photo: "", outcome: .error, code: problem.code,
+                    say(ReportLine(externalID: row.externalID, photo: "", outcome: .error, code: problem.code.name,
                                    detail: problem.detail))
                 }
             }
@@ -481,7 +478,7 @@ public struct MemberImport: Sendable {
             }
             switch ledger.members[index] {
             case .failure(let problem)?:
-                say(line(.error, problem.code, problem.detail))
+                say(line(.error, problem.code.name, problem.detail))
             case nil:
                 preconditionFailure("a photo stored before its member")
             case .success(let member)?:
@@ -495,7 +492,7 @@ public struct MemberImport: Sendable {
         _ examination: Examination, member: UUID, _ context: Context, _ ledger: inout Ledger,
         line: (Outcome, String, String) -> ReportLine
     ) async throws -> ReportLine {
-        let alreadyThere = line(.skipped, "duplicate_face", StorageError.duplicateFace.description)
+        let alreadyThere = line(.skipped, ErrorCode.duplicateFace.name, StorageError.duplicateFace.description)
         do {
             switch examination {
             case .alreadyEnrolled:
@@ -524,11 +521,11 @@ public struct MemberImport: Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch let problem as RowProblem {
-            return line(.error, problem.code, problem.detail)
+            return line(.error, problem.code.name, problem.detail)
         } catch {
-            let answer = explain(error)
+            let answer = Answer(error)
             if answer.transient { throw error }
-            return line(answer.refused ? .refused : .error, answer.code, answer.detail)
+            return line(answer.refused ? .refused : .error, answer.code.name, answer.detail)
         }
     }
 }

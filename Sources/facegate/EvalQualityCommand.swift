@@ -1,6 +1,7 @@
 import ArgumentParser
 import FaceEngine
 import Foundation
+import UseCases
 
 /// How the enrolment quality gates judge a set of photos: `facegate eval quality --manifest CSV --root DIR`.
 /// Used to choose the `ENROL_*` defaults and by operators to check theirs on their own photos.
@@ -42,8 +43,8 @@ struct EvalQualityCommand: AsyncParsableCommand {
             do {
                 _ = try setup.enrolmentGate.check(faces)
             } catch {
-                rejections[error.code, default: 0] += 1
-                verdict = error.code
+                verdict = CodedError(describing: error).code.name
+                rejections[verdict, default: 0] += 1
             }
             if list {
                 var columns: [String] = [file, String(faces.count)]

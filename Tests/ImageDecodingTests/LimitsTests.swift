@@ -51,7 +51,7 @@ import Testing
             _ = try ImageDecoder().decode(Self.pngHeader(width: 100, height: 100))
             Issue.record("decoded an image with no data")
         } catch {
-            #expect(error == .truncated || error.code == "corrupt_image")
+            if case .corrupt = error {} else { #expect(error == .truncated, "\(error)") }
         }
     }
 

@@ -48,7 +48,10 @@ struct ManifestTests {
             // invalid files: empty, text, HTML, corrupt or truncated
             #expect(throws: ImageDecodingError.self) { try decoder.decode(bytes) }
             do { _ = try decoder.decode(bytes) } catch {
-                #expect(["empty_image", "unsupported_image_format", "corrupt_image", "truncated_image"].contains(error.code))
+                switch error {
+                case .empty, .unsupportedFormat, .corrupt, .truncated: break
+                case .tooManyBytes, .tooManyPixels: Issue.record("\(entry.path): \(error)")
+                }
             }
         }
     }

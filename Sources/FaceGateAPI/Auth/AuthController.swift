@@ -1,3 +1,4 @@
+import FaceGateRuntime
 import Foundation
 import Hummingbird
 import Logging
@@ -54,7 +55,7 @@ struct AuthController {
             // username field, and the audit log is no place for them.
             try await users.audit("login_failed", organization: found?.account.organizationID,
                                   actor: found?.account.id, target: found?.account.id.uuidString)
-            throw Problem(.unauthorized, code: "invalid_credentials", detail: "wrong username or password")
+            throw Problem(.invalidCredentials)
         }
         let (pair, record) = try await tokens.pair(for: found.account, session: UUID())
         try await refreshTokens.insert(record)

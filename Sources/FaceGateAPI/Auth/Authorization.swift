@@ -12,7 +12,7 @@ extension AppRequestContext {
     func account(in roles: Set<Role>) throws -> UserStore.Account {
         let account = try account()
         guard let role = Role(rawValue: account.role), roles.contains(role) else {
-            throw Problem(.forbidden, code: "forbidden", detail: "the \(account.role) role may not do this")
+            throw Problem(.forbidden, detail: "the \(account.role) role may not do this")
         }
         return account
     }
@@ -20,7 +20,7 @@ extension AppRequestContext {
     func superAdmin() throws -> UserStore.Account {
         let account = try account()
         guard account.isSuperAdmin else {
-            throw Problem(.forbidden, code: "forbidden", detail: "only the super admin may do this")
+            throw Problem(.forbidden, detail: "only the super admin may do this")
         }
         return account
     }
@@ -29,10 +29,10 @@ extension AppRequestContext {
 extension Problem {
     /// A request whose fields are present but not acceptable.
     static func invalidField(_ name: String, _ detail: String) -> Problem {
-        Problem(.badRequest, code: "invalid_field", detail: "\(name): \(detail)")
+        Problem(.invalidField, detail: "\(name): \(detail)")
     }
 
     static func notFound(_ what: String) -> Problem {
-        Problem(.notFound, code: "not_found", detail: "no such \(what)")
+        Problem(.notFound, detail: "no such \(what)")
     }
 }

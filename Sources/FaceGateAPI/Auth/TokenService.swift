@@ -100,11 +100,10 @@ extension Duration {
 
 extension Problem {
     static func invalidToken(_ detail: String) -> Problem {
-        Problem(.unauthorized, code: "invalid_token", detail: detail,
+        Problem(.invalidToken, detail: detail,
                 headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
     }
 
-    static let missingToken = Problem(
-        .unauthorized, code: "missing_token", detail: "this endpoint needs an access token (Authorization: Bearer …)",
+    static let missingToken = Problem(.missingToken,
         headers: [.wwwAuthenticate: "Bearer"])
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Storage
+import UseCases
 
 /// Puts a check-in attempt on the record (`CheckinAttemptStore`) and counts it in
 /// `facegate_checkin_attempts_total{method, outcome}`. The outcome is the answer's code (`checked_in`, `repeat`, or
@@ -36,7 +37,7 @@ struct AttemptLog: Sendable {
     /// An attempt that ended in `error` (no face, a bad photo, an unknown member, the service overloaded …).
     func record(_ attempt: Attempt, failure error: any Error, logger: Logger) async {
         let problem = Problem(error)
-        guard problem != .databaseUnavailable else {
+        guard problem.code != ErrorCode.databaseUnavailable.name else {
             metrics.recordCheckinAttempt(method: attempt.method.rawValue, outcome: problem.code)
             return
         }

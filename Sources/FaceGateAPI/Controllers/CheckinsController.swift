@@ -98,8 +98,7 @@ struct CheckinsController {
         case .face, .code:
             guard Role(rawValue: actor.role) == .kiosk,
                   try await organizations.liveness(of: actor.organizationID) != .off else { return }
-            throw Problem(.unprocessableContent, code: "liveness_required",
-                          detail: "this organisation's kiosks check in with a head turn: POST /checkins/challenges, then the frames with its challenge_id")
+            throw Problem(.livenessRequired, detail: "this organisation's kiosks check in with a head turn: POST /checkins/challenges, then the frames with its challenge_id")
         case .challenge, .manual: return
         }
     }
@@ -131,7 +130,7 @@ struct CheckinsController {
                     account: actor.id)
             case .manual(let member, let reason):
                 guard Role(rawValue: actor.role) != .kiosk else {
-                    throw Problem(.forbidden, code: "forbidden", detail: "only staff (admin, operator) check members in by hand")
+                    throw Problem(.forbidden, detail: "only staff (admin, operator) check members in by hand")
                 }
                 attempt.reason = reason
                 outcome = try await useCase.checkInByStaff(
@@ -185,7 +184,7 @@ struct CheckinsController {
             throw problem
         case .membershipInactive(let member, let reason, let distance):
             attempt.reason = reason.rawValue
-            await attempts.record(attempt, outcome: "membership_inactive", member: member.id, distance: distance,
+            await attempts.record(attempt, outcome: ErrorCode.membershipInactive.name, member: member.id, distance: distance,
                                   logger: context.logger)
             throw Problem.membershipInactive(member, reason: reason)
         case .needsConfirmation(let id, let candidates):
@@ -196,14 +195,12 @@ struct CheckinsController {
                 Body(code: "needs_confirmation", confirmationId: id, expiresIn: CheckIn.confirmationSeconds, method: "pin"),
                 status: .accepted)
         case .wrongPIN(let left, let candidates):
-            await attempts.record(attempt, outcome: "wrong_pin", member: candidates.first, logger: context.logger)
-            throw Problem(.forbidden, code: "wrong_pin",
-                          detail: left > 0 ? "that PIN is not right: \(left) more tries" : "that PIN is not right: please see the front desk",
-                          extensions: ["attempts_left": .number(Double(left))])
+            await attempts.record(attempt, outcome: ErrorCode.wrongPIN.name, member: candidates.first, logger: context.logger)
+            let detail = left > 0 ? "that PIN is not right: \(left) more tries" : "that PIN is not right: please see the front desk"
+            throw Problem(.wrongPIN, detail: detail, extensions: ["attempts_left": .number(Double(left))])
         case .pinAmbiguous(let candidates):
-            await attempts.record(attempt, outcome: "pin_ambiguous", member: candidates.first, logger: context.logger)
-            throw Problem(.conflict, code: "pin_ambiguous",
-                          detail: "this PIN and face fit more than one member: please see the front desk")
+            await attempts.record(attempt, outcome: ErrorCode.pinAmbiguous.name, member: candidates.first, logger: context.logger)
+            throw Problem(.pinAmbiguous)
         case .refusedByValidator(let member, let validation, let distance):
             let problem = Problem.refusedByValidator(member, validation)
             if let asked = validation.result { attempts.metrics.recordCheckinValidation(result: asked) }
@@ -222,7 +219,7 @@ struct CheckinsController {
                     "step_share": "\((m.stepShare * 100).rounded() / 100)"])
             }
             attempts.metrics.recordLivenessRefusal(reason: refusal.rawValue)
-            await attempts.record(attempt, outcome: "liveness_failed", logger: context.logger)
+            await attempts.record(attempt, outcome: ErrorCode.livenessFailed.name, logger: context.logger)
             throw Problem.livenessFailed(refusal)
         }
     }
@@ -250,8 +247,7 @@ struct CheckinsController {
                         throw Problem.invalidField("image_base64", "a challenge's frames go in images_base64 alone")
                     }
                     guard frames.count <= CheckIn.challengeFrameCounts.upperBound else {
-                        throw Problem(.badRequest, code: "too_many_images",
-                                      detail: "at most \(CheckIn.challengeFrameCounts.upperBound) images per request")
+                        throw Problem(.tooManyImages, detail: "at most \(CheckIn.challengeFrameCounts.upperBound) images per request")
                     }
                     return try Self.photos(try frames.map { try ImageInput.image(base64: $0, maxBytes: maxImageBytes) },
                                            challenge: payload.challenge_id, code: payload.member_code ?? query)
@@ -281,8 +277,7 @@ struct CheckinsController {
         }
         guard let challenge else {
             guard photos.count == 1 else {
-                throw Problem(.badRequest, code: "too_many_images",
-                              detail: "one photo per check-in; the frames of a head turn go with a challenge_id")
+                throw Problem(.tooManyImages, detail: "one photo per check-in; the frames of a head turn go with a challenge_id")
             }
             return code.map { .code(photo: photos[0], code: $0) } ?? .face(photo: photos[0])
         }
@@ -429,7 +424,7 @@ extension Problem {
         case .differentPeople: "the frames show more than one person: one person at a time, please"
         case .faceMissing: "a frame shows no face: please keep your face in the picture"
         }
-        return Problem(.unprocessableContent, code: "liveness_failed", detail: detail,
+        return Problem(.livenessFailed, detail: detail,
                        extensions: ["reason": .string(refusal.rawValue)])
     }
 
@@ -437,7 +432,7 @@ extension Problem {
     /// `message`, shown on the kiosk), or gave no answer and CHECKIN_VALIDATION_ON_ERROR is `refuse`.
     static func refusedByValidator(_ member: MemberName, _ validation: CheckinValidation) -> Problem {
         let message = validation.memberMessage
-        return Problem(.forbidden, code: "checkin_refused_by_validator", detail: message, extensions: [
+        return Problem(.checkinRefusedByValidator, detail: message, extensions: [
             "message": .string(message),
             "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),
         ])
@@ -452,7 +447,7 @@ extension Problem {
         case .cancelled: "the membership is cancelled: please see the front desk"
         case .expired: "the membership has ended: please see the front desk"
         }
-        return Problem(.forbidden, code: "membership_inactive", detail: detail, extensions: [
+        return Problem(.membershipInactive, detail: detail, extensions: [
             "reason": .string(reason.rawValue),
             "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),
         ])

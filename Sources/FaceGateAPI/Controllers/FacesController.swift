@@ -115,15 +115,14 @@ struct FacesController {
                 organization: stored.organization, member: stored.member, photoDigest: stored.photoDigest))
         } catch BiometricSealer.Failure.unknownKey(let keyID) {
             context.logger.error("thumbnail sealed under an unknown key", metadata: ["face": "\(face)", "key_id": "\(keyID)"])
-            throw Problem(.conflict, code: "thumbnail_key_unknown", detail: """
+            throw Problem(.thumbnailKeyUnknown, detail: """
                 this thumbnail is sealed under a key the service does not have (key id \(keyID)); \
                 add that key to BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS
                 """)
         } catch {
             // Not this face's blob (copied from another row) or damaged: the seal refuses it.
             context.logger.error("thumbnail does not open for its face", metadata: ["face": "\(face)", "error": "\(error)"])
-            throw Problem(.conflict, code: "thumbnail_unreadable",
-                          detail: "this face's stored thumbnail does not open for this face (moved or damaged)")
+            throw Problem(.thumbnailUnreadable)
         }
         return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: png)))

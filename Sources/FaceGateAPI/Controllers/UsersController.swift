@@ -1,3 +1,4 @@
+import FaceGateRuntime
 import Foundation
 import Hummingbird
 import Storage
@@ -84,7 +85,7 @@ struct UsersController {
         try Self.validate(username: body.username, password: body.password, role: body.role, email: body.email)
         let organization = body.organizationId ?? actor.organizationID
         guard organization == actor.organizationID || actor.isSuperAdmin else {
-            throw Problem(.forbidden, code: "forbidden", detail: "only the super admin may create accounts in other organisations")
+            throw Problem(.forbidden, detail: "only the super admin may create accounts in other organisations")
         }
         // Once the organisation has used up its refusals, every creation waits (429), taken name or free: the answer
         // then tells nothing about the name.
@@ -128,11 +129,11 @@ struct UsersController {
         let body = try await request.decodeJSON(as: UpdateRequest.self, context: context)
         try Self.validate(password: body.password, role: body.role, email: body.email)
         if id == actor.id && (body.disabled == true || (body.role.map { $0 != actor.role } ?? false)) {
-            throw Problem(.conflict, code: "cannot_change_own_access", detail: "you cannot disable or demote yourself")
+            throw Problem(.cannotChangeOwnAccess, detail: "you cannot disable or demote yourself")
         }
         let target = try await changeableAccount(id, by: actor)
         if target.isSuperAdmin, let role = body.role, role != Role.admin.rawValue {
-            throw Problem(.conflict, code: "super_admin_is_admin", detail: "a super admin's role is always admin")
+            throw Problem(.superAdminIsAdmin)
         }
         var changes = UserStore.AccountChanges(role: body.role, email: body.email, disabled: body.disabled)
         if let password = body.password {
@@ -162,7 +163,7 @@ struct UsersController {
         guard let hash, try await verifyPassword(given, hash: hash) else {
             try await users.audit("password_change_refused", organization: actor.organizationID, actor: actor.id,
                                   target: actor.id.uuidString)
-            throw Problem(.forbidden, code: "wrong_password", detail: "current_password is not this account's password")
+            throw Problem(.wrongPassword)
         }
     }
 
@@ -171,7 +172,7 @@ struct UsersController {
     private func changeableAccount(_ id: UUID, by actor: UserStore.Account) async throws -> UserStore.Account {
         guard let account = try await users.find(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
         if account.isSuperAdmin && !actor.isSuperAdmin {
-            throw Problem(.forbidden, code: "forbidden", detail: "only a super admin may change a super admin's account")
+            throw Problem(.forbidden, detail: "only a super admin may change a super admin's account")
         }
         return account
     }
@@ -180,7 +181,7 @@ struct UsersController {
         let actor = try context.account(in: [.admin])
         let id = try uuidParameter("id", of: context, what: "user")
         guard id != actor.id else {
-            throw Problem(.conflict, code: "cannot_change_own_access", detail: "you cannot delete yourself")
+            throw Problem(.cannotChangeOwnAccess, detail: "you cannot delete yourself")
         }
         _ = try await changeableAccount(id, by: actor)
         guard try await users.delete(id, organization: actor.organizationID, actor: actor.id) else {

@@ -185,7 +185,7 @@ struct WebhooksController {
         case .notFound:
             throw Problem.notFound("delivery")
         case .beingSent:
-            throw Problem(.conflict, code: "delivery_in_progress", detail: "this delivery is being sent right now")
+            throw Problem(.deliveryInProgress)
         }
     }
 

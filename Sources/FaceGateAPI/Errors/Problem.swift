@@ -1,6 +1,7 @@
 import FaceGateRuntime
 import Foundation
 import Hummingbird
+import UseCases
 
 /// An error response in RFC 9457 form (`application/problem+json`) with a stable machine-readable `code`: the one
 /// shape of every error the API returns. `detail` is written for people and never holds internal messages.
@@ -14,14 +15,17 @@ public struct Problem: Error, HTTPResponseError, Equatable {
     /// act on this problem, such as the `reason` and `member` of `membership_inactive`.
     var extensions: [String: JSONValue]
 
-    public init(_ status: HTTPResponse.Status, code: String, detail: String, headers: HTTPFields = [:]) {
-        self.init(status, code: code, detail: detail, headers: headers, extensions: [:])
+    /// The answer for `code` (its kind decides the status; a transient code's answer says when to try again), in
+    /// `detail`'s words or the catalogue's.
+    public init(_ code: ErrorCode, detail: String? = nil, headers: HTTPFields = [:], extensions: [String: JSONValue] = [:]) {
+        var headers = headers
+        if let seconds = code.retryAfter, headers[.retryAfter] == nil { headers[.retryAfter] = String(seconds) }
+        self.init(status: code.kind.status, code: code.name, detail: detail ?? code.text, headers: headers,
+                  extensions: extensions)
     }
 
-    init(
-        _ status: HTTPResponse.Status, code: String, detail: String, headers: HTTPFields = [:],
-        extensions: [String: JSONValue]
-    ) {
+    /// Only for a status Hummingbird chose itself (`HTTPError`): everything else goes through the catalogue.
+    init(status: HTTPResponse.Status, code: String, detail: String, headers: HTTPFields, extensions: [String: JSONValue]) {
         self.status = status
         self.code = code
         self.detail = detail
@@ -67,12 +71,27 @@ public struct Problem: Error, HTTPResponseError, Equatable {
         return response
     }
 
-    /// 503 with `Retry-After`, for what passes by itself (overload, a database outage, the gallery loading).
-    static func unavailable(code: String, detail: String, retryAfter seconds: Int = 5) -> Problem {
-        Problem(.serviceUnavailable, code: code, detail: detail, headers: [.retryAfter: String(seconds)])
-    }
+    static let internalError = Problem(ErrorCode.internalError)
+}
 
-    static let internalError = Problem(
-        .internalServerError, code: "internal_error",
-        detail: "the server failed to handle this request; it has been logged with the request id")
+extension ErrorKind {
+    /// The HTTP status of a failure of this kind.
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .invalid: .badRequest
+        case .unauthenticated: .unauthorized
+        case .refused: .forbidden
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .timedOut: .requestTimeout
+        case .conflict: .conflict
+        case .gone: .gone
+        case .tooLarge: .contentTooLarge
+        case .unsupportedMedia: .unsupportedMediaType
+        case .unprocessable: .unprocessableContent
+        case .rateLimited: .tooManyRequests
+        case .transient: .serviceUnavailable
+        case .internal: .internalServerError
+        }
+    }
 }

@@ -27,12 +27,10 @@ struct ImageBytesBudgetMiddleware: RouterMiddleware {
         defer { reservation.releaseAll() }
         var request = request
         request.body = .init(buffer: try await BodyDeadline.collect(
-            request.body, upTo: limit, within: bodyTimeout, tooLarge: Problem(
-                .contentTooLarge, code: "image_too_large", detail: "the request body is larger than \(limit) bytes")
+            request.body, upTo: limit, within: bodyTimeout, tooLarge: Problem(.imageTooLarge, detail: "the request body is larger than \(limit) bytes")
         ) { bytes in
             guard reservation.take(bytes) else {
-                throw Problem.unavailable(code: "overloaded",
-                                          detail: "too many photos are being received at once; try again shortly", retryAfter: 1)
+                throw Problem(.overloaded, detail: "too many photos are being received at once; try again shortly")
             }
         })
         return try await next(request, context)
@@ -134,8 +132,7 @@ final class ImageBytesBudget: Sendable {
 /// connection, and what it reserved, for ever.
 enum BodyDeadline {
     static func timedOut(_ timeout: Duration) -> Problem {
-        Problem(.requestTimeout, code: "body_timeout",
-                detail: "the request body did not arrive within \(timeout.components.seconds) s")
+        Problem(.bodyTimeout, detail: "the request body did not arrive within \(timeout.components.seconds) s")
     }
 
     /// The whole body, at most `limit` bytes (`tooLarge` past it), each chunk offered to `admit` as it arrives.
@@ -178,8 +175,7 @@ struct BodyDeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
         var request = request
         request.body = .init(buffer: try await BodyDeadline.collect(
             request.body, upTo: maxBytes, within: timeout,
-            tooLarge: Problem(.contentTooLarge, code: "body_too_large",
-                              detail: "the request body is larger than this endpoint accepts")))
+            tooLarge: Problem(.bodyTooLarge)))
         return try await next(request, context)
     }
 }

@@ -48,7 +48,7 @@ enum ImageInput {
             return ([Array(body.readableBytesView)], given)
         case "multipart/form-data":
             guard let boundary = boundary(in: contentType) else {
-                throw Problem(.badRequest, code: "invalid_multipart", detail: "the multipart body has no boundary")
+                throw Problem(.invalidMultipart, detail: "the multipart body has no boundary")
             }
             let body = try await collect(request, upTo: limit)
             let named = try await offSharedExecutor {
@@ -65,11 +65,10 @@ enum ImageInput {
             }
             guard !images.isEmpty else { throw missingImage }
             guard images.count <= maxImages else {
-                throw Problem(.badRequest, code: "too_many_images", detail: "at most \(maxImages) images per request")
+                throw Problem(.tooManyImages, detail: "at most \(maxImages) images per request")
             }
             if let large = images.first(where: { $0.count > maxBytes }) {
-                throw Problem(.contentTooLarge, code: "image_too_large",
-                              detail: "an image of \(large.count) bytes is larger than the limit of \(maxBytes)")
+                throw Problem(.imageTooLarge, detail: "an image of \(large.count) bytes is larger than the limit of \(maxBytes)")
             }
             return (images, given)
         case "application/json":
@@ -77,14 +76,14 @@ enum ImageInput {
             // Parsing and decoding up to 14 MB of text is CPU work that grows with the body: not on the shared executor.
             return ([try await offSharedExecutor { try imageFromJSON(body, maxBytes: maxBytes) }], [:])
         default:
-            throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: """
+            throw Problem(.unsupportedMediaType, detail: """
                 send the photo as image/jpeg, image/png or image/webp, as multipart/form-data with an 'image' part, \
                 or as JSON {"image_base64": "…"}
                 """)
         }
     }
 
-    static let missingImage = Problem(.badRequest, code: "missing_image", detail: "the request carries no image")
+    static let missingImage = Problem(.missingImage)
 
     static func collect(_ request: Request, upTo limit: Int) async throws -> ByteBuffer {
         do {
@@ -98,7 +97,7 @@ enum ImageInput {
     }
 
     private static func tooLarge(_ limit: Int) -> Problem {
-        Problem(.contentTooLarge, code: "image_too_large", detail: "the request body is larger than \(limit) bytes")
+        Problem(.imageTooLarge, detail: "the request body is larger than \(limit) bytes")
     }
 
     static func boundary(in contentType: String) -> String? {
@@ -141,9 +140,9 @@ enum ImageInput {
         do {
             try parser.execute(body)
         } catch {
-            throw Problem(.badRequest, code: "invalid_multipart", detail: "the multipart body is malformed")
+            throw Problem(.invalidMultipart)
         }
-        if tooMany { throw Problem(.badRequest, code: "too_many_parts", detail: "at most \(maxParts) parts per request") }
+        if tooMany { throw Problem(.tooManyParts, detail: "at most \(maxParts) parts per request") }
         return found
     }
 
@@ -172,7 +171,7 @@ enum ImageInput {
 
     static func payload(ofJSON body: ByteBuffer) throws -> JSONPayload {
         guard let payload = try? JSONDecoder().decode(JSONPayload.self, from: body) else {
-            throw Problem(.badRequest, code: "invalid_json", detail: "the body is not JSON with an image_base64 field")
+            throw Problem(.invalidJSON, detail: "the body is not JSON with an image_base64 field")
         }
         return payload
     }
@@ -191,10 +190,10 @@ enum ImageInput {
         guard let image = Base64.decode(text) else {
             // Nothing but whitespace: an empty image, refused by the decoder as in the other body styles.
             if text.allSatisfy(Base64.isWhitespace) { return [] }
-            throw Problem(.badRequest, code: "invalid_base64", detail: "image_base64 is not valid base64")
+            throw Problem(.invalidBase64)
         }
         guard image.count <= maxBytes else {
-            throw Problem(.contentTooLarge, code: "image_too_large", detail: "the image is larger than \(maxBytes) bytes")
+            throw Problem(.imageTooLarge, detail: "the image is larger than \(maxBytes) bytes")
         }
         return image
     }

@@ -21,7 +21,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
               let account = context.identity
         else { return try await next(request, context) }
         guard (1...200).contains(key.count) else {
-            throw Problem(.badRequest, code: "invalid_idempotency_key", detail: "Idempotency-Key must have 1 to 200 characters")
+            throw Problem(.invalidIdempotencyKey)
         }
         var request = request
         let body = try await ImageInput.collect(request, upTo: Self.bodyLimit(of: request, maxImageBytes: maxImageBytes))
@@ -33,12 +33,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
         hasher.update(data: Self.canonical(body, mediaType: mediaType))
         switch try await store.claim(user: account.id, key: key, requestHash: Array(hasher.finalize())) {
         case .mismatch:
-            throw Problem(.unprocessableContent, code: "idempotency_key_reused",
-                          detail: "this Idempotency-Key was used for a different request")
+            throw Problem(.idempotencyKeyReused)
         case .inProgress:
-            throw Problem(.conflict, code: "idempotency_in_progress",
-                          detail: "a request with this Idempotency-Key is still running; try again shortly",
-                          headers: [.retryAfter: "1"])
+            throw Problem(.idempotencyInProgress)
         case .answered(let answer):
             var headers: HTTPFields = [.idempotentReplayed: "true"]
             if let type = answer.contentType { headers[.contentType] = type }

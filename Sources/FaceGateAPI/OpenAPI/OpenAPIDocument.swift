@@ -61,19 +61,19 @@ enum OpenAPIDocument {
                                        responses: ["200": ["description": "HTML", "content": ["text/html": [:]]]])],
             "/api/v1/auth/login": ["post": op("Log in", tag: "auth", auth: false,
                                               body: json(["username": string, "password": string], required: ["username", "password"]),
-                                              responses: ["200": ref("TokenPair"), "401": problem("invalid_credentials"),
-                                                          "429": problem("rate_limited")])],
+                                              responses: ["200": ref("TokenPair"), "401": problem(.invalidCredentials),
+                                                          "429": problem(.rateLimited)])],
             "/api/v1/auth/refresh": ["post": op("Exchange a refresh token for a new pair (the old one is revoked; reusing it revokes the session)",
                                                 tag: "auth", auth: false,
                                                 body: json(["refresh_token": string], required: ["refresh_token"]),
-                                                responses: ["200": ref("TokenPair"), "401": problem("invalid_token")])],
+                                                responses: ["200": ref("TokenPair"), "401": problem(.invalidToken)])],
             "/api/v1/auth/logout": ["post": op("End this session", tag: "auth", responses: ["204": empty])],
             "/api/v1/auth/me": ["get": op("The signed-in account", tag: "auth", responses: ["200": ref("User")])],
             "/api/v1/organizations": [
                 "post": op("Create an organisation (super admin)", tag: "organizations",
                            body: json(["name": string, "time_zone": string, "liveness": livenessSchema], required: ["name"]),
-                           responses: ["201": ref("Organization"), "400": problem("invalid_field"),
-                                       "409": problem("duplicate_organization")]),
+                           responses: ["201": ref("Organization"), "400": problem(.invalidField),
+                                       "409": problem(.duplicateOrganization)]),
                 "get": op("List organisations (super admin)", tag: "organizations",
                           responses: ["200": list("organizations", "Organization")]),
             ],
@@ -90,13 +90,13 @@ enum OpenAPIDocument {
                                             asked before each recognised member is checked in (null: nobody); \
                                             setting it answers checkin_validation_secret once
                                             """]]),
-                            responses: ["200": ref("Organization"), "400": problem("invalid_field")]),
+                            responses: ["200": ref("Organization"), "400": problem(.invalidField)]),
             ],
             "/api/v1/users": [
                 "post": op("Create an account (admin; organization_id: super admin only)", tag: "users",
                            body: json(["username": string, "password": string, "role": roleSchema, "email": string,
                                        "organization_id": uuid], required: ["username", "password", "role"]),
-                           responses: ["201": ref("User"), "409": problem("duplicate_username, duplicate_email")]),
+                           responses: ["201": ref("User"), "409": problem(.duplicateUsername, .duplicateEmail)]),
                 "get": op("List the organisation's accounts (admin)", tag: "users", responses: ["200": list("users", "User")]),
             ],
             "/api/v1/users/{id}": [
@@ -108,16 +108,16 @@ enum OpenAPIDocument {
                             parameters: [pathID("id")],
                             body: json(["role": roleSchema, "email": string, "password": string, "disabled": boolean,
                                         "current_password": string]),
-                            responses: ["200": ref("User"), "400": problem("invalid_field"),
-                                        "403": problem("forbidden (an account of higher privilege: the super admin's), wrong_password"),
-                                        "409": problem("cannot_change_own_access, super_admin_is_admin, duplicate_email")]),
+                            responses: ["200": ref("User"), "400": problem(.invalidField),
+                                        "403": problem(.forbidden, .wrongPassword, note: "forbidden: an account of higher privilege, the super admin's"),
+                                        "409": problem(.cannotChangeOwnAccess, .superAdminIsAdmin, .duplicateEmail)]),
                 "delete": op("Delete an account (admin)", tag: "users", parameters: [pathID("id")],
-                             responses: ["204": empty, "403": problem("forbidden (an account of higher privilege: the super admin's)"),
-                                         "409": problem("cannot_change_own_access")]),
+                             responses: ["204": empty, "403": problem(.forbidden, note: "an account of higher privilege: the super admin's"),
+                                         "409": problem(.cannotChangeOwnAccess)]),
             ],
             "/api/v1/members": [
                 "post": idempotent(op("Create a member (admin, operator)", tag: "members", body: json(memberFields, required: ["name"]),
-                           responses: ["201": ref("Member"), "409": problem("duplicate_external_id")])),
+                           responses: ["201": ref("Member"), "409": problem(.duplicateExternalID)])),
                 "get": op("Search members by name, external id or email, paged (admin, operator)", tag: "members",
                           parameters: [query("q", string), query("limit", integer(1...200)), query("cursor", string)],
                           responses: ["200": ref("MemberPage")]),
@@ -125,7 +125,7 @@ enum OpenAPIDocument {
             "/api/v1/members/{id}": [
                 "get": op("One member (admin, operator)", tag: "members", parameters: [pathID("id")], responses: ["200": ref("Member")]),
                 "patch": op("Change a member (admin, operator)", tag: "members", parameters: [pathID("id")],
-                            body: json(memberFields), responses: ["200": ref("Member"), "409": problem("duplicate_external_id")]),
+                            body: json(memberFields), responses: ["200": ref("Member"), "409": problem(.duplicateExternalID)]),
                 "delete": op("Erase a member and all their biometric data (admin, operator); recorded in the audit log",
                              tag: "members", parameters: [pathID("id")], responses: ["204": empty]),
             ],
@@ -135,14 +135,14 @@ enum OpenAPIDocument {
                     from which photo, never a template), check-ins and the audit entries about them (admin; GDPR \
                     articles 15 and 20); the export is audited as member_exported
                     """, tag: "members", parameters: [pathID("id")],
-                          responses: ["200": ref("MemberData"), "404": problem("not_found")]),
+                          responses: ["200": ref("MemberData"), "404": problem(.notFound)]),
             ],
             "/api/v1/members/{id}/faces": [
                 "post": idempotent(op("Enrol faces from photos (admin, operator); several `image` parts give per-image results",
                            tag: "faces", parameters: [pathID("id")], body: imageBody(several: true),
                            responses: ["201": ref("Enrolled"), "200": ref("EnrolmentResults", "several images"),
-                                       "409": problem("face_belongs_to_other_member"),
-                                       "422": problem("no_face, multiple_faces, face_too_small, too_blurry, bad_pose")])),
+                                       "409": problem(.faceBelongsToOtherMember),
+                                       "422": problem(.noFace, .multipleFaces, .faceTooSmall, .tooBlurry, .badPose)])),
                 "get": op("The member's faces (admin, operator)", tag: "faces", parameters: [pathID("id")],
                           responses: ["200": list("faces", "Face")]),
             ],
@@ -158,7 +158,7 @@ enum OpenAPIDocument {
             "/api/v1/identify": [
                 "post": op("Who is this? The nearest members within the tolerance, no side effect (admin, operator)",
                            tag: "matching", parameters: [query("top_k", integer(1...50))], body: imageBody(),
-                           responses: ["200": ref("Identification"), "422": problem("no_face")]),
+                           responses: ["200": ref("Identification"), "422": problem(.noFace)]),
             ],
             "/api/v1/checkins": [
                 "post": idempotent(op("""
@@ -178,10 +178,10 @@ enum OpenAPIDocument {
                     """, tag: "checkins", parameters: [query("member_code", string)], body: checkinBody(),
                            responses: ["201": ref("Checkin"), "200": ref("Checkin", "already checked in"),
                                        "202": ref("Confirmation", "needs the member's PIN"),
-                                       "400": problem("invalid_field"),
-                                       "403": problem("forbidden, membership_inactive"),
-                                       "404": problem("no_match, not_found"), "409": problem("challenge_invalid"),
-                                       "422": problem("no_face, liveness_failed, liveness_required")])),
+                                       "400": problem(.invalidField),
+                                       "403": problem(.forbidden, .membershipInactive, .checkinRefusedByValidator),
+                                       "404": problem(.noMatch, .notFound), "409": problem(.challengeInvalid),
+                                       "422": problem(.noFace, .livenessFailed, .livenessRequired)])),
                 "get": op("Check-in history, newest first (admin, operator)", tag: "checkins",
                           parameters: [query("member_id", uuid), query("from", dateTime), query("to", dateTime),
                                        query("limit", integer(1...200)), query("cursor", string)],
@@ -193,7 +193,7 @@ enum OpenAPIDocument {
                     own left: in the unmirrored camera image the nose moves towards the right edge) or right, that the \
                     next check-in's frames must show with this challenge_id, once, within expires_in seconds
                     """, tag: "checkins",
-                           responses: ["201": ref("Challenge"), "409": problem("liveness_unavailable")]),
+                           responses: ["201": ref("Challenge"), "409": problem(.livenessUnavailable)]),
             ],
             "/api/v1/checkins/export": [
                 "get": op("""
@@ -205,7 +205,7 @@ enum OpenAPIDocument {
                                        query("format", ["type": "string", "enum": ExportFormat.allCases.map(\.rawValue)])],
                           responses: ["200": ["description": "CSV, or JSON Lines (format=jsonl)",
                                               "content": ["text/csv": [String: Any](), "application/jsonl": [String: Any]()]],
-                                      "400": problem("invalid_field")]),
+                                      "400": problem(.invalidField)]),
             ],
             "/api/v1/checkins/confirmations/{id}": [
                 "post": op("""
@@ -215,9 +215,9 @@ enum OpenAPIDocument {
                     """, tag: "checkins", parameters: [pathID("id")],
                            body: json(["pin": ["type": "string", "pattern": "^[0-9]{4,8}$"]], required: ["pin"]),
                            responses: ["201": ref("Checkin"), "200": ref("Checkin", "already checked in"),
-                                       "400": problem("invalid_field"),
-                                       "403": problem("forbidden, wrong_pin, membership_inactive"),
-                                       "404": problem("not_found"), "409": problem("pin_ambiguous")]),
+                                       "400": problem(.invalidField),
+                                       "403": problem(.forbidden, .wrongPIN, .membershipInactive, .checkinRefusedByValidator),
+                                       "404": problem(.notFound), "409": problem(.pinAmbiguous)]),
             ],
             "/api/v1/checkins/attempts": [
                 "get": op("""
@@ -226,7 +226,7 @@ enum OpenAPIDocument {
                     """, tag: "checkins",
                           parameters: [query("from", dateTime), query("to", dateTime), query("outcome", string),
                                        query("limit", integer(1...200)), query("cursor", string)],
-                          responses: ["200": ref("AttemptPage"), "400": problem("invalid_field")]),
+                          responses: ["200": ref("AttemptPage"), "400": problem(.invalidField)]),
             ],
             "/api/v1/webhooks": [
                 "post": op("""
@@ -234,41 +234,41 @@ enum OpenAPIDocument {
                     """, tag: "webhooks",
                            body: json(["url": string, "events": webhookEvents, "description": string],
                                       required: ["url", "events"]),
-                           responses: ["201": ref("Webhook"), "400": problem("invalid_field")]),
+                           responses: ["201": ref("Webhook"), "400": problem(.invalidField)]),
                 "get": op("The organisation's webhook endpoints (admin)", tag: "webhooks",
                           responses: ["200": list("webhooks", "Webhook")]),
             ],
             "/api/v1/webhooks/{id}": [
                 "get": op("One endpoint (admin)", tag: "webhooks", parameters: [pathID("id")],
-                          responses: ["200": ref("Webhook"), "404": problem("not_found")]),
+                          responses: ["200": ref("Webhook"), "404": problem(.notFound)]),
                 "patch": op("""
                     Change an endpoint's url, events, description or enabled (enabling clears why the service                     disabled it); rotate_secret: true answers a new secret once, the old one signing beside it for                     previous_secret_hours (default 24) (admin)
                     """, tag: "webhooks", parameters: [pathID("id")],
                             body: json(["url": string, "events": webhookEvents, "description": string, "enabled": boolean,
                                         "rotate_secret": boolean, "previous_secret_hours": integer(0...168)]),
-                            responses: ["200": ref("Webhook"), "400": problem("invalid_field"), "404": problem("not_found")]),
+                            responses: ["200": ref("Webhook"), "400": problem(.invalidField), "404": problem(.notFound)]),
                 "delete": op("Delete an endpoint and its deliveries (admin)", tag: "webhooks", parameters: [pathID("id")],
-                             responses: ["204": empty, "404": problem("not_found")]),
+                             responses: ["204": empty, "404": problem(.notFound)]),
             ],
             "/api/v1/webhooks/{id}/deliveries": [
                 "get": op("The endpoint's deliveries, newest first, each with its latest attempts (admin)", tag: "webhooks",
                           parameters: [pathID("id"), query("limit", integer(1...200)), query("cursor", string)],
-                          responses: ["200": ref("WebhookDeliveryPage"), "404": problem("not_found")]),
+                          responses: ["200": ref("WebhookDeliveryPage"), "404": problem(.notFound)]),
             ],
             "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": [
                 "post": op("Send a delivery again now, with the same event id and a new retry window (admin)",
                            tag: "webhooks", parameters: [pathID("id"), pathID("delivery_id")],
-                           responses: ["202": object("queued: delivery_id"), "404": problem("not_found"),
-                                       "409": problem("delivery_in_progress")]),
+                           responses: ["202": object("queued: delivery_id"), "404": problem(.notFound),
+                                       "409": problem(.deliveryInProgress)]),
             ],
             "/api/v1/webhooks/{id}/ping": [
                 "post": op("Send a ping event to this endpoint alone (admin)", tag: "webhooks", parameters: [pathID("id")],
-                           responses: ["202": object("queued: delivery_id"), "404": problem("not_found")]),
+                           responses: ["202": object("queued: delivery_id"), "404": problem(.notFound)]),
             ],
             "/api/v1/members/{id}/verify": [
                 "post": op("Is this the member? 1:1 against the member's faces (admin, operator)", tag: "matching",
                            parameters: [pathID("id")], body: imageBody(),
-                           responses: ["200": ref("Verification"), "409": problem("no_faces_enrolled"), "422": problem("no_face")]),
+                           responses: ["200": ref("Verification"), "409": problem(.noFacesEnrolled), "422": problem(.noFace)]),
             ],
             "/api/v1/detect": [
                 "post": op("Faces in a photo, with landmarks (admin, operator)", tag: "matching", body: imageBody(),
@@ -305,7 +305,7 @@ enum OpenAPIDocument {
             "200": ["description": description, "content": Dictionary(uniqueKeysWithValues: types.map { ($0, [String: Any]()) })],
             "304": ["description": "not modified"],
         ]
-        if notFound { responses["404"] = problem("not_found") }
+        if notFound { responses["404"] = problem(.notFound) }
         return responses
     }
     static var memberFields: [String: Any] { [
@@ -327,9 +327,9 @@ enum OpenAPIDocument {
         var all = responses
         all["default"] = ["description": "an error", "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]]]
         if auth {
-            all["401"] = all["401"] ?? problem("missing_token, invalid_token")
-            all["403"] = all["403"] ?? problem("forbidden")
-            all["429"] = all["429"] ?? problem("rate_limited")
+            all["401"] = all["401"] ?? problem(.missingToken, .invalidToken)
+            all["403"] = all["403"] ?? problem(.forbidden)
+            all["429"] = all["429"] ?? problem(.rateLimited)
         }
         var operation: [String: Any] = ["summary": summary, "tags": [tag], "responses": all]
         if !parameters.isEmpty { operation["parameters"] = parameters }
@@ -338,8 +338,9 @@ enum OpenAPIDocument {
         return operation
     }
 
-    static func problem(_ codes: String) -> [String: Any] {
-        ["description": "problem: " + codes,
+    /// A problem answer naming the catalogue's `codes` it may carry.
+    static func problem(_ codes: ErrorCode..., note: String? = nil) -> [String: Any] {
+        ["description": "problem: " + codes.map(\.name).joined(separator: ", ") + (note.map { " (\($0))" } ?? ""),
          "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]]]
     }
 
@@ -405,11 +406,13 @@ enum OpenAPIDocument {
             "description": "the same key (per account, kept a day) returns the first answer instead of doing the work again",
             "schema": ["type": "string", "minLength": 1, "maxLength": 200]]]
         var responses = operation["responses"] as? [String: Any] ?? [:]
-        for (status, code) in [("400", "invalid_idempotency_key"), ("409", "idempotency_in_progress"),
-                               ("410", "member_erased (a replayed answer about a member erased since)"),
-                               ("422", "idempotency_key_reused")] {
-            let before = (responses[status] as? [String: Any])?["description"] as? String
-            responses[status] = problem((before.map { $0.replacingOccurrences(of: "problem: ", with: "") + ", " } ?? "") + code)
+        for (status, code) in [("400", ErrorCode.invalidIdempotencyKey), ("409", .idempotencyInProgress),
+                               ("410", .memberErased), ("422", .idempotencyKeyReused)] {
+            var answer = problem(code)
+            if let before = (responses[status] as? [String: Any])?["description"] as? String {
+                answer["description"] = before + ", " + code.name
+            }
+            responses[status] = answer
         }
         operation["responses"] = responses
         return operation
@@ -434,7 +437,9 @@ enum OpenAPIDocument {
         let memberSummary = schema(["id": uuidOut, "name": string, "external_id": ["type": ["string", "null"]]], required: ["id", "name"])
         let quality: [String: Any] = ["type": "object", "additionalProperties": number]
         return [
-            "Problem": schema(["type": string, "title": string, "status": ["type": "integer"], "code": string,
+            // Every code the service answers with, from the error catalogue (`ErrorCode.all`).
+            "Problem": schema(["type": string, "title": string, "status": ["type": "integer"],
+                               "code": ["type": "string", "enum": ErrorCode.all.map(\.name)],
                                "detail": string, "request_id": string], required: ["status", "code", "detail"]),
             "TokenPair": schema(["access_token": string, "refresh_token": string, "token_type": string,
                                  "expires_in": ["type": "integer"]]),

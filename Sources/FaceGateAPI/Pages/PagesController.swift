@@ -65,7 +65,7 @@ struct PagesController {
 
     func respond(_ name: String, to request: Request) throws -> Response {
         guard let asset = assets[name] else {
-            throw Problem(.notFound, code: "not_found", detail: "there is no such page or file")
+            throw Problem(.notFound, detail: "there is no such page or file")
         }
         var headers = Self.securityHeaders
         headers[.eTag] = asset.etag

@@ -28,8 +28,7 @@ extension Problem {
     static func rateLimited(_ decision: TokenBucketLimiter.Decision, what: String = "requests") -> Problem {
         var headers = decision.headers
         headers[.retryAfter] = String(decision.retryAfterSeconds)
-        return Problem(.tooManyRequests, code: "rate_limited",
-                       detail: "too many \(what); try again in \(decision.retryAfterSeconds) s", headers: headers)
+        return Problem(.rateLimited, detail: "too many \(what); try again in \(decision.retryAfterSeconds) s", headers: headers)
     }
 }
 
