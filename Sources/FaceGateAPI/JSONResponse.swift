@@ -1,3 +1,4 @@
+import FaceGateRuntime
 import Foundation
 import Hummingbird
 
@@ -17,18 +18,5 @@ enum JSONResponse {
         let data = try encoder.encode(value)
         return Response(status: status, headers: [.contentType: contentType],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-// UUIDs leave the service in lowercase (RFC 9562 §4: generated lowercase, compared in any case); Foundation writes them
-// uppercase. The Encodable conformances synthesized in this module pick these overloads over the generic ones, so
-// every id of every response is written this way; ids are read in any case (`UUID(uuidString:)`).
-extension KeyedEncodingContainer {
-    mutating func encode(_ value: UUID, forKey key: Key) throws {
-        try encode(value.uuidString.lowercased(), forKey: key)
-    }
-
-    mutating func encodeIfPresent(_ value: UUID?, forKey key: Key) throws {
-        try encodeIfPresent(value?.uuidString.lowercased(), forKey: key)
     }
 }
