@@ -18,14 +18,14 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let logger = {
         var logger = baseLogger ?? Logger(label: "facegate")
-        logger.logLevel = configuration.logLevel
+        logger.logLevel = configuration.server.logLevel
         return logger
     }()
 
-    if DatabaseURL.isPlaintextOverNetwork(configuration.databaseURL) {
+    if DatabaseURL.isPlaintextOverNetwork(configuration.database.url) {
         logger.warning("DATABASE_URL reaches a database on another host with sslmode=disable: passwords and biometric data cross the network unencrypted; use sslmode=require or verify-full")
     }
-    var postgresConfiguration = try DatabaseURL.configuration(from: configuration.databaseURL)
+    var postgresConfiguration = try DatabaseURL.configuration(from: configuration.database.url)
     // DATABASE_STATEMENT_TIMEOUT_MS on the server too, for every session of the service: PostgreSQL cancels a
     // statement that outlasts it, and ends a session left idle in a transaction that long, so that what the client
     // has given up on (closing its connection, which a backend waiting for a lock does not notice) does not run on.
@@ -34,14 +34,14 @@ public func buildApplication(
     // A session idle inside a transaction (its client stalled or gone, holding locks) ends after a minute, or the
     // statement bound when that is longer: the service's own transactions are short, but a loaded machine can be
     // slow between two statements of one.
-    let statementBound = Int(configuration.databaseStatementTimeout / .milliseconds(1))
+    let statementBound = Int(configuration.database.statementTimeout / .milliseconds(1))
     postgresConfiguration.options.additionalStartupParameters = [
         ("statement_timeout", String(statementBound)),
         ("idle_in_transaction_session_timeout", String(max(statementBound, 60_000))),
     ]
     let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
-    let database = Database(client: postgres, connectionWait: configuration.databaseWait,
-                            statementTimeout: configuration.databaseStatementTimeout)
+    let database = Database(client: postgres, connectionWait: configuration.database.connectionWait,
+                            statementTimeout: configuration.database.statementTimeout)
     let metrics = ServiceMetrics()
     // The engines, stores and gallery of one face model: `FACE_MODEL`'s at first, the activated one's after a switch.
     // Searches, loads and checks see that model's faces only: never one model's probe against another's gallery.
@@ -54,7 +54,7 @@ public func buildApplication(
         activations: ModelActivationStore(database: database, logger: logger), logger: logger, make: makeRuntime)
     // Loads the index once the schema exists (it retries until then), then follows the database.
     let gallerySync = GallerySync(
-        source: model, client: postgres, checkInterval: configuration.galleryCheckInterval, logger: logger)
+        source: model, client: postgres, checkInterval: configuration.gallery.checkInterval, logger: logger)
     let users = UserStore(database: database, logger: logger)
 
     let router = try await buildRouter(AppServices(
@@ -65,8 +65,8 @@ public func buildApplication(
     var app = Application(
         router: router,
         server: .http1(configuration: .init(
-            idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout / .milliseconds(1))))),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facegate"),
+            idleTimeout: .milliseconds(Int64(configuration.server.idleTimeout / .milliseconds(1))))),
+        configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "facegate"),
         services: [postgres, gallerySync,
                    WebhookDispatcher(
                        store: WebhookStore(database: database, logger: logger), sender: webhookSender,
@@ -79,19 +79,19 @@ public func buildApplication(
                        }, logger: logger),
                    // Its batches may take longer than a request's statement bound on a large backlog.
                    RetentionService(retention: configuration.retention,
-                                    database: Database(client: postgres, connectionWait: configuration.databaseWait),
+                                    database: Database(client: postgres, connectionWait: configuration.database.connectionWait),
                                     interval: .seconds(3600), logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         try await Migrator().migrate(postgres, logger: logger)
-        if let width = try await model.current.faces.embeddingColumnDimensions(), width != configuration.embeddingDimensions {
-            throw StorageError.embeddingWidthMismatch(column: width, model: configuration.embeddingDimensions)
+        if let width = try await model.current.faces.embeddingColumnDimensions(), width != configuration.gallery.embeddingDimensions {
+            throw StorageError.embeddingWidthMismatch(column: width, model: configuration.gallery.embeddingDimensions)
         }
         var superAdminHash: String?
-        if let superAdmin = configuration.superAdmin {
-            superAdminHash = try await hashPassword(superAdmin.password, cost: configuration.bcryptCost)
+        if let superAdmin = configuration.security.superAdmin {
+            superAdminHash = try await hashPassword(superAdmin.password, cost: configuration.security.bcryptCost)
         }
-        try await users.ensureSuperAdmin(configuration.superAdmin, passwordHash: superAdminHash)
+        try await users.ensureSuperAdmin(configuration.security.superAdmin, passwordHash: superAdminHash)
         // A model activated while the service ran wins over FACE_MODEL; loaded (with its gallery) before serving.
         await gallerySync.followModelActivation()
         if model.current.engine.model != configuration.engine.model {

@@ -31,30 +31,30 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     let configuration = services.configuration, logger = services.logger, postgres = services.postgres
     let (model, metrics, users) = (services.model, services.metrics, services.users)
     let tokens = await TokenService(
-        secret: configuration.secretKey, accessLifetime: configuration.accessTokenLifetime,
-        refreshLifetime: configuration.refreshTokenLifetime)
+        secret: configuration.security.secretKey, accessLifetime: configuration.security.accessTokenLifetime,
+        refreshLifetime: configuration.security.refreshTokenLifetime)
     // Each instance takes its share of every limit (RATE_LIMIT_INSTANCES), so that a load balancer spreading requests
     // over N instances does not multiply them.
-    let share = configuration.perInstanceLimit
+    let share = configuration.limits.perInstance
     let requestLimiter = TokenBucketLimiter(
-        perMinute: share(configuration.rateLimitPerMinute), burst: share(configuration.rateLimitBurst))
+        perMinute: share(configuration.limits.requestsPerMinute), burst: share(configuration.limits.burst))
     let loginLimiter = TokenBucketLimiter(
-        perMinute: share(configuration.loginRateLimitPerMinute), burst: share(configuration.loginRateLimitPerMinute))
+        perMinute: share(configuration.limits.loginsPerMinute), burst: share(configuration.limits.loginsPerMinute))
     let usernameLimiter = TokenBucketLimiter(
-        perMinute: share(10 * configuration.loginRateLimitPerMinute), burst: share(10 * configuration.loginRateLimitPerMinute))
+        perMinute: share(10 * configuration.limits.loginsPerMinute), burst: share(10 * configuration.limits.loginsPerMinute))
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(
-        trustedProxies: configuration.trustedProxies, header: configuration.trustedProxyHeader)))
+        trustedProxies: configuration.server.trustedProxies, header: configuration.server.trustedProxyHeader)))
     router.add(middleware: LogRequestsMiddleware(.debug))
     // CORS outside the problem middleware: error answers (401, 404, 429, 503) carry the CORS headers too, so that an
     // allowed origin's page can read why a request failed.
-    router.add(middleware: CORSAllowListMiddleware(origins: configuration.allowedOrigins))
+    router.add(middleware: CORSAllowListMiddleware(origins: configuration.server.allowedOrigins))
     router.add(middleware: ProblemMiddleware())
     // Before authentication: bodies other than photos are small (a login, a member's fields: 64 KiB at most).
-    router.add(middleware: BodyDeadlineMiddleware(timeout: configuration.requestBodyTimeout, maxBytes: 64 << 10))
+    router.add(middleware: BodyDeadlineMiddleware(timeout: configuration.server.bodyTimeout, maxBytes: 64 << 10))
     HealthController(
-        postgres: postgres, readinessTimeout: configuration.readinessTimeout,
+        postgres: postgres, readinessTimeout: configuration.database.readinessTimeout,
         modelsLoaded: {
             let runtime = model.current, activation = model.activation
             let largest = runtime.gallery.largestOrganizationFaces
@@ -74,9 +74,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         gallery: { model.current.gallery },
         // Not divided among instances: a load balancer checks each instance on its own.
         limiter: TokenBucketLimiter(
-            perMinute: configuration.readyRateLimitPerMinute, burst: configuration.readyRateLimitPerMinute)
+            perMinute: configuration.limits.readyChecksPerMinute, burst: configuration.limits.readyChecksPerMinute)
     ).addRoutes(to: router)
-    let metricsAuthorization = configuration.metricsToken.map { "Bearer " + $0 }
+    let metricsAuthorization = configuration.server.metricsToken.map { "Bearer " + $0 }
     router.get("metrics") { request, _ in
         if let metricsAuthorization, !constantTimeEqual(request.headers[.authorization] ?? "", metricsAuthorization) {
             throw Problem(.invalidToken, detail: "/metrics needs the METRICS_TOKEN bearer token")
@@ -91,39 +91,39 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
     api.add(middleware: ImageBytesBudgetMiddleware(
-        budget: ImageBytesBudget(capacity: configuration.maxInflightImageBytes),
-        maxImageBytes: configuration.imageLimits.maxBytes, bodyTimeout: configuration.requestBodyTimeout))
+        budget: ImageBytesBudget(capacity: configuration.limits.maxInflightImageBytes),
+        maxImageBytes: configuration.limits.image.maxBytes, bodyTimeout: configuration.server.bodyTimeout))
     api.add(middleware: IdempotencyMiddleware(
         store: IdempotencyStore(database: services.database, logger: logger),
-        maxImageBytes: configuration.imageLimits.maxBytes))
+        maxImageBytes: configuration.limits.image.maxBytes))
     AuthController(
         tokens: tokens, users: users,
         refreshTokens: RefreshTokenStore(
-            database: services.database, logger: logger, reuseGrace: configuration.refreshReuseGrace),
-        dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.bcryptCost), loginLimiter: loginLimiter,
+            database: services.database, logger: logger, reuseGrace: configuration.security.refreshReuseGrace),
+        dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.security.bcryptCost), loginLimiter: loginLimiter,
         usernameLimiter: usernameLimiter
     ).addRoutes(to: api.group("auth"))
     let organizations = OrganizationStore(database: services.database, logger: logger)
     OrganizationsController(organizations: organizations, validationPolicy: configuration.webhooks.addressPolicy)
         .addRoutes(to: api.group("organizations"))
-    UsersController(users: users, bcryptCost: configuration.bcryptCost, passwordChecks: loginLimiter,
+    UsersController(users: users, bcryptCost: configuration.security.bcryptCost, passwordChecks: loginLimiter,
                     usernameRefusals: TokenBucketLimiter(perMinute: 1, burst: share(10)))
         .addRoutes(to: api.group("users"))
-    let pins = PINHashing(bcryptCost: configuration.bcryptCost)
+    let pins = PINHashing(bcryptCost: configuration.security.bcryptCost)
     MembersController(model: model, checkins: CheckinStore(database: services.database, logger: logger), pins: pins)
         .addRoutes(to: api.group("members"))
     FacesController(
-        model: model, sealer: configuration.biometricSealer, maxImageBytes: configuration.imageLimits.maxBytes
+        model: model, sealer: configuration.security.biometricSealer, maxImageBytes: configuration.limits.image.maxBytes
     ).addRoutes(to: api.group("members"))
-    MatchingController(model: model, maxImageBytes: configuration.imageLimits.maxBytes).addRoutes(to: api)
+    MatchingController(model: model, maxImageBytes: configuration.limits.image.maxBytes).addRoutes(to: api)
     CheckinsController(
         model: model, checkins: CheckinStore(database: services.database, logger: logger),
         confirmations: CheckinConfirmationStore(database: services.database, logger: logger),
         challenges: CheckinChallengeStore(database: services.database, logger: logger), organizations: organizations,
-        pins: pins, liveness: LivenessCheck(settings: configuration.liveness),
+        pins: pins, liveness: LivenessCheck(settings: configuration.checkin.liveness),
         attempts: AttemptLog(store: CheckinAttemptStore(database: services.database, logger: logger), metrics: metrics),
         codeLimiter: TokenBucketLimiter(perMinute: share(10), burst: share(5)),
-        dedupSeconds: configuration.checkinDedupSeconds, maxImageBytes: configuration.imageLimits.maxBytes,
+        dedupSeconds: configuration.checkin.dedupSeconds, maxImageBytes: configuration.limits.image.maxBytes,
         validator: HTTPCheckinValidator(
             organizations: organizations,
             sender: try WebhookSender(policy: configuration.webhooks.addressPolicy,

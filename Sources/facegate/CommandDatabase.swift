@@ -12,8 +12,8 @@ func withMigratedDatabase<T: Sendable>(
 ) async throws -> T {
     var logger = Logger(label: label)
     logger.logLevel = .warning
-    try await DatabaseURL.checkConnection(configuration.databaseURL, logger: logger)
-    var postgres = try DatabaseURL.configuration(from: configuration.databaseURL)
+    try await DatabaseURL.checkConnection(configuration.database.url, logger: logger)
+    var postgres = try DatabaseURL.configuration(from: configuration.database.url)
     // A command runs a few statements at a time (an import: one per photo being examined, and the one storing): a
     // small pool leaves the server's connections to the running service.
     postgres.options.maximumConnections = 4

@@ -39,7 +39,7 @@ struct ReembedFacesCommand: AsyncParsableCommand {
         let progress = ProgressLine(unit: "photos", every: batch)
         let (outcome, reregister, activated) = try await withMigratedDatabase(configuration, label: "facegate.faces") {
             [batch, configuration, activate, force] database, logger in
-            let store = FaceStore(database: database, logger: logger, templates: configuration.templateKeys)
+            let store = FaceStore(database: database, logger: logger, templates: configuration.security.templateKeys)
             let reembedding = FaceReembedding(configuration: configuration, faces: store, engines: engines, batch: batch)
             let skipped: @Sendable (UUID, String) -> Void = { face, why in
                 FileHandle.standardError.write(Data("face \(face): \(why); left as it is\n".utf8))

@@ -75,7 +75,7 @@ struct ImportMembersCommand: AsyncParsableCommand {
             // The database's exact search decides whether a face is another member's: it sees every face enrolled
             // until that moment, also by the running service meanwhile, and there is no gallery to load first.
             var searchedInDatabase = configuration
-            searchedInDatabase.searchBackend = .pgvectorExact
+            searchedInDatabase.gallery.searchBackend = .pgvectorExact
             let model = FaceModelRuntime(
                 engines: try engine.makeBatchPool(), engine: engine, configuration: searchedInDatabase, database: database,
                 logger: logger).context

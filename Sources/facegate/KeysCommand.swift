@@ -27,7 +27,7 @@ struct RotateKeysCommand: AsyncParsableCommand {
         let outcome = try await withMigratedDatabase(configuration, label: "facegate.keys") { [batch] database, logger in
             let rotation = BiometricKeyRotation(
                 configuration: configuration,
-                faces: FaceStore(database: database, logger: logger, templates: configuration.templateKeys),
+                faces: FaceStore(database: database, logger: logger, templates: configuration.security.templateKeys),
                 batch: batch)
             return try await rotation.run(unreadable: { face in
                 FileHandle.standardError.write(Data("face \(face): its thumbnail, crop or template is under a key this service does not have (or the member has its photo twice); left as it is\n".utf8))

@@ -13,8 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration()
         let app = try await buildApplication(configuration)
         var logger = Logger(label: "facegate")
-        logger.logLevel = configuration.logLevel
-        try await runUntilStopped(app, shutdownTimeout: configuration.shutdownTimeout, logger: logger)
+        logger.logLevel = configuration.server.logLevel
+        try await runUntilStopped(app, shutdownTimeout: configuration.server.shutdownTimeout, logger: logger)
     }
 }
 

@@ -82,7 +82,7 @@ struct AuthTests {
 
     @Test("tampered, alg none, wrong-secret, refresh-as-access and expired tokens are refused with 401")
     func badTokens() async throws {
-        try await withApplication({ $0.accessTokenLifetime = .seconds(1) }) { client, _ in
+        try await withApplication({ $0.security.accessTokenLifetime = .seconds(1) }) { client, _ in
             let pair = try #require(try await Self.login(client).1)
             let parts = pair.access_token.split(separator: ".").map(String.init)
             var payload = try #require(Data(base64URLEncoded: parts[1]))
@@ -100,7 +100,7 @@ struct AuthTests {
 
     @Test("refresh rotates the pair; reusing a used refresh token revokes the whole session")
     func refreshRotationAndReuse() async throws {
-        try await withApplication({ $0.refreshReuseGrace = .zero }) { client, _ in
+        try await withApplication({ $0.security.refreshReuseGrace = .zero }) { client, _ in
             let first = try #require(try await Self.login(client).1)
             let (status, rotated) = try await Self.refresh(client, first.refresh_token)
             #expect(status == .ok)
@@ -120,7 +120,7 @@ struct AuthTests {
     @Test("a refresh whose answer was lost may be sent again within the grace, and gets a new pair in place of it")
     func refreshGrace() async throws {
         // A grace no loaded machine outlasts between two calls.
-        try await withApplication({ $0.refreshReuseGrace = .seconds(60) }) { client, _ in
+        try await withApplication({ $0.security.refreshReuseGrace = .seconds(60) }) { client, _ in
             let first = try #require(try await Self.login(client).1)
             let lost = try #require(try await Self.refresh(client, first.refresh_token).1)  // never reached the kiosk
             let (status, again) = try await Self.refresh(client, first.refresh_token)
@@ -142,7 +142,7 @@ struct AuthTests {
         ends the session for both, and every use of the grace is audited
         """)
     func refreshGraceDoesNotFork() async throws {
-        try await withApplication({ $0.refreshReuseGrace = .seconds(60) }) { client, url in
+        try await withApplication({ $0.security.refreshReuseGrace = .seconds(60) }) { client, url in
             let first = try #require(try await Self.login(client).1)
             let owners = try #require(try await Self.refresh(client, first.refresh_token).1)
             // Someone with a copy of the first refresh token presents it within the grace: a pair, in place of the
@@ -170,7 +170,7 @@ struct AuthTests {
 
     @Test("past the grace, a replaced token is reuse even while its replacement is current: the session ends")
     func refreshGraceExpires() async throws {
-        try await withApplication({ $0.refreshReuseGrace = .seconds(1) }) { client, _ in
+        try await withApplication({ $0.security.refreshReuseGrace = .seconds(1) }) { client, _ in
             let first = try #require(try await Self.login(client).1)
             let successor = try #require(try await Self.refresh(client, first.refresh_token).1)
             try await Task.sleep(for: .seconds(2))

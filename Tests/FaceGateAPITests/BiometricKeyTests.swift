@@ -22,8 +22,8 @@ struct BiometricKeyTests {
 
     func configuration(_ url: String, key: [UInt8], previous: [[UInt8]] = []) throws -> AppConfiguration {
         var configuration = try testConfiguration(databaseURL: url)
-        configuration.biometricEncryptionKey = key
-        configuration.previousBiometricKeys = previous
+        configuration.security.biometricKey = key
+        configuration.security.previousBiometricKeys = previous
         return configuration
     }
 
@@ -92,12 +92,12 @@ struct BiometricKeyTests {
             #expect(underA.key == TemplateKeys.storedID(of: Self.keyA))
             let tolerance = configurationA.engine.matchPolicy(for: pipeline.engines.descriptor).tolerance(galleryFaces: 2)
             #expect(faceDistance(underA.template, plain) > max(0.5, tolerance))
-            #expect(faceDistance(try configurationA.templateKeys.embedding(
+            #expect(faceDistance(try configurationA.security.templateKeys.embedding(
                 of: underA.template, under: underA.key, organization: underA.organization), plain) < 1e-4)
             // Nor does it hold the photo's SHA-256: a known photo does not say which row it made.
             let obamaSHA = Array(SHA256.hash(data: try TestEnvironment.photo("face_recognition/obama/obama.jpg")))
             let digestA = try await storedDigest(url, face: faces[0].face)
-            #expect(digestA == (try configurationA.templateKeys.photoDigest(of: obamaSHA, organization: underA.organization)))
+            #expect(digestA == (try configurationA.security.templateKeys.photoDigest(of: obamaSHA, organization: underA.organization)))
             #expect(digestA.bytes != obamaSHA)
             try await TestDatabase.withClient(url) { client in
                 // Obama's blob copied into Biden's row: refused, not shown as Biden.
@@ -122,7 +122,7 @@ struct BiometricKeyTests {
             }
             // Obama's row as a service before keyed digests stored it: the photo's plain SHA-256, its blobs sealed for it.
             try await TestDatabase.withClient(url) { client in
-                let sealer = configurationA.biometricSealer
+                let sealer = configurationA.security.biometricSealer
                 let face = UUID(uuidString: faces[0].face)!
                 let (thumbnail, crop) = try #require(try await client.query(
                     "SELECT thumbnail, crop FROM faces WHERE id = \(face)", logger: TestDatabase.logger
@@ -158,7 +158,7 @@ struct BiometricKeyTests {
             #expect(matchBefore.member == faces[0].member)
             try await TestDatabase.withClient(url) { client in
                 let rotation = BiometricKeyRotation(
-                    configuration: rotated, faces: FaceStore(database: TestDatabase.database(client), logger: TestDatabase.logger, templates: rotated.templateKeys))
+                    configuration: rotated, faces: FaceStore(database: TestDatabase.database(client), logger: TestDatabase.logger, templates: rotated.security.templateKeys))
                 let outcome = try await rotation.run()
                 // Two thumbnails, the two faces' crops (which models embed again), their templates and Obama's plain
                 // digest.
@@ -173,11 +173,11 @@ struct BiometricKeyTests {
             let underB = try await storedTemplate(url, face: faces[0].face)
             #expect(underB.key == TemplateKeys.storedID(of: Self.keyB))
             #expect(faceDistance(underB.template, underA.template) > 0.5)
-            #expect(faceDistance(try rotated.templateKeys.embedding(
+            #expect(faceDistance(try rotated.security.templateKeys.embedding(
                 of: underB.template, under: underB.key, organization: underB.organization), plain) < 1e-4)
             // Obama's digest is keyed under B now; Biden's stays under A (a digest cannot be re-keyed without its photo).
             #expect(try await storedDigest(url, face: faces[0].face)
-                == (try rotated.templateKeys.photoDigest(of: obamaSHA, organization: underB.organization)))
+                == (try rotated.security.templateKeys.photoDigest(of: obamaSHA, organization: underB.organization)))
             #expect(try await storedDigest(url, face: faces[1].face).keyID == TemplateKeys.storedID(of: Self.keyA))
             // Key A can go now: the same match at the same distance; a service that knows neither key says so clearly.
             try await testBounded(try await buildApplication(try configuration(url, key: Self.keyB))) { client in

@@ -76,8 +76,8 @@ import Testing
         environment["TRUSTED_PROXIES"] = "10.0.0.0/8, fd00::/8"
         environment["RATE_LIMIT_INSTANCES"] = "3"
         let configuration = try AppConfiguration(environment: environment)
-        #expect(configuration.trustedProxies.count == 2)
-        #expect(configuration.perInstanceLimit(10) == 4 && configuration.perInstanceLimit(1) == 1)
+        #expect(configuration.server.trustedProxies.count == 2)
+        #expect(configuration.limits.perInstance(10) == 4 && configuration.limits.perInstance(1) == 1)
         environment["TRUSTED_PROXIES"] = "10.0.0.0/33"
         #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
     }

@@ -8,18 +8,37 @@ import Testing
     @Test("a complete environment is accepted with the documented defaults")
     func defaults() throws {
         let configuration = try AppConfiguration(environment: testEnvironment(databaseURL: "postgres://u:p@localhost/db"))
-        #expect(configuration.host == "127.0.0.1")
-        #expect(configuration.port == 8080)
-        #expect(configuration.embeddingDimensions == 128)
-        #expect(configuration.imageLimits.maxBytes == 10 << 20)
-        #expect(configuration.imageLimits.maxPixels == 40_000_000)
+        #expect(configuration.server.host == "127.0.0.1")
+        #expect(configuration.server.port == 8080)
+        #expect(configuration.gallery.embeddingDimensions == 128)
+        #expect(configuration.limits.image.maxBytes == 10 << 20)
+        #expect(configuration.limits.image.maxPixels == 40_000_000)
         #expect(configuration.engine.settings.detector == .hog)
         #expect(configuration.engine.model == .sface)
         #expect(configuration.engine.matchTolerance == nil)
         #expect(configuration.engine.targetFPIR == 0.01)
         #expect(configuration.engine.space.model == "sface")
         #expect(configuration.engine.maxWait == .milliseconds(500))
-        #expect(configuration.refreshReuseGrace == .seconds(3))
+        #expect(configuration.security.refreshReuseGrace == .seconds(3))
+    }
+
+    @Test("the README's configuration table names every variable the service reads, and nothing else")
+    func readmeTableMatchesTheKeys() throws {
+        let readme = try String(contentsOfFile: TestEnvironment.repositoryRoot + "/README.md", encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "## Configuration").dropFirst().first?
+            .components(separatedBy: "\n## ").first)
+        var documented = Set<String>()
+        for line in section.split(separator: "\n") where line.hasPrefix("| `") {
+            let firstCell = line.dropFirst().prefix { $0 != "|" }
+            let names = try NSRegularExpression(pattern: "`([A-Z][A-Z0-9_]+)`")
+                .matches(in: String(firstCell), range: NSRange(firstCell.startIndex..., in: firstCell))
+                .map { (String(firstCell) as NSString).substring(with: $0.range(at: 1)) }
+            documented.formUnion(names)
+        }
+        let read = Set(AppConfiguration.variables)
+        #expect(read.count > 60)
+        #expect(read.subtracting(documented).isEmpty, "read but not in the README: \(read.subtracting(documented).sorted())")
+        #expect(documented.subtracting(read).isEmpty, "in the README but never read: \(documented.subtracting(read).sorted())")
     }
 
     @Test("the tolerance is derived from FACE_MATCH_TARGET_FPIR, tighter as the gallery grows; FACE_MATCH_TOLERANCE fixes it")

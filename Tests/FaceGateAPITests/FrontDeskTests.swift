@@ -176,7 +176,7 @@ struct PINBandTests {
         try await withApplication({ configuration in
             configuration.engine.matchTolerance = 0.05
             configuration.engine.confirmTargetFAR = 0.01
-            configuration.checkinDedupSeconds = 0
+            configuration.checkin.dedupSeconds = 0
         }, recognizers: .modelFiles) { client, _ in
             let admin = try await client.accessToken()
             try await client.turnLivenessOff(admin: admin)

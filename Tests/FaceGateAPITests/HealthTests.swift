@@ -42,7 +42,7 @@ struct HealthTests {
     func readyLimitAndMetricsToken() async throws {
         let token = "metrics-token-for-the-scraper"
         // A burst of 5 with 5 more a minute: a loaded machine's slow calls cannot refill it in time.
-        try await withApplication({ $0.readyRateLimitPerMinute = 5; $0.metricsToken = token }) { client, _ in
+        try await withApplication({ $0.limits.readyChecksPerMinute = 5; $0.server.metricsToken = token }) { client, _ in
             var retryAfter: String?
             for _ in 0..<30 where retryAfter == nil {
                 try await client.execute(uri: "/ready", method: .get) {
@@ -78,7 +78,7 @@ struct HealthTests {
 
     @Test("with SEARCH_BACKEND=pgvector the service serves and /ready reports the backend without an index")
     func pgvectorBackend() async throws {
-        try await withApplication({ $0.searchBackend = .pgvector }) { client, _ in
+        try await withApplication({ $0.gallery.searchBackend = .pgvector }) { client, _ in
             let body = try await waitForReady(client)
             #expect(body.checks.gallery.backend == "pgvector" && body.checks.gallery.faces == nil)
             try await Task.sleep(for: .milliseconds(200))
@@ -188,7 +188,7 @@ struct HealthTests {
         """)
     func serverSideStatementTimeout() async throws {
         // Long enough for the service's own start-up statements while every suite runs at once on two cores.
-        try await withApplication({ $0.databaseStatementTimeout = .seconds(6) }) { client, url in
+        try await withApplication({ $0.database.statementTimeout = .seconds(6) }) { client, url in
             try await TestDatabase.withClient(url) { database in
                 try await database.withTransaction(logger: TestDatabase.logger) { connection in
                     // Every statement on users (a login's) waits for this transaction.

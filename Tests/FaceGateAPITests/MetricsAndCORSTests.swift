@@ -26,7 +26,7 @@ struct MetricsAndCORSTests {
 
     @Test("CORS headers for allowed origins only; preflights answered, Idempotency-Key among the headers allowed")
     func cors() async throws {
-        try await withApplication({ $0.allowedOrigins = ["https://desk.example.org"] }) { client, _ in
+        try await withApplication({ $0.server.allowedOrigins = ["https://desk.example.org"] }) { client, _ in
             try await client.execute(uri: "/api/v1/auth/login", method: .options, headers: [
                 .origin: "https://desk.example.org", .accessControlRequestMethod: "POST"]) { response in
                 #expect(response.status == .noContent)
@@ -53,7 +53,7 @@ struct MetricsAndCORSTests {
 
     @Test("error answers carry the CORS headers too, and no API answer may be cached")
     func corsAndNoStoreOnErrors() async throws {
-        try await withApplication({ $0.allowedOrigins = ["https://desk.example.org"] }) { client, _ in
+        try await withApplication({ $0.server.allowedOrigins = ["https://desk.example.org"] }) { client, _ in
             let origin: HTTPFields = [.origin: "https://desk.example.org"]
             // 401 without a token, 404 for an unknown member, 400 for a bad body: a front desk page must read why.
             try await client.execute(uri: "/api/v1/members", method: .get, headers: origin) { response in

@@ -20,7 +20,7 @@ struct ModelMigrationTests {
         _ url: String, model: FaceModelKind, backend: SearchBackend = .memory, modelsDirectory: String? = nil
     ) async throws -> some ApplicationProtocol {
         var configuration = try testConfiguration(databaseURL: url)
-        configuration.searchBackend = backend
+        configuration.gallery.searchBackend = backend
         if let modelsDirectory { configuration.engine.modelsDirectory = modelsDirectory }
         configuration.engine.model = model
         configuration.engine.enrolmentGate = EnrolmentGate(model: model)

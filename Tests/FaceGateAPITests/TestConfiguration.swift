@@ -26,10 +26,10 @@ func testEnvironment(databaseURL: String) -> [String: String] {
 
 func testConfiguration(databaseURL: String) throws -> AppConfiguration {
     var configuration = try AppConfiguration(environment: testEnvironment(databaseURL: databaseURL))
-    configuration.bcryptCost = 4
-    configuration.readinessTimeout = .seconds(1)
-    configuration.databaseWait = TestDatabase.testConnectionWait
-    configuration.databaseStatementTimeout = .seconds(120)  // every suite runs at once on a small machine
+    configuration.security.bcryptCost = 4
+    configuration.database.readinessTimeout = .seconds(1)
+    configuration.database.connectionWait = TestDatabase.testConnectionWait
+    configuration.database.statementTimeout = .seconds(120)  // every suite runs at once on a small machine
     return configuration
 }
 

@@ -40,13 +40,13 @@ public final class FaceModelRuntime: Sendable {
     ) {
         self.engine = engine
         let space = engines.descriptor.space
-        let faces = FaceStore(database: database, logger: logger, templates: configuration.templateKeys, space: space)
+        let faces = FaceStore(database: database, logger: logger, templates: configuration.security.templateKeys, space: space)
         let members = MemberStore(database: database, logger: logger, space: space)
         context = ModelContext(
-            pipeline: FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.imageLimits), timings: timings),
+            pipeline: FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.limits.image), timings: timings),
             gallery: FaceGallery(
                 store: faces, members: members, dimension: engines.descriptor.dimension,
-                backend: configuration.searchBackend, efSearch: configuration.hnswEfSearch, logger: logger),
+                backend: configuration.gallery.searchBackend, efSearch: configuration.gallery.hnswEfSearch, logger: logger),
             members: members, faces: faces, policy: engine.matchPolicy(for: engines.descriptor),
             gate: engine.enrolmentGate)
     }

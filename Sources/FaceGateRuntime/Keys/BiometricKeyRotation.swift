@@ -31,7 +31,7 @@ public struct BiometricKeyRotation: Sendable {
 
     /// `faces` stores templates under the configuration's keys.
     public init(configuration: AppConfiguration, faces: FaceStore, batch: Int = 200) {
-        sealer = configuration.biometricSealer
+        sealer = configuration.security.biometricSealer
         self.faces = faces
         self.batch = batch
     }

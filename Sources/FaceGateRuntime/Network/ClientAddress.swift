@@ -49,7 +49,7 @@ public func ipBytes(_ text: String) -> [UInt8]? {
 /// which every client behind it would otherwise share. IPv6 clients are keyed by their /64, which one subscriber
 /// usually holds whole.
 public struct ClientAddressResolver: Sendable {
-    public enum Header: String, Sendable { case xForwardedFor = "x-forwarded-for", forwarded }
+    public enum Header: String, Sendable, CaseIterable { case xForwardedFor = "x-forwarded-for", forwarded }
 
     public let trustedProxies: [IPNetwork]
     public var header: Header = .xForwardedFor
