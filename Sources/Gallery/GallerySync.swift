@@ -23,10 +23,12 @@ public final class GallerySync: Service, Sendable {
     /// which the galleries keep receiving changes); one pending request stands for many.
     private let switchRequests: AsyncStream<Void>
     private let switchSink: AsyncStream<Void>.Continuation
-    /// LISTEN is active (carried over to a gallery that replaces the one in use).
-    private let listening = Atomic<Bool>(false)
-    /// Looks for a model switch that failed in a row (the first is expected while a first start migrates).
-    private let followFailures = Atomic<Int>(0)
+    /// Follow-up checks asked for by the decisions (a difference to look at again, a load to retry); the timer that
+    /// waits them out is one of `run()`'s tasks. One pending request stands for many.
+    private let followUps: AsyncStream<Duration>
+    private let followUpSink: AsyncStream<Duration>.Continuation
+    /// What to do on each event (`GallerySyncStateMachine`): LISTEN's state, the suspects, failed switch looks.
+    private let state: Mutex<GallerySyncStateMachine>
 
     public convenience init(
         gallery: FaceGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger
@@ -42,6 +44,8 @@ public final class GallerySync: Service, Sendable {
         self.logger = logger
         (events, sink) = AsyncStream.makeStream(of: Event.self)
         (switchRequests, switchSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (followUps, followUpSink) = AsyncStream.makeStream(of: Duration.self, bufferingPolicy: .bufferingNewest(1))
+        state = Mutex(GallerySyncStateMachine(indexed: source.gallery.search.keepsIndex))
     }
 
     enum Event: Sendable, Equatable {
@@ -60,7 +64,6 @@ public final class GallerySync: Service, Sendable {
     /// Follows the database until the service shuts down. The pgvector backends keep no index, but they too follow
     /// face model switches (announced, and looked for at every check).
     public func run() async throws {
-        let indexed = gallery.search.keepsIndex
         await cancelWhenGracefulShutdown { [self] in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }
@@ -71,16 +74,17 @@ public final class GallerySync: Service, Sendable {
                     }
                 }
                 group.addTask {
+                    for await delay in self.followUps {
+                        try? await Task.sleep(for: delay)
+                        self.sink.yield(.check)
+                    }
+                }
+                group.addTask {
                     for await _ in self.switchRequests { await self.followModelActivation() }
                 }
-                var suspects = Set<UUID>()
                 for await event in events {
                     if Task.isCancelled { break }
-                    if indexed {
-                        await handle(event, suspects: &suspects)
-                    } else {
-                        handleWithoutIndex(event)
-                    }
+                    await handle(event)
                 }
                 group.cancelAll()
             }
@@ -93,39 +97,18 @@ public final class GallerySync: Service, Sendable {
     /// model's files missing) is logged; the next check tries again.
     public func followModelActivation() async {
         let before = ObjectIdentifier(gallery)
-        do {
-            try await source.followModelActivation()
-            followFailures.store(0, ordering: .relaxed)
-        } catch {
-            let failures = followFailures.add(1, ordering: .relaxed).newValue
-            logger.log(level: failures > 1 ? .warning : .info, "gallery: could not follow the activated face model",
-                       metadata: ["error": "\(String(reflecting: error))"])
+        var failure: (any Error)?
+        do { try await source.followModelActivation() } catch { failure = error }
+        let worthAWarning = state.withLock { $0.followedModelActivation(failed: failure != nil) }
+        if let failure {
+            logger.log(level: worthAWarning ? .warning : .info, "gallery: could not follow the activated face model",
+                       metadata: ["error": "\(String(reflecting: failure))"])
         }
         if ObjectIdentifier(gallery) != before {
-            let listening = listening.load(ordering: .acquiring)
+            let listening = state.withLock { $0.listening }
             gallery.updateSync { $0.listening = listening }
             sink.yield(.checkNow)
         }
-    }
-
-    /// The pgvector backends: only LISTEN's state and model switches matter.
-    private func handleWithoutIndex(_ event: Event) {
-        switch event {
-        case .listening:
-            setListening(true)
-            switchSink.yield(())
-        case .disconnected:
-            setListening(false)
-        case .notification(let payload):
-            if FaceChange(payload: payload) == .modelActivated { switchSink.yield(()) }
-        case .check, .checkNow:
-            switchSink.yield(())
-        }
-    }
-
-    private func setListening(_ value: Bool) {
-        listening.store(value, ordering: .releasing)
-        gallery.updateSync { $0.listening = value }
     }
 
     /// LISTEN on one pooled connection for as long as it lives; on failure wait and LISTEN again.
@@ -150,54 +133,43 @@ public final class GallerySync: Service, Sendable {
         }
     }
 
-    private func handle(_ event: Event, suspects: inout Set<UUID>) async {
-        do {
-            switch event {
-            case .listening:
-                setListening(true)
-                // An activation announced while LISTEN was down is only in the database.
-                switchSink.yield(())
-                if gallery.isLoaded {
-                    // Notifications sent while LISTEN was down are lost: compare everything now.
-                    suspects = try await check(suspects: [], reloadAtOnce: true)
-                } else {
-                    try await gallery.reload()
-                }
-            case .disconnected:
-                setListening(false)
+    /// One event: the state machine decides, this does the work and reports back.
+    private func handle(_ event: Event) async {
+        let loaded = gallery.isLoaded
+        let (step, listening) = state.withLock { machine in
+            let step = switch event {
+            case .listening: machine.listenEstablished(loaded: loaded)
+            case .disconnected: machine.listenLost()
             case .notification(let payload):
-                try await apply(payload)
-            case .check, .checkNow:
-                switchSink.yield(())
-                guard gallery.isLoaded else {
-                    try await gallery.reload()
-                    return
-                }
-                suspects = try await check(suspects: suspects, reloadAtOnce: event == .checkNow)
-                if !suspects.isEmpty {
-                    // Most differences are writes in flight; look again shortly rather than a whole interval later.
-                    later(.check, after: .seconds(2))
-                }
+                machine.notification(payload, announcesModelSwitch: FaceChange(payload: payload) == .modelActivated)
+            case .check: machine.checkDue(requested: false, loaded: loaded)
+            case .checkNow: machine.checkDue(requested: true, loaded: loaded)
+            }
+            return (step, machine.listening)
+        }
+        if step.listeningChanged { gallery.updateSync { $0.listening = listening } }
+        if step.lookForModelSwitch { switchSink.yield(()) }
+        guard let action = step.action else { return }
+        do {
+            switch action {
+            case .loadAll: try await gallery.reload()
+            case .compare(let reloadAtOnce): try await compare(reloadAtOnce: reloadAtOnce)
+            case .apply(let payload): try await apply(payload)
             }
         } catch {
-            if gallery.isLoaded {
+            let unknownKey = if case StorageError.unknownTemplateKey = error { true } else { false }
+            let loaded = gallery.isLoaded
+            let retry = state.withLock { $0.failed(unknownKey ? .unknownTemplateKey : .other, loaded: loaded) }
+            if loaded {
                 logger.warning("gallery sync step failed", metadata: ["error": "\(String(reflecting: error))"])
-            } else if case StorageError.unknownTemplateKey = error {
+            } else if unknownKey {
                 // Not a passing state: the instance lacks the key its faces are stored under (a restart fixes it).
                 logger.error("gallery cannot be loaded; retrying in 10 s", metadata: ["error": "\(error)"])
-                later(.check, after: .seconds(10))
             } else {
                 // Expected at a first start: the schema may still be migrating, the database starting.
                 logger.info("gallery not loaded yet; retrying in 1 s", metadata: ["error": "\(error)"])
-                later(.check, after: .seconds(1))
             }
-        }
-    }
-
-    private func later(_ event: Event, after delay: Duration) {
-        Task { [sink] in
-            try? await Task.sleep(for: delay)
-            sink.yield(event)
+            if let retry { followUpSink.yield(retry) }
         }
     }
 
@@ -231,10 +203,10 @@ public final class GallerySync: Service, Sendable {
         if change == .modelActivated { switchSink.yield(()) }
     }
 
-    /// Compares every organisation's count and checksum with the database. Organisations that differ now and
-    /// differed at the previous check (`suspects`) — or at once, with `reloadAtOnce` — are reloaded; the others
-    /// that differ are returned to be looked at again next time.
-    func check(suspects: Set<UUID>, reloadAtOnce: Bool) async throws -> Set<UUID> {
+    /// Compares every organisation's count and checksum with the database; reloads those the state machine confirms
+    /// (different now and at the previous comparison, or all with `reloadAtOnce`) and asks for a follow-up when others
+    /// differ once.
+    func compare(reloadAtOnce: Bool) async throws {
         let database = try await gallery.store.summaries()
         let memory = gallery.summaries()
         let spaces = try await gallery.store.countsBySpace()
@@ -244,7 +216,7 @@ public final class GallerySync: Service, Sendable {
             $0.lastCheckMismatches = differing.count
             $0.facesByModel = spaces
         }
-        let confirmed = reloadAtOnce ? differing : differing.intersection(suspects)
+        let (confirmed, again) = state.withLock { $0.compared(differing: differing, reloadAtOnce: reloadAtOnce) }
         for organization in confirmed {
             logger.warning("gallery differs from the database; reloading", metadata: [
                 "organization": "\(organization)",
@@ -252,7 +224,7 @@ public final class GallerySync: Service, Sendable {
             ])
             try await gallery.reload(organization: organization)
         }
-        return differing.subtracting(confirmed)
+        if let again { followUpSink.yield(again) }
     }
 }
 
