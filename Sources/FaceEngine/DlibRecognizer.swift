@@ -50,7 +50,7 @@ public final class DlibRecognizer: FaceRecognizer {
         FaceModelDescriptor(
             name: FaceModelKind.dlib.rawValue, storedName: FaceModels.embedder.name,
             version: String(FaceModels.embedder.sha256.prefix(12)) + (settings.flipAugmentation ? "+flip" : ""),
-            dimension: embeddingDimensions, landmarkLayout: .dlibEyeCornersNoseBase,
+            dimension: embeddingDimensions, landmarkLayout: .dlibEyeCornersNoseBase, detector: settings.detector.rawValue,
             files: [FaceModels.embedder, FaceModels.landmarks]
                 + (settings.detector == .cnn || settings.cnnFallback ? [FaceModels.cnnDetector] : []),
             falseMatches: settings.flipAugmentation ? FalseMatchCurves.dlibFlip : FalseMatchCurves.dlib)
@@ -223,11 +223,11 @@ public final class DlibRecognizer: FaceRecognizer {
 
     /// L2-normalised 128-d embeddings of aligned chips, in one network call (with their mirror images too when
     /// `settings.flipAugmentation` is on).
-    public func faceEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
+    public func embeddings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
         try settings.flipAugmentation ? mirrorAveraged(chips, embed: embed) : embed(chips)
     }
 
-    public func quickEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] { try embed(chips) }
+    public func quickEmbeddings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] { try embed(chips) }
 
     private func embed(_ chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
         guard !chips.isEmpty else { return [] }

@@ -1,4 +1,3 @@
-import CDlibShim
 import Dispatch
 import Synchronization
 
@@ -151,6 +150,15 @@ public final class EnginePool: Sendable {
     /// (at most once a second): glibc keeps freed memory in each engine thread's arena otherwise, and the process
     /// would stay at its high-water mark after one burst of large photos.
     private static func returnFreeMemory() {
-        DispatchQueue.global(qos: .utility).async { fg_release_free_memory() }
+        #if os(Linux)
+        DispatchQueue.global(qos: .utility).async { _ = mallocTrim(0) }
+        #endif
     }
 }
+
+#if os(Linux)
+/// glibc's `malloc_trim` (in malloc.h, which the Glibc module does not export): returns the free memory of every malloc
+/// arena to the system.
+@_silgen_name("malloc_trim")
+private func mallocTrim(_ pad: Int) -> Int32
+#endif

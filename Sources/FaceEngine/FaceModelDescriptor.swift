@@ -21,19 +21,22 @@ public struct FaceModelDescriptor: Sendable, Equatable {
     public let version: String
     public let dimension: Int
     public let landmarkLayout: LandmarkLayout
+    /// The face detector the model finds faces with (`yunet`; dlib's `hog` or `cnn`), as reports name it.
+    public let detector: String
     public let files: [FaceModels.File]
     /// Impostor distances of this model (`facegate eval impostors`), from which tolerances are derived.
     public let falseMatches: FalseMatchCurve
 
     public init(
         name: String, storedName: String? = nil, version: String, dimension: Int, landmarkLayout: LandmarkLayout,
-        files: [FaceModels.File], falseMatches: FalseMatchCurve
+        detector: String, files: [FaceModels.File], falseMatches: FalseMatchCurve
     ) {
         self.name = name
         self.storedName = storedName ?? name
         self.version = version
         self.dimension = dimension
         self.landmarkLayout = landmarkLayout
+        self.detector = detector
         self.files = files
         self.falseMatches = falseMatches
     }

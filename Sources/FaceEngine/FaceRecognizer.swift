@@ -27,11 +27,11 @@ public protocol FaceRecognizer: AnyObject {
     func faceChip(for face: DetectedFace, in image: RGBImage) throws(FaceEngineError) -> RGBImage
 
     /// L2-normalised embeddings of aligned chips, `descriptor.dimension` values each.
-    func faceEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]]
+    func embeddings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]]
 
     /// The same without the test-time augmentation (one network pass per chip, half the time with flip on): for a
     /// check that two faces are one person, not for what is stored or searched.
-    func quickEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]]
+    func quickEmbeddings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]]
 }
 
 /// How long the steps of one `faceEncodings(in:limit:times:)` call took.
@@ -47,8 +47,8 @@ public struct EncodingTimes: Sendable {
 }
 
 extension FaceRecognizer {
-    public func quickEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
-        try faceEncodings(of: chips)
+    public func quickEmbeddings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
+        try embeddings(of: chips)
     }
 
     /// Detects faces, aligns each and embeds them in one batch: the whole pipeline after decoding, the same for the
@@ -79,7 +79,7 @@ extension FaceRecognizer {
         for (face, found) in faces { chips.append(try faceChip(for: face, in: found.image)) }
         times.align = clock.now - started
         started = clock.now
-        let embeddings = try faceEncodings(of: chips)
+        let embeddings = try embeddings(of: chips)
         times.embed = clock.now - started
         return faces.indices.map { i in
             FaceEncoding(face: faces[i].face, embedding: embeddings[i], chip: chips[i],

@@ -18,7 +18,7 @@ public final class SFaceRecognizer: FaceRecognizer {
     public static func descriptor(flip: Bool) -> FaceModelDescriptor {
         FaceModelDescriptor(
             name: FaceModelKind.sface.rawValue, version: String(FaceModels.sface.sha256.prefix(12)) + (flip ? "+flip" : ""),
-            dimension: embeddingDimensions, landmarkLayout: .eyesNoseTipMouthCorners,
+            dimension: embeddingDimensions, landmarkLayout: .eyesNoseTipMouthCorners, detector: "yunet",
             files: [FaceModels.yunet, FaceModels.sface], falseMatches: flip ? FalseMatchCurves.sfaceFlip : FalseMatchCurves.sface)
     }
 
@@ -71,11 +71,11 @@ public final class SFaceRecognizer: FaceRecognizer {
         return try image.warped(by: matrix, width: Self.chipSize, height: Self.chipSize)
     }
 
-    public func faceEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
+    public func embeddings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
         try flip ? mirrorAveraged(chips, embed: embed) : embed(chips)
     }
 
-    public func quickEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] { try embed(chips) }
+    public func quickEmbeddings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] { try embed(chips) }
 
     /// One network call for all chips (a batch shares the layers' set-up).
     private func embed(_ chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {

@@ -64,7 +64,7 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
                 // why; its enrolments are refused): not taken out of the load balancer, where a fleet missing the
                 // model's files would all go at once.
                 ok: true, model: runtime.descriptor.name, version: runtime.descriptor.version,
-                detector: runtime.engine.model == .dlib ? runtime.engine.settings.detector.rawValue : "yunet",
+                detector: runtime.descriptor.detector,
                 targetFpir: runtime.policy.targetFPIR,
                 tolerance: largest.map { runtime.policy.tolerance(galleryFaces: max(1, $0)) },
                 largestGalleryFaces: largest,

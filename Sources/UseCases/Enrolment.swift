@@ -40,7 +40,7 @@ public struct Enrolment: Sendable {
     /// Decodes the photo and finds, gates and embeds its largest face on a free engine.
     public func examine(_ photo: [UInt8]) async throws -> Examined {
         // Two faces are enough to tell a group photo.
-        let analysis = try await model.pipeline.faceEncodings(in: photo, limit: 2, withCrop: true)
+        let analysis = try await model.pipeline.analyse(photo, limit: 2, withCrop: true)
         let face = try model.gate.check(analysis.faces)
         return Examined(face: face, crop: analysis.crop, imageSHA256: Array(SHA256.hash(data: photo)))
     }

@@ -9,7 +9,7 @@ public struct ChallengeFrames: Sendable {
     public var refusal: LivenessRefusal?
     public var measures: LivenessMeasures?
     /// The largest face of the most frontal frame, embedded (nil when a frame showed no face): the identity is read
-    /// from it. `others`: the embeddings (`quickEncodings`) of the most turned face and of a face posed unlike both
+    /// from it. `others`: the embeddings (`quickEmbeddings`) of the most turned face and of a face posed unlike both
     /// (turned the other way), if any.
     public var frontal: FaceEncoding?
     public var others: [[Float]] = []
@@ -27,7 +27,7 @@ public struct ChallengeFrames: Sendable {
 
 extension FaceRecognizer {
     /// Finds the largest face of every frame with its landmarks, judges the sequence (`LivenessCheck`), and embeds the
-    /// most frontal face as a photo's is, the most turned one once (`quickEncodings`): 2–8 detections and one and a
+    /// most frontal face as a photo's is, the most turned one once (`quickEmbeddings`): 2–8 detections and one and a
     /// half embeddings (none when a frame shows no face). A frame whose yaw lies more than `LivenessCheck.poseApart`
     /// outside the turn's (from the first frame and the turn's start through the most frontal to the most turned) is
     /// embedded too: a turn the asked way never has one, frames of another person often do.
@@ -57,7 +57,7 @@ extension FaceRecognizer {
         var chips: [RGBImage] = []
         for case let (face, found)? in others.map({ seen[$0] }) { chips.append(try faceChip(for: face, in: found.image)) }
         return ChallengeFrames(refusal: refusal, measures: measures, frontal: encoding,
-                               others: try quickEncodings(of: chips))
+                               others: try quickEmbeddings(of: chips))
     }
 }
 

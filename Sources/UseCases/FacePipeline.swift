@@ -32,7 +32,7 @@ public struct FacePipeline: Sendable {
 
     /// The photo's faces with embeddings (at most `limit` embedded), and with `withCrop` the crop of the largest that
     /// a later model can embed again.
-    public func faceEncodings(in photo: [UInt8], limit: Int, withCrop: Bool = false) async throws -> Analysis {
+    public func analyse(_ photo: [UInt8], limit: Int, withCrop: Bool = false) async throws -> Analysis {
         try await engines.run { [decoder, timings] engine in
             let started = ContinuousClock.now
             let image = try decoder.decode(photo)

@@ -30,7 +30,7 @@ public struct ModelContext: Sendable {
 
     /// The largest face of `photo`, embedded (the one a check-in, identification or verification is about).
     func largestFace(in photo: [UInt8]) async throws -> FaceEncoding {
-        guard let face = try await pipeline.faceEncodings(in: photo, limit: 1).faces.first else {
+        guard let face = try await pipeline.analyse(photo, limit: 1).faces.first else {
             throw UseCaseError.noFace
         }
         return face

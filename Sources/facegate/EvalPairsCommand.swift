@@ -59,7 +59,7 @@ struct EvalPairsCommand: AsyncParsableCommand {
             "far_at_tolerance": rounded(summary.falseAcceptRate(at: tolerance)),
             "tar_at_tolerance": rounded(summary.trueAcceptRate(at: tolerance)),
             "failed_to_detect": failedToDetect,
-            "detector": setup.model == .dlib ? setup.settings.detector.rawValue : "yunet",
+            "detector": setup.descriptor.detector,
             "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),
         ])
     }

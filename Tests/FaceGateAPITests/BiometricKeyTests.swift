@@ -86,8 +86,8 @@ struct BiometricKeyTests {
             // What a dump shows of Obama's face is not his embedding: the plain model puts the same photo far from it.
             let configurationA = try configuration(url, key: Self.keyA)
             let pipeline = FacePipeline(engines: try RecognizerSource.modelFiles.engines(configurationA.engine), decoder: ImageDecoder())
-            let plain = try #require(try await pipeline.faceEncodings(
-                in: try TestEnvironment.photo("face_recognition/obama/obama.jpg"), limit: 1).faces.first).embedding
+            let plain = try #require(try await pipeline.analyse(
+                try TestEnvironment.photo("face_recognition/obama/obama.jpg"), limit: 1).faces.first).embedding
             let underA = try await storedTemplate(url, face: faces[0].face)
             #expect(underA.key == TemplateKeys.storedID(of: Self.keyA))
             let tolerance = configurationA.engine.matchPolicy(for: pipeline.engines.descriptor).tolerance(galleryFaces: 2)

@@ -8,7 +8,7 @@ import ImageDecoding
 /// vector, different photos different ones. Nothing here says anything about recognising faces.
 public final class TestRecognizer: FaceRecognizer {
     public static let model = FaceModelDescriptor(
-        name: "test", version: "1", dimension: 128, landmarkLayout: .eyesNoseTipMouthCorners, files: [],
+        name: "test", version: "1", dimension: 128, landmarkLayout: .eyesNoseTipMouthCorners, detector: "test", files: [],
         falseMatches: FalseMatchCurve(knots: [(distance: 0.05, far: 1e-6), (distance: 0.5, far: 0.5)]))
 
     public var descriptor: FaceModelDescriptor { Self.model }
@@ -48,7 +48,7 @@ public final class TestRecognizer: FaceRecognizer {
         return RGBImage(width: size, height: size, pixels: pixels)
     }
 
-    public func faceEncodings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
+    public func embeddings(of chips: [RGBImage]) throws(FaceEngineError) -> [[Float]] {
         chips.map { chip in
             var cells = [Float](repeating: 0, count: 128)
             for y in 0..<chip.height {

@@ -58,9 +58,6 @@ void fg_embedder_destroy(fg_embedder *embedder);
 int fg_embed_chips(fg_embedder *embedder, const uint8_t *chips, int count, float *descriptors, char *error,
                    size_t error_size);
 
-// Returns freed heap memory of every malloc arena to the system (glibc's malloc_trim(0); nothing elsewhere).
-void fg_release_free_memory(void);
-
 #ifdef __cplusplus
 }
 #endif

@@ -152,10 +152,10 @@ struct BenchEngineCommand: AsyncParsableCommand {
             for (key, seconds) in more { stage[key] = milliseconds(seconds) }
             stages.append(stage)
         }
-        let embedOne = try stopwatch.median { _ = try plain.faceEncodings(of: [chips[0]]) }
-        let embedOneFlip = try stopwatch.median { _ = try flipped.faceEncodings(of: [chips[0]]) }
+        let embedOne = try stopwatch.median { _ = try plain.embeddings(of: [chips[0]]) }
+        let embedOneFlip = try stopwatch.median { _ = try flipped.embeddings(of: [chips[0]]) }
         let batch = Array(repeating: chips, count: 3).flatMap { $0 }.prefix(8).map { $0 }
-        let embedBatch = try stopwatch.median { _ = try plain.faceEncodings(of: batch) } / Double(batch.count)
+        let embedBatch = try stopwatch.median { _ = try plain.embeddings(of: batch) } / Double(batch.count)
         print(String(format: "%@ embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
                      model, embedOne * 1000, embedOneFlip * 1000, embedBatch * 1000, batch.count))
         return ["stages": stages, "embedding": [
