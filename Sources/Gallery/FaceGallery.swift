@@ -141,25 +141,26 @@ public final class FaceGallery: Sendable {
     // MARK: - State for /ready and the sync
 
     /// Faces in the in-memory index (all organisations); nil for a backend that keeps none.
-    public var indexedFaces: Int? { search.heldFaces }
+    public var indexedFaces: Int? { search.index?.heldFaces }
 
-    public var indexBytes: Int { search.heldBytes }
+    public var indexBytes: Int { search.index?.heldBytes ?? 0 }
 
     /// Whether searches give the database's answer: a backend that searches the database always does; one with its
     /// own copy once loaded, while listening, with no unresolved difference.
     /// Never while some templates are under a key it lacks.
     public var isInSync: Bool {
         let status = syncStatus
-        return search.isCurrent && (!search.keepsIndex || status.listening) && status.unknownTemplateKey == nil
+        let current = search.index.map { $0.isCurrent && status.listening } ?? true
+        return current && status.unknownTemplateKey == nil
     }
 
     public var syncStatus: SyncStatus { sync.withLock { $0 } }
 
     /// Whether the backend's copy has been loaded from the database at least once (always, without a copy).
-    public var isLoaded: Bool { search.isLoaded }
+    public var isLoaded: Bool { search.index?.isLoaded ?? true }
 
     /// The most faces any one organisation has in the in-memory index (nil without one).
-    public var largestOrganizationFaces: Int? { search.largestOrganizationFaces }
+    public var largestOrganizationFaces: Int? { search.index?.largestOrganizationFaces }
 
     func updateSync(_ update: (inout SyncStatus) -> Void) { sync.withLock { update(&$0) } }
 
@@ -171,17 +172,17 @@ public final class FaceGallery: Sendable {
     }
 
     /// Per-organisation summaries of the backend's copy (organisations without faces left out).
-    func summaries() -> [UUID: FaceSummary] { search.summaries() }
+    func summaries() -> [UUID: FaceSummary] { search.index?.summaries() ?? [:] }
 
     // MARK: - Applying changes
 
-    func apply(_ change: GalleryChange) { search.apply(change) }
+    func apply(_ change: GalleryChange) { search.index?.apply(change) }
 
     /// Replaces the copy of `organization` (nil: of every organisation) with a fresh load from the database,
     /// replaying the changes applied meanwhile. Searches keep using the old copy until the swap.
     public func reload(organization: UUID? = nil) async throws {
-        guard search.keepsIndex else { return }
-        try await noticingUnknownTemplateKeys { try await search.reload(organization: organization) }
+        guard let index = search.index else { return }
+        try await noticingUnknownTemplateKeys { try await index.reload(organization: organization) }
         updateSync { $0.reloads += 1 }
     }
 }

@@ -22,9 +22,8 @@ public enum SearchBackend: String, Sendable, CaseIterable {
 }
 
 /// The seam where search backends plug in: the nearest faces of an organisation to a probe, and how many faces a
-/// search there compares with. A backend that keeps its own copy of the faces (`keepsIndex`) is told of every change
-/// (`apply`), loaded and reloaded (`reload`) and compared with the database (`summaries`) by `GallerySync`; one that
-/// searches the database has nothing to keep.
+/// search there compares with. A backend that keeps its own copy of the faces has an `index`, which `GallerySync`
+/// keeps equal to the database; one that searches the database has none.
 public protocol FaceSearch: Sendable {
     var backend: SearchBackend { get }
 
@@ -34,23 +33,28 @@ public protocol FaceSearch: Sendable {
     /// The faces a search of `organization` compares a probe with.
     func faceCount(in organization: UUID) async throws -> Int
 
-    /// Whether this backend holds its own copy of the faces, which `GallerySync` keeps equal to the database.
-    var keepsIndex: Bool { get }
-    /// Searches give the database's answer: always for a backend that searches the database; for one with its own
-    /// copy, once loaded and with no reload pending (the gallery adds whether it hears of changes).
+    /// The backend's own copy of the faces, if it keeps one.
+    var index: (any FaceIndex)? { get }
+}
+
+/// A backend's own copy of the faces: told of every change (`apply`), loaded and reloaded (`reload`) and compared with
+/// the database (`summaries`) by `GallerySync`.
+public protocol FaceIndex: Sendable {
+    /// Searches give the database's answer: loaded, with no reload pending (the gallery adds whether it hears of
+    /// changes).
     var isCurrent: Bool { get }
-    /// Loaded at least once (always for a backend that searches the database).
+    /// Loaded at least once.
     var isLoaded: Bool { get }
-    /// Faces held and their bytes, and the most of one organisation (nil without an own copy).
-    var heldFaces: Int? { get }
+    /// Faces held and their bytes, and the most of one organisation.
+    var heldFaces: Int { get }
     var heldBytes: Int { get }
-    var largestOrganizationFaces: Int? { get }
+    var largestOrganizationFaces: Int { get }
 
     /// A committed change to the faces (a face added or removed).
     func apply(_ change: GalleryChange)
     /// Replaces what is held of `organization` (nil: of all) by a fresh load from the database.
     func reload(organization: UUID?) async throws
-    /// Per-organisation count and checksum of what is held (empty without an own copy).
+    /// Per-organisation count and checksum of what is held.
     func summaries() -> [UUID: FaceSummary]
 }
 

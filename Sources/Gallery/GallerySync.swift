@@ -45,7 +45,7 @@ public final class GallerySync: Service, Sendable {
         (events, sink) = AsyncStream.makeStream(of: Event.self)
         (switchRequests, switchSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (followUps, followUpSink) = AsyncStream.makeStream(of: Duration.self, bufferingPolicy: .bufferingNewest(1))
-        state = Mutex(GallerySyncStateMachine(indexed: source.gallery.search.keepsIndex))
+        state = Mutex(GallerySyncStateMachine(indexed: source.gallery.search.index != nil))
     }
 
     enum Event: Sendable, Equatable {

@@ -8,7 +8,7 @@ import VectorSearch
 /// Every organisation's faces in memory, searched exactly (`VectorIndex`): a copy of the database that `GallerySync`
 /// keeps equal to it. Changes applied while a reload streams its snapshot are journaled and replayed onto the fresh
 /// index before it replaces the old one, so a write that lands during a reload is not lost.
-final class InMemoryFaceSearch: FaceSearch {
+final class InMemoryFaceSearch: FaceSearch, FaceIndex {
     let store: FaceStore
     let dimension: Int
     let logger: Logger
@@ -41,12 +41,12 @@ final class InMemoryFaceSearch: FaceSearch {
     }
 
     var backend: SearchBackend { .memory }
-    var keepsIndex: Bool { true }
+    var index: (any FaceIndex)? { self }
     var isCurrent: Bool { state.withLock { $0.loaded && $0.journal == nil } }
     var isLoaded: Bool { state.withLock { $0.loaded } }
-    var heldFaces: Int? { state.withLock { state in state.indexes.values.reduce(0) { $0 + $1.summary.count } } }
+    var heldFaces: Int { state.withLock { state in state.indexes.values.reduce(0) { $0 + $1.summary.count } } }
     var heldBytes: Int { state.withLock { state in state.indexes.values.reduce(0) { $0 + $1.index.byteCount } } }
-    var largestOrganizationFaces: Int? { state.withLock { state in state.indexes.values.map(\.summary.count).max() ?? 0 } }
+    var largestOrganizationFaces: Int { state.withLock { state in state.indexes.values.map(\.summary.count).max() ?? 0 } }
 
     func summaries() -> [UUID: FaceSummary] {
         state.withLock { state in state.indexes.compactMapValues { $0.summary.count > 0 ? $0.summary : nil } }

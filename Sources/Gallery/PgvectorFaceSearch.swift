@@ -19,15 +19,8 @@ final class PgvectorFaceSearch: FaceSearch {
         self.backend = backend
     }
 
-    var keepsIndex: Bool { false }
-    var isCurrent: Bool { true }
-    var isLoaded: Bool { true }
-    var heldFaces: Int? { nil }
-    var heldBytes: Int { 0 }
-    var largestOrganizationFaces: Int? { nil }
-    func summaries() -> [UUID: FaceSummary] { [:] }
-    func apply(_ change: GalleryChange) {}
-    func reload(organization: UUID?) async throws {}
+    /// The database is searched: nothing to keep.
+    var index: (any FaceIndex)? { nil }
 
     func nearestFaces(to embedding: [Float], in organization: UUID, k: Int) async throws -> [FaceNeighbour] {
         let keys = try await countsByTemplateKey(in: organization).keys
