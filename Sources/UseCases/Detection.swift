@@ -1,5 +1,4 @@
 import FaceEngine
-import FaceEngine
 
 /// Faces only: boxes, landmarks and scores, nothing embedded or stored.
 public struct Detection: Sendable {
