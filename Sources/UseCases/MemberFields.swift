@@ -26,6 +26,11 @@ public struct MemberFields: Sendable, Equatable {
         self.validUntil = validUntil
     }
 
+    /// Text as staff type it into a form or a spreadsheet cell, the way it is checked and stored: without the spaces
+    /// around it (the name, the email, the status and the date; an external id is kept exactly as given). The API's
+    /// bodies and the import's rows both go through it.
+    public static func trimmed(_ text: String?) -> String? { text?.trimmingCharacters(in: .whitespaces) }
+
     /// The first field that breaks its rule, as `UseCaseError.invalidField` (the API's 400 `invalid_field`); a new
     /// member (`requireName`) needs a name. The rules are the database's checks, so that nothing valid here fails
     /// there.

@@ -295,8 +295,8 @@ public struct MemberImport: Sendable {
         guard !externalID.isEmpty else {
             return invalid(.invalidField, "external_id: required (members are matched by it)")
         }
-        let name = (cells["name"] ?? "").trimmingCharacters(in: .whitespaces)
-        let email = (cells["email"] ?? "").trimmingCharacters(in: .whitespaces)
+        let name = MemberFields.trimmed(cells["name"]) ?? ""
+        let email = MemberFields.trimmed(cells["email"]) ?? ""
         // Compact, as the API measures it (the database's text of an export has spaces after ':' and ',').
         let metadata = cells["metadata"].map { cell -> String in
             guard !cell.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return "{}" }
@@ -306,7 +306,7 @@ public struct MemberImport: Sendable {
             return String(decoding: compact, as: UTF8.self)
         }
         func optional(_ column: String) -> String? {
-            cells[column].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            MemberFields.trimmed(cells[column]).flatMap { $0.isEmpty ? nil : $0 }
         }
         let validUntil: String?? = cells["valid_until"] == nil ? nil : .some(optional("valid_until"))
         let fields = MemberFields(name: name.isEmpty ? nil : name, externalID: externalID,

@@ -39,8 +39,12 @@ struct MembersTests {
             // Ids leave the service in lowercase and are read in any case.
             #expect(UUID(uuidString: id) != nil && id == id.lowercased())
             #expect(try await client.json(.get, "/api/v1/members/\(id.uppercased())", token: token).body["id"] as? String == id)
-            let patched = try await client.json(.patch, "/api/v1/members/\(id)", token: token, body: ["name": "Ada King"])
+            // The spaces a form leaves around the name, the email, the status and a date go, as in the import.
+            let patched = try await client.json(.patch, "/api/v1/members/\(id)", token: token, body: [
+                "name": " Ada King ", "email": " ada@king.example.org ", "status": " paused ", "valid_until": " 2030-01-31 "])
             #expect(patched.status == .ok && patched.body["name"] as? String == "Ada King" && patched.body["external_id"] as? String == "M-1")
+            #expect(patched.body["email"] as? String == "ada@king.example.org" && patched.body["status"] as? String == "paused"
+                && patched.body["valid_until"] as? String == "2030-01-31", "\(patched.body)")
             #expect(try await client.json(.delete, "/api/v1/members/\(id)", token: token).status == .noContent)
             #expect(try await client.json(.get, "/api/v1/members/\(id)", token: token).status == .notFound)
             #expect(try await client.json(.delete, "/api/v1/members/\(id)", token: token).status == .notFound)

@@ -44,13 +44,13 @@ struct MembersController {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            name = try container.decodeIfPresent(String.self, forKey: .name)
+            name = MemberFields.trimmed(try container.decodeIfPresent(String.self, forKey: .name))
             externalId = try container.decodeIfPresent(String.self, forKey: .externalId)
-            email = try container.decodeIfPresent(String.self, forKey: .email)
+            email = MemberFields.trimmed(try container.decodeIfPresent(String.self, forKey: .email))
             metadata = try container.decodeIfPresent(JSONValue.self, forKey: .metadata)
-            status = try container.decodeIfPresent(String.self, forKey: .status)
+            status = MemberFields.trimmed(try container.decodeIfPresent(String.self, forKey: .status))
             validUntil = container.contains(.validUntil)
-                ? .some(try container.decodeIfPresent(String.self, forKey: .validUntil)) : nil
+                ? .some(MemberFields.trimmed(try container.decodeIfPresent(String.self, forKey: .validUntil))) : nil
             pin = container.contains(.pin) ? .some(try container.decodeIfPresent(String.self, forKey: .pin)) : nil
             pinLocked = try container.decodeIfPresent(Bool.self, forKey: .pinLocked)
         }
@@ -77,7 +77,7 @@ struct MembersController {
         let body = try await request.decodeJSON(as: Fields.self, context: context)
         try body.validate(requireName: true)
         let id = try await members.create(
-            organization: actor.organizationID, name: body.name!.trimmingCharacters(in: .whitespaces),
+            organization: actor.organizationID, name: body.name!,
             externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}",
             status: body.status ?? MembershipStatus.active.rawValue, validUntil: body.validUntil ?? nil,
             pinHash: try await body.pinHash(pins) ?? nil, auditedBy: actor.id)
@@ -115,7 +115,7 @@ struct MembersController {
         let body = try await request.decodeJSON(as: Fields.self, context: context)
         try body.validate(requireName: false)
         guard let member = try await members.update(
-            id, organization: actor.organizationID, name: body.name?.trimmingCharacters(in: .whitespaces),
+            id, organization: actor.organizationID, name: body.name,
             externalID: body.externalId, email: body.email, metadata: body.metadata?.text, status: body.status,
             validUntil: body.validUntil, pinHash: try await body.pinHash(pins), unlockPIN: body.pinLocked == false,
             actor: actor.id)
