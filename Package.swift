@@ -202,6 +202,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The use cases' own decisions, without a database (the import's order).
+        .testTarget(name: "UseCasesTests", dependencies: ["UseCases", "TestSupport"]),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]

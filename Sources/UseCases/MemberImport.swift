@@ -201,36 +201,29 @@ public struct MemberImport: Sendable {
         let context = Context(
             rows: rows, organization: organization, actor: actor, dryRun: dryRun, galleryFaces: galleryFaces)
         try await withThrowingTaskGroup(of: (Int, Examination).self) { group in
-            var next = 0, stored = 0, examining = 0
-            var examined: [Int: Examination] = [:]
-            // Starts the photos ahead of the one being stored, up to `width` at a time.
+            var order = ImportOrder<Examination>(
+                isPhoto: steps.map { if case .photo = $0 { true } else { false } }, width: width)
             func startPhotos() {
-                while next < steps.count {
-                    if case .photo(let index, let number) = steps[next], case .valid(let row) = rows[index] {
-                        guard examining < width else { return }
-                        examining += 1
-                        let step = next, photo = row.photos[number], externalID = row.externalID
-                        group.addTask { (step, try await self.examine(photo, externalID: externalID, organization: organization)) }
+                for step in order.photosToStart() {
+                    guard case .photo(let index, let number) = steps[step], case .valid(let row) = rows[index] else {
+                        preconditionFailure("step \(step) is not a photo of a valid row")
                     }
-                    next += 1
+                    let photo = row.photos[number], externalID = row.externalID
+                    group.addTask { (step, try await self.examine(photo, externalID: externalID, organization: organization)) }
                 }
             }
             startPhotos()
-            while stored < steps.count {
-                var examination: Examination?
-                if case .photo = steps[stored] {
-                    while examined[stored] == nil {
-                        guard let (step, result) = try await group.next() else {
-                            preconditionFailure("the photo of step \(stored) was never started")
-                        }
-                        examined[step] = result
+            while !order.isDone {
+                guard let (step, examination) = order.nextToStore() else {
+                    // The step to store next is a photo still being examined: take whichever examination ends first.
+                    guard let (step, examination) = try await group.next() else {
+                        preconditionFailure("the photo of step \(order.stored) was never started")
                     }
-                    examination = examined.removeValue(forKey: stored)
-                    examining -= 1
+                    order.examined(step: step, examination)
+                    continue
                 }
-                try await commit(steps[stored], examination, context, &ledger, report: report)
+                try await commit(steps[step], examination, context, &ledger, report: report)
                 progress(ledger.summary)
-                stored += 1
                 startPhotos()
             }
         }
