@@ -34,7 +34,9 @@ let package = Package(
         // error paths into return codes; everything else (sniffing, EXIF, limits, resizing) is Swift.
         .target(
             name: "CImageCodecs",
-            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("webpdemux")]
+            linkerSettings: [
+                .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("webpdemux"),
+            ]
         ),
         .target(name: "ImageDecoding", dependencies: ["CImageCodecs"]),
 
@@ -52,7 +54,9 @@ let package = Package(
             name: "COpenCVShim",
             dependencies: ["CShimSupport"],
             cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4"])],
-            linkerSettings: [.linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core")]
+            linkerSettings: [
+                .linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core"),
+            ]
         ),
         .target(
             name: "FaceEngine",
@@ -145,7 +149,8 @@ let package = Package(
         .target(
             name: "FaceGateAPI",
             dependencies: [
-                "FaceGateRuntime", "UseCases", "Liveness", "Storage", "Gallery", "FaceEngine", "ImageDecoding", "Webhooks",
+                "FaceGateRuntime", "UseCases", "Liveness", "Storage", "Gallery", "FaceEngine", "ImageDecoding",
+                "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -167,7 +172,8 @@ let package = Package(
         .executableTarget(
             name: "facegate",
             dependencies: [
-                "FaceGateAPI", "FaceGateRuntime", "UseCases", "Liveness", "FaceEngine", "Gallery", "ImageDecoding", "Storage", "CSV",
+                "FaceGateAPI", "FaceGateRuntime", "UseCases", "Liveness", "FaceEngine", "Gallery", "ImageDecoding",
+                "Storage", "CSV",
                 "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -211,7 +217,8 @@ let package = Package(
         .testTarget(
             name: "FaceGateAPITests",
             dependencies: [
-                "FaceGateAPI", "FaceGateRuntime", "UseCases", "Liveness", "FaceEngine", "Gallery", "Storage", "TestSupport",
+                "FaceGateAPI", "FaceGateRuntime", "UseCases", "Liveness", "FaceEngine", "Gallery", "Storage",
+                "TestSupport",
                 "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -50,7 +50,8 @@ public final class DlibRecognizer: FaceRecognizer {
         FaceModelDescriptor(
             name: FaceModelKind.dlib.rawValue, storedName: FaceModels.embedder.name,
             version: String(FaceModels.embedder.sha256.prefix(12)) + (settings.flipAugmentation ? "+flip" : ""),
-            dimension: embeddingDimensions, landmarkLayout: .dlibEyeCornersNoseBase, detector: settings.detector.rawValue,
+            dimension: embeddingDimensions, landmarkLayout: .dlibEyeCornersNoseBase,
+            detector: settings.detector.rawValue,
             files: [FaceModels.embedder, FaceModels.landmarks]
                 + (settings.detector == .cnn || settings.cnnFallback ? [FaceModels.cnnDetector] : []),
             falseMatches: settings.flipAugmentation ? FalseMatchCurves.dlibFlip : FalseMatchCurves.dlib)
@@ -122,7 +123,8 @@ public final class DlibRecognizer: FaceRecognizer {
             case .hog:
                 guard let hog else { return }
                 try callShim {
-                    fg_hog_detect(hog, view, Int32(settings.upsample), settings.hogThreshold, &detections, 64, &count, $0, $1)
+                    fg_hog_detect(
+                        hog, view, Int32(settings.upsample), settings.hogThreshold, &detections, 64, &count, $0, $1)
                 }
             case .cnn:
                 // Both detectors scan an 80×80 window; dlib's CNN throws on inputs smaller than its filters instead
@@ -202,8 +204,10 @@ public final class DlibRecognizer: FaceRecognizer {
     ) throws(FaceEngineError) -> [DetectedFace] {
         var faces: [DetectedFace] = []
         for location in locations {
-            faces.append(DetectedFace(
-                box: location.box, score: location.score, landmarks: try faceLandmarks(in: image, box: location.box)))
+            faces.append(
+                DetectedFace(
+                    box: location.box, score: location.score, landmarks: try faceLandmarks(in: image, box: location.box)
+                ))
         }
         return faces
     }
@@ -214,8 +218,9 @@ public final class DlibRecognizer: FaceRecognizer {
         let points = face.landmarks.flatMap { [$0.x, $0.y] }
         try image.withView { view throws(FaceEngineError) in
             try callShim { error, size in
-                fg_extract_face_chip(view, face.box.detection, points, Int32(face.landmarks.count),
-                                     Int32(Self.chipSize), Self.chipPadding, &chip, error, size)
+                fg_extract_face_chip(
+                    view, face.box.detection, points, Int32(face.landmarks.count),
+                    Int32(Self.chipSize), Self.chipPadding, &chip, error, size)
             }
         }
         return RGBImage(width: Self.chipSize, height: Self.chipSize, pixels: chip)

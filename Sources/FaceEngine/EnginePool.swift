@@ -107,7 +107,8 @@ public final class EnginePool: Sendable {
                     if state.cancelled.contains(id) { return .failure(CancellationError()) }
                     if let index = state.free.popLast() { return .success(index) }
                     if state.waiters.count >= queueLimit
-                        || tooLongAWait(behind: state.waiters.count, averageJob: state.averageJobSeconds) {
+                        || tooLongAWait(behind: state.waiters.count, averageJob: state.averageJobSeconds)
+                    {
                         return .failure(FaceEngineError.overloaded(queueLimit: queueLimit))
                     }
                     state.waiters.append((id, continuation))

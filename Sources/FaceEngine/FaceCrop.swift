@@ -13,8 +13,9 @@ extension RGBImage {
         var cropped = [UInt8](repeating: 0, count: cropWidth * cropHeight * 3)
         for row in 0..<cropHeight {
             let source = ((top + row) * width + left) * 3
-            cropped.replaceSubrange((row * cropWidth * 3)..<((row + 1) * cropWidth * 3),
-                                    with: pixels[source..<(source + cropWidth * 3)])
+            cropped.replaceSubrange(
+                (row * cropWidth * 3)..<((row + 1) * cropWidth * 3),
+                with: pixels[source..<(source + cropWidth * 3)])
         }
         return RGBImage(width: cropWidth, height: cropHeight, pixels: cropped).downscaled(toFit: maxSide)
     }
@@ -29,9 +30,10 @@ extension FaceBox {
         let left = max(0, x - grow), top = max(0, y - grow)
         let fullWidth = Double(x + width + grow - left), fullHeight = Double(y + height + grow - top)
         let scale = min(1, max(Double(crop.width) / fullWidth, Double(crop.height) / fullHeight))
-        return FaceBox(x: Int((Double(x - left) * scale).rounded()), y: Int((Double(y - top) * scale).rounded()),
-                       width: max(1, Int((Double(width) * scale).rounded())),
-                       height: max(1, Int((Double(height) * scale).rounded())))
+        return FaceBox(
+            x: Int((Double(x - left) * scale).rounded()), y: Int((Double(y - top) * scale).rounded()),
+            width: max(1, Int((Double(width) * scale).rounded())),
+            height: max(1, Int((Double(height) * scale).rounded())))
     }
 
     /// Intersection over union with another box (0 when they do not overlap).

@@ -25,12 +25,15 @@ public enum FaceModelKind: String, Sendable, CaseIterable {
     }
 
     /// Loads one recognizer of this model (one per engine thread).
-    public func makeRecognizer(models: FaceModels, settings: FaceEngineSettings) throws(FaceEngineError) -> any FaceRecognizer {
+    public func makeRecognizer(models: FaceModels, settings: FaceEngineSettings) throws(FaceEngineError)
+        -> any FaceRecognizer
+    {
         switch self {
         case .dlib: try DlibRecognizer(models: models, settings: settings)
         case .sface:
-            try SFaceRecognizer(models: models, detectMaxSide: settings.detectSide(for: self),
-                                flip: settings.flipAugmentation)
+            try SFaceRecognizer(
+                models: models, detectMaxSide: settings.detectSide(for: self),
+                flip: settings.flipAugmentation)
         }
     }
 }

@@ -28,7 +28,9 @@ public struct FaceQuality: Sendable, Equatable, Codable {
     public static func pose(_ landmarks: [Point], layout: LandmarkLayout) -> (yaw: Double, roll: Double) {
         guard landmarks.count == 5 else { return (0, 0) }
         func point(_ p: Point) -> (Double, Double) { (Double(p.x), Double(p.y)) }
-        func mid(_ a: (Double, Double), _ b: (Double, Double)) -> (Double, Double) { ((a.0 + b.0) / 2, (a.1 + b.1) / 2) }
+        func mid(_ a: (Double, Double), _ b: (Double, Double)) -> (Double, Double) {
+            ((a.0 + b.0) / 2, (a.1 + b.1) / 2)
+        }
         var eyeA: (Double, Double), eyeB: (Double, Double), nose: (Double, Double), depth: Double
         let midline: (Double, Double)
         switch layout {
@@ -61,7 +63,8 @@ public struct FaceQuality: Sendable, Equatable, Codable {
         guard w >= 3, h >= 3 else { return 0 }
         var grey = [Double](repeating: 0, count: w * h)
         for i in 0..<(w * h) {
-            grey[i] = 0.299 * Double(image.pixels[3 * i]) + 0.587 * Double(image.pixels[3 * i + 1])
+            grey[i] =
+                0.299 * Double(image.pixels[3 * i]) + 0.587 * Double(image.pixels[3 * i + 1])
                 + 0.114 * Double(image.pixels[3 * i + 2])
         }
         var sum = 0.0, sumSquares = 0.0
@@ -81,6 +84,9 @@ public struct FaceQuality: Sendable, Equatable, Codable {
 extension FaceQuality {
     /// The measures stored with a face and shown by the API.
     public var measures: [String: Double] {
-        ["face_size": Double(faceSize), "sharpness": sharpness, "yaw": yaw, "roll": roll, "detection_score": detectionScore]
+        [
+            "face_size": Double(faceSize), "sharpness": sharpness, "yaw": yaw, "roll": roll,
+            "detection_score": detectionScore,
+        ]
     }
 }

@@ -82,9 +82,10 @@ extension FaceRecognizer {
         let embeddings = try embeddings(of: chips)
         times.embed = clock.now - started
         return faces.indices.map { i in
-            FaceEncoding(face: faces[i].face, embedding: embeddings[i], chip: chips[i],
-                         quality: FaceQuality(face: faces[i].face, chip: chips[i], layout: descriptor.landmarkLayout),
-                         turn: faces[i].in.turn)
+            FaceEncoding(
+                face: faces[i].face, embedding: embeddings[i], chip: chips[i],
+                quality: FaceQuality(face: faces[i].face, chip: chips[i], layout: descriptor.landmarkLayout),
+                turn: faces[i].in.turn)
         }
     }
 }

@@ -11,13 +11,15 @@ public struct FalseMatchCurve: Sendable, Equatable {
 
     public init(knots: [(distance: Float, far: Double)]) {
         precondition(knots.count >= 2, "a curve needs two knots")
-        precondition(zip(knots, knots.dropFirst()).allSatisfy { $0.distance < $1.distance && $0.far <= $1.far && $0.far > 0 },
-                     "knots must rise in distance and FAR")
+        precondition(
+            zip(knots, knots.dropFirst()).allSatisfy { $0.distance < $1.distance && $0.far <= $1.far && $0.far > 0 },
+            "knots must rise in distance and FAR")
         self.knots = knots
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.knots.count == b.knots.count && zip(a.knots, b.knots).allSatisfy { $0.distance == $1.distance && $0.far == $1.far }
+        a.knots.count == b.knots.count
+            && zip(a.knots, b.knots).allSatisfy { $0.distance == $1.distance && $0.far == $1.far }
     }
 
     /// The per-comparison false-match rate at tolerance `distance`: below the first knot the first segment's

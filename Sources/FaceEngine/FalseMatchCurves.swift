@@ -13,13 +13,13 @@
 enum FalseMatchCurves {
     // sface, flip on: 1027 faces of 472 identities, 525210 impostor pairs
     static let sfaceFlip = FalseMatchCurve(knots: [
-        (0.31984, 1e-08), // extrapolated
-        (0.35125, 3.16e-08), // extrapolated
-        (0.38265, 1e-07), // extrapolated
-        (0.41406, 3.16e-07), // extrapolated
-        (0.44547, 1e-06), // extrapolated
-        (0.47687, 3.16e-06), // extrapolated
-        (0.50828, 1e-05), // extrapolated
+        (0.31984, 1e-08),  // extrapolated
+        (0.35125, 3.16e-08),  // extrapolated
+        (0.38265, 1e-07),  // extrapolated
+        (0.41406, 3.16e-07),  // extrapolated
+        (0.44547, 1e-06),  // extrapolated
+        (0.47687, 3.16e-06),  // extrapolated
+        (0.50828, 1e-05),  // extrapolated
         (0.53969, 3.16e-05),
         (0.55898, 5.62e-05),
         (0.57249, 0.0001),
@@ -41,13 +41,13 @@ enum FalseMatchCurves {
     ])
     // sface, flip off: 1027 faces of 472 identities, 525210 impostor pairs
     static let sface = FalseMatchCurve(knots: [
-        (0.34732, 1e-08), // extrapolated
-        (0.37579, 3.16e-08), // extrapolated
-        (0.40426, 1e-07), // extrapolated
-        (0.43274, 3.16e-07), // extrapolated
-        (0.46121, 1e-06), // extrapolated
-        (0.48968, 3.16e-06), // extrapolated
-        (0.51816, 1e-05), // extrapolated
+        (0.34732, 1e-08),  // extrapolated
+        (0.37579, 3.16e-08),  // extrapolated
+        (0.40426, 1e-07),  // extrapolated
+        (0.43274, 3.16e-07),  // extrapolated
+        (0.46121, 1e-06),  // extrapolated
+        (0.48968, 3.16e-06),  // extrapolated
+        (0.51816, 1e-05),  // extrapolated
         (0.54663, 3.16e-05),
         (0.56269, 5.62e-05),
         (0.57487, 0.0001),
@@ -69,13 +69,13 @@ enum FalseMatchCurves {
     ])
     // dlib, flip on: 1025 faces of 472 identities, 523163 impostor pairs
     static let dlibFlip = FalseMatchCurve(knots: [
-        (0.00690, 1e-08), // extrapolated
-        (0.01339, 3.16e-08), // extrapolated
-        (0.01988, 1e-07), // extrapolated
-        (0.02637, 3.16e-07), // extrapolated
-        (0.03287, 1e-06), // extrapolated
-        (0.03936, 3.16e-06), // extrapolated
-        (0.04585, 1e-05), // extrapolated
+        (0.00690, 1e-08),  // extrapolated
+        (0.01339, 3.16e-08),  // extrapolated
+        (0.01988, 1e-07),  // extrapolated
+        (0.02637, 3.16e-07),  // extrapolated
+        (0.03287, 1e-06),  // extrapolated
+        (0.03936, 3.16e-06),  // extrapolated
+        (0.04585, 1e-05),  // extrapolated
         (0.05234, 3.16e-05),
         (0.05602, 5.62e-05),
         (0.05875, 0.0001),
@@ -97,13 +97,13 @@ enum FalseMatchCurves {
     ])
     // dlib, flip off: 1025 faces of 472 identities, 523163 impostor pairs
     static let dlib = FalseMatchCurve(knots: [
-        (0.00468, 1e-08), // extrapolated
-        (0.01175, 3.16e-08), // extrapolated
-        (0.01882, 1e-07), // extrapolated
-        (0.02589, 3.16e-07), // extrapolated
-        (0.03295, 1e-06), // extrapolated
-        (0.04002, 3.16e-06), // extrapolated
-        (0.04709, 1e-05), // extrapolated
+        (0.00468, 1e-08),  // extrapolated
+        (0.01175, 3.16e-08),  // extrapolated
+        (0.01882, 1e-07),  // extrapolated
+        (0.02589, 3.16e-07),  // extrapolated
+        (0.03295, 1e-06),  // extrapolated
+        (0.04002, 3.16e-06),  // extrapolated
+        (0.04709, 1e-05),  // extrapolated
         (0.05416, 3.16e-05),
         (0.05677, 5.62e-05),
         (0.06065, 0.0001),

@@ -1,5 +1,5 @@
-import Foundation
 import COpenCVShim
+import Foundation
 import ImageDecoding
 
 /// An ONNX network loaded into OpenCV's dnn module (through the C shim). NOT thread-safe: one per engine thread.
@@ -30,8 +30,9 @@ final class OpenCVNet {
         let limits = capacities.map { size_t($0) }
         var sizes = [size_t](repeating: 0, count: names.count)
         try callShim { error, errorSize in
-            fg_cv_net_forward(net, input, Int32(shape.n), Int32(shape.c), Int32(shape.h), Int32(shape.w), namePointers,
-                              Int32(names.count), outputs, limits, &sizes, error, errorSize)
+            fg_cv_net_forward(
+                net, input, Int32(shape.n), Int32(shape.c), Int32(shape.h), Int32(shape.w), namePointers,
+                Int32(names.count), outputs, limits, &sizes, error, errorSize)
         }
         return names.indices.map { Array(UnsafeBufferPointer(start: buffers[$0], count: Int(sizes[$0]))) }
     }
@@ -68,8 +69,9 @@ extension RGBImage {
         var output = [UInt8](repeating: 0, count: outWidth * outHeight * 3)
         try pixels.withUnsafeBufferPointer { source throws(FaceEngineError) in
             try callShim { error, size in
-                fg_cv_warp_affine(source.baseAddress, width, height, stride, matrix, &output, Int32(outWidth),
-                                  Int32(outHeight), error, size)
+                fg_cv_warp_affine(
+                    source.baseAddress, width, height, stride, matrix, &output, Int32(outWidth),
+                    Int32(outHeight), error, size)
             }
         }
         return RGBImage(width: outWidth, height: outHeight, pixels: output)

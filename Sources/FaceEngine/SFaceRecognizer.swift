@@ -17,9 +17,11 @@ public final class SFaceRecognizer: FaceRecognizer {
     /// averaged in.
     public static func descriptor(flip: Bool) -> FaceModelDescriptor {
         FaceModelDescriptor(
-            name: FaceModelKind.sface.rawValue, version: String(FaceModels.sface.sha256.prefix(12)) + (flip ? "+flip" : ""),
+            name: FaceModelKind.sface.rawValue,
+            version: String(FaceModels.sface.sha256.prefix(12)) + (flip ? "+flip" : ""),
             dimension: embeddingDimensions, landmarkLayout: .eyesNoseTipMouthCorners, detector: "yunet",
-            files: [FaceModels.yunet, FaceModels.sface], falseMatches: flip ? FalseMatchCurves.sfaceFlip : FalseMatchCurves.sface)
+            files: [FaceModels.yunet, FaceModels.sface],
+            falseMatches: flip ? FalseMatchCurves.sfaceFlip : FalseMatchCurves.sface)
     }
 
     public let descriptor: FaceModelDescriptor
@@ -30,11 +32,13 @@ public final class SFaceRecognizer: FaceRecognizer {
     /// `detectMaxSide`: YuNet runs on a copy whose longer side is at most this (`FACE_DETECT_MAX_SIDE`); `flip`: each
     /// chip's mirror image is embedded too and the normalised mean kept (`FACE_EMBED_FLIP`, 2× embedding cost).
     public init(
-        models: FaceModels, detectMaxSide: Int = FaceModelKind.sface.defaultDetectMaxSide, minScore: Float = defaultMinScore, flip: Bool = true
+        models: FaceModels, detectMaxSide: Int = FaceModelKind.sface.defaultDetectMaxSide,
+        minScore: Float = defaultMinScore, flip: Bool = true
     ) throws(FaceEngineError) {
         self.flip = flip
         descriptor = Self.descriptor(flip: flip)
-        detector = try YuNetDetector(path: models.path(of: FaceModels.yunet), maxSide: detectMaxSide, minScore: minScore)
+        detector = try YuNetDetector(
+            path: models.path(of: FaceModels.yunet), maxSide: detectMaxSide, minScore: minScore)
         embedder = try OpenCVNet(path: models.path(of: FaceModels.sface))
     }
 
@@ -66,7 +70,9 @@ public final class SFaceRecognizer: FaceRecognizer {
 
     /// The 112 × 112 crop of `face` aligned on its landmarks to the template.
     public func faceChip(for face: DetectedFace, in image: RGBImage) throws(FaceEngineError) -> RGBImage {
-        guard face.landmarks.count == 5 else { throw .engineFailure("SFace aligns on 5 landmarks, got \(face.landmarks.count)") }
+        guard face.landmarks.count == 5 else {
+            throw .engineFailure("SFace aligns on 5 landmarks, got \(face.landmarks.count)")
+        }
         let matrix = similarityTransform(from: face.landmarks, to: Self.template)
         return try image.warped(by: matrix, width: Self.chipSize, height: Self.chipSize)
     }

@@ -51,7 +51,9 @@ final class YuNetDetector {
                 guard x < image.width, y < image.height, x2 > x, y2 > y else { continue }
                 let box = FaceBox(x: x, y: y, width: x2 - x, height: y2 - y)
                 let landmarks = (0..<5).map { n in
-                    Point(x: (kps[10 * cell + 2 * n] + column) * s * scaleX, y: (kps[10 * cell + 2 * n + 1] + row) * s * scaleY)
+                    Point(
+                        x: (kps[10 * cell + 2 * n] + column) * s * scaleX,
+                        y: (kps[10 * cell + 2 * n + 1] + row) * s * scaleY)
                 }
                 candidates.append(DetectedFace(box: box, score: Double(score), landmarks: landmarks))
             }

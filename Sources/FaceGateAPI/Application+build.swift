@@ -1,6 +1,6 @@
+import FaceEngine
 import FaceGateRuntime
 import Foundation
-import FaceEngine
 import Gallery
 import Hummingbird
 import ImageDecoding
@@ -23,7 +23,9 @@ public func buildApplication(
     }()
 
     if DatabaseURL.isPlaintextOverNetwork(configuration.database.url) {
-        logger.warning("DATABASE_URL reaches a database on another host with sslmode=disable: passwords and biometric data cross the network unencrypted; use sslmode=require or verify-full")
+        logger.warning(
+            "DATABASE_URL reaches a database on another host with sslmode=disable: passwords and biometric data cross the network unencrypted; use sslmode=require or verify-full"
+        )
     }
     var postgresConfiguration = try DatabaseURL.configuration(from: configuration.database.url)
     // DATABASE_STATEMENT_TIMEOUT_MS on the server too, for every session of the service: PostgreSQL cancels a
@@ -40,14 +42,16 @@ public func buildApplication(
         ("idle_in_transaction_session_timeout", String(max(statementBound, 60_000))),
     ]
     let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
-    let database = Database(client: postgres, connectionWait: configuration.database.connectionWait,
-                            statementTimeout: configuration.database.statementTimeout)
+    let database = Database(
+        client: postgres, connectionWait: configuration.database.connectionWait,
+        statementTimeout: configuration.database.statementTimeout)
     let metrics = ServiceMetrics()
     // The engines, stores and gallery of one face model: `FACE_MODEL`'s at first, the activated one's after a switch.
     // Searches, loads and checks see that model's faces only: never one model's probe against another's gallery.
     let makeRuntime: @Sendable (EngineConfiguration) throws -> FaceModelRuntime = { engine in
-        try FaceModelRuntime(engine, recognizers: recognizers, configuration: configuration, database: database,
-                             logger: logger, timings: metrics)
+        try FaceModelRuntime(
+            engine, recognizers: recognizers, configuration: configuration, database: database,
+            logger: logger, timings: metrics)
     }
     let model = ActiveFaceModel(
         initial: try makeRuntime(configuration.engine),
@@ -57,34 +61,43 @@ public func buildApplication(
         source: model, client: postgres, checkInterval: configuration.gallery.checkInterval, logger: logger)
     let users = UserStore(database: database, logger: logger)
 
-    let router = try await buildRouter(AppServices(
-        configuration: configuration, logger: logger, postgres: postgres, database: database, model: model,
-        metrics: metrics, users: users))
+    let router = try await buildRouter(
+        AppServices(
+            configuration: configuration, logger: logger, postgres: postgres, database: database, model: model,
+            metrics: metrics, users: users))
 
     let webhookSender = try WebhookSender(policy: configuration.webhooks.addressPolicy)
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(
-            idleTimeout: .milliseconds(Int64(configuration.server.idleTimeout / .milliseconds(1))))),
-        configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "facegate"),
-        services: [postgres, gallerySync,
-                   WebhookDispatcher(
-                       store: WebhookStore(database: database, logger: logger), sender: webhookSender,
-                       settings: .init(retryWindow: configuration.webhooks.retryWindow,
-                                       initialBackoff: configuration.webhooks.initialBackoff),
-                       observer: metrics,
-                       busy: {
-                           let engines = model.current.engines
-                           return engines.busyEngines > 0 || engines.queueDepth > 0
-                       }, logger: logger),
-                   // Its batches may take longer than a request's statement bound on a large backlog.
-                   RetentionService(retention: configuration.retention,
-                                    database: Database(client: postgres, connectionWait: configuration.database.connectionWait),
-                                    interval: .seconds(3600), logger: logger)],
+        server: .http1(
+            configuration: .init(
+                idleTimeout: .milliseconds(Int64(configuration.server.idleTimeout / .milliseconds(1))))),
+        configuration: .init(
+            address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "facegate"),
+        services: [
+            postgres, gallerySync,
+            WebhookDispatcher(
+                store: WebhookStore(database: database, logger: logger), sender: webhookSender,
+                settings: .init(
+                    retryWindow: configuration.webhooks.retryWindow,
+                    initialBackoff: configuration.webhooks.initialBackoff),
+                observer: metrics,
+                busy: {
+                    let engines = model.current.engines
+                    return engines.busyEngines > 0 || engines.queueDepth > 0
+                }, logger: logger),
+            // Its batches may take longer than a request's statement bound on a large backlog.
+            RetentionService(
+                retention: configuration.retention,
+                database: Database(client: postgres, connectionWait: configuration.database.connectionWait),
+                interval: .seconds(3600), logger: logger),
+        ],
         logger: logger)
     app.beforeServerStarts {
         try await Migrator().migrate(postgres, logger: logger)
-        if let width = try await model.current.faces.embeddingColumnDimensions(), width != configuration.gallery.embeddingDimensions {
+        if let width = try await model.current.faces.embeddingColumnDimensions(),
+            width != configuration.gallery.embeddingDimensions
+        {
             throw StorageError.embeddingWidthMismatch(column: width, model: configuration.gallery.embeddingDimensions)
         }
         var superAdminHash: String?
@@ -95,9 +108,11 @@ public func buildApplication(
         // A model activated while the service ran wins over FACE_MODEL; loaded (with its gallery) before serving.
         await gallerySync.followModelActivation()
         if model.current.engine.model != configuration.engine.model {
-            logger.warning("FACE_MODEL is not the face model activated in the database; running the activated one", metadata: [
-                "face_model": "\(configuration.engine.model.rawValue)", "activated": "\(model.current.space)",
-            ])
+            logger.warning(
+                "FACE_MODEL is not the face model activated in the database; running the activated one",
+                metadata: [
+                    "face_model": "\(configuration.engine.model.rawValue)", "activated": "\(model.current.space)",
+                ])
         } else {
             try await checkModelAgainstGallery(model.current, activated: model.activation.activated, logger: logger)
         }
@@ -105,19 +120,25 @@ public func buildApplication(
         // One pass over the faces: the keys in use and what is not yet under the current one.
         let (byKey, plainDigests) = try await faces.keyCounts()
         for case let key? in byKey.keys where !faces.templates.keyIDs.contains(key) {
-            logger.error("face templates are stored under a key this instance does not have: it is not ready until restarted with it in BIOMETRIC_ENCRYPTION_KEY or BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS", metadata: ["key_id": "\(key)"])
+            logger.error(
+                "face templates are stored under a key this instance does not have: it is not ready until restarted with it in BIOMETRIC_ENCRYPTION_KEY or BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS",
+                metadata: ["key_id": "\(key)"])
             model.current.gallery.noteUnknownTemplateKey(key)
         }
         let notUnderKey = byKey.filter { $0.key != faces.templates.currentID }.values.reduce(0, +)
         if notUnderKey > 0 {
-            logger.warning("face templates not under BIOMETRIC_ENCRYPTION_KEY (stored plain before templates were protected, or under a previous key): run `facegate keys rotate`", metadata: [
-                "templates": "\(notUnderKey)",
-            ])
+            logger.warning(
+                "face templates not under BIOMETRIC_ENCRYPTION_KEY (stored plain before templates were protected, or under a previous key): run `facegate keys rotate`",
+                metadata: [
+                    "templates": "\(notUnderKey)"
+                ])
         }
         if plainDigests > 0 {
-            logger.warning("photo digests stored as the photos' plain SHA-256 (before digests were keyed): run `facegate keys rotate`", metadata: [
-                "faces": "\(plainDigests)",
-            ])
+            logger.warning(
+                "photo digests stored as the photos' plain SHA-256 (before digests were keyed): run `facegate keys rotate`",
+                metadata: [
+                    "faces": "\(plainDigests)"
+                ])
         }
     }
     return app
@@ -136,9 +157,11 @@ func checkModelAgainstGallery(_ runtime: FaceModelRuntime, activated: EmbeddingS
         throw ModelMismatch(active: active, others: others)
     }
     let listed = others.sorted { $0.key.description < $1.key.description }.map { "\($0.value) of \($0.key)" }
-    logger.warning("faces of another face model are not searched: re-embed them with `facegate faces reembed --model \(runtime.engine.model.rawValue)` or register the members again", metadata: [
-        "active": "\(active)", "other_faces": "\(listed.joined(separator: ", "))",
-    ])
+    logger.warning(
+        "faces of another face model are not searched: re-embed them with `facegate faces reembed --model \(runtime.engine.model.rawValue)` or register the members again",
+        metadata: [
+            "active": "\(active)", "other_faces": "\(listed.joined(separator: ", "))",
+        ])
 }
 
 /// The database holds faces only of models other than the default one, and `FACE_MODEL` is not set.

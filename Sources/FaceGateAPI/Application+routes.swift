@@ -41,11 +41,14 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     let loginLimiter = TokenBucketLimiter(
         perMinute: share(configuration.limits.loginsPerMinute), burst: share(configuration.limits.loginsPerMinute))
     let usernameLimiter = TokenBucketLimiter(
-        perMinute: share(10 * configuration.limits.loginsPerMinute), burst: share(10 * configuration.limits.loginsPerMinute))
+        perMinute: share(10 * configuration.limits.loginsPerMinute),
+        burst: share(10 * configuration.limits.loginsPerMinute))
 
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(
-        trustedProxies: configuration.server.trustedProxies, header: configuration.server.trustedProxyHeader)))
+    router.add(
+        middleware: ClientAddressMiddleware(
+            resolver: ClientAddressResolver(
+                trustedProxies: configuration.server.trustedProxies, header: configuration.server.trustedProxyHeader)))
     router.add(middleware: LogRequestsMiddleware(.debug))
     // CORS outside the problem middleware: error answers (401, 404, 429, 503) carry the CORS headers too, so that an
     // allowed origin's page can read why a request failed.
@@ -68,7 +71,8 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
                 targetFpir: runtime.policy.targetFPIR,
                 tolerance: largest.map { runtime.policy.tolerance(galleryFaces: max(1, $0)) },
                 largestGalleryFaces: largest,
-                facesByModel: byModel.isEmpty ? nil : Dictionary(uniqueKeysWithValues: byModel.map { ($0.key.description, $0.value) }),
+                facesByModel: byModel.isEmpty
+                    ? nil : Dictionary(uniqueKeysWithValues: byModel.map { ($0.key.description, $0.value) }),
                 activated: activation.activated?.description, error: activation.notFollowing)
         },
         gallery: { model.current.gallery },
@@ -81,8 +85,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         if let metricsAuthorization, !constantTimeEqual(request.headers[.authorization] ?? "", metricsAuthorization) {
             throw Problem(.invalidToken, detail: "/metrics needs the METRICS_TOKEN bearer token")
         }
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape(model.current))))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: metrics.scrape(model.current))))
     }
     try PagesController().addRoutes(to: router)
 
@@ -90,25 +95,30 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
     api.add(middleware: MetricsMiddleware(metrics: metrics))
     api.add(middleware: AuthenticationMiddleware(tokens: tokens, users: users, limiter: requestLimiter))
     api.add(middleware: RateLimitMiddleware(requests: requestLimiter))
-    api.add(middleware: ImageBytesBudgetMiddleware(
-        budget: ImageBytesBudget(capacity: configuration.limits.maxInflightImageBytes),
-        maxImageBytes: configuration.limits.image.maxBytes, bodyTimeout: configuration.server.bodyTimeout))
-    api.add(middleware: IdempotencyMiddleware(
-        store: IdempotencyStore(database: services.database, logger: logger),
-        maxImageBytes: configuration.limits.image.maxBytes))
+    api.add(
+        middleware: ImageBytesBudgetMiddleware(
+            budget: ImageBytesBudget(capacity: configuration.limits.maxInflightImageBytes),
+            maxImageBytes: configuration.limits.image.maxBytes, bodyTimeout: configuration.server.bodyTimeout))
+    api.add(
+        middleware: IdempotencyMiddleware(
+            store: IdempotencyStore(database: services.database, logger: logger),
+            maxImageBytes: configuration.limits.image.maxBytes))
     AuthController(
         tokens: tokens, users: users,
         refreshTokens: RefreshTokenStore(
             database: services.database, logger: logger, reuseGrace: configuration.security.refreshReuseGrace),
-        dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.security.bcryptCost), loginLimiter: loginLimiter,
+        dummyHash: try await hashPassword(UUID().uuidString, cost: configuration.security.bcryptCost),
+        loginLimiter: loginLimiter,
         usernameLimiter: usernameLimiter
     ).addRoutes(to: api.group("auth"))
     let organizations = OrganizationStore(database: services.database, logger: logger)
     OrganizationsController(organizations: organizations, validationPolicy: configuration.webhooks.addressPolicy)
         .addRoutes(to: api.group("organizations"))
-    UsersController(users: users, bcryptCost: configuration.security.bcryptCost, passwordChecks: loginLimiter,
-                    usernameRefusals: TokenBucketLimiter(perMinute: 1, burst: share(10)))
-        .addRoutes(to: api.group("users"))
+    UsersController(
+        users: users, bcryptCost: configuration.security.bcryptCost, passwordChecks: loginLimiter,
+        usernameRefusals: TokenBucketLimiter(perMinute: 1, burst: share(10))
+    )
+    .addRoutes(to: api.group("users"))
     let pins = PINHashing(bcryptCost: configuration.security.bcryptCost)
     MembersController(model: model, checkins: CheckinStore(database: services.database, logger: logger), pins: pins)
         .addRoutes(to: api.group("members"))
@@ -126,8 +136,9 @@ func buildRouter(_ services: AppServices) async throws -> Router<AppRequestConte
         dedupSeconds: configuration.checkin.dedupSeconds, maxImageBytes: configuration.limits.image.maxBytes,
         validator: HTTPCheckinValidator(
             organizations: organizations,
-            sender: try WebhookSender(policy: configuration.webhooks.addressPolicy,
-                                      timeout: configuration.webhooks.validationTimeout, maxResponseBytes: 2048),
+            sender: try WebhookSender(
+                policy: configuration.webhooks.addressPolicy,
+                timeout: configuration.webhooks.validationTimeout, maxResponseBytes: 2048),
             admitOnError: configuration.webhooks.validationAdmitsOnError, logger: logger)
     ).addRoutes(to: api)
     WebhooksController(

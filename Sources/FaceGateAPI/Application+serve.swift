@@ -18,7 +18,8 @@ public func runUntilStopped(_ app: some ApplicationProtocol, shutdownTimeout: Du
         for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
             logger.notice("shutting down", metadata: ["signal": "\(signal)", "bound": "\(shutdownTimeout)"])
             do { try await Task.sleep(for: shutdownTimeout) } catch { return }  // cancelled: shut down in time
-            logger.critical("shutdown did not finish within \(shutdownTimeout) (SHUTDOWN_TIMEOUT_SECONDS); exiting anyway")
+            logger.critical(
+                "shutdown did not finish within \(shutdownTimeout) (SHUTDOWN_TIMEOUT_SECONDS); exiting anyway")
             exit(1)
         }
     }

@@ -9,17 +9,21 @@ import Hummingbird
 struct CORSAllowListMiddleware<Context: RequestContext>: RouterMiddleware {
     let origins: Set<String>
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard let origin = request.headers[.origin], origins.contains(origin) else {
             return try await next(request, context)
         }
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
-            return Response(status: .noContent, headers: [
-                .accessControlAllowOrigin: origin, .vary: "Origin",
-                .accessControlAllowMethods: "GET, POST, PATCH, DELETE, OPTIONS",
-                .accessControlAllowHeaders: "Authorization, Content-Type, Idempotency-Key",
-                .accessControlMaxAge: "600",
-            ])
+            return Response(
+                status: .noContent,
+                headers: [
+                    .accessControlAllowOrigin: origin, .vary: "Origin",
+                    .accessControlAllowMethods: "GET, POST, PATCH, DELETE, OPTIONS",
+                    .accessControlAllowHeaders: "Authorization, Content-Type, Idempotency-Key",
+                    .accessControlMaxAge: "600",
+                ])
         }
         var response = try await next(request, context)
         response.headers[.accessControlAllowOrigin] = origin

@@ -16,7 +16,8 @@ enum JSONResponse {
         _ value: some Encodable, status: HTTPResponse.Status, contentType: String = "application/json"
     ) throws -> Response {
         let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: contentType],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: contentType],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

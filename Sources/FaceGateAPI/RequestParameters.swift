@@ -9,7 +9,9 @@ func uuidParameter(_ name: String, of context: AppRequestContext, what: String) 
 }
 
 /// A whole-number query parameter within `range` (`fallback` when absent); anything else is a 400.
-func integerParameter(_ name: String, of request: Request, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
+func integerParameter(_ name: String, of request: Request, default fallback: Int, in range: ClosedRange<Int>) throws
+    -> Int
+{
     guard let raw = request.uri.queryParameters.get(name) else { return fallback }
     guard let value = Int(raw), range.contains(value) else {
         throw Problem.invalidField(name, "a whole number from \(range.lowerBound) to \(range.upperBound)")
@@ -25,7 +27,8 @@ enum PageCursor {
 
     static func decode(_ raw: String) throws -> (position: String, id: UUID) {
         guard let data = Data(base64URLEncoded: raw), let text = String(data: data, encoding: .utf8),
-              let colon = text.firstIndex(of: ":"), let id = UUID(uuidString: String(text[..<colon])) else {
+            let colon = text.firstIndex(of: ":"), let id = UUID(uuidString: String(text[..<colon]))
+        else {
             throw Problem.invalidField("cursor", "a next_cursor value from a previous page")
         }
         return (String(text[text.index(after: colon)...]), id)

@@ -74,8 +74,11 @@ public final class FaceGallery: Sendable {
     }
 
     /// Deletes one face of the organisation (and of `member`, when given); false when there is no such face there.
-    public func removeFace(_ face: UUID, organization: UUID, member: UUID? = nil, actor: UUID? = nil) async throws -> Bool {
-        guard let ref = try await store.delete(face: face, organization: organization, member: member, actor: actor) else {
+    public func removeFace(_ face: UUID, organization: UUID, member: UUID? = nil, actor: UUID? = nil) async throws
+        -> Bool
+    {
+        guard let ref = try await store.delete(face: face, organization: organization, member: member, actor: actor)
+        else {
             return false
         }
         apply(.remove(ref, organization: organization))
@@ -99,7 +102,9 @@ public final class FaceGallery: Sendable {
             throw GalleryError.wrongDimension(expected: dimension, got: embedding.count)
         }
         guard k > 0 else { return [] }
-        return try await noticingUnknownTemplateKeys { try await search.nearestFaces(to: embedding, in: organization, k: k) }
+        return try await noticingUnknownTemplateKeys {
+            try await search.nearestFaces(to: embedding, in: organization, k: k)
+        }
     }
 
     /// Runs `body`, remembering for `/ready` a template key it meets that this instance does not have.
@@ -119,7 +124,9 @@ public final class FaceGallery: Sendable {
 
     /// The members nearest to `embedding`, one entry per member (its nearest face), nearest first: at most
     /// `limit` of them, plus the runner-up the match rule needs.
-    public func nearestMembers(to embedding: [Float], in organization: UUID, limit: Int) async throws -> [MemberCandidate] {
+    public func nearestMembers(to embedding: [Float], in organization: UUID, limit: Int) async throws
+        -> [MemberCandidate]
+    {
         let wanted = limit + 1
         var k = max(16, wanted * 4)
         while true {

@@ -37,7 +37,9 @@ public final class GallerySync: Service, Sendable {
     }
 
     /// Follows `source`'s gallery, which may be replaced while the service runs (a face model switch).
-    public init(source: any ActiveGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger) {
+    public init(
+        source: any ActiveGallery, client: PostgresClient, checkInterval: Duration = .seconds(60), logger: Logger
+    ) {
         self.source = source
         self.client = client
         self.checkInterval = checkInterval
@@ -101,8 +103,9 @@ public final class GallerySync: Service, Sendable {
         do { try await source.followModelActivation() } catch { failure = error }
         let worthAWarning = state.withLock { $0.followedModelActivation(failed: failure != nil) }
         if let failure {
-            logger.log(level: worthAWarning ? .warning : .info, "gallery: could not follow the activated face model",
-                       metadata: ["error": "\(String(reflecting: failure))"])
+            logger.log(
+                level: worthAWarning ? .warning : .info, "gallery: could not follow the activated face model",
+                metadata: ["error": "\(String(reflecting: failure))"])
         }
         if ObjectIdentifier(gallery) != before {
             let listening = state.withLock { $0.listening }
@@ -137,14 +140,15 @@ public final class GallerySync: Service, Sendable {
     private func handle(_ event: Event) async {
         let loaded = gallery.isLoaded
         let (step, listening) = state.withLock { machine in
-            let step = switch event {
-            case .listening: machine.listenEstablished(loaded: loaded)
-            case .disconnected: machine.listenLost()
-            case .notification(let payload):
-                machine.notification(payload, announcesModelSwitch: FaceChange(payload: payload) == .modelActivated)
-            case .check: machine.checkDue(requested: false, loaded: loaded)
-            case .checkNow: machine.checkDue(requested: true, loaded: loaded)
-            }
+            let step =
+                switch event {
+                case .listening: machine.listenEstablished(loaded: loaded)
+                case .disconnected: machine.listenLost()
+                case .notification(let payload):
+                    machine.notification(payload, announcesModelSwitch: FaceChange(payload: payload) == .modelActivated)
+                case .check: machine.checkDue(requested: false, loaded: loaded)
+                case .checkNow: machine.checkDue(requested: true, loaded: loaded)
+                }
             return (step, machine.listening)
         }
         if step.listeningChanged { gallery.updateSync { $0.listening = listening } }
@@ -218,10 +222,13 @@ public final class GallerySync: Service, Sendable {
         }
         let (confirmed, again) = state.withLock { $0.compared(differing: differing, reloadAtOnce: reloadAtOnce) }
         for organization in confirmed {
-            logger.warning("gallery differs from the database; reloading", metadata: [
-                "organization": "\(organization)",
-                "database": "\(database[organization] ?? FaceSummary())", "memory": "\(memory[organization] ?? FaceSummary())",
-            ])
+            logger.warning(
+                "gallery differs from the database; reloading",
+                metadata: [
+                    "organization": "\(organization)",
+                    "database": "\(database[organization] ?? FaceSummary())",
+                    "memory": "\(memory[organization] ?? FaceSummary())",
+                ])
             try await gallery.reload(organization: organization)
         }
         if let again { followUpSink.yield(again) }

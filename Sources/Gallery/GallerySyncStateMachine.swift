@@ -37,8 +37,9 @@ struct GallerySyncStateMachine: Sendable {
         listening = true
         // An activation announced while LISTEN was down is only in the database; the changes sent meanwhile are lost.
         guard indexed else { return Step(action: nil, lookForModelSwitch: true, listeningChanged: true) }
-        return Step(action: loaded ? .compare(reloadAtOnce: true) : .loadAll, lookForModelSwitch: true,
-                    listeningChanged: true)
+        return Step(
+            action: loaded ? .compare(reloadAtOnce: true) : .loadAll, lookForModelSwitch: true,
+            listeningChanged: true)
     }
 
     mutating func listenLost() -> Step {
@@ -62,7 +63,8 @@ struct GallerySyncStateMachine: Sendable {
     /// The organisations that differ now. Returns those to reload — the ones that differed at the previous comparison
     /// too, or all with `reloadAtOnce` — and when to look again (most differences are writes in flight: shortly
     /// rather than a whole interval later).
-    mutating func compared(differing: Set<UUID>, reloadAtOnce: Bool) -> (reload: Set<UUID>, checkAgainAfter: Duration?) {
+    mutating func compared(differing: Set<UUID>, reloadAtOnce: Bool) -> (reload: Set<UUID>, checkAgainAfter: Duration?)
+    {
         let confirmed = reloadAtOnce ? differing : differing.intersection(suspects)
         suspects = differing.subtracting(confirmed)
         return (confirmed, suspects.isEmpty ? nil : .seconds(2))

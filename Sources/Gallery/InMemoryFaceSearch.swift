@@ -14,7 +14,8 @@ final class InMemoryFaceSearch: FaceSearch, FaceIndex {
     let logger: Logger
     private let state = Mutex(State())
     /// Large scans run here, off Swift's cooperative pool (a million-face scan is long CPU work).
-    private let searchQueue = DispatchQueue(label: "facegate.gallery.search", qos: .userInitiated, attributes: .concurrent)
+    private let searchQueue = DispatchQueue(
+        label: "facegate.gallery.search", qos: .userInitiated, attributes: .concurrent)
     static let offPoolRows = 20_000
 
     /// One organisation's index and the summary of what it holds (changed only under the lock).
@@ -46,7 +47,9 @@ final class InMemoryFaceSearch: FaceSearch, FaceIndex {
     var isLoaded: Bool { state.withLock { $0.loaded } }
     var heldFaces: Int { state.withLock { state in state.indexes.values.reduce(0) { $0 + $1.summary.count } } }
     var heldBytes: Int { state.withLock { state in state.indexes.values.reduce(0) { $0 + $1.index.byteCount } } }
-    var largestOrganizationFaces: Int { state.withLock { state in state.indexes.values.map(\.summary.count).max() ?? 0 } }
+    var largestOrganizationFaces: Int {
+        state.withLock { state in state.indexes.values.map(\.summary.count).max() ?? 0 }
+    }
 
     func summaries() -> [UUID: FaceSummary] {
         state.withLock { state in state.indexes.compactMapValues { $0.summary.count > 0 ? $0.summary : nil } }
@@ -87,11 +90,13 @@ final class InMemoryFaceSearch: FaceSearch, FaceIndex {
         switch change {
         case .add(let ref, let organization, let embedding):
             guard !removed.contains(ref.face), embedding.count == dimension else { return }
-            let entry = indexes[organization] ?? {
-                let created = OrganizationIndex(dimension: dimension, capacity: capacity(for: 0))
-                indexes[organization] = created
-                return created
-            }()
+            let entry =
+                indexes[organization]
+                ?? {
+                    let created = OrganizationIndex(dimension: dimension, capacity: capacity(for: 0))
+                    indexes[organization] = created
+                    return created
+                }()
             let isNew = !entry.index.contains(ref)
             if entry.index.insert(embedding, id: ref), isNew { entry.summary.add(ref.face) }
         case .remove(let ref, let organization):
@@ -115,11 +120,14 @@ final class InMemoryFaceSearch: FaceSearch, FaceIndex {
         let counts = try await store.counts()
         var fresh: [UUID: OrganizationIndex] = [:]
         try await store.forEachFace(organization: organization) { org, ref, embedding in
-            let entry = fresh[org] ?? {
-                let created = OrganizationIndex(dimension: dimension, capacity: Self.capacity(for: counts[org] ?? 0))
-                fresh[org] = created
-                return created
-            }()
+            let entry =
+                fresh[org]
+                ?? {
+                    let created = OrganizationIndex(
+                        dimension: dimension, capacity: Self.capacity(for: counts[org] ?? 0))
+                    fresh[org] = created
+                    return created
+                }()
             if entry.index.insert(embedding, id: ref) { entry.summary.add(ref.face) }
         }
         let total = fresh.values.reduce(0) { $0 + $1.summary.count }
@@ -137,10 +145,12 @@ final class InMemoryFaceSearch: FaceSearch, FaceIndex {
             state.journal = nil
             state.loaded = true
         }
-        logger.info("gallery loaded", metadata: [
-            "organization": "\(organization.map(\.uuidString) ?? "all")", "faces": "\(total)",
-            "seconds": "\(((clock.now - started) / .seconds(1)).formatted(.number.precision(.fractionLength(2))))",
-        ])
+        logger.info(
+            "gallery loaded",
+            metadata: [
+                "organization": "\(organization.map(\.uuidString) ?? "all")", "faces": "\(total)",
+                "seconds": "\(((clock.now - started) / .seconds(1)).formatted(.number.precision(.fractionLength(2))))",
+            ])
     }
 }
 
@@ -161,7 +171,10 @@ struct RecentIDs {
         if members.count > limit {
             members.remove(order[start])
             start += 1
-            if start > limit { order.removeFirst(start); start = 0 }
+            if start > limit {
+                order.removeFirst(start)
+                start = 0
+            }
         }
     }
 }

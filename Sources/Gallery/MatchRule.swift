@@ -64,7 +64,8 @@ public struct MatchRule: Sendable, Equatable {
         var seen = Set<UUID>()
         return neighbours.compactMap { neighbour in
             guard seen.insert(neighbour.face.member).inserted else { return nil }
-            return MemberCandidate(member: neighbour.face.member, face: neighbour.face.face, distance: neighbour.distance)
+            return MemberCandidate(
+                member: neighbour.face.member, face: neighbour.face.face, distance: neighbour.distance)
         }
     }
 }

@@ -24,8 +24,10 @@ final class PgvectorFaceSearch: FaceSearch {
 
     func nearestFaces(to embedding: [Float], in organization: UUID, k: Int) async throws -> [FaceNeighbour] {
         let keys = try await countsByTemplateKey(in: organization).keys
-        return try await store.nearestFaces(to: embedding, organization: organization, k: k, method: method, keys: Set(keys))
-            .map { FaceNeighbour(face: $0.face, distance: $0.distance) }
+        return try await store.nearestFaces(
+            to: embedding, organization: organization, k: k, method: method, keys: Set(keys)
+        )
+        .map { FaceNeighbour(face: $0.face, distance: $0.distance) }
     }
 
     func faceCount(in organization: UUID) async throws -> Int {

@@ -24,14 +24,22 @@ public enum EXIFOrientation: Int, Sendable, CaseIterable {
         while i + 4 <= b.count {
             guard b[i] == 0xFF else { return nil }
             let marker = b[i + 1]
-            if marker == 0xFF { i += 1; continue }  // fill byte
-            if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 { i += 2; continue }
+            if marker == 0xFF {
+                i += 1
+                continue
+            }  // fill byte
+            if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 {
+                i += 2
+                continue
+            }
             if marker == 0xDA || marker == 0xD9 { return nil }  // start of scan / end of image: no EXIF before it
             let length = Int(b[i + 2]) << 8 | Int(b[i + 3])
             guard length >= 2, i + 2 + length <= b.count else { return nil }
             let payload = (i + 4)..<(i + 2 + length)
-            if marker == 0xE1, payload.count > 6, b[payload.lowerBound..<payload.lowerBound + 6].elementsEqual(
-                [0x45, 0x78, 0x69, 0x66, 0, 0]) {
+            if marker == 0xE1, payload.count > 6,
+                b[payload.lowerBound..<payload.lowerBound + 6].elementsEqual(
+                    [0x45, 0x78, 0x69, 0x66, 0, 0])
+            {
                 return (payload.lowerBound + 6)..<payload.upperBound
             }
             i += 2 + length

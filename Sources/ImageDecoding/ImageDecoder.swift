@@ -61,7 +61,8 @@ public struct ImageDecoder: Sendable {
         let status = pixels.withUnsafeMutableBufferPointer { out in
             let base = bytes.bindMemory(to: UInt8.self).baseAddress!
             switch header.format {
-            case .jpeg: return fg_jpeg_decode_rgb(base, bytes.count, Int32(denominator), out.baseAddress, width * 3, &info)
+            case .jpeg:
+                return fg_jpeg_decode_rgb(base, bytes.count, Int32(denominator), out.baseAddress, width * 3, &info)
             case .png: return fg_png_decode_rgb(base, bytes.count, out.baseAddress, width * 3, &info)
             default: return fg_webp_decode_rgb(base, bytes.count, out.baseAddress, width * 3, &info)
             }

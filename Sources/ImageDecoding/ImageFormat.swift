@@ -20,7 +20,9 @@ public enum ImageFormat: String, Sendable, CaseIterable {
         if starts(Array("BM".utf8)) && bytes.count >= 26 { return .bmp }
         if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return .tiff }
         if starts([0x00, 0x00, 0x01, 0x00]) && bytes.count >= 6 && bytes[4] > 0 { return .ico }
-        if starts([0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]) || starts([0xFF, 0x4F, 0xFF, 0x51]) { return .jpeg2000 }
+        if starts([0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]) || starts([0xFF, 0x4F, 0xFF, 0x51]) {
+            return .jpeg2000
+        }
         if starts(Array("ftyp".utf8), at: 4) && bytes.count >= 12 {
             let brand = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[8..<12]), as: UTF8.self)
             if brand.hasPrefix("avi") { return .avif }

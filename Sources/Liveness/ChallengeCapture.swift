@@ -73,7 +73,8 @@ public enum ChallengeCapture {
         while chosen.count < count {
             let sorted = chosen.sorted()
             guard let gap = zip(sorted, sorted.dropFirst()).max(by: { $0.1 - $0.0 < $1.1 - $1.0 }),
-                  gap.1 - gap.0 >= 2 else { break }
+                gap.1 - gap.0 >= 2
+            else { break }
             chosen.insert((gap.0 + gap.1) / 2)
         }
         return chosen.sorted()

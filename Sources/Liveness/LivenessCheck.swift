@@ -174,7 +174,8 @@ public struct LivenessCheck: Sendable {
     ) -> (refusal: LivenessRefusal?, measures: LivenessMeasures?) {
         let found = frames.compactMap { $0 }
         guard found.count == frames.count, found.count >= 2,
-              found.allSatisfy({ $0.landmarks.count == 5 && Geometry($0.landmarks).height > 0 }) else {
+            found.allSatisfy({ $0.landmarks.count == 5 && Geometry($0.landmarks).height > 0 })
+        else {
             return (.faceMissing, nil)
         }
         let measures = measure(found, asked: asked)
@@ -191,7 +192,8 @@ public struct LivenessCheck: Sendable {
             if m.oppositeTurn >= settings.minTurnDegrees { return .wrongDirection }
             // A real head that turned too little, or a sheet that turned with the nose staying in it: turned further
             // than a talking or nodding face seems to (`sheetTurnNoise`), and more than twice as far as the nose went.
-            let sheet = m.sheetTurn >= settings.minTurnDegrees + Self.sheetTurnNoise
+            let sheet =
+                m.sheetTurn >= settings.minTurnDegrees + Self.sheetTurnNoise
                 && max(m.turn, m.oppositeTurn) < m.sheetTurn / 2
             return sheet ? .flatFace : .noTurn
         }
@@ -203,7 +205,8 @@ public struct LivenessCheck: Sendable {
     func isCopy(_ a: LivenessFrame, _ b: LivenessFrame) -> Bool {
         let moved = zip(a.landmarks, b.landmarks).map { hypot(Double($0.x - $1.x), Double($0.y - $1.y)) }.max() ?? 0
         guard moved <= settings.copyLandmarkPixels, a.fingerprint.count == b.fingerprint.count,
-              !a.fingerprint.isEmpty else { return false }
+            !a.fingerprint.isEmpty
+        else { return false }
         let difference = zip(a.fingerprint, b.fingerprint).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }
         return Double(difference) / Double(a.fingerprint.count) < settings.copyGreyLevels
     }
@@ -265,7 +268,13 @@ struct Geometry {
 
     init(_ landmarks: [Point]) {
         guard landmarks.count == 5 else {
-            centre = (0, 0); height = 0; eyeDistance = 0; eyeAxis = (1, 0); noseOffset = 0; yaw = 0; noseDrop = 0
+            centre = (0, 0)
+            height = 0
+            eyeDistance = 0
+            eyeAxis = (1, 0)
+            noseOffset = 0
+            yaw = 0
+            noseDrop = 0
             return
         }
         let p = landmarks.map { (x: Double($0.x), y: Double($0.y)) }
@@ -285,6 +294,8 @@ struct Geometry {
 
     /// The landmarks in face coordinates: centred, in face heights.
     func normalized(_ landmarks: [Point]) -> [Point] {
-        landmarks.map { Point(x: Float((Double($0.x) - centre.x) / height), y: Float((Double($0.y) - centre.y) / height)) }
+        landmarks.map {
+            Point(x: Float((Double($0.x) - centre.x) / height), y: Float((Double($0.y) - centre.y) / height))
+        }
     }
 }

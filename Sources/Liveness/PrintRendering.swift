@@ -48,7 +48,9 @@ public struct PrintRendering: Sendable {
                 guard px >= 0, py >= 0, px < Double(photo.width - 1), py < Double(photo.height - 1) else { continue }
                 let x0 = Int(px), y0 = Int(py), fx = px - Double(x0), fy = py - Double(y0)
                 for channel in 0..<3 {
-                    func at(_ xx: Int, _ yy: Int) -> Double { Double(photo.pixels[3 * (yy * photo.width + xx) + channel]) }
+                    func at(_ xx: Int, _ yy: Int) -> Double {
+                        Double(photo.pixels[3 * (yy * photo.width + xx) + channel])
+                    }
                     let top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx
                     let bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx
                     out[3 * (y * width + x) + channel] = UInt8(max(0, min(255, top * (1 - fy) + bottom * fy)))
@@ -68,8 +70,8 @@ public struct PrintRendering: Sendable {
     private func sheetPoint(dx: Double, dy: Double, pose: Pose, c: Double, s: Double) -> (Double, Double)? {
         // The sheet's frame: origin at its centre (offsetX, offsetY, distance), x' along it, z' away from the camera.
         // A camera point P maps to x' = c·(X−ox) + s·(Z−d), z' = −s·(X−ox) + c·(Z−d).
-        let ax = c * dx + s, bx = -c * pose.offsetX - s * pose.distance   // x'(t) = ax·t + bx
-        let az = -s * dx + c, bz = s * pose.offsetX - c * pose.distance   // z'(t) = az·t + bz
+        let ax = c * dx + s, bx = -c * pose.offsetX - s * pose.distance  // x'(t) = ax·t + bx
+        let az = -s * dx + c, bz = s * pose.offsetX - c * pose.distance  // z'(t) = az·t + bz
         let t: Double
         if let radius = pose.bend {
             // Cylinder x'² + (z' − R)² = R² (its middle at z' = 0, towards the camera): the nearer root.
@@ -139,7 +141,8 @@ public struct PrintRendering: Sendable {
                 let f = Double(x + y) / Double(width + height)
                 let noise = cells[(y * 12 / height) * 16 + x * 16 / width]
                 for channel in 0..<3 {
-                    pixels[3 * (y * width + x) + channel] = UInt8(max(0, min(255, a[channel] * (1 - f) + b[channel] * f + noise)))
+                    pixels[3 * (y * width + x) + channel] = UInt8(
+                        max(0, min(255, a[channel] * (1 - f) + b[channel] * f + noise)))
                 }
             }
         }

@@ -70,7 +70,9 @@ public struct CheckinAttemptStore: Sendable {
 
     /// A reason as the column keeps it: trimmed, at most 500 code points (as PostgreSQL counts), nil when empty.
     static func storable(_ reason: String?) -> String? {
-        guard let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+        guard let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else {
+            return nil
+        }
         return String(String.UnicodeScalarView(trimmed.unicodeScalars.prefix(500)))
     }
 
@@ -95,8 +97,9 @@ public struct CheckinAttemptStore: Sendable {
         return try rows.decode(
             (UUID, Date, UUID?, String, String, UUID?, String?, String?, Float?, String?, UUID?).self
         ).map {
-            Attempt(id: $0.0, occurredAt: $0.1, account: $0.2, method: $0.3, outcome: $0.4, member: $0.5,
-                    memberName: $0.6, memberExternalID: $0.7, distance: $0.8, reason: $0.9, checkin: $0.10)
+            Attempt(
+                id: $0.0, occurredAt: $0.1, account: $0.2, method: $0.3, outcome: $0.4, member: $0.5,
+                memberName: $0.6, memberExternalID: $0.7, distance: $0.8, reason: $0.9, checkin: $0.10)
         }
     }
 }

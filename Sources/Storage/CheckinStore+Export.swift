@@ -38,8 +38,9 @@ extension CheckinStore {
                 ORDER BY c.checked_in_at, c.id LIMIT \(pageSize)
                 """, logger: logger)
             return try rows.decode((UUID, Date, Int64, UUID, String?, String, Float?, String).self).map {
-                ExportedCheckin(id: $0.0, checkedInAt: $0.1, micros: $0.2, memberID: $0.3, externalID: $0.4, name: $0.5,
-                                distance: $0.6, method: $0.7)
+                ExportedCheckin(
+                    id: $0.0, checkedInAt: $0.1, micros: $0.2, memberID: $0.3, externalID: $0.4, name: $0.5,
+                    distance: $0.6, method: $0.7)
             }
         }
     }

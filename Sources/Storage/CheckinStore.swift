@@ -40,9 +40,12 @@ public struct CheckinStore: Sendable {
     func checkins(_ query: PostgresQuery) async throws -> [Checkin] {
         var found: [Checkin] = []
         for (id, member, distance, similarity, at, method)
-            in try await database.query(query, logger: logger).decode((UUID, UUID, Float?, Float?, Date, String).self) {
-            found.append(Checkin(id: id, memberID: member, distance: distance, similarity: similarity, checkedInAt: at,
-                                 method: method))
+            in try await database.query(query, logger: logger).decode((UUID, UUID, Float?, Float?, Date, String).self)
+        {
+            found.append(
+                Checkin(
+                    id: id, memberID: member, distance: distance, similarity: similarity, checkedInAt: at,
+                    method: method))
         }
         return found
     }
@@ -64,8 +67,9 @@ public struct CheckinStore: Sendable {
             """)
         if let checkin = inserted.first { return (checkin, true) }
         return try await recent(member: member, organization: organization) {
-            try await record(organization: organization, member: member, face: face, distance: distance,
-                             similarity: similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy, method: method)
+            try await record(
+                organization: organization, member: member, face: face, distance: distance,
+                similarity: similarity, dedupSeconds: dedupSeconds, recordedBy: recordedBy, method: method)
         }
     }
 
@@ -93,8 +97,9 @@ public struct CheckinStore: Sendable {
             """)
         if let checkin = inserted.first { return (checkin, true) }
         return try await recent(member: member, organization: organization) {
-            try await recordManual(organization: organization, member: member, reason: reason,
-                                   dedupSeconds: dedupSeconds, recordedBy: recordedBy)
+            try await recordManual(
+                organization: organization, member: member, reason: reason,
+                dedupSeconds: dedupSeconds, recordedBy: recordedBy)
         }
     }
 

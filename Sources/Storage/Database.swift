@@ -15,8 +15,10 @@ public struct Database: Sendable {
     public let statementTimeout: Duration?
     public static let defaultConnectionWait: Duration = .seconds(2)
 
-    public init(client: PostgresClient, connectionWait: Duration = Self.defaultConnectionWait,
-                statementTimeout: Duration? = nil) {
+    public init(
+        client: PostgresClient, connectionWait: Duration = Self.defaultConnectionWait,
+        statementTimeout: Duration? = nil
+    ) {
         self.client = client
         self.connectionWait = connectionWait
         self.statementTimeout = statementTimeout
@@ -60,7 +62,8 @@ public struct Database: Sendable {
     /// has just closed (its backend killed by a crash of another, the server restarted) the write fails silently and
     /// the statement never completes; and a server that stalls (stopped, its host frozen) never answers at all.
     static func watched<Result: Sendable>(
-        _ connection: PostgresConnection, timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> Result
+        _ connection: PostgresConnection, timeout: Duration? = nil,
+        _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         // Unstructured tasks: the caller is answered without waiting for a body that may never return.
         let answer = Answer<Result>()
@@ -126,7 +129,9 @@ public struct Database: Sendable {
 
 extension Array where Element == PostgresRow {
     /// Every row decoded as `type` (a column type or a tuple of them).
-    public func decode<each Column: PostgresDecodable>(_ type: (repeat each Column).Type) throws -> [(repeat each Column)] {
+    public func decode<each Column: PostgresDecodable>(_ type: (repeat each Column).Type) throws -> [(
+        repeat each Column
+    )] {
         try map { try $0.decode(type) }
     }
 

@@ -50,8 +50,8 @@ public enum DatabaseFailure: Sendable, Equatable {
         case let error as PSQLError where error.serverInfo?[.sqlState]?.hasPrefix("22") == true:
             self = .invalidValue
         case let error as PostgresTransactionError
-            where [error.beginError, error.commitError, error.rollbackError, error.closureError]
-                .contains(where: { ($0 as? PSQLError).map(Self.isOutage) == true }):
+        where [error.beginError, error.commitError, error.rollbackError, error.closureError]
+            .contains(where: { ($0 as? PSQLError).map(Self.isOutage) == true }):
             self = .outage
         default:
             return nil

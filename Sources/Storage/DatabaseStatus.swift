@@ -9,7 +9,8 @@ public struct DatabaseStatus: Sendable, Equatable {
     public var schemaIsCurrent: Bool { schemaVersion == Migration.latestVersion }
 
     /// Queries the database, giving up after `timeout` (postgres-nio waits for a connection while the server is down).
-    public static func probe(_ client: PostgresClient, timeout: Duration, logger: Logger) async throws -> DatabaseStatus {
+    public static func probe(_ client: PostgresClient, timeout: Duration, logger: Logger) async throws -> DatabaseStatus
+    {
         try await withTimeout(timeout, operation: "database probe") {
             var status = DatabaseStatus(pgvectorVersion: nil, schemaVersion: 0)
             var hasMigrationsTable = false
@@ -23,7 +24,8 @@ public struct DatabaseStatus: Sendable, Equatable {
                 hasMigrationsTable = hasTable
             }
             if hasMigrationsTable {
-                let versions = try await client.query("SELECT COALESCE(max(version), 0) FROM schema_migrations", logger: logger)
+                let versions = try await client.query(
+                    "SELECT COALESCE(max(version), 0) FROM schema_migrations", logger: logger)
                 for try await version in versions.decode(Int.self) { status.schemaVersion = version }
             }
             return status

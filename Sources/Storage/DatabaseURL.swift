@@ -18,7 +18,7 @@ public enum DatabaseURL {
 
     static func parts(of string: String) throws -> Parts {
         guard let url = URLComponents(string: string), let scheme = url.scheme,
-              scheme == "postgres" || scheme == "postgresql"
+            scheme == "postgres" || scheme == "postgresql"
         else { throw Invalid(reason: "must be a postgres:// or postgresql:// URL") }
         guard let host = url.host, !host.isEmpty else { throw Invalid(reason: "has no host") }
         guard let user = url.user, !user.isEmpty else { throw Invalid(reason: "has no user name") }
@@ -31,8 +31,9 @@ public enum DatabaseURL {
         case "require", "verify-ca", "verify-full": sslMode = .require
         case let other: throw Invalid(reason: "has an unknown sslmode '\(other)'")
         }
-        return Parts(host: host, port: url.port ?? 5432, username: user.removingPercentEncoding ?? user,
-                     password: url.password?.removingPercentEncoding, database: database, sslMode: sslMode)
+        return Parts(
+            host: host, port: url.port ?? 5432, username: user.removingPercentEncoding ?? user,
+            password: url.password?.removingPercentEncoding, database: database, sslMode: sslMode)
     }
 
     /// Whether `string` sends passwords and biometric data in the clear over a network: `sslmode=disable` (the

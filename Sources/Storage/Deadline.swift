@@ -40,8 +40,10 @@ public final class Deadline: Sendable {
 
     /// True when `outcome` is the first to settle.
     func settle(_ outcome: Outcome) -> Bool {
-        state.compareExchange(expected: Outcome.pending.rawValue, desired: outcome.rawValue, ordering: .acquiringAndReleasing)
-            .exchanged
+        state.compareExchange(
+            expected: Outcome.pending.rawValue, desired: outcome.rawValue, ordering: .acquiringAndReleasing
+        )
+        .exchanged
     }
 }
 

@@ -28,11 +28,18 @@ public enum FaceChange: Sendable, Equatable {
 
     /// Parses a notification payload; nil for one this build does not understand.
     public init?(payload: String) {
-        struct Payload: Decodable { var op: String; var org: UUID?; var face: UUID?; var member: UUID? }
+        struct Payload: Decodable {
+            var op: String
+            var org: UUID?
+            var face: UUID?
+            var member: UUID?
+        }
         guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(payload.utf8)) else { return nil }
         switch (payload.op, payload.org, payload.face, payload.member) {
-        case ("add", let org?, let face?, let member?): self = .added(FaceRef(face: face, member: member), organization: org)
-        case ("remove", let org?, let face?, let member?): self = .removed(FaceRef(face: face, member: member), organization: org)
+        case ("add", let org?, let face?, let member?):
+            self = .added(FaceRef(face: face, member: member), organization: org)
+        case ("remove", let org?, let face?, let member?):
+            self = .removed(FaceRef(face: face, member: member), organization: org)
         case ("reload", let org?, _, _): self = .reload(organization: org)
         case ("reload_all", _, _, _): self = .reloadAll
         case ("model", _, _, _): self = .modelActivated

@@ -57,8 +57,11 @@ extension FaceStore {
         // Vectors travel as pgvector's text form (Float's description round-trips exactly); '' stands for plain.
         let ids = stored.map(\.face)
         let rekeyed = try stored.map { template in
-            let plain = try templates.embedding(of: template.template, under: template.keyID, organization: template.organization)
-            return "[" + (try templates.template(of: plain, organization: template.organization)).map { "\($0)" }.joined(separator: ",") + "]"
+            let plain = try templates.embedding(
+                of: template.template, under: template.keyID, organization: template.organization)
+            return "["
+                + (try templates.template(of: plain, organization: template.organization)).map { "\($0)" }.joined(
+                    separator: ",") + "]"
         }
         let previous = stored.map { $0.keyID ?? "" }
         let rows = try await database.query(

@@ -134,7 +134,8 @@ public struct FaceStore: Sendable {
     /// other models (made by `facegate faces reembed`: a photo staff removed must not come back with the next model);
     /// nil when there is no such face there.
     /// The `face_deleted` audit entry (by `actor`) is written in the same statement.
-    public func delete(face: UUID, organization: UUID, member: UUID? = nil, actor: UUID? = nil) async throws -> FaceRef? {
+    public func delete(face: UUID, organization: UUID, member: UUID? = nil, actor: UUID? = nil) async throws -> FaceRef?
+    {
         let rows = try await database.query(
             """
             WITH chosen AS (
@@ -165,11 +166,13 @@ public struct FaceStore: Sendable {
             let rows = try await connection.query(
                 """
                 SELECT organization_id, id, member_id, embedding::real[], template_key_id FROM faces
-                WHERE (\(organization)::uuid IS NULL OR organization_id = \(organization)) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+                WHERE (\(organization)::uuid IS NULL OR organization_id = \(organization))
+                  AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
                 """, logger: logger)
             for try await (org, id, member, template, key) in rows.decode((UUID, UUID, UUID, [Float], String?).self) {
-                try body(org, FaceRef(face: id, member: member),
-                         try templates.embedding(of: template, under: key, organization: org))
+                try body(
+                    org, FaceRef(face: id, member: member),
+                    try templates.embedding(of: template, under: key, organization: org))
             }
         }
     }
@@ -194,8 +197,11 @@ public struct FaceStore: Sendable {
     public func counts() async throws -> [UUID: Int] {
         var result: [UUID: Int] = [:]
         let rows = try await database.query(
-            "SELECT organization_id, count(*) FROM faces WHERE (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version))) GROUP BY organization_id",
-            logger: logger)
+            """
+            SELECT organization_id, count(*) FROM faces
+            WHERE \(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version))
+            GROUP BY organization_id
+            """, logger: logger)
         for (org, count) in try rows.decode((UUID, Int).self) { result[org] = count }
         return result
     }
@@ -219,7 +225,9 @@ public struct FaceStore: Sendable {
             SELECT organization_id, count(*),
                    ((sum(('x' || left(replace(id::text, '-', ''), 16))::bit(64)::bigint) % 18446744073709551616
                      + 18446744073709551616) % 18446744073709551616)::text
-            FROM faces WHERE (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version))) GROUP BY organization_id
+            FROM faces
+            WHERE (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+            GROUP BY organization_id
             """, logger: logger)
         for (org, count, checksum) in try rows.decode((UUID, Int, String).self) {
             result[org] = FaceSummary(count: count, checksum: UInt64(checksum) ?? 0)
@@ -256,23 +264,28 @@ public struct FaceStore: Sendable {
             } else {
                 keyCondition = "template_key_id IS NULL"
             }
-            branches.append("""
+            branches.append(
+                """
                 (SELECT id, member_id, (embedding <=> \(probe))::real AS distance FROM faces
                  WHERE organization_id = $1 AND ($2::text IS NULL OR (model = $2 AND model_version = $3)) AND \(keyCondition)
                  ORDER BY embedding <=> \(probe) LIMIT $4)
                 """)
         }
-        let query = PostgresQuery(unsafeSQL: branches.count == 1 ? branches[0] : """
-            SELECT id, member_id, distance FROM (\(branches.joined(separator: " UNION ALL "))) found
-            ORDER BY distance LIMIT $4
-            """, binds: binds)
+        let query = PostgresQuery(
+            unsafeSQL: branches.count == 1
+                ? branches[0]
+                : """
+                SELECT id, member_id, distance FROM (\(branches.joined(separator: " UNION ALL "))) found
+                ORDER BY distance LIMIT $4
+                """, binds: binds)
         return try await database.transaction(logger: logger) { connection in
             switch method {
             case .exact:
                 try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
             case .hnsw(let efSearch):
                 // Without iterative scans the organisation filter would drop results after the first ef_search.
-                try await connection.query("SELECT set_config('hnsw.ef_search', \(String(efSearch)), true)", logger: logger)
+                try await connection.query(
+                    "SELECT set_config('hnsw.ef_search', \(String(efSearch)), true)", logger: logger)
                 try await connection.query("SET LOCAL hnsw.iterative_scan = strict_order", logger: logger)
             }
             let rows = try await connection.query(query, logger: logger)
@@ -287,8 +300,12 @@ public struct FaceStore: Sendable {
     /// The organisation's faces (in `space`) per key their templates are stored under (nil: plain).
     public func countsByTemplateKey(organization: UUID) async throws -> [String?: Int] {
         let rows = try await database.query(
-            "SELECT template_key_id, count(*)::int FROM faces WHERE organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version))) GROUP BY template_key_id",
-            logger: logger)
+            """
+            SELECT template_key_id, count(*)::int FROM faces
+            WHERE organization_id = \(organization)
+              AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+            GROUP BY template_key_id
+            """, logger: logger)
         var result: [String?: Int] = [:]
         for (key, count) in try rows.decode((String?, Int).self) { result[key] = count }
         return result
@@ -325,14 +342,17 @@ extension FaceStore {
         let rows = try await database.query(
             """
             SELECT id, member_id, box::text, quality::text, created_at FROM faces
-            WHERE member_id = \(member) AND organization_id = \(organization) AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
+            WHERE member_id = \(member) AND organization_id = \(organization)
+              AND (\(space?.model)::text IS NULL OR (model = \(space?.model) AND model_version = \(space?.version)))
             ORDER BY created_at, id
             """, logger: logger)
         for (id, member, box, quality, created) in try rows.decode((UUID, UUID, String?, String, Date).self) {
-            found.append(StoredFace(
-                id: id, memberID: member, box: box.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) },
-                quality: (try? JSONDecoder().decode([String: Double].self, from: Data(quality.utf8))) ?? [:],
-                createdAt: created))
+            found.append(
+                StoredFace(
+                    id: id, memberID: member,
+                    box: box.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) },
+                    quality: (try? JSONDecoder().decode([String: Double].self, from: Data(quality.utf8))) ?? [:],
+                    createdAt: created))
         }
         return found
     }
@@ -375,7 +395,8 @@ extension FaceStore {
         binds.append(face)
         binds.append(member)
         binds.append(organization)
-        return try await sealedBlobs(.thumbnail, where: "id = $1 AND member_id = $2 AND organization_id = $3", binds).first
+        return try await sealedBlobs(.thumbnail, where: "id = $1 AND member_id = $2 AND organization_id = $3", binds)
+            .first
     }
 
     /// The sealed columns of a face: the thumbnail shown to staff and the crop models embed again. Each is sealed
@@ -402,9 +423,10 @@ extension FaceStore {
     public func countSealed(_ column: SealedColumn, notSealedUnder keyID: String) async throws -> Int {
         var binds = PostgresBindings()
         binds.append(keyID)
-        let query = PostgresQuery(unsafeSQL: """
-            SELECT count(*)::int FROM faces WHERE \(column.rawValue) IS NOT NULL AND \(column.keyColumn) IS DISTINCT FROM $1
-            """, binds: binds)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT count(*)::int FROM faces WHERE \(column.rawValue) IS NOT NULL AND \(column.keyColumn) IS DISTINCT FROM $1
+                """, binds: binds)
         return try await database.query(query, logger: logger).first(Int.self) ?? 0
     }
 
@@ -423,14 +445,16 @@ extension FaceStore {
     private func sealedBlobs(
         _ column: SealedColumn, where condition: String, _ binds: PostgresBindings
     ) async throws -> [SealedThumbnail] {
-        let query = PostgresQuery(unsafeSQL: """
-            SELECT id, organization_id, member_id, photo_digest, \(column.rawValue), \(column.keyColumn) FROM faces
-            WHERE \(column.rawValue) IS NOT NULL AND \(condition)
-            """, binds: binds)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT id, organization_id, member_id, photo_digest, \(column.rawValue), \(column.keyColumn) FROM faces
+                WHERE \(column.rawValue) IS NOT NULL AND \(condition)
+                """, binds: binds)
         let rows = try await database.query(query, logger: logger)
         return try rows.decode((UUID, UUID, UUID, ByteBuffer, ByteBuffer, String?).self).map {
-            SealedThumbnail(face: $0.0, organization: $0.1, member: $0.2, photoDigest: Array(buffer: $0.3),
-                            sealed: Array(buffer: $0.4), keyID: $0.5)
+            SealedThumbnail(
+                face: $0.0, organization: $0.1, member: $0.2, photoDigest: Array(buffer: $0.3),
+                sealed: Array(buffer: $0.4), keyID: $0.5)
         }
     }
 }
@@ -467,8 +491,10 @@ extension FaceStore {
             (UUID, UUID, UUID, ByteBuffer, String?, ByteBuffer, String?, ByteBuffer?, String?, String?).self)
         return decoded.map {
             ReembedSource(
-                face: $0.0, organization: $0.1, member: $0.2, photoDigest: PhotoDigest(bytes: Array(buffer: $0.3), keyID: $0.4),
-                crop: Array(buffer: $0.5), cropKeyID: $0.6, thumbnail: $0.7.map { Array(buffer: $0) }, thumbnailKeyID: $0.8,
+                face: $0.0, organization: $0.1, member: $0.2,
+                photoDigest: PhotoDigest(bytes: Array(buffer: $0.3), keyID: $0.4),
+                crop: Array(buffer: $0.5), cropKeyID: $0.6, thumbnail: $0.7.map { Array(buffer: $0) },
+                thumbnailKeyID: $0.8,
                 box: $0.9.flatMap { try? JSONDecoder().decode([Int].self, from: Data($0.utf8)) })
         }
     }

@@ -60,7 +60,8 @@ public struct IdempotencyStore: Sendable {
         else { return try await claim(user: user, key: key, requestHash: requestHash) }  // purged meanwhile
         guard Array(buffer: hash) == requestHash else { return .mismatch }
         guard let status else { return .inProgress }
-        return .answered(StoredAnswer(status: status, contentType: contentType, body: body.map { Array(buffer: $0) } ?? []))
+        return .answered(
+            StoredAnswer(status: status, contentType: contentType, body: body.map { Array(buffer: $0) } ?? []))
     }
 
     /// Stores the answer of a claimed key.

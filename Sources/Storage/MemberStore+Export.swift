@@ -29,8 +29,9 @@ extension MemberStore {
                 ORDER BY lower(name), id LIMIT \(pageSize)
                 """, logger: logger)
             return try rows.decode((UUID, String, String?, String, String?, String, String, String?).self).map {
-                ExportedMember(id: $0.0, sortName: $0.1, externalID: $0.2, name: $0.3, email: $0.4, metadata: $0.5,
-                               status: $0.6, validUntil: $0.7)
+                ExportedMember(
+                    id: $0.0, sortName: $0.1, externalID: $0.2, name: $0.3, email: $0.4, metadata: $0.5,
+                    status: $0.6, validUntil: $0.7)
             }
         }
     }

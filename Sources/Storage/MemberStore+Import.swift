@@ -14,7 +14,8 @@ extension MemberStore {
         public var hash: @Sendable () async throws -> String
 
         public init(
-            keeps: @escaping @Sendable (String) async throws -> Bool, hash: @escaping @Sendable () async throws -> String
+            keeps: @escaping @Sendable (String) async throws -> Bool,
+            hash: @escaping @Sendable () async throws -> String
         ) {
             self.keeps = keeps
             self.hash = hash
@@ -48,7 +49,8 @@ extension MemberStore {
                            pin_hash
                     FROM members WHERE organization_id = \(organization) AND external_id = \(externalID)
                     FOR UPDATE
-                    """, logger: logger).firstRow((UUID, Bool, String?).self)
+                    """, logger: logger
+                ).firstRow((UUID, Bool, String?).self)
                 // The PIN's new hash, unless the member's hash already stands for it.
                 var pinHash: String?
                 if let pin {
@@ -90,7 +92,8 @@ extension MemberStore {
                                 coalesce(\(metadata)::jsonb, '{}'::jsonb), coalesce(\(status), 'active'),
                                 \(newValidUntil)::date, \(pinHash))
                         RETURNING id
-                        """, logger: logger).single(UUID.self)
+                        """, logger: logger
+                    ).single(UUID.self)
                     try await connection.query(
                         """
                         INSERT INTO audit_log (organization_id, actor_user_id, action, target, details)

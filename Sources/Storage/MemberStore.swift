@@ -38,7 +38,8 @@ public struct MemberStore: Sendable {
     /// The selected columns; the space's names are the service's own constants, quoted as SQL literals.
     private var columns: String {
         func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
-        let filter = space.map { " AND f.model = \(literal($0.model)) AND f.model_version = \(literal($0.version))" } ?? ""
+        let filter =
+            space.map { " AND f.model = \(literal($0.model)) AND f.model_version = \(literal($0.version))" } ?? ""
         return """
             m.id, m.name, m.external_id, m.email, m.metadata::text, m.status, m.valid_until::text,
             m.pin_hash IS NOT NULL, m.pin_locked_at IS NOT NULL,
@@ -51,10 +52,14 @@ public struct MemberStore: Sendable {
         var found: [Member] = []
         let rows = try await database.query(query, logger: logger)
         for (id, name, externalID, email, metadata, status, validUntil, hasPIN, pinLocked, faces, created, updated)
-            in try rows.decode((UUID, String, String?, String?, String, String, String?, Bool, Bool, Int, Date, Date).self) {
-            found.append(Member(id: id, name: name, externalID: externalID, email: email, metadata: metadata,
-                                status: status, validUntil: validUntil, hasPIN: hasPIN, pinLocked: pinLocked,
-                                faceCount: faces, createdAt: created, updatedAt: updated))
+            in try rows.decode(
+                (UUID, String, String?, String?, String, String, String?, Bool, Bool, Int, Date, Date).self)
+        {
+            found.append(
+                Member(
+                    id: id, name: name, externalID: externalID, email: email, metadata: metadata,
+                    status: status, validUntil: validUntil, hasPIN: hasPIN, pinLocked: pinLocked,
+                    faceCount: faces, createdAt: created, updatedAt: updated))
         }
         return found
     }
@@ -94,7 +99,8 @@ public struct MemberStore: Sendable {
 
     public func find(_ id: UUID, organization: UUID) async throws -> Member? {
         try await members(
-            "SELECT \(unescaped: columns) FROM members m WHERE m.id = \(id) AND m.organization_id = \(organization)").first
+            "SELECT \(unescaped: columns) FROM members m WHERE m.id = \(id) AND m.organization_id = \(organization)"
+        ).first
     }
 
     /// Name and external id of the members among `ids` that exist in the organisation, in one query.
@@ -113,8 +119,11 @@ public struct MemberStore: Sendable {
     public func list(
         organization: UUID, matching query: String?, limit: Int, after cursor: (name: String, id: UUID)?
     ) async throws -> [Member] {
-        let pattern = query.map { "%" + $0.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%" }
+        let pattern = query.map {
+            "%"
+                + $0.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+        }
         return try await members(
             """
             SELECT \(unescaped: columns) FROM members m
@@ -177,11 +186,12 @@ public struct MemberStore: Sendable {
             WHERE m.id = \(id) AND m.organization_id = \(organization)
             """, logger: logger)
         for (name, externalID, status, expired) in try rows.decode((String, String?, String, Bool).self) {
-            let inactive: InactiveReason? = switch MembershipStatus(rawValue: status) {
-            case .paused: .paused
-            case .cancelled: .cancelled
-            case .active, nil: expired ? .expired : nil
-            }
+            let inactive: InactiveReason? =
+                switch MembershipStatus(rawValue: status) {
+                case .paused: .paused
+                case .cancelled: .cancelled
+                case .active, nil: expired ? .expired : nil
+                }
             return Admission(name: name, externalID: externalID, inactive: inactive)
         }
         return nil
@@ -193,7 +203,8 @@ public struct MemberStore: Sendable {
         let rows = try await database.query(
             """
             SELECT id FROM members
-            WHERE id = ANY(\(ids)) AND organization_id = \(organization) AND pin_hash IS NOT NULL AND pin_locked_at IS NULL
+            WHERE id = ANY(\(ids)) AND organization_id = \(organization)
+              AND pin_hash IS NOT NULL AND pin_locked_at IS NULL
             """, logger: logger)
         return Set(try rows.map { try $0.decode(UUID.self) })
     }

@@ -35,14 +35,16 @@ public struct Migrator: Sendable {
                     """
                     SELECT e.extversion, a.default_version FROM pg_extension e
                     JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'vector'
-                    """, logger: logger).collect()
+                    """, logger: logger
+                ).collect()
                 guard let (installed, available) = try rows.firstRow((String, String).self), installed != available
                 else { return }
                 try await connection.query("ALTER EXTENSION vector UPDATE", logger: logger)
                 logger.notice("pgvector updated", metadata: ["from": "\(installed)", "to": "\(available)"])
             }
         } catch let refusal as PSQLError
-            where refusal.serverInfo?[.sqlState] == PostgresError.Code.insufficientPrivilege.raw {
+            where refusal.serverInfo?[.sqlState] == PostgresError.Code.insufficientPrivilege.raw
+        {
             logger.warning(
                 "pgvector is older than the library the server has installed and this account may not update it: run ALTER EXTENSION vector UPDATE as the extension's owner",
                 metadata: ["error": "\(String(reflecting: refusal))"])
@@ -63,13 +65,15 @@ public struct Migrator: Sendable {
                 """, logger: logger)
             var applied = Set<Int>()
             for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
-                .decode(Int.self) { applied.insert(version) }
+                .decode(Int.self)
+            { applied.insert(version) }
             if let newest = applied.max(), newest > (migrations.last?.version ?? 0) {
                 throw StorageError.schemaNewerThanCode(database: newest, code: migrations.last?.version ?? 0)
             }
             var done: [Int] = []
             for migration in migrations where !applied.contains(migration.version) {
-                logger.info("applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                logger.info(
+                    "applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }

@@ -7,7 +7,8 @@ extension OrganizationStore {
     public func find(idOrName: String) async throws -> Organization? {
         if let id = UUID(uuidString: idOrName), let found = try await find(id) { return found }
         return try await organizations(
-            "SELECT \(unescaped: Self.columns) FROM organizations WHERE lower(name) = lower(\(idOrName))").first
+            "SELECT \(unescaped: Self.columns) FROM organizations WHERE lower(name) = lower(\(idOrName))"
+        ).first
     }
 
     /// The super admin's organisation, which the command line works in unless told another (nil before the first
@@ -18,6 +19,7 @@ extension OrganizationStore {
             """
             SELECT \(unescaped: columns) FROM organizations o JOIN users u ON u.organization_id = o.id
             WHERE u.is_super_admin ORDER BY u.created_at LIMIT 1
-            """).first
+            """
+        ).first
     }
 }

@@ -36,10 +36,14 @@ public struct OrganizationStore: Sendable {
     func organizations(_ query: PostgresQuery) async throws -> [Organization] {
         var found: [Organization] = []
         for (id, name, timeZone, liveness, validationURL, created)
-            in try await database.query(query, logger: logger).decode((UUID, String, String, String, String?, Date).self) {
-            found.append(Organization(id: id, name: name, timeZone: timeZone,
-                                      liveness: LivenessPolicy(rawValue: liveness) ?? .challenge,
-                                      checkinValidationURL: validationURL, createdAt: created))
+            in try await database.query(query, logger: logger).decode(
+                (UUID, String, String, String, String?, Date).self)
+        {
+            found.append(
+                Organization(
+                    id: id, name: name, timeZone: timeZone,
+                    liveness: LivenessPolicy(rawValue: liveness) ?? .challenge,
+                    checkinValidationURL: validationURL, createdAt: created))
         }
         return found
     }
@@ -100,7 +104,8 @@ public struct OrganizationStore: Sendable {
                        jsonb_build_object('time_zone', time_zone, 'liveness', liveness) FROM updated
             )
             SELECT \(unescaped: Self.columns) FROM updated
-            """).first
+            """
+        ).first
     }
 
     /// Sets the URL asked before each check-in with the secret its requests are signed with, or removes both (nil),
@@ -120,7 +125,8 @@ public struct OrganizationStore: Sendable {
                        jsonb_build_object('checkin_validation_url', checkin_validation_url) FROM updated
             )
             SELECT \(unescaped: Self.columns) FROM updated
-            """).first
+            """
+        ).first
     }
 
     /// The organisation's validation call: its URL and secret (nil: none set).

@@ -20,7 +20,9 @@ extension PostgresClient {
 extension PostgresTransactionError {
     /// The error `body` threw when BEGIN and ROLLBACK went well (so callers can match on it), else this error.
     var bodyErrorIfOnlyThat: any Error {
-        if let bodyError = closureError, beginError == nil, rollbackError == nil, commitError == nil { return bodyError }
+        if let bodyError = closureError, beginError == nil, rollbackError == nil, commitError == nil {
+            return bodyError
+        }
         return self
     }
 }
@@ -33,7 +35,9 @@ extension PostgresRowSequence {
     }
 
     /// The first row decoded as a tuple, or nil when there is no row.
-    func firstRow<each Column: PostgresDecodable>(_ type: (repeat each Column).Type) async throws -> (repeat each Column)? {
+    func firstRow<each Column: PostgresDecodable>(_ type: (repeat each Column).Type) async throws -> (
+        repeat each Column
+    )? {
         for try await value in decode(type) { return value }
         return nil
     }

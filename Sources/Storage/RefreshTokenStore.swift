@@ -115,7 +115,8 @@ public struct RefreshTokenStore: Sendable {
                 "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = \(replaced) AND revoked_at IS NULL",
                 logger: logger)
             try await connection.query(
-                "UPDATE refresh_tokens SET replaced_by = \(next.id) WHERE token_hash = \(hash.byteBuffer)", logger: logger)
+                "UPDATE refresh_tokens SET replaced_by = \(next.id) WHERE token_hash = \(hash.byteBuffer)",
+                logger: logger)
             return .replacedInGrace(user: found.user, family: found.family)
         }
     }

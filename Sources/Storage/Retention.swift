@@ -18,7 +18,8 @@ public struct Retention: Sendable {
     }
 
     public struct Purged: Sendable, Equatable {
-        public var refreshTokens = 0, idempotencyKeys = 0, auditEntries = 0, checkins = 0, attempts = 0, webhookEvents = 0
+        public var refreshTokens = 0, idempotencyKeys = 0, auditEntries = 0, checkins = 0, attempts = 0,
+            webhookEvents = 0
         public init() {}
         public var isEmpty: Bool { self == Purged() }
     }
@@ -28,14 +29,18 @@ public struct Retention: Sendable {
     /// Deletes what is past its time; returns how many rows of each kind.
     public func purge(_ database: Database, logger: Logger) async throws -> Purged {
         var purged = Purged()
-        purged.refreshTokens = try await deleteInBatches(database, logger: logger, table: "refresh_tokens", key: "id",
-                                                         condition: "expires_at < now()")
-        purged.idempotencyKeys = try await deleteInBatches(database, logger: logger, table: "idempotency_keys",
-                                                           key: "ctid", condition: "created_at < now() - interval '1 day'")
-        _ = try await deleteInBatches(database, logger: logger, table: "checkin_confirmations", key: "id",
-                                      condition: "expires_at < now()")
-        _ = try await deleteInBatches(database, logger: logger, table: "checkin_challenges", key: "id",
-                                      condition: "expires_at < now()")
+        purged.refreshTokens = try await deleteInBatches(
+            database, logger: logger, table: "refresh_tokens", key: "id",
+            condition: "expires_at < now()")
+        purged.idempotencyKeys = try await deleteInBatches(
+            database, logger: logger, table: "idempotency_keys",
+            key: "ctid", condition: "created_at < now() - interval '1 day'")
+        _ = try await deleteInBatches(
+            database, logger: logger, table: "checkin_confirmations", key: "id",
+            condition: "expires_at < now()")
+        _ = try await deleteInBatches(
+            database, logger: logger, table: "checkin_challenges", key: "id",
+            condition: "expires_at < now()")
         if auditDays > 0 {
             purged.auditEntries = try await deleteInBatches(
                 database, logger: logger, table: "audit_log", key: "id",
@@ -68,11 +73,13 @@ public struct Retention: Sendable {
             // Off the request path: a batch may take longer than a request's statement bound on a large backlog.
             let deleted = try await database.transaction(logger: logger) { connection in
                 try await connection.query(Database.offRequestPath, logger: logger)
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                    WITH doomed AS (DELETE FROM \(table) WHERE \(key) IN
-                                    (SELECT \(key) FROM \(table) WHERE \(condition) LIMIT \(Self.batch)) RETURNING 1)
-                    SELECT count(*)::int FROM doomed
-                    """), logger: logger)
+                let rows = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            WITH doomed AS (DELETE FROM \(table) WHERE \(key) IN
+                                            (SELECT \(key) FROM \(table) WHERE \(condition) LIMIT \(Self.batch)) RETURNING 1)
+                            SELECT count(*)::int FROM doomed
+                            """), logger: logger)
                 return try await rows.first(Int.self) ?? 0
             }
             total += deleted

@@ -45,7 +45,10 @@ public func withPostgresClient<T: Sendable>(
 ) async throws -> T {
     try await withShutdownBound(shutdownBound, of: "the PostgreSQL client") { workDone in
         try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { await client.run(); return nil }
+            group.addTask {
+                await client.run()
+                return nil
+            }
             defer {
                 group.cancelAll()
                 workDone()

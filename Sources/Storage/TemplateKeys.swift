@@ -76,10 +76,12 @@ public struct TemplateKeys: Sendable {
 
     /// The photo's digest under every key this service has, and plain: what a row of this photo may hold.
     public func photoDigests(of photoSHA256: [UInt8], organization: UUID) throws -> [PhotoDigest] {
-        try [PhotoDigest(bytes: photoSHA256, keyID: nil)] + keys.keys.sorted().map { id in
-            let stored = Self.perOrganization + id
-            return PhotoDigest(bytes: try digest(photoSHA256, under: stored, organization: organization), keyID: stored)
-        }
+        try [PhotoDigest(bytes: photoSHA256, keyID: nil)]
+            + keys.keys.sorted().map { id in
+                let stored = Self.perOrganization + id
+                return PhotoDigest(
+                    bytes: try digest(photoSHA256, under: stored, organization: organization), keyID: stored)
+            }
     }
 
     private func digest(_ photoSHA256: [UInt8], under keyID: String, organization: UUID) throws -> [UInt8] {
@@ -158,7 +160,8 @@ struct OrthogonalTransform: Sendable {
         let seed = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: SymmetricKey(data: key),
             salt: Array((organization == nil ? "facegate template rotation v1" : "facegate template rotation v2").utf8),
-            info: Array(("dimensions=\(d)" + (organization.map { "|organization=\($0.uuidString.lowercased())" } ?? "")).utf8),
+            info: Array(
+                ("dimensions=\(d)" + (organization.map { "|organization=\($0.uuidString.lowercased())" } ?? "")).utf8),
             outputByteCount: 32)
         var gaussians = GaussianStream(seed: seed)
         // Columns of a Gaussian matrix, orthonormalised in place (modified Gram–Schmidt, a second pass for accuracy).
@@ -226,8 +229,8 @@ private struct GaussianStream {
             return spare
         }
         // (0, 1]: the logarithm never sees zero.
-        let u1 = (Double(nextWord() >> 11) + 1) / 9007199254740992
-        let u2 = Double(nextWord() >> 11) / 9007199254740992
+        let u1 = (Double(nextWord() >> 11) + 1) / 9_007_199_254_740_992
+        let u2 = Double(nextWord() >> 11) / 9_007_199_254_740_992
         let radius = (-2 * Foundation.log(u1)).squareRoot()
         spare = radius * Foundation.sin(2 * Double.pi * u2)
         return radius * Foundation.cos(2 * Double.pi * u2)

@@ -79,9 +79,14 @@ extension UserStore {
         var found: [(Account, String)] = []
         let rows = try await database.query(query, logger: logger)
         for (id, org, name, email, role, superAdmin, disabled, created, hash)
-            in try rows.decode((UUID, UUID, String, String?, String, Bool, Bool, Date, String).self) {
-            found.append((Account(id: id, organizationID: org, username: name, email: email, role: role,
-                                  isSuperAdmin: superAdmin, disabled: disabled, createdAt: created), hash))
+            in try rows.decode((UUID, UUID, String, String?, String, Bool, Bool, Date, String).self)
+        {
+            found.append(
+                (
+                    Account(
+                        id: id, organizationID: org, username: name, email: email, role: role,
+                        isSuperAdmin: superAdmin, disabled: disabled, createdAt: created), hash
+                ))
         }
         return found
     }
@@ -99,7 +104,8 @@ extension UserStore {
 
     /// The password hash of an account (nil: no such account), to check a password given again.
     public func passwordHash(of id: UUID) async throws -> String? {
-        try await accountsWithHashes("SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id)").first?.passwordHash
+        try await accountsWithHashes("SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id)").first?
+            .passwordHash
     }
 
     /// The account behind an access token, if it still exists, is not disabled and its session (refresh-token
@@ -111,19 +117,24 @@ extension UserStore {
             WHERE u.id = \(id) AND NOT u.disabled AND EXISTS (
                 SELECT 1 FROM refresh_tokens t
                 WHERE t.family_id = \(session) AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > now())
-            """).first
+            """
+        ).first
     }
 
     /// The organisation's accounts, by username.
     public func list(organization: UUID) async throws -> [Account] {
         try await accounts(
-            "SELECT \(unescaped: Self.columns) FROM users u WHERE u.organization_id = \(organization) ORDER BY lower(u.username)")
+            """
+            SELECT \(unescaped: Self.columns) FROM users u
+            WHERE u.organization_id = \(organization) ORDER BY lower(u.username)
+            """)
     }
 
     /// One account of the organisation (nil when it does not exist there).
     public func find(_ id: UUID, organization: UUID) async throws -> Account? {
         try await accounts(
-            "SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id) AND u.organization_id = \(organization)").first
+            "SELECT \(unescaped: Self.columns) FROM users u WHERE u.id = \(id) AND u.organization_id = \(organization)"
+        ).first
     }
 
     /// Creates an account and its `user_created` audit entry (by `actor`) in one statement; throws
@@ -172,8 +183,10 @@ extension UserStore {
         public var passwordHash: String?
         /// The session a password change leaves open: the one of the account's owner changing their own password.
         public var keepingSession: UUID?
-        public init(role: String? = nil, email: String? = nil, disabled: Bool? = nil, passwordHash: String? = nil,
-                    keepingSession: UUID? = nil) {
+        public init(
+            role: String? = nil, email: String? = nil, disabled: Bool? = nil, passwordHash: String? = nil,
+            keepingSession: UUID? = nil
+        ) {
             self.role = role
             self.email = email
             self.disabled = disabled

@@ -36,8 +36,9 @@ public struct WebhookStore: Sendable {
 
     private static func endpoints(_ rows: [PostgresRow]) throws -> [Endpoint] {
         try rows.decode((UUID, UUID, String, String, [String], Bool, String?, Date?, Date, Date).self).map {
-            Endpoint(id: $0.0, organization: $0.1, url: $0.2, description: $0.3, events: $0.4, enabled: $0.5,
-                     disabledReason: $0.6, previousSecretUntil: $0.7, createdAt: $0.8, updatedAt: $0.9)
+            Endpoint(
+                id: $0.0, organization: $0.1, url: $0.2, description: $0.3, events: $0.4, enabled: $0.5,
+                disabledReason: $0.6, previousSecretUntil: $0.7, createdAt: $0.8, updatedAt: $0.9)
         }
     }
 
@@ -61,19 +62,22 @@ public struct WebhookStore: Sendable {
     }
 
     public func list(organization: UUID) async throws -> [Endpoint] {
-        try Self.endpoints(try await database.query(
-            """
-            SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints
-            WHERE organization_id = \(organization) ORDER BY created_at, id
-            """, logger: logger))
+        try Self.endpoints(
+            try await database.query(
+                """
+                SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints
+                WHERE organization_id = \(organization) ORDER BY created_at, id
+                """, logger: logger))
     }
 
     public func endpoint(_ id: UUID, organization: UUID) async throws -> Endpoint? {
-        try Self.endpoints(try await database.query(
-            """
-            SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints
-            WHERE id = \(id) AND organization_id = \(organization)
-            """, logger: logger)).first
+        try Self.endpoints(
+            try await database.query(
+                """
+                SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints
+                WHERE id = \(id) AND organization_id = \(organization)
+                """, logger: logger)
+        ).first
     }
 
     /// What `update` changes; nil leaves a field as it is.
@@ -85,8 +89,10 @@ public struct WebhookStore: Sendable {
         /// A new secret; the one it replaces keeps signing (beside it) for `overlap`.
         public var secret: (value: String, overlap: Duration)?
 
-        public init(url: String? = nil, events: [String]? = nil, description: String? = nil, enabled: Bool? = nil,
-                    secret: (value: String, overlap: Duration)? = nil) {
+        public init(
+            url: String? = nil, events: [String]? = nil, description: String? = nil, enabled: Bool? = nil,
+            secret: (value: String, overlap: Duration)? = nil
+        ) {
             self.url = url
             self.events = events
             self.description = description
@@ -187,15 +193,21 @@ public struct WebhookStore: Sendable {
               AND (\(cursor?.at)::timestamptz IS NULL OR (d.created_at, d.id) < (\(cursor?.at), \(cursor?.id)))
             ORDER BY d.created_at DESC, d.id DESC LIMIT \(limit)
             """, logger: logger)
-        struct Row: Decodable { var at: Double; var status_code: Int?; var duration_ms: Int; var error: String? }
+        struct Row: Decodable {
+            var at: Double
+            var status_code: Int?
+            var duration_ms: Int
+            var error: String?
+        }
         return try rows.decode((UUID, UUID, String, String, Int, Date?, Date?, Date, String).self).map {
             let history = (try? JSONDecoder().decode([Row].self, from: Data($0.8.utf8))) ?? []
             return Delivery(
                 id: $0.0, eventID: $0.1, eventType: $0.2, state: $0.3, attempts: $0.4, nextAttemptAt: $0.5,
                 deliveredAt: $0.6, createdAt: $0.7,
                 history: history.map {
-                    Attempt(at: Date(timeIntervalSince1970: $0.at), statusCode: $0.status_code,
-                            durationMilliseconds: $0.duration_ms, error: $0.error)
+                    Attempt(
+                        at: Date(timeIntervalSince1970: $0.at), statusCode: $0.status_code,
+                        durationMilliseconds: $0.duration_ms, error: $0.error)
                 })
         }
     }
@@ -301,9 +313,10 @@ public struct WebhookStore: Sendable {
         return try rows.decode(
             (UUID, UUID, String, String, String?, Int, Date, UUID, String, UUID, Date, String).self
         ).map {
-            Claimed(delivery: $0.0, endpoint: $0.1, url: $0.2, secrets: [$0.3] + ($0.4.map { [$0] } ?? []),
-                    attempts: $0.5, retryingSince: $0.6,
-                    event: Event(id: $0.7, type: $0.8, organization: $0.9, createdAt: $0.10, data: $0.11))
+            Claimed(
+                delivery: $0.0, endpoint: $0.1, url: $0.2, secrets: [$0.3] + ($0.4.map { [$0] } ?? []),
+                attempts: $0.5, retryingSince: $0.6,
+                event: Event(id: $0.7, type: $0.8, organization: $0.9, createdAt: $0.10, data: $0.11))
         }
     }
 
@@ -355,11 +368,12 @@ public struct WebhookStore: Sendable {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let rows: [[String: Any]] = attempts.map { attempt in
-            let (state, next, reason): (String, Date?, String?) = switch attempt.result {
-            case .delivered: ("delivered", nil, nil)
-            case .retry(let at): ("pending", at, nil)
-            case .failed(let reason): ("failed", nil, Self.storable(reason))
-            }
+            let (state, next, reason): (String, Date?, String?) =
+                switch attempt.result {
+                case .delivered: ("delivered", nil, nil)
+                case .retry(let at): ("pending", at, nil)
+                case .failed(let reason): ("failed", nil, Self.storable(reason))
+                }
             var row: [String: Any] = [
                 "delivery": attempt.delivery.uuidString, "attempt": attempt.number, "state": state,
                 "duration_ms": Int(attempt.duration / .milliseconds(1)),

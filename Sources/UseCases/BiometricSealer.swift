@@ -29,7 +29,9 @@ public struct BiometricSealer: Sendable {
 
         /// Bound to the face and to what the blob is, so that a crop and a thumbnail cannot stand in for each other.
         func associatedData(_ column: FaceStore.SealedColumn) -> [UInt8] {
-            Array("facegate \(column.rawValue) v1|\(organization.uuidString.lowercased())|\(member.uuidString.lowercased())|".utf8)
+            Array(
+                "facegate \(column.rawValue) v1|\(organization.uuidString.lowercased())|\(member.uuidString.lowercased())|"
+                    .utf8)
                 + photoDigest
         }
     }

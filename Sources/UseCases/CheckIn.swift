@@ -83,7 +83,8 @@ public struct CheckIn: Sendable {
 
     /// 1:N: the photo's largest face against the organisation's gallery.
     public func checkIn(photo: [UInt8], organization: UUID, recordedBy: UUID?) async throws -> Outcome {
-        try await checkIn(face: try await model.largestFace(in: photo), organization: organization, recordedBy: recordedBy)
+        try await checkIn(
+            face: try await model.largestFace(in: photo), organization: organization, recordedBy: recordedBy)
     }
 
     /// A liveness challenge for the account: a random turn (`left`, `right`) its next check-in's frames must show,
@@ -107,7 +108,8 @@ public struct CheckIn: Sendable {
         frames: [[UInt8]], challenge: UUID, code: String?, organization: UUID, account: UUID
     ) async throws -> Outcome {
         guard let raw = try await challenges.take(challenge, organization: organization, account: account),
-              let asked = TurnDirection(rawValue: raw) else {
+            let asked = TurnDirection(rawValue: raw)
+        else {
             throw UseCaseError.challengeInvalid
         }
         let seen = try await model.pipeline.challengeFrames(frames, asked: asked, check: liveness)
@@ -115,7 +117,9 @@ public struct CheckIn: Sendable {
             return .livenessFailed(refusal, seen.measures)
         }
         guard let frontal = seen.frontal else { return .livenessFailed(.faceMissing, nil) }
-        if let code { return try await checkIn(face: frontal, code: code, organization: organization, recordedBy: account) }
+        if let code {
+            return try await checkIn(face: frontal, code: code, organization: organization, recordedBy: account)
+        }
         return try await checkIn(face: frontal, organization: organization, recordedBy: account)
     }
 
@@ -181,7 +185,8 @@ public struct CheckIn: Sendable {
                     Array(hashes.keys), organization: organization, lockAfter: Self.pinLockFailures, actor: account)
             }
             if matching.count > 1 || taken.attemptsLeft == 0 { try await confirmations.remove(id) }
-            return matching.isEmpty ? .wrongPIN(attemptsLeft: taken.attemptsLeft, candidates: members)
+            return matching.isEmpty
+                ? .wrongPIN(attemptsLeft: taken.attemptsLeft, candidates: members)
                 : .pinAmbiguous(candidates: members)
         }
         try await model.members.giveBackPINTries(
@@ -200,8 +205,9 @@ public struct CheckIn: Sendable {
     /// work), so that numbers are not revealed; a number tried more than `codeTriesPerHour` times an hour is refused
     /// for the rest of it (a stranger with a number and a folder of faces gets a few tries, not thousands).
     public func checkIn(photo: [UInt8], code: String, organization: UUID, recordedBy: UUID?) async throws -> Outcome {
-        try await checkIn(face: try await model.largestFace(in: photo), code: code, organization: organization,
-                          recordedBy: recordedBy)
+        try await checkIn(
+            face: try await model.largestFace(in: photo), code: code, organization: organization,
+            recordedBy: recordedBy)
     }
 
     func checkIn(face: FaceEncoding, code: String, organization: UUID, recordedBy: UUID?) async throws -> Outcome {
@@ -211,9 +217,10 @@ public struct CheckIn: Sendable {
             member, organization: organization, limit: Self.codeTriesPerHour, actor: recordedBy)
         let faces = try await model.faces.enrolledFaces(of: member ?? UUID(), organization: organization)
         guard let member, allowed,
-              let best = faces.map({ (id: $0.id, distance: faceDistance(face.embedding, $0.embedding)) })
+            let best = faces.map({ (id: $0.id, distance: faceDistance(face.embedding, $0.embedding)) })
                 .min(by: { $0.distance < $1.distance }),
-              best.distance <= confirmation.tolerance(faces: faces.count) else {
+            best.distance <= confirmation.tolerance(faces: faces.count)
+        else {
             return .noMatch(nearest: nil)
         }
         try await model.members.resetCodeTries(member, organization: organization)
@@ -231,10 +238,15 @@ public struct CheckIn: Sendable {
         guard (1...500).contains(trimmed.unicodeScalars.count) else {
             throw UseCaseError.invalidField("reason", "1 to 500 characters: why staff checked the member in")
         }
-        guard let outcome = try await admit(member, organization: organization, distance: nil, method: .manual, record: {
-            try await checkins.recordManual(organization: organization, member: member, reason: trimmed,
-                                            dedupSeconds: dedupSeconds, recordedBy: staff)
-        }) else { throw UseCaseError.notFound("member") }
+        guard
+            let outcome = try await admit(
+                member, organization: organization, distance: nil, method: .manual,
+                record: {
+                    try await checkins.recordManual(
+                        organization: organization, member: member, reason: trimmed,
+                        dedupSeconds: dedupSeconds, recordedBy: staff)
+                })
+        else { throw UseCaseError.notFound("member") }
         return outcome
     }
 

@@ -63,7 +63,8 @@ public struct Enrolment: Sendable {
     public func store(
         _ examined: Examined, member: UUID, organization: UUID, enrolledBy: UUID?, galleryFaces: Int? = nil
     ) async throws -> Enrolled {
-        try await checkNotAnotherMembers(examined, member: member, organization: organization, galleryFaces: galleryFaces)
+        try await checkNotAnotherMembers(
+            examined, member: member, organization: organization, galleryFaces: galleryFaces)
         let face = examined.face
         let quality = face.quality.measures
         let keys = model.faces.templates
@@ -72,13 +73,16 @@ public struct Enrolment: Sendable {
         let thumbnail = try sealer.seal(face.chip.pngData(), for: owner)
         let crop = try examined.crop.map { try sealer.seal($0.pngData(), for: owner, as: .crop) }
         let box = face.face.box
-        let ref = try await model.gallery.add(NewFace(
-            organizationID: organization, memberID: member, embedding: face.embedding,
-            model: model.space.model, modelVersion: model.space.version, quality: quality,
-            box: [box.x, box.y, box.width, box.height], photoDigest: digest,
-            earlierPhotoDigests: try keys.photoDigests(of: examined.imageSHA256, organization: organization).map(\.bytes),
-            sealedThumbnail: thumbnail.sealed,
-            thumbnailKeyID: thumbnail.keyID, sealedCrop: crop?.sealed, cropKeyID: crop?.keyID, enrolledBy: enrolledBy))
+        let ref = try await model.gallery.add(
+            NewFace(
+                organizationID: organization, memberID: member, embedding: face.embedding,
+                model: model.space.model, modelVersion: model.space.version, quality: quality,
+                box: [box.x, box.y, box.width, box.height], photoDigest: digest,
+                earlierPhotoDigests: try keys.photoDigests(of: examined.imageSHA256, organization: organization).map(
+                    \.bytes),
+                sealedThumbnail: thumbnail.sealed,
+                thumbnailKeyID: thumbnail.keyID, sealedCrop: crop?.sealed, cropKeyID: crop?.keyID,
+                enrolledBy: enrolledBy))
         return Enrolled(faceID: ref.face, box: box, quality: quality)
     }
 }

@@ -26,17 +26,22 @@ public enum CheckinExport {
     }
 
     public static func line(_ checkin: CheckinStore.ExportedCheckin, _ format: ExportFormat) -> String {
-        let time = checkin.checkedInAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), member = checkin.memberID.uuidString.lowercased()
+        let time = checkin.checkedInAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
+            member = checkin.memberID.uuidString.lowercased()
         switch format {
         case .csv:
-            return CSVTable.line([time, member, SpreadsheetCell.escaped(checkin.externalID ?? ""),
-                                  SpreadsheetCell.escaped(checkin.name), checkin.distance.map { String($0) } ?? "",
-                                  checkin.method])
+            return CSVTable.line([
+                time, member, SpreadsheetCell.escaped(checkin.externalID ?? ""),
+                SpreadsheetCell.escaped(checkin.name), checkin.distance.map { String($0) } ?? "",
+                checkin.method,
+            ])
         case .jsonl:
             return JSONLine.object([
                 ("checked_in_at", JSONLine.string(time)), ("member_id", JSONLine.string(member)),
-                ("external_id", checkin.externalID.map(JSONLine.string) ?? "null"), ("name", JSONLine.string(checkin.name)),
-                ("distance", checkin.distance.map { String($0) } ?? "null"), ("method", JSONLine.string(checkin.method)),
+                ("external_id", checkin.externalID.map(JSONLine.string) ?? "null"),
+                ("name", JSONLine.string(checkin.name)),
+                ("distance", checkin.distance.map { String($0) } ?? "null"),
+                ("method", JSONLine.string(checkin.method)),
             ])
         }
     }
@@ -55,13 +60,16 @@ public enum MemberListExport {
     public static func line(_ member: MemberStore.ExportedMember, _ format: ExportFormat) -> String {
         switch format {
         case .csv:
-            return CSVTable.line([SpreadsheetCell.escaped(member.externalID ?? ""), SpreadsheetCell.escaped(member.name),
-                                  SpreadsheetCell.escaped(member.email ?? ""), "", member.metadata, member.status,
-                                  member.validUntil ?? ""])
+            return CSVTable.line([
+                SpreadsheetCell.escaped(member.externalID ?? ""), SpreadsheetCell.escaped(member.name),
+                SpreadsheetCell.escaped(member.email ?? ""), "", member.metadata, member.status,
+                member.validUntil ?? "",
+            ])
         case .jsonl:
             // The metadata is the database's JSON text of an object: written as the object it is.
             return JSONLine.object([
-                ("external_id", member.externalID.map(JSONLine.string) ?? "null"), ("name", JSONLine.string(member.name)),
+                ("external_id", member.externalID.map(JSONLine.string) ?? "null"),
+                ("name", JSONLine.string(member.name)),
                 ("email", member.email.map(JSONLine.string) ?? "null"), ("photos", JSONLine.string("")),
                 ("metadata", member.metadata), ("status", JSONLine.string(member.status)),
                 ("valid_until", member.validUntil.map(JSONLine.string) ?? "null"),
@@ -120,7 +128,8 @@ enum JSONLine {
             case "\r": escaped += "\\r"
             case "\t": escaped += "\\t"
             case _ where scalar.value < 0x20:
-                escaped += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                escaped +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                     + String(scalar.value, radix: 16)
             default: escaped.unicodeScalars.append(scalar)
             }

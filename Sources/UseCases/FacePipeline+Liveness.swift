@@ -51,13 +51,17 @@ extension FaceRecognizer {
         }
         var times = EncodingTimes()
         guard let frontal = seen[measures.frontalFrame],
-              let encoding = try faceEncodings(of: [frontal], times: &times).first else {
+            let encoding = try faceEncodings(of: [frontal], times: &times).first
+        else {
             return ChallengeFrames(refusal: .faceMissing)
         }
         var chips: [RGBImage] = []
-        for case let (face, found)? in others.map({ seen[$0] }) { chips.append(try faceChip(for: face, in: found.image)) }
-        return ChallengeFrames(refusal: refusal, measures: measures, frontal: encoding,
-                               others: try quickEmbeddings(of: chips))
+        for case (let face, let found)? in others.map({ seen[$0] }) {
+            chips.append(try faceChip(for: face, in: found.image))
+        }
+        return ChallengeFrames(
+            refusal: refusal, measures: measures, frontal: encoding,
+            others: try quickEmbeddings(of: chips))
     }
 }
 

@@ -40,9 +40,11 @@ public struct FacePipeline: Sendable {
             timings?.recordStage("decode", duration: decoded - started)
             let faces = try engine.faceEncodings(in: image, limit: limit)
             timings?.recordStage("faces", duration: ContinuousClock.now - decoded)
-            let crop = withCrop ? faces.first.map { face in
-                (face.turn == .up ? image : image.applying(face.turn)).faceCrop(around: face.face.box)
-            } : nil
+            let crop =
+                withCrop
+                ? faces.first.map { face in
+                    (face.turn == .up ? image : image.applying(face.turn)).faceCrop(around: face.face.box)
+                } : nil
             return Analysis(width: image.width, height: image.height, faces: faces, crop: crop)
         }
     }

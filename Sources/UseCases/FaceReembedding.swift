@@ -128,8 +128,10 @@ public struct FaceReembedding: Sendable {
                 let crop = try ImageDecoder().decode(png)
                 let faces = try engine.faceEncodings(in: crop)
                 guard let expected = expected?.inCrop(crop) else { return faces.first }
-                return faces.filter { $0.turn == .up }.max { $0.face.box.overlap(with: expected) < $1.face.box.overlap(with: expected) }
-                    .flatMap { $0.face.box.overlap(with: expected) >= 0.3 ? $0 : nil }
+                return faces.filter { $0.turn == .up }.max {
+                    $0.face.box.overlap(with: expected) < $1.face.box.overlap(with: expected)
+                }
+                .flatMap { $0.face.box.overlap(with: expected) >= 0.3 ? $0 : nil }
             }
         } catch is CancellationError {
             throw CancellationError()
@@ -138,11 +140,13 @@ public struct FaceReembedding: Sendable {
         }
         guard let face = found else { return .noFace(source.face) }
         do {
-            let stored = try await faces.insert(NewFace(
-                organizationID: source.organization, memberID: source.member, embedding: face.embedding,
-                model: target.model, modelVersion: target.version, quality: face.quality.measures, box: source.box,
-                photoDigest: source.photoDigest, sealedThumbnail: source.thumbnail, thumbnailKeyID: source.thumbnailKeyID,
-                sealedCrop: source.crop, cropKeyID: source.cropKeyID), copying: source.face)
+            let stored = try await faces.insert(
+                NewFace(
+                    organizationID: source.organization, memberID: source.member, embedding: face.embedding,
+                    model: target.model, modelVersion: target.version, quality: face.quality.measures, box: source.box,
+                    photoDigest: source.photoDigest, sealedThumbnail: source.thumbnail,
+                    thumbnailKeyID: source.thumbnailKeyID,
+                    sealedCrop: source.crop, cropKeyID: source.cropKeyID), copying: source.face)
             // Deleted by staff meanwhile: the photo stays deleted.
             return stored == nil ? .alreadyThere : .stored
         } catch StorageError.duplicateFace {

@@ -29,7 +29,9 @@ public struct Identification: Sendable {
         let within = candidates.prefix(topK).filter { $0.distance <= tolerance }
         let names = try await model.memberNames(within.map(\.member), organization: organization)
         let matches = within.compactMap { candidate in
-            names[candidate.member].map { Match(member: $0, distance: candidate.distance, similarity: candidate.similarity) }
+            names[candidate.member].map {
+                Match(member: $0, distance: candidate.distance, similarity: candidate.similarity)
+            }
         }
         return Result(matches: matches, face: face.face.box)
     }

@@ -30,8 +30,9 @@ public struct MemberDataExport: Sendable {
         }
         let faces = try await members.faceRecords(of: id, organization: organization)
         let visits = try await checkins.all(of: id, organization: organization)
-        guard try await members.recordExport(
-            member: id, organization: organization, actor: actor, faces: faces.count, checkins: visits.count)
+        guard
+            try await members.recordExport(
+                member: id, organization: organization, actor: actor, faces: faces.count, checkins: visits.count)
         else { throw UseCaseError.notFound("member") }
         return MemberData(
             member: member, faces: faces, checkins: visits,

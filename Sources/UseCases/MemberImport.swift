@@ -3,10 +3,11 @@ import Crypto
 import FaceEngine
 import Foundation
 import ImageDecoding
+import Storage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Storage
 
 /// Members and their photos from a CSV file into an organisation (`facegate import members`), for a gym moving from
 /// another system. A row is `external_id,name,email,photos[,metadata][,status][,valid_until][,pin]`: `photos` a
@@ -42,7 +43,8 @@ public struct MemberImport: Sendable {
         init(_ error: any Error) {
             let coded = CodedError(describing: error)
             code = coded.code
-            detail = coded.code.kind == .internal
+            detail =
+                coded.code.kind == .internal
                 ? databaseErrorDescription(error, withValues: true) ?? String(describing: error) : coded.detail
             refused = coded.code.kind.isRefusal
             transient = coded.code.kind == .transient
@@ -118,7 +120,8 @@ public struct MemberImport: Sendable {
             var parts: [String] = []
             if !missing.isEmpty { parts.append("missing column(s) \(missing.joined(separator: ", "))") }
             if !unknown.isEmpty { parts.append("unknown column(s) \(unknown.joined(separator: ", "))") }
-            return "the CSV header must be \(MemberImport.columns.joined(separator: ",")) (the columns after photos optional): "
+            return
+                "the CSV header must be \(MemberImport.columns.joined(separator: ",")) (the columns after photos optional): "
                 + parts.joined(separator: "; ")
         }
     }
@@ -156,8 +159,9 @@ public struct MemberImport: Sendable {
         try Self.checkHeader(table.header)
         let folder = URL(fileURLWithPath: photosFolder).standardized.resolvingSymlinksInPath()
         var checkedRows = table.records.enumerated().map { index, record in
-            check(record, header: table.header, folder: folder,
-                  cutShort: table.unterminatedQuote != nil && index == table.records.count - 1)
+            check(
+                record, header: table.header, folder: folder,
+                cutShort: table.unterminatedQuote != nil && index == table.records.count - 1)
         }
         // A member is one row: a later row with the same external id would change it again on every run.
         var firstLine: [String: Int] = [:]
@@ -165,7 +169,8 @@ public struct MemberImport: Sendable {
             guard case .valid(let row) = checked else { continue }
             if let first = firstLine[row.externalID] {
                 checkedRows[index] = .invalid(
-                    externalID: row.externalID, photos: row.photos.map(\.named), code: ErrorCode.duplicateExternalID.name,
+                    externalID: row.externalID, photos: row.photos.map(\.named),
+                    code: ErrorCode.duplicateExternalID.name,
                     detail: "line \(row.line): external_id \(row.externalID) is already on line \(first)")
             } else {
                 firstLine[row.externalID] = row.line
@@ -196,7 +201,8 @@ public struct MemberImport: Sendable {
             imported.append(row.externalID)
             importedPhotos += row.photos.count
         }
-        let galleryFaces = try await model.faces.count(organization: organization, excludingExternalIDs: imported)
+        let galleryFaces =
+            try await model.faces.count(organization: organization, excludingExternalIDs: imported)
             + importedPhotos
         let context = Context(
             rows: rows, organization: organization, actor: actor, dryRun: dryRun, galleryFaces: galleryFaces)
@@ -209,7 +215,9 @@ public struct MemberImport: Sendable {
                         preconditionFailure("step \(step) is not a photo of a valid row")
                     }
                     let photo = row.photos[number], externalID = row.externalID
-                    group.addTask { (step, try await self.examine(photo, externalID: externalID, organization: organization)) }
+                    group.addTask {
+                        (step, try await self.examine(photo, externalID: externalID, organization: organization))
+                    }
                 }
             }
             startPhotos()
@@ -294,7 +302,7 @@ public struct MemberImport: Sendable {
         let metadata = cells["metadata"].map { cell -> String in
             guard !cell.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return "{}" }
             guard let object = try? JSONSerialization.jsonObject(with: Data(cell.utf8)), object is [String: Any],
-                  let compact = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                let compact = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             else { return cell }
             return String(decoding: compact, as: UTF8.self)
         }
@@ -302,9 +310,10 @@ public struct MemberImport: Sendable {
             MemberFields.trimmed(cells[column]).flatMap { $0.isEmpty ? nil : $0 }
         }
         let validUntil: String?? = cells["valid_until"] == nil ? nil : .some(optional("valid_until"))
-        let fields = MemberFields(name: name.isEmpty ? nil : name, externalID: externalID,
-                                  email: email.isEmpty ? nil : email, metadata: metadata, status: optional("status"),
-                                  validUntil: validUntil ?? nil)
+        let fields = MemberFields(
+            name: name.isEmpty ? nil : name, externalID: externalID,
+            email: email.isEmpty ? nil : email, metadata: metadata, status: optional("status"),
+            validUntil: validUntil ?? nil)
         do {
             try fields.validate(requireName: true)
         } catch {
@@ -319,9 +328,11 @@ public struct MemberImport: Sendable {
             case .failure(let problem): return invalid(problem.code, "\(photo): \(problem.detail)")
             }
         }
-        return .valid(Row(line: record.line, externalID: externalID, name: name, email: fields.email,
-                          metadata: metadata, status: fields.status, validUntil: validUntil, pin: optional("pin"),
-                          photos: photos))
+        return .valid(
+            Row(
+                line: record.line, externalID: externalID, name: name, email: fields.email,
+                metadata: metadata, status: fields.status, validUntil: validUntil, pin: optional("pin"),
+                photos: photos))
     }
 
     /// The file `named` stands for inside `folder` (which has its symbolic links resolved): a relative path that
@@ -338,16 +349,19 @@ public struct MemberImport: Sendable {
         let resolved = url.resolvingSymlinksInPath()
         guard resolved.path.hasPrefix(folder.path + "/") else { return .failure(outside) }
         // A named pipe, a device or a socket would block the import or never end: only regular files.
-        guard (try? FileManager.default.attributesOfItem(atPath: resolved.path)[.type] as? FileAttributeType)
-            == .typeRegular else { return .failure(notAFile) }
+        guard
+            (try? FileManager.default.attributesOfItem(atPath: resolved.path)[.type] as? FileAttributeType)
+                == .typeRegular
+        else { return .failure(notAFile) }
         guard FileManager.default.isReadableFile(atPath: resolved.path) else {
             return .failure(RowProblem(code: .photoUnreadable, detail: "the file cannot be read (permissions)"))
         }
         return .success(resolved.path)
     }
 
-    static let notAFile = RowProblem(code: .photoNotAFile,
-                                     detail: "not a regular file (a named pipe, a device or a socket)")
+    static let notAFile = RowProblem(
+        code: .photoNotAFile,
+        detail: "not a regular file (a named pipe, a device or a socket)")
 
     // MARK: - Photos
 
@@ -364,7 +378,8 @@ public struct MemberImport: Sendable {
         do {
             let bytes = try read(photo)
             if try await model.faces.hasFace(
-                externalID: externalID, organization: organization, photoSHA256: Array(SHA256.hash(data: bytes))) {
+                externalID: externalID, organization: organization, photoSHA256: Array(SHA256.hash(data: bytes)))
+            {
                 return .alreadyEnrolled
             }
             return .examined(try await enrolment.examine(bytes))
@@ -443,7 +458,9 @@ public struct MemberImport: Sendable {
                 let (id, change) = try await model.members.importMember(
                     organization: context.organization, externalID: row.externalID, name: row.name, email: row.email,
                     metadata: row.metadata, status: row.status, validUntil: row.validUntil,
-                    pin: row.pin.map { pin in .init(keeps: { try await pins.verify(pin, $0) }, hash: { try await pins.hash(pin) }) },
+                    pin: row.pin.map { pin in
+                        .init(keeps: { try await pins.verify(pin, $0) }, hash: { try await pins.hash(pin) })
+                    },
                     actor: context.actor, dryRun: context.dryRun)
                 switch change {
                 case .created: ledger.summary.membersCreated += 1
@@ -459,8 +476,10 @@ public struct MemberImport: Sendable {
                 let problem = RowProblem(code: answer.code, detail: "line \(row.line): \(answer.detail)")
                 ledger.members[index] = .failure(problem)
                 if row.photos.isEmpty {
-                    say(ReportLine(externalID: row.externalID, photo: "", outcome: .error, code: problem.code.name,
-                                   detail: problem.detail))
+                    say(
+                        ReportLine(
+                            externalID: row.externalID, photo: "", outcome: .error, code: problem.code.name,
+                            detail: problem.detail))
                 }
             }
         case .photo(let index, let number):
@@ -498,7 +517,8 @@ public struct MemberImport: Sendable {
                 let detail: String
                 if context.dryRun {
                     try await enrolment.checkNotAnotherMembers(
-                        examined, member: member, organization: context.organization, galleryFaces: context.galleryFaces)
+                        examined, member: member, organization: context.organization, galleryFaces: context.galleryFaces
+                    )
                     detail = "dry run: would be enrolled"
                 } else {
                     let enrolled = try await enrolment.store(

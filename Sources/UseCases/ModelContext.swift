@@ -76,7 +76,8 @@ public enum UseCaseError: Error, Equatable, CustomStringConvertible {
         case .noFace: "no face was found in the photo"
         case .noMatch: "nobody enrolled matches this face"
         case .faceBelongsToOtherMember(let distance, let tolerance):
-            String(format: "this face matches another member (cosine distance %.4f, tolerance %.4f)", distance, tolerance)
+            String(
+                format: "this face matches another member (cosine distance %.4f, tolerance %.4f)", distance, tolerance)
         case .noFacesEnrolled: "this member has no enrolled face to compare with"
         case .notFound(let what): "no such \(what)"
         case .invalidField(let name, let rule): "\(name): \(rule)"

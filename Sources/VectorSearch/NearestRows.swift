@@ -64,9 +64,10 @@ func nearestRows(
             // scores (batch × n) = queries (batch × dimension) · rowsᵀ (dimension × n)
             packed.withUnsafeBufferPointer { q in
                 scores.withUnsafeMutableBufferPointer { out in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(n), Int32(dimension), 1,
-                                q.baseAddress, Int32(dimension), rowsOf + start * dimension, Int32(dimension), 0,
-                                out.baseAddress, Int32(n))
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(n), Int32(dimension), 1,
+                        q.baseAddress, Int32(dimension), rowsOf + start * dimension, Int32(dimension), 0,
+                        out.baseAddress, Int32(n))
                 }
             }
             for i in 0..<batch {

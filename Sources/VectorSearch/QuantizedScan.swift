@@ -10,7 +10,9 @@ enum QuantizedRows {
     static func roundingMargin(dimension: Int) -> Float { Float(dimension) * 4e-7 + 1e-5 }
 
     /// Writes `row`'s int8 copy to `out` and returns its scale and error bound.
-    static func quantize(_ row: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<Int8>) -> (scale: Float, error: Float) {
+    static func quantize(_ row: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<Int8>) -> (
+        scale: Float, error: Float
+    ) {
         let largest = row.reduce(Float(0)) { max($0, abs($1)) }
         guard largest > 0 else {
             out.update(repeating: 0, count: row.count)
@@ -60,8 +62,9 @@ func nearestRowsQuantized(
             dots.withUnsafeMutableBufferPointer { dots in
                 for start in stride(from: range.lowerBound, to: range.upperBound, by: chunk) {
                     let n = min(chunk, range.upperBound - start)
-                    fg_int8_dot_rows_with(kernel, shared.quantized + start * dimension, n, dimension, q.baseAddress!,
-                                          dots.baseAddress!)
+                    fg_int8_dot_rows_with(
+                        kernel, shared.quantized + start * dimension, n, dimension, q.baseAddress!,
+                        dots.baseAddress!)
                     for j in 0..<n {
                         let row = start + j
                         let estimate = shared.scales[row] * dots[j]

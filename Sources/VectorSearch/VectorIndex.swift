@@ -137,7 +137,9 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
 
     /// `search`, scanned as `scan` says, with how the quantised scan went (nil for the Float32 scan and for
     /// dimensions that are not a multiple of 16).
-    public func search(_ query: [Float], k: Int, scan: Scan) -> (matches: [VectorMatch<ID>], report: QuantizedScanReport?) {
+    public func search(_ query: [Float], k: Int, scan: Scan) -> (
+        matches: [VectorMatch<ID>], report: QuantizedScanReport?
+    ) {
         precondition(query.count == dimension, "query has \(query.count) dimensions, the index \(dimension)")
         guard k > 0, let normalised = Self.normalised(query) else { return ([], nil) }
         return lock.reading {
@@ -156,8 +158,11 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
                     }
                     kernel = fg_kernel_best()
                 case .quantizedWith(let name):
-                    guard let forced = [FG_KERNEL_GENERIC, FG_KERNEL_AVX2, FG_KERNEL_AVX512]
-                        .first(where: { Self.kernelName($0) == name && fg_kernels_available() & (1 << $0.rawValue) != 0 })
+                    guard
+                        let forced = [FG_KERNEL_GENERIC, FG_KERNEL_AVX2, FG_KERNEL_AVX512]
+                            .first(where: {
+                                Self.kernelName($0) == name && fg_kernels_available() & (1 << $0.rawValue) != 0
+                            })
                     else { preconditionFailure("the int8 kernel \(name) does not run on this CPU") }
                     kernel = forced
                 }
@@ -168,8 +173,9 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
             }
             let scores = [Float](unsafeUninitializedCapacity: rows) { out, initialised in
                 normalised.withUnsafeBufferPointer { q in
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, matrix, Int32(dimension),
-                                q.baseAddress, 1, 0, out.baseAddress, 1)
+                    cblas_sgemv(
+                        CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, matrix, Int32(dimension),
+                        q.baseAddress, 1, 0, out.baseAddress, 1)
                 }
                 initialised = rows
             }
@@ -192,8 +198,9 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
         return lock.reading {
             let rows = ids.count
             guard rows > 0 else { return queries.map { _ in [] } }
-            let found = nearestRows(matrix: matrix, rows: rows, dimension: dimension, queries: packed,
-                                    count: queries.count, k: k)
+            let found = nearestRows(
+                matrix: matrix, rows: rows, dimension: dimension, queries: packed,
+                count: queries.count, k: k)
             return found.indices.map { i in
                 valid[i] ? found[i].map { VectorMatch(id: ids[$0.row], similarity: $0.score) } : []
             }
@@ -203,7 +210,9 @@ public final class VectorIndex<ID: Hashable & Sendable>: @unchecked Sendable {
     // MARK: - Internals (called under the lock)
 
     /// The Float32 scan of every row.
-    private func search(normalisedQuery: [Float], k: Int, rows: Int) -> (matches: [VectorMatch<ID>], report: QuantizedScanReport?) {
+    private func search(normalisedQuery: [Float], k: Int, rows: Int) -> (
+        matches: [VectorMatch<ID>], report: QuantizedScanReport?
+    ) {
         let items = nearestRows(matrix: matrix, rows: rows, dimension: dimension, query: normalisedQuery, k: k)
         return (items.map { VectorMatch(id: ids[$0.row], similarity: $0.score) }, nil)
     }

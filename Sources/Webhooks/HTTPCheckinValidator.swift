@@ -36,8 +36,13 @@ public final class HTTPCheckinValidator: CheckinValidator {
         }
         guard let endpoint else { return .notAsked }
         let body = Self.body(request)
-        let headers = [(WebhookSignature.header, WebhookSignature.header(
-            secrets: [endpoint.secret], timestamp: Int(Date().timeIntervalSince1970), body: body))]
+        let headers = [
+            (
+                WebhookSignature.header,
+                WebhookSignature.header(
+                    secrets: [endpoint.secret], timestamp: Int(Date().timeIntervalSince1970), body: body)
+            )
+        ]
         do {
             let answer = try await sender.post(endpoint.url, body: body, headers: headers)
             switch answer.status {
@@ -53,15 +58,20 @@ public final class HTTPCheckinValidator: CheckinValidator {
     }
 
     private func failed(_ reason: String, _ request: CheckinValidationRequest) -> CheckinValidation {
-        logger.warning("check-in validation failed", metadata: [
-            "organization": "\(request.organization)", "reason": "\(reason)",
-            "decided": "\(admitOnError ? "admit" : "refuse")"])
+        logger.warning(
+            "check-in validation failed",
+            metadata: [
+                "organization": "\(request.organization)", "reason": "\(reason)",
+                "decided": "\(admitOnError ? "admit" : "refuse")",
+            ])
         return .failed(reason: reason, admitted: admitOnError)
     }
 
     private func endpoint(of organization: UUID) async throws -> (url: String, secret: String)? {
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[organization] }), now - cached.read < Self.cacheFor { return cached.endpoint }
+        if let cached = cache.withLock({ $0[organization] }), now - cached.read < Self.cacheFor {
+            return cached.endpoint
+        }
         let endpoint = try await organizations.checkinValidation(of: organization)
         cache.withLock { $0[organization] = (endpoint, now) }
         return endpoint
@@ -71,11 +81,13 @@ public final class HTTPCheckinValidator: CheckinValidator {
         struct Data: Encodable {
             var member_id: String, external_id: String?, name: String, method: String, distance: Float?
         }
-        let data = Data(member_id: request.member.id.uuidString.lowercased(), external_id: request.member.externalID,
-                        name: request.member.name, method: request.method.rawValue, distance: request.distance)
+        let data = Data(
+            member_id: request.member.id.uuidString.lowercased(), external_id: request.member.externalID,
+            name: request.member.name, method: request.method.rawValue, distance: request.distance)
         let json = (try? String(decoding: JSONEncoder().encode(data), as: UTF8.self)) ?? "{}"
-        return WebhookEnvelope.body(id: UUID(), type: "checkin.validation", createdAt: Date(),
-                                    organization: request.organization, data: json)
+        return WebhookEnvelope.body(
+            id: UUID(), type: "checkin.validation", createdAt: Date(),
+            organization: request.organization, data: json)
     }
 
     /// The receiver's words for the member: `message` of a JSON object, or the text; printable, at most 200 characters.
@@ -84,9 +96,11 @@ public final class HTTPCheckinValidator: CheckinValidator {
         if let object = try? JSONSerialization.jsonObject(with: Foundation.Data(body.utf8)) as? [String: Any] {
             text = object["message"] as? String ?? ""
         }
-        let printable = String(String.UnicodeScalarView(text.unicodeScalars.filter {
-            !CharacterSet.controlCharacters.contains($0)
-        }))
+        let printable = String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.filter {
+                    !CharacterSet.controlCharacters.contains($0)
+                }))
         return String(printable.trimmingCharacters(in: .whitespacesAndNewlines).prefix(maxMessage))
     }
 }

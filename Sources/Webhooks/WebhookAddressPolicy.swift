@@ -40,7 +40,8 @@ public struct WebhookAddressPolicy: Sendable {
     /// `url` parsed, or why it cannot be a webhook's: not http(s), http without `allowHTTP`, credentials in it, no
     /// host, a fragment, or a literal address this policy refuses. Names are checked when connecting.
     public func target(_ url: String) throws -> Target {
-        guard url.count <= 2000, let components = URLComponents(string: url), let scheme = components.scheme?.lowercased()
+        guard url.count <= 2000, let components = URLComponents(string: url),
+            let scheme = components.scheme?.lowercased()
         else { throw Refusal.invalidURL("not a URL") }
         guard scheme == "https" || scheme == "http" else { throw Refusal.invalidURL("the URL must be https") }
         guard scheme == "https" || allowHTTP else {
@@ -56,8 +57,9 @@ public struct WebhookAddressPolicy: Sendable {
         guard (1...65535).contains(port) else { throw Refusal.invalidURL("the port is out of range") }
         if let literal = try? SocketAddress(ipAddress: host, port: port) { try check(literal) }
         let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
-        return Target(https: scheme == "https", host: host, port: port,
-                      path: path + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
+        return Target(
+            https: scheme == "https", host: host, port: port,
+            path: path + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
     }
 
     /// Throws `addressNotAllowed` for an address this policy refuses. Link-local addresses (the cloud metadata

@@ -32,8 +32,10 @@ public struct WebhookDispatcher: Service {
         public var busyBatch = 32
         public var busyInterval: Duration = .milliseconds(200)
 
-        public init(retryWindow: Duration = .seconds(24 * 3600), initialBackoff: Duration = .seconds(10),
-                    pollInterval: Duration = .milliseconds(250), concurrency: Int = 16) {
+        public init(
+            retryWindow: Duration = .seconds(24 * 3600), initialBackoff: Duration = .seconds(10),
+            pollInterval: Duration = .milliseconds(250), concurrency: Int = 16
+        ) {
             self.retryWindow = retryWindow
             self.initialBackoff = initialBackoff
             self.pollInterval = pollInterval
@@ -49,8 +51,10 @@ public struct WebhookDispatcher: Service {
     let busy: @Sendable () -> Bool
     let logger: Logger
 
-    public init(store: WebhookStore, sender: WebhookSender, settings: Settings, observer: (any WebhookObserver)?,
-                busy: @escaping @Sendable () -> Bool = { false }, logger: Logger) {
+    public init(
+        store: WebhookStore, sender: WebhookSender, settings: Settings, observer: (any WebhookObserver)?,
+        busy: @escaping @Sendable () -> Bool = { false }, logger: Logger
+    ) {
         self.busy = busy
         self.store = store
         self.sender = sender
@@ -122,8 +126,9 @@ public struct WebhookDispatcher: Service {
             if Task.isCancelled { return nil }
             // Before the first migration has run (at start) the tables are not there yet.
             let early = (error as? PSQLError)?.serverInfo?[.sqlState] == PostgresError.Code.undefinedTable.raw
-            logger.log(level: early ? .debug : .warning, "webhooks: cannot claim deliveries; trying again",
-                       metadata: ["error": "\(String(reflecting: error))"])
+            logger.log(
+                level: early ? .debug : .warning, "webhooks: cannot claim deliveries; trying again",
+                metadata: ["error": "\(String(reflecting: error))"])
             try? await Task.sleep(for: .seconds(2))
             return nil
         }
@@ -134,8 +139,11 @@ public struct WebhookDispatcher: Service {
     func attempt(_ claimed: WebhookStore.Claimed) async -> WebhookStore.SentAttempt? {
         let body = Self.body(of: claimed.event)
         let headers = [
-            (WebhookSignature.header, WebhookSignature.header(
-                secrets: claimed.secrets, timestamp: Int(Date().timeIntervalSince1970), body: body)),
+            (
+                WebhookSignature.header,
+                WebhookSignature.header(
+                    secrets: claimed.secrets, timestamp: Int(Date().timeIntervalSince1970), body: body)
+            ),
             ("Facegate-Event-Id", claimed.event.id.uuidString.lowercased()),
             ("Facegate-Event-Type", claimed.event.type),
             ("Facegate-Delivery-Id", claimed.delivery.uuidString.lowercased()),
@@ -147,9 +155,11 @@ public struct WebhookDispatcher: Service {
             let response = try await sender.post(claimed.url, body: body, headers: headers)
             status = response.status
             if !(200..<300).contains(response.status) {
-                let said = String(String.UnicodeScalarView(
-                    response.body.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars.prefix(200)))
-                error = (300..<400).contains(response.status)
+                let said = String(
+                    String.UnicodeScalarView(
+                        response.body.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars.prefix(200)))
+                error =
+                    (300..<400).contains(response.status)
                     ? "answered a redirect (\(response.status)); redirects are not followed"
                     : "answered \(response.status)" + (said.isEmpty ? "" : ": \(said)")
             }
@@ -170,19 +180,24 @@ public struct WebhookDispatcher: Service {
             let next = Date().addingTimeInterval(backoff(afterAttempt: claimed.attempts) / .seconds(1))
             let giveUp = claimed.retryingSince.addingTimeInterval(settings.retryWindow / .seconds(1))
             if next > giveUp {
-                result = .failed(reason: """
-                    deliveries failed for \(Self.hours(settings.retryWindow)) since \
-                    \(ISO8601DateFormatter().string(from: claimed.retryingSince)); the last: \(error ?? "")
-                    """)
-                logger.error("webhooks: endpoint disabled after its deliveries failed", metadata: [
-                    "endpoint": "\(claimed.endpoint)", "error": "\(error ?? "")"])
+                result = .failed(
+                    reason: """
+                        deliveries failed for \(Self.hours(settings.retryWindow)) since \
+                        \(ISO8601DateFormatter().string(from: claimed.retryingSince)); the last: \(error ?? "")
+                        """)
+                logger.error(
+                    "webhooks: endpoint disabled after its deliveries failed",
+                    metadata: [
+                        "endpoint": "\(claimed.endpoint)", "error": "\(error ?? "")",
+                    ])
             } else {
                 result = .retry(at: next)
             }
         }
         observer?.webhookAttempt(result: result.name)
-        return WebhookStore.SentAttempt(delivery: claimed.delivery, number: claimed.attempts, statusCode: status,
-                                    duration: duration, error: error, result: result)
+        return WebhookStore.SentAttempt(
+            delivery: claimed.delivery, number: claimed.attempts, statusCode: status,
+            duration: duration, error: error, result: result)
     }
 
     /// Records attempts; not recorded, their claims expire and the deliveries go again (the same event ids).
@@ -190,8 +205,11 @@ public struct WebhookDispatcher: Service {
         do {
             try await store.record(attempts)
         } catch {
-            logger.warning("webhooks: attempts not recorded", metadata: [
-                "deliveries": "\(attempts.map(\.delivery))", "error": "\(String(describing: error))"])
+            logger.warning(
+                "webhooks: attempts not recorded",
+                metadata: [
+                    "deliveries": "\(attempts.map(\.delivery))", "error": "\(String(describing: error))",
+                ])
         }
     }
 
@@ -208,8 +226,9 @@ public struct WebhookDispatcher: Service {
 
     /// The event as sent.
     static func body(of event: WebhookStore.Event) -> [UInt8] {
-        WebhookEnvelope.body(id: event.id, type: event.type, createdAt: event.createdAt,
-                             organization: event.organization, data: event.data)
+        WebhookEnvelope.body(
+            id: event.id, type: event.type, createdAt: event.createdAt,
+            organization: event.organization, data: event.data)
     }
 }
 

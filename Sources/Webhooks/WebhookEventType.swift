@@ -21,9 +21,12 @@ public enum WebhookEventType: String, Sendable, CaseIterable, Codable {
     /// What `data` holds, in words (the OpenAPI document's).
     public var fields: String {
         switch self {
-        case .checkinRecorded: "checkin_id, member_id, external_id, name, checked_in_at, method, distance (null for staff)"
-        case .checkinRefused: "attempt_id, occurred_at, outcome (the answer's code), reason, method, distance, member (member_id, external_id, name) or null"
-        case .memberCreated, .memberUpdated: "member_id, external_id, name, email, metadata, status, valid_until, has_pin"
+        case .checkinRecorded:
+            "checkin_id, member_id, external_id, name, checked_in_at, method, distance (null for staff)"
+        case .checkinRefused:
+            "attempt_id, occurred_at, outcome (the answer's code), reason, method, distance, member (member_id, external_id, name) or null"
+        case .memberCreated, .memberUpdated:
+            "member_id, external_id, name, email, metadata, status, valid_until, has_pin"
         case .memberErased: "member_id, external_id"
         case .faceEnrolled: "member_id, face_id, model"
         case .faceDeleted: "member_id, face_id, face_ids (the photo's faces of every model)"

@@ -49,7 +49,9 @@ public struct WebhookSender: Sendable {
     /// POSTs `body` to `url` with `headers` (Content-Type is JSON).
     public func post(_ url: String, body: [UInt8], headers: [(String, String)]) async throws -> Response {
         let target: WebhookAddressPolicy.Target
-        do { target = try policy.target(url) } catch let refusal as WebhookAddressPolicy.Refusal { throw Failure.refused(refusal) }
+        do { target = try policy.target(url) } catch let refusal as WebhookAddressPolicy.Refusal {
+            throw Failure.refused(refusal)
+        }
         let deadline = ContinuousClock.now + timeout
         // The answer or the deadline, whichever comes first; the exchange is cancelled at the deadline and not waited
         // for (a name lookup cannot be cancelled: it ends on its own thread).
@@ -65,7 +67,9 @@ public struct WebhookSender: Sendable {
         deadline: ContinuousClock.Instant
     ) async throws -> Response {
         let address = try await resolve(target)
-        do { try policy.check(address) } catch let refusal as WebhookAddressPolicy.Refusal { throw Failure.refused(refusal) }
+        do { try policy.check(address) } catch let refusal as WebhookAddressPolicy.Refusal {
+            throw Failure.refused(refusal)
+        }
         let left = deadline - ContinuousClock.now
         guard left > .zero else { throw Failure.timedOut }
         let connection: Connection

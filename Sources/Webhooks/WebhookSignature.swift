@@ -32,8 +32,9 @@ public enum WebhookSignature {
     }
 
     static func mac(secret: String, timestamp: Int, body: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(
-            for: Array("\(timestamp).".utf8) + body, using: SymmetricKey(data: Array(secret.utf8))))
+        Array(
+            HMAC<SHA256>.authenticationCode(
+                for: Array("\(timestamp).".utf8) + body, using: SymmetricKey(data: Array(secret.utf8))))
     }
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
@@ -42,7 +43,8 @@ public enum WebhookSignature {
     public static func newSecret() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return "whsec_" + Data(bytes).base64EncodedString()
+        return "whsec_"
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }

@@ -8,18 +8,21 @@ import ImageDecoding
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Measure recognition accuracy on labelled photos.",
-        subcommands: [EvalPairsCommand.self, EvalIdentifyCommand.self, EvalImpostorsCommand.self, EvalQualityCommand.self,
-                      EvalLivenessCommand.self])
+        subcommands: [
+            EvalPairsCommand.self, EvalIdentifyCommand.self, EvalImpostorsCommand.self, EvalQualityCommand.self,
+            EvalLivenessCommand.self,
+        ])
 }
 
 /// Options shared by the evaluations: where the photos and models are, and how the engine runs.
 struct EvalOptions: ParsableArguments {
     @Option(help: "Folder the CSV's paths are relative to.") var root: String
     @Option(help: "Face model: sface or dlib (default: FACE_MODEL or sface).") var model: FaceModelKind?
-    @Option(help: """
-        A fixed maximum cosine distance for a match (default: FACE_MATCH_TOLERANCE, else derived from the target FPIR \
-        and the gallery's size, as the service does).
-        """)
+    @Option(
+        help: """
+            A fixed maximum cosine distance for a match (default: FACE_MATCH_TOLERANCE, else derived from the target FPIR \
+            and the gallery's size, as the service does).
+            """)
     var tolerance: Float?
     @Option(help: "Share of strangers admitted the tolerance is derived for (default: FACE_MATCH_TARGET_FPIR or 0.01).")
     var targetFpir: Double?
@@ -47,8 +50,10 @@ extension FaceModelKind: ExpressibleByArgument {}
 extension EngineConfiguration {
     /// A pool for batch work: as many engines as configured, and no queue limit (the caller bounds its own work).
     func makeBatchPool(workers: Int? = nil) throws -> EnginePool {
-        try EnginePool(count: workers ?? self.workers, model: model, models: FaceModels(directory: modelsDirectory), settings: settings,
-                       queueLimit: 1 << 20)
+        try EnginePool(
+            count: workers ?? self.workers, model: model, models: FaceModels(directory: modelsDirectory),
+            settings: settings,
+            queueLimit: 1 << 20)
     }
 }
 
@@ -61,7 +66,7 @@ func encodeFiles(
     let encoded = try await concurrentMap(files, width: pool.size * 2) { file in
         try await pool.run { engine -> [FaceEncoding]? in
             guard let data = FileManager.default.contents(atPath: root + "/" + file),
-                  let image = try? decoder.decode([UInt8](data))
+                let image = try? decoder.decode([UInt8](data))
             else { return nil }
             return try engine.faceEncodings(in: image, limit: limit)
         }

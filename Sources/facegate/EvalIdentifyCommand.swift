@@ -18,24 +18,27 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
     var skipIdentity: [String] = []
     @Flag(help: "Leave out rows whose 'derived' column is 'yes' (synthetic variants, not real photos).")
     var excludeDerived = false
-    @Option(help: """
-        Also require the next identity to be at least this much farther than the best (ambiguity margin; default: \
-        FACE_MATCH_MARGIN).
-        """)
+    @Option(
+        help: """
+            Also require the next identity to be at least this much farther than the best (ambiguity margin; default: \
+            FACE_MATCH_MARGIN).
+            """)
     var margin: Float?
     @Option(help: "Photos enrolled per identity (the best match over them counts).") var enrolPhotos = 1
     @Option(help: "Also judge galleries of these many identities (every n-th enrolled one, same unknown probes).")
     var gallerySizes: [Int] = [50, 100]
-    @Option(help: """
-        Only identities with at least this many photos are enrolled (default: enrol-photos + 1); their probes are \
-        the photos after the first min-photos − 1, so runs with different --enrol-photos probe the same photos.
-        """)
+    @Option(
+        help: """
+            Only identities with at least this many photos are enrolled (default: enrol-photos + 1); their probes are \
+            the photos after the first min-photos − 1, so runs with different --enrol-photos probe the same photos.
+            """)
     var minPhotos: Int?
-    @Flag(help: """
-        Apply the service's rule with the PIN band (FACE_CONFIRM_TARGET_FAR): known probes nobody matched whose own \
-        member is among the band's candidates count as resolved by their PIN; adds confirm_tolerance, asked_members, \
-        fnir_after_confirmation, strangers_asked and stranger_accept_bound, and a sweep of the band's rate.
-        """)
+    @Flag(
+        help: """
+            Apply the service's rule with the PIN band (FACE_CONFIRM_TARGET_FAR): known probes nobody matched whose own \
+            member is among the band's candidates count as resolved by their PIN; adds confirm_tolerance, asked_members, \
+            fnir_after_confirmation, strangers_asked and stranger_accept_bound, and a sweep of the band's rate.
+            """)
     var confirm = false
     @OptionGroup var options: EvalOptions
 
@@ -49,7 +52,8 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
         var filesByIdentity: [String: [String]] = [:]
         for row in try readCSV(manifest) {
             guard let file = row["file"], let identity = row["identity"], !Self.unlabelled.contains(identity),
-                  !skipIdentity.contains(identity), !(excludeDerived && row["derived"] == "yes") else { continue }
+                !skipIdentity.contains(identity), !(excludeDerived && row["derived"] == "yes")
+            else { continue }
             filesByIdentity[identity, default: []].append(file)
         }
         let identities = filesByIdentity.keys.sorted()
@@ -74,7 +78,9 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
         }
         var knownProbes: [(identity: String, embedding: [Float]?)] = []
         for identity in enrolled {
-            for file in filesByIdentity[identity]!.dropFirst(minimum - 1) { knownProbes.append((identity, embeddings[file] ?? nil)) }
+            for file in filesByIdentity[identity]!.dropFirst(minimum - 1) {
+                knownProbes.append((identity, embeddings[file] ?? nil))
+            }
         }
         let unknownProbes = unknown.map { embeddings[filesByIdentity[$0]![0]] ?? nil }
         let failedToDetect = knownProbes.filter { $0.embedding == nil }.count + unknownProbes.filter { $0 == nil }.count
@@ -87,11 +93,15 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
         // with the fewest misses among those admitting at most 1 % of unknown people over the model's range of
         // tolerances and margins (an in-sample choice: report it as such).
         let sweep = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1].map { target -> [String: Any] in
-            let derived = setup.matchPolicy.with(margin: margin).with(targetFPIR: target, curve: pool.descriptor.falseMatches)
-                .rule(galleryFaces: galleryFaces)
+            let derived = setup.matchPolicy.with(margin: margin).with(
+                targetFPIR: target, curve: pool.descriptor.falseMatches
+            )
+            .rule(galleryFaces: galleryFaces)
             let outcome = full.judge(derived)
-            return ["target_fpir": target, "tolerance": rounded(Double(derived.tolerance)), "fnir": rounded(outcome.fnir),
-                    "fpir": rounded(outcome.fpir)]
+            return [
+                "target_fpir": target, "tolerance": rounded(Double(derived.tolerance)), "fnir": rounded(outcome.fnir),
+                "fpir": rounded(outcome.fpir),
+            ]
         }
         let knots = pool.descriptor.falseMatches.knots
         let low = knots.first!.distance, high = knots.last!.distance
@@ -103,28 +113,40 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
                 let outcome = full.judge(MatchRule(tolerance: tolerance, margin: candidate))
                 if outcome.fpir <= 0.01 && outcome.fnir < bestFNIR {
                     bestFNIR = outcome.fnir
-                    bestPoint = ["tolerance": rounded(Double(tolerance)), "margin": rounded(Double(candidate), 4),
-                                 "fnir": rounded(outcome.fnir), "fpir": rounded(outcome.fpir)]
+                    bestPoint = [
+                        "tolerance": rounded(Double(tolerance)), "margin": rounded(Double(candidate), 4),
+                        "fnir": rounded(outcome.fnir), "fpir": rounded(outcome.fpir),
+                    ]
                 }
             }
         }
         // Tolerances (no margin) meeting both targets on this set, FPIR ≤ 1 % and FNIR ≤ 3 %: how much room a
         // calibration has here.
         let fine = (0...800).map { low + (high - low) * Float($0) / 800 }
-            .filter { let o = full.judge(MatchRule(tolerance: $0)); return o.fpir <= 0.01 && o.fnir <= 0.03 }
-        let window: [String: Any] = fine.isEmpty ? [:] : ["from": rounded(Double(fine.first!)), "to": rounded(Double(fine.last!))]
+            .filter {
+                let o = full.judge(MatchRule(tolerance: $0))
+                return o.fpir <= 0.01 && o.fnir <= 0.03
+            }
+        let window: [String: Any] =
+            fine.isEmpty ? [:] : ["from": rounded(Double(fine.first!)), "to": rounded(Double(fine.last!))]
         // The same rule on smaller galleries (every n-th enrolled identity, the same unknown probes): the derived
         // tolerance should hold FPIR near the target as the gallery grows while FNIR moves.
         let subsets = gallerySizes.filter { $0 < enrolled.count }.map { size -> [String: Any] in
-            let kept = Set(stride(from: 0, to: enrolled.count, by: 1).filter { $0 * size / enrolled.count != ($0 + 1) * size / enrolled.count }
+            let kept = Set(
+                stride(from: 0, to: enrolled.count, by: 1).filter {
+                    $0 * size / enrolled.count != ($0 + 1) * size / enrolled.count
+                }
                 .map { enrolled[$0] })
-            let scores = Scores(gallery: gallery.filter { kept.contains($0.identity) },
-                                known: knownProbes.filter { kept.contains($0.identity) }, unknown: unknownProbes)
+            let scores = Scores(
+                gallery: gallery.filter { kept.contains($0.identity) },
+                known: knownProbes.filter { kept.contains($0.identity) }, unknown: unknownProbes)
             let faces = gallery.filter { kept.contains($0.identity) }.count
             let subsetRule = policy.rule(galleryFaces: faces)
             let outcome = scores.judge(subsetRule)
-            return ["identities": kept.count, "gallery_faces": faces, "tolerance": rounded(Double(subsetRule.tolerance)),
-                    "known_probes": scores.known.count, "fnir": rounded(outcome.fnir), "fpir": rounded(outcome.fpir)]
+            return [
+                "identities": kept.count, "gallery_faces": faces, "tolerance": rounded(Double(subsetRule.tolerance)),
+                "known_probes": scores.known.count, "fnir": rounded(outcome.fnir), "fpir": rounded(outcome.fpir),
+            ]
         }
         var confirmation: [String: Any] = [:]
         if confirm {
@@ -134,35 +156,38 @@ struct EvalIdentifyCommand: AsyncParsableCommand {
             confirmation = full.confirmation(rule, band: band.tolerance()).summary
             confirmation["confirm_target_far"] = band.falseMatchRate
             confirmation["confirm_sweep"] = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03].map { far -> [String: Any] in
-                var point = full.confirmation(rule, band: pool.descriptor.falseMatches.tolerance(forFalseMatchRate: far)).summary
+                var point = full.confirmation(
+                    rule, band: pool.descriptor.falseMatches.tolerance(forFalseMatchRate: far)
+                ).summary
                 point["confirm_target_far"] = far
                 return point
             }
         }
-        try printJSON(confirmation.merging([
-            "model": pool.descriptor.name,
-            "model_version": pool.descriptor.version,
-            "enrolled": enrolled.count - enrolmentFailures,
-            "enrol_photos": enrolPhotos,
-            "gallery_faces": galleryFaces,
-            "enrolment_failures": enrolmentFailures,
-            "known_probes": knownProbes.count,
-            "unknown_probes": unknownProbes.count,
-            "missed_or_wrong": result.missedOrWrong,
-            "wrong_identity": result.wrong,
-            "false_accepts": result.falseAccepts,
-            "failed_to_detect": failedToDetect,
-            "fnir": rounded(result.fnir),
-            "fpir": rounded(result.fpir),
-            "target_fpir": policy.targetFPIR.map { $0 as Any } ?? NSNull(),
-            "tolerance": rounded(Double(rule.tolerance)),
-            "margin": Double(margin),
-            "best_at_fpir_1pct": bestPoint,
-            "tolerances_meeting_fpir_1pct_fnir_3pct": window,
-            "sweep": sweep,
-            "gallery_subsets": subsets,
-            "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),
-        ]) { $1 })
+        try printJSON(
+            confirmation.merging([
+                "model": pool.descriptor.name,
+                "model_version": pool.descriptor.version,
+                "enrolled": enrolled.count - enrolmentFailures,
+                "enrol_photos": enrolPhotos,
+                "gallery_faces": galleryFaces,
+                "enrolment_failures": enrolmentFailures,
+                "known_probes": knownProbes.count,
+                "unknown_probes": unknownProbes.count,
+                "missed_or_wrong": result.missedOrWrong,
+                "wrong_identity": result.wrong,
+                "false_accepts": result.falseAccepts,
+                "failed_to_detect": failedToDetect,
+                "fnir": rounded(result.fnir),
+                "fpir": rounded(result.fpir),
+                "target_fpir": policy.targetFPIR.map { $0 as Any } ?? NSNull(),
+                "tolerance": rounded(Double(rule.tolerance)),
+                "margin": Double(margin),
+                "best_at_fpir_1pct": bestPoint,
+                "tolerances_meeting_fpir_1pct_fnir_3pct": window,
+                "sweep": sweep,
+                "gallery_subsets": subsets,
+                "seconds": rounded((ContinuousClock.now - started) / .seconds(1), 2),
+            ]) { $1 })
     }
 }
 
@@ -172,8 +197,10 @@ struct Scores {
     let known: [(identity: String, best: Nearest?)]
     let unknown: [Nearest?]
 
-    init(gallery: [(identity: String, embedding: [Float])], known: [(identity: String, embedding: [Float]?)],
-         unknown: [[Float]?]) {
+    init(
+        gallery: [(identity: String, embedding: [Float])], known: [(identity: String, embedding: [Float]?)],
+        unknown: [[Float]?]
+    ) {
         func nearest(_ probe: [Float]) -> Nearest? {
             var closest: [String: Float] = [:]
             for entry in gallery {
@@ -196,11 +223,16 @@ struct Scores {
                 missedOrWrong += 1
                 continue
             }
-            if best.identity != probe.identity { missedOrWrong += 1; wrong += 1 }
+            if best.identity != probe.identity {
+                missedOrWrong += 1
+                wrong += 1
+            }
         }
         let falseAccepts = unknown.filter { $0?.accepted(by: rule) ?? false }.count
-        return (missedOrWrong, wrong, falseAccepts, Double(missedOrWrong) / Double(max(1, known.count)),
-                Double(falseAccepts) / Double(max(1, unknown.count)))
+        return (
+            missedOrWrong, wrong, falseAccepts, Double(missedOrWrong) / Double(max(1, known.count)),
+            Double(falseAccepts) / Double(max(1, unknown.count))
+        )
     }
 
     /// The service's rule with the PIN band (`CheckIn`): a probe nobody matched 1:N is asked for a PIN when members lie
@@ -209,13 +241,19 @@ struct Scores {
     func confirmation(_ rule: MatchRule, band: Float) -> ConfirmationOutcome {
         var outcome = ConfirmationOutcome(band: band, known: known.count, unknown: unknown.count)
         for probe in known {
-            guard let best = probe.best else { outcome.unresolved += 1; continue }
+            guard let best = probe.best else {
+                outcome.unresolved += 1
+                continue
+            }
             if best.accepted(by: rule) {
                 if best.identity != probe.identity { outcome.unresolved += 1 }
                 continue
             }
             let asked = best.candidates(within: band)
-            guard !asked.isEmpty else { outcome.unresolved += 1; continue }
+            guard !asked.isEmpty else {
+                outcome.unresolved += 1
+                continue
+            }
             if asked.contains(probe.identity) { outcome.membersAsked += 1 } else { outcome.unresolved += 1 }
         }
         for probe in unknown {
@@ -249,11 +287,13 @@ struct ConfirmationOutcome {
     }
 
     var summary: [String: Any] {
-        ["confirm_tolerance": rounded(Double(band)),
-         "asked_members": rounded(Double(membersAsked) / Double(max(1, known))),
-         "fnir_after_confirmation": rounded(Double(unresolved) / Double(max(1, known))),
-         "strangers_asked": rounded(Double(strangersAsked) / Double(max(1, unknown))),
-         "stranger_accept_bound": Double(strangerGuessChance) / Double(max(1, unknown))]
+        [
+            "confirm_tolerance": rounded(Double(band)),
+            "asked_members": rounded(Double(membersAsked) / Double(max(1, known))),
+            "fnir_after_confirmation": rounded(Double(unresolved) / Double(max(1, known))),
+            "strangers_asked": rounded(Double(strangersAsked) / Double(max(1, unknown))),
+            "stranger_accept_bound": Double(strangerGuessChance) / Double(max(1, unknown)),
+        ]
     }
 }
 

@@ -16,12 +16,14 @@ struct EvalImpostorsCommand: AsyncParsableCommand {
     @Option(help: "CSV with columns file,identity.") var manifest: String
     @Option(help: "Identities to leave out (repeatable).") var skipIdentity: [String] = []
     @Flag(help: "Leave out rows whose 'derived' column is 'yes'.") var excludeDerived = false
-    @Option(help: """
-        Which identities to use: all, or the even or odd half by a hash of the name (calibrate on one half, check \
-        on the other).
-        """)
+    @Option(
+        help: """
+            Which identities to use: all, or the even or odd half by a hash of the name (calibrate on one half, check \
+            on the other).
+            """)
     var split = "all"
-    @Option(help: "Fewest impostor pairs below a knot for it to be measured rather than extrapolated.") var minPairs = 10
+    @Option(help: "Fewest impostor pairs below a knot for it to be measured rather than extrapolated.") var minPairs =
+        10
     @OptionGroup var options: EvalOptions
 
     func run() async throws {
@@ -29,9 +31,11 @@ struct EvalImpostorsCommand: AsyncParsableCommand {
         let setup = try options.engineConfiguration()
         var identityOf: [String: String] = [:]
         for row in try readCSV(manifest) {
-            guard let file = row["file"], let identity = row["identity"], !EvalIdentifyCommand.unlabelled.contains(identity),
-                  !skipIdentity.contains(identity), !(excludeDerived && row["derived"] == "yes"),
-                  split == "all" || (Self.hash(identity) % 2 == 0) == (split == "even") else { continue }
+            guard let file = row["file"], let identity = row["identity"],
+                !EvalIdentifyCommand.unlabelled.contains(identity),
+                !skipIdentity.contains(identity), !(excludeDerived && row["derived"] == "yes"),
+                split == "all" || (Self.hash(identity) % 2 == 0) == (split == "even")
+            else { continue }
             identityOf[file] = identity
         }
         let pool = try setup.makeBatchPool()
@@ -45,24 +49,33 @@ struct EvalImpostorsCommand: AsyncParsableCommand {
             }
         }
         distances.sort()
-        guard distances.count >= 1000 else { throw ValidationError("only \(distances.count) impostor pairs; need 1000") }
+        guard distances.count >= 1000 else {
+            throw ValidationError("only \(distances.count) impostor pairs; need 1000")
+        }
         let knots = Self.knots(sortedDistances: distances, minPairs: minPairs)
         let name = pool.descriptor.name
-        print("    // \(name): \(faces.count) faces of \(Set(faces.map(\.0)).count) identities, \(distances.count) impostor pairs")
+        print(
+            "    // \(name): \(faces.count) faces of \(Set(faces.map(\.0)).count) identities, \(distances.count) impostor pairs"
+        )
         print("    static let \(name) = FalseMatchCurve(knots: [")
         for knot in knots {
-            print(String(format: "        (%.5f, %.3g),", knot.distance, knot.far) + (knot.measured ? "" : " // extrapolated"))
+            print(
+                String(format: "        (%.5f, %.3g),", knot.distance, knot.far)
+                    + (knot.measured ? "" : " // extrapolated"))
         }
         print("    ])")
         try printJSON([
             "model": name, "model_version": pool.descriptor.version, "faces": faces.count, "pairs": distances.count,
-            "split": split, "knots": knots.map { ["distance": rounded(Double($0.distance)), "far": $0.far, "measured": $0.measured] },
+            "split": split,
+            "knots": knots.map { ["distance": rounded(Double($0.distance)), "far": $0.far, "measured": $0.measured] },
         ])
     }
 
     /// Knots at FAR 0.5, then every quarter decade down to where fewer than `minPairs` pairs lie below, then the last
     /// measured decade's slope extended to 1e-8; distances strictly rising.
-    static func knots(sortedDistances distances: [Float], minPairs: Int) -> [(distance: Float, far: Double, measured: Bool)] {
+    static func knots(sortedDistances distances: [Float], minPairs: Int) -> [(
+        distance: Float, far: Double, measured: Bool
+    )] {
         let n = Double(distances.count)
         var knots: [(distance: Float, far: Double, measured: Bool)] = []
         var exponent = log10(0.5)

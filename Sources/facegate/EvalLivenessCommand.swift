@@ -27,7 +27,8 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         abstract: "Measure the liveness check: BPCER on real head turns, APCER per rendered attack; JSON last line.")
 
     @Option(help: "Folder of the clips and their manifest.csv.") var videos: String
-    @Option(help: "Frames sent per attempt (the kiosk sends \(ChallengeCapture.framesSent)).") var frames = ChallengeCapture.framesSent
+    @Option(help: "Frames sent per attempt (the kiosk sends \(ChallengeCapture.framesSent)).") var frames =
+        ChallengeCapture.framesSent
     @Option(help: "Seconds the capture spans.") var window = ChallengeCapture.window
     @Option(help: "Yaw change (degrees) that makes a stretch of a clip a turn.") var segmentDegrees = 20.0
     @Option(help: "Attempts rendered per attack kind and clip.") var attacksPerClip = 12
@@ -35,7 +36,8 @@ struct EvalLivenessCommand: AsyncParsableCommand {
     @Option(help: "Minimum turn (degrees; default LIVENESS_MIN_TURN_DEGREES or the service's).") var minTurn: Double?
     @Option(help: "Face model: sface (dlib's landmarks cannot show depth).") var model: FaceModelKind?
     @Option(help: "Largest share of the turn one step may carry (default: the service's).") var maxStepShare: Double?
-    @Flag(help: "Print every attempt's measures (else the bona fide ones and the attacks admitted).") var everyAttempt = false
+    @Flag(help: "Print every attempt's measures (else the bona fide ones and the attacks admitted).") var everyAttempt =
+        false
 
     /// One clip's frames, each with its largest face (nil: none) and yaw.
     struct Clip {
@@ -74,7 +76,9 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             if file.contains("%") {
                 var reversed = clip
                 reversed.name += " (reversed)"
-                reversed.images.reverse(); reversed.faces.reverse(); reversed.yaw.reverse()
+                reversed.images.reverse()
+                reversed.faces.reverse()
+                reversed.yaw.reverse()
                 clips.append(reversed)
             }
             FileHandle.standardError.write(Data("read \(clip.name): \(clip.images.count) frames\n".utf8))
@@ -87,24 +91,32 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             let turns = clip.name.contains("no_turn") ? [] : turnSegments(clip)
             turnsByClip[clip.name] = turns
             let known = clip.yaw.compactMap { $0 }
-            FileHandle.standardError.write(Data(String(
-                format: "%@: yaw %.0f…%.0f, faces in %d of %d frames, turns at %@\n", clip.name, known.min() ?? 0,
-                known.max() ?? 0, known.count, clip.yaw.count,
-                turns.map { String(format: "%.1fs(%@)", Double($0.start) / clip.fps, $0.asked.rawValue) }
-                    .joined(separator: " ")).utf8))
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format: "%@: yaw %.0f…%.0f, faces in %d of %d frames, turns at %@\n", clip.name,
+                        known.min() ?? 0,
+                        known.max() ?? 0, known.count, clip.yaw.count,
+                        turns.map { String(format: "%.1fs(%@)", Double($0.start) / clip.fps, $0.asked.rawValue) }
+                            .joined(separator: " ")
+                    ).utf8))
             for turn in turns {
                 for lead in [0.4, 0.2, 0.0] {
                     let start = Double(turn.start) / clip.fps - lead
                     guard let images = sample(clip, from: start) else { continue }
-                    attempts.append(Attempt(kind: "bona_fide", clip: clip.name, images: images, asked: turn.asked,
-                                            start: start))
+                    attempts.append(
+                        Attempt(
+                            kind: "bona_fide", clip: clip.name, images: images, asked: turn.asked,
+                            start: start))
                 }
             }
             if clip.name.contains("no_turn") {
                 var start = 0.0
                 while let images = sample(clip, from: start) {
-                    attempts.append(Attempt(kind: "no_turn_control", clip: clip.name, images: images,
-                                            asked: Bool.random(using: &random) ? .left : .right))
+                    attempts.append(
+                        Attempt(
+                            kind: "no_turn_control", clip: clip.name, images: images,
+                            asked: Bool.random(using: &random) ? .left : .right))
                     start += 1
                 }
             }
@@ -118,26 +130,36 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             let photo = PrintRendering.printed(clip.images[frontal], around: landmarks)
             let scale = 0.05 / LivenessCheck.faceHeight(landmarks)
             for _ in 0..<attacksPerClip {
-                let background = PrintRendering.background(width: renderer.width, height: renderer.height, using: &random)
+                let background = PrintRendering.background(
+                    width: renderer.width, height: renderer.height, using: &random)
                 for bent in [false, true] {
                     let asked: TurnDirection = Bool.random(using: &random) ? .left : .right
                     let last = Double.random(in: 10...40, using: &random) * .pi / 180 * (asked == .left ? 1 : -1)
                     let radius = bent ? Double.random(in: 0.10...0.30, using: &random) : nil
-                    let images = sent(held(photo, scale: scale, angles: (0..<taken).map { last * Double($0) / Double(taken - 1) },
-                                           bend: radius, background: background, renderer: renderer, random: &random))
-                    attempts.append(Attempt(kind: bent ? "bent_print" : "flat_print", clip: clip.name, images: images, asked: asked))
+                    let images = sent(
+                        held(
+                            photo, scale: scale, angles: (0..<taken).map { last * Double($0) / Double(taken - 1) },
+                            bend: radius, background: background, renderer: renderer, random: &random))
+                    attempts.append(
+                        Attempt(kind: bent ? "bent_print" : "flat_print", clip: clip.name, images: images, asked: asked)
+                    )
                 }
                 // A swap: the frontal frame printed, then the most turned frame of one of the clip's turns.
                 if let turn = turnsByClip[clip.name]?.randomElement(using: &random) {
                     let angle = Double.random(in: -10...10, using: &random) * .pi / 180
                     let swap = Int.random(in: (taken / 4)...(3 * taken / 4), using: &random)
-                    let first = held(photo, scale: scale, angles: Array(repeating: angle, count: swap), bend: nil,
-                                     background: background, renderer: renderer, random: &random)
-                    let turned = PrintRendering.printed(clip.images[turn.peak], around: clip.faces[turn.peak]!.landmarks)
-                    let second = held(turned, scale: scale, angles: Array(repeating: angle, count: taken - swap),
-                                      bend: nil, background: background, renderer: renderer, random: &random)
-                    attempts.append(Attempt(kind: "print_swap", clip: clip.name, images: sent(first + second),
-                                            asked: turn.asked))
+                    let first = held(
+                        photo, scale: scale, angles: Array(repeating: angle, count: swap), bend: nil,
+                        background: background, renderer: renderer, random: &random)
+                    let turned = PrintRendering.printed(
+                        clip.images[turn.peak], around: clip.faces[turn.peak]!.landmarks)
+                    let second = held(
+                        turned, scale: scale, angles: Array(repeating: angle, count: taken - swap),
+                        bend: nil, background: background, renderer: renderer, random: &random)
+                    attempts.append(
+                        Attempt(
+                            kind: "print_swap", clip: clip.name, images: sent(first + second),
+                            asked: turn.asked))
                 }
             }
         }
@@ -146,14 +168,17 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             var replay = attempt.images
             let k = Int.random(in: 1..<replay.count, using: &random)
             replay[k] = replay[k - 1]
-            attempts.append(Attempt(kind: "replay_repeated_frame", clip: attempt.clip, images: replay, asked: attempt.asked))
+            attempts.append(
+                Attempt(kind: "replay_repeated_frame", clip: attempt.clip, images: replay, asked: attempt.asked))
             let person = clips.first { $0.name == attempt.clip }?.person
             let others = genuine.filter { other in clips.first { $0.name == other.clip }?.person != person }
             if let other = others.randomElement(using: &random) {
                 let half = frames / 2
-                attempts.append(Attempt(kind: "two_people", clip: attempt.clip + " + " + other.clip,
-                                        images: Array(attempt.images.prefix(half)) + Array(other.images.suffix(frames - half)),
-                                        asked: other.asked))
+                attempts.append(
+                    Attempt(
+                        kind: "two_people", clip: attempt.clip + " + " + other.clip,
+                        images: Array(attempt.images.prefix(half)) + Array(other.images.suffix(frames - half)),
+                        asked: other.asked))
             }
         }
 
@@ -167,8 +192,11 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             }
             let refusal = seen.refusal(samePersonWithin: tolerance)
             total[attempt.kind, default: 0] += 1
-            if let refusal { reasons[attempt.kind, default: [:]][refusal.rawValue, default: 0] += 1 }
-            else { accepted[attempt.kind, default: 0] += 1 }
+            if let refusal {
+                reasons[attempt.kind, default: [:]][refusal.rawValue, default: 0] += 1
+            } else {
+                accepted[attempt.kind, default: 0] += 1
+            }
             guard let m = seen.measures else { continue }
             switch attempt.kind {
             case "flat_print":
@@ -180,13 +208,20 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 if m.expectedParallax > 0 { genuineParallaxShare.append(m.parallax / m.expectedParallax) }
             default: break
             }
-            if everyAttempt || attempt.kind == "bona_fide" || refusal == nil, let frontal = seen.frontal, let turned = seen.others.first {
-                    FileHandle.standardError.write(Data(String(
-                        format: "%@ %@@%.1fs %@: %@ distance %.3f turn %.1f/%.1f sheet %.1f parallax %.3f/%.3f step %.2f yaw %@\n",
-                        attempt.kind, attempt.clip, attempt.start ?? -1, attempt.asked.rawValue, refusal?.rawValue ?? "accepted",
-                        faceDistance(frontal.embedding, turned), m.turn, m.oppositeTurn, m.sheetTurn,
-                        m.parallax, m.expectedParallax, m.stepShare,
-                        m.yaw.map { String(format: "%.0f", $0) }.joined(separator: ",")).utf8))
+            if everyAttempt || attempt.kind == "bona_fide" || refusal == nil, let frontal = seen.frontal,
+                let turned = seen.others.first
+            {
+                FileHandle.standardError.write(
+                    Data(
+                        String(
+                            format:
+                                "%@ %@@%.1fs %@: %@ distance %.3f turn %.1f/%.1f sheet %.1f parallax %.3f/%.3f step %.2f yaw %@\n",
+                            attempt.kind, attempt.clip, attempt.start ?? -1, attempt.asked.rawValue,
+                            refusal?.rawValue ?? "accepted",
+                            faceDistance(frontal.embedding, turned), m.turn, m.oppositeTurn, m.sheetTurn,
+                            m.parallax, m.expectedParallax, m.stepShare,
+                            m.yaw.map { String(format: "%.0f", $0) }.joined(separator: ",")
+                        ).utf8))
             }
         }
         func rate(_ kind: String, refused: Bool) -> Double {
@@ -196,13 +231,17 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             return Double(refused ? n - a : a) / Double(n)
         }
         let kinds = ["flat_print", "bent_print", "print_swap", "replay_repeated_frame", "two_people"]
-        print("bona fide turns: \(total["bona_fide"] ?? 0) attempts from \(clips.count) clips; BPCER "
-              + String(format: "%.2f %%", 100 * rate("bona_fide", refused: true)))
+        print(
+            "bona fide turns: \(total["bona_fide"] ?? 0) attempts from \(clips.count) clips; BPCER "
+                + String(format: "%.2f %%", 100 * rate("bona_fide", refused: true)))
         for kind in kinds {
-            print(String(format: "%-22@ APCER %6.2f %% of %d", kind, 100 * rate(kind, refused: false), total[kind] ?? 0))
+            print(
+                String(format: "%-22@ APCER %6.2f %% of %d", kind, 100 * rate(kind, refused: false), total[kind] ?? 0))
         }
-        print(String(format: "no-turn control refused: %.1f %% of %d", 100 * rate("no_turn_control", refused: true),
-                     total["no_turn_control"] ?? 0))
+        print(
+            String(
+                format: "no-turn control refused: %.1f %% of %d", 100 * rate("no_turn_control", refused: true),
+                total["no_turn_control"] ?? 0))
         try printJSON([
             "model": pool.descriptor.name, "frames": frames, "window_seconds": window,
             "min_turn_degrees": settings.minTurnDegrees, "min_parallax": settings.minParallax,
@@ -238,19 +277,25 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         if file.contains("%") {
             input = ["-framerate", String(fps), "-i", path]
             filter = ["-vf", "pad=\(2 * width):\(2 * height):\(width / 2):\(height / 2)"]
-            width *= 2; height *= 2
+            width *= 2
+            height *= 2
         }
         if width == 0 || height == 0 || fps == 0 {
-            let probe = try Self.output(of: ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                                             "stream=width,height,r_frame_rate", "-of", "csv=p=0", path])
-            let parts = String(decoding: probe, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",")
+            let probe = try Self.output(of: [
+                "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                "stream=width,height,r_frame_rate", "-of", "csv=p=0", path,
+            ])
+            let parts = String(decoding: probe, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).split(
+                separator: ",")
             guard parts.count >= 3 else { throw ValidationError("ffprobe cannot read \(path)") }
-            width = Int(parts[0]) ?? 0; height = Int(parts[1]) ?? 0
+            width = Int(parts[0]) ?? 0
+            height = Int(parts[1]) ?? 0
             let rate = parts[2].split(separator: "/").compactMap { Double($0) }
             fps = rate.count == 2 && rate[1] > 0 ? rate[0] / rate[1] : rate.first ?? 25
         }
-        let raw = try Self.output(of: ["ffmpeg", "-loglevel", "error"] + input + filter
-                                  + ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        let raw = try Self.output(
+            of: ["ffmpeg", "-loglevel", "error"] + input + filter
+                + ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
         let size = width * height * 3
         guard size > 0, raw.count >= size else { throw ValidationError("ffmpeg gave no frames of \(path)") }
         let images = (0..<(raw.count / size)).map { i in
@@ -288,20 +333,30 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         var i = 0
         let reach = Int(2 * clip.fps)
         while i < yaw.count {
-            guard let y = yaw[i], abs(y) <= 8 else { i += 1; continue }
+            guard let y = yaw[i], abs(y) <= 8 else {
+                i += 1
+                continue
+            }
             // From this frontal frame, the first frame within `reach` that is `segmentDegrees` away.
             var found: Int?
             var j = i + 1
             while j < min(yaw.count, i + reach) {
                 guard let yj = yaw[j] else { break }
                 if abs(yj) <= 8 { break }
-                if abs(yj - y) >= segmentDegrees { found = j; break }
+                if abs(yj - y) >= segmentDegrees {
+                    found = j
+                    break
+                }
                 j += 1
             }
-            guard let hit = found, let yh = yaw[hit] else { i = max(i + 1, j); continue }
+            guard let hit = found, let yh = yaw[hit] else {
+                i = max(i + 1, j)
+                continue
+            }
             var peak = hit
             while peak + 1 < yaw.count, let next = yaw[peak + 1], abs(next - y) > abs(yaw[peak]! - y),
-                  (next - y) * (yh - y) > 0 { peak += 1 }
+                (next - y) * (yh - y) > 0
+            { peak += 1 }
             turns.append((i, peak, yh > y ? .left : .right))
             i = peak + 1
         }
@@ -339,7 +394,8 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         let distance = Double.random(in: 0.45...0.65, using: &random)
         let gain = Double.random(in: 0.8...1.15, using: &random)
         return angles.map { angle in
-            var pose = PrintRendering.Pose(distance: distance + Double.random(in: -0.01...0.01, using: &random), angle: angle)
+            var pose = PrintRendering.Pose(
+                distance: distance + Double.random(in: -0.01...0.01, using: &random), angle: angle)
             pose.offsetX = Double.random(in: -0.01...0.01, using: &random)
             pose.offsetY = Double.random(in: -0.01...0.01, using: &random)
             pose.bend = bend

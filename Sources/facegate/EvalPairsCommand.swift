@@ -46,7 +46,8 @@ struct EvalPairsCommand: AsyncParsableCommand {
         if showErrors {
             for pair in scoredPairs where pair.distance.map({ ($0 <= summary.bestThreshold) != pair.same }) ?? true {
                 let distance = pair.distance.map { String(format: "%.4f", $0) } ?? "no face"
-                FileHandle.standardError.write(Data("\(pair.same ? "same" : "diff") \(distance) \(pair.a) \(pair.b)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("\(pair.same ? "same" : "diff") \(distance) \(pair.a) \(pair.b)\n".utf8))
             }
         }
         try printJSON([
@@ -78,7 +79,8 @@ struct PairStatistics {
         different = scored.filter { !$0.same }.map(\.distance).sorted()
         var best = (threshold: Float(0), correct: different.count)
         for candidate in scored.map(\.distance).sorted() {
-            let correct = Self.count(same, atMost: candidate) + different.count - Self.count(different, atMost: candidate)
+            let correct =
+                Self.count(same, atMost: candidate) + different.count - Self.count(different, atMost: candidate)
             if correct > best.correct { best = (candidate, correct) }
         }
         bestThreshold = best.threshold

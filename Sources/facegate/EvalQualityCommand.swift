@@ -16,7 +16,10 @@ struct EvalQualityCommand: AsyncParsableCommand {
     @Option(help: "CSV with a column file (other columns ignored).") var manifest: String
     @Option(help: "Only rows whose column 'source' is one of these (repeatable).") var source: [String] = []
     @Flag(help: "Leave out rows whose 'derived' column is 'yes'.") var excludeDerived = false
-    @Flag(help: "List every photo on stderr: file, faces, face size, sharpness, yaw, roll, turn, detection scores, verdict (tab-separated).")
+    @Flag(
+        help:
+            "List every photo on stderr: file, faces, face size, sharpness, yaw, roll, turn, detection scores, verdict (tab-separated)."
+    )
     var list = false
     @OptionGroup var options: EvalOptions
 
@@ -25,7 +28,8 @@ struct EvalQualityCommand: AsyncParsableCommand {
         let setup = try options.engineConfiguration()
         let files = try readCSV(manifest).compactMap { row -> String? in
             guard let file = row["file"], source.isEmpty || source.contains(row["source"] ?? ""),
-                  !(excludeDerived && row["derived"] == "yes") else { return nil }
+                !(excludeDerived && row["derived"] == "yes")
+            else { return nil }
             return file
         }
         let encoded = try await encodeFiles(files, root: options.root, pool: try setup.makeBatchPool())

@@ -22,7 +22,8 @@ struct ExportOptions: ParsableArguments {
     func withDatabase<T: Sendable>(
         _ body: @escaping @Sendable (Database, OrganizationStore.Organization, Logger) async throws -> T
     ) async throws -> T {
-        try await withMigratedDatabase(try loadConfiguration(), label: "facegate.export") { [organization] database, logger in
+        try await withMigratedDatabase(try loadConfiguration(), label: "facegate.export") {
+            [organization] database, logger in
             let target = try await ImportMembersCommand.organization(
                 organization, in: OrganizationStore(database: database, logger: logger))
             return try await body(database, target, logger)
@@ -63,10 +64,11 @@ struct ExportCheckinsCommand: AsyncParsableCommand {
     @Option(help: "csv or jsonl.") var format: ExportFormat = .csv
 
     func run() async throws {
-        let zone = try timeZone.map { name in
-            guard let zone = TimeZone(identifier: name) else { throw ValidationError("unknown time zone \(name)") }
-            return zone
-        } ?? .current
+        let zone =
+            try timeZone.map { name in
+                guard let zone = TimeZone(identifier: name) else { throw ValidationError("unknown time zone \(name)") }
+                return zone
+            } ?? .current
         let from = since?.start(in: zone), to = until?.end(in: zone)
         let count = try await options.withDatabase { [format] database, organization, logger in
             let rows = try await CheckinStore(database: database, logger: logger)
@@ -88,7 +90,8 @@ struct ExportMembersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let count = try await options.withDatabase { [format] database, organization, logger in
-            let rows = try await MemberStore(database: database, logger: logger).exportRows(organization: organization.id)
+            let rows = try await MemberStore(database: database, logger: logger).exportRows(
+                organization: organization.id)
             return try await writeLines(rows, head: MemberListExport.head(format)) { MemberListExport.line($0, format) }
         }
         FileHandle.standardError.write(Data("\(count) member(s) exported\n".utf8))
@@ -99,7 +102,8 @@ struct ExportMembersCommand: AsyncParsableCommand {
 /// (`MemberDataExport`), audited as that is (by the service itself).
 struct ExportMemberCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "member", abstract: "One member's own data (record, faces, check-ins, audit entries) as JSON on stdout.")
+        commandName: "member",
+        abstract: "One member's own data (record, faces, check-ins, audit entries) as JSON on stdout.")
 
     @Argument(help: "The member's id.") var id: String
     @Option(help: "The member's organisation, by id or name (default: the member's own).") var organization: String?
@@ -112,13 +116,16 @@ struct ExportMemberCommand: AsyncParsableCommand {
             let owner: UUID?
             if let organization {
                 owner = try await ImportMembersCommand.organization(
-                    organization, in: OrganizationStore(database: database, logger: logger)).id
+                    organization, in: OrganizationStore(database: database, logger: logger)
+                ).id
             } else {
                 owner = try await members.organization(of: member)
             }
             guard let owner else { throw ValidationError("no member has the id \(member.uuidString.lowercased())") }
-            let data = try await MemberDataExport(members: members, checkins: CheckinStore(database: database, logger: logger))
-                .export(member: member, organization: owner, actor: nil)
+            let data = try await MemberDataExport(
+                members: members, checkins: CheckinStore(database: database, logger: logger)
+            )
+            .export(member: member, organization: owner, actor: nil)
             return try MemberDataDocument.encode(data)
         }
         FileHandle.standardOutput.write(document)

@@ -8,8 +8,10 @@ struct FaceGate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "facegate",
         abstract: "Self-hosted face matching: registration, 1:N check-in and benchmarks.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, EvalCommand.self, BenchCommand.self, KeysCommand.self,
-                      FacesCommand.self, ImportCommand.self, ExportCommand.self])
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, EvalCommand.self, BenchCommand.self, KeysCommand.self,
+            FacesCommand.self, ImportCommand.self, ExportCommand.self,
+        ])
 
     /// ArgumentParser's entry point, except that a database failure is printed with PostgreSQL's own code and message
     /// (postgres-nio's description of an error is a generic sentence, to keep details out of logs by default; an

@@ -61,11 +61,13 @@ struct ImportMembersCommand: AsyncParsableCommand {
             [photos, organization, report, dryRun, configuration] database, logger in
             let reportFile = try report.map(Self.createReport)
             defer { try? reportFile?.close() }
-            let target = try await Self.organization(organization, in: OrganizationStore(database: database, logger: logger))
+            let target = try await Self.organization(
+                organization, in: OrganizationStore(database: database, logger: logger))
             // A model activated in the database (`faces reembed --activate`) is the one every instance enrols with.
             var engine = configuration.engine
             if let activated = try await ModelActivationStore(database: database, logger: logger).current(),
-               activated != engine.space {
+                activated != engine.space
+            {
                 guard let running = engine.running(activated) else {
                     throw ValidationError("the activated face model \(activated) is not one this build makes")
                 }
@@ -77,15 +79,18 @@ struct ImportMembersCommand: AsyncParsableCommand {
             var searchedInDatabase = configuration
             searchedInDatabase.gallery.searchBackend = .pgvectorExact
             let model = FaceModelRuntime(
-                engines: try engine.makeBatchPool(), engine: engine, configuration: searchedInDatabase, database: database,
-                logger: logger).context
+                engines: try engine.makeBatchPool(), engine: engine, configuration: searchedInDatabase,
+                database: database,
+                logger: logger
+            ).context
             return try await MemberImport(configuration: configuration, model: model).run(
                 table, photosFolder: photos, organization: target.id, actor: nil, dryRun: dryRun,
                 report: { line in try? reportFile?.write(contentsOf: Data(CSVTable.line(line.reportFields).utf8)) },
                 progress: { done in
-                    progress.update(done.photosDone, of: done.photos,
-                                    detail: "\(done.facesEnrolled) enrolled, \(done.facesSkipped) skipped, "
-                                        + "\(done.refused) refused, \(done.errors) errors")
+                    progress.update(
+                        done.photosDone, of: done.photos,
+                        detail: "\(done.facesEnrolled) enrolled, \(done.facesSkipped) skipped, "
+                            + "\(done.refused) refused, \(done.errors) errors")
                 })
         }
         progress.finish()
@@ -102,7 +107,8 @@ struct ImportMembersCommand: AsyncParsableCommand {
     /// The report file, created (or emptied) with its header line.
     static func createReport(_ path: String) throws -> FileHandle {
         guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path) else {
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
             throw ValidationError("cannot write the report to \(path)")
         }
         try handle.write(contentsOf: Data(CSVTable.line(MemberImport.ReportLine.header).utf8))
@@ -110,7 +116,9 @@ struct ImportMembersCommand: AsyncParsableCommand {
     }
 
     /// The organisation named on the command line (id or name), else the super admin's.
-    static func organization(_ named: String?, in organizations: OrganizationStore) async throws -> OrganizationStore.Organization {
+    static func organization(_ named: String?, in organizations: OrganizationStore) async throws
+        -> OrganizationStore.Organization
+    {
         if let named {
             guard let found = try await organizations.find(idOrName: named) else {
                 throw ValidationError("no organisation has the id or name \(named)")

@@ -16,7 +16,10 @@ struct KeysCommand: AsyncParsableCommand {
 /// with rate and ETA on a terminal, a line per batch otherwise; the last stdout line is a JSON summary.
 struct RotateKeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rotate", abstract: "Re-seal every thumbnail and crop and re-transform every template under BIOMETRIC_ENCRYPTION_KEY; last stdout line is JSON.")
+        commandName: "rotate",
+        abstract:
+            "Re-seal every thumbnail and crop and re-transform every template under BIOMETRIC_ENCRYPTION_KEY; last stdout line is JSON."
+    )
 
     @Option(help: "Faces per batch.") var batch = 200
 
@@ -24,13 +27,17 @@ struct RotateKeysCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration()
         let started = ContinuousClock.now
         let progress = ProgressLine(unit: "thumbnails, crops, templates and photo digests", every: 1)
-        let outcome = try await withMigratedDatabase(configuration, label: "facegate.keys") { [batch] database, logger in
+        let outcome = try await withMigratedDatabase(configuration, label: "facegate.keys") {
+            [batch] database, logger in
             let rotation = BiometricKeyRotation(
                 configuration: configuration,
                 faces: FaceStore(database: database, logger: logger, templates: configuration.security.templateKeys),
                 batch: batch)
             return try await rotation.run(unreadable: { face in
-                FileHandle.standardError.write(Data("face \(face): its thumbnail, crop or template is under a key this service does not have (or the member has its photo twice); left as it is\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "face \(face): its thumbnail, crop or template is under a key this service does not have (or the member has its photo twice); left as it is\n"
+                            .utf8))
             }) { done in
                 progress.update(done.finished, of: done.total, detail: "\(done.unreadable) unreadable")
             }
@@ -44,11 +51,13 @@ struct RotateKeysCommand: AsyncParsableCommand {
         ]
         try printJSON(summary)
         if outcome.left > 0 {
-            FileHandle.standardError.write(Data("""
-                \(outcome.left) thumbnail(s), crop(s) or template(s) were stored under an old key while the rotation ran \
-                (an instance or an import not yet on the new key): run facegate keys rotate again once every one is
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    \(outcome.left) thumbnail(s), crop(s) or template(s) were stored under an old key while the rotation ran \
+                    (an instance or an import not yet on the new key): run facegate keys rotate again once every one is
 
-                """.utf8))
+                    """.utf8))
         }
         if outcome.unreadable > 0 || outcome.left > 0 { throw ExitCode(1) }
     }

@@ -17,7 +17,8 @@ struct LivenessEngine {
         configuration = try EngineConfiguration(environment: environment)
         try configuration.verifyModels()
         var settings = LivenessSettings.default
-        settings.minTurnDegrees = minTurn ?? Double(environment["LIVENESS_MIN_TURN_DEGREES"] ?? "") ?? settings.minTurnDegrees
+        settings.minTurnDegrees =
+            minTurn ?? Double(environment["LIVENESS_MIN_TURN_DEGREES"] ?? "") ?? settings.minTurnDegrees
         self.settings = settings
         pool = try configuration.makeBatchPool(workers: 1)
         guard pool.descriptor.landmarkLayout == .eyesNoseTipMouthCorners else {

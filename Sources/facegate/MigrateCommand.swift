@@ -23,8 +23,9 @@ struct MigrateCommand: AsyncParsableCommand {
         let applied = try await withPostgresClient(client) {
             try await Migrator().migrate(client, logger: logger)
         }
-        print(applied.isEmpty
-              ? "schema is current (version \(Migration.latestVersion))"
-              : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+        print(
+            applied.isEmpty
+                ? "schema is current (version \(Migration.latestVersion))"
+                : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
     }
 }

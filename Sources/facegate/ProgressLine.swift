@@ -21,7 +21,9 @@ final class ProgressLine: Sendable {
     /// `done` of `total` so far; `detail` goes in brackets after the count ("3 refused").
     func update(_ done: Int, of total: Int, detail: String = "") {
         let due = written.withLock { last in
-            guard last != done, terminal || done >= total || last.map({ done - $0 >= every }) ?? true else { return false }
+            guard last != done, terminal || done >= total || last.map({ done - $0 >= every }) ?? true else {
+                return false
+            }
             last = done
             return true
         }
@@ -29,7 +31,8 @@ final class ProgressLine: Sendable {
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         let rate = Double(done) / max(seconds, 0.001)
         let eta = rate > 0 ? Double(max(0, total - done)) / rate : 0
-        let line = "\(done) of \(total) \(unit)" + (detail.isEmpty ? "" : " (\(detail))")
+        let line =
+            "\(done) of \(total) \(unit)" + (detail.isEmpty ? "" : " (\(detail))")
             + String(format: ", %.1f/s, ETA %.0f s", rate, eta)
         FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }

@@ -27,7 +27,8 @@ struct EvalCommandTests {
         let different = rows.filter { $0["same_person"] == "0" }.prefix(count)
         let lines = (same + different).map { "\($0["file_a"]!),\($0["file_b"]!),\($0["same_person"]!)" }
         let path = NSTemporaryDirectory() + "facegate-pairs-\(UUID().uuidString).csv"
-        try (["file_a,file_b,same_person"] + lines).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (["file_a,file_b,same_person"] + lines).joined(separator: "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -36,7 +37,8 @@ struct EvalCommandTests {
         let csv = try lfwSubset(20)
         defer { try? FileManager.default.removeItem(atPath: csv) }
         let summary = try await eval(["pairs", "--pairs", csv, "--root", TestEnvironment.facesRoot + "/lfw"])
-        for key in ["pairs", "accuracy", "best_threshold_accuracy", "tar_at_far_0_1pct", "failed_to_detect", "seconds"] {
+        for key in ["pairs", "accuracy", "best_threshold_accuracy", "tar_at_far_0_1pct", "failed_to_detect", "seconds"]
+        {
             #expect(summary[key] != nil, "missing \(key)")
         }
         #expect(summary["pairs"] as? Int == 40)
@@ -44,7 +46,9 @@ struct EvalCommandTests {
         #expect(summary["model"] as? String == "sface")
         // The service's 1:1 tolerance, derived from the default FPIR target; --tolerance fixes it instead.
         #expect((summary["tolerance"] as? Double).map { (0.3...0.9).contains($0) } == true, "\(summary)")
-        let fixed = try await eval(["pairs", "--pairs", csv, "--root", TestEnvironment.facesRoot + "/lfw", "--tolerance", "0.25"])
+        let fixed = try await eval([
+            "pairs", "--pairs", csv, "--root", TestEnvironment.facesRoot + "/lfw", "--tolerance", "0.25",
+        ])
         #expect((fixed["tolerance"] as? Double).map { abs($0 - 0.25) < 1e-6 } == true)
         #expect((fixed["accuracy"] as? Double ?? 1) < (summary["accuracy"] as? Double ?? 0))
     }

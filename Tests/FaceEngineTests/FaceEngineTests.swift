@@ -4,7 +4,6 @@ import ImageDecoding
 import TestSupport
 import Testing
 
-
 /// One engine shared by the suite (loading takes ~0.5 s); the suite runs serially because engines are not
 /// thread-safe.
 @Suite("Face engine: dlib", .serialized, .requiresFacesAndModels)
@@ -33,9 +32,11 @@ final class FaceEngineTests {
         #expect(faceDistance(obama.embedding, biden.embedding) > tolerance * 2)
     }
 
-    @Test("frontal faces have a pose near 0 degrees", arguments: [
-        "face_recognition/obama/obama.jpg", "skimage/astronaut.png", "face_recognition/obama/obama-720p.jpg",
-    ])
+    @Test(
+        "frontal faces have a pose near 0 degrees",
+        arguments: [
+            "face_recognition/obama/obama.jpg", "skimage/astronaut.png", "face_recognition/obama/obama-720p.jpg",
+        ])
     func frontalPose(_ path: String) throws {
         let face = try #require(try encode(path).first)
         #expect(abs(face.quality.yaw) < 15, "yaw \(face.quality.yaw)")
@@ -58,8 +59,9 @@ final class FaceEngineTests {
         let photo = try decoder.decode(TestEnvironment.photo("compreface/identities/personF/personF-img1.jpg"))
         var coarse = FaceEngineSettings()
         (coarse.fineMaxSide, coarse.rotationFallback, coarse.cnnFallback) = (0, false, false)
-        #expect(try DlibRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: coarse)
-            .faceBoxes(in: photo).isEmpty)
+        #expect(
+            try DlibRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: coarse)
+                .faceBoxes(in: photo).isEmpty)
         let found = try #require(try engine.faceEncodings(in: photo).first)
         #expect(found.turn == .up)
         #expect(abs(found.face.box.x - 698) < 30 && abs(found.face.box.y - 368) < 30, "\(found.face.box)")
@@ -68,15 +70,19 @@ final class FaceEngineTests {
         #expect(try engine.faceBoxes(in: photo).count == 1)
     }
 
-    @Test("a photo stored sideways or upside down without EXIF is turned upright and matches the upright photo",
-          arguments: [("edge_cases/rotated/astronaut_rot90ccw.jpg", EXIFOrientation.right),
-                      ("edge_cases/rotated/astronaut_rot180.jpg", .down)])
+    @Test(
+        "a photo stored sideways or upside down without EXIF is turned upright and matches the upright photo",
+        arguments: [
+            ("edge_cases/rotated/astronaut_rot90ccw.jpg", EXIFOrientation.right),
+            ("edge_cases/rotated/astronaut_rot180.jpg", .down),
+        ])
     func turnedPhotos(_ path: String, _ expectedTurn: EXIFOrientation) throws {
         let upright = try #require(try encode("skimage/astronaut.png").first)
         let turned = try #require(try encode(path).first)
         #expect(turned.turn == expectedTurn)
-        #expect(faceDistance(upright.embedding, turned.embedding) < tolerance / 2,
-                "distance \(faceDistance(upright.embedding, turned.embedding))")
+        #expect(
+            faceDistance(upright.embedding, turned.embedding) < tolerance / 2,
+            "distance \(faceDistance(upright.embedding, turned.embedding))")
         #expect(abs(turned.quality.roll) < 10)
     }
 
@@ -85,14 +91,17 @@ final class FaceEngineTests {
         let photo = try decoder.decode(TestEnvironment.photo("skimage/astronaut.png"))
         let sharp = try #require(try engine.faceEncodings(in: photo).first)
         let blurred = try #require(try engine.faceEncodings(in: boxBlurred(photo, radius: 2)).first)
-        #expect(blurred.quality.sharpness < sharp.quality.sharpness / 3,
-                "sharp \(sharp.quality.sharpness), blurred \(blurred.quality.sharpness)")
+        #expect(
+            blurred.quality.sharpness < sharp.quality.sharpness / 3,
+            "sharp \(sharp.quality.sharpness), blurred \(blurred.quality.sharpness)")
         #expect(try encode("edge_cases/quality/astronaut_blur6.jpg").isEmpty)
     }
 
-    @Test("photos without a face give no face", arguments: [
-        "edge_cases/noface/white_640x480.jpg", "edge_cases/noface/noise_320x240.jpg", "skimage/coffee.png",
-    ])
+    @Test(
+        "photos without a face give no face",
+        arguments: [
+            "edge_cases/noface/white_640x480.jpg", "edge_cases/noface/noise_320x240.jpg", "skimage/coffee.png",
+        ])
     func noFace(_ path: String) throws {
         #expect(try encode(path).isEmpty)
     }
@@ -166,12 +175,14 @@ final class FaceEngineTests {
 struct TinyPictureTests {
     static let configurations: [(FaceDetectorKind, Int)] = [(.hog, 0), (.cnn, 0), (.cnn, 1)]
 
-    @Test("pictures too small for a face give no face from either detector, never an engine error",
-          arguments: configurations.indices)
+    @Test(
+        "pictures too small for a face give no face from either detector, never an engine error",
+        arguments: configurations.indices)
     func tinyPictures(_ index: Int) throws {
         var settings = FaceEngineSettings()
         (settings.detector, settings.upsample) = Self.configurations[index]
-        let engine = try DlibRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: settings)
+        let engine = try DlibRecognizer(
+            models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: settings)
         for side in [1, 2, 8, 25, 39, 40, 41, 79, 80, 81] {
             for (width, height) in [(side, side), (side, 200), (200, side)] {
                 let grey = RGBImage(width: width, height: height, red: 128, green: 128, blue: 128)
@@ -186,10 +197,11 @@ struct EnginePoolTests {
     @Test("models/SHA256SUMS lists exactly the checksums the engine verifies")
     func checksumsAgree() throws {
         let sums = try String(contentsOfFile: TestEnvironment.repositoryRoot + "/models/SHA256SUMS", encoding: .utf8)
-        let listed = Set(sums.split(separator: "\n").map { line in
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            return "\(parts[1]) \(parts[0])"
-        })
+        let listed = Set(
+            sums.split(separator: "\n").map { line in
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                return "\(parts[1]) \(parts[0])"
+            })
         #expect(listed == Set(FaceModels.all.map { "\($0.name) \($0.sha256)" }))
         try FaceModels(directory: TestEnvironment.modelsDirectory).verify()
     }
@@ -199,7 +211,8 @@ struct EnginePoolTests {
         let folder = NSTemporaryDirectory() + "facegate-models-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        _ = FileManager.default.createFile(atPath: folder + "/" + FaceModels.embedder.name, contents: Data("not a model".utf8))
+        _ = FileManager.default.createFile(
+            atPath: folder + "/" + FaceModels.embedder.name, contents: Data("not a model".utf8))
         do {
             try FaceModels(directory: folder).verify()
             Issue.record("verification passed")
@@ -228,7 +241,8 @@ struct EnginePoolTests {
     @Test("a job cancelled at any moment while it waits for an engine returns at once, not when an engine frees")
     func promptCancellation() async throws {
         let pool = try EnginePool(
-            count: 1, models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init(), queueLimit: 10_000)
+            count: 1, models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init(),
+            queueLimit: 10_000)
         let gate = DispatchSemaphore(value: 0)
         let busy = Task { try await pool.run { _ in gate.wait() } }
         while pool.busyEngines == 0 { try await Task.sleep(for: .milliseconds(5)) }
@@ -265,7 +279,8 @@ struct EnginePoolTests {
     @Test("a job whose expected wait passes maxWait is refused at once, though the queue has room")
     func overloadByExpectedWait() async throws {
         let pool = try EnginePool(
-            count: 1, models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init(), queueLimit: 100,
+            count: 1, models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init(),
+            queueLimit: 100,
             maxWait: .milliseconds(150))
         // Before any job has run there is no estimate: nothing is refused for time.
         #expect(pool.averageJobTime == nil)
@@ -294,12 +309,16 @@ func boxBlurred(_ image: RGBImage, radius: Int) -> RGBImage {
                 for dx in -radius...radius {
                     let sx = min(max(x + dx, 0), image.width - 1), sy = min(max(y + dy, 0), image.height - 1)
                     let i = (sy * image.width + sx) * 3
-                    sum.0 += Int(image.pixels[i]); sum.1 += Int(image.pixels[i + 1]); sum.2 += Int(image.pixels[i + 2])
+                    sum.0 += Int(image.pixels[i])
+                    sum.1 += Int(image.pixels[i + 1])
+                    sum.2 += Int(image.pixels[i + 2])
                     count += 1
                 }
             }
             let o = (y * image.width + x) * 3
-            out[o] = UInt8(sum.0 / count); out[o + 1] = UInt8(sum.1 / count); out[o + 2] = UInt8(sum.2 / count)
+            out[o] = UInt8(sum.0 / count)
+            out[o + 1] = UInt8(sum.1 / count)
+            out[o + 2] = UInt8(sum.2 / count)
         }
     }
     return RGBImage(width: image.width, height: image.height, pixels: out)

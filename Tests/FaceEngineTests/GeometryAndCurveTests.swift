@@ -55,8 +55,9 @@ struct GeometryAndCurveTests {
         #expect(a.overlap(with: a) == 1)
         #expect(a.overlap(with: FaceBox(x: 20, y: 20, width: 5, height: 5)) == 0)
         #expect(abs(a.overlap(with: FaceBox(x: 5, y: 0, width: 10, height: 10)) - 50.0 / 150) < 1e-9)
-        let strong = DetectedFace(box: a, score: 0.9, landmarks: []), weak = DetectedFace(
-            box: FaceBox(x: 1, y: 1, width: 10, height: 10), score: 0.7, landmarks: [])
+        let strong = DetectedFace(box: a, score: 0.9, landmarks: []),
+            weak = DetectedFace(
+                box: FaceBox(x: 1, y: 1, width: 10, height: 10), score: 0.7, landmarks: [])
         let far = DetectedFace(box: FaceBox(x: 50, y: 50, width: 10, height: 10), score: 0.6, landmarks: [])
         #expect(YuNetDetector.suppressed([weak, far, strong], threshold: 0.3).map(\.score) == [0.9, 0.6])
 

@@ -13,7 +13,8 @@ final class RecognizerTests {
 
     func recognizer(_ kind: FaceModelKind) throws -> any FaceRecognizer {
         if let found = loaded[kind] { return found }
-        let made = try kind.makeRecognizer(models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init())
+        let made = try kind.makeRecognizer(
+            models: FaceModels(directory: TestEnvironment.modelsDirectory), settings: .init())
         loaded[kind] = made
         return made
     }
@@ -36,14 +37,17 @@ final class RecognizerTests {
         #expect(obama.embedding.count == descriptor.dimension)
         #expect(abs(obama.embedding.reduce(0) { $0 + $1 * $1 }.squareRoot() - 1) < 1e-4)
         let tolerance = try tolerance(kind)
-        #expect(faceDistance(obama.embedding, obama2.embedding) <= tolerance,
-                "same person \(faceDistance(obama.embedding, obama2.embedding)), tolerance \(tolerance)")
-        #expect(faceDistance(obama.embedding, biden.embedding) > tolerance,
-                "strangers \(faceDistance(obama.embedding, biden.embedding)), tolerance \(tolerance)")
+        #expect(
+            faceDistance(obama.embedding, obama2.embedding) <= tolerance,
+            "same person \(faceDistance(obama.embedding, obama2.embedding)), tolerance \(tolerance)")
+        #expect(
+            faceDistance(obama.embedding, biden.embedding) > tolerance,
+            "strangers \(faceDistance(obama.embedding, biden.embedding)), tolerance \(tolerance)")
     }
 
-    @Test("the model's landmark layout gives a frontal face a pose near 0 and a turned head its turn, mirrored the other way",
-          arguments: FaceModelKind.allCases)
+    @Test(
+        "the model's landmark layout gives a frontal face a pose near 0 and a turned head its turn, mirrored the other way",
+        arguments: FaceModelKind.allCases)
     func pose(_ kind: FaceModelKind) throws {
         for path in ["face_recognition/obama/obama.jpg", "skimage/astronaut.png"] {
             let face = try #require(try encode(path, kind).first)
@@ -60,7 +64,9 @@ final class RecognizerTests {
         #expect(mirrored.quality.yaw > 10, "\(turned.quality.yaw) vs \(mirrored.quality.yaw)")
     }
 
-    @Test("a sideways photo without EXIF is turned upright and matches the upright photo", arguments: FaceModelKind.allCases)
+    @Test(
+        "a sideways photo without EXIF is turned upright and matches the upright photo",
+        arguments: FaceModelKind.allCases)
     func sideways(_ kind: FaceModelKind) throws {
         let upright = try #require(try encode("skimage/astronaut.png", kind).first)
         let turned = try #require(try encode("edge_cases/rotated/astronaut_rot90ccw.jpg", kind).first)
@@ -71,7 +77,9 @@ final class RecognizerTests {
 
     @Test("photos without a face give none, group photos every face largest first", arguments: FaceModelKind.allCases)
     func counts(_ kind: FaceModelKind) throws {
-        for path in ["edge_cases/noface/white_640x480.jpg", "edge_cases/noface/noise_320x240.jpg", "skimage/coffee.png"] {
+        for path in [
+            "edge_cases/noface/white_640x480.jpg", "edge_cases/noface/noise_320x240.jpg", "skimage/coffee.png",
+        ] {
             #expect(try encode(path, kind).isEmpty, "\(path)")
         }
         let image = try decoder.decode(TestEnvironment.photo("face_recognition/multi/obama_and_biden.jpg"))
@@ -86,7 +94,9 @@ final class RecognizerTests {
         }
     }
 
-    @Test("descriptors name the model, its checksummed files and a rising false-match curve", arguments: FaceModelKind.allCases)
+    @Test(
+        "descriptors name the model, its checksummed files and a rising false-match curve",
+        arguments: FaceModelKind.allCases)
     func descriptors(_ kind: FaceModelKind) throws {
         let descriptor = kind.descriptor(settings: .init())
         #expect(descriptor.name == kind.rawValue)

@@ -1,4 +1,3 @@
-@testable import FaceGateAPI
 import Crypto
 import Foundation
 import HTTPTypes
@@ -8,6 +7,8 @@ import NIOCore
 import PostgresNIO
 import TestSupport
 import Testing
+
+@testable import FaceGateAPI
 
 /// Login, token checks on every request, refresh rotation with reuse detection, logout — through the real router
 /// and a real database.
@@ -34,12 +35,16 @@ struct AuthTests {
             body: ByteBuffer(bytes: body)
         ) { response in
             let data = Data(buffer: response.body)
-            return (response.status, try? JSONDecoder().decode(Tokens.self, from: data),
-                    try? JSONDecoder().decode(ProblemBody.self, from: data))
+            return (
+                response.status, try? JSONDecoder().decode(Tokens.self, from: data),
+                try? JSONDecoder().decode(ProblemBody.self, from: data)
+            )
         }
     }
 
-    static func refresh(_ client: any TestClientProtocol, _ token: String) async throws -> (HTTPResponse.Status, Tokens?) {
+    static func refresh(_ client: any TestClientProtocol, _ token: String) async throws -> (
+        HTTPResponse.Status, Tokens?
+    ) {
         let body = try JSONSerialization.data(withJSONObject: ["refresh_token": token])
         return try await client.execute(
             uri: "/api/v1/auth/refresh", method: .post, headers: [.contentType: "application/json"],
@@ -52,8 +57,12 @@ struct AuthTests {
         var headers: HTTPFields = [:]
         if let token { headers[.authorization] = "Bearer \(token)" }
         return try await client.execute(uri: "/api/v1/auth/me", method: .get, headers: headers) { response in
-            if response.status == .unauthorized { #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true) }
-            return (response.status, try? JSONDecoder().decode(ProblemBody.self, from: Data(buffer: response.body)).code)
+            if response.status == .unauthorized {
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+            return (
+                response.status, try? JSONDecoder().decode(ProblemBody.self, from: Data(buffer: response.body)).code
+            )
         }
     }
 
@@ -86,7 +95,8 @@ struct AuthTests {
             let pair = try #require(try await Self.login(client).1)
             let parts = pair.access_token.split(separator: ".").map(String.init)
             var payload = try #require(Data(base64URLEncoded: parts[1]))
-            payload = Data(String(decoding: payload, as: UTF8.self).replacingOccurrences(of: "\"admin\"", with: "\"kiosk\"").utf8)
+            payload = Data(
+                String(decoding: payload, as: UTF8.self).replacingOccurrences(of: "\"admin\"", with: "\"kiosk\"").utf8)
             let tampered = [parts[0], Self.base64URL(payload), parts[2]].joined(separator: ".")
             let none = [Self.base64URL(Data(#"{"alg":"none","typ":"JWT"}"#.utf8)), parts[1], ""].joined(separator: ".")
             let otherKey = try await Self.signedWithOtherSecret(parts[1])
@@ -137,7 +147,8 @@ struct AuthTests {
         }
     }
 
-    @Test("""
+    @Test(
+        """
         a replay within the grace does not fork the session: the pair it replaces is dead, presenting that pair's token \
         ends the session for both, and every use of the grace is audited
         """)
@@ -193,7 +204,8 @@ struct AuthTests {
             let other = try #require(try await Self.login(client).1)
             #expect(try await Self.me(client, other.access_token).0 == .ok)
             try await TestDatabase.withClient(url) { db in
-                try await db.query("UPDATE users SET disabled = true WHERE username = 'admin'", logger: TestDatabase.logger)
+                try await db.query(
+                    "UPDATE users SET disabled = true WHERE username = 'admin'", logger: TestDatabase.logger)
             }
             #expect(try await Self.me(client, other.access_token) == (.unauthorized, "invalid_token"))
             #expect(try await Self.login(client).2?.code == "invalid_credentials")
@@ -211,4 +223,3 @@ struct AuthTests {
         return input + "." + base64URL(Data(signature))
     }
 }
-

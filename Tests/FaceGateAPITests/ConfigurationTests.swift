@@ -7,7 +7,8 @@ import Testing
 @Suite("Configuration") struct ConfigurationTests {
     @Test("a complete environment is accepted with the documented defaults")
     func defaults() throws {
-        let configuration = try AppConfiguration(environment: testEnvironment(databaseURL: "postgres://u:p@localhost/db"))
+        let configuration = try AppConfiguration(
+            environment: testEnvironment(databaseURL: "postgres://u:p@localhost/db"))
         #expect(configuration.server.host == "127.0.0.1")
         #expect(configuration.server.port == 8080)
         #expect(configuration.gallery.embeddingDimensions == 128)
@@ -25,8 +26,9 @@ import Testing
     @Test("the README's configuration table names every variable the service reads, and nothing else")
     func readmeTableMatchesTheKeys() throws {
         let readme = try String(contentsOfFile: TestEnvironment.repositoryRoot + "/README.md", encoding: .utf8)
-        let section = try #require(readme.components(separatedBy: "## Configuration").dropFirst().first?
-            .components(separatedBy: "\n## ").first)
+        let section = try #require(
+            readme.components(separatedBy: "## Configuration").dropFirst().first?
+                .components(separatedBy: "\n## ").first)
         var documented = Set<String>()
         for line in section.split(separator: "\n") where line.hasPrefix("| `") {
             let firstCell = line.dropFirst().prefix { $0 != "|" }
@@ -37,11 +39,17 @@ import Testing
         }
         let read = Set(AppConfiguration.variables)
         #expect(read.count > 60)
-        #expect(read.subtracting(documented).isEmpty, "read but not in the README: \(read.subtracting(documented).sorted())")
-        #expect(documented.subtracting(read).isEmpty, "in the README but never read: \(documented.subtracting(read).sorted())")
+        #expect(
+            read.subtracting(documented).isEmpty, "read but not in the README: \(read.subtracting(documented).sorted())"
+        )
+        #expect(
+            documented.subtracting(read).isEmpty,
+            "in the README but never read: \(documented.subtracting(read).sorted())")
     }
 
-    @Test("the tolerance is derived from FACE_MATCH_TARGET_FPIR, tighter as the gallery grows; FACE_MATCH_TOLERANCE fixes it")
+    @Test(
+        "the tolerance is derived from FACE_MATCH_TARGET_FPIR, tighter as the gallery grows; FACE_MATCH_TOLERANCE fixes it"
+    )
     func matchPolicy() throws {
         var environment = testEnvironment(databaseURL: "postgres://u:p@localhost/db")
         let derived = try AppConfiguration(environment: environment).engine.matchPolicy
@@ -58,7 +66,8 @@ import Testing
         environment["FACE_MODEL"] = "dlib"
         environment["FACE_MATCH_TOLERANCE"] = ""
         let dlib = try AppConfiguration(environment: environment).engine
-        #expect(dlib.space.model == "dlib_face_recognition_resnet_model_v1.dat" && dlib.space.version.hasSuffix("+flip"))
+        #expect(
+            dlib.space.model == "dlib_face_recognition_resnet_model_v1.dat" && dlib.space.version.hasSuffix("+flip"))
         let defaulted = try AppConfiguration(environment: testEnvironment(databaseURL: "postgres://u:p@localhost/db"))
         #expect(dlib.modelIsExplicit && !defaulted.engine.modelIsExplicit)
         // Each model's own scale: dlib's distances are an order of magnitude smaller than SFace's.
@@ -73,7 +82,9 @@ import Testing
         #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
         environment["FACE_MODEL"] = "dlib"
         environment["FACE_MATCH_TOLERANCE"] = ""
-        for (name, value) in [("FACE_MODEL", "facenet"), ("FACE_MATCH_TARGET_FPIR", "0"), ("FACE_MATCH_TARGET_FPIR", "x")] {
+        for (name, value) in [
+            ("FACE_MODEL", "facenet"), ("FACE_MATCH_TARGET_FPIR", "0"), ("FACE_MATCH_TARGET_FPIR", "x"),
+        ] {
             var broken = environment
             broken[name] = value
             #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: broken) }
@@ -103,9 +114,11 @@ import Testing
             _ = try AppConfiguration(environment: environment)
             Issue.record("accepted a broken configuration")
         } catch {
-            let names = ["DATABASE_URL", "SECRET_KEY", "BIOMETRIC_ENCRYPTION_KEY", "PORT", "EMBEDDING_DIMENSIONS",
-                         "LOG_LEVEL", "SUPER_ADMIN_PASSWORD", "FACE_DETECTOR", "FACE_MATCH_TOLERANCE",
-                         "FACE_EMBED_FLIP", "ENROL_MAX_YAW_DEGREES"]
+            let names = [
+                "DATABASE_URL", "SECRET_KEY", "BIOMETRIC_ENCRYPTION_KEY", "PORT", "EMBEDDING_DIMENSIONS",
+                "LOG_LEVEL", "SUPER_ADMIN_PASSWORD", "FACE_DETECTOR", "FACE_MATCH_TOLERANCE",
+                "FACE_EMBED_FLIP", "ENROL_MAX_YAW_DEGREES",
+            ]
             #expect(error.problems.count == names.count, "\(error.problems)")
             for name in names { #expect(error.description.contains(name), "\(name) not reported") }
         }

@@ -1,5 +1,3 @@
-@testable import FaceEngine
-@testable import FaceGateAPI
 import Foundation
 import Gallery
 import ImageDecoding
@@ -7,6 +5,9 @@ import Storage
 import TestSupport
 import Testing
 import UseCases
+
+@testable import FaceEngine
+@testable import FaceGateAPI
 
 @Suite("Error catalogue") struct ErrorCatalogueTests {
     @Test("codes are unique snake_case names; a transient code says when to try again; every kind has its status")
@@ -16,30 +17,37 @@ import UseCases
         for code in ErrorCode.all + ErrorCode.importReport {
             #expect(code.name.range(of: "^[a-z]+(_[a-z0-9]+)*$", options: .regularExpression) != nil, "\(code)")
             #expect(!code.text.isEmpty)
-            #expect((code.kind == .transient) == (code.retryAfter != nil && code.kind.status == .serviceUnavailable)
-                || code == .idempotencyInProgress, "\(code)")
+            #expect(
+                (code.kind == .transient) == (code.retryAfter != nil && code.kind.status == .serviceUnavailable)
+                    || code == .idempotencyInProgress, "\(code)")
             #expect(ErrorCode.named(code.name) == code)
         }
         #expect(Set(ErrorKind.allCases.map(\.status.code)).count == ErrorKind.allCases.count)
         #expect(ErrorKind.allCases.allSatisfy { $0.status.code >= 400 })
         // An answer takes its status from the kind, and a transient one carries Retry-After.
         let busy = Problem(.overloaded)
-        #expect(busy.status == .serviceUnavailable && busy.headers[.retryAfter] == "1" && busy.detail == ErrorCode.overloaded.text)
+        #expect(
+            busy.status == .serviceUnavailable && busy.headers[.retryAfter] == "1"
+                && busy.detail == ErrorCode.overloaded.text)
     }
 
     @Test("every domain error maps to a code of the catalogue with its own words; anything else is internal_error")
     func domainErrors() {
         let errors: [any Error] = [
-            UseCaseError.noFace, UseCaseError.noMatch, UseCaseError.faceBelongsToOtherMember(distance: 0.1, tolerance: 0.3),
-            UseCaseError.noFacesEnrolled, UseCaseError.notFound("member"), UseCaseError.invalidField("email", "an email"),
+            UseCaseError.noFace, UseCaseError.noMatch,
+            UseCaseError.faceBelongsToOtherMember(distance: 0.1, tolerance: 0.3),
+            UseCaseError.noFacesEnrolled, UseCaseError.notFound("member"),
+            UseCaseError.invalidField("email", "an email"),
             UseCaseError.challengeInvalid, UseCaseError.livenessUnavailable,
             ImageDecodingError.empty, ImageDecodingError.unsupportedFormat("GIF"), ImageDecodingError.corrupt("x"),
             ImageDecodingError.truncated, ImageDecodingError.tooManyBytes(limit: 10),
             ImageDecodingError.tooManyPixels(width: 1, height: 1, limit: 0),
-            EnrolmentRejection.noFace, EnrolmentRejection.multipleFaces(count: 2), EnrolmentRejection.faceTooSmall(size: 1, minimum: 2),
+            EnrolmentRejection.noFace, EnrolmentRejection.multipleFaces(count: 2),
+            EnrolmentRejection.faceTooSmall(size: 1, minimum: 2),
             EnrolmentRejection.poseTooFar(yaw: 40, roll: 0, maxYaw: 30, maxRoll: 30),
             EnrolmentRejection.tooBlurry(sharpness: 1, minimum: 2),
-            StorageError.memberNotFound, StorageError.duplicateFace, StorageError.duplicateExternalID, StorageError.duplicateEmail,
+            StorageError.memberNotFound, StorageError.duplicateFace, StorageError.duplicateExternalID,
+            StorageError.duplicateEmail,
             StorageError.duplicateUsername, StorageError.duplicateAccountEmail, StorageError.duplicateOrganization,
             StorageError.organizationNotFound, StorageError.timedOut("a query"), StorageError.connectionLost,
             StorageError.modelNotActive, StorageError.unknownTemplateKey("k1"), StorageError.noRowReturned,
@@ -51,10 +59,13 @@ import UseCases
         }
         #expect(CodedError(describing: UseCaseError.notFound("member")).detail == "no such member")
         #expect(CodedError(describing: ImageDecodingError.unsupportedFormat("GIF")).code == .unsupportedImageFormat)
-        #expect(CodedError(describing: EnrolmentRejection.poseTooFar(yaw: 40, roll: 0, maxYaw: 30, maxRoll: 30)).code == .badPose)
+        #expect(
+            CodedError(describing: EnrolmentRejection.poseTooFar(yaw: 40, roll: 0, maxYaw: 30, maxRoll: 30)).code
+                == .badPose)
         // The database's and the keys' own words stay in the log.
         #expect(CodedError(describing: StorageError.timedOut("SELECT …")) == CodedError(.databaseUnavailable))
-        #expect(CodedError(describing: StorageError.unknownTemplateKey("k1")).detail == ErrorCode.templateKeyUnknown.text)
+        #expect(
+            CodedError(describing: StorageError.unknownTemplateKey("k1")).detail == ErrorCode.templateKeyUnknown.text)
         struct Unknown: Error {}
         #expect(CodedError(describing: Unknown()) == CodedError(.internalError))
         #expect(Problem(FaceEngineError.engineFailure("segfault in the model")) == .internalError)
@@ -70,7 +81,9 @@ import UseCases
         for operations in OpenAPIDocument.paths.values {
             for case let operation as [String: Any] in operations.values {
                 for case let answer as [String: Any] in (operation["responses"] as? [String: Any] ?? [:]).values {
-                    guard let description = answer["description"] as? String, description.hasPrefix("problem: ") else { continue }
+                    guard let description = answer["description"] as? String, description.hasPrefix("problem: ") else {
+                        continue
+                    }
                     let list = description.dropFirst("problem: ".count).split(separator: "(")[0]
                     named.formUnion(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
                 }
@@ -88,8 +101,10 @@ import UseCases
         var used = Set<String>()
         func matches(_ pattern: String, in text: some StringProtocol) throws -> [String] {
             let text = String(text)
-            return try NSRegularExpression(pattern: pattern).matches(in: text, range: NSRange(text.startIndex..., in: text))
-                .map { String(text[Range($0.range(at: 1), in: text)!]) }
+            return try NSRegularExpression(pattern: pattern).matches(
+                in: text, range: NSRange(text.startIndex..., in: text)
+            )
+            .map { String(text[Range($0.range(at: 1), in: text)!]) }
         }
         for file in ["session.js", "kiosk.js", "admin.js"] {
             let text = try String(contentsOfFile: assets + file, encoding: .utf8)

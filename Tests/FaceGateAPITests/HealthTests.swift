@@ -1,20 +1,39 @@
-@testable import FaceGateAPI
-import Gallery
 import Foundation
-import Hummingbird
+import Gallery
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Storage
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
 
+@testable import FaceGateAPI
+
 struct ReadyBody: Decodable {
-    struct Database: Decodable { var ok: Bool; var pgvector_version: String? }
-    struct Schema: Decodable { var ok: Bool; var version: Int?; var expected: Int }
+    struct Database: Decodable {
+        var ok: Bool
+        var pgvector_version: String?
+    }
+    struct Schema: Decodable {
+        var ok: Bool
+        var version: Int?
+        var expected: Int
+    }
     struct Models: Decodable { var ok: Bool }
-    struct Gallery: Decodable { var ok: Bool; var backend: String; var faces: Int?; var in_sync: Bool; var listening: Bool? }
-    struct Checks: Decodable { var database: Database; var schema: Schema; var models: Models; var gallery: Gallery }
+    struct Gallery: Decodable {
+        var ok: Bool
+        var backend: String
+        var faces: Int?
+        var in_sync: Bool
+        var listening: Bool?
+    }
+    struct Checks: Decodable {
+        var database: Database
+        var schema: Schema
+        var models: Models
+        var gallery: Gallery
+    }
     var status: String
     var failing: [String]
     var checks: Checks
@@ -42,7 +61,10 @@ struct HealthTests {
     func readyLimitAndMetricsToken() async throws {
         let token = "metrics-token-for-the-scraper"
         // A burst of 5 with 5 more a minute: a loaded machine's slow calls cannot refill it in time.
-        try await withApplication({ $0.limits.readyChecksPerMinute = 5; $0.server.metricsToken = token }) { client, _ in
+        try await withApplication({
+            $0.limits.readyChecksPerMinute = 5
+            $0.server.metricsToken = token
+        }) { client, _ in
             var retryAfter: String?
             for _ in 0..<30 where retryAfter == nil {
                 try await client.execute(uri: "/ready", method: .get) {
@@ -51,7 +73,9 @@ struct HealthTests {
             }
             #expect(retryAfter != nil && retryAfter != "missing")
             try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer wrong-token-of-a-kind"]) {
+            try await client.execute(
+                uri: "/metrics", method: .get, headers: [.authorization: "Bearer wrong-token-of-a-kind"]
+            ) {
                 #expect($0.status == .unauthorized)
             }
             try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(token)"]) {
@@ -176,13 +200,15 @@ struct HealthTests {
             let app = try await buildApplication(try testConfiguration(databaseURL: url), recognizers: .testRecognizer)
             try await testBounded(app) { _ in }
             try await TestDatabase.withClient(url) { client in
-                let rows = try await client.query("SELECT count(*) FROM users WHERE is_super_admin", logger: TestDatabase.logger)
+                let rows = try await client.query(
+                    "SELECT count(*) FROM users WHERE is_super_admin", logger: TestDatabase.logger)
                 for try await count in rows.decode(Int.self) { #expect(count == 1) }
             }
         }
     }
 
-    @Test("""
+    @Test(
+        """
         PostgreSQL itself ends a request's statement at DATABASE_STATEMENT_TIMEOUT_MS: after the 503 nothing of it runs \
         on in the database
         """)
@@ -193,10 +219,14 @@ struct HealthTests {
                 try await database.withTransaction(logger: TestDatabase.logger) { connection in
                     // Every statement on users (a login's) waits for this transaction.
                     try await connection.query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
-                    let (status, body) = try await client.json(.post, "/api/v1/auth/login", body: [
-                        "username": "admin", "password": "correct horse battery staple"])
-                    #expect(status == .serviceUnavailable && body["code"] as? String == "database_unavailable",
-                            "\(status) \(body)")
+                    let (status, body) = try await client.json(
+                        .post, "/api/v1/auth/login",
+                        body: [
+                            "username": "admin", "password": "correct horse battery staple",
+                        ])
+                    #expect(
+                        status == .serviceUnavailable && body["code"] as? String == "database_unavailable",
+                        "\(status) \(body)")
                     // A backend waiting for a lock does not notice its client closing the connection: only the
                     // server's own statement_timeout ends the login's statement.
                     var waiting = 1
@@ -223,8 +253,9 @@ struct HealthTests {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url) { client in
                 try await Migrator().migrate(client, logger: TestDatabase.logger)
-                try await client.query("ALTER TABLE faces ALTER COLUMN embedding TYPE vector(64) USING NULL",
-                                       logger: TestDatabase.logger)
+                try await client.query(
+                    "ALTER TABLE faces ALTER COLUMN embedding TYPE vector(64) USING NULL",
+                    logger: TestDatabase.logger)
             }
             let app = try await buildApplication(try testConfiguration(databaseURL: url), recognizers: .testRecognizer)
             await #expect(throws: StorageError.embeddingWidthMismatch(column: 64, model: 128)) {

@@ -1,11 +1,14 @@
 import Foundation
-@testable import FaceGateAPI
 import Testing
+
+@testable import FaceGateAPI
 
 /// The photo bytes in flight: the service's budget, shared so that no account (a quarter) or organisation (a half)
 /// takes all of it, a request alone always fitting its own limit.
 @Suite("Photo bytes in flight") struct ImageBytesBudgetTests {
-    @Test("an account and an organisation hold at most their share while others hold some; a request alone fits; all comes back")
+    @Test(
+        "an account and an organisation hold at most their share while others hold some; a request alone fits; all comes back"
+    )
     func shares() {
         let budget = ImageBytesBudget(capacity: 100)
         let (gymA, gymB) = (UUID(), UUID())

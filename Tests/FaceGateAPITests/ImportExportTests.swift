@@ -1,14 +1,15 @@
 import FaceGateAPI
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Members in and out, end to end: the `facegate` executable imports a CSV file and a folder of real photos (real
 /// models, a real database) while the service runs, the service checks the imported members in, and the exports
@@ -29,15 +30,18 @@ struct ImportExportTests {
 
     /// The JSON summary an import prints as its last stdout line.
     static func summary(_ result: ChildProcess.Result) throws -> [String: Any] {
-        let last = try #require(result.standardOutput.split(separator: "\n").last, "no summary: \(result.standardError)")
+        let last = try #require(
+            result.standardOutput.split(separator: "\n").last, "no summary: \(result.standardError)")
         return try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], "\(last)")
     }
 
     /// The summary's counts that an import's outcome is judged by.
     static func counts(_ summary: [String: Any]) -> [String: Int] {
         var counts: [String: Int] = [:]
-        for key in ["members_created", "members_updated", "members_unchanged", "faces_enrolled", "faces_skipped",
-                    "refused", "errors"] {
+        for key in [
+            "members_created", "members_updated", "members_unchanged", "faces_enrolled", "faces_skipped",
+            "refused", "errors",
+        ] {
             counts[key] = summary[key] as? Int ?? -1
         }
         return counts
@@ -64,10 +68,14 @@ struct ImportExportTests {
         try FileManager.default.copyItem(
             atPath: TestEnvironment.facesRoot + "/face_recognition/obama/obama2.jpg", toPath: root + "/outside.jpg")
         // The membership and PIN columns empty (left as they are) unless a row gives them.
-        func line(_ fields: [String], membership: [String] = ["", "", ""]) -> String { CSVTable.line(fields + membership) }
-        let csv = CSVTable.line(["external_id", "name", "email", "photos", "metadata", "status", "valid_until", "pin"])
-            + line(["44", "Barack Obama", "barack@example.org", "obama/obama.jpg; obama/obama1.jpg", #"{"plan":"gold"}"#],
-                   membership: ["active", "2030-12-31", "4711"])
+        func line(_ fields: [String], membership: [String] = ["", "", ""]) -> String {
+            CSVTable.line(fields + membership)
+        }
+        let csv =
+            CSVTable.line(["external_id", "name", "email", "photos", "metadata", "status", "valid_until", "pin"])
+            + line(
+                ["44", "Barack Obama", "barack@example.org", "obama/obama.jpg; obama/obama1.jpg", #"{"plan":"gold"}"#],
+                membership: ["active", "2030-12-31", "4711"])
             + line(["46", "Joe Biden", "", "biden/biden.jpg", ""])
             + line(["K-1", "Kit Harington", "kit@example.org", "kit/john1.jpeg;noface/landscape.jpg", "{}"])
             // Barack Obama's photo again, for someone else.
@@ -111,14 +119,18 @@ struct ImportExportTests {
         ["P-1", "pipe.jpg", "error", "photo_not_a_file"],
     ]
 
-    @Test("import members: a dry run writes nothing; the import gives the exact report; a second run changes nothing; the service checks an imported member in; export checkins lists it; export members imports back unchanged; the member's own data holds their check-in and no template, and is audited")
+    @Test(
+        "import members: a dry run writes nothing; the import gives the exact report; a second run changes nothing; the service checks an imported member in; export checkins lists it; export members imports back unchanged; the member's own data holds their check-in and no template, and is audited"
+    )
     func importAndExport() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("facegate-import-\(UUID())").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Self.makeImport(in: root)
-        let importArguments = ["import", "members", "--csv", root + "/members.csv", "--photos", root + "/photos",
-                               "--report", root + "/report.csv"]
+        let importArguments = [
+            "import", "members", "--csv", root + "/members.csv", "--photos", root + "/photos",
+            "--report", root + "/report.csv",
+        ]
         try await withApplication(recognizers: .modelFiles) { client, url in
             let admin = try await client.accessToken()
 
@@ -128,20 +140,22 @@ struct ImportExportTests {
             #expect(dry.status == 1, "\(dry.standardError)")
             let drySummary = try Self.summary(dry)
             #expect(drySummary["dry_run"] as? Bool == true)
-            #expect(Self.counts(drySummary) == [
-                "members_created": 5, "members_updated": 0, "members_unchanged": 0, "faces_enrolled": 5,
-                "faces_skipped": 0, "refused": 2, "errors": 7,
-            ], "\(drySummary)")
+            #expect(
+                Self.counts(drySummary) == [
+                    "members_created": 5, "members_updated": 0, "members_unchanged": 0, "faces_enrolled": 5,
+                    "faces_skipped": 0, "refused": 2, "errors": 7,
+                ], "\(drySummary)")
             let nobody = try await client.json(.get, "/api/v1/members", token: admin)
             #expect((nobody.body["members"] as? [[String: Any]])?.isEmpty == true, "\(nobody.body)")
 
             // The import.
             let first = try await Self.facegate(importArguments, url: url, in: root)
             #expect(first.status == 1, "\(first.standardError)")
-            #expect(Self.counts(try Self.summary(first)) == [
-                "members_created": 5, "members_updated": 0, "members_unchanged": 0, "faces_enrolled": 4,
-                "faces_skipped": 0, "refused": 3, "errors": 7,
-            ], "\(first.standardOutput)")
+            #expect(
+                Self.counts(try Self.summary(first)) == [
+                    "members_created": 5, "members_updated": 0, "members_unchanged": 0, "faces_enrolled": 4,
+                    "faces_skipped": 0, "refused": 3, "errors": 7,
+                ], "\(first.standardOutput)")
             let (lines, details) = try Self.report(root + "/report.csv")
             #expect(lines == Self.expectedReport)
             try #require(details.count == Self.expectedReport.count)
@@ -153,13 +167,15 @@ struct ImportExportTests {
             #expect(details[12] == "line 12: external_id 44 is already on line 2", "\(details[12])")
 
             // Members as the API sees them; the faces the report names are the member's.
-            let listed = try #require(try await client.json(.get, "/api/v1/members?limit=200", token: admin)
-                .body["members"] as? [[String: Any]])
+            let listed = try #require(
+                try await client.json(.get, "/api/v1/members?limit=200", token: admin)
+                    .body["members"] as? [[String: Any]])
             #expect(Set(listed.compactMap { $0["external_id"] as? String }) == ["44", "46", "K-1", "X-1", "G-1"])
             let obama = try #require(listed.first { $0["external_id"] as? String == "44" })
             let obamaID = try #require(obama["id"] as? String)
             #expect(obama["email"] as? String == "barack@example.org" && obama["face_count"] as? Int == 2)
-            #expect(obama["status"] as? String == "active" && obama["valid_until"] as? String == "2030-12-31"
+            #expect(
+                obama["status"] as? String == "active" && obama["valid_until"] as? String == "2030-12-31"
                     && obama["has_pin"] as? Bool == true, "\(obama)")
             #expect((obama["metadata"] as? [String: Any])?["plan"] as? String == "gold")
             let faces = try await client.json(.get, "/api/v1/members/\(obamaID)/faces", token: admin)
@@ -168,12 +184,14 @@ struct ImportExportTests {
 
             // The same import again changes nothing.
             let second = try await Self.facegate(importArguments, url: url, in: root)
-            #expect(Self.counts(try Self.summary(second)) == [
-                "members_created": 0, "members_updated": 0, "members_unchanged": 5, "faces_enrolled": 0,
-                "faces_skipped": 4, "refused": 3, "errors": 7,
-            ], "\(second.standardOutput)")
-            #expect(try Self.report(root + "/report.csv").lines.map { $0[2] }
-                == Self.expectedReport.map { $0[2] == "enrolled" ? "skipped" : $0[2] })
+            #expect(
+                Self.counts(try Self.summary(second)) == [
+                    "members_created": 0, "members_updated": 0, "members_unchanged": 5, "faces_enrolled": 0,
+                    "faces_skipped": 4, "refused": 3, "errors": 7,
+                ], "\(second.standardOutput)")
+            #expect(
+                try Self.report(root + "/report.csv").lines.map { $0[2] }
+                    == Self.expectedReport.map { $0[2] == "enrolled" ? "skipped" : $0[2] })
 
             // The running service heard of the new faces (NOTIFY): it checks Barack Obama in.
             var checkin: (status: HTTPResponse.Status, body: [String: Any]) = (.notFound, [:])
@@ -182,8 +200,9 @@ struct ImportExportTests {
                     client, "/api/v1/checkins", token: admin, photo: "face_recognition/obama/obama2.jpg")
                 if checkin.status != .created { try await Task.sleep(for: .milliseconds(100)) }
             }
-            #expect(checkin.status == .created && (checkin.body["member"] as? [String: Any])?["id"] as? String == obamaID,
-                    "\(checkin.body)")
+            #expect(
+                checkin.status == .created && (checkin.body["member"] as? [String: Any])?["id"] as? String == obamaID,
+                "\(checkin.body)")
 
             // export checkins: the check-in, as CSV and as JSON Lines; none before 2000.
             let exported = try await Self.facegate(["export", "checkins"], url: url, in: root)
@@ -191,11 +210,14 @@ struct ImportExportTests {
             let checkins = CSVTable(text: exported.standardOutput)
             #expect(checkins.header == ["checked_in_at", "member_id", "external_id", "name", "distance", "method"])
             #expect(checkins.rows.count == 1)
-            #expect(checkins.rows.first?["member_id"] == obamaID && checkins.rows.first?["external_id"] == "44"
+            #expect(
+                checkins.rows.first?["member_id"] == obamaID && checkins.rows.first?["external_id"] == "44"
                     && checkins.rows.first?["name"] == "Barack Obama")
             // The same moment as the API said (both ISO 8601 to the second).
-            let exportedAt = try #require(checkins.rows.first?["checked_in_at"].flatMap { try? Date($0, strategy: .iso8601) })
-            let answeredAt = try #require((checkin.body["checked_in_at"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+            let exportedAt = try #require(
+                checkins.rows.first?["checked_in_at"].flatMap { try? Date($0, strategy: .iso8601) })
+            let answeredAt = try #require(
+                (checkin.body["checked_in_at"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
             #expect(abs(exportedAt.timeIntervalSince(answeredAt)) <= 1)
             #expect(checkins.rows.first?["distance"].flatMap { Double($0) }.map { $0 >= 0 && $0 < 1 } == true)
             let early = try await Self.facegate(["export", "checkins", "--until", "2000-01-01"], url: url, in: root)
@@ -204,8 +226,10 @@ struct ImportExportTests {
                 ["export", "checkins", "--since", "2000-01-01", "--format", "jsonl"], url: url, in: root)
             let jsonLines = jsonl.standardOutput.split(separator: "\n")
             #expect(jsonLines.count == 1)
-            let line = try #require(try JSONSerialization.jsonObject(with: Data((jsonLines.first ?? "").utf8)) as? [String: Any])
-            #expect(line["member_id"] as? String == obamaID && line["external_id"] as? String == "44"
+            let line = try #require(
+                try JSONSerialization.jsonObject(with: Data((jsonLines.first ?? "").utf8)) as? [String: Any])
+            #expect(
+                line["member_id"] as? String == obamaID && line["external_id"] as? String == "44"
                     && line["name"] as? String == "Barack Obama" && (line["distance"] as? Double) != nil)
 
             // The API's check-in export: the same, for admins and operators.
@@ -214,42 +238,56 @@ struct ImportExportTests {
             ) { response in (response.status, String(buffer: response.body), response.headers[.contentType]) }
             #expect(status == .ok && type == "text/csv; charset=utf-8")
             #expect(CSVTable(text: text).rows.map { $0["member_id"] } == [obamaID])
-            #expect(try await client.json(.get, "/api/v1/checkins/export?from=yesterday", token: admin).status == .badRequest)
+            #expect(
+                try await client.json(.get, "/api/v1/checkins/export?from=yesterday", token: admin).status
+                    == .badRequest)
 
             // export members → import members: nothing changes. A name a spreadsheet would run as a formula is
             // written so that it shows it instead, and imports back as it was.
-            #expect(try await client.json(.post, "/api/v1/members", token: admin,
-                                          body: ["name": "=1+2", "external_id": "Z-1"]).status == .created)
+            #expect(
+                try await client.json(
+                    .post, "/api/v1/members", token: admin,
+                    body: ["name": "=1+2", "external_id": "Z-1"]
+                ).status == .created)
             let members = try await Self.facegate(["export", "members"], url: url, in: root)
             #expect(members.standardOutput.contains("\nZ-1,'=1+2,,,{},active,\n"), "\(members.standardOutput)")
             #expect(members.status == 0, "\(members.standardError)")
             let memberTable = CSVTable(text: members.standardOutput)
-            #expect(memberTable.header == ["external_id", "name", "email", "photos", "metadata", "status", "valid_until"])
+            #expect(
+                memberTable.header == ["external_id", "name", "email", "photos", "metadata", "status", "valid_until"])
             let exportedObama = try #require(memberTable.rows.first { $0["external_id"] == "44" })
-            #expect(exportedObama["name"] == "Barack Obama" && exportedObama["email"] == "barack@example.org"
+            #expect(
+                exportedObama["name"] == "Barack Obama" && exportedObama["email"] == "barack@example.org"
                     && exportedObama["photos"] == "" && exportedObama["valid_until"] == "2030-12-31")
-            #expect((try JSONSerialization.jsonObject(with: Data((exportedObama["metadata"] ?? "").utf8)) as? [String: String])
-                == ["plan": "gold"])
+            #expect(
+                (try JSONSerialization.jsonObject(with: Data((exportedObama["metadata"] ?? "").utf8))
+                    as? [String: String])
+                    == ["plan": "gold"])
             try members.standardOutput.write(toFile: root + "/exported.csv", atomically: true, encoding: .utf8)
             let roundTrip = try await Self.facegate(
-                ["import", "members", "--csv", root + "/exported.csv", "--photos", root + "/photos"], url: url, in: root)
+                ["import", "members", "--csv", root + "/exported.csv", "--photos", root + "/photos"], url: url, in: root
+            )
             #expect(roundTrip.status == 0, "\(roundTrip.standardError)")
-            #expect(Self.counts(try Self.summary(roundTrip)) == [
-                "members_created": 0, "members_updated": 0, "members_unchanged": 6, "faces_enrolled": 0,
-                "faces_skipped": 0, "refused": 0, "errors": 0,
-            ], "\(roundTrip.standardOutput)")
+            #expect(
+                Self.counts(try Self.summary(roundTrip)) == [
+                    "members_created": 0, "members_updated": 0, "members_unchanged": 6, "faces_enrolled": 0,
+                    "faces_skipped": 0, "refused": 0, "errors": 0,
+                ], "\(roundTrip.standardOutput)")
 
             // A row that changes the membership (no PIN given) updates the member and keeps the PIN.
-            try (CSVTable.line(["external_id", "name", "email", "photos", "status", "valid_until"])
-                 + CSVTable.line(["44", "Barack Obama", "barack@example.org", "", "paused", ""]))
+            try
+                (CSVTable.line(["external_id", "name", "email", "photos", "status", "valid_until"])
+                + CSVTable.line(["44", "Barack Obama", "barack@example.org", "", "paused", ""]))
                 .write(toFile: root + "/paused.csv", atomically: true, encoding: .utf8)
             let paused = try await Self.facegate(
                 ["import", "members", "--csv", root + "/paused.csv", "--photos", root + "/photos"], url: url, in: root)
             let pausedSummary = Self.counts(try Self.summary(paused))
-            #expect(paused.status == 0 && pausedSummary["members_updated"] == 1,
-                    "\(paused.standardOutput) \(paused.standardError)")
+            #expect(
+                paused.status == 0 && pausedSummary["members_updated"] == 1,
+                "\(paused.standardOutput) \(paused.standardError)")
             let pausedObama = try await client.json(.get, "/api/v1/members/\(obamaID)", token: admin).body
-            #expect(pausedObama["status"] as? String == "paused" && pausedObama["valid_until"] == nil
+            #expect(
+                pausedObama["status"] as? String == "paused" && pausedObama["valid_until"] == nil
                     && pausedObama["has_pin"] as? Bool == true, "\(pausedObama)")
 
             // The member's own data: their record, faces without templates, the check-in, the audit trail; audited.
@@ -257,29 +295,41 @@ struct ImportExportTests {
                 uri: "/api/v1/members/\(obamaID)/export", method: .get, headers: [.authorization: "Bearer \(admin)"]
             ) { response in (response.status, String(buffer: response.body)) }
             #expect(exportStatus == .ok)
-            #expect(!document.contains("embedding") && !document.contains("template") && !document.contains("thumbnail"))
+            #expect(
+                !document.contains("embedding") && !document.contains("template") && !document.contains("thumbnail"))
             let data = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])
             #expect((data["member"] as? [String: Any])?["id"] as? String == obamaID)
             let exportedCheckins = try #require(data["checkins"] as? [[String: Any]])
             #expect(exportedCheckins.map { $0["checkin_id"] as? String } == [checkin.body["checkin_id"] as? String])
             let exportedFaces = try #require(data["faces"] as? [[String: Any]])
             #expect(Set(exportedFaces.compactMap { $0["face_id"] as? String }) == faceIDs)
-            #expect(exportedFaces.allSatisfy { ($0["photo_digest"] as? String)?.count == 64 && $0["model"] as? String == "sface" })
+            #expect(
+                exportedFaces.allSatisfy {
+                    ($0["photo_digest"] as? String)?.count == 64 && $0["model"] as? String == "sface"
+                })
             let audit = try #require(data["audit_log"] as? [[String: Any]]).compactMap { $0["action"] as? String }
-            #expect(audit == ["member_created", "face_enrolled", "face_enrolled", "member_updated", "member_exported"], "\(audit)")
+            #expect(
+                audit == ["member_created", "face_enrolled", "face_enrolled", "member_updated", "member_exported"],
+                "\(audit)")
             #expect(try await client.json(.get, "/api/v1/members/\(UUID())/export", token: admin).status == .notFound)
-            _ = try await client.json(.post, "/api/v1/users", token: admin, body: [
-                "username": "desk", "password": "a long enough password", "role": "operator"])
+            _ = try await client.json(
+                .post, "/api/v1/users", token: admin,
+                body: [
+                    "username": "desk", "password": "a long enough password", "role": "operator",
+                ])
             let desk = try await client.accessToken(username: "desk", password: "a long enough password")
             #expect(try await client.json(.get, "/api/v1/members/\(obamaID)/export", token: desk).status == .forbidden)
 
             // facegate export member: the same document, audited again.
             let mine = try await Self.facegate(["export", "member", obamaID], url: url, in: root)
             #expect(mine.status == 0, "\(mine.standardError)")
-            let own = try #require(try JSONSerialization.jsonObject(with: Data(mine.standardOutput.utf8)) as? [String: Any])
+            let own = try #require(
+                try JSONSerialization.jsonObject(with: Data(mine.standardOutput.utf8)) as? [String: Any])
             #expect((own["member"] as? [String: Any])?["id"] as? String == obamaID)
             #expect((own["checkins"] as? [[String: Any]])?.count == 1)
-            #expect(((own["audit_log"] as? [[String: Any]]) ?? []).filter { $0["action"] as? String == "member_exported" }.count == 2)
+            #expect(
+                ((own["audit_log"] as? [[String: Any]]) ?? []).filter { $0["action"] as? String == "member_exported" }
+                    .count == 2)
         }
     }
 }

@@ -26,13 +26,19 @@ struct LivenessTests {
     static func frames(
         _ clip: String, start: Double, every: Double, count: Int, mirrored: Bool = false
     ) async throws -> [[UInt8]] {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("facegate-frames-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "facegate-frames-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let filter = "fps=\(1 / every),scale=640:-2" + (mirrored ? ",hflip" : "")
-        let result = try await ChildProcess("/usr/bin/env", arguments: [
-            "ffmpeg", "-loglevel", "error", "-ss", String(start), "-i", clip, "-vf", filter, "-frames:v", String(count),
-            "-q:v", "3", folder.path + "/%02d.jpg"]).run()
+        let result = try await ChildProcess(
+            "/usr/bin/env",
+            arguments: [
+                "ffmpeg", "-loglevel", "error", "-ss", String(start), "-i", clip, "-vf", filter, "-frames:v",
+                String(count),
+                "-q:v", "3", folder.path + "/%02d.jpg",
+            ]
+        ).run()
         try #require(result.status == 0, "ffmpeg (installed by scripts/setup browser): \(result.standardError)")
         return try (1...count).map { n in
             try [UInt8](Data(contentsOf: folder.appendingPathComponent(String(format: "%02d.jpg", n))))
@@ -46,12 +52,14 @@ struct LivenessTests {
         let boundary = "facegate-liveness-boundary"
         var body = ByteBuffer()
         if let challenge {
-            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"challenge_id\"\r\n\r\n\(challenge)\r\n")
+            body.writeString(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"challenge_id\"\r\n\r\n\(challenge)\r\n")
         }
         for image in images {
             let type = image.starts(with: [0x89, 0x50]) ? "image/png" : "image/jpeg"
-            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f\"\r\n"
-                             + "Content-Type: \(type)\r\n\r\n")
+            body.writeString(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f\"\r\n"
+                    + "Content-Type: \(type)\r\n\r\n")
             body.writeBytes(image)
             body.writeString("\r\n")
         }
@@ -61,7 +69,10 @@ struct LivenessTests {
             headers: [.authorization: "Bearer \(token)", .contentType: "multipart/form-data; boundary=\(boundary)"],
             body: body
         ) { response in
-            (response.status, ((try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]) ?? [:])
+            (
+                response.status,
+                ((try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]) ?? [:]
+            )
         }
     }
 
@@ -88,7 +99,9 @@ struct LivenessTests {
         }
     }
 
-    @Test("a real turn checks in each way; the wrong way, no turn, a flat print and two people are refused with their reasons; challenges are single use and the account's; a kiosk's single photo needs the challenge unless liveness is off")
+    @Test(
+        "a real turn checks in each way; the wrong way, no turn, a flat print and two people are refused with their reasons; challenges are single use and the account's; a kiosk's single photo needs the challenge unless liveness is off"
+    )
     func door() async throws {
         // The turn (her own left), the same turn mirrored (a real turn to the right), a head that does not turn.
         let left = try await Self.frames(Self.clip, start: 7.7, every: 0.3, count: 6)
@@ -97,11 +110,15 @@ struct LivenessTests {
         let other = try await Self.frames(Self.otherClip, start: 1.0, every: 0.3, count: 6)
         try await withApplication(recognizers: .modelFiles) { client, _ in
             let admin = try await client.accessToken()
-            let organization = try #require(try await client.json(.get, "/api/v1/auth/me", token: admin)
-                .body["organization_id"] as? String)
+            let organization = try #require(
+                try await client.json(.get, "/api/v1/auth/me", token: admin)
+                    .body["organization_id"] as? String)
             for (username, role) in [("door", "kiosk"), ("door2", "kiosk"), ("desk", "operator")] {
-                _ = try await client.json(.post, "/api/v1/users", token: admin, body: [
-                    "username": username, "password": "a long enough password", "role": role])
+                _ = try await client.json(
+                    .post, "/api/v1/users", token: admin,
+                    body: [
+                        "username": username, "password": "a long enough password", "role": role,
+                    ])
             }
             let kiosk = try await client.accessToken(username: "door", password: "a long enough password")
             let kiosk2 = try await client.accessToken(username: "door2", password: "a long enough password")
@@ -109,28 +126,41 @@ struct LivenessTests {
             let shown = try await client.json(.get, "/api/v1/organizations/\(organization)", token: kiosk)
             #expect(shown.status == .ok && shown.body["liveness"] as? String == "challenge", "\(shown.body)")
 
-            let member = try #require(try await client.json(.post, "/api/v1/members", token: admin, body: [
-                "name": "Turning Woman"]).body["id"] as? String)
+            let member = try #require(
+                try await client.json(
+                    .post, "/api/v1/members", token: admin,
+                    body: [
+                        "name": "Turning Woman"
+                    ]
+                ).body["id"] as? String)
             let enrolled = try await client.execute(
                 uri: "/api/v1/members/\(member)/faces", method: .post,
-                headers: [.authorization: "Bearer \(admin)", .contentType: "image/jpeg"], body: ByteBuffer(bytes: left[0])
+                headers: [.authorization: "Bearer \(admin)", .contentType: "image/jpeg"],
+                body: ByteBuffer(bytes: left[0])
             ) { $0.status }
             #expect(enrolled == .created)
 
             // A kiosk's single photo: 422 liveness_required; the operator at the desk may still post one.
             let single = try await client.execute(
                 uri: "/api/v1/checkins", method: .post,
-                headers: [.authorization: "Bearer \(kiosk)", .contentType: "image/jpeg"], body: ByteBuffer(bytes: left[1])
+                headers: [.authorization: "Bearer \(kiosk)", .contentType: "image/jpeg"],
+                body: ByteBuffer(bytes: left[1])
             ) { response in
-                (response.status, ((try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]) ?? [:])
+                (
+                    response.status,
+                    ((try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]) ?? [:]
+                )
             }
-            #expect(single.0 == .unprocessableContent && single.1["code"] as? String == "liveness_required", "\(single.1)")
+            #expect(
+                single.0 == .unprocessableContent && single.1["code"] as? String == "liveness_required", "\(single.1)")
 
             /// A check-in by the kiosk with a new challenge and the frames for its turn (`frames(turn)`).
             func checkIn(_ frames: (String) -> [[UInt8]], token: String? = nil) async throws
-                -> (status: HTTPResponse.Status, body: [String: Any]) {
+                -> (status: HTTPResponse.Status, body: [String: Any])
+            {
                 let challenge = try await Self.challenge(client, token: token ?? kiosk)
-                return try await Self.post(client, token: token ?? kiosk, challenge: challenge.id, images: frames(challenge.turn))
+                return try await Self.post(
+                    client, token: token ?? kiosk, challenge: challenge.id, images: frames(challenge.turn))
             }
             func reason(_ answer: (status: HTTPResponse.Status, body: [String: Any])) -> String? {
                 answer.status == .unprocessableContent && answer.body["code"] as? String == "liveness_failed"
@@ -142,9 +172,11 @@ struct LivenessTests {
             #expect(reason(try await checkIn { _ in still }) == "no_turn")
             let detected = try await client.execute(
                 uri: "/api/v1/detect", method: .post,
-                headers: [.authorization: "Bearer \(admin)", .contentType: "image/jpeg"], body: ByteBuffer(bytes: left[0])
+                headers: [.authorization: "Bearer \(admin)", .contentType: "image/jpeg"],
+                body: ByteBuffer(bytes: left[0])
             ) { response in (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] }
-            let points = try #require(((detected?["faces"] as? [[String: Any]])?.first?["landmarks"] as? [[String: Double]]))
+            let points = try #require(
+                ((detected?["faces"] as? [[String: Any]])?.first?["landmarks"] as? [[String: Double]]))
             let landmarks = points.map { Point(x: Float($0["x"]!), y: Float($0["y"]!)) }
             // Held up and turned 40° the asked way (a positive angle takes the sheet's right side away: the turn to
             // its person's own left).
@@ -153,51 +185,70 @@ struct LivenessTests {
             for _ in 0..<2 {
                 #expect(reason(try await checkIn { $0 == "left" ? printLeft : printRight }) == "flat_face")
             }
-            #expect(reason(try await checkIn { turn in Array(left.prefix(3)) + Array(other.suffix(3)) }) == "different_people")
-            #expect((try await client.json(.get, "/api/v1/checkins?member_id=\(member)", token: admin)
-                .body["checkins"] as? [[String: Any]])?.isEmpty == true)
+            #expect(
+                reason(try await checkIn { turn in Array(left.prefix(3)) + Array(other.suffix(3)) })
+                    == "different_people")
+            #expect(
+                (try await client.json(.get, "/api/v1/checkins?member_id=\(member)", token: admin)
+                    .body["checkins"] as? [[String: Any]])?.isEmpty == true)
 
             // A real turn, each way: checked in (the second is the same visit).
             let admitted = try await checkIn { $0 == "left" ? left : right }
-            #expect(admitted.status == .created && (admitted.body["member"] as? [String: Any])?["id"] as? String == member,
-                    "\(admitted.body)")
+            #expect(
+                admitted.status == .created && (admitted.body["member"] as? [String: Any])?["id"] as? String == member,
+                "\(admitted.body)")
             let again = try await checkIn({ $0 == "left" ? left : right }, token: desk)
             #expect(again.status == .ok, "\(again.body)")
 
             // A challenge is used once, by its own account, and only with 2 to 8 frames.
             let used = try await Self.challenge(client, token: kiosk)
             let frames = used.turn == "left" ? left : right
-            #expect(try await Self.post(client, token: kiosk2, challenge: used.id, images: frames).body["code"] as? String
+            #expect(
+                try await Self.post(client, token: kiosk2, challenge: used.id, images: frames).body["code"] as? String
                     == "challenge_invalid")
             _ = try await Self.post(client, token: kiosk, challenge: used.id, images: frames)
-            #expect(try await Self.post(client, token: kiosk, challenge: used.id, images: frames).body["code"] as? String
+            #expect(
+                try await Self.post(client, token: kiosk, challenge: used.id, images: frames).body["code"] as? String
                     == "challenge_invalid")
-            #expect(try await Self.post(client, token: kiosk, challenge: UUID().uuidString, images: frames).status == .conflict)
+            #expect(
+                try await Self.post(client, token: kiosk, challenge: UUID().uuidString, images: frames).status
+                    == .conflict)
             let one = try await Self.post(client, token: kiosk, challenge: used.id, images: [frames[0]])
             #expect(one.status == .badRequest && one.body["code"] as? String == "invalid_field", "\(one.body)")
             let many = try await Self.post(client, token: kiosk, challenge: used.id, images: frames + frames)
             #expect(many.status == .badRequest, "\(many.body)")
 
             // Refusals are on the attempt record with their reason, and in the metrics.
-            let attempts = try #require(try await client.json(
-                .get, "/api/v1/checkins/attempts?outcome=liveness_failed", token: admin).body["attempts"] as? [[String: Any]])
-            #expect(Set(attempts.compactMap { $0["reason"] as? String })
+            let attempts = try #require(
+                try await client.json(
+                    .get, "/api/v1/checkins/attempts?outcome=liveness_failed", token: admin
+                ).body["attempts"] as? [[String: Any]])
+            #expect(
+                Set(attempts.compactMap { $0["reason"] as? String })
                     == ["wrong_direction", "no_turn", "flat_face", "different_people"])
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             #expect(metrics.contains("facegate_liveness_refusals_total{reason=\"flat_face\"} 2"), "\(metrics)")
             #expect(metrics.contains("facegate_liveness_refusals_total{reason=\"wrong_direction\"} 1"))
 
             // Off (the terminals bring their own liveness): the kiosk's single photo is judged as a photo again.
-            let off = try await client.json(.patch, "/api/v1/organizations/\(organization)", token: admin,
-                                            body: ["liveness": "off"])
+            let off = try await client.json(
+                .patch, "/api/v1/organizations/\(organization)", token: admin,
+                body: ["liveness": "off"])
             #expect(off.status == .ok && off.body["liveness"] as? String == "off")
-            #expect(try await client.json(.patch, "/api/v1/organizations/\(organization)", token: admin,
-                                          body: ["liveness": "sometimes"]).status == .badRequest)
-            #expect(try await client.json(.patch, "/api/v1/organizations/\(organization)", token: kiosk,
-                                          body: ["liveness": "challenge"]).status == .forbidden)
+            #expect(
+                try await client.json(
+                    .patch, "/api/v1/organizations/\(organization)", token: admin,
+                    body: ["liveness": "sometimes"]
+                ).status == .badRequest)
+            #expect(
+                try await client.json(
+                    .patch, "/api/v1/organizations/\(organization)", token: kiosk,
+                    body: ["liveness": "challenge"]
+                ).status == .forbidden)
             let photo = try await client.execute(
                 uri: "/api/v1/checkins", method: .post,
-                headers: [.authorization: "Bearer \(kiosk)", .contentType: "image/jpeg"], body: ByteBuffer(bytes: left[1])
+                headers: [.authorization: "Bearer \(kiosk)", .contentType: "image/jpeg"],
+                body: ByteBuffer(bytes: left[1])
             ) { $0.status }
             #expect(photo == .ok)  // the member, already in
         }

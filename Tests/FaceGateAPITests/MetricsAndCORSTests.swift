@@ -16,7 +16,10 @@ struct MetricsAndCORSTests {
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
                 #expect(response.status == .ok)
-                #expect(text.contains(#"facegate_http_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 1"#), "\(text)")
+                #expect(
+                    text.contains(
+                        #"facegate_http_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 1"#),
+                    "\(text)")
                 #expect(text.contains(#"route="/api/v1/members/{id}",status="404""#))
                 #expect(text.contains("facegate_http_request_duration_seconds_bucket"))
                 #expect(text.contains("facegate_gallery_faces 0") && text.contains("facegate_engine_queue_depth 0"))
@@ -27,16 +30,24 @@ struct MetricsAndCORSTests {
     @Test("CORS headers for allowed origins only; preflights answered, Idempotency-Key among the headers allowed")
     func cors() async throws {
         try await withApplication({ $0.server.allowedOrigins = ["https://desk.example.org"] }) { client, _ in
-            try await client.execute(uri: "/api/v1/auth/login", method: .options, headers: [
-                .origin: "https://desk.example.org", .accessControlRequestMethod: "POST"]) { response in
+            try await client.execute(
+                uri: "/api/v1/auth/login", method: .options,
+                headers: [
+                    .origin: "https://desk.example.org", .accessControlRequestMethod: "POST",
+                ]
+            ) { response in
                 #expect(response.status == .noContent)
                 #expect(response.headers[.accessControlAllowOrigin] == "https://desk.example.org")
                 #expect(response.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
             }
             // A page retrying its writes sends Idempotency-Key and reads whether its answer was replayed.
-            try await client.execute(uri: "/api/v1/members", method: .options, headers: [
-                .origin: "https://desk.example.org", .accessControlRequestMethod: "POST",
-                .accessControlRequestHeaders: "authorization, content-type, idempotency-key"]) { response in
+            try await client.execute(
+                uri: "/api/v1/members", method: .options,
+                headers: [
+                    .origin: "https://desk.example.org", .accessControlRequestMethod: "POST",
+                    .accessControlRequestHeaders: "authorization, content-type, idempotency-key",
+                ]
+            ) { response in
                 #expect(response.status == .noContent)
                 let allowed = (response.headers[.accessControlAllowHeaders] ?? "").lowercased()
                 #expect(allowed.contains("idempotency-key"), "\(allowed)")

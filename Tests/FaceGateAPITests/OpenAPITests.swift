@@ -1,12 +1,15 @@
-@testable import FaceGateAPI
 import Foundation
 import HummingbirdTesting
 import TestSupport
 import Testing
 
+@testable import FaceGateAPI
+
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("served as OpenAPI 3.1 and rendered at /docs; each operation's security says whether it needs a token", .requiresDatabase)
+    @Test(
+        "served as OpenAPI 3.1 and rendered at /docs; each operation's security says whether it needs a token",
+        .requiresDatabase)
     func servedAndTruthful() async throws {
         try await withApplication { client, _ in
             let (status, document) = try await client.json(.get, "/api/v1/openapi.json")
@@ -24,7 +27,9 @@ struct OpenAPITests {
                     let open = (operation["security"] as? [Any])?.isEmpty == true
                     let answer = try await client.json(.init(rawValue: method.uppercased())!, uri)
                     let refused = answer.status == .unauthorized && answer.body["code"] as? String == "missing_token"
-                    #expect(refused != open, "\(method) \(path): documented \(open ? "open" : "behind a token"), answered \(answer.status)")
+                    #expect(
+                        refused != open,
+                        "\(method) \(path): documented \(open ? "open" : "behind a token"), answered \(answer.status)")
                     checked += 1
                 }
             }
@@ -37,10 +42,14 @@ struct OpenAPITests {
 
     @Test("the route check names what is undocumented and what is documented but not served")
     func mismatchesBothWays() {
-        var routes = OpenAPIDocument.paths.flatMap { path, operations in operations.keys.map { ($0.uppercased(), path) } }
+        var routes = OpenAPIDocument.paths.flatMap { path, operations in operations.keys.map { ($0.uppercased(), path) }
+        }
         #expect(OpenAPIDocument.mismatches(with: routes).isEmpty)
         routes.append(("GET", "/api/v1/secret"))
         routes.removeAll { $0 == ("POST", "/api/v1/checkins") }
-        #expect(OpenAPIDocument.mismatches(with: routes) == ["undocumented: GET /api/v1/secret", "not served: POST /api/v1/checkins"])
+        #expect(
+            OpenAPIDocument.mismatches(with: routes) == [
+                "undocumented: GET /api/v1/secret", "not served: POST /api/v1/checkins",
+            ])
     }
 }

@@ -1,10 +1,11 @@
-@testable import FaceGateAPI
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import TestSupport
 import Testing
+
+@testable import FaceGateAPI
 
 /// The kiosk and admin pages as files: served with their security headers, revalidated by ETag, nothing loaded from
 /// elsewhere. Only the pages' routes (and the problem answers) are built here, with no database or models; that

@@ -1,15 +1,17 @@
-@testable import FaceGateAPI
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import TestSupport
 import Testing
 
+@testable import FaceGateAPI
+
 @Suite("Rate limiting")
 struct RateLimitTests {
     /// The bucket holds `burst` requests and gains one every 60/perMinute seconds: the first refusal comes after
     /// `burst` requests, plus one per refill period the requests took (a busy test machine is slow).
-    static func expectRefusalAfter(_ burst: Int, refillSeconds: Double, _ attempt: () async throws -> Bool) async throws {
+    static func expectRefusalAfter(_ burst: Int, refillSeconds: Double, _ attempt: () async throws -> Bool) async throws
+    {
         let started = ContinuousClock.now
         var admitted = 0
         while try await attempt() {
@@ -17,7 +19,9 @@ struct RateLimitTests {
             guard admitted < burst * 4 else { break }
         }
         let refills = Int((ContinuousClock.now - started) / .seconds(1) / refillSeconds)
-        #expect(admitted >= burst && admitted <= burst + refills, "admitted \(admitted), burst \(burst), refills \(refills)")
+        #expect(
+            admitted >= burst && admitted <= burst + refills, "admitted \(admitted), burst \(burst), refills \(refills)"
+        )
     }
 
     @Test("the 61st request in a minute is 429 with Retry-After and RateLimit headers", .requiresDatabase)
@@ -25,7 +29,9 @@ struct RateLimitTests {
         try await withApplication { client, _ in
             let token = try #require(try await AuthTests.login(client).1).access_token
             try await Self.expectRefusalAfter(60, refillSeconds: 1) {
-                try await client.execute(uri: "/api/v1/auth/me", method: .get, headers: [.authorization: "Bearer \(token)"]) {
+                try await client.execute(
+                    uri: "/api/v1/auth/me", method: .get, headers: [.authorization: "Bearer \(token)"]
+                ) {
                     response in
                     guard response.status == .ok else {
                         #expect(response.status == .tooManyRequests)
@@ -46,8 +52,11 @@ struct RateLimitTests {
         try await withApplication { client, _ in
             try await Self.expectRefusalAfter(10, refillSeconds: 6) {
                 let (status, _, problem) = try await AuthTests.login(client, password: "wrong password guess")
-                if status == .tooManyRequests { #expect(problem?.code == "rate_limited") }
-                else { #expect(status == .unauthorized) }
+                if status == .tooManyRequests {
+                    #expect(problem?.code == "rate_limited")
+                } else {
+                    #expect(status == .unauthorized)
+                }
                 return status == .unauthorized
             }
         }

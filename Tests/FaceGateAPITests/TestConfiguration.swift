@@ -1,7 +1,6 @@
 import FaceGateAPI
 import FaceGateRuntime
 import Foundation
-import Testing
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -9,6 +8,7 @@ import NIOCore
 import PostgresNIO
 import Storage
 import TestSupport
+import Testing
 
 /// A complete, valid environment for the service, pointed at `databaseURL`.
 func testEnvironment(databaseURL: String) -> [String: String] {
@@ -101,14 +101,19 @@ extension TestClientProtocol {
     /// accounts check in with single photos (the suites about matching and the front desk; `LivenessTests` is about
     /// the challenge).
     func turnLivenessOff(admin: String) async throws {
-        let organization = try #require(try await json(.get, "/api/v1/auth/me", token: admin).body["organization_id"] as? String)
-        let answer = try await json(.patch, "/api/v1/organizations/\(organization)", token: admin, body: ["liveness": "off"])
+        let organization = try #require(
+            try await json(.get, "/api/v1/auth/me", token: admin).body["organization_id"] as? String)
+        let answer = try await json(
+            .patch, "/api/v1/organizations/\(organization)", token: admin, body: ["liveness": "off"])
         try #require(answer.status == .ok, "\(answer.body)")
     }
 
     /// Logs in and returns the access token (the test super admin by default).
-    func accessToken(username: String = "admin", password: String = "correct horse battery staple") async throws -> String {
-        let (status, body) = try await json(.post, "/api/v1/auth/login", body: ["username": username, "password": password])
+    func accessToken(username: String = "admin", password: String = "correct horse battery staple") async throws
+        -> String
+    {
+        let (status, body) = try await json(
+            .post, "/api/v1/auth/login", body: ["username": username, "password": password])
         guard status == .ok, let token = body["access_token"] as? String else {
             throw LoginFailed(status: status, body: body.description)
         }
@@ -116,4 +121,7 @@ extension TestClientProtocol {
     }
 }
 
-struct LoginFailed: Error { let status: HTTPResponse.Status; let body: String }
+struct LoginFailed: Error {
+    let status: HTTPResponse.Status
+    let body: String
+}

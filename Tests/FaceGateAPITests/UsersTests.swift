@@ -12,15 +12,21 @@ struct UsersTests {
     func organisations() async throws {
         try await withApplication { client, _ in
             let root = try await client.accessToken()
-            let (status, created) = try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Gym B"])
+            let (status, created) = try await client.json(
+                .post, "/api/v1/organizations", token: root, body: ["name": "Gym B"])
             #expect(status == .created)
             let orgB = try #require(created["id"] as? String)
-            #expect(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "gym b"]).status == .conflict)
+            #expect(
+                try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "gym b"]).status
+                    == .conflict)
             let listed = try await client.json(.get, "/api/v1/organizations", token: root)
             #expect((listed.body["organizations"] as? [[String: Any]])?.count == 2)
 
-            let admin = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "b-admin", "password": Self.password, "role": "admin", "organization_id": orgB])
+            let admin = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "b-admin", "password": Self.password, "role": "admin", "organization_id": orgB,
+                ])
             #expect(admin.status == .created && admin.body["organization_id"] as? String == orgB)
             let bToken = try await client.accessToken(username: "b-admin", password: Self.password)
             let refused = try await client.json(.post, "/api/v1/organizations", token: bToken, body: ["name": "Gym C"])
@@ -34,17 +40,24 @@ struct UsersTests {
         }
     }
 
-    @Test("an admin of the super admin's organisation cannot change, disable or delete the super admin, nor see it is one")
+    @Test(
+        "an admin of the super admin's organisation cannot change, disable or delete the super admin, nor see it is one"
+    )
     func superAdminIsProtected() async throws {
         try await withApplication { client, url in
             let root = try await client.accessToken()
             let rootID = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
-            let created = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "gym-admin", "password": Self.password, "role": "admin"])
+            let created = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "gym-admin", "password": Self.password, "role": "admin",
+                ])
             #expect(created.status == .created && created.body["is_super_admin"] as? Bool == false)
             let admin = try await client.accessToken(username: "gym-admin", password: Self.password)
-            for change: [String: Any] in [["password": "a new password the attacker knows"], ["disabled": true],
-                                          ["email": "attacker@example.org"], ["role": "operator"]] {
+            for change: [String: Any] in [
+                ["password": "a new password the attacker knows"], ["disabled": true],
+                ["email": "attacker@example.org"], ["role": "operator"],
+            ] {
                 let refused = try await client.json(.patch, "/api/v1/users/\(rootID)", token: admin, body: change)
                 #expect(refused.status == .forbidden && refused.body["code"] as? String == "forbidden", "\(change)")
             }
@@ -53,25 +66,37 @@ struct UsersTests {
             // The super admin is untouched: it still signs in with its password and is not disabled.
             #expect(try await client.json(.get, "/api/v1/auth/me", token: try await client.accessToken()).status == .ok)
             // The tenant admin sees the account, not that it is the super admin's.
-            let listed = try #require(try await client.json(.get, "/api/v1/users", token: admin).body["users"] as? [[String: Any]])
+            let listed = try #require(
+                try await client.json(.get, "/api/v1/users", token: admin).body["users"] as? [[String: Any]])
             #expect(!listed.isEmpty && listed.allSatisfy { $0["is_super_admin"] == nil })
             #expect(try await client.json(.get, "/api/v1/users/\(rootID)", token: admin).body["is_super_admin"] == nil)
             // The super admin still changes its own account, and cannot stop being an admin.
-            #expect(try await client.json(.patch, "/api/v1/users/\(rootID)", token: root, body: ["email": "root@example.org"])
+            #expect(
+                try await client.json(
+                    .patch, "/api/v1/users/\(rootID)", token: root, body: ["email": "root@example.org"]
+                )
                 .status == .ok)
-            let demoted = try await client.json(.patch, "/api/v1/users/\(rootID)", token: root, body: ["role": "operator"])
+            let demoted = try await client.json(
+                .patch, "/api/v1/users/\(rootID)", token: root, body: ["role": "operator"])
             #expect(demoted.status == .conflict && demoted.body["code"] as? String == "cannot_change_own_access")
             // Admins still manage each other: the same privilege.
-            let other = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "gym-admin-2", "password": Self.password, "role": "admin"])
+            let other = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "gym-admin-2", "password": Self.password, "role": "admin",
+                ])
             let otherID = try #require(other.body["id"] as? String)
-            #expect(try await client.json(.patch, "/api/v1/users/\(otherID)", token: admin, body: ["disabled": true]).status == .ok)
+            #expect(
+                try await client.json(.patch, "/api/v1/users/\(otherID)", token: admin, body: ["disabled": true]).status
+                    == .ok)
             // A second super admin (made in the database: the API makes none) stays an admin when another changes it.
             try await TestDatabase.withClient(url) { database in
-                try await database.query("UPDATE users SET is_super_admin = true, disabled = false WHERE id = \(UUID(uuidString: otherID)!)",
-                                         logger: TestDatabase.logger)
+                try await database.query(
+                    "UPDATE users SET is_super_admin = true, disabled = false WHERE id = \(UUID(uuidString: otherID)!)",
+                    logger: TestDatabase.logger)
             }
-            let superDemoted = try await client.json(.patch, "/api/v1/users/\(otherID)", token: root, body: ["role": "operator"])
+            let superDemoted = try await client.json(
+                .patch, "/api/v1/users/\(otherID)", token: root, body: ["role": "operator"])
             #expect(superDemoted.status == .conflict && superDemoted.body["code"] as? String == "super_admin_is_admin")
         }
     }
@@ -80,62 +105,106 @@ struct UsersTests {
     func duplicateEmail() async throws {
         try await withApplication { client, _ in
             let root = try await client.accessToken()
-            let first = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "desk-1", "password": Self.password, "role": "operator", "email": "desk@example.org"])
+            let first = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "desk-1", "password": Self.password, "role": "operator", "email": "desk@example.org",
+                ])
             #expect(first.status == .created)
-            let again = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "desk-2", "password": Self.password, "role": "operator", "email": "DESK@example.org"])
+            let again = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "desk-2", "password": Self.password, "role": "operator", "email": "DESK@example.org",
+                ])
             #expect(again.status == .conflict && again.body["code"] as? String == "duplicate_email", "\(again)")
-            let second = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "desk-2", "password": Self.password, "role": "operator", "email": "other@example.org"])
+            let second = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "desk-2", "password": Self.password, "role": "operator", "email": "other@example.org",
+                ])
             let secondID = try #require(second.body["id"] as? String)
-            let changed = try await client.json(.patch, "/api/v1/users/\(secondID)", token: root,
-                                                body: ["email": "desk@example.org"])
+            let changed = try await client.json(
+                .patch, "/api/v1/users/\(secondID)", token: root,
+                body: ["email": "desk@example.org"])
             #expect(changed.status == .conflict && changed.body["code"] as? String == "duplicate_email", "\(changed)")
-            let taken = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "DESK-1", "password": Self.password, "role": "operator"])
+            let taken = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "DESK-1", "password": Self.password, "role": "operator",
+                ])
             #expect(taken.status == .conflict && taken.body["code"] as? String == "duplicate_username")
         }
     }
 
-    @Test("""
+    @Test(
+        """
         a username taken in another organisation is refused exactly as one taken in one's own, and an organisation's \
         refusals are limited: then every account creation waits, taken name or free
         """)
     func usernameOfAnotherOrganisation() async throws {
         try await withApplication { client, _ in
             let root = try await client.accessToken()
-            let orgB = try #require(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Gym B"])
-                .body["id"] as? String)
-            #expect(try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "b-admin", "password": Self.password, "role": "admin", "organization_id": orgB]).status == .created)
+            let orgB = try #require(
+                try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Gym B"])
+                    .body["id"] as? String)
+            #expect(
+                try await client.json(
+                    .post, "/api/v1/users", token: root,
+                    body: [
+                        "username": "b-admin", "password": Self.password, "role": "admin", "organization_id": orgB,
+                    ]
+                ).status == .created)
             let bAdmin = try await client.accessToken(username: "b-admin", password: Self.password)
-            #expect(try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
-                "username": "b-desk", "password": Self.password, "role": "operator"]).status == .created)
+            #expect(
+                try await client.json(
+                    .post, "/api/v1/users", token: bAdmin,
+                    body: [
+                        "username": "b-desk", "password": Self.password, "role": "operator",
+                    ]
+                ).status == .created)
             // "Admin" is the super admin's, in another organisation; "B-Desk" is B's own. The answers are the same.
-            let theirs = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
-                "username": "Admin", "password": Self.password, "role": "operator"])
-            let own = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
-                "username": "B-Desk", "password": Self.password, "role": "operator"])
+            let theirs = try await client.json(
+                .post, "/api/v1/users", token: bAdmin,
+                body: [
+                    "username": "Admin", "password": Self.password, "role": "operator",
+                ])
+            let own = try await client.json(
+                .post, "/api/v1/users", token: bAdmin,
+                body: [
+                    "username": "B-Desk", "password": Self.password, "role": "operator",
+                ])
             #expect(theirs.status == .conflict && theirs.body["code"] as? String == "duplicate_username", "\(theirs)")
-            #expect(own.status == theirs.status && own.body["code"] as? String == theirs.body["code"] as? String
+            #expect(
+                own.status == theirs.status && own.body["code"] as? String == theirs.body["code"] as? String
                     && own.body["detail"] as? String == theirs.body["detail"] as? String, "\(own) / \(theirs)")
             // Asking name after name meets the organisation's limit on refusals (10, then one a minute)...
             var refusals = 2
             var status = theirs.status
             while status == .conflict && refusals < 20 {
-                status = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
-                    "username": "admin", "password": Self.password, "role": "operator"]).status
+                status = try await client.json(
+                    .post, "/api/v1/users", token: bAdmin,
+                    body: [
+                        "username": "admin", "password": Self.password, "role": "operator",
+                    ]
+                ).status
                 if status == .conflict { refusals += 1 }
             }
             #expect(status == .tooManyRequests && refusals >= 10, "\(status) after \(refusals) refusals")
             // ...after which a free name waits too: the answer says nothing about the name.
-            let free = try await client.json(.post, "/api/v1/users", token: bAdmin, body: [
-                "username": "b-free", "password": Self.password, "role": "operator"])
+            let free = try await client.json(
+                .post, "/api/v1/users", token: bAdmin,
+                body: [
+                    "username": "b-free", "password": Self.password, "role": "operator",
+                ])
             #expect(free.status == .tooManyRequests && free.body["code"] as? String == "rate_limited", "\(free)")
             // Another organisation is not held up.
-            #expect(try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "root-desk", "password": Self.password, "role": "operator"]).status == .created)
+            #expect(
+                try await client.json(
+                    .post, "/api/v1/users", token: root,
+                    body: [
+                        "username": "root-desk", "password": Self.password, "role": "operator",
+                    ]
+                ).status == .created)
         }
     }
 
@@ -144,15 +213,23 @@ struct UsersTests {
         try await withApplication { client, url in
             let root = try await client.accessToken()
             let long = String(repeating: "é", count: 37)  // 37 characters, 74 bytes
-            let refused = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "long-password", "password": long, "role": "operator"])
+            let refused = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "long-password", "password": long, "role": "operator",
+                ])
             #expect(refused.status == .badRequest && refused.body["code"] as? String == "invalid_field")
-            let fits = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "long-password", "password": String(long.dropLast()), "role": "operator"])
+            let fits = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "long-password", "password": String(long.dropLast()), "role": "operator",
+                ])
             #expect(fits.status == .created)
             // Someone types a password into the username field; another mistypes a real account's password.
-            _ = try await client.json(.post, "/api/v1/auth/login", body: ["username": "Secret-Typed-In", "password": "x"])
-            _ = try await client.json(.post, "/api/v1/auth/login", body: ["username": "long-password", "password": "wrong one"])
+            _ = try await client.json(
+                .post, "/api/v1/auth/login", body: ["username": "Secret-Typed-In", "password": "x"])
+            _ = try await client.json(
+                .post, "/api/v1/auth/login", body: ["username": "long-password", "password": "wrong one"])
             let accountID = try #require(fits.body["id"] as? String).lowercased()
             try await TestDatabase.withClient(url) { database in
                 let rows = try await database.query(
@@ -172,18 +249,36 @@ struct UsersTests {
         try await withApplication { client, url in
             let root = try await client.accessToken()
             let me = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
-            #expect(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Audit Gym"]).status == .created)
-            let user = try #require(try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "audited", "password": "a long enough password", "role": "operator"]).body["id"] as? String)
-            #expect(try await client.json(.patch, "/api/v1/users/\(user)", token: root, body: ["disabled": true]).status == .ok)
+            #expect(
+                try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "Audit Gym"]).status
+                    == .created)
+            let user = try #require(
+                try await client.json(
+                    .post, "/api/v1/users", token: root,
+                    body: [
+                        "username": "audited", "password": "a long enough password", "role": "operator",
+                    ]
+                ).body["id"] as? String)
+            #expect(
+                try await client.json(.patch, "/api/v1/users/\(user)", token: root, body: ["disabled": true]).status
+                    == .ok)
             #expect(try await client.json(.delete, "/api/v1/users/\(user)", token: root).status == .noContent)
-            let member = try #require(try await client.json(.post, "/api/v1/members", token: root, body: ["name": "Ada"])
-                .body["id"] as? String)
-            #expect(try await client.json(.patch, "/api/v1/members/\(member)", token: root, body: ["name": "Ada K"]).status == .ok)
+            let member = try #require(
+                try await client.json(.post, "/api/v1/members", token: root, body: ["name": "Ada"])
+                    .body["id"] as? String)
+            #expect(
+                try await client.json(.patch, "/api/v1/members/\(member)", token: root, body: ["name": "Ada K"]).status
+                    == .ok)
             // Refused changes: a user or member that does not exist, a duplicate organisation.
-            #expect(try await client.json(.patch, "/api/v1/users/\(UUID())", token: root, body: ["disabled": true]).status == .notFound)
-            #expect(try await client.json(.patch, "/api/v1/members/\(UUID())", token: root, body: ["name": "X"]).status == .notFound)
-            #expect(try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "audit gym"]).status == .conflict)
+            #expect(
+                try await client.json(.patch, "/api/v1/users/\(UUID())", token: root, body: ["disabled": true]).status
+                    == .notFound)
+            #expect(
+                try await client.json(.patch, "/api/v1/members/\(UUID())", token: root, body: ["name": "X"]).status
+                    == .notFound)
+            #expect(
+                try await client.json(.post, "/api/v1/organizations", token: root, body: ["name": "audit gym"]).status
+                    == .conflict)
             try await TestDatabase.withClient(url) { database in
                 let rows = try await database.query(
                     """
@@ -196,8 +291,11 @@ struct UsersTests {
                     #expect(actor == me.lowercased(), "\(action) by \(actor ?? "nobody")")
                     entries.append("\(action) \(target ?? "")")
                 }
-                #expect(entries == ["organization_created audit gym", "user_created \(user)", "user_updated \(user)",
-                                    "user_deleted \(user)", "member_updated \(member)"], "\(entries)")
+                #expect(
+                    entries == [
+                        "organization_created audit gym", "user_created \(user)", "user_updated \(user)",
+                        "user_deleted \(user)", "member_updated \(member)",
+                    ], "\(entries)")
             }
         }
     }
@@ -207,30 +305,46 @@ struct UsersTests {
         try await withApplication { client, _ in
             let root = try await client.accessToken()
             for role in ["operator", "kiosk"] {
-                let made = try await client.json(.post, "/api/v1/users", token: root, body: [
-                    "username": "desk-\(role)", "password": Self.password, "role": role])
+                let made = try await client.json(
+                    .post, "/api/v1/users", token: root,
+                    body: [
+                        "username": "desk-\(role)", "password": Self.password, "role": role,
+                    ])
                 #expect(made.status == .created)
                 let token = try await client.accessToken(username: "desk-\(role)", password: Self.password)
                 #expect(try await client.json(.get, "/api/v1/users", token: token).status == .forbidden)
-                let attempt = try await client.json(.post, "/api/v1/users", token: token, body: [
-                    "username": "sneaky", "password": Self.password, "role": "admin"])
+                let attempt = try await client.json(
+                    .post, "/api/v1/users", token: token,
+                    body: [
+                        "username": "sneaky", "password": Self.password, "role": "admin",
+                    ])
                 #expect(attempt.status == .forbidden)
             }
-            let weak = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "weak", "password": "short", "role": "operator"])
+            let weak = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "weak", "password": "short", "role": "operator",
+                ])
             #expect(weak.status == .badRequest && weak.body["code"] as? String == "invalid_field")
-            let badRole = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "x", "password": Self.password, "role": "owner"])
+            let badRole = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "x", "password": Self.password, "role": "owner",
+                ])
             #expect(badRole.status == .badRequest)
-            let again = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "DESK-kiosk", "password": Self.password, "role": "kiosk"])
+            let again = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "DESK-kiosk", "password": Self.password, "role": "kiosk",
+                ])
             #expect(again.status == .conflict && again.body["code"] as? String == "duplicate_username")
             let malformed = try await client.json(.post, "/api/v1/users", token: root, body: ["username": 7])
             #expect(malformed.status == .badRequest)
         }
     }
 
-    @Test("""
+    @Test(
+        """
         one's own password changes only with the current one, and ends the account's other sessions but not this one; \
         an admin resets another account's password without it, and that account's sessions end
         """)
@@ -241,14 +355,21 @@ struct UsersTests {
             let me = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
             let newPassword = "a brand new password"
             // A stolen access token alone does not make the account the thief's.
-            let bare = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: ["password": newPassword])
+            let bare = try await client.json(
+                .patch, "/api/v1/users/\(me)", token: root, body: ["password": newPassword])
             #expect(bare.status == .badRequest && bare.body["code"] as? String == "invalid_field", "\(bare)")
-            let wrong = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: [
-                "password": newPassword, "current_password": "not the password at all"])
+            let wrong = try await client.json(
+                .patch, "/api/v1/users/\(me)", token: root,
+                body: [
+                    "password": newPassword, "current_password": "not the password at all",
+                ])
             #expect(wrong.status == .forbidden && wrong.body["code"] as? String == "wrong_password", "\(wrong)")
             #expect(try await AuthTests.login(client, password: newPassword).0 == .unauthorized)
-            let changed = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: [
-                "password": newPassword, "current_password": "correct horse battery staple"])
+            let changed = try await client.json(
+                .patch, "/api/v1/users/\(me)", token: root,
+                body: [
+                    "password": newPassword, "current_password": "correct horse battery staple",
+                ])
             #expect(changed.status == .ok, "\(changed)")
             // This session goes on; the other one has ended.
             #expect(try await client.json(.get, "/api/v1/auth/me", token: root).status == .ok)
@@ -257,11 +378,15 @@ struct UsersTests {
             #expect(try await AuthTests.login(client, password: newPassword).0 == .ok)
 
             // An admin resetting another account's password needs no current password; its sessions end.
-            let made = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "desk", "password": Self.password, "role": "operator"])
+            let made = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "desk", "password": Self.password, "role": "operator",
+                ])
             let desk = try #require(made.body["id"] as? String)
             let deskToken = try await client.accessToken(username: "desk", password: Self.password)
-            let reset = try await client.json(.patch, "/api/v1/users/\(desk)", token: root, body: ["password": newPassword])
+            let reset = try await client.json(
+                .patch, "/api/v1/users/\(desk)", token: root, body: ["password": newPassword])
             #expect(reset.status == .ok, "\(reset)")
             #expect(try await AuthTests.me(client, deskToken) == (.unauthorized, "invalid_token"))
             #expect(try await client.accessToken(username: "desk", password: newPassword).isEmpty == false)
@@ -272,8 +397,11 @@ struct UsersTests {
     func disableAndDelete() async throws {
         try await withApplication { client, _ in
             let root = try await client.accessToken()
-            let made = try await client.json(.post, "/api/v1/users", token: root, body: [
-                "username": "temp", "password": Self.password, "role": "operator"])
+            let made = try await client.json(
+                .post, "/api/v1/users", token: root,
+                body: [
+                    "username": "temp", "password": Self.password, "role": "operator",
+                ])
             let id = try #require(made.body["id"] as? String)
             let token = try await client.accessToken(username: "temp", password: Self.password)
             #expect(try await client.json(.get, "/api/v1/auth/me", token: token).status == .ok)
@@ -281,7 +409,9 @@ struct UsersTests {
             let disabled = try await client.json(.patch, "/api/v1/users/\(id)", token: root, body: ["disabled": true])
             #expect(disabled.status == .ok && disabled.body["disabled"] as? Bool == true)
             #expect(try await client.json(.get, "/api/v1/auth/me", token: token).status == .unauthorized)
-            #expect(try await client.json(.patch, "/api/v1/users/\(id)", token: root, body: ["disabled": false]).status == .ok)
+            #expect(
+                try await client.json(.patch, "/api/v1/users/\(id)", token: root, body: ["disabled": false]).status
+                    == .ok)
             let again = try await client.accessToken(username: "temp", password: Self.password)
             #expect(try await client.json(.delete, "/api/v1/users/\(id)", token: root).status == .noContent)
             #expect(try await client.json(.get, "/api/v1/auth/me", token: again).status == .unauthorized)
@@ -289,7 +419,8 @@ struct UsersTests {
             #expect(try await client.json(.get, "/api/v1/users/not-a-uuid", token: root).status == .notFound)
 
             let me = try #require(try await client.json(.get, "/api/v1/auth/me", token: root).body["id"] as? String)
-            let selfDisable = try await client.json(.patch, "/api/v1/users/\(me)", token: root, body: ["disabled": true])
+            let selfDisable = try await client.json(
+                .patch, "/api/v1/users/\(me)", token: root, body: ["disabled": true])
             #expect(selfDisable.status == .conflict)
         }
     }

@@ -46,8 +46,9 @@ final class WebhookReceiver: Sendable {
             switch mode {
             case .failing: return Response(status: .internalServerError)
             case .refusing(let message):
-                return Response(status: .forbidden, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: #"{"message": "\#(message)"}"#)))
+                return Response(
+                    status: .forbidden, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"message": "\#(message)"}"#)))
             case .redirecting: return Response(status: .found, headers: [.location: "http://127.0.0.1:9/elsewhere"])
             case .ok, .slow: return Response(status: .ok)
             }
@@ -64,7 +65,13 @@ final class WebhookReceiver: Sendable {
 
     /// Stops answering: connections are refused until `start`.
     func stop() async {
-        guard let task = running.withLock({ let task = $0; $0 = nil; return task }) else { return }
+        guard
+            let task = running.withLock({
+                let task = $0
+                $0 = nil
+                return task
+            })
+        else { return }
         task.cancel()
         _ = try? await task.value
     }

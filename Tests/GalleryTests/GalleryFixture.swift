@@ -13,7 +13,9 @@ struct GalleryFixture: Sendable {
     let client: PostgresClient
     let organization: UUID
     var logger: Logger { TestDatabase.logger }
-    var store: FaceStore { FaceStore(database: TestDatabase.database(client), logger: logger, templates: TestDatabase.templateKeys) }
+    var store: FaceStore {
+        FaceStore(database: TestDatabase.database(client), logger: logger, templates: TestDatabase.templateKeys)
+    }
     var members: MemberStore { MemberStore(database: TestDatabase.database(client), logger: logger) }
 
     static func with<T: Sendable>(_ body: @escaping @Sendable (GalleryFixture) async throws -> T) async throws -> T {
@@ -23,15 +25,17 @@ struct GalleryFixture: Sendable {
                     try await Migrator().migrate(client, logger: TestDatabase.logger)
                 }
                 let organization = try await OrganizationStore(
-                    database: TestDatabase.database(client), logger: TestDatabase.logger)
-                    .create(name: "Gym \(UUID().uuidString.prefix(6))").id
+                    database: TestDatabase.database(client), logger: TestDatabase.logger
+                )
+                .create(name: "Gym \(UUID().uuidString.prefix(6))").id
                 return try await body(GalleryFixture(url: url, client: client, organization: organization))
             }
         }
     }
 
     func gallery(
-        on client: PostgresClient? = nil, backend: SearchBackend = .memory, templates: TemplateKeys = TestDatabase.templateKeys
+        on client: PostgresClient? = nil, backend: SearchBackend = .memory,
+        templates: TemplateKeys = TestDatabase.templateKeys
     ) -> FaceGallery {
         let client = client ?? self.client
         return FaceGallery(
@@ -46,10 +50,14 @@ struct GalleryFixture: Sendable {
         _ body: @escaping @Sendable (FaceGallery, GallerySync) async throws -> T
     ) async throws -> T {
         let gallery = gallery(on: client)
-        let sync = GallerySync(gallery: gallery, client: client ?? self.client, checkInterval: checkInterval, logger: logger)
+        let sync = GallerySync(
+            gallery: gallery, client: client ?? self.client, checkInterval: checkInterval, logger: logger)
         return try await withShutdownBound(.seconds(30), of: "the gallery sync") { workDone in
             try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await sync.run(); return nil }
+                group.addTask {
+                    try await sync.run()
+                    return nil
+                }
                 defer {
                     group.cancelAll()
                     workDone()
@@ -89,12 +97,12 @@ struct GalleryFixture: Sendable {
     }
 
     func newFace(member: UUID, embedding: [Float], photo: String = UUID().uuidString) -> NewFace {
-        NewFace(organizationID: organization, memberID: member, embedding: embedding, model: "test", modelVersion: "1",
-                photoDigest: try! TestDatabase.templateKeys.photoDigest(
-                    of: Array(SHA256.hash(data: Data(photo.utf8))), organization: organization))
+        NewFace(
+            organizationID: organization, memberID: member, embedding: embedding, model: "test", modelVersion: "1",
+            photoDigest: try! TestDatabase.templateKeys.photoDigest(
+                of: Array(SHA256.hash(data: Data(photo.utf8))), organization: organization))
     }
 }
-
 
 struct TimedOut: Error, CustomStringConvertible {
     let what: String
@@ -128,8 +136,11 @@ extension GalleryFixture {
                     let vector = "[" + face.embedding.map { "\($0)" }.joined(separator: ",") + "]"
                     let hex = face.photoDigest.hex
                     // Ids, numbers and hex need no escaping in COPY's text format; the fixture's model names neither.
-                    buffer.writeString([face.organizationID.uuidString, face.memberID.uuidString, vector, face.model,
-                                        face.modelVersion, "\\\\x" + hex].joined(separator: "\t") + "\n")
+                    buffer.writeString(
+                        [
+                            face.organizationID.uuidString, face.memberID.uuidString, vector, face.model,
+                            face.modelVersion, "\\\\x" + hex,
+                        ].joined(separator: "\t") + "\n")
                     if buffer.readableBytes > 1 << 20 {
                         try await writer.write(buffer)
                         buffer.clear()

@@ -33,7 +33,8 @@ import Testing
     @Test("two members within the margin of each other are ambiguous; margin 0 picks the nearest")
     func margin() {
         let ranked = MatchRule.members([neighbour(alice, 0.05), neighbour(bob, 0.065)])
-        #expect(MatchRule(tolerance: 0.08, margin: 0.02).decide(ranked) == .ambiguous(best: ranked[0], runnerUp: ranked[1]))
+        #expect(
+            MatchRule(tolerance: 0.08, margin: 0.02).decide(ranked) == .ambiguous(best: ranked[0], runnerUp: ranked[1]))
         #expect(MatchRule(tolerance: 0.08, margin: 0.01).decide(ranked) == .match(ranked[0]))
         #expect(MatchRule(tolerance: 0.08, margin: 0).decide(ranked) == .match(ranked[0]))
     }

@@ -16,7 +16,9 @@ import Testing
         let expected = try await exact.nearestFaces(to: query, in: organization, k: k)
         #expect(found.count == min(k, expected.count) && !found.isEmpty)
         #expect(found.map(\.face) == expected.map(\.face))
-        for (a, b) in zip(found, expected) { #expect(abs(a.distance - b.distance) < 1e-5, "\(a.distance) vs \(b.distance)") }
+        for (a, b) in zip(found, expected) {
+            #expect(abs(a.distance - b.distance) < 1e-5, "\(a.distance) vs \(b.distance)")
+        }
     }
 
     @Test("random embeddings: 100k faces, top-5 equal to pgvector exact")
@@ -32,7 +34,8 @@ import Testing
             #expect(memory.indexedFaces == 100_000)
             let exact = fixture.gallery(backend: .pgvectorExact)
             for _ in 0..<10 {
-                try await Self.expectSameAnswer(memory, exact, query: random.vector(128), organization: fixture.organization)
+                try await Self.expectSameAnswer(
+                    memory, exact, query: random.vector(128), organization: fixture.organization)
             }
         }
     }
@@ -42,14 +45,18 @@ import Testing
         try await GalleryFixture.with { fixture in
             let people = try await fixture.makeMembers(50)
             try await fixture.insertRandomFaces(3000, members: people, seed: 0.5)
-            let other = try await OrganizationStore(database: TestDatabase.database(fixture.client), logger: fixture.logger)
-                .create(name: "Elsewhere").id
+            let other = try await OrganizationStore(
+                database: TestDatabase.database(fixture.client), logger: fixture.logger
+            )
+            .create(name: "Elsewhere").id
             let memory = fixture.gallery(), hnsw = fixture.gallery(backend: .pgvector)
             try await memory.reload()
             var random = SplitMix64(seed: 12)
             for _ in 0..<5 {
-                let stored = try #require(try await memory.nearestFaces(to: random.vector(128), in: fixture.organization, k: 1).first)
-                let embedding = try #require(try await fixture.store.embeddings(of: [stored.face.face])[stored.face.face])
+                let stored = try #require(
+                    try await memory.nearestFaces(to: random.vector(128), in: fixture.organization, k: 1).first)
+                let embedding = try #require(
+                    try await fixture.store.embeddings(of: [stored.face.face])[stored.face.face])
                 let top = try await hnsw.nearestFaces(to: embedding, in: fixture.organization, k: 3)
                 #expect(top.first?.face == stored.face)
                 #expect(top.count == 3 && top[0].distance < 1e-5)
@@ -72,7 +79,9 @@ import Testing
         var embeddings: [(identity: String, embedding: [Float])] = []
         for (file, identity) in files {
             let image = try decoder.decode(TestEnvironment.photo("lfw/" + file))
-            if let face = try engine.faceEncodings(in: image, limit: 1).first { embeddings.append((identity, face.embedding)) }
+            if let face = try engine.faceEncodings(in: image, limit: 1).first {
+                embeddings.append((identity, face.embedding))
+            }
         }
         let enrolled = Array(embeddings.dropLast(20)), probes = embeddings.suffix(20)
         try await GalleryFixture.with { fixture in
@@ -82,11 +91,13 @@ import Testing
             let memory = fixture.gallery()
             try await memory.reload()
             for (i, entry) in enrolled.enumerated() {
-                _ = try await memory.add(fixture.newFace(member: memberOf[entry.identity]!, embedding: entry.embedding, photo: "\(i)"))
+                _ = try await memory.add(
+                    fixture.newFace(member: memberOf[entry.identity]!, embedding: entry.embedding, photo: "\(i)"))
             }
             let exact = fixture.gallery(backend: .pgvectorExact)
             for probe in probes {
-                try await Self.expectSameAnswer(memory, exact, query: probe.embedding, organization: fixture.organization)
+                try await Self.expectSameAnswer(
+                    memory, exact, query: probe.embedding, organization: fixture.organization)
             }
         }
     }

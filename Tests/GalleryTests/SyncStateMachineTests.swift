@@ -1,11 +1,14 @@
 import Foundation
-@testable import Gallery
 import Testing
+
+@testable import Gallery
 
 @Suite("Gallery sync decisions") struct SyncStateMachineTests {
     let a = UUID(), b = UUID(), c = UUID()
 
-    @Test("an organisation that differs twice in a row is reloaded; once, it is looked at again in 2 s; asked for, at once")
+    @Test(
+        "an organisation that differs twice in a row is reloaded; once, it is looked at again in 2 s; asked for, at once"
+    )
     func differsTwice() {
         var machine = GallerySyncStateMachine(indexed: true)
         #expect(machine.checkDue(requested: false, loaded: true).action == .compare(reloadAtOnce: false))
@@ -22,7 +25,9 @@ import Testing
         #expect(result.reload == [b] && machine.suspects.isEmpty && result.checkAgainAfter == nil)
     }
 
-    @Test("LISTEN established: load what is not loaded, else compare at once (changes sent meanwhile are lost); look for a switch")
+    @Test(
+        "LISTEN established: load what is not loaded, else compare at once (changes sent meanwhile are lost); look for a switch"
+    )
     func listening() {
         var machine = GallerySyncStateMachine(indexed: true)
         var step = machine.listenEstablished(loaded: false)
@@ -36,7 +41,9 @@ import Testing
         #expect(machine.notification("payload", announcesModelSwitch: false).action == .apply("payload"))
     }
 
-    @Test("a failed step: a loaded gallery waits for the next check; a first load retries in 1 s, or 10 s without its key")
+    @Test(
+        "a failed step: a loaded gallery waits for the next check; a first load retries in 1 s, or 10 s without its key"
+    )
     func failures() {
         let machine = GallerySyncStateMachine(indexed: true)
         #expect(machine.failed(.other, loaded: true) == nil)
@@ -59,6 +66,8 @@ import Testing
         #expect(established == .init(action: nil, lookForModelSwitch: true, listeningChanged: true))
         #expect(machine.checkDue(requested: false, loaded: false) == .init(action: nil, lookForModelSwitch: true))
         #expect(machine.notification("added", announcesModelSwitch: false) == .init(action: nil))
-        #expect(machine.notification("activated", announcesModelSwitch: true) == .init(action: nil, lookForModelSwitch: true))
+        #expect(
+            machine.notification("activated", announcesModelSwitch: true)
+                == .init(action: nil, lookForModelSwitch: true))
     }
 }

@@ -24,7 +24,8 @@ import Testing
                         let clock = ContinuousClock()
                         let start = clock.now
                         try await waitUntil("the second instance has the face", timeout: .seconds(20)) {
-                            try await second.nearestFaces(to: embedding, in: fixture.organization, k: 1).first?.face == ref
+                            try await second.nearestFaces(to: embedding, in: fixture.organization, k: 1).first?.face
+                                == ref
                         }
                         print("a second instance had the face \(clock.now - start) after the commit")
                         #expect(try await first.removeFace(ref.face, organization: fixture.organization))
@@ -48,10 +49,13 @@ import Testing
                     try await fixture.withRunningGallery(on: otherClient) { second, _ in
                         var random = SplitMix64(seed: 2)
                         for i in 0..<5 {
-                            _ = try await first.add(fixture.newFace(member: erased, embedding: random.vector(128), photo: "e\(i)"))
+                            _ = try await first.add(
+                                fixture.newFace(member: erased, embedding: random.vector(128), photo: "e\(i)"))
                         }
                         _ = try await first.add(fixture.newFace(member: kept, embedding: random.vector(128)))
-                        try await waitUntil("both instances hold 6 faces") { second.indexedFaces == 6 && first.indexedFaces == 6 }
+                        try await waitUntil("both instances hold 6 faces") {
+                            second.indexedFaces == 6 && first.indexedFaces == 6
+                        }
 
                         #expect(try await first.removeMember(erased, organization: fixture.organization))
                         #expect(try await fixture.store.counts()[fixture.organization] == 1)
@@ -59,7 +63,8 @@ import Testing
                         try await waitUntil("the second instance drops the member's faces", timeout: .seconds(20)) {
                             second.indexedFaces == 1
                         }
-                        let left = try await second.nearestFaces(to: random.vector(128), in: fixture.organization, k: 10)
+                        let left = try await second.nearestFaces(
+                            to: random.vector(128), in: fixture.organization, k: 10)
                         #expect(left.map(\.face.member) == [kept])
                         #expect(try await first.removeMember(erased, organization: fixture.organization) == false)
                         let audit = try await fixture.client.query(
@@ -85,13 +90,15 @@ import Testing
                             for step in 0..<40 {
                                 let member = people[Int.random(in: 0..<people.count, using: &random)]
                                 let ref = try await gallery.add(
-                                    fixture.newFace(member: member, embedding: random.vector(128), photo: "\(task)-\(step)"))
+                                    fixture.newFace(
+                                        member: member, embedding: random.vector(128), photo: "\(task)-\(step)"))
                                 mine.append(ref.face)
                                 if step % 3 == 2, let victim = mine.randomElement(using: &random) {
                                     mine.removeAll { $0 == victim }
                                     #expect(try await gallery.removeFace(victim, organization: fixture.organization))
                                 }
-                                _ = try await gallery.nearestFaces(to: random.vector(128), in: fixture.organization, k: 5)
+                                _ = try await gallery.nearestFaces(
+                                    to: random.vector(128), in: fixture.organization, k: 5)
                             }
                         }
                     }
@@ -132,9 +139,13 @@ import Testing
                 sync.requestCheck()
                 // A suspect difference is looked at again 2 s later before the reload; the whole suite at once on two
                 // cores can take longer than that.
-                try await waitUntil("the check reloads the organisation", timeout: .seconds(30)) { gallery.indexedFaces == 1 }
+                try await waitUntil("the check reloads the organisation", timeout: .seconds(30)) {
+                    gallery.indexedFaces == 1
+                }
                 #expect(gallery.syncStatus.lastCheckMismatches == 1)
-                #expect(try await gallery.nearestFaces(to: embedding, in: fixture.organization, k: 1).first?.distance ?? 1 < 1e-5)
+                #expect(
+                    try await gallery.nearestFaces(to: embedding, in: fixture.organization, k: 1).first?.distance ?? 1
+                        < 1e-5)
                 #expect(gallery.isInSync)
             }
         }
@@ -168,8 +179,10 @@ import Testing
             let face = fixture.newFace(member: member, embedding: random.vector(128), photo: "same")
             _ = try await gallery.add(face)
             await #expect(throws: StorageError.duplicateFace) { try await gallery.add(face) }
-            let elsewhere = try await OrganizationStore(database: TestDatabase.database(fixture.client), logger: fixture.logger)
-                .create(name: "Other gym").id
+            let elsewhere = try await OrganizationStore(
+                database: TestDatabase.database(fixture.client), logger: fixture.logger
+            )
+            .create(name: "Other gym").id
             var foreign = face
             foreign.organizationID = elsewhere
             foreign.photoDigest = PhotoDigest(bytes: Array(repeating: 7, count: 32), keyID: nil)
@@ -181,8 +194,9 @@ import Testing
     static func memorySummary(_ gallery: FaceGallery, organization: UUID) async -> FaceSummary {
         var summary = FaceSummary()
         // Search everything: every face comes back exactly once.
-        let all = (try? await gallery.nearestFaces(
-            to: [Float](repeating: 1, count: 128), in: organization, k: 1_000_000)) ?? []
+        let all =
+            (try? await gallery.nearestFaces(
+                to: [Float](repeating: 1, count: 128), in: organization, k: 1_000_000)) ?? []
         for neighbour in all { summary.add(neighbour.face.face) }
         return summary
     }

@@ -38,7 +38,9 @@ import Testing
         }
         // Derived, not random: the same key and organisation give the same rotation.
         let u = random.vector(128)
-        #expect(try TemplateKeys(key: Self.keyA).template(of: u, organization: gym) == (try a.template(of: u, organization: gym)))
+        #expect(
+            try TemplateKeys(key: Self.keyA).template(of: u, organization: gym)
+                == (try a.template(of: u, organization: gym)))
         #expect(throws: StorageError.unknownTemplateKey(b.currentID)) {
             try a.embedding(of: u, under: b.currentID, organization: gym)
         }
@@ -63,10 +65,13 @@ import Testing
         #expect(digest == (try TemplateKeys(key: Self.keyA).photoDigest(of: sha, organization: gym)))
         #expect(digest.bytes != (try a.photoDigest(of: sha, organization: other)).bytes)
         #expect(digest.bytes != (try b.photoDigest(of: sha, organization: gym)).bytes)
-        #expect(digest.bytes != (try a.photoDigest(of: Array(SHA256.hash(data: Data("another".utf8))), organization: gym)).bytes)
+        #expect(
+            digest.bytes
+                != (try a.photoDigest(of: Array(SHA256.hash(data: Data("another".utf8))), organization: gym)).bytes)
         // A row of this photo may hold it plain (before digests were keyed), under A or under B.
         let known = try b.photoDigests(of: sha, organization: gym)
-        #expect(Set(known) == [PhotoDigest(bytes: sha, keyID: nil), digest, try b.photoDigest(of: sha, organization: gym)])
+        #expect(
+            Set(known) == [PhotoDigest(bytes: sha, keyID: nil), digest, try b.photoDigest(of: sha, organization: gym)])
     }
 
     @Test("search results equal before, during and after re-keying (memory, pgvector exact and HNSW); templates change")
@@ -77,14 +82,16 @@ import Testing
             var legacy: [(face: UUID, embedding: [Float])] = []
             for i in 0..<300 {
                 let embedding = random.vector(128)
-                let face = try #require(try await fixture.store.insert(
-                    fixture.newFace(member: people[i % people.count], embedding: embedding)))
+                let face = try #require(
+                    try await fixture.store.insert(
+                        fixture.newFace(member: people[i % people.count], embedding: embedding)))
                 if i < 50 { legacy.append((face.face, embedding)) }
             }
             // Faces stored under key A's one rotation for every organisation, before per-organisation keys.
             let bareA = TemplateKeys.id(of: Self.keyA)
             for (face, embedding) in legacy {
-                let template = try TestDatabase.templateKeys.template(of: embedding, under: bareA, organization: fixture.organization)
+                let template = try TestDatabase.templateKeys.template(
+                    of: embedding, under: bareA, organization: fixture.organization)
                 try await fixture.client.query(
                     "UPDATE faces SET embedding = \(template)::real[]::vector, template_key_id = \(bareA) WHERE id = \(face)",
                     logger: fixture.logger)
@@ -129,7 +136,8 @@ import Testing
 
             // Half way through a rotation to key B (A still known), four kinds of rows: plain, A for every
             // organisation, A and B for this one.
-            let storeB = FaceStore(database: TestDatabase.database(fixture.client), logger: fixture.logger, templates: keysB)
+            let storeB = FaceStore(
+                database: TestDatabase.database(fixture.client), logger: fixture.logger, templates: keysB)
             let firstHalf = try await storeB.templates(notUnder: keysB.currentID, after: nil, limit: 200)
             #expect(try await storeB.rekey(firstHalf) == 200)
             #expect(Set(try await stored().values.map(\.key)).count == 4)

@@ -6,10 +6,12 @@ import Testing
 /// a crash, hang or trap fails the run.
 @Suite("Fuzzing the decoders", .requiresFaces)
 struct FuzzTests {
-    @Test(arguments: ["edge_cases/formats/astronaut_progressive.jpg", "edge_cases/formats/astronaut_cmyk.jpg",
-                      "face_recognition/obama/obama-240p.jpg", "edge_cases/formats/astronaut_palette.png",
-                      "edge_cases/greyscale/astronaut_LA.png", "edge_cases/formats/astronaut.webp",
-                      "compreface/formats/einstein.webp"])
+    @Test(arguments: [
+        "edge_cases/formats/astronaut_progressive.jpg", "edge_cases/formats/astronaut_cmyk.jpg",
+        "face_recognition/obama/obama-240p.jpg", "edge_cases/formats/astronaut_palette.png",
+        "edge_cases/greyscale/astronaut_LA.png", "edge_cases/formats/astronaut.webp",
+        "compreface/formats/einstein.webp",
+    ])
     func mutations(_ path: String) throws {
         let original = try TestEnvironment.photo(path)
         var random = SplitMix64(seed: 0xFACE_6A7E)

@@ -58,7 +58,9 @@ import Testing
     @Test("a JPEG cut in half is refused as truncated", .requiresFaces)
     func truncatedJPEG() throws {
         let bytes = try TestEnvironment.photo("face_recognition/obama/obama.jpg")
-        #expect(throws: ImageDecodingError.truncated) { try ImageDecoder().decode(Array(bytes.prefix(bytes.count / 2))) }
+        #expect(throws: ImageDecodingError.truncated) {
+            try ImageDecoder().decode(Array(bytes.prefix(bytes.count / 2)))
+        }
     }
 }
 

@@ -23,10 +23,12 @@ struct ManifestTests {
         for (folder, filter) in [("edge_cases", ""), ("compreface", "formats/"), ("compreface", "invalid/")] {
             let rows = (try? CSVTable(path: TestEnvironment.facesRoot + "/\(folder)/manifest.csv").rows) ?? []
             for row in rows where row["file", default: ""].hasPrefix(filter) {
-                entries.append(Entry(
-                    path: folder + "/" + row["file", default: ""], format: row["format", default: ""],
-                    width: Int(row["width", default: ""]), height: Int(row["height", default: ""]),
-                    exifOrientation: Int(row["exif_orientation", default: ""]), identity: row["identity", default: ""]))
+                entries.append(
+                    Entry(
+                        path: folder + "/" + row["file", default: ""], format: row["format", default: ""],
+                        width: Int(row["width", default: ""]), height: Int(row["height", default: ""]),
+                        exifOrientation: Int(row["exif_orientation", default: ""]),
+                        identity: row["identity", default: ""]))
             }
         }
         return entries
@@ -59,10 +61,18 @@ struct ManifestTests {
     @Test("the invalid files get the specific error for what they are")
     func specificErrors() throws {
         let decoder = ImageDecoder()
-        #expect(throws: ImageDecodingError.empty) { try decoder.decode(TestEnvironment.photo("edge_cases/invalid/zero_bytes.jpg")) }
-        #expect(throws: ImageDecodingError.unsupportedFormat(nil)) { try decoder.decode(TestEnvironment.photo("edge_cases/invalid/text_as.jpg")) }
-        #expect(throws: ImageDecodingError.unsupportedFormat(nil)) { try decoder.decode(TestEnvironment.photo("edge_cases/invalid/html_as.png")) }
-        #expect(throws: ImageDecodingError.truncated) { try decoder.decode(TestEnvironment.photo("compreface/invalid/truncated.jpg")) }
+        #expect(throws: ImageDecodingError.empty) {
+            try decoder.decode(TestEnvironment.photo("edge_cases/invalid/zero_bytes.jpg"))
+        }
+        #expect(throws: ImageDecodingError.unsupportedFormat(nil)) {
+            try decoder.decode(TestEnvironment.photo("edge_cases/invalid/text_as.jpg"))
+        }
+        #expect(throws: ImageDecodingError.unsupportedFormat(nil)) {
+            try decoder.decode(TestEnvironment.photo("edge_cases/invalid/html_as.png"))
+        }
+        #expect(throws: ImageDecodingError.truncated) {
+            try decoder.decode(TestEnvironment.photo("compreface/invalid/truncated.jpg"))
+        }
     }
 
     @Test("WebP data behind a .jpg name is decoded as WebP")
@@ -77,9 +87,11 @@ struct ManifestTests {
     func exifOrientation(_ value: Int) throws {
         let decoder = ImageDecoder()
         let original = try decoder.decode(TestEnvironment.photo("skimage/astronaut.png"))
-        let oriented = try decoder.decode(TestEnvironment.photo("edge_cases/exif_orientation/astronaut_exif\(value).jpg"))
-        #expect(try decoder.readHeader(TestEnvironment.photo("edge_cases/exif_orientation/astronaut_exif\(value).jpg"))
-            .orientation.rawValue == value)
+        let oriented = try decoder.decode(
+            TestEnvironment.photo("edge_cases/exif_orientation/astronaut_exif\(value).jpg"))
+        #expect(
+            try decoder.readHeader(TestEnvironment.photo("edge_cases/exif_orientation/astronaut_exif\(value).jpg"))
+                .orientation.rawValue == value)
         #expect(oriented.width == original.width && oriented.height == original.height)
         #expect(meanAbsoluteDifference(oriented, original) < 8, "upright copy differs from the original")
         // Not applying the orientation would leave it clearly different.
@@ -90,15 +102,19 @@ struct ManifestTests {
     func layoutsMatchOriginal() throws {
         let decoder = ImageDecoder()
         let original = try decoder.decode(TestEnvironment.photo("skimage/astronaut.png"))
-        for path in ["formats/astronaut_palette.png", "formats/astronaut_cmyk.jpg", "formats/astronaut_progressive.jpg",
-                     "formats/astronaut.webp"] {
+        for path in [
+            "formats/astronaut_palette.png", "formats/astronaut_cmyk.jpg", "formats/astronaut_progressive.jpg",
+            "formats/astronaut.webp",
+        ] {
             let image = try decoder.decode(TestEnvironment.photo("edge_cases/" + path))
             #expect(meanAbsoluteDifference(image, original) < 12, "\(path) differs from the original")
         }
         // Greyscale variants: compare luminance.
         let greyOriginal = luminance(original)
-        for path in ["greyscale/astronaut_L.jpg", "greyscale/astronaut_L.png", "greyscale/astronaut_LA.png",
-                     "formats/astronaut_16bit_grey.png"] {
+        for path in [
+            "greyscale/astronaut_L.jpg", "greyscale/astronaut_L.png", "greyscale/astronaut_LA.png",
+            "formats/astronaut_16bit_grey.png",
+        ] {
             let image = try decoder.decode(TestEnvironment.photo("edge_cases/" + path))
             let grey = luminance(image)
             let difference = zip(grey, greyOriginal).map { abs($0 - $1) }.reduce(0, +) / Double(grey.count)

@@ -6,10 +6,12 @@ import Testing
     /// A 4 × 2 image whose pixels are numbered left to right, top to bottom.
     let numbered = RGBImage(width: 4, height: 2, pixels: (0..<8).flatMap { [UInt8($0), 0, 0] })
 
-    @Test("each EXIF orientation puts the right pixel in the top-left corner", arguments: [
-        (EXIFOrientation.up, 0, 4), (.upMirrored, 3, 4), (.down, 7, 4), (.downMirrored, 4, 4),
-        (.leftMirrored, 0, 2), (.right, 4, 2), (.rightMirrored, 7, 2), (.left, 3, 2),
-    ])
+    @Test(
+        "each EXIF orientation puts the right pixel in the top-left corner",
+        arguments: [
+            (EXIFOrientation.up, 0, 4), (.upMirrored, 3, 4), (.down, 7, 4), (.downMirrored, 4, 4),
+            (.leftMirrored, 0, 2), (.right, 4, 2), (.rightMirrored, 7, 2), (.left, 3, 2),
+        ])
     func orientation(_ orientation: EXIFOrientation, _ topLeft: Int, _ width: Int) {
         let turned = numbered.applying(orientation)
         #expect(Int(turned[0, 0].r) == topLeft)
@@ -25,7 +27,12 @@ import Testing
 
         // 2 × 2 checker of 0 and 255 averages to mid grey.
         var pixels: [UInt8] = []
-        for y in 0..<64 { for x in 0..<64 { let v: UInt8 = (x + y) % 2 == 0 ? 0 : 255; pixels += [v, v, v] } }
+        for y in 0..<64 {
+            for x in 0..<64 {
+                let v: UInt8 = (x + y) % 2 == 0 ? 0 : 255
+                pixels += [v, v, v]
+            }
+        }
         let averaged = RGBImage(width: 64, height: 64, pixels: pixels).downscaled(toFit: 32)
         #expect(averaged.pixels.allSatisfy { $0 == 127 || $0 == 128 })
     }

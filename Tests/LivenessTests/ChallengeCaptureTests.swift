@@ -1,6 +1,7 @@
 import ImageDecoding
-@testable import Liveness
 import Testing
+
+@testable import Liveness
 
 /// How the kiosk chooses the frames it sends of a capture (`ChallengeCapture`, mirrored by kiosk.js's `chooseFrames`).
 @Suite("Challenge capture")

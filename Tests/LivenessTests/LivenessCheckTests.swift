@@ -1,7 +1,8 @@
 import FaceEngine
 import Foundation
-@testable import Liveness
 import Testing
+
+@testable import Liveness
 
 /// The check's geometry on exact projections: a generic head (eyes, nose tip 2.7 cm in front of them, mouth
 /// corners) turning about its neck in front of a pinhole camera, and the same five points printed on a sheet turned
@@ -52,7 +53,9 @@ struct LivenessCheckTests {
         #expect(check.judge(Self.frames([0, 1, 0, 1, 0, 1]), asked: .left).refusal == .noTurn)
     }
 
-    @Test("the turn is read from the least turned frame before the most turned one: a head that looked a little aside when the capture began, or came back before it ended, is admitted")
+    @Test(
+        "the turn is read from the least turned frame before the most turned one: a head that looked a little aside when the capture began, or came back before it ended, is admitted"
+    )
     func turnFromAnEarlierFrame() {
         let aside = check.judge(Self.frames([-10, 0, 6, 12, 18, 24, 30, 20]), asked: .left)
         #expect(aside.refusal == nil, "\(String(describing: aside.measures))")

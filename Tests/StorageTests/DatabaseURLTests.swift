@@ -11,7 +11,9 @@ import Testing
         #expect(configuration.database == "faces")
     }
 
-    @Test(arguments: ["mysql://a@b/c", "postgres://b/c", "postgres://a@b", "postgres://a@b/c?sslmode=bogus", "nonsense"])
+    @Test(arguments: [
+        "mysql://a@b/c", "postgres://b/c", "postgres://a@b", "postgres://a@b/c?sslmode=bogus", "nonsense",
+    ])
     func rejects(_ url: String) {
         #expect(throws: DatabaseURL.Invalid.self) { try DatabaseURL.configuration(from: url) }
     }

@@ -48,7 +48,8 @@ import Testing
                 // the extension is updated; pgvector's update scripts from 0.8.2 on change no SQL definition, so the
                 // catalogue entry is all that differs (the test cluster's user is its superuser).
                 try await client.query("CREATE EXTENSION vector", logger: logger)
-                try await client.query("UPDATE pg_extension SET extversion = '0.8.2' WHERE extname = 'vector'", logger: logger)
+                try await client.query(
+                    "UPDATE pg_extension SET extversion = '0.8.2' WHERE extname = 'vector'", logger: logger)
                 try await Migrator().migrate(client, logger: logger)
                 let rows = try await client.query(
                     """
@@ -68,7 +69,8 @@ import Testing
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url) { client in
                 try await Migrator().migrate(client, logger: logger)
-                try await client.query("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')", logger: logger)
+                try await client.query(
+                    "INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')", logger: logger)
                 await #expect(throws: StorageError.schemaNewerThanCode(database: 9999, code: Migration.latestVersion)) {
                     try await Migrator().migrate(client, logger: logger)
                 }

@@ -7,7 +7,9 @@ import Testing
 @Suite("Retention", .requiresDatabase) struct RetentionTests {
     let logger = TestDatabase.logger
 
-    @Test("expired refresh tokens, and audit entries, check-ins and check-in attempts past their days, are purged; the rest stays")
+    @Test(
+        "expired refresh tokens, and audit entries, check-ins and check-in attempts past their days, are purged; the rest stays"
+    )
     func purge() async throws {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url) { client in
@@ -53,10 +55,12 @@ import Testing
                 // Check-in attempts through their store, then aged to 100, 30 and 0 days.
                 let attempts = CheckinAttemptStore(database: database, logger: logger)
                 for outcome in ["no_match", "checked_in", "no_face"] {
-                    try await attempts.record(.init(
-                        organization: UUID(uuidString: "00000000-0000-4000-8000-000000000001")!, account: nil,
-                        method: "face", outcome: outcome, member: UUID(uuidString: "00000000-0000-4000-8000-000000000003")!,
-                        distance: 0.4))
+                    try await attempts.record(
+                        .init(
+                            organization: UUID(uuidString: "00000000-0000-4000-8000-000000000001")!, account: nil,
+                            method: "face", outcome: outcome,
+                            member: UUID(uuidString: "00000000-0000-4000-8000-000000000003")!,
+                            distance: 0.4))
                 }
                 try await client.query(
                     """
@@ -66,7 +70,8 @@ import Testing
                 let before = try await count(client)
                 let purged = try await Retention(auditDays: 365, checkinDays: 730, attemptDays: 90)
                     .purge(database, logger: logger)
-                #expect(purged.refreshTokens == 2 && purged.auditEntries == 1 && purged.checkins == 1
+                #expect(
+                    purged.refreshTokens == 2 && purged.auditEntries == 1 && purged.checkins == 1
                         && purged.idempotencyKeys == 1 && purged.attempts == 1, "\(purged)")
                 let kept = try await attempts.list(
                     organization: UUID(uuidString: "00000000-0000-4000-8000-000000000001")!, from: nil, to: nil,
@@ -75,7 +80,8 @@ import Testing
                 let after = try await count(client)
                 #expect(after.tokens == before.tokens - 2 && after.audit == before.audit - 1 && after.checkins == 2)
                 // 0 days keeps everything; a second purge finds nothing more.
-                let again = try await Retention(auditDays: 0, checkinDays: 0, attemptDays: 0).purge(database, logger: logger)
+                let again = try await Retention(auditDays: 0, checkinDays: 0, attemptDays: 0).purge(
+                    database, logger: logger)
                 #expect(again.isEmpty)
             }
         }

@@ -1,10 +1,11 @@
-@testable import Storage
 import Foundation
 import Logging
 import PostgresNIO
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
+
+@testable import Storage
 
 /// postgres-nio 1.33.2 writes a statement to its channel without a way to learn that the write failed: a statement
 /// sent on a connection that has just closed never completes. Its keep-alive query hit that at shutdown and
@@ -17,8 +18,9 @@ import Testing
     func statementOnClosedConnection() async throws {
         let url = try #require(URLComponents(string: TestEnvironment.databaseURL))
         let connection = try await PostgresConnection.connect(
-            configuration: .init(host: try #require(url.host), port: url.port ?? 5432, username: try #require(url.user),
-                                 password: url.password, database: String(url.path.dropFirst()), tls: .disable),
+            configuration: .init(
+                host: try #require(url.host), port: url.port ?? 5432, username: try #require(url.user),
+                password: url.password, database: String(url.path.dropFirst()), tls: .disable),
             id: 1, logger: logger)
         try await connection.close()
         // The outer bound keeps a failure of the inner one from hanging the test.
@@ -36,7 +38,9 @@ import Testing
         }
     }
 
-    @Test("a statement that outlasts the statement timeout is answered timedOut, its connection closed, the pool fine", .requiresDatabase)
+    @Test(
+        "a statement that outlasts the statement timeout is answered timedOut, its connection closed, the pool fine",
+        .requiresDatabase)
     func statementTimeout() async throws {
         try await TestDatabase.withClient(TestEnvironment.databaseURL) { client in
             let database = Database(client: client, connectionWait: .seconds(30), statementTimeout: .milliseconds(500))
@@ -64,7 +68,9 @@ import Testing
         do {
             try await withPostgresClient(client, shutdownBound: bound) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<4 { group.addTask { _ = try await client.query("SELECT pg_sleep(0.01)", logger: logger) } }
+                    for _ in 0..<4 {
+                        group.addTask { _ = try await client.query("SELECT pg_sleep(0.01)", logger: logger) }
+                    }
                     try await group.waitForAll()
                 }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 40...160)))
@@ -86,7 +92,9 @@ import Testing
         }
     }
 
-    @Test("clients shut down while keep-alives are due: the caller is answered within the bound, every round", .requiresDatabase)
+    @Test(
+        "clients shut down while keep-alives are due: the caller is answered within the bound, every round",
+        .requiresDatabase)
     func keepAliveAtShutdownIsBounded() async throws {
         var configuration = try DatabaseURL.configuration(from: TestEnvironment.databaseURL)
         // postgres-nio's keep-alive, as it ran before facegate turned it off, and far more often.

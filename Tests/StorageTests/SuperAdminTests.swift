@@ -18,7 +18,8 @@ import Testing
                 let credentials = UserStore.SuperAdminCredentials(
                     username: "root-admin", password: "a long enough password", email: "root@example.org")
                 #expect(try await users.ensureSuperAdmin(credentials, passwordHash: "$2b$04$opaque-to-storage"))
-                #expect(try await users.ensureSuperAdmin(credentials, passwordHash: "$2b$04$opaque-to-storage") == false)
+                #expect(
+                    try await users.ensureSuperAdmin(credentials, passwordHash: "$2b$04$opaque-to-storage") == false)
                 #expect(try await users.ensureSuperAdmin(nil, passwordHash: nil) == false)
 
                 let rows = try await client.query(

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,9 +27,11 @@ public struct ChildProcess: Sendable {
     /// A child still running this long after it started is killed (SIGKILL, status 137): a test fails, never hangs.
     public var timeLimit: Duration
 
-    public init(_ executable: String, arguments: [String] = [],
-                environment: [String: String] = ProcessInfo.processInfo.environment, currentDirectory: String? = nil,
-                timeLimit: Duration = .seconds(600)) {
+    public init(
+        _ executable: String, arguments: [String] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment, currentDirectory: String? = nil,
+        timeLimit: Duration = .seconds(600)
+    ) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
@@ -57,7 +60,8 @@ public struct ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         // Glibc's posix_spawn_file_actions_addchdir_np is not visible to Swift: let a shell change directory.
-        let command = currentDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0, executable] }
+        let command =
+            currentDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0, executable] }
             ?? [executable]
         let argv = (command + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -66,7 +70,8 @@ public struct ChildProcess: Sendable {
         let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
         guard spawned == 0 else { throw SpawnError(executable: executable, code: spawned) }
         let limit = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeLimit / .milliseconds(1))), execute: limit)
+        DispatchQueue.global().asyncAfter(
+            deadline: .now() + .milliseconds(Int(timeLimit / .milliseconds(1))), execute: limit)
         defer { limit.cancel() }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}

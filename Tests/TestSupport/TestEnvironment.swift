@@ -1,11 +1,12 @@
 @_exported import CSV
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import PostgresNIO
 import Storage
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where the tests find the real things they run against, as `scripts/test` sets them up.
 public enum TestEnvironment {
@@ -16,7 +17,8 @@ public enum TestEnvironment {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     /// The face photos (`FACEGATE_TEST_DATA`, else ../shared/faces beside the repository).
-    public static let facesRoot = environment["FACEGATE_TEST_DATA"]
+    public static let facesRoot =
+        environment["FACEGATE_TEST_DATA"]
         ?? URL(fileURLWithPath: repositoryRoot).deletingLastPathComponent().appendingPathComponent("shared/faces").path
     public static var facesAvailable: Bool { FileManager.default.fileExists(atPath: facesRoot + "/manifest.csv") }
     public static let facesMissing = "face photos not found at \(facesRoot) (set FACEGATE_TEST_DATA); skipped"
@@ -42,7 +44,8 @@ public enum TestEnvironment {
     public static var facegateBinary: String {
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let sibling = testBinary.deletingLastPathComponent().appendingPathComponent("facegate").path
-        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : repositoryRoot + "/.build/debug/facegate"
+        return FileManager.default.isExecutableFile(atPath: sibling)
+            ? sibling : repositoryRoot + "/.build/debug/facegate"
     }
 
     /// The scripts/pg helper, for tests that start and stop a cluster of their own.
@@ -91,7 +94,8 @@ public enum TestDatabase {
     ) async throws -> T {
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         let adminURL = TestEnvironment.databaseURL
-        let admin = PostgresClient(configuration: try DatabaseURL.configuration(from: adminURL), backgroundLogger: logger)
+        let admin = PostgresClient(
+            configuration: try DatabaseURL.configuration(from: adminURL), backgroundLogger: logger)
         return try await withPostgresClient(admin) {
             do {
                 try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
@@ -104,7 +108,8 @@ public enum TestDatabase {
                 try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
                 return result
             } catch {
-                _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
+                _ = try? await admin.query(
+                    PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
                 throw error
             }
         }
@@ -164,14 +169,19 @@ public struct PrivateCluster: Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["PG_PORT"] = String(port)
         environment["PG_DATA"] = dataDirectory
-        let result = try await ChildProcess(TestEnvironment.pgScript, arguments: [command], environment: environment).run()
+        let result = try await ChildProcess(TestEnvironment.pgScript, arguments: [command], environment: environment)
+            .run()
         guard result.status == 0 else {
             throw ClusterError(command: command, status: result.status, output: result.standardError)
         }
         return result.standardOutput
     }
 
-    struct ClusterError: Error { let command: String; let status: Int32; let output: String }
+    struct ClusterError: Error {
+        let command: String
+        let status: Int32
+        let output: String
+    }
 }
 
 extension TestEnvironment {

@@ -8,7 +8,8 @@ import ImageDecoding
 /// vector, different photos different ones. Nothing here says anything about recognising faces.
 public final class TestRecognizer: FaceRecognizer {
     public static let model = FaceModelDescriptor(
-        name: "test", version: "1", dimension: 128, landmarkLayout: .eyesNoseTipMouthCorners, detector: "test", files: [],
+        name: "test", version: "1", dimension: 128, landmarkLayout: .eyesNoseTipMouthCorners, detector: "test",
+        files: [],
         falseMatches: FalseMatchCurve(knots: [(distance: 0.05, far: 1e-6), (distance: 0.5, far: 0.5)]))
 
     public var descriptor: FaceModelDescriptor { Self.model }
@@ -28,7 +29,8 @@ public final class TestRecognizer: FaceRecognizer {
             Point(x: Float(box.x) + x * Float(side), y: Float(box.y) + y * Float(side))
         }
         let landmarks = [point(0.34, 0.40), point(0.66, 0.40), point(0.5, 0.58), point(0.38, 0.76), point(0.62, 0.76)]
-        return FaceDetection(faces: [DetectedFace(box: box, score: 0.99, landmarks: landmarks)], image: photo, turn: .up)
+        return FaceDetection(
+            faces: [DetectedFace(box: box, score: 0.99, landmarks: landmarks)], image: photo, turn: .up)
     }
 
     /// The box resampled (nearest pixel) to 112 × 112.

@@ -19,7 +19,9 @@ extension Trait where Self == ConditionTrait {
     public static var requiresFacesAndModels: Self {
         .enabled(
             if: TestEnvironment.facesAvailable && TestEnvironment.modelsAvailable,
-            Comment(rawValue: TestEnvironment.facesAvailable
-                ? "models missing at \(TestEnvironment.modelsDirectory); run scripts/setup" : TestEnvironment.facesMissing))
+            Comment(
+                rawValue: TestEnvironment.facesAvailable
+                    ? "models missing at \(TestEnvironment.modelsDirectory); run scripts/setup"
+                    : TestEnvironment.facesMissing))
     }
 }

@@ -1,9 +1,12 @@
 import TestSupport
 import Testing
+
 @testable import UseCases
 
 @Suite("Import order") struct ImportOrderTests {
-    @Test("photos are examined up to the width ahead; steps are stored in the file's order, whatever order photos finish in")
+    @Test(
+        "photos are examined up to the width ahead; steps are stored in the file's order, whatever order photos finish in"
+    )
     func example() {
         // member, photo, photo, photo, member, photo
         var order = ImportOrder<String>(isPhoto: [false, true, true, true, false, true], width: 2)
@@ -28,7 +31,9 @@ import Testing
         #expect(order.isDone && order.nextToStore() == nil)
     }
 
-    @Test("any file and any finishing order: every step stored once, in order, each photo with its own examination, never more than the width examined at once")
+    @Test(
+        "any file and any finishing order: every step stored once, in order, each photo with its own examination, never more than the width examined at once"
+    )
     func randomised() {
         var random = SplitMix64(seed: 33)
         for _ in 0..<300 {

@@ -10,16 +10,19 @@ import VectorSearch
 
     /// Searches `queries` with every kernel and the Float32 scan; expects identical answers. Returns the reports.
     @discardableResult
-    static func expectExact(_ index: VectorIndex<Int>, _ queries: [[Float]], k: Int,
-                            sourceLocation: SourceLocation = #_sourceLocation) -> [QuantizedScanReport] {
+    static func expectExact(
+        _ index: VectorIndex<Int>, _ queries: [[Float]], k: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> [QuantizedScanReport] {
         var reports: [QuantizedScanReport] = []
         for query in queries {
             let truth = index.search(query, k: k, scan: .float32).matches
             for kernel in kernels {
                 let (found, report) = index.search(query, k: k, scan: .quantizedWith(kernel: kernel))
                 #expect(found.map(\.id) == truth.map(\.id), "kernel \(kernel)", sourceLocation: sourceLocation)
-                #expect(found.map(\.similarity.bitPattern) == truth.map(\.similarity.bitPattern), "kernel \(kernel)",
-                        sourceLocation: sourceLocation)
+                #expect(
+                    found.map(\.similarity.bitPattern) == truth.map(\.similarity.bitPattern), "kernel \(kernel)",
+                    sourceLocation: sourceLocation)
                 if let report { reports.append(report) }
             }
         }
@@ -38,8 +41,9 @@ import VectorSearch
         #expect(Self.kernels.contains(VectorIndex<Int>.int8Kernel))
     }
 
-    @Test("random vectors: equal to the Float32 scan and to a Float64 brute force, few rows re-scored",
-          arguments: [(1, 128, 5), (300, 128, 1), (5000, 128, 5), (5000, 256, 10), (60_000, 128, 5)])
+    @Test(
+        "random vectors: equal to the Float32 scan and to a Float64 brute force, few rows re-scored",
+        arguments: [(1, 128, 5), (300, 128, 1), (5000, 128, 5), (5000, 256, 10), (60_000, 128, 5)])
     func randomVectors(rows count: Int, dimension: Int, k: Int) {
         var random = SplitMix64(seed: UInt64(count * dimension))
         var rows: [Int: [Float]] = [:]
@@ -69,7 +73,8 @@ import VectorSearch
         let tiedQueries = reports.filter { $0.fellBack || $0.rescored >= 340 }
         #expect(!tiedQueries.isEmpty, "\(reports)")
         // Every row nearly the same: the bounds admit everything, and the fall-back gives the same answer.
-        let degenerate = Self.index((0..<1000).map { _ in base.map { $0 + Float.random(in: -1e-5...1e-5, using: &random) } })
+        let degenerate = Self.index(
+            (0..<1000).map { _ in base.map { $0 + Float.random(in: -1e-5...1e-5, using: &random) } })
         let degenerateReports = Self.expectExact(degenerate, [base], k: 5)
         let fellBack = degenerateReports.allSatisfy(\.fellBack)
         #expect(fellBack, "\(degenerateReports)")
@@ -86,7 +91,8 @@ import VectorSearch
             rows.append(row)
         }
         let index = Self.index(rows)
-        Self.expectExact(index, (0..<10).map { _ in random.vector(128).map { $0 * 1e-12 } } + [rows[21], rows[7]], k: 5)
+        Self.expectExact(
+            index, (0..<10).map { _ in random.vector(128).map { $0 * 1e-12 } } + [rows[21], rows[7]], k: 5)
         Self.expectExact(Self.index([random.vector(128)]), [random.vector(128)], k: 3)
     }
 
@@ -97,8 +103,9 @@ import VectorSearch
         let index = Self.index(gallery)
         let reports = Self.expectExact(index, probes + gallery.prefix(10), k: 5)
         let rescored = reports.map(\.rescored).sorted()
-        print("real embeddings: \(gallery.count) rows, re-scored per query median \(rescored[rescored.count / 2]), "
-              + "fall-backs \(reports.filter(\.fellBack).count) of \(reports.count)")
+        print(
+            "real embeddings: \(gallery.count) rows, re-scored per query median \(rescored[rescored.count / 2]), "
+                + "fall-backs \(reports.filter(\.fellBack).count) of \(reports.count)")
     }
 
     @Test("writers adding, replacing and removing rows while readers search: every answer is a consistent one")

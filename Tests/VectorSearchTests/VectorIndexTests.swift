@@ -17,8 +17,10 @@ func bruteForce(_ rows: [Int: [Float]], _ query: [Float], k: Int) -> [(id: Int, 
     return Array(scored.prefix(k))
 }
 
-func expectSame(_ found: [VectorMatch<Int>], _ expected: [(id: Int, similarity: Double)],
-                sourceLocation: SourceLocation = #_sourceLocation) {
+func expectSame(
+    _ found: [VectorMatch<Int>], _ expected: [(id: Int, similarity: Double)],
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(found.map(\.id) == expected.map(\.id), sourceLocation: sourceLocation)
     for (a, b) in zip(found, expected) {
         #expect(abs(Double(a.similarity) - b.similarity) < 1e-5, sourceLocation: sourceLocation)

@@ -1,8 +1,8 @@
 import FaceGateRuntime
 import Foundation
 import Hummingbird
-import NIOCore
 import HummingbirdAuth
+import NIOCore
 import Storage
 
 /// The context of every request: Hummingbird's core context and the authenticated staff account, if any.

@@ -53,8 +53,9 @@ struct AuthController {
         guard let found, matches, !found.account.disabled else {
             // The account when the username exists, and nothing typed otherwise: people type passwords into the
             // username field, and the audit log is no place for them.
-            try await users.audit("login_failed", organization: found?.account.organizationID,
-                                  actor: found?.account.id, target: found?.account.id.uuidString)
+            try await users.audit(
+                "login_failed", organization: found?.account.organizationID,
+                actor: found?.account.id, target: found?.account.id.uuidString)
             throw Problem(.invalidCredentials)
         }
         let (pair, record) = try await tokens.pair(for: found.account, session: UUID())
@@ -77,13 +78,17 @@ struct AuthController {
         case .replacedInGrace(let user, let family):
             // A lost answer, or a copied token used first: either way one pair goes on, and the one it replaced is
             // dead (its holder, presenting it, ends the session). Audited, so that a copied token leaves a trace.
-            context.logger.notice("refresh token presented again within the grace; the pair it got before is revoked",
-                                  metadata: ["user": "\(user)", "session": "\(family)", "jti": "\(claims.jti.value)"])
+            context.logger.notice(
+                "refresh token presented again within the grace; the pair it got before is revoked",
+                metadata: ["user": "\(user)", "session": "\(family)", "jti": "\(claims.jti.value)"])
             try await users.audit("refresh_token_grace_used", organization: account.organizationID, actor: user)
             return try JSONResponse.encode(issued.pair, status: .ok)
         case .reused(let user, let family):
-            context.logger.warning("refresh token reused; session revoked", metadata: [
-                "user": "\(user)", "session": "\(family)", "jti": "\(claims.jti.value)"])
+            context.logger.warning(
+                "refresh token reused; session revoked",
+                metadata: [
+                    "user": "\(user)", "session": "\(family)", "jti": "\(claims.jti.value)",
+                ])
             try await users.audit("refresh_token_reused", organization: account.organizationID, actor: user)
             throw Problem.invalidToken("this refresh token was already used; the session has been revoked")
         case .invalid:
@@ -110,7 +115,9 @@ struct AuthController {
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> Response {
         let account = try context.account()
         return try JSONResponse.encode(
-            Me(id: account.id, organizationId: account.organizationID, username: account.username, email: account.email,
-               role: account.role, isSuperAdmin: account.isSuperAdmin), status: .ok)
+            Me(
+                id: account.id, organizationId: account.organizationID, username: account.username,
+                email: account.email,
+                role: account.role, isSuperAdmin: account.isSuperAdmin), status: .ok)
     }
 }

@@ -13,7 +13,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let users: UserStore
     let limiter: TokenBucketLimiter
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
         let account: UserStore.Account, session: UUID
         do {

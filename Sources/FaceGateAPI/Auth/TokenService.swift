@@ -44,12 +44,15 @@ struct TokenService: Sendable {
     }
 
     /// A new access token and refresh token for `account` in session `session`; `record` is what to store.
-    func pair(for account: UserStore.Account, session: UUID) async throws -> (pair: Pair, record: RefreshTokenStore.NewToken) {
+    func pair(for account: UserStore.Account, session: UUID) async throws -> (
+        pair: Pair, record: RefreshTokenStore.NewToken
+    ) {
         let now = Date()
         let access = try await sign(account, type: .access, session: session, now: now, lifetime: accessLifetime)
         let refreshID = UUID()
-        let refresh = try await sign(account, type: .refresh, session: session, now: now, lifetime: refreshLifetime,
-                                     id: refreshID)
+        let refresh = try await sign(
+            account, type: .refresh, session: session, now: now, lifetime: refreshLifetime,
+            id: refreshID)
         let record = RefreshTokenStore.NewToken(
             id: refreshID, user: account.id, family: session, hash: Self.hash(refresh),
             expiresAt: now + refreshLifetime.timeInterval)
@@ -78,7 +81,8 @@ struct TokenService: Sendable {
             throw Problem.invalidToken("the token is not valid")
         }
         guard claims.typ == type.rawValue, let user = UUID(uuidString: claims.sub.value),
-              let session = UUID(uuidString: claims.sid) else {
+            let session = UUID(uuidString: claims.sid)
+        else {
             throw Problem.invalidToken("this is not an \(type.rawValue) token")
         }
         return (claims, user, session)
@@ -86,8 +90,9 @@ struct TokenService: Sendable {
 
     static func headerIsHS256(_ token: String) -> Bool {
         guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first,
-              let data = Data(base64URLEncoded: String(header)),
-              let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+            let data = Data(base64URLEncoded: String(header)),
+            let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return false }
         return fields["alg"] as? String == "HS256"
     }
 
@@ -100,10 +105,12 @@ extension Duration {
 
 extension Problem {
     static func invalidToken(_ detail: String) -> Problem {
-        Problem(.invalidToken, detail: detail,
-                headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
+        Problem(
+            .invalidToken, detail: detail,
+            headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
     }
 
-    static let missingToken = Problem(.missingToken,
+    static let missingToken = Problem(
+        .missingToken,
         headers: [.wwwAuthenticate: "Bearer"])
 }

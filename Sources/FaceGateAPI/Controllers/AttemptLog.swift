@@ -25,12 +25,16 @@ struct AttemptLog: Sendable {
     ) async {
         metrics.recordCheckinAttempt(method: attempt.method.rawValue, outcome: outcome)
         do {
-            try await store.record(.init(
-                organization: attempt.organization, account: attempt.account, method: attempt.method.rawValue,
-                outcome: outcome, member: member, distance: distance, reason: attempt.reason, checkin: checkin))
+            try await store.record(
+                .init(
+                    organization: attempt.organization, account: attempt.account, method: attempt.method.rawValue,
+                    outcome: outcome, member: member, distance: distance, reason: attempt.reason, checkin: checkin))
         } catch {
-            logger.warning("check-in attempt not recorded", metadata: [
-                "outcome": "\(outcome)", "error": "\(loggedDescription(of: error))"])
+            logger.warning(
+                "check-in attempt not recorded",
+                metadata: [
+                    "outcome": "\(outcome)", "error": "\(loggedDescription(of: error))",
+                ])
         }
     }
 

@@ -78,15 +78,20 @@ struct CheckinsController {
     }
 
     var useCase: CheckIn {
-        CheckIn(model: model.current.context, checkins: checkins, confirmations: confirmations, challenges: challenges,
-                pins: pins, liveness: liveness, dedupSeconds: dedupSeconds, validator: validator)
+        CheckIn(
+            model: model.current.context, checkins: checkins, confirmations: confirmations, challenges: challenges,
+            pins: pins, liveness: liveness, dedupSeconds: dedupSeconds, validator: validator)
     }
 
     /// `POST /checkins/challenges`: a liveness challenge for this account, 201 `{challenge_id, turn, expires_in}`.
     @Sendable func challenge(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin, .operator, .kiosk])
         let (id, turn) = try await useCase.challenge(organization: actor.organizationID, account: actor.id)
-        struct Body: Encodable { var challengeId: UUID; var turn: String; var expiresIn: Int }
+        struct Body: Encodable {
+            var challengeId: UUID
+            var turn: String
+            var expiresIn: Int
+        }
         return try JSONResponse.encode(
             Body(challengeId: id, turn: turn.rawValue, expiresIn: CheckIn.challengeSeconds), status: .created)
     }
@@ -97,8 +102,13 @@ struct CheckinsController {
         switch asked {
         case .face, .code:
             guard Role(rawValue: actor.role) == .kiosk,
-                  try await organizations.liveness(of: actor.organizationID) != .off else { return }
-            throw Problem(.livenessRequired, detail: "this organisation's kiosks check in with a head turn: POST /checkins/challenges, then the frames with its challenge_id")
+                try await organizations.liveness(of: actor.organizationID) != .off
+            else { return }
+            throw Problem(
+                .livenessRequired,
+                detail:
+                    "this organisation's kiosks check in with a head turn: POST /checkins/challenges, then the frames with its challenge_id"
+            )
         case .challenge, .manual: return
         }
     }
@@ -114,7 +124,8 @@ struct CheckinsController {
             try await requireChallenge(of: actor, for: asked)
             switch asked {
             case .face(let photo):
-                outcome = try await useCase.checkIn(photo: photo, organization: actor.organizationID, recordedBy: actor.id)
+                outcome = try await useCase.checkIn(
+                    photo: photo, organization: actor.organizationID, recordedBy: actor.id)
             case .code(let photo, let code):
                 let decision = codeLimiter.take("\(actor.organizationID)|\(code)")
                 guard decision.allowed else { throw Problem.rateLimited(decision, what: "tries of this member number") }
@@ -123,7 +134,9 @@ struct CheckinsController {
             case .challenge(let frames, let challenge, let code):
                 if let code {
                     let decision = codeLimiter.take("\(actor.organizationID)|\(code)")
-                    guard decision.allowed else { throw Problem.rateLimited(decision, what: "tries of this member number") }
+                    guard decision.allowed else {
+                        throw Problem.rateLimited(decision, what: "tries of this member number")
+                    }
                 }
                 outcome = try await useCase.checkIn(
                     frames: frames, challenge: challenge, code: code, organization: actor.organizationID,
@@ -175,48 +188,68 @@ struct CheckinsController {
             await attempts.record(
                 attempt, outcome: result.created ? "checked_in" : "repeat", member: result.member.id,
                 distance: result.checkin.distance, checkin: result.checkin.id, logger: context.logger)
-            return try JSONResponse.encode(CheckinView(result.checkin, member: MemberSummary(result.member)),
-                                           status: result.created ? .created : .ok)
+            return try JSONResponse.encode(
+                CheckinView(result.checkin, member: MemberSummary(result.member)),
+                status: result.created ? .created : .ok)
         case .noMatch(let nearest):
             let problem = Problem(UseCaseError.noMatch)
-            await attempts.record(attempt, outcome: problem.code, member: nearest?.member, distance: nearest?.distance,
-                                  logger: context.logger)
+            await attempts.record(
+                attempt, outcome: problem.code, member: nearest?.member, distance: nearest?.distance,
+                logger: context.logger)
             throw problem
         case .membershipInactive(let member, let reason, let distance):
             attempt.reason = reason.rawValue
-            await attempts.record(attempt, outcome: ErrorCode.membershipInactive.name, member: member.id, distance: distance,
-                                  logger: context.logger)
+            await attempts.record(
+                attempt, outcome: ErrorCode.membershipInactive.name, member: member.id, distance: distance,
+                logger: context.logger)
             throw Problem.membershipInactive(member, reason: reason)
         case .needsConfirmation(let id, let candidates):
-            await attempts.record(attempt, outcome: "needs_confirmation", member: candidates.first?.member,
-                                  distance: candidates.first?.distance, logger: context.logger)
-            struct Body: Encodable { var code: String; var confirmationId: UUID; var expiresIn: Int; var method: String }
+            await attempts.record(
+                attempt, outcome: "needs_confirmation", member: candidates.first?.member,
+                distance: candidates.first?.distance, logger: context.logger)
+            struct Body: Encodable {
+                var code: String
+                var confirmationId: UUID
+                var expiresIn: Int
+                var method: String
+            }
             return try JSONResponse.encode(
-                Body(code: "needs_confirmation", confirmationId: id, expiresIn: CheckIn.confirmationSeconds, method: "pin"),
+                Body(
+                    code: "needs_confirmation", confirmationId: id, expiresIn: CheckIn.confirmationSeconds,
+                    method: "pin"),
                 status: .accepted)
         case .wrongPIN(let left, let candidates):
-            await attempts.record(attempt, outcome: ErrorCode.wrongPIN.name, member: candidates.first, logger: context.logger)
-            let detail = left > 0 ? "that PIN is not right: \(left) more tries" : "that PIN is not right: please see the front desk"
+            await attempts.record(
+                attempt, outcome: ErrorCode.wrongPIN.name, member: candidates.first, logger: context.logger)
+            let detail =
+                left > 0
+                ? "that PIN is not right: \(left) more tries" : "that PIN is not right: please see the front desk"
             throw Problem(.wrongPIN, detail: detail, extensions: ["attempts_left": .number(Double(left))])
         case .pinAmbiguous(let candidates):
-            await attempts.record(attempt, outcome: ErrorCode.pinAmbiguous.name, member: candidates.first, logger: context.logger)
+            await attempts.record(
+                attempt, outcome: ErrorCode.pinAmbiguous.name, member: candidates.first, logger: context.logger)
             throw Problem(.pinAmbiguous)
         case .refusedByValidator(let member, let validation, let distance):
             let problem = Problem.refusedByValidator(member, validation)
             if let asked = validation.result { attempts.metrics.recordCheckinValidation(result: asked) }
             attempt.reason = validation.attemptReason
-            await attempts.record(attempt, outcome: problem.code, member: member.id, distance: distance,
-                                  logger: context.logger)
+            await attempts.record(
+                attempt, outcome: problem.code, member: member.id, distance: distance,
+                logger: context.logger)
             throw problem
         case .livenessFailed(let refusal, let measures):
             attempt.reason = refusal.rawValue
             if let m = measures {
-                context.logger.info("liveness refused", metadata: [
-                    "reason": "\(refusal.rawValue)", "turn": "\(m.turn.rounded())", "opposite_turn": "\(m.oppositeTurn.rounded())",
-                    "sheet_turn": "\(m.sheetTurn.rounded())", "yaw": "\(m.yaw.map { $0.rounded() })",
-                    "parallax": "\((m.parallax * 1000).rounded() / 1000)",
-                    "expected_parallax": "\((m.expectedParallax * 1000).rounded() / 1000)",
-                    "step_share": "\((m.stepShare * 100).rounded() / 100)"])
+                context.logger.info(
+                    "liveness refused",
+                    metadata: [
+                        "reason": "\(refusal.rawValue)", "turn": "\(m.turn.rounded())",
+                        "opposite_turn": "\(m.oppositeTurn.rounded())",
+                        "sheet_turn": "\(m.sheetTurn.rounded())", "yaw": "\(m.yaw.map { $0.rounded() })",
+                        "parallax": "\((m.parallax * 1000).rounded() / 1000)",
+                        "expected_parallax": "\((m.expectedParallax * 1000).rounded() / 1000)",
+                        "step_share": "\((m.stepShare * 100).rounded() / 100)",
+                    ])
             }
             attempts.metrics.recordLivenessRefusal(reason: refusal.rawValue)
             await attempts.record(attempt, outcome: ErrorCode.livenessFailed.name, logger: context.logger)
@@ -232,7 +265,8 @@ struct CheckinsController {
         let query = request.uri.queryParameters.get("member_code")
         guard ImageInput.mediaType(of: contentType) == "application/json" else {
             let (images, fields) = try await ImageInput.imagesAndFields(
-                from: request, context: context, maxBytes: maxImageBytes, maxImages: CheckIn.challengeFrameCounts.upperBound,
+                from: request, context: context, maxBytes: maxImageBytes,
+                maxImages: CheckIn.challengeFrameCounts.upperBound,
                 fields: ["member_code", "challenge_id"])
             return try Self.photos(images, challenge: fields["challenge_id"], code: fields["member_code"] ?? query)
         }
@@ -247,18 +281,24 @@ struct CheckinsController {
                         throw Problem.invalidField("image_base64", "a challenge's frames go in images_base64 alone")
                     }
                     guard frames.count <= CheckIn.challengeFrameCounts.upperBound else {
-                        throw Problem(.tooManyImages, detail: "at most \(CheckIn.challengeFrameCounts.upperBound) images per request")
+                        throw Problem(
+                            .tooManyImages,
+                            detail: "at most \(CheckIn.challengeFrameCounts.upperBound) images per request")
                     }
-                    return try Self.photos(try frames.map { try ImageInput.image(base64: $0, maxBytes: maxImageBytes) },
-                                           challenge: payload.challenge_id, code: payload.member_code ?? query)
+                    return try Self.photos(
+                        try frames.map { try ImageInput.image(base64: $0, maxBytes: maxImageBytes) },
+                        challenge: payload.challenge_id, code: payload.member_code ?? query)
                 }
-                return try Self.photos([try ImageInput.image(base64: payload.image_base64, maxBytes: maxImageBytes)],
-                                       challenge: payload.challenge_id, code: payload.member_code ?? query)
+                return try Self.photos(
+                    [try ImageInput.image(base64: payload.image_base64, maxBytes: maxImageBytes)],
+                    challenge: payload.challenge_id, code: payload.member_code ?? query)
             }
             guard payload.image_base64 == nil, payload.images_base64 == nil, payload.challenge_id == nil else {
                 throw Problem.invalidField("member_id", "a staff check-in (member_id, reason) carries no photo")
             }
-            guard let member = UUID(uuidString: memberID) else { throw Problem.invalidField("member_id", "a member id") }
+            guard let member = UUID(uuidString: memberID) else {
+                throw Problem.invalidField("member_id", "a member id")
+            }
             guard let reason = payload.reason else {
                 throw Problem.invalidField("reason", "1 to 500 characters: why staff checked the member in")
             }
@@ -277,7 +317,8 @@ struct CheckinsController {
         }
         guard let challenge else {
             guard photos.count == 1 else {
-                throw Problem(.tooManyImages, detail: "one photo per check-in; the frames of a head turn go with a challenge_id")
+                throw Problem(
+                    .tooManyImages, detail: "one photo per check-in; the frames of a head turn go with a challenge_id")
             }
             return code.map { .code(photo: photos[0], code: $0) } ?? .face(photo: photos[0])
         }
@@ -286,7 +327,9 @@ struct CheckinsController {
         }
         guard CheckIn.challengeFrameCounts.contains(photos.count) else {
             throw Problem.invalidField(
-                "image", "\(CheckIn.challengeFrameCounts.lowerBound) to \(CheckIn.challengeFrameCounts.upperBound) frames of the head turn, in capture order")
+                "image",
+                "\(CheckIn.challengeFrameCounts.lowerBound) to \(CheckIn.challengeFrameCounts.upperBound) frames of the head turn, in capture order"
+            )
         }
         return .challenge(frames: photos, challenge: id, code: code)
     }
@@ -304,11 +347,15 @@ struct CheckinsController {
         let found = try await checkins.list(
             organization: actor.organizationID, member: member, from: from, to: to, limit: limit + 1, after: cursor)
         let page = Array(found.prefix(limit))
-        let names = try await model.current.context.memberNames(page.map(\.memberID), organization: actor.organizationID)
+        let names = try await model.current.context.memberNames(
+            page.map(\.memberID), organization: actor.organizationID)
         let views = page.compactMap { checkin in
             names[checkin.memberID].map { CheckinView(checkin, member: MemberSummary($0)) }
         }
-        struct Page: Encodable { var checkins: [CheckinView]; var nextCursor: String? }
+        struct Page: Encodable {
+            var checkins: [CheckinView]
+            var nextCursor: String?
+        }
         let next = found.count > limit ? page.last.map { Self.encodeCursor(at: $0.checkedInAt, id: $0.id) } : nil
         return try JSONResponse.encode(Page(checkins: views, nextCursor: next), status: .ok)
     }
@@ -353,7 +400,10 @@ struct CheckinsController {
         let found = try await attempts.store.list(
             organization: actor.organizationID, from: from, to: to, outcome: outcome, limit: limit + 1, after: cursor)
         let page = Array(found.prefix(limit))
-        struct Page: Encodable { var attempts: [AttemptView]; var nextCursor: String? }
+        struct Page: Encodable {
+            var attempts: [AttemptView]
+            var nextCursor: String?
+        }
         let next = found.count > limit ? page.last.map { Self.encodeCursor(at: $0.occurredAt, id: $0.id) } : nil
         return try JSONResponse.encode(Page(attempts: page.map(AttemptView.init), nextCursor: next), status: .ok)
     }
@@ -365,10 +415,13 @@ struct CheckinsController {
         let actor = try context.account(in: [.admin, .operator])
         let query = request.uri.queryParameters
         let from = try Self.date(query.get("from"), name: "from"), to = try Self.date(query.get("to"), name: "to")
-        let format = try query.get("format").map { (raw: String) throws -> ExportFormat in
-            guard let format = ExportFormat(rawValue: raw) else { throw Problem.invalidField("format", "csv or jsonl") }
-            return format
-        } ?? .csv
+        let format =
+            try query.get("format").map { (raw: String) throws -> ExportFormat in
+                guard let format = ExportFormat(rawValue: raw) else {
+                    throw Problem.invalidField("format", "csv or jsonl")
+                }
+                return format
+            } ?? .csv
         let rows = try await checkins.exportRows(organization: actor.organizationID, from: from, to: to)
         let body = ResponseBody { writer in
             var buffer = ByteBuffer(string: CheckinExport.head(format))
@@ -384,8 +437,10 @@ struct CheckinsController {
         }
         return Response(
             status: .ok,
-            headers: [.contentType: format.contentType,
-                      .contentDisposition: "attachment; filename=\"checkins.\(format.rawValue)\""],
+            headers: [
+                .contentType: format.contentType,
+                .contentDisposition: "attachment; filename=\"checkins.\(format.rawValue)\"",
+            ],
             body: body)
     }
 
@@ -416,40 +471,47 @@ struct CheckinsController {
 extension Problem {
     /// 422 `liveness_failed` with the `reason` (`LivenessRefusal`) and what to do, in plain words.
     static func livenessFailed(_ refusal: LivenessRefusal) -> Problem {
-        let detail = switch refusal {
-        case .noTurn: "the head did not turn far enough: please turn your head slowly the way you are asked"
-        case .wrongDirection: "the head turned the other way: please turn the way you are asked"
-        case .flatFace: "this did not move like a real face turning: please try again, or see the front desk"
-        case .notContinuous: "the frames do not follow each other: please turn slowly and keep your face in view"
-        case .differentPeople: "the frames show more than one person: one person at a time, please"
-        case .faceMissing: "a frame shows no face: please keep your face in the picture"
-        }
-        return Problem(.livenessFailed, detail: detail,
-                       extensions: ["reason": .string(refusal.rawValue)])
+        let detail =
+            switch refusal {
+            case .noTurn: "the head did not turn far enough: please turn your head slowly the way you are asked"
+            case .wrongDirection: "the head turned the other way: please turn the way you are asked"
+            case .flatFace: "this did not move like a real face turning: please try again, or see the front desk"
+            case .notContinuous: "the frames do not follow each other: please turn slowly and keep your face in view"
+            case .differentPeople: "the frames show more than one person: one person at a time, please"
+            case .faceMissing: "a frame shows no face: please keep your face in the picture"
+            }
+        return Problem(
+            .livenessFailed, detail: detail,
+            extensions: ["reason": .string(refusal.rawValue)])
     }
 
     /// 403 `checkin_refused_by_validator`: the organisation's own software refused the recognised member (its
     /// `message`, shown on the kiosk), or gave no answer and CHECKIN_VALIDATION_ON_ERROR is `refuse`.
     static func refusedByValidator(_ member: MemberName, _ validation: CheckinValidation) -> Problem {
         let message = validation.memberMessage
-        return Problem(.checkinRefusedByValidator, detail: message, extensions: [
-            "message": .string(message),
-            "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),
-        ])
+        return Problem(
+            .checkinRefusedByValidator, detail: message,
+            extensions: [
+                "message": .string(message),
+                "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),
+            ])
     }
 
     /// 403 `membership_inactive`: the member was recognised (or named by staff) but may not come in now; the member's
     /// id and name and the `reason` (`paused`, `cancelled`, `expired`), so that the kiosk can greet them and send them
     /// to the desk.
     static func membershipInactive(_ member: MemberName, reason: InactiveReason) -> Problem {
-        let detail = switch reason {
-        case .paused: "the membership is paused: please see the front desk"
-        case .cancelled: "the membership is cancelled: please see the front desk"
-        case .expired: "the membership has ended: please see the front desk"
-        }
-        return Problem(.membershipInactive, detail: detail, extensions: [
-            "reason": .string(reason.rawValue),
-            "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),
-        ])
+        let detail =
+            switch reason {
+            case .paused: "the membership is paused: please see the front desk"
+            case .cancelled: "the membership is cancelled: please see the front desk"
+            case .expired: "the membership has ended: please see the front desk"
+            }
+        return Problem(
+            .membershipInactive, detail: detail,
+            extensions: [
+                "reason": .string(reason.rawValue),
+                "member": .object(["id": .string(member.id.uuidString.lowercased()), "name": .string(member.name)]),
+            ])
     }
 }

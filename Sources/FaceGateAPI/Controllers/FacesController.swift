@@ -42,24 +42,30 @@ struct FacesController {
     @Sendable func enrol(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: MembersController.staff)
         let model = model.current
-        let member = try await model.members.existing(uuidParameter("id", of: context, what: "member"),
-                                                      organization: actor.organizationID).id
+        let member = try await model.members.existing(
+            uuidParameter("id", of: context, what: "member"),
+            organization: actor.organizationID
+        ).id
         let photos = try await ImageInput.images(
             from: request, context: context, maxBytes: maxImageBytes, maxImages: Self.maxImagesPerRequest)
         if photos.count == 1 {
-            return try JSONResponse.encode(try await enrol(photos[0], member: member, actor: actor, model: model),
-                                           status: .created)
+            return try JSONResponse.encode(
+                try await enrol(photos[0], member: member, actor: actor, model: model),
+                status: .created)
         }
         var results: [BulkResult] = []
         for (index, photo) in photos.enumerated() {
             do {
                 let enrolled = try await enrol(photo, member: member, actor: actor, model: model)
-                results.append(BulkResult(index: index, status: 201, faceId: enrolled.faceId, box: enrolled.box,
-                                          quality: enrolled.quality))
+                results.append(
+                    BulkResult(
+                        index: index, status: 201, faceId: enrolled.faceId, box: enrolled.box,
+                        quality: enrolled.quality))
             } catch {
                 let problem = Problem(error)
                 if problem.status.code >= 500 { throw error }
-                results.append(BulkResult(index: index, status: problem.status.code, code: problem.code, detail: problem.detail))
+                results.append(
+                    BulkResult(index: index, status: problem.status.code, code: problem.code, detail: problem.detail))
             }
         }
         return try JSONResponse.encode(["results": results], status: .ok)
@@ -83,11 +89,17 @@ struct FacesController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: MembersController.staff)
         let model = model.current
-        let member = try await model.members.existing(uuidParameter("id", of: context, what: "member"),
-                                                      organization: actor.organizationID).id
+        let member = try await model.members.existing(
+            uuidParameter("id", of: context, what: "member"),
+            organization: actor.organizationID
+        ).id
         let stored = try await model.faces.faces(of: member, organization: actor.organizationID)
         return try JSONResponse.encode(
-            ["faces": stored.map { FaceView(faceId: $0.id, box: BoxView($0.box), quality: $0.quality, createdAt: $0.createdAt) }],
+            [
+                "faces": stored.map {
+                    FaceView(faceId: $0.id, box: BoxView($0.box), quality: $0.quality, createdAt: $0.createdAt)
+                }
+            ],
             status: .ok)
     }
 
@@ -95,8 +107,10 @@ struct FacesController {
         let actor = try context.account(in: MembersController.staff)
         let member = try uuidParameter("id", of: context, what: "member")
         let face = try uuidParameter("face_id", of: context, what: "face")
-        guard try await model.current.gallery.removeFace(
-            face, organization: actor.organizationID, member: member, actor: actor.id) else {
+        guard
+            try await model.current.gallery.removeFace(
+                face, organization: actor.organizationID, member: member, actor: actor.id)
+        else {
             throw Problem.notFound("face")
         }
         return Response(status: .noContent)
@@ -107,24 +121,33 @@ struct FacesController {
         let actor = try context.account(in: MembersController.staff)
         let member = try uuidParameter("id", of: context, what: "member")
         let face = try uuidParameter("face_id", of: context, what: "face")
-        guard let stored = try await model.current.faces.sealedThumbnail(face: face, member: member, organization: actor.organizationID)
+        guard
+            let stored = try await model.current.faces.sealedThumbnail(
+                face: face, member: member, organization: actor.organizationID)
         else { throw Problem.notFound("face") }
         let png: [UInt8]
         do {
-            png = try sealer.open(stored.sealed, keyID: stored.keyID, for: .init(
-                organization: stored.organization, member: stored.member, photoDigest: stored.photoDigest))
+            png = try sealer.open(
+                stored.sealed, keyID: stored.keyID,
+                for: .init(
+                    organization: stored.organization, member: stored.member, photoDigest: stored.photoDigest))
         } catch BiometricSealer.Failure.unknownKey(let keyID) {
-            context.logger.error("thumbnail sealed under an unknown key", metadata: ["face": "\(face)", "key_id": "\(keyID)"])
-            throw Problem(.thumbnailKeyUnknown, detail: """
-                this thumbnail is sealed under a key the service does not have (key id \(keyID)); \
-                add that key to BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS
-                """)
+            context.logger.error(
+                "thumbnail sealed under an unknown key", metadata: ["face": "\(face)", "key_id": "\(keyID)"])
+            throw Problem(
+                .thumbnailKeyUnknown,
+                detail: """
+                    this thumbnail is sealed under a key the service does not have (key id \(keyID)); \
+                    add that key to BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS
+                    """)
         } catch {
             // Not this face's blob (copied from another row) or damaged: the seal refuses it.
-            context.logger.error("thumbnail does not open for its face", metadata: ["face": "\(face)", "error": "\(error)"])
+            context.logger.error(
+                "thumbnail does not open for its face", metadata: ["face": "\(face)", "error": "\(error)"])
             throw Problem(.thumbnailUnreadable)
         }
-        return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: png)))
+        return Response(
+            status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: png)))
     }
 }

@@ -42,8 +42,12 @@ struct MatchingController {
         let matches = result.matches.map {
             Match(member: MemberSummary($0.member), distance: $0.distance, similarity: $0.similarity)
         }
-        struct Body: Encodable { var matches: [Match]; var face: FaceSummary }
-        return try JSONResponse.encode(Body(matches: matches, face: FaceSummary(box: BoxView(result.face))), status: .ok)
+        struct Body: Encodable {
+            var matches: [Match]
+            var face: FaceSummary
+        }
+        return try JSONResponse.encode(
+            Body(matches: matches, face: FaceSummary(box: BoxView(result.face))), status: .ok)
     }
 
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -52,9 +56,16 @@ struct MatchingController {
         let verification = Verification(model: model.current.context)
         let enrolled = try await verification.enrolledFaces(of: member, organization: actor.organizationID)
         let result = try await verification.verify(photo: try await photo(request, context: context), against: enrolled)
-        struct Body: Encodable { var match: Bool; var distance: Float; var similarity: Float; var tolerance: Float }
+        struct Body: Encodable {
+            var match: Bool
+            var distance: Float
+            var similarity: Float
+            var tolerance: Float
+        }
         return try JSONResponse.encode(
-            Body(match: result.match, distance: result.distance, similarity: result.similarity, tolerance: result.tolerance),
+            Body(
+                match: result.match, distance: result.distance, similarity: result.similarity,
+                tolerance: result.tolerance),
             status: .ok)
     }
 
@@ -62,11 +73,23 @@ struct MatchingController {
         _ = try context.account(in: [.admin, .operator])
         let found = try await Detection(model: model.current.context)
             .detect(photo: try await photo(request, context: context))
-        struct Landmark: Encodable { var x: Float; var y: Float }
-        struct Face: Encodable { var box: BoxView; var landmarks: [Landmark]; var score: Double }
-        struct Body: Encodable { var faces: [Face]; var width: Int; var height: Int }
+        struct Landmark: Encodable {
+            var x: Float
+            var y: Float
+        }
+        struct Face: Encodable {
+            var box: BoxView
+            var landmarks: [Landmark]
+            var score: Double
+        }
+        struct Body: Encodable {
+            var faces: [Face]
+            var width: Int
+            var height: Int
+        }
         let faces = found.faces.map { face in
-            Face(box: BoxView(face.box), landmarks: face.landmarks.map { Landmark(x: $0.x, y: $0.y) }, score: face.score)
+            Face(
+                box: BoxView(face.box), landmarks: face.landmarks.map { Landmark(x: $0.x, y: $0.y) }, score: face.score)
         }
         return try JSONResponse.encode(Body(faces: faces, width: found.width, height: found.height), status: .ok)
     }

@@ -39,7 +39,7 @@ struct MembersController {
         var pinLocked: Bool?
         enum CodingKeys: String, CodingKey {
             case name, email, metadata, status, pin, externalId = "external_id", validUntil = "valid_until",
-                 pinLocked = "pin_locked"
+                pinLocked = "pin_locked"
         }
 
         init(from decoder: any Decoder) throws {
@@ -49,7 +49,8 @@ struct MembersController {
             email = MemberFields.trimmed(try container.decodeIfPresent(String.self, forKey: .email))
             metadata = try container.decodeIfPresent(JSONValue.self, forKey: .metadata)
             status = MemberFields.trimmed(try container.decodeIfPresent(String.self, forKey: .status))
-            validUntil = container.contains(.validUntil)
+            validUntil =
+                container.contains(.validUntil)
                 ? .some(MemberFields.trimmed(try container.decodeIfPresent(String.self, forKey: .validUntil))) : nil
             pin = container.contains(.pin) ? .some(try container.decodeIfPresent(String.self, forKey: .pin)) : nil
             pinLocked = try container.decodeIfPresent(Bool.self, forKey: .pinLocked)
@@ -57,9 +58,11 @@ struct MembersController {
 
         /// The rules every member's fields follow, the import's rows too (`MemberFields`): 400 `invalid_field`.
         func validate(requireName: Bool) throws {
-            try MemberFields(name: name, externalID: externalId, email: email, metadata: metadata?.text, status: status,
-                             validUntil: validUntil ?? nil)
-                .validate(requireName: requireName)
+            try MemberFields(
+                name: name, externalID: externalId, email: email, metadata: metadata?.text, status: status,
+                validUntil: validUntil ?? nil
+            )
+            .validate(requireName: requireName)
             if let pin = pin ?? nil, !PIN.isWellFormed(pin) { throw Problem.invalidField("pin", PIN.rule) }
             if pinLocked == true { throw Problem.invalidField("pin_locked", "only false, to unlock the PIN") }
         }
@@ -81,8 +84,9 @@ struct MembersController {
             externalID: body.externalId, email: body.email, metadata: body.metadata?.text ?? "{}",
             status: body.status ?? MembershipStatus.active.rawValue, validUntil: body.validUntil ?? nil,
             pinHash: try await body.pinHash(pins) ?? nil, auditedBy: actor.id)
-        return try JSONResponse.encode(MemberView(try await members.existing(id, organization: actor.organizationID)),
-                                       status: .created)
+        return try JSONResponse.encode(
+            MemberView(try await members.existing(id, organization: actor.organizationID)),
+            status: .created)
     }
 
     struct Page: Encodable {
@@ -96,16 +100,19 @@ struct MembersController {
         let limit = try integerParameter("limit", of: request, default: 50, in: 1...200)
         let q = query.get("q").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         let cursor = try query.get("cursor").map(PageCursor.decode).map { (name: $0.position, id: $0.id) }
-        let found = try await members.list(organization: actor.organizationID, matching: q, limit: limit + 1, after: cursor)
+        let found = try await members.list(
+            organization: actor.organizationID, matching: q, limit: limit + 1, after: cursor)
         let page = Array(found.prefix(limit))
-        let next = found.count > limit ? page.last.map { PageCursor.encode(position: $0.name.lowercased(), id: $0.id) } : nil
+        let next =
+            found.count > limit ? page.last.map { PageCursor.encode(position: $0.name.lowercased(), id: $0.id) } : nil
         return try JSONResponse.encode(Page(members: page.map(MemberView.init), nextCursor: next), status: .ok)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: Self.staff)
-        let member = try await members.existing(uuidParameter("id", of: context, what: "member"),
-                                                organization: actor.organizationID)
+        let member = try await members.existing(
+            uuidParameter("id", of: context, what: "member"),
+            organization: actor.organizationID)
         return try JSONResponse.encode(MemberView(member), status: .ok)
     }
 
@@ -114,11 +121,12 @@ struct MembersController {
         let id = try uuidParameter("id", of: context, what: "member")
         let body = try await request.decodeJSON(as: Fields.self, context: context)
         try body.validate(requireName: false)
-        guard let member = try await members.update(
-            id, organization: actor.organizationID, name: body.name,
-            externalID: body.externalId, email: body.email, metadata: body.metadata?.text, status: body.status,
-            validUntil: body.validUntil, pinHash: try await body.pinHash(pins), unlockPIN: body.pinLocked == false,
-            actor: actor.id)
+        guard
+            let member = try await members.update(
+                id, organization: actor.organizationID, name: body.name,
+                externalID: body.externalId, email: body.email, metadata: body.metadata?.text, status: body.status,
+                validUntil: body.validUntil, pinHash: try await body.pinHash(pins), unlockPIN: body.pinLocked == false,
+                actor: actor.id)
         else { throw Problem.notFound("member") }
         return try JSONResponse.encode(MemberView(member), status: .ok)
     }
@@ -128,8 +136,10 @@ struct MembersController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: Self.staff)
         let id = try uuidParameter("id", of: context, what: "member")
-        guard try await MemberErasure(gallery: model.current.gallery)
-            .erase(member: id, organization: actor.organizationID, actor: actor.id) else {
+        guard
+            try await MemberErasure(gallery: model.current.gallery)
+                .erase(member: id, organization: actor.organizationID, actor: actor.id)
+        else {
             throw Problem.notFound("member")
         }
         return Response(status: .noContent)
@@ -145,8 +155,10 @@ struct MembersController {
         let document = try MemberDataDocument.encode(data)
         return Response(
             status: .ok,
-            headers: [.contentType: "application/json",
-                      .contentDisposition: "attachment; filename=\"member-\(id.uuidString.lowercased()).json\""],
+            headers: [
+                .contentType: "application/json",
+                .contentDisposition: "attachment; filename=\"member-\(id.uuidString.lowercased()).json\"",
+            ],
             body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 }

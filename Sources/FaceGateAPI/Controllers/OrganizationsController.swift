@@ -70,7 +70,8 @@ struct OrganizationsController {
             timeZone = try container.decodeIfPresent(String.self, forKey: .timeZone)
             liveness = try container.decodeIfPresent(String.self, forKey: .liveness)
             if container.contains(.checkinValidationURL) {
-                checkinValidationURL = try container.decodeNil(forKey: .checkinValidationURL)
+                checkinValidationURL =
+                    try container.decodeNil(forKey: .checkinValidationURL)
                     ? .some(nil) : .some(try container.decode(String.self, forKey: .checkinValidationURL))
             }
         }
@@ -84,7 +85,8 @@ struct OrganizationsController {
         var timeZone = "UTC"
         if let asked = body.timeZone { timeZone = try await knownTimeZone(asked) }
         let liveness = try Self.liveness(body.liveness) ?? .challenge
-        let created = try await organizations.create(name: name, timeZone: timeZone, liveness: liveness, actor: actor.id)
+        let created = try await organizations.create(
+            name: name, timeZone: timeZone, liveness: liveness, actor: actor.id)
         return try JSONResponse.encode(OrganizationView(created), status: .created)
     }
 
@@ -121,12 +123,14 @@ struct OrganizationsController {
             }
         }
         let actor = try context.account().id
-        guard var updated = try await organizations.update(
-            id, timeZone: timeZone, liveness: try Self.liveness(body.liveness), actor: actor)
+        guard
+            var updated = try await organizations.update(
+                id, timeZone: timeZone, liveness: try Self.liveness(body.liveness), actor: actor)
         else { throw Problem.notFound("organization") }
         if let validation {
-            guard let changed = try await organizations.setCheckinValidation(
-                id, url: validation.url, secret: validation.secret, actor: actor)
+            guard
+                let changed = try await organizations.setCheckinValidation(
+                    id, url: validation.url, secret: validation.secret, actor: actor)
             else { throw Problem.notFound("organization") }
             updated = changed
         }
@@ -138,7 +142,8 @@ struct OrganizationsController {
         guard let raw else { return nil }
         guard let policy = OrganizationStore.LivenessPolicy(rawValue: raw) else {
             throw Problem.invalidField(
-                "liveness", "challenge (a kiosk checks in with a head turn) or off (the terminals bring their own liveness)")
+                "liveness",
+                "challenge (a kiosk checks in with a head turn) or off (the terminals bring their own liveness)")
         }
         return policy
     }

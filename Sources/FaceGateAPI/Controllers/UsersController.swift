@@ -60,10 +60,14 @@ struct UsersController {
         var password: String?
         /// Needed to change one's own password (not another's): a stolen access token must not become the account.
         var currentPassword: String?
-        enum CodingKeys: String, CodingKey { case role, email, disabled, password, currentPassword = "current_password" }
+        enum CodingKeys: String, CodingKey {
+            case role, email, disabled, password, currentPassword = "current_password"
+        }
     }
 
-    static func validate(username: String? = nil, password: String? = nil, role: String? = nil, email: String? = nil) throws {
+    static func validate(username: String? = nil, password: String? = nil, role: String? = nil, email: String? = nil)
+        throws
+    {
         if let username, username.isEmpty || username.count > 100 || username.contains(where: \.isWhitespace) {
             throw Problem.invalidField("username", "1 to 100 characters without spaces")
         }
@@ -93,7 +97,9 @@ struct UsersController {
         // Taken before the attempt (requests at once cannot all pass a check made before any refusal is counted),
         // given back when the name was not refused.
         let decision = usernameRefusals.take(refusals)
-        guard decision.allowed else { throw Problem.rateLimited(decision, what: "accounts refused for a taken username") }
+        guard decision.allowed else {
+            throw Problem.rateLimited(decision, what: "accounts refused for a taken username")
+        }
         let account: UserStore.Account
         do {
             let hash = try await hashPassword(body.password, cost: bcryptCost)
@@ -119,7 +125,9 @@ struct UsersController {
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.account(in: [.admin])
         let id = try uuidParameter("id", of: context, what: "user")
-        guard let account = try await users.find(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
+        guard let account = try await users.find(id, organization: actor.organizationID) else {
+            throw Problem.notFound("user")
+        }
         return try JSONResponse.encode(UserView(account, shownTo: actor), status: .ok)
     }
 
@@ -144,7 +152,8 @@ struct UsersController {
             }
             changes.passwordHash = try await hashPassword(password, cost: bcryptCost)
         }
-        guard let account = try await users.update(id, organization: actor.organizationID, changes, actor: actor.id) else {
+        guard let account = try await users.update(id, organization: actor.organizationID, changes, actor: actor.id)
+        else {
             throw Problem.notFound("user")
         }
         return try JSONResponse.encode(UserView(account, shownTo: actor), status: .ok)
@@ -161,8 +170,9 @@ struct UsersController {
         guard decision.allowed else { throw Problem.rateLimited(decision, what: "password checks") }
         let hash = try await users.passwordHash(of: actor.id)
         guard let hash, try await verifyPassword(given, hash: hash) else {
-            try await users.audit("password_change_refused", organization: actor.organizationID, actor: actor.id,
-                                  target: actor.id.uuidString)
+            try await users.audit(
+                "password_change_refused", organization: actor.organizationID, actor: actor.id,
+                target: actor.id.uuidString)
             throw Problem(.wrongPassword)
         }
     }
@@ -170,7 +180,9 @@ struct UsersController {
     /// The account `id` of the actor's organisation, if the actor may change it: nobody changes, disables or deletes an
     /// account of higher privilege, so the super admin is changed only by a super admin (itself or another).
     private func changeableAccount(_ id: UUID, by actor: UserStore.Account) async throws -> UserStore.Account {
-        guard let account = try await users.find(id, organization: actor.organizationID) else { throw Problem.notFound("user") }
+        guard let account = try await users.find(id, organization: actor.organizationID) else {
+            throw Problem.notFound("user")
+        }
         if account.isSuperAdmin && !actor.isSuperAdmin {
             throw Problem(.forbidden, detail: "only a super admin may change a super admin's account")
         }

@@ -56,7 +56,8 @@ struct WebhooksController {
         var rotateSecret: Bool?
         var previousSecretHours: Int?
         enum CodingKeys: String, CodingKey {
-            case url, events, description, enabled, rotateSecret = "rotate_secret", previousSecretHours = "previous_secret_hours"
+            case url, events, description, enabled, rotateSecret = "rotate_secret", previousSecretHours =
+                "previous_secret_hours"
         }
     }
 
@@ -111,7 +112,8 @@ struct WebhooksController {
         } else if body.previousSecretHours != nil {
             throw Problem.invalidField("previous_secret_hours", "goes with rotate_secret: true")
         }
-        guard let updated = try await store.update(id, organization: actor.organizationID, change, actor: actor.id) else {
+        guard let updated = try await store.update(id, organization: actor.organizationID, change, actor: actor.id)
+        else {
             throw Problem.notFound("webhook")
         }
         return try JSONResponse.encode(EndpointView(updated, secret: secret), status: .ok)
@@ -164,12 +166,17 @@ struct WebhooksController {
         let id = try uuidParameter("id", of: context, what: "webhook")
         let limit = try integerParameter("limit", of: request, default: 50, in: 1...200)
         let cursor = try request.uri.queryParameters.get("cursor").map(CheckinsController.decodeCursor)
-        guard let found = try await store.deliveries(
-            endpoint: id, organization: actor.organizationID, limit: limit + 1, after: cursor)
+        guard
+            let found = try await store.deliveries(
+                endpoint: id, organization: actor.organizationID, limit: limit + 1, after: cursor)
         else { throw Problem.notFound("webhook") }
         let page = Array(found.prefix(limit))
-        struct Page: Encodable { var deliveries: [DeliveryView]; var nextCursor: String? }
-        let next = found.count > limit
+        struct Page: Encodable {
+            var deliveries: [DeliveryView]
+            var nextCursor: String?
+        }
+        let next =
+            found.count > limit
             ? page.last.map { CheckinsController.encodeCursor(at: $0.createdAt, id: $0.id) } : nil
         return try JSONResponse.encode(Page(deliveries: page.map(DeliveryView.init), nextCursor: next), status: .ok)
     }
@@ -217,7 +224,8 @@ struct WebhooksController {
         guard let raw else { return nil }
         let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard trimmed.unicodeScalars.count <= 500,
-              !trimmed.unicodeScalars.contains(where: CharacterSet.controlCharacters.contains) else {
+            !trimmed.unicodeScalars.contains(where: CharacterSet.controlCharacters.contains)
+        else {
             throw Problem.invalidField("description", "at most 500 characters, no control characters")
         }
         return trimmed

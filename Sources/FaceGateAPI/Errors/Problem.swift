@@ -17,15 +17,20 @@ public struct Problem: Error, HTTPResponseError, Equatable {
 
     /// The answer for `code` (its kind decides the status; a transient code's answer says when to try again), in
     /// `detail`'s words or the catalogue's.
-    public init(_ code: ErrorCode, detail: String? = nil, headers: HTTPFields = [:], extensions: [String: JSONValue] = [:]) {
+    public init(
+        _ code: ErrorCode, detail: String? = nil, headers: HTTPFields = [:], extensions: [String: JSONValue] = [:]
+    ) {
         var headers = headers
         if let seconds = code.retryAfter, headers[.retryAfter] == nil { headers[.retryAfter] = String(seconds) }
-        self.init(status: code.kind.status, code: code.name, detail: detail ?? code.text, headers: headers,
-                  extensions: extensions)
+        self.init(
+            status: code.kind.status, code: code.name, detail: detail ?? code.text, headers: headers,
+            extensions: extensions)
     }
 
     /// Only for a status Hummingbird chose itself (`HTTPError`): everything else goes through the catalogue.
-    init(status: HTTPResponse.Status, code: String, detail: String, headers: HTTPFields, extensions: [String: JSONValue]) {
+    init(
+        status: HTTPResponse.Status, code: String, detail: String, headers: HTTPFields, extensions: [String: JSONValue]
+    ) {
         self.status = status
         self.code = code
         self.detail = detail
@@ -64,8 +69,9 @@ public struct Problem: Error, HTTPResponseError, Equatable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = Body(type: "about:blank", title: status.reasonPhrase, status: status.code, code: code, detail: detail,
-                        requestId: context.id, extensions: extensions)
+        let body = Body(
+            type: "about:blank", title: status.reasonPhrase, status: status.code, code: code, detail: detail,
+            requestId: context.id, extensions: extensions)
         var response = try JSONResponse.encode(body, status: status, contentType: "application/problem+json")
         response.headers.append(contentsOf: headers)
         return response

@@ -11,7 +11,9 @@ import UseCases
 /// logged 500 with no detail) and stamps every response with `X-Request-ID`, the id its log lines carry, and every
 /// API response, errors included, with `Cache-Control: no-store` (they carry personal data).
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let requestID = context.id
         var response: Response
         do {
@@ -48,8 +50,9 @@ extension Problem {
             self = problem
         case let error as HTTPError:
             let code = Self.code(for: error.status)
-            self.init(status: error.status, code: code.name, detail: error.body ?? error.status.reasonPhrase,
-                      headers: error.headers, extensions: [:])
+            self.init(
+                status: error.status, code: code.name, detail: error.body ?? error.status.reasonPhrase,
+                headers: error.headers, extensions: [:])
         case is NIOTooManyBytesError:
             self.init(.bodyTooLarge)
         case is HTTPParserError:

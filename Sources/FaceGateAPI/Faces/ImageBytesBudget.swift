@@ -17,22 +17,27 @@ struct ImageBytesBudgetMiddleware: RouterMiddleware {
     let maxImageBytes: Int
     let bodyTimeout: Duration
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard request.method == .post, let images = Self.images(path: request.uri.path), let account = context.identity,
-              let limit = ImageInput.bodyLimit(contentType: request.headers[.contentType] ?? "", maxBytes: maxImageBytes,
-                                               maxImages: images)
+            let limit = ImageInput.bodyLimit(
+                contentType: request.headers[.contentType] ?? "", maxBytes: maxImageBytes,
+                maxImages: images)
         else { return try await next(request, context) }
         let reservation = ImageBytesBudget.Reservation(
             budget: budget, account: account.id, organization: account.organizationID)
         defer { reservation.releaseAll() }
         var request = request
-        request.body = .init(buffer: try await BodyDeadline.collect(
-            request.body, upTo: limit, within: bodyTimeout, tooLarge: Problem(.imageTooLarge, detail: "the request body is larger than \(limit) bytes")
-        ) { bytes in
-            guard reservation.take(bytes) else {
-                throw Problem(.overloaded, detail: "too many photos are being received at once; try again shortly")
-            }
-        })
+        request.body = .init(
+            buffer: try await BodyDeadline.collect(
+                request.body, upTo: limit, within: bodyTimeout,
+                tooLarge: Problem(.imageTooLarge, detail: "the request body is larger than \(limit) bytes")
+            ) { bytes in
+                guard reservation.take(bytes) else {
+                    throw Problem(.overloaded, detail: "too many photos are being received at once; try again shortly")
+                }
+            })
         return try await next(request, context)
     }
 
@@ -79,7 +84,8 @@ final class ImageBytesBudget: Sendable {
                 return used + bytes <= bound || used == mine  // a request alone always fits
             }
             guard fits(usage.total, capacity), fits(usage.accounts[account, default: 0], accountShare),
-                  fits(usage.organizations[organization, default: 0], organizationShare) else { return false }
+                fits(usage.organizations[organization, default: 0], organizationShare)
+            else { return false }
             usage.total += bytes
             usage.accounts[account, default: 0] += bytes
             usage.organizations[organization, default: 0] += bytes
@@ -121,7 +127,10 @@ final class ImageBytesBudget: Sendable {
         }
 
         func releaseAll() {
-            let bytes = held.withLock { held in defer { held = 0 }; return held }
+            let bytes = held.withLock { held in
+                defer { held = 0 }
+                return held
+            }
             if bytes > 0 { budget.release(bytes, account: account, organization: organization) }
         }
     }
@@ -169,13 +178,17 @@ struct BodyDeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
     let timeout: Duration
     let maxBytes: Int
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard [.post, .put, .patch].contains(request.method), ImageBytesBudgetMiddleware.images(path: request.uri.path) == nil
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard [.post, .put, .patch].contains(request.method),
+            ImageBytesBudgetMiddleware.images(path: request.uri.path) == nil
         else { return try await next(request, context) }
         var request = request
-        request.body = .init(buffer: try await BodyDeadline.collect(
-            request.body, upTo: maxBytes, within: timeout,
-            tooLarge: Problem(.bodyTooLarge)))
+        request.body = .init(
+            buffer: try await BodyDeadline.collect(
+                request.body, upTo: maxBytes, within: timeout,
+                tooLarge: Problem(.bodyTooLarge)))
         return try await next(request, context)
     }
 }

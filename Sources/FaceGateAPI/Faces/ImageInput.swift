@@ -68,7 +68,8 @@ enum ImageInput {
                 throw Problem(.tooManyImages, detail: "at most \(maxImages) images per request")
             }
             if let large = images.first(where: { $0.count > maxBytes }) {
-                throw Problem(.imageTooLarge, detail: "an image of \(large.count) bytes is larger than the limit of \(maxBytes)")
+                throw Problem(
+                    .imageTooLarge, detail: "an image of \(large.count) bytes is larger than the limit of \(maxBytes)")
             }
             return (images, given)
         case "application/json":
@@ -76,10 +77,12 @@ enum ImageInput {
             // Parsing and decoding up to 14 MB of text is CPU work that grows with the body: not on the shared executor.
             return ([try await offSharedExecutor { try imageFromJSON(body, maxBytes: maxBytes) }], [:])
         default:
-            throw Problem(.unsupportedMediaType, detail: """
-                send the photo as image/jpeg, image/png or image/webp, as multipart/form-data with an 'image' part, \
-                or as JSON {"image_base64": "…"}
-                """)
+            throw Problem(
+                .unsupportedMediaType,
+                detail: """
+                    send the photo as image/jpeg, image/png or image/webp, as multipart/form-data with an 'image' part, \
+                    or as JSON {"image_base64": "…"}
+                    """)
         }
     }
 
@@ -199,11 +202,14 @@ enum ImageInput {
     }
 
     /// Runs `work` (CPU-bound parsing of a large body) on a queue of its own, not on Swift's shared executor.
-    static func offSharedExecutor<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+    static func offSharedExecutor<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws
+        -> Result
+    {
         try await withCheckedThrowingContinuation { continuation in
             parsing.async { continuation.resume(with: Swift.Result { try work() }) }
         }
     }
 
-    private static let parsing = DispatchQueue(label: "facegate.image-input", qos: .userInitiated, attributes: .concurrent)
+    private static let parsing = DispatchQueue(
+        label: "facegate.image-input", qos: .userInitiated, attributes: .concurrent)
 }

@@ -18,8 +18,9 @@ struct HealthController: Sendable {
 
     func addRoutes(to router: some RouterMethods<AppRequestContext>) {
         router.get("health") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
         router.get("ready") { _, context -> Response in
             let decision = limiter.take(context.clientKey)
@@ -53,8 +54,10 @@ struct HealthController: Sendable {
         case .unreachable:
             database.error = "unreachable"
         }
-        return ReadinessReport(checks: .init(database: database, schema: schema, models: modelsLoaded(),
-                                             gallery: galleryCheck()))
+        return ReadinessReport(
+            checks: .init(
+                database: database, schema: schema, models: modelsLoaded(),
+                gallery: galleryCheck()))
     }
 
     func galleryCheck() -> ReadinessReport.GalleryCheck {
@@ -68,8 +71,9 @@ struct HealthController: Sendable {
         guard let faces = gallery.indexedFaces else {
             return .init(ok: inSync, backend: gallery.backend.rawValue, inSync: inSync, error: error)
         }
-        return .init(ok: inSync, backend: gallery.backend.rawValue, faces: faces,
-                     indexBytes: gallery.indexBytes, inSync: inSync, listening: status.listening,
-                     lastCheckAt: status.lastCheck, reloads: status.reloads, error: error)
+        return .init(
+            ok: inSync, backend: gallery.backend.rawValue, faces: faces,
+            indexBytes: gallery.indexBytes, inSync: inSync, listening: status.listening,
+            lastCheckAt: status.lastCheck, reloads: status.reloads, error: error)
     }
 }

@@ -16,15 +16,18 @@ struct IdempotencyMiddleware: RouterMiddleware {
     /// `MAX_IMAGE_BYTES`: the body is collected here to hash it, within the limit the route itself applies.
     let maxImageBytes: Int
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard request.method == .post, let key = request.headers[.idempotencyKey], Self.covers(request.uri.path),
-              let account = context.identity
+            let account = context.identity
         else { return try await next(request, context) }
         guard (1...200).contains(key.count) else {
             throw Problem(.invalidIdempotencyKey)
         }
         var request = request
-        let body = try await ImageInput.collect(request, upTo: Self.bodyLimit(of: request, maxImageBytes: maxImageBytes))
+        let body = try await ImageInput.collect(
+            request, upTo: Self.bodyLimit(of: request, maxImageBytes: maxImageBytes))
         request.body = .init(buffer: body)
         let mediaType = ImageInput.mediaType(of: request.headers[.contentType] ?? "")
         var hasher = SHA256()
@@ -39,8 +42,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
         case .answered(let answer):
             var headers: HTTPFields = [.idempotentReplayed: "true"]
             if let type = answer.contentType { headers[.contentType] = type }
-            return Response(status: .init(code: answer.status), headers: headers,
-                            body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+            return Response(
+                status: .init(code: answer.status), headers: headers,
+                body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         case .claimed:
             let response: Response
             do {
@@ -51,8 +55,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
                     try? await store.release(user: account.id, key: key)
                     throw error
                 }
-                return try await keep(try problem.response(from: request, context: context), user: account.id, key: key,
-                                      context: context)
+                return try await keep(
+                    try problem.response(from: request, context: context), user: account.id, key: key,
+                    context: context)
             }
             return try await keep(response, user: account.id, key: key, context: context)
         }
@@ -70,12 +75,17 @@ struct IdempotencyMiddleware: RouterMiddleware {
         try await response.body.write(BodyCollector(into: collected))
         kept.body = .init(byteBuffer: ByteBuffer(bytes: collected.bytes))
         do {
-            try await store.complete(user: user, key: key, answer: .init(
-                status: response.status.code, contentType: response.headers[.contentType], body: collected.bytes))
+            try await store.complete(
+                user: user, key: key,
+                answer: .init(
+                    status: response.status.code, contentType: response.headers[.contentType], body: collected.bytes))
         } catch {
             // The work is done: its answer goes out. A retry meets the claim until it is abandoned (5 minutes).
-            context.logger.error("idempotency: the answer could not be kept", metadata: [
-                "error": "\(loggedDescription(of: error))"])
+            context.logger.error(
+                "idempotency: the answer could not be kept",
+                metadata: [
+                    "error": "\(loggedDescription(of: error))"
+                ])
         }
         return kept
     }
@@ -85,8 +95,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
     static func canonical(_ body: ByteBuffer, mediaType: String) -> [UInt8] {
         let bytes = Array(buffer: body)
         guard mediaType == "application/json",
-              let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]),
-              let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]),
+            let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
         else { return bytes }
         return [UInt8](sorted)
     }
@@ -96,8 +106,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let path = request.uri.path.split(separator: "/")
         if path == ["api", "v1", "members"] { return 64 * 1024 }
         let images = path.last == "faces" ? FacesController.maxImagesPerRequest : 1
-        return ImageInput.bodyLimit(contentType: request.headers[.contentType] ?? "", maxBytes: maxImageBytes,
-                                    maxImages: images) ?? 64 * 1024
+        return ImageInput.bodyLimit(
+            contentType: request.headers[.contentType] ?? "", maxBytes: maxImageBytes,
+            maxImages: images) ?? 64 * 1024
     }
 
     static func covers(_ path: String) -> Bool {

@@ -20,13 +20,15 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
 
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         registry.makeCounter(
-            descriptor: .init(namespace: "facegate", metricName: "http_requests", unitName: "total",
-                              helpText: "HTTP requests by method, route and status"),
+            descriptor: .init(
+                namespace: "facegate", metricName: "http_requests", unitName: "total",
+                helpText: "HTTP requests by method, route and status"),
             labels: [("method", method), ("route", route), ("status", String(status))]
         ).increment()
         registry.makeDurationHistogram(
-            descriptor: .init(namespace: "facegate", metricName: "http_request_duration", unitName: "seconds",
-                              helpText: "HTTP request latency by method and route"),
+            descriptor: .init(
+                namespace: "facegate", metricName: "http_request_duration", unitName: "seconds",
+                helpText: "HTTP request latency by method and route"),
             labels: [("method", method), ("route", route)], buckets: Self.requestBuckets
         ).record(duration)
     }
@@ -34,8 +36,9 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
     /// One check-in attempt by how it was made and its outcome (the attempt record's `method` and `outcome`).
     func recordCheckinAttempt(method: String, outcome: String) {
         registry.makeCounter(
-            descriptor: .init(namespace: "facegate", metricName: "checkin_attempts", unitName: "total",
-                              helpText: "Check-in attempts by method and outcome"),
+            descriptor: .init(
+                namespace: "facegate", metricName: "checkin_attempts", unitName: "total",
+                helpText: "Check-in attempts by method and outcome"),
             labels: [("method", method), ("outcome", outcome)]
         ).increment()
     }
@@ -43,8 +46,9 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
     /// One challenge check-in refused by the liveness check, by its reason (`LivenessRefusal`).
     func recordLivenessRefusal(reason: String) {
         registry.makeCounter(
-            descriptor: .init(namespace: "facegate", metricName: "liveness_refusals", unitName: "total",
-                              helpText: "Challenge check-ins refused by the liveness check, by reason"),
+            descriptor: .init(
+                namespace: "facegate", metricName: "liveness_refusals", unitName: "total",
+                helpText: "Challenge check-ins refused by the liveness check, by reason"),
             labels: [("reason", reason)]
         ).increment()
     }
@@ -52,8 +56,9 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
     /// One validation call before a check-in, by its result (`admitted`, `refused`, `error_admitted`, `error_refused`).
     func recordCheckinValidation(result: String) {
         registry.makeCounter(
-            descriptor: .init(namespace: "facegate", metricName: "checkin_validations", unitName: "total",
-                              helpText: "Validation calls before a check-in, by result"),
+            descriptor: .init(
+                namespace: "facegate", metricName: "checkin_validations", unitName: "total",
+                helpText: "Validation calls before a check-in, by result"),
             labels: [("result", result)]
         ).increment()
     }
@@ -61,8 +66,9 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
     /// One webhook delivery attempt by its result (`delivered`, `retry`, `failed`).
     func webhookAttempt(result: String) {
         registry.makeCounter(
-            descriptor: .init(namespace: "facegate", metricName: "webhook_attempts", unitName: "total",
-                              helpText: "Webhook delivery attempts by result"),
+            descriptor: .init(
+                namespace: "facegate", metricName: "webhook_attempts", unitName: "total",
+                helpText: "Webhook delivery attempts by result"),
             labels: [("result", result)]
         ).increment()
     }
@@ -70,8 +76,9 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
     /// A webhook delivered: the time from its event's commit to the receiver's 2xx.
     func webhookDelivered(lag: Duration) {
         registry.makeDurationHistogram(
-            descriptor: .init(namespace: "facegate", metricName: "webhook_delivery_lag", unitName: "seconds",
-                              helpText: "Time from an event's commit to its receiver's 2xx"),
+            descriptor: .init(
+                namespace: "facegate", metricName: "webhook_delivery_lag", unitName: "seconds",
+                helpText: "Time from an event's commit to its receiver's 2xx"),
             buckets: Self.requestBuckets + [.seconds(30), .seconds(60), .seconds(300), .seconds(3600)]
         ).record(lag)
     }
@@ -79,8 +86,9 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
     /// One pipeline stage: `decode` or `faces` (detection, alignment and embedding), or `search`.
     func recordStage(_ stage: String, duration: Duration) {
         registry.makeDurationHistogram(
-            descriptor: .init(namespace: "facegate", metricName: "pipeline_stage_duration", unitName: "seconds",
-                              helpText: "Time per pipeline stage"),
+            descriptor: .init(
+                namespace: "facegate", metricName: "pipeline_stage_duration", unitName: "seconds",
+                helpText: "Time per pipeline stage"),
             labels: [("stage", stage)], buckets: Self.requestBuckets
         ).record(duration)
     }
@@ -92,7 +100,9 @@ final class ServiceMetrics: StageTimings, WebhookObserver {
             registry.makeGauge(descriptor: .init(namespace: "facegate", metricName: name, unitName: "", helpText: help))
                 .set(value)
         }
-        gauge("gallery_faces", "Faces in the in-memory index (0 for the pgvector backends)", Double(gallery.indexedFaces ?? 0))
+        gauge(
+            "gallery_faces", "Faces in the in-memory index (0 for the pgvector backends)",
+            Double(gallery.indexedFaces ?? 0))
         gauge("gallery_index_bytes", "Bytes held by the in-memory index", Double(gallery.indexBytes))
         gauge("gallery_in_sync", "1 when the in-memory index follows the database", gallery.isInSync ? 1 : 0)
         gauge("engine_queue_depth", "Requests waiting for a face engine", Double(engines.queueDepth))
@@ -107,17 +117,21 @@ struct MetricsMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let metrics: ServiceMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let started = ContinuousClock.now
         let route = context.endpointPath ?? "unmatched"
         do {
             let response = try await next(request, context)
-            metrics.recordRequest(method: request.method.rawValue, route: route, status: response.status.code,
-                                  duration: ContinuousClock.now - started)
+            metrics.recordRequest(
+                method: request.method.rawValue, route: route, status: response.status.code,
+                duration: ContinuousClock.now - started)
             return response
         } catch {
-            metrics.recordRequest(method: request.method.rawValue, route: route, status: Problem(error).status.code,
-                                  duration: ContinuousClock.now - started)
+            metrics.recordRequest(
+                method: request.method.rawValue, route: route, status: Problem(error).status.code,
+                duration: ContinuousClock.now - started)
             throw error
         }
     }

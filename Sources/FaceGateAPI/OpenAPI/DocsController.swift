@@ -7,13 +7,18 @@ import Hummingbird
 struct DocsController {
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         api.get("openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))
         }
         api.get("docs") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8",
-                                            .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"],
-                     body: .init(byteBuffer: ByteBuffer(string: Self.page)))
+            Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8",
+                    .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: Self.page)))
         }
     }
 

@@ -12,11 +12,17 @@ struct ClientAddressMiddleware: RouterMiddleware {
     let resolver: ClientAddressResolver
     let forwardingWarned = OnceFlag()
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard !resolver.trustedProxies.isEmpty else {
-            if request.headers[.xForwardedFor] != nil || request.headers[.forwarded] != nil, forwardingWarned.setFirst() {
-                context.logger.warning("a request carries X-Forwarded-For or Forwarded but TRUSTED_PROXIES is unset: the connection's peer is taken as the client, so behind a proxy every client shares its limits; set TRUSTED_PROXIES to the proxy's address (logged once)", metadata: [
-                    "peer": "\(context.remoteAddress?.ipAddress ?? "unknown")"])
+            if request.headers[.xForwardedFor] != nil || request.headers[.forwarded] != nil, forwardingWarned.setFirst()
+            {
+                context.logger.warning(
+                    "a request carries X-Forwarded-For or Forwarded but TRUSTED_PROXIES is unset: the connection's peer is taken as the client, so behind a proxy every client shares its limits; set TRUSTED_PROXIES to the proxy's address (logged once)",
+                    metadata: [
+                        "peer": "\(context.remoteAddress?.ipAddress ?? "unknown")"
+                    ])
             }
             return try await next(request, context)
         }

@@ -8,7 +8,9 @@ struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let requests: TokenBucketLimiter
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let key = context.identity.map { "user:\($0.id)" } ?? context.clientKey
         let decision = requests.take(key)
         guard decision.allowed else { throw Problem.rateLimited(decision) }
@@ -28,7 +30,8 @@ extension Problem {
     static func rateLimited(_ decision: TokenBucketLimiter.Decision, what: String = "requests") -> Problem {
         var headers = decision.headers
         headers[.retryAfter] = String(decision.retryAfterSeconds)
-        return Problem(.rateLimited, detail: "too many \(what); try again in \(decision.retryAfterSeconds) s", headers: headers)
+        return Problem(
+            .rateLimited, detail: "too many \(what); try again in \(decision.retryAfterSeconds) s", headers: headers)
     }
 }
 

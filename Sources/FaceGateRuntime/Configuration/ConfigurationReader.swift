@@ -96,7 +96,8 @@ struct ConfigurationReader {
         if let value = boolean(name, default: field) { field = value }
     }
 
-    mutating func read<T: RawRepresentable & CaseIterable>(_ name: String, _ field: inout T) where T.RawValue == String {
+    mutating func read<T: RawRepresentable & CaseIterable>(_ name: String, _ field: inout T)
+    where T.RawValue == String {
         if let value = choice(name, default: field) { field = value }
     }
 
@@ -117,7 +118,9 @@ struct ConfigurationReader {
             problem("SUPER_ADMIN_USERNAME is not set but SUPER_ADMIN_PASSWORD is")
         case (.some(let username), .some(let password)):
             if password.count < 12 { problem("SUPER_ADMIN_PASSWORD must have at least 12 characters") }
-            if password.utf8.count > 72 { problem("SUPER_ADMIN_PASSWORD must be at most 72 bytes (bcrypt ignores the rest)") }
+            if password.utf8.count > 72 {
+                problem("SUPER_ADMIN_PASSWORD must be at most 72 bytes (bcrypt ignores the rest)")
+            }
             if username.count > 100 { problem("SUPER_ADMIN_USERNAME must have at most 100 characters") }
             if password.count >= 12 && password.utf8.count <= 72 && username.count <= 100 {
                 return .init(username: username, password: password, email: email)
@@ -126,4 +129,3 @@ struct ConfigurationReader {
         return nil
     }
 }
-

@@ -16,9 +16,14 @@ public struct DatabaseSettings: Sendable {
     public init() {}
 
     mutating func read(_ reader: inout ConfigurationReader) {
-        if let url = reader.required("DATABASE_URL", describe: "postgres://user:password@host:port/database", { raw in
-            (try? DatabaseURL.configuration(from: raw)) != nil ? raw : nil
-        }) { self.url = url }
+        if let url = reader.required(
+            "DATABASE_URL", describe: "postgres://user:password@host:port/database",
+            { raw in
+                (try? DatabaseURL.configuration(from: raw)) != nil ? raw : nil
+            })
+        {
+            self.url = url
+        }
         reader.read("DATABASE_WAIT_MS", &connectionWait, unit: .milliseconds(1), in: 50...60_000)
         reader.read("DATABASE_STATEMENT_TIMEOUT_MS", &statementTimeout, unit: .milliseconds(1), in: 100...600_000)
     }

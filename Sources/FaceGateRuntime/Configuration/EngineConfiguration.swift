@@ -60,10 +60,11 @@ public struct EngineConfiguration: Sendable {
 
     /// How the results of `model`'s searches are judged: its false-match curve under these settings.
     public func matchPolicy(for model: FaceModelDescriptor) -> MatchPolicy {
-        MatchPolicy(tolerance: matchTolerance.map { .fixed($0) } ?? .targetFPIR(targetFPIR, model.falseMatches),
-                    margin: matchMargin,
-                    confirmation: confirmTargetFAR > 0
-                        ? .init(falseMatchRate: confirmTargetFAR, curve: model.falseMatches) : nil)
+        MatchPolicy(
+            tolerance: matchTolerance.map { .fixed($0) } ?? .targetFPIR(targetFPIR, model.falseMatches),
+            margin: matchMargin,
+            confirmation: confirmTargetFAR > 0
+                ? .init(falseMatchRate: confirmTargetFAR, curve: model.falseMatches) : nil)
     }
 
     /// Why `matchTolerance` cannot be used with `model`, nil when it can (or is not set). A fixed tolerance is on the
@@ -164,8 +165,12 @@ extension ConfigurationReader {
         if let side = integer("FACE_DETECT_FINE_MAX_SIDE", default: settings.fineMaxSide, in: 0...8192) {
             settings.fineMaxSide = side
         }
-        if let flip = boolean("FACE_EMBED_FLIP", default: settings.flipAugmentation) { settings.flipAugmentation = flip }
-        if let size = integer("ENROL_MIN_FACE_PIXELS", default: gate.minFaceSize, in: 20...4096) { gate.minFaceSize = size }
+        if let flip = boolean("FACE_EMBED_FLIP", default: settings.flipAugmentation) {
+            settings.flipAugmentation = flip
+        }
+        if let size = integer("ENROL_MIN_FACE_PIXELS", default: gate.minFaceSize, in: 20...4096) {
+            gate.minFaceSize = size
+        }
         if let sharpness = number("ENROL_MIN_SHARPNESS", default: gate.minSharpness, in: 0...100_000) {
             gate.minSharpness = sharpness
         }
@@ -179,12 +184,14 @@ extension ConfigurationReader {
         let maxWaitMilliseconds = integer(
             "ENGINE_MAX_WAIT_MS", default: Int((defaults.maxWait ?? .zero) / .milliseconds(1)), in: 0...600_000)
         // Unset (or empty): derived from FACE_MATCH_TARGET_FPIR.
-        let tolerance = value("FACE_MATCH_TOLERANCE") == nil ? nil : number("FACE_MATCH_TOLERANCE", default: 0, in: 0...2)
+        let tolerance =
+            value("FACE_MATCH_TOLERANCE") == nil ? nil : number("FACE_MATCH_TOLERANCE", default: 0, in: 0...2)
         let targetFPIR = number("FACE_MATCH_TARGET_FPIR", default: defaults.targetFPIR, in: 0.000001...0.5)
         let margin = number("FACE_MATCH_MARGIN", default: Double(defaults.matchMargin), in: 0...1)
         let confirmFAR = number("FACE_CONFIRM_TARGET_FAR", default: defaults.confirmTargetFAR, in: 0...0.05)
         guard problems.count == problemsBefore, let model, let workers, let queueLimit, let maxWaitMilliseconds,
-              let targetFPIR, let margin, let confirmFAR else { return nil }
+            let targetFPIR, let margin, let confirmFAR
+        else { return nil }
         var configuration = EngineConfiguration(
             model: model, modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
             workers: workers, queueLimit: queueLimit,

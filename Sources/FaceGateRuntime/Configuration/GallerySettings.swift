@@ -22,7 +22,8 @@ public struct GallerySettings: Sendable {
         embeddingDimensions = model.dimension
         reader.read("EMBEDDING_DIMENSIONS", &embeddingDimensions, in: 1...4096)
         if embeddingDimensions != model.dimension {
-            reader.problem("EMBEDDING_DIMENSIONS is \(embeddingDimensions) but the face model produces \(model.dimension)")
+            reader.problem(
+                "EMBEDDING_DIMENSIONS is \(embeddingDimensions) but the face model produces \(model.dimension)")
         }
     }
 }

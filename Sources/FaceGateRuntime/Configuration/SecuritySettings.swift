@@ -27,19 +27,28 @@ public struct SecuritySettings: Sendable {
 
     public init() {}
 
-    public var biometricSealer: BiometricSealer { BiometricSealer(key: biometricKey, previousKeys: previousBiometricKeys) }
+    public var biometricSealer: BiometricSealer {
+        BiometricSealer(key: biometricKey, previousKeys: previousBiometricKeys)
+    }
     /// The keyed rotations face templates are stored under (derived once per key in a process).
     public var templateKeys: TemplateKeys { TemplateKeys(key: biometricKey, previousKeys: previousBiometricKeys) }
 
     mutating func read(_ reader: inout ConfigurationReader) {
-        if let key = reader.required("SECRET_KEY", describe: "at least 32 bytes of random text", { value in
-            value.utf8.count >= 32 ? value : nil
-        }) { secretKey = key }
+        if let key = reader.required(
+            "SECRET_KEY", describe: "at least 32 bytes of random text",
+            { value in
+                value.utf8.count >= 32 ? value : nil
+            })
+        {
+            secretKey = key
+        }
         reader.read("ACCESS_TOKEN_EXPIRE_MINUTES", &accessTokenLifetime, unit: .seconds(60), in: 1...1440)
         reader.read("REFRESH_TOKEN_EXPIRE_DAYS", &refreshTokenLifetime, unit: .seconds(86_400), in: 1...365)
         reader.read("REFRESH_REUSE_GRACE_SECONDS", &refreshReuseGrace, unit: .seconds(1), in: 0...30)
         let key: (String) -> [UInt8]? = { Data(base64Encoded: $0).flatMap { $0.count == 32 ? [UInt8]($0) : nil } }
-        if let biometricKey = reader.required("BIOMETRIC_ENCRYPTION_KEY", describe: "32 random bytes, base64-encoded", key) {
+        if let biometricKey = reader.required(
+            "BIOMETRIC_ENCRYPTION_KEY", describe: "32 random bytes, base64-encoded", key)
+        {
             self.biometricKey = biometricKey
         }
         let previous = reader.list("BIOMETRIC_ENCRYPTION_PREVIOUS_KEYS")

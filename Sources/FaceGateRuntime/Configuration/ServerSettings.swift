@@ -38,7 +38,8 @@ public struct ServerSettings: Sendable {
         reader.read("SHUTDOWN_TIMEOUT_SECONDS", &shutdownTimeout, unit: .seconds(1), in: 1...600)
         for item in reader.list("ALLOWED_ORIGINS") {
             guard let url = URL(string: item), let scheme = url.scheme, ["http", "https"].contains(scheme),
-                  url.host != nil, url.path.isEmpty || url.path == "/" else {
+                url.host != nil, url.path.isEmpty || url.path == "/"
+            else {
                 reader.problem("ALLOWED_ORIGINS has '\(item)'; expected origins like https://desk.example.org")
                 continue
             }

@@ -31,8 +31,9 @@ public enum MemberDataDocument {
             member = MemberView(data.member)
             faces = data.faces.map(Face.init)
             checkins = data.checkins.map {
-                Checkin(checkinId: $0.id, checkedInAt: $0.checkedInAt, distance: $0.distance, similarity: $0.similarity,
-                        method: $0.method)
+                Checkin(
+                    checkinId: $0.id, checkedInAt: $0.checkedInAt, distance: $0.distance, similarity: $0.similarity,
+                    method: $0.method)
             }
             auditLog = data.audit.map(AuditEntry.init)
         }

@@ -35,8 +35,10 @@ public final class ActiveFaceModel: ActiveGallery {
         public var notFollowing: String?
     }
 
-    public init(initial: FaceModelRuntime, activations: ModelActivationStore, logger: Logger,
-         make: @escaping @Sendable (EngineConfiguration) throws -> FaceModelRuntime) {
+    public init(
+        initial: FaceModelRuntime, activations: ModelActivationStore, logger: Logger,
+        make: @escaping @Sendable (EngineConfiguration) throws -> FaceModelRuntime
+    ) {
         state = Mutex(State(current: initial))
         self.activations = activations
         self.make = make
@@ -48,7 +50,9 @@ public final class ActiveFaceModel: ActiveGallery {
     public var galleriesFollowingChanges: [FaceGallery] {
         state.withLock { state in [state.current.gallery] + (state.pending.map { [$0.gallery] } ?? []) }
     }
-    public var activation: Activation { state.withLock { Activation(activated: $0.activated, notFollowing: $0.notFollowing) } }
+    public var activation: Activation {
+        state.withLock { Activation(activated: $0.activated, notFollowing: $0.notFollowing) }
+    }
 
     public func followModelActivation() async throws {
         let task = switching.withLock { previous in
@@ -61,7 +65,11 @@ public final class ActiveFaceModel: ActiveGallery {
             return next
         }
         // A shutdown does not wait for a model and a gallery to load.
-        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
     }
 
     private func follow() async throws {
@@ -81,9 +89,11 @@ public final class ActiveFaceModel: ActiveGallery {
                 return state.notFollowing != refusal.reason
             }
             if first {
-                logger.error("not switching to the activated face model; enrolments are refused until this instance runs it", metadata: [
-                    "active": "\(current.space)", "activated": "\(activated)", "reason": "\(refusal.reason)",
-                ])
+                logger.error(
+                    "not switching to the activated face model; enrolments are refused until this instance runs it",
+                    metadata: [
+                        "active": "\(current.space)", "activated": "\(activated)", "reason": "\(refusal.reason)",
+                    ])
             }
             return
         }
@@ -102,21 +112,25 @@ public final class ActiveFaceModel: ActiveGallery {
             state.pending = nil
             state.notFollowing = nil
         }
-        logger.info("face model switched", metadata: [
-            "model": "\(activated)",
-            "seconds": "\(((clock.now - started) / .seconds(1)).formatted(.number.precision(.fractionLength(2))))",
-        ])
+        logger.info(
+            "face model switched",
+            metadata: [
+                "model": "\(activated)",
+                "seconds": "\(((clock.now - started) / .seconds(1)).formatted(.number.precision(.fractionLength(2))))",
+            ])
     }
 
     /// The runtime of the model `activated` names, with this instance's settings; `Refusal` when it cannot run it.
     private func load(_ activated: EmbeddingSpace, instead current: FaceModelRuntime) async throws -> FaceModelRuntime {
         guard let target = current.engine.running(activated) else {
             let made = FaceModelKind.allCases.map { current.engine.switched(to: $0).space.description }
-            throw Refusal("the activated model \(activated) is not one this build makes (\(made.joined(separator: ", ")))")
+            throw Refusal(
+                "the activated model \(activated) is not one this build makes (\(made.joined(separator: ", ")))")
         }
         if let problem = target.fixedToleranceProblem { throw Refusal(problem) }
         guard target.descriptor.dimension == current.descriptor.dimension else {
-            throw Refusal("""
+            throw Refusal(
+                """
                 the activated model makes \(target.descriptor.dimension)-dimensional embeddings, the database stores \
                 \(current.descriptor.dimension)
                 """)
@@ -126,9 +140,10 @@ public final class ActiveFaceModel: ActiveGallery {
         let make = make
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { () throws(Refusal) in
-                    do { return try make(target) } catch { throw Refusal("its model files do not load: \(error)") }
-                })
+                continuation.resume(
+                    with: Result { () throws(Refusal) in
+                        do { return try make(target) } catch { throw Refusal("its model files do not load: \(error)") }
+                    })
             }
         }
     }

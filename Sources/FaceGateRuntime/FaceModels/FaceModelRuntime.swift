@@ -28,8 +28,9 @@ public final class FaceModelRuntime: Sendable {
         _ engine: EngineConfiguration, recognizers: RecognizerSource, configuration: AppConfiguration,
         database: Database, logger: Logger, timings: (any StageTimings)? = nil
     ) throws {
-        self.init(engines: try recognizers.engines(engine), engine: engine, configuration: configuration,
-                  database: database, logger: logger, timings: timings)
+        self.init(
+            engines: try recognizers.engines(engine), engine: engine, configuration: configuration,
+            database: database, logger: logger, timings: timings)
     }
 
     /// The runtime of loaded `engines` (made with `engine`'s settings): its stores and gallery in the model's embedding
@@ -40,13 +41,16 @@ public final class FaceModelRuntime: Sendable {
     ) {
         self.engine = engine
         let space = engines.descriptor.space
-        let faces = FaceStore(database: database, logger: logger, templates: configuration.security.templateKeys, space: space)
+        let faces = FaceStore(
+            database: database, logger: logger, templates: configuration.security.templateKeys, space: space)
         let members = MemberStore(database: database, logger: logger, space: space)
         context = ModelContext(
-            pipeline: FacePipeline(engines: engines, decoder: ImageDecoder(limits: configuration.limits.image), timings: timings),
+            pipeline: FacePipeline(
+                engines: engines, decoder: ImageDecoder(limits: configuration.limits.image), timings: timings),
             gallery: FaceGallery(
                 store: faces, members: members, dimension: engines.descriptor.dimension,
-                backend: configuration.gallery.searchBackend, efSearch: configuration.gallery.hnswEfSearch, logger: logger),
+                backend: configuration.gallery.searchBackend, efSearch: configuration.gallery.hnswEfSearch,
+                logger: logger),
             members: members, faces: faces, policy: engine.matchPolicy(for: engines.descriptor),
             gate: engine.enrolmentGate)
     }
@@ -67,9 +71,12 @@ public struct RecognizerSource: Sendable {
     }
 
     /// Engines of whatever `make` returns (one per worker), whatever `FACE_MODEL` says.
-    public static func made(by make: @escaping @Sendable () throws(FaceEngineError) -> any FaceRecognizer) -> RecognizerSource {
+    public static func made(by make: @escaping @Sendable () throws(FaceEngineError) -> any FaceRecognizer)
+        -> RecognizerSource
+    {
         RecognizerSource { engine in
-            try EnginePool(count: engine.workers, queueLimit: engine.queueLimit, maxWait: engine.maxWait, makeRecognizer: make)
+            try EnginePool(
+                count: engine.workers, queueLimit: engine.queueLimit, maxWait: engine.maxWait, makeRecognizer: make)
         }
     }
 }

@@ -41,7 +41,9 @@ public struct BiometricKeyRotation: Sendable {
 
     /// `unreadable` hears of each thumbnail, crop or template that cannot be re-keyed (its face id), `progress` of
     /// each batch.
-    public func run(unreadable: (UUID) -> Void = { _ in }, progress: (Outcome) -> Void = { _ in }) async throws -> Outcome {
+    public func run(unreadable: (UUID) -> Void = { _ in }, progress: (Outcome) -> Void = { _ in }) async throws
+        -> Outcome
+    {
         var outcome = Outcome()
         outcome.total = try await notUnderCurrentKey()
         try await keyPhotoDigests(outcome: &outcome, unreadable: unreadable, progress: progress)
@@ -92,12 +94,15 @@ public struct BiometricKeyRotation: Sendable {
             let page = try await faces.plainPhotoDigests(after: after, limit: batch)
             guard let last = page.last else { return }
             for face in page {
-                let plain = BiometricSealer.Owner(organization: face.organization, member: face.member, photoDigest: face.photoSHA256)
+                let plain = BiometricSealer.Owner(
+                    organization: face.organization, member: face.member, photoDigest: face.photoSHA256)
                 let digest = try faces.templates.photoDigest(of: face.photoSHA256, organization: face.organization)
-                let keyed = BiometricSealer.Owner(organization: face.organization, member: face.member, photoDigest: digest.bytes)
+                let keyed = BiometricSealer.Owner(
+                    organization: face.organization, member: face.member, photoDigest: digest.bytes)
                 func reseal(_ blob: FaceStore.Sealed?, _ column: FaceStore.SealedColumn) throws -> FaceStore.Sealed? {
                     try blob.map {
-                        let sealed = try sealer.seal(try sealer.open($0.sealed, keyID: $0.keyID, for: plain, as: column), for: keyed, as: column)
+                        let sealed = try sealer.seal(
+                            try sealer.open($0.sealed, keyID: $0.keyID, for: plain, as: column), for: keyed, as: column)
                         return FaceStore.Sealed(sealed: sealed.sealed, keyID: sealed.keyID)
                     }
                 }
@@ -113,7 +118,8 @@ public struct BiometricKeyRotation: Sendable {
                 if try await faces.keyPhotoDigest(of: face, as: digest, thumbnail: thumbnail, crop: crop) {
                     outcome.keyedDigests += 1
                     // Its blobs are under the current key now too.
-                    outcome.resealed += [face.thumbnail, face.crop].filter { $0 != nil && $0?.keyID != sealer.currentID }.count
+                    outcome.resealed +=
+                        [face.thumbnail, face.crop].filter { $0 != nil && $0?.keyID != sealer.currentID }.count
                 }
             }
             after = last.face
@@ -123,7 +129,8 @@ public struct BiometricKeyRotation: Sendable {
 
     /// Re-seals every blob of one column.
     private func reseal(
-        _ column: FaceStore.SealedColumn, outcome: inout Outcome, unreadable: (UUID) -> Void, progress: (Outcome) -> Void
+        _ column: FaceStore.SealedColumn, outcome: inout Outcome, unreadable: (UUID) -> Void,
+        progress: (Outcome) -> Void
     ) async throws {
         var after: UUID?
         while true {
@@ -135,7 +142,8 @@ public struct BiometricKeyRotation: Sendable {
                 let resealed: (sealed: [UInt8], keyID: String)
                 do {
                     resealed = try sealer.seal(
-                        try sealer.open(stored.sealed, keyID: stored.keyID, for: owner, as: column), for: owner, as: column)
+                        try sealer.open(stored.sealed, keyID: stored.keyID, for: owner, as: column), for: owner,
+                        as: column)
                 } catch {
                     // Under an unknown key, moved from another face or damaged: left as it is, counted, and the walk
                     // goes on (it would stop at the same row on every run otherwise).

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,10 +63,12 @@ public struct ClientAddressResolver: Sendable {
     public func client(peer: String?, forwarded: String?, forwardedFor: String?) -> String {
         guard let peer else { return "unknown" }
         guard isTrusted(peer) else { return peer }
-        let chain = switch header {
-        case .forwarded: forwarded.map(Self.forwardedFor) ?? []
-        case .xForwardedFor: forwardedFor.map { $0.split(separator: ",").map { Self.address(of: Self.trimmed($0)) } } ?? []
-        }
+        let chain =
+            switch header {
+            case .forwarded: forwarded.map(Self.forwardedFor) ?? []
+            case .xForwardedFor:
+                forwardedFor.map { $0.split(separator: ",").map { Self.address(of: Self.trimmed($0)) } } ?? []
+            }
         for hop in chain.reversed() {
             guard ipBytes(hop) != nil else { return "unknown:" + String(hop.prefix(64)) }
             if !isTrusted(hop) { return hop }
@@ -101,7 +104,8 @@ public struct ClientAddressResolver: Sendable {
             return String(value[value.index(after: value.startIndex)..<end])
         }
         if value.filter({ $0 == ":" }).count == 1, let colon = value.firstIndex(of: ":"),
-           ipBytes(String(value[..<colon])) != nil {
+            ipBytes(String(value[..<colon])) != nil
+        {
             return String(value[..<colon])  // IPv4 with a port
         }
         return value

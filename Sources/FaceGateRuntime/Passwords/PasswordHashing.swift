@@ -14,6 +14,7 @@ public func verifyPassword(_ password: String, hash: String) async throws -> Boo
 extension PINHashing {
     /// PINs hashed like passwords: bcrypt at `bcryptCost`, off the cooperative pool.
     public init(bcryptCost: UInt8) {
-        self.init(hash: { try await hashPassword($0, cost: bcryptCost) }, verify: { try await verifyPassword($0, hash: $1) })
+        self.init(
+            hash: { try await hashPassword($0, cost: bcryptCost) }, verify: { try await verifyPassword($0, hash: $1) })
     }
 }

@@ -26,14 +26,20 @@ public struct RetentionService: Service {
                 do {
                     let purged = try await retention.purge(database, logger: logger)
                     if !purged.isEmpty {
-                        logger.notice("retention: purged", metadata: [
-                            "refresh_tokens": "\(purged.refreshTokens)", "audit_entries": "\(purged.auditEntries)",
-                            "checkins": "\(purged.checkins)", "checkin_attempts": "\(purged.attempts)",
-                            "webhook_events": "\(purged.webhookEvents)"])
+                        logger.notice(
+                            "retention: purged",
+                            metadata: [
+                                "refresh_tokens": "\(purged.refreshTokens)", "audit_entries": "\(purged.auditEntries)",
+                                "checkins": "\(purged.checkins)", "checkin_attempts": "\(purged.attempts)",
+                                "webhook_events": "\(purged.webhookEvents)",
+                            ])
                     }
                 } catch {
-                    logger.warning("retention: purge failed; next turn in \(interval)", metadata: [
-                        "error": "\(loggedDescription(of: error))"])
+                    logger.warning(
+                        "retention: purge failed; next turn in \(interval)",
+                        metadata: [
+                            "error": "\(loggedDescription(of: error))"
+                        ])
                 }
             }
         }

@@ -12,6 +12,6 @@ extension Migration {
                 model_version text NOT NULL,
                 activated_at timestamptz NOT NULL DEFAULT now()
             )
-            """,
+            """
         ])
 }

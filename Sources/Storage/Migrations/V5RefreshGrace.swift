@@ -6,6 +6,6 @@ extension Migration {
         version: 5,
         name: "refresh_grace",
         statements: [
-            "ALTER TABLE refresh_tokens ADD COLUMN replaced_by uuid",
+            "ALTER TABLE refresh_tokens ADD COLUMN replaced_by uuid"
         ])
 }

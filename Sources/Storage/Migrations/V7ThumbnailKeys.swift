@@ -5,6 +5,6 @@ extension Migration {
         version: 7,
         name: "thumbnail_keys",
         statements: [
-            "ALTER TABLE faces ADD COLUMN thumbnail_key_id text",
+            "ALTER TABLE faces ADD COLUMN thumbnail_key_id text"
         ])
 }

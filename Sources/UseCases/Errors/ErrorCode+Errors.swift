@@ -33,7 +33,7 @@ extension CodedError {
         case let error as StorageError:
             switch error {
             case .timedOut, .connectionLost, .unknownTemplateKey, .schemaNewerThanCode, .missingSuperAdminCredentials,
-                 .embeddingWidthMismatch, .noRowReturned:
+                .embeddingWidthMismatch, .noRowReturned:
                 // The database's or the keys' own words are for the log, not for the answer.
                 self.init(Self.code(of: error))
             default:
@@ -99,7 +99,8 @@ extension CodedError {
         case .modelNotActive: .modelSwitching
         // An instance started without a key the others store templates under: the operator's to fix (logged).
         case .unknownTemplateKey: .templateKeyUnknown
-        case .schemaNewerThanCode, .missingSuperAdminCredentials, .embeddingWidthMismatch, .noRowReturned: .internalError
+        case .schemaNewerThanCode, .missingSuperAdminCredentials, .embeddingWidthMismatch, .noRowReturned:
+            .internalError
         }
     }
 }

@@ -70,25 +70,29 @@ extension ErrorCode {
     public static let multipleFaces = ErrorCode(
         "multiple_faces", .unprocessable, "the photo shows more than one face; enrol from a photo of the member alone")
     public static let faceTooSmall = ErrorCode("face_too_small", .unprocessable, "the face is too small in the photo")
-    public static let badPose = ErrorCode("bad_pose", .unprocessable, "the head is turned or tilted too far; face the camera")
+    public static let badPose = ErrorCode(
+        "bad_pose", .unprocessable, "the head is turned or tilted too far; face the camera")
     public static let tooBlurry = ErrorCode("too_blurry", .unprocessable, "the face is too blurry")
     public static let noMatch = ErrorCode("no_match", .notFound, "nobody enrolled matches this face")
     public static let faceBelongsToOtherMember = ErrorCode(
         "face_belongs_to_other_member", .conflict, "this face matches another member")
     public static let noFacesEnrolled = ErrorCode(
         "no_faces_enrolled", .conflict, "this member has no enrolled face to compare with")
-    public static let duplicateFace = ErrorCode("duplicate_face", .conflict, "this photo is already enrolled for this member")
+    public static let duplicateFace = ErrorCode(
+        "duplicate_face", .conflict, "this photo is already enrolled for this member")
     public static let thumbnailKeyUnknown = ErrorCode(
         "thumbnail_key_unknown", .conflict, "this thumbnail is sealed under a key the service does not have")
     public static let thumbnailUnreadable = ErrorCode(
-        "thumbnail_unreadable", .conflict, "this face's stored thumbnail does not open for this face (moved or damaged)")
+        "thumbnail_unreadable", .conflict, "this face's stored thumbnail does not open for this face (moved or damaged)"
+    )
 
     // Images and request bodies.
     public static let emptyImage = ErrorCode("empty_image", .invalid, "the image is empty")
     public static let unsupportedImageFormat = ErrorCode(
         "unsupported_image_format", .unsupportedMedia, "the data is not a JPEG, PNG or WebP image")
     public static let corruptImage = ErrorCode("corrupt_image", .invalid, "the image data is corrupt")
-    public static let truncatedImage = ErrorCode("truncated_image", .invalid, "the image data ends before the image does")
+    public static let truncatedImage = ErrorCode(
+        "truncated_image", .invalid, "the image data ends before the image does")
     public static let imageTooLarge = ErrorCode("image_too_large", .tooLarge, "the image is larger than the limit")
     public static let imageTooManyPixels = ErrorCode(
         "image_too_many_pixels", .tooLarge, "the image has more pixels than the limit")
@@ -116,11 +120,14 @@ extension ErrorCode {
     // Check-in at the door.
     public static let livenessRequired = ErrorCode(
         "liveness_required", .unprocessable,
-        "this organisation's kiosks check in with a head turn: POST /checkins/challenges, then the frames with its challenge_id")
-    public static let livenessFailed = ErrorCode("liveness_failed", .unprocessable, "this did not look like a live head turn")
+        "this organisation's kiosks check in with a head turn: POST /checkins/challenges, then the frames with its challenge_id"
+    )
+    public static let livenessFailed = ErrorCode(
+        "liveness_failed", .unprocessable, "this did not look like a live head turn")
     public static let livenessUnavailable = ErrorCode(
         "liveness_unavailable", .conflict,
-        "this face model's landmarks cannot judge a head turn: use FACE_MODEL=sface, or set the organisation's liveness to off")
+        "this face model's landmarks cannot judge a head turn: use FACE_MODEL=sface, or set the organisation's liveness to off"
+    )
     public static let challengeInvalid = ErrorCode(
         "challenge_invalid", .conflict, "this challenge is unknown, expired or used: ask for a new one")
     public static let membershipInactive = ErrorCode(
@@ -134,10 +141,12 @@ extension ErrorCode {
     // Members, accounts and organisations.
     public static let notFound = ErrorCode("not_found", .notFound, "there is no such thing here")
     public static let memberNotFound = ErrorCode("member_not_found", .notFound, "no such member in this organisation")
-    public static let memberErased = ErrorCode("member_erased", .gone, "the member this request concerned has been erased")
+    public static let memberErased = ErrorCode(
+        "member_erased", .gone, "the member this request concerned has been erased")
     public static let duplicateExternalID = ErrorCode(
         "duplicate_external_id", .conflict, "another member of this organisation has this external id")
-    public static let duplicateEmail = ErrorCode("duplicate_email", .conflict, "another member or account has this email")
+    public static let duplicateEmail = ErrorCode(
+        "duplicate_email", .conflict, "another member or account has this email")
     public static let duplicateUsername = ErrorCode(
         "duplicate_username", .conflict,
         "this username is not available; choose another (usernames are unique across the service)")
@@ -145,7 +154,8 @@ extension ErrorCode {
         "duplicate_organization", .conflict, "another organisation already has this name")
     public static let cannotChangeOwnAccess = ErrorCode(
         "cannot_change_own_access", .conflict, "you cannot disable, demote or delete yourself")
-    public static let superAdminIsAdmin = ErrorCode("super_admin_is_admin", .conflict, "a super admin's role is always admin")
+    public static let superAdminIsAdmin = ErrorCode(
+        "super_admin_is_admin", .conflict, "a super admin's role is always admin")
     public static let deliveryInProgress = ErrorCode(
         "delivery_in_progress", .conflict, "this delivery is being sent right now")
 
@@ -153,7 +163,8 @@ extension ErrorCode {
     public static let missingToken = ErrorCode(
         "missing_token", .unauthenticated, "this endpoint needs an access token (Authorization: Bearer …)")
     public static let invalidToken = ErrorCode("invalid_token", .unauthenticated, "the token is not valid")
-    public static let invalidCredentials = ErrorCode("invalid_credentials", .unauthenticated, "wrong username or password")
+    public static let invalidCredentials = ErrorCode(
+        "invalid_credentials", .unauthenticated, "wrong username or password")
     public static let unauthorized = ErrorCode("unauthorized", .unauthenticated, "this needs an account")
     public static let forbidden = ErrorCode("forbidden", .refused, "this account may not do this")
     public static let wrongPassword = ErrorCode(
@@ -166,7 +177,8 @@ extension ErrorCode {
     public static let idempotencyInProgress = ErrorCode(
         "idempotency_in_progress", .conflict,
         "a request with this Idempotency-Key is still running; try again shortly", retryAfter: 1)
-    public static let methodNotAllowed = ErrorCode("method_not_allowed", .methodNotAllowed, "this path does not take this method")
+    public static let methodNotAllowed = ErrorCode(
+        "method_not_allowed", .methodNotAllowed, "this path does not take this method")
 
     // The service's own state.
     public static let overloaded = ErrorCode(
@@ -187,10 +199,12 @@ extension ErrorCode {
     public static let all: [ErrorCode] = [
         noFace, multipleFaces, faceTooSmall, badPose, tooBlurry, noMatch, faceBelongsToOtherMember, noFacesEnrolled,
         duplicateFace, thumbnailKeyUnknown, thumbnailUnreadable,
-        emptyImage, unsupportedImageFormat, corruptImage, truncatedImage, imageTooLarge, imageTooManyPixels, missingImage,
+        emptyImage, unsupportedImageFormat, corruptImage, truncatedImage, imageTooLarge, imageTooManyPixels,
+        missingImage,
         tooManyImages, tooManyParts, invalidMultipart, invalidBase64, unsupportedMediaType, bodyTooLarge, bodyTimeout,
         malformedRequest, invalidJSON, invalidField, invalidValue, badRequest,
-        livenessRequired, livenessFailed, livenessUnavailable, challengeInvalid, membershipInactive, wrongPIN, pinAmbiguous,
+        livenessRequired, livenessFailed, livenessUnavailable, challengeInvalid, membershipInactive, wrongPIN,
+        pinAmbiguous,
         checkinRefusedByValidator,
         notFound, memberNotFound, memberErased, duplicateExternalID, duplicateEmail, duplicateUsername,
         duplicateOrganization, cannotChangeOwnAccess, superAdminIsAdmin, deliveryInProgress,
@@ -200,12 +214,16 @@ extension ErrorCode {
     ]
 
     // Codes of the import report only (`facegate import members`): a row or a photo of the file, never an HTTP answer.
-    public static let malformedRow = ErrorCode("malformed_row", .invalid, "the row is not a well-formed CSV row of the header's width")
+    public static let malformedRow = ErrorCode(
+        "malformed_row", .invalid, "the row is not a well-formed CSV row of the header's width")
     public static let photoOutsideFolder = ErrorCode(
         "photo_outside_folder", .invalid, "the photo's path leads outside the photos folder")
-    public static let photoNotFound = ErrorCode("photo_not_found", .invalid, "there is no such photo in the photos folder")
+    public static let photoNotFound = ErrorCode(
+        "photo_not_found", .invalid, "there is no such photo in the photos folder")
     public static let photoUnreadable = ErrorCode("photo_unreadable", .invalid, "the photo cannot be read")
     public static let photoNotAFile = ErrorCode("photo_not_a_file", .invalid, "the photo's path is not a regular file")
 
-    public static let importReport: [ErrorCode] = [malformedRow, photoOutsideFolder, photoNotFound, photoUnreadable, photoNotAFile]
+    public static let importReport: [ErrorCode] = [
+        malformedRow, photoOutsideFolder, photoNotFound, photoUnreadable, photoNotAFile,
+    ]
 }

@@ -29,7 +29,8 @@ struct Stopwatch {
         let clock = ContinuousClock()
         let started = clock.now
         while samples.count < minRuns
-            || (samples.count < maxRuns && (clock.now - started) < .seconds(minSeconds)) {
+            || (samples.count < maxRuns && (clock.now - started) < .seconds(minSeconds))
+        {
             let start = clock.now
             try body()
             samples.append((clock.now - start) / .seconds(1))
@@ -42,8 +43,12 @@ func milliseconds(_ seconds: Double) -> Double { rounded(seconds * 1000, 3) }
 
 /// The non-empty lines of a list file (one photo path per line), or a usage error.
 func readList(_ path: String) throws -> [String] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
-    let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw ValidationError("cannot read \(path)")
+    }
+    let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+        !$0.isEmpty
+    }
     guard !lines.isEmpty else { throw ValidationError("\(path) names no photo") }
     return lines
 }

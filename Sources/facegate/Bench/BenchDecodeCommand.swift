@@ -24,8 +24,11 @@ struct BenchDecodeCommand: ParsableCommand {
             let full = try stopwatch.median { _ = try decoder.decode(bytes) }
             var small = RGBImage(width: 1, height: 1, red: 0, green: 0, blue: 0)
             let downscaled = try stopwatch.median { small = try decoder.decode(bytes, fittingIn: maxSide) }
-            print(String(format: "%@ %dx%d: full %.2f ms (%.0f MP/s), to %d px %.2f ms", (file as NSString).lastPathComponent,
-                         header.width, header.height, full * 1000, megapixels / full, maxSide, downscaled * 1000))
+            print(
+                String(
+                    format: "%@ %dx%d: full %.2f ms (%.0f MP/s), to %d px %.2f ms",
+                    (file as NSString).lastPathComponent,
+                    header.width, header.height, full * 1000, megapixels / full, maxSide, downscaled * 1000))
             results.append([
                 "file": (file as NSString).lastPathComponent, "width": header.width, "height": header.height,
                 "decode_ms": milliseconds(full), "megapixels_per_s": rounded(megapixels / full, 1),

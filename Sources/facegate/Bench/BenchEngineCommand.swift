@@ -27,7 +27,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let configuration = try EngineConfiguration(environment: EnvironmentFile.layeredEnvironment())
         let models = FaceModels(directory: configuration.modelsDirectory)
         var report: [String: Any] = [:]
-        if model.contains(.sface) { report["sface"] = try sfaceStages(models: models, settings: configuration.settings) }
+        if model.contains(.sface) {
+            report["sface"] = try sfaceStages(models: models, settings: configuration.settings)
+        }
         if model.contains(.dlib) {
             for (key, value) in try dlibStages(models: models, settings: configuration.settings) { report[key] = value }
         }
@@ -47,21 +49,27 @@ struct BenchEngineCommand: AsyncParsableCommand {
         for kind in model {
             for count in workers {
                 let rates = perRun["\(kind.rawValue) \(count)"] ?? []
-                print(String(format: "end to end, %@, %d worker(s): %.1f photos/s over %d photos (median of %d rounds)",
-                             kind.rawValue, count, median(rates), photos.count, rounds))
-                throughput.append(["model": kind.rawValue, "workers": count, "photos_per_s": rounded(median(rates), 2),
-                                   "rounds": rates])
+                print(
+                    String(
+                        format: "end to end, %@, %d worker(s): %.1f photos/s over %d photos (median of %d rounds)",
+                        kind.rawValue, count, median(rates), photos.count, rounds))
+                throughput.append([
+                    "model": kind.rawValue, "workers": count, "photos_per_s": rounded(median(rates), 2),
+                    "rounds": rates,
+                ])
             }
         }
         report["end_to_end"] = throughput
         report["photos"] = photos.count
-        report["settings"] = [
-            "detector": configuration.settings.detector.rawValue,
-            "detect_max_side": Dictionary(uniqueKeysWithValues: model.map { ($0.rawValue, configuration.settings.detectSide(for: $0)) }),
-            "upsample": configuration.settings.upsample, "flip": configuration.settings.flipAugmentation,
-            "cnn_fallback": configuration.settings.cnnFallback,
-            "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
-        ] as [String: Any]
+        report["settings"] =
+            [
+                "detector": configuration.settings.detector.rawValue,
+                "detect_max_side": Dictionary(
+                    uniqueKeysWithValues: model.map { ($0.rawValue, configuration.settings.detectSide(for: $0)) }),
+                "upsample": configuration.settings.upsample, "flip": configuration.settings.flipAugmentation,
+                "cnn_fallback": configuration.settings.cnnFallback,
+                "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
+            ] as [String: Any]
         try printJSON(report)
     }
 
@@ -92,7 +100,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         flipped.flipAugmentation = true
         let stopwatch = Stopwatch(minRuns: 5, minSeconds: seconds)
         var report = try stages(
-            of: "dlib", side: plain.detectSide(for: .dlib), plain: hog, native: DlibRecognizer(models: models, settings: native),
+            of: "dlib", side: plain.detectSide(for: .dlib), plain: hog,
+            native: DlibRecognizer(models: models, settings: native),
             configured: DlibRecognizer(models: models, settings: configured),
             flipped: DlibRecognizer(models: models, settings: flipped)
         ) { image, face in
@@ -105,7 +114,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
             cnnSettings.detector = .cnn
             let cnnEngine = try DlibRecognizer(models: models, settings: cnnSettings)
             let image = try ImageDecoder().decode(readFile(root + "/" + Self.stagePhotos[0]))
-            let cnn = try Stopwatch(warmUp: 1, minRuns: 3, minSeconds: 0).median { _ = try cnnEngine.faceBoxes(in: image) }
+            let cnn = try Stopwatch(warmUp: 1, minRuns: 3, minSeconds: 0).median {
+                _ = try cnnEngine.faceBoxes(in: image)
+            }
             print(String(format: "dlib CNN detect at %d px: %.0f ms", cnnSettings.detectSide(for: .dlib), cnn * 1000))
             var embedding = report["embedding"] as? [String: Any] ?? [:]
             embedding["cnn_detect_ms"] = milliseconds(cnn)
@@ -140,10 +151,13 @@ struct BenchEngineCommand: AsyncParsableCommand {
             chips.append(try plain.faceChip(for: face, in: image))
             let endToEnd = try stopwatch.median { _ = try configured.faceEncodings(in: decoder.decode(bytes)) }
             let more = try extra(image, face)
-            print(String(format: "%@ %@ %dx%d: decode %.1f ms, detect at %d px %.1f ms (native %.1f ms), "
-                         + "alignment %.2f ms, whole photo %.1f ms", model, path, image.width, image.height,
-                         decode * 1000, side, detect * 1000, detectNative * 1000, align * 1000, endToEnd * 1000)
-                  + more.sorted { $0.key < $1.key }.map { String(format: ", %@ %.2f ms", $0.key, $0.value * 1000) }.joined())
+            print(
+                String(
+                    format: "%@ %@ %dx%d: decode %.1f ms, detect at %d px %.1f ms (native %.1f ms), "
+                        + "alignment %.2f ms, whole photo %.1f ms", model, path, image.width, image.height,
+                    decode * 1000, side, detect * 1000, detectNative * 1000, align * 1000, endToEnd * 1000)
+                    + more.sorted { $0.key < $1.key }.map { String(format: ", %@ %.2f ms", $0.key, $0.value * 1000) }
+                    .joined())
             var stage: [String: Any] = [
                 "photo": path, "width": image.width, "height": image.height, "decode_ms": milliseconds(decode),
                 "detect_ms": milliseconds(detect), "detect_native_ms": milliseconds(detectNative),
@@ -156,12 +170,17 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let embedOneFlip = try stopwatch.median { _ = try flipped.embeddings(of: [chips[0]]) }
         let batch = Array(repeating: chips, count: 3).flatMap { $0 }.prefix(8).map { $0 }
         let embedBatch = try stopwatch.median { _ = try plain.embeddings(of: batch) } / Double(batch.count)
-        print(String(format: "%@ embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
-                     model, embedOne * 1000, embedOneFlip * 1000, embedBatch * 1000, batch.count))
-        return ["stages": stages, "embedding": [
-            "embed_ms": milliseconds(embedOne), "embed_flip_ms": milliseconds(embedOneFlip),
-            "embed_batched_ms_per_face": milliseconds(embedBatch), "batch": batch.count,
-        ] as [String: Any]]
+        print(
+            String(
+                format: "%@ embed: %.1f ms per face, %.1f ms with flip augmentation, %.1f ms per face in a batch of %d",
+                model, embedOne * 1000, embedOneFlip * 1000, embedBatch * 1000, batch.count))
+        return [
+            "stages": stages,
+            "embedding": [
+                "embed_ms": milliseconds(embedOne), "embed_flip_ms": milliseconds(embedOneFlip),
+                "embed_batched_ms_per_face": milliseconds(embedBatch), "batch": batch.count,
+            ] as [String: Any],
+        ]
     }
 
     /// Every decodable JPEG/PNG/WebP under the end-to-end folders, as bytes.

@@ -24,10 +24,11 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         commandName: "liveness",
         abstract: "A challenge check-in's server time beside a single photo's, one engine; last stdout line is JSON.")
 
-    @Option(help: """
-        A clip of a head turn (default: liveportrait_d3.mp4 under FACEGATE_TEST_DATA's video/, else \
-        ../shared/faces/video/liveportrait_d3.mp4).
-        """)
+    @Option(
+        help: """
+            A clip of a head turn (default: liveportrait_d3.mp4 under FACEGATE_TEST_DATA's video/, else \
+            ../shared/faces/video/liveportrait_d3.mp4).
+            """)
     var video: String?
     @Option(help: "Second of the clip where the frames start (liveportrait_d3 turns to the image's right from ~7.7 s).")
     var start = 7.7
@@ -43,7 +44,8 @@ struct BenchLivenessCommand: AsyncParsableCommand {
     var rounds = 3
     @Option(help: "Run each measurement of a round for at least this many seconds.") var seconds = 1.0
     @Option(help: "Runs of each measurement of a round at least (after one warm-up run).") var runs = 5
-    @Option(help: "Face model (default: FACE_MODEL or sface; the check needs SFace's landmarks).") var model: FaceModelKind?
+    @Option(help: "Face model (default: FACE_MODEL or sface; the check needs SFace's landmarks).") var model:
+        FaceModelKind?
 
     /// The frames of one challenge, JPEG, in capture order.
     struct FrameSet: Sendable {
@@ -75,13 +77,16 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         var counts: [Int] = []
         for raw in frames.split(separator: ",") {
             guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), CheckIn.challengeFrameCounts.contains(n) else {
-                throw ValidationError("--frames takes frame counts the service takes (2 to 8), comma-separated, e.g. 6,8")
+                throw ValidationError(
+                    "--frames takes frame counts the service takes (2 to 8), comma-separated, e.g. 6,8")
             }
             if !counts.contains(n) { counts.append(n) }
         }
         guard !counts.isEmpty else { throw ValidationError("--frames names no frame count") }
         guard rounds > 0, runs > 0, seconds >= 0, window > 0, start >= 0, width >= 64 else {
-            throw ValidationError("--rounds and --runs must be positive, --seconds and --start not negative, --window positive, --width at least 64")
+            throw ValidationError(
+                "--rounds and --runs must be positive, --seconds and --start not negative, --window positive, --width at least 64"
+            )
         }
         let clip = video ?? Self.defaultVideo
         guard FileManager.default.fileExists(atPath: clip) else {
@@ -96,13 +101,18 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         let decoder = ImageDecoder()
         let captured = try capture(clip, into: scratch)
         guard captured.count >= counts.max() ?? 0 else {
-            throw ValidationError("\(clip) gives \(captured.count) frames from \(start) s over \(window) s, fewer than \(counts.max() ?? 0)")
+            throw ValidationError(
+                "\(clip) gives \(captured.count) frames from \(start) s over \(window) s, fewer than \(counts.max() ?? 0)"
+            )
         }
         // As the kiosk chooses them: a frame every `ChallengeCapture.interval`, then where the picture moved.
         let secondsPerFrame = window / Double(captured.count)
-        let taken = Array(Set((0...Int(window / ChallengeCapture.interval)).map {
-            min(captured.count - 1, Int((Double($0) * ChallengeCapture.interval / secondsPerFrame).rounded()))
-        })).sorted()
+        let taken = Array(
+            Set(
+                (0...Int(window / ChallengeCapture.interval)).map {
+                    min(captured.count - 1, Int((Double($0) * ChallengeCapture.interval / secondsPerFrame).rounded()))
+                })
+        ).sorted()
         let samples = try taken.map { try ChallengeCapture.motionSample(of: decoder.decode(captured[$0])) }
         let chosen = counts.map { count in ChallengeCapture.choose(samples: samples, count: count).map { taken[$0] } }
         let sets = zip(counts, chosen).map { count, indices in
@@ -111,8 +121,9 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         // Where each kept frame is, roughly.
         for (count, indices) in zip(counts, chosen) {
             let times = indices.map { String(format: "%.2f", start + Double($0) * secondsPerFrame) }
-            FileHandle.standardError.write(Data(
-                "\(count) frames of \(captured.count), at about \(times.joined(separator: ", ")) s\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "\(count) frames of \(captured.count), at about \(times.joined(separator: ", ")) s\n".utf8))
         }
         if let saveFrames {
             try FileManager.default.createDirectory(atPath: saveFrames, withIntermediateDirectories: true)
@@ -121,10 +132,12 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             }
         }
         if noTiming {
-            try printJSON(["video": (clip as NSString).lastPathComponent, "start_s": start, "window_s": window,
-                           "window_frames": captured.count,
-                           "frame_indices": Dictionary(uniqueKeysWithValues: zip(counts.map { String($0) }, chosen)),
-                           "saved_to": saveFrames ?? ""])
+            try printJSON([
+                "video": (clip as NSString).lastPathComponent, "start_s": start, "window_s": window,
+                "window_frames": captured.count,
+                "frame_indices": Dictionary(uniqueKeysWithValues: zip(counts.map { String($0) }, chosen)),
+                "saved_to": saveFrames ?? "",
+            ])
             return
         }
 
@@ -147,8 +160,9 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             try sets.map { set -> Judged in
                 let seen = try engine.challengeFrames(
                     in: set.photos.map { try decoder.decode($0) }, asked: asked, check: check)
-                return Judged(refusal: seen.refusal, turn: seen.measures?.turn, yaw: seen.measures?.yaw ?? [],
-                              embedded: seen.frontal != nil)
+                return Judged(
+                    refusal: seen.refusal, turn: seen.measures?.turn, yaw: seen.measures?.yaw ?? [],
+                    embedded: seen.frontal != nil)
             }
         }
         let verdict = { (refusal: LivenessRefusal?) -> String in refusal?.rawValue ?? "accepted" }
@@ -156,12 +170,16 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             uniqueKeysWithValues: zip(TurnDirection.allCases, byDirection).map { ($0.0.rawValue, verdict($0.1)) })
         if admitted == nil {
             let said = verdicts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-            FileHandle.standardError.write(Data(
-                "warning: the check admits the \(headline.count) frames neither way (\(said)); timed asking left\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "warning: the check admits the \(headline.count) frames neither way (\(said)); timed asking left\n"
+                        .utf8))
         }
         for (set, outcome) in zip(sets, judged) where !outcome.embedded {
-            FileHandle.standardError.write(Data(
-                "warning: \(set.count) frames: a frame shows no face, so nothing is embedded and the time is too low\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "warning: \(set.count) frames: a frame shows no face, so nothing is embedded and the time is too low\n"
+                        .utf8))
         }
 
         // Alternating rounds, each one job on the engine's thread: the single photo, then each challenge.
@@ -178,9 +196,14 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                 }
                 return Round(single: one, challenges: challenges)
             }
-            let times = zip(sets, result.challenges).map { String(format: "%d frames %.1f ms", $0.0.count, $0.1 * 1000) }
-            FileHandle.standardError.write(Data(("round \(round) of \(rounds): "
-                + String(format: "single %.1f ms, ", result.single * 1000) + times.joined(separator: ", ") + "\n").utf8))
+            let times = zip(sets, result.challenges).map {
+                String(format: "%d frames %.1f ms", $0.0.count, $0.1 * 1000)
+            }
+            FileHandle.standardError.write(
+                Data(
+                    ("round \(round) of \(rounds): "
+                        + String(format: "single %.1f ms, ", result.single * 1000) + times.joined(separator: ", ")
+                        + "\n").utf8))
             measured.append(result)
         }
         // Decoding alone, for the share of it in each.
@@ -197,15 +220,19 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         let ratios: [Double] = challengeMedians.map { singleMedian > 0 ? $0 / singleMedian : 0 }
         let header = Self.headerSize(single)
         let size = header.map { "\($0.width)×\($0.height)" } ?? "?"
-        print("\(size) px frames of \((clip as NSString).lastPathComponent) from "
-              + String(format: "%.2f s over %.2f s", start, window)
-              + ", asked \(asked.rawValue), one engine, median of \(rounds) round(s):")
-        print("  single photo (decode + largest face embedded): "
-              + String(format: "%.1f ms (decode %.1f ms)", singleMedian * 1000, decoding.single * 1000))
+        print(
+            "\(size) px frames of \((clip as NSString).lastPathComponent) from "
+                + String(format: "%.2f s over %.2f s", start, window)
+                + ", asked \(asked.rawValue), one engine, median of \(rounds) round(s):")
+        print(
+            "  single photo (decode + largest face embedded): "
+                + String(format: "%.1f ms (decode %.1f ms)", singleMedian * 1000, decoding.single * 1000))
         for i in sets.indices {
-            print("  challenge, \(sets[i].count) frames (\(verdict(judged[i].refusal))): "
-                  + String(format: "%.1f ms, %.2f× single (decode %.1f ms)", challengeMedians[i] * 1000, ratios[i],
-                           decoding.challenges[i] * 1000))
+            print(
+                "  challenge, \(sets[i].count) frames (\(verdict(judged[i].refusal))): "
+                    + String(
+                        format: "%.1f ms, %.2f× single (decode %.1f ms)", challengeMedians[i] * 1000, ratios[i],
+                        decoding.challenges[i] * 1000))
         }
 
         var challengeMS: [String: Double] = [:], decodeMS: [String: Double] = [:], ratioBySet: [String: Double] = [:]

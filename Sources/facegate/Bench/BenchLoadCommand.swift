@@ -19,10 +19,11 @@ struct BenchLoadCommand: AsyncParsableCommand {
     @Option(help: "Bearer access token.") var token: String
     @Option(help: "A text file with one photo path per line (absolute, or relative to the working directory).")
     var photos: String?
-    @Option(help: """
-        Challenge check-ins instead of photos: a folder of the JPEG frames (in name order, their capture order) of a \
-        head turn to the person's own left, sent when the service asks for 'left' (with --challenge-right).
-        """)
+    @Option(
+        help: """
+            Challenge check-ins instead of photos: a folder of the JPEG frames (in name order, their capture order) of a \
+            head turn to the person's own left, sent when the service asks for 'left' (with --challenge-right).
+            """)
     var challengeLeft: String?
     @Option(help: "The frames of a turn to the person's own right, sent when the service asks for 'right'.")
     var challengeRight: String?
@@ -35,7 +36,8 @@ struct BenchLoadCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let components = URLComponents(string: url), components.scheme == "http",
-              let host = components.host, ["127.0.0.1", "localhost", "::1"].contains(host) else {
+            let host = components.host, ["127.0.0.1", "localhost", "::1"].contains(host)
+        else {
             throw ValidationError("--url must be http:// on a loopback address (127.0.0.1, localhost or ::1)")
         }
         let levels = try concurrency.split(separator: ",").map { raw -> Int in
@@ -55,16 +57,18 @@ struct BenchLoadCommand: AsyncParsableCommand {
             }
             let bodies = try files.map { ByteBuffer(bytes: try readFile($0)) }
             client = LoadClient(
-                target: .init(host: host, port: components.port ?? 80, path: path,
-                              headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "image/jpeg")]),
+                target: .init(
+                    host: host, port: components.port ?? 80, path: path,
+                    headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "image/jpeg")]),
                 bodies: bodies, timeout: .seconds(timeout), maxRetryAfter: .seconds(maxRetryAfter))
             summary["photos"] = files.count
         case (nil, let left?, let right?):
             let leftFrames = try Self.frames(in: left), rightFrames = try Self.frames(in: right)
             let challengePath = (path.hasSuffix("/") ? String(path.dropLast()) : path) + "/challenges"
             client = LoadClient(
-                target: .init(host: host, port: components.port ?? 80, path: path,
-                              headers: [("Authorization", "Bearer \(token)")]),
+                target: .init(
+                    host: host, port: components.port ?? 80, path: path,
+                    headers: [("Authorization", "Bearer \(token)")]),
                 bodies: [],
                 challenge: LoadClient.Challenge(path: challengePath, left: leftFrames, right: rightFrames),
                 timeout: .seconds(timeout), maxRetryAfter: .seconds(maxRetryAfter))
@@ -102,11 +106,17 @@ struct BenchLoadCommand: AsyncParsableCommand {
         let peak = PeakResident(pid: serverPid)
         let started = ContinuousClock.now
         let samples = await withTaskGroup(of: [LoadClient.Sample]?.self) { group in
-            group.addTask { await peak.watch(); return nil }
+            group.addTask {
+                await peak.watch()
+                return nil
+            }
             group.addTask { await client.run(concurrency: concurrency, duration: .seconds(seconds)) }
             var result: [LoadClient.Sample] = []
             for await samples in group {
-                if let samples { result = samples; group.cancelAll() }
+                if let samples {
+                    result = samples
+                    group.cancelAll()
+                }
             }
             return result
         }
@@ -130,9 +140,11 @@ struct BenchLoadCommand: AsyncParsableCommand {
             result["server_rss_bytes"] = after.residentBytes
             result["server_rss_peak_bytes"] = max(peak.bytes, after.residentBytes)
         }
-        print(String(format: "c=%d: %.1f req/s (%.1f ok/s), ok p50 %.0f ms p99 %.0f ms, statuses %@", concurrency,
-                     Double(samples.count) / wall, Double(ok.count) / wall, percentile(ok, 0.5), percentile(ok, 0.99),
-                     statuses.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")))
+        print(
+            String(
+                format: "c=%d: %.1f req/s (%.1f ok/s), ok p50 %.0f ms p99 %.0f ms, statuses %@", concurrency,
+                Double(samples.count) / wall, Double(ok.count) / wall, percentile(ok, 0.5), percentile(ok, 0.99),
+                statuses.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")))
         return result
     }
 
@@ -146,7 +158,9 @@ struct BenchLoadCommand: AsyncParsableCommand {
     }
 
     static func percentiles(_ values: [Double]) -> [String: Double] {
-        ["p50": rounded(percentile(values, 0.5), 1), "p95": rounded(percentile(values, 0.95), 1),
-         "p99": rounded(percentile(values, 0.99), 1), "max": rounded(values.max() ?? 0, 1)]
+        [
+            "p50": rounded(percentile(values, 0.5), 1), "p95": rounded(percentile(values, 0.95), 1),
+            "p99": rounded(percentile(values, 0.99), 1), "max": rounded(values.max() ?? 0, 1),
+        ]
     }
 }

@@ -35,7 +35,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let limit: Int
-        if faces == "all" { limit = .max } else if let n = Int(faces), n > 0 { limit = n } else {
+        if faces == "all" {
+            limit = .max
+        } else if let n = Int(faces), n > 0 {
+            limit = n
+        } else {
             throw ValidationError("--faces takes 'all' or a positive number")
         }
         guard workers > 0, rounds > 0 else { throw ValidationError("--workers and --rounds must be positive") }
@@ -50,20 +54,25 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 
         // A warm-up pass (page cache, allocator, BLAS buffers) whose results give the faces found.
         let found = try await concurrentMap(photos, width: workers * 2) { bytes in
-            try await pool.run { engine in try Self.process(bytes, engine: engine, decoder: decoder, limit: limit).found }
+            try await pool.run { engine in try Self.process(bytes, engine: engine, decoder: decoder, limit: limit).found
+            }
         }
         var rates: [Double] = []
         var timings = [[Timing]](repeating: [], count: photos.count)
         for _ in 0..<rounds {
             let started = ContinuousClock.now
             let pass = try await concurrentMap(photos, width: workers * 2) { bytes in
-                try await pool.run { engine in try Self.process(bytes, engine: engine, decoder: decoder, limit: limit).timing }
+                try await pool.run { engine in
+                    try Self.process(bytes, engine: engine, decoder: decoder, limit: limit).timing
+                }
             }
             rates.append(Double(photos.count) / ((ContinuousClock.now - started) / .seconds(1)))
             for (i, timing) in pass.enumerated() { timings[i].append(timing) }
         }
 
-        let stage = { (key: KeyPath<Timing, Double>, i: Int) in milliseconds(median(timings[i].map { $0[keyPath: key] })) }
+        let stage = { (key: KeyPath<Timing, Double>, i: Int) in
+            milliseconds(median(timings[i].map { $0[keyPath: key] }))
+        }
         let perPhoto: [[String: Any]] = paths.indices.map { i in
             [
                 "file": paths[i], "width": found[i].width, "height": found[i].height, "turn": found[i].turn,
@@ -78,8 +87,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             "total_ms": milliseconds(median(all.map(\.total))),
         ]
         let rate = median(rates)
-        print(String(format: "%d photos, %d worker(s): %.2f photos/s (median of %d passes), median photo %.1f ms",
-                     photos.count, workers, rate, rounds, median(all.map(\.total)) * 1000))
+        print(
+            String(
+                format: "%d photos, %d worker(s): %.2f photos/s (median of %d passes), median photo %.1f ms",
+                photos.count, workers, rate, rounds, median(all.map(\.total)) * 1000))
         try printJSON([
             "tool": "facegate", "workers": workers, "photos": photos.count, "faces_embedded": faces,
             "photos_per_s": rounded(rate, 3), "rounds_photos_per_s": rates.map { rounded($0, 3) },
@@ -88,7 +99,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             "model": pool.descriptor.name, "model_version": pool.descriptor.version,
             "settings": [
                 "detector": configuration.settings.detector.rawValue,
-                "detect_max_side": configuration.settings.detectSide(for: configuration.model), "upsample": configuration.settings.upsample,
+                "detect_max_side": configuration.settings.detectSide(for: configuration.model),
+                "upsample": configuration.settings.upsample,
                 "flip": configuration.settings.flipAugmentation, "cnn_fallback": configuration.settings.cnnFallback,
                 "rotation_fallback": configuration.settings.rotationFallback,
                 "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
@@ -106,9 +118,13 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         var times = EncodingTimes()
         let encodings = try engine.faceEncodings(in: photo, limit: limit, times: &times)
         let seconds = { (d: Duration) in d / .seconds(1) }
-        return (Timing(decode: seconds(decode), detect: seconds(times.detect), align: seconds(times.align),
-                       embed: seconds(times.embed)),
-                Found(width: photo.width, height: photo.height, turn: Int((encodings.first?.turn ?? .up).rawValue),
-                      boxes: encodings.map { [$0.face.box.x, $0.face.box.y, $0.face.box.width, $0.face.box.height] }))
+        return (
+            Timing(
+                decode: seconds(decode), detect: seconds(times.detect), align: seconds(times.align),
+                embed: seconds(times.embed)),
+            Found(
+                width: photo.width, height: photo.height, turn: Int((encodings.first?.turn ?? .up).rawValue),
+                boxes: encodings.map { [$0.face.box.x, $0.face.box.y, $0.face.box.width, $0.face.box.height] })
+        )
     }
 }

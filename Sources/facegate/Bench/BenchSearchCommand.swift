@@ -22,7 +22,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Flag(help: "Skip building the HNSW index (slow at a million rows on two cores).") var skipHnsw = false
     @Option(help: "Build and time the HNSW index only up to this many vectors.") var hnswMaxSize = Int.max
     @Option(help: "hnsw.ef_search for the HNSW queries (the service's HNSW_EF_SEARCH default).") var efSearch = 100
-    @Option(help: "The int8 kernel to time (generic, avx2, avx512; default: the one this CPU runs).") var int8Kernel: String?
+    @Option(help: "The int8 kernel to time (generic, avx2, avx512; default: the one this CPU runs).") var int8Kernel:
+        String?
 
     func run() async throws {
         let sizeList = try sizes.split(separator: ",").map { raw -> Int in
@@ -32,7 +33,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
             return size
         }
         if let int8Kernel, !VectorIndex<FaceRef>.availableInt8Kernels.contains(int8Kernel) {
-            throw ValidationError("this CPU runs the int8 kernels \(VectorIndex<FaceRef>.availableInt8Kernels), not \(int8Kernel)")
+            throw ValidationError(
+                "this CPU runs the int8 kernels \(VectorIndex<FaceRef>.availableInt8Kernels), not \(int8Kernel)")
         }
         let (client, logger) = try await benchDatabase()
         let bandwidth = Self.memoryBandwidth()
@@ -53,12 +55,15 @@ struct BenchSearchCommand: AsyncParsableCommand {
                 ] as [String: Any],
                 "dim": dim, "k": k, "results": results,
             ]
-            return String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self)
+            return String(
+                decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self)
         }
         print(json)
     }
 
-    private func measure(size: Int, client: PostgresClient, logger: Logger, bandwidth: Double) async throws -> [String: Any] {
+    private func measure(size: Int, client: PostgresClient, logger: Logger, bandwidth: Double) async throws -> [String:
+        Any]
+    {
         let table = SyntheticVectorTable(client: client, dimension: dim, logger: logger)
         do {
             let result = try await measure(size: size, table: table, bandwidth: bandwidth)
@@ -107,7 +112,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
         _ = index.search(batch: batch, k: k)
         let batchPerQuery = (clock.now - batchStart) / .milliseconds(1) / Double(batch.count)
         let indexBytes = index.byteCount
-        let (duringWrites, writesPerSecond) = Self.searchTimesDuringWrites(index, probes: Array(probes.prefix(queries)), k: k)
+        let (duringWrites, writesPerSecond) = Self.searchTimesDuringWrites(
+            index, probes: Array(probes.prefix(queries)), k: k)
 
         let pgProbes = Array(probes.prefix(min(pgvectorQueries, queries)))
         var exactTimes: [Double] = []
@@ -156,11 +162,13 @@ struct BenchSearchCommand: AsyncParsableCommand {
             result["hnsw_recall_at_\(k)"] = rounded(Double(hits) / Double(max(1, pgProbes.count * k)), 3)
             result["hnsw_ef_search"] = efSearch
         }
-        print(String(format: "%d vectors: memory p50 %.3f ms (p99 %.3f; Float32 scan %.3f; batch-32 %.3f ms/query; "
-                     + "re-scored %.1f rows/query), pgvector exact p50 %.1f ms, bandwidth bound (Float32) %.3f ms, "
-                     + "load %.1f s", size, percentile(memoryTimes, 0.5), percentile(memoryTimes, 0.99),
-                     percentile(float32Times, 0.5), batchPerQuery, rescored.reduce(0, +) / Double(max(1, rescored.count)),
-                     percentile(exactTimes, 0.5), Double(size * dim * 4) / bandwidth * 1000, loadSeconds))
+        print(
+            String(
+                format: "%d vectors: memory p50 %.3f ms (p99 %.3f; Float32 scan %.3f; batch-32 %.3f ms/query; "
+                    + "re-scored %.1f rows/query), pgvector exact p50 %.1f ms, bandwidth bound (Float32) %.3f ms, "
+                    + "load %.1f s", size, percentile(memoryTimes, 0.5), percentile(memoryTimes, 0.99),
+                percentile(float32Times, 0.5), batchPerQuery, rescored.reduce(0, +) / Double(max(1, rescored.count)),
+                percentile(exactTimes, 0.5), Double(size * dim * 4) / bandwidth * 1000, loadSeconds))
         return result
     }
 
@@ -204,7 +212,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
 
     /// A synthetic row's id as a face of its own member, and back.
     static func faceRef(_ id: Int) -> FaceRef {
-        let face = UUID(uuid: Self.uuidBytes(UInt64(id), tag: 1)), member = UUID(uuid: Self.uuidBytes(UInt64(id), tag: 2))
+        let face = UUID(uuid: Self.uuidBytes(UInt64(id), tag: 1)),
+            member = UUID(uuid: Self.uuidBytes(UInt64(id), tag: 2))
         return FaceRef(face: face, member: member)
     }
 
@@ -246,7 +255,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
     /// The CPU's vector features (from /proc/cpuinfo), which decide the int8 kernel.
     static func cpuVectorFeatures() -> [String] {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+            let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return [] }
         return flags.split(separator: " ").map(String.init)
             .filter { ["sse4_2", "avx", "avx2", "fma"].contains($0) || $0.hasPrefix("avx512") }.sorted()

@@ -18,11 +18,14 @@ struct BenchSeedCommand: AsyncParsableCommand {
     @Option(help: "Rows per statement (one transaction and one gallery reload each).") var batch = 250_000
     @Flag(help: "Drop the faces table's HNSW index first (throw-away benchmark databases only).")
     var dropHnswIndex = false
-    @Option(help: "The model the faces are stored as, the one the service under test runs (default: FACE_MODEL or sface).")
+    @Option(
+        help: "The model the faces are stored as, the one the service under test runs (default: FACE_MODEL or sface).")
     var model: FaceModelKind?
 
     func run() async throws {
-        guard let organizationID = UUID(uuidString: organization) else { throw ValidationError("--organization is not a UUID") }
+        guard let organizationID = UUID(uuidString: organization) else {
+            throw ValidationError("--organization is not a UUID")
+        }
         guard faces >= 0, batch > 0 else { throw ValidationError("--faces and --batch must not be negative") }
         var environment = try EnvironmentFile.layeredEnvironment()
         if let model { environment["FACE_MODEL"] = model.rawValue }
@@ -34,7 +37,8 @@ struct BenchSeedCommand: AsyncParsableCommand {
         guard let key = environment["BIOMETRIC_ENCRYPTION_KEY"].flatMap({ Data(base64Encoded: $0) }), key.count == 32
         else {
             throw ValidationError(
-                "BIOMETRIC_ENCRYPTION_KEY must be the key of the service under test (32 bytes, base64): the seeded templates are stored under it")
+                "BIOMETRIC_ENCRYPTION_KEY must be the key of the service under test (32 bytes, base64): the seeded templates are stored under it"
+            )
         }
         let templateKeyID = TemplateKeys.storedID(of: [UInt8](key))
         let (client, logger) = try await benchDatabase()
@@ -43,7 +47,8 @@ struct BenchSeedCommand: AsyncParsableCommand {
             let synthetic = SyntheticFaces(client: client, logger: logger)
             if dropHnswIndex { try await synthetic.dropHNSWIndex() }
             return try await synthetic.topUp(
-                organization: organizationID, to: faces, space: space, dimension: dimension, templateKeyID: templateKeyID,
+                organization: organizationID, to: faces, space: space, dimension: dimension,
+                templateKeyID: templateKeyID,
                 batch: batch)
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)

@@ -43,8 +43,9 @@ struct LoadClient: Sendable {
         static func parts(_ frames: [[UInt8]], boundary: String) -> ByteBuffer {
             var buffer = ByteBuffer()
             for (i, frame) in frames.enumerated() {
-                buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; "
-                                   + "filename=\"frame\(i).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
+                buffer.writeString(
+                    "--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; "
+                        + "filename=\"frame\(i).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
                 buffer.writeBytes(frame)
                 buffer.writeString("\r\n")
             }
@@ -68,8 +69,10 @@ struct LoadClient: Sendable {
 
         /// `challenge_id` and `turn` of a `201` answer to the challenge request.
         static func asked(in answer: ByteBuffer) -> (id: String, turn: String)? {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView)) as? [String: Any],
-                  let id = object["challenge_id"] as? String, let turn = object["turn"] as? String else { return nil }
+            guard
+                let object = try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView)) as? [String: Any],
+                let id = object["challenge_id"] as? String, let turn = object["turn"] as? String
+            else { return nil }
             return (id, turn)
         }
     }
@@ -89,7 +92,8 @@ struct LoadClient: Sendable {
     let maxRetryAfter: Duration
 
     /// Posts `bodies` in turn to the target, or with a `challenge` its round trips (`bodies` unused).
-    init(target: Target, bodies: [ByteBuffer], challenge: Challenge? = nil, timeout: Duration, maxRetryAfter: Duration) {
+    init(target: Target, bodies: [ByteBuffer], challenge: Challenge? = nil, timeout: Duration, maxRetryAfter: Duration)
+    {
         self.target = target
         self.bodies = bodies
         self.challenge = challenge
@@ -154,12 +158,15 @@ struct LoadClient: Sendable {
                         let elapsed = ContinuousClock.now - started
                         switch outcome {
                         case .response(let status, let retryAfter, let keepAlive):
-                            samples.append(Sample(status: status, seconds: elapsed / .seconds(1), retryAfter: retryAfter != nil))
+                            samples.append(
+                                Sample(status: status, seconds: elapsed / .seconds(1), retryAfter: retryAfter != nil))
                             if let retryAfter, status == 429 || status == 503 { pause = min(retryAfter, maxRetryAfter) }
                             if !keepAlive || pause != nil { return }
                         case .failed:
-                            samples.append(Sample(status: elapsed >= timeout ? 0 : -1, seconds: elapsed / .seconds(1),
-                                                  retryAfter: false))
+                            samples.append(
+                                Sample(
+                                    status: elapsed >= timeout ? 0 : -1, seconds: elapsed / .seconds(1),
+                                    retryAfter: false))
                             return
                         }
                     }
@@ -184,7 +191,9 @@ struct LoadClient: Sendable {
         }
         let (outcome, answer) = await send(
             ByteBuffer(), to: challenge.path, keepingBody: true, outbound: outbound, responses: &responses)
-        guard case .response(let status, _, let keepAlive) = outcome, (200..<300).contains(status) else { return outcome }
+        guard case .response(let status, _, let keepAlive) = outcome, (200..<300).contains(status) else {
+            return outcome
+        }
         // The check-in cannot follow on a connection the server closes.
         guard keepAlive else { return .failed }
         guard let asked = Challenge.asked(in: answer), let body = challenge.body(id: asked.id, turn: asked.turn) else {

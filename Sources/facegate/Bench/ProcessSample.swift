@@ -9,8 +9,9 @@ struct ProcessSample {
 
     init?(pid: Int32) {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let statm = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let statm = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based, man proc).
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }

@@ -56,18 +56,19 @@ struct SyntheticFaces: Sendable {
             let rows = min(batch, total - existing - added)
             let first = nextNumber + added, last = first + rows - 1
             try await client.query(
-                PostgresQuery(unsafeSQL: """
-                    WITH new_members AS (
-                        INSERT INTO members (organization_id, name, external_id)
-                        SELECT $1, 'Synthetic member ' || i, 'synthetic-' || i FROM generate_series($2::int8, $3::int8) i
-                        RETURNING id
-                    )
-                    INSERT INTO faces (organization_id, member_id, embedding, template_key_id, model, model_version,
-                                       photo_digest, photo_digest_key_id)
-                    SELECT $1, m.id, \(SyntheticVectorTable.randomVector(dimension: dimension, perRowOf: "m.id")),
-                           $6, $4, $5, sha256(m.id::text::bytea), $6
-                    FROM new_members m
-                    """, binds: Self.binds(organization, first, last, space, templateKeyID)),
+                PostgresQuery(
+                    unsafeSQL: """
+                        WITH new_members AS (
+                            INSERT INTO members (organization_id, name, external_id)
+                            SELECT $1, 'Synthetic member ' || i, 'synthetic-' || i FROM generate_series($2::int8, $3::int8) i
+                            RETURNING id
+                        )
+                        INSERT INTO faces (organization_id, member_id, embedding, template_key_id, model, model_version,
+                                           photo_digest, photo_digest_key_id)
+                        SELECT $1, m.id, \(SyntheticVectorTable.randomVector(dimension: dimension, perRowOf: "m.id")),
+                               $6, $4, $5, sha256(m.id::text::bytea), $6
+                        FROM new_members m
+                        """, binds: Self.binds(organization, first, last, space, templateKeyID)),
                 logger: logger)
             added += rows
         }

@@ -20,15 +20,18 @@ struct SyntheticVectorTable: Sendable {
     public func create(rows: Int, seed: Double) async throws {
         try await client.query("CREATE EXTENSION IF NOT EXISTS vector", logger: logger)
         try await client.query(
-            PostgresQuery(unsafeSQL: "CREATE UNLOGGED TABLE \(name) (id integer PRIMARY KEY, embedding vector(\(dimension)) NOT NULL)"),
+            PostgresQuery(
+                unsafeSQL:
+                    "CREATE UNLOGGED TABLE \(name) (id integer PRIMARY KEY, embedding vector(\(dimension)) NOT NULL)"),
             logger: logger)
         try await client.withConnection { connection in
             try await connection.query("SELECT setseed(\(seed))", logger: logger)
             try await connection.query(
-                PostgresQuery(unsafeSQL: """
-                    INSERT INTO \(name)
-                    SELECT i, \(Self.randomVector(dimension: dimension, perRowOf: "i")) FROM generate_series(1, \(rows)) i
-                    """), logger: logger)
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO \(name)
+                        SELECT i, \(Self.randomVector(dimension: dimension, perRowOf: "i")) FROM generate_series(1, \(rows)) i
+                        """), logger: logger)
         }
     }
 
@@ -40,7 +43,8 @@ struct SyntheticVectorTable: Sendable {
 
     /// Streams every row as `(id, embedding::real[])`, the way the gallery loads its index.
     public func forEachRow(_ body: (Int, [Float]) throws -> Void) async throws {
-        let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT id, embedding::real[] FROM \(name)"), logger: logger)
+        let rows = try await client.query(
+            PostgresQuery(unsafeSQL: "SELECT id, embedding::real[] FROM \(name)"), logger: logger)
         for try await (id, embedding) in rows.decode((Int, [Float]).self) { try body(id, embedding) }
     }
 
@@ -54,10 +58,13 @@ struct SyntheticVectorTable: Sendable {
                 """, binds: binds)
         return try await client.withConnection { connection in
             if let efSearch {
-                try await connection.query("SELECT set_config('hnsw.ef_search', \(String(efSearch)), false)", logger: logger)
+                try await connection.query(
+                    "SELECT set_config('hnsw.ef_search', \(String(efSearch)), false)", logger: logger)
             }
             var found: [(id: Int, distance: Double)] = []
-            for try await (id, distance) in try await connection.query(search, logger: logger).decode((Int, Double).self) {
+            for try await (id, distance) in try await connection.query(search, logger: logger).decode(
+                (Int, Double).self)
+            {
                 found.append((id, distance))
             }
             return found
@@ -71,7 +78,8 @@ struct SyntheticVectorTable: Sendable {
             try await connection.query(
                 "SELECT set_config('maintenance_work_mem', \(maintenanceWorkMemory), false)", logger: logger)
             try await connection.query(
-                PostgresQuery(unsafeSQL: "CREATE INDEX ON \(name) USING hnsw (embedding vector_cosine_ops)"), logger: logger)
+                PostgresQuery(unsafeSQL: "CREATE INDEX ON \(name) USING hnsw (embedding vector_cosine_ops)"),
+                logger: logger)
         }
     }
 
