@@ -14,7 +14,7 @@ import UseCases
 /// `--save-frames DIR` writes the first count's frames there (`00.jpg`…): the frames the HTTP benchmark posts.
 /// Measured, as the service does them:
 /// - a single photo: decode one JPEG (the first frame, frontal) and embed its largest face
-///   (`FaceRecognizer.faceEncodings(in:limit: 1)`, what `FacePipeline.faceEncodings` runs for a check-in);
+///   (`FaceRecognizer.faceEncodings(in:limit: 1)`, what `FacePipeline.analyse` runs for a check-in);
 /// - a challenge: decode every frame and judge them (`FaceRecognizer.challengeFrames(in:asked:check:)`: a detection per
 ///   frame, the liveness geometry, two embeddings), asked the way the clip turns (the direction the check admits is
 ///   found first and reported).
