@@ -29,7 +29,7 @@ import Testing
                     found += 1
                     #expect(username == "root-admin")
                     #expect(role == "admin")
-                    // Storage keeps the hash it is given (hashing is the API's: PasswordHashing).
+                    // Storage keeps the hash it is given (hashing is the runtime's: FaceGateRuntime/Passwords).
                     #expect(hash == "$2b$04$opaque-to-storage")
                 }
                 #expect(found == 1)
