@@ -104,11 +104,7 @@ struct CheckinsController {
             guard Role(rawValue: actor.role) == .kiosk,
                 try await organizations.liveness(of: actor.organizationID) != .off
             else { return }
-            throw Problem(
-                .livenessRequired,
-                detail:
-                    "this organisation's kiosks check in with a head turn: POST /checkins/challenges, then the frames with its challenge_id"
-            )
+            throw Problem(.livenessRequired)
         case .challenge, .manual: return
         }
     }

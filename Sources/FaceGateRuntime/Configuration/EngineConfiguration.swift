@@ -139,71 +139,50 @@ public struct EngineConfiguration: Sendable {
 }
 
 extension ConfigurationReader {
+    /// The engine section: each variable read into the defaults of `EngineConfiguration()` (the enrolment gate's are
+    /// the model's), nil with a problem when one is invalid.
     mutating func engineConfiguration() -> EngineConfiguration? {
-        let defaults = EngineConfiguration()
-        var settings = defaults.settings
         let problemsBefore = problems.count
-        if let detector = choice("FACE_DETECTOR", default: settings.detector) { settings.detector = detector }
-        let model = choice("FACE_MODEL", default: defaults.model)
-        var gate = EnrolmentGate(model: model ?? defaults.model)
+        var engine = EngineConfiguration()
+        read("FACE_DETECTOR", &engine.settings.detector)
+        read("FACE_MODEL", &engine.model)
+        engine.modelIsExplicit = value("FACE_MODEL") != nil
+        engine.enrolmentGate = EnrolmentGate(model: engine.model)
+        read("MODELS_DIR", &engine.modelsDirectory)
         // Unset: the model's own (FaceModelKind.defaultDetectMaxSide).
         if value("FACE_DETECT_MAX_SIDE") != nil, let side = integer("FACE_DETECT_MAX_SIDE", default: 0, in: 80...8192) {
-            settings.detectMaxSide = side
+            engine.settings.detectMaxSide = side
         }
-        if let upsample = integer("FACE_DETECT_UPSAMPLE", default: settings.upsample, in: 0...2) {
-            settings.upsample = upsample
-        }
-        if let fallback = boolean("FACE_DETECT_CNN_FALLBACK", default: settings.cnnFallback) {
-            settings.cnnFallback = fallback
-        }
-        if let threshold = number("FACE_DETECT_HOG_THRESHOLD", default: settings.hogThreshold, in: -1...3) {
-            settings.hogThreshold = threshold
-        }
-        if let rotations = boolean("FACE_DETECT_ROTATIONS", default: settings.rotationFallback) {
-            settings.rotationFallback = rotations
-        }
-        if let side = integer("FACE_DETECT_FINE_MAX_SIDE", default: settings.fineMaxSide, in: 0...8192) {
-            settings.fineMaxSide = side
-        }
-        if let flip = boolean("FACE_EMBED_FLIP", default: settings.flipAugmentation) {
-            settings.flipAugmentation = flip
-        }
-        if let size = integer("ENROL_MIN_FACE_PIXELS", default: gate.minFaceSize, in: 20...4096) {
-            gate.minFaceSize = size
-        }
-        if let sharpness = number("ENROL_MIN_SHARPNESS", default: gate.minSharpness, in: 0...100_000) {
-            gate.minSharpness = sharpness
-        }
-        if let yaw = number("ENROL_MAX_YAW_DEGREES", default: gate.maxYaw, in: 0...90) { gate.maxYaw = yaw }
-        if let roll = number("ENROL_MAX_ROLL_DEGREES", default: gate.maxRoll, in: 0...180) { gate.maxRoll = roll }
-        if let multiple = boolean("ENROL_ALLOW_MULTIPLE_FACES", default: gate.allowMultipleFaces) {
-            gate.allowMultipleFaces = multiple
-        }
-        let workers = integer("ENGINE_WORKERS", default: defaults.workers, in: 1...256)
-        let queueLimit = integer("ENGINE_QUEUE_LIMIT", default: defaults.queueLimit, in: 0...100_000)
-        let maxWaitMilliseconds = integer(
-            "ENGINE_MAX_WAIT_MS", default: Int((defaults.maxWait ?? .zero) / .milliseconds(1)), in: 0...600_000)
+        read("FACE_DETECT_UPSAMPLE", &engine.settings.upsample, in: 0...2)
+        read("FACE_DETECT_CNN_FALLBACK", &engine.settings.cnnFallback)
+        read("FACE_DETECT_HOG_THRESHOLD", &engine.settings.hogThreshold, in: -1...3)
+        read("FACE_DETECT_ROTATIONS", &engine.settings.rotationFallback)
+        read("FACE_DETECT_FINE_MAX_SIDE", &engine.settings.fineMaxSide, in: 0...8192)
+        read("FACE_EMBED_FLIP", &engine.settings.flipAugmentation)
+        read("ENROL_MIN_FACE_PIXELS", &engine.enrolmentGate.minFaceSize, in: 20...4096)
+        read("ENROL_MIN_SHARPNESS", &engine.enrolmentGate.minSharpness, in: 0...100_000)
+        read("ENROL_MAX_YAW_DEGREES", &engine.enrolmentGate.maxYaw, in: 0...90)
+        read("ENROL_MAX_ROLL_DEGREES", &engine.enrolmentGate.maxRoll, in: 0...180)
+        read("ENROL_ALLOW_MULTIPLE_FACES", &engine.enrolmentGate.allowMultipleFaces)
+        read("ENGINE_WORKERS", &engine.workers, in: 1...256)
+        read("ENGINE_QUEUE_LIMIT", &engine.queueLimit, in: 0...100_000)
+        var maxWait = engine.maxWait ?? .zero
+        read("ENGINE_MAX_WAIT_MS", &maxWait, unit: .milliseconds(1), in: 0...600_000)
+        engine.maxWait = maxWait == .zero ? nil : maxWait
         // Unset (or empty): derived from FACE_MATCH_TARGET_FPIR.
-        let tolerance =
-            value("FACE_MATCH_TOLERANCE") == nil ? nil : number("FACE_MATCH_TOLERANCE", default: 0, in: 0...2)
-        let targetFPIR = number("FACE_MATCH_TARGET_FPIR", default: defaults.targetFPIR, in: 0.000001...0.5)
-        let margin = number("FACE_MATCH_MARGIN", default: Double(defaults.matchMargin), in: 0...1)
-        let confirmFAR = number("FACE_CONFIRM_TARGET_FAR", default: defaults.confirmTargetFAR, in: 0...0.05)
-        guard problems.count == problemsBefore, let model, let workers, let queueLimit, let maxWaitMilliseconds,
-            let targetFPIR, let margin, let confirmFAR
-        else { return nil }
-        var configuration = EngineConfiguration(
-            model: model, modelsDirectory: string("MODELS_DIR", default: defaults.modelsDirectory), settings: settings,
-            workers: workers, queueLimit: queueLimit,
-            maxWait: maxWaitMilliseconds == 0 ? nil : .milliseconds(maxWaitMilliseconds),
-            matchTolerance: tolerance.map { Float($0) }, targetFPIR: targetFPIR, matchMargin: Float(margin),
-            enrolmentGate: gate)
-        configuration.modelIsExplicit = value("FACE_MODEL") != nil
-        configuration.confirmTargetFAR = confirmFAR
-        if let problem = configuration.fixedToleranceProblem {
+        if value("FACE_MATCH_TOLERANCE") != nil, let tolerance = number("FACE_MATCH_TOLERANCE", default: 0, in: 0...2) {
+            engine.matchTolerance = Float(tolerance)
+        }
+        read("FACE_MATCH_TARGET_FPIR", &engine.targetFPIR, in: 0.000001...0.5)
+        var margin = Double(engine.matchMargin)
+        read("FACE_MATCH_MARGIN", &margin, in: 0...1)
+        engine.matchMargin = Float(margin)
+        read("FACE_CONFIRM_TARGET_FAR", &engine.confirmTargetFAR, in: 0...0.05)
+        guard problems.count == problemsBefore else { return nil }
+        if let problem = engine.fixedToleranceProblem {
             self.problem(problem)
             return nil
         }
-        return configuration
+        return engine
     }
 }

@@ -54,9 +54,6 @@ public struct ErrorCode: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
-    public static func == (lhs: ErrorCode, rhs: ErrorCode) -> Bool { lhs.name == rhs.name }
-    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
-
     /// The code called `name`, if the catalogue has one.
     public static func named(_ name: String) -> ErrorCode? { byName[name] }
     private static let byName = Dictionary(uniqueKeysWithValues: (all + importReport).map { ($0.name, $0) })
