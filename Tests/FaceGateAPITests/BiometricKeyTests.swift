@@ -114,9 +114,11 @@ struct BiometricKeyTests {
             ).embedding
             let underA = try await storedTemplate(url, face: faces[0].face)
             #expect(underA.key == TemplateKeys.storedID(of: Self.keyA))
-            let tolerance = configurationA.engine.matchPolicy(for: pipeline.engines.descriptor).tolerance(
-                galleryFaces: 2)
-            #expect(faceDistance(underA.template, plain) > max(0.5, tolerance))
+            // A Haar rotation in 128 dimensions puts cos(Q·e, e) at about N(0, 1/128): the distance is 1 ± 0.09, over
+            // 0.5 but for about one face in 10⁹. The loosest tolerance (a gallery of two faces, 0.68) is only 3.6σ
+            // away — about one organisation's rotation in 7,000 leaves a given face inside it (README, Security) —
+            // so this bound is the 0.5 a test can hold every run, not that tolerance.
+            #expect(faceDistance(underA.template, plain) > 0.5)
             #expect(
                 faceDistance(
                     try configurationA.security.templateKeys.embedding(
