@@ -38,6 +38,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
     @Option(help: "Largest share of the turn one step may carry (default: the service's).") var maxStepShare: Double?
     @Flag(help: "Print every attempt's measures (else the bona fide ones and the attacks admitted).") var everyAttempt =
         false
+    @Flag(help: "Print each clip's yaw estimate frame by frame (time: degrees; '-': no face).") var yawTrace = false
 
     /// One clip's frames, each with its largest face (nil: none) and yaw.
     struct Clip {
@@ -100,6 +101,12 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                         turns.map { String(format: "%.1fs(%@)", Double($0.start) / clip.fps, $0.asked.rawValue) }
                             .joined(separator: " ")
                     ).utf8))
+            if yawTrace {
+                let trace = clip.yaw.enumerated().map { index, yaw in
+                    String(format: "%.2f:", Double(index) / clip.fps) + (yaw.map { String(format: "%.0f", $0) } ?? "-")
+                }
+                FileHandle.standardError.write(Data("\(clip.name) yaw \(trace.joined(separator: " "))\n".utf8))
+            }
             for turn in turns {
                 for lead in [0.4, 0.2, 0.0] {
                     let start = Double(turn.start) / clip.fps - lead
