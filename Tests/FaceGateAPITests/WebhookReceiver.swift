@@ -5,8 +5,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// A real HTTP server the webhook tests send to: it records every request (headers and body) and answers as its
-/// `mode` says — 200, 500, 200 after a pause longer than the sender waits, or 403 with a message (a validation call's
+/// A real HTTP server the webhook tests send to: it records every request (headers and body) as it arrives and answers
+/// as its `mode` says — 200, 500, 200 after a pause longer than the sender waits, or 403 with a message (a validation call's
 /// refusal). Started on a port of its own; stopped
 /// and started again on the same port, it is a receiver that was down.
 final class WebhookReceiver: Sendable {
@@ -31,18 +31,22 @@ final class WebhookReceiver: Sendable {
     var received: [Received] { state.withLock { $0.received } }
     func set(_ mode: Mode) { state.withLock { $0.mode = mode } }
 
-    /// Answers from now on until `stop`; returns once it listens.
+    /// Answers from now on until `stop`; returns once it listens, throws when it cannot.
     func start() async throws {
         let router = Router()
         router.post("hooks") { [self] request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
-            let mode = state.withLock { $0.mode }
-            if case .slow(let pause) = mode { try await Task.sleep(for: pause) }
             let received = Received(
                 signature: request.headers[HTTPField.Name("Facegate-Signature")!] ?? "",
                 eventID: request.headers[HTTPField.Name("Facegate-Event-Id")!] ?? "",
                 body: Array(buffer: body))
-            state.withLock { $0.received.append(received) }
+            // Recorded as it arrives, in the mode of that moment: a slow answer's request is on the record while the
+            // sender still waits (not seconds later, in whatever the test does next).
+            let mode = state.withLock {
+                $0.received.append(received)
+                return $0.mode
+            }
+            if case .slow(let pause) = mode { try await Task.sleep(for: pause) }
             switch mode {
             case .failing: return Response(status: .internalServerError)
             case .refusing(let message):
@@ -59,8 +63,20 @@ final class WebhookReceiver: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { _ in listening.continuation.yield() }, logger: logger)
-        running.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        running.withLock {
+            $0 = Task {
+                // A server that ends without listening (its port taken) ends the wait below too.
+                defer { listening.continuation.finish() }
+                try await app.runService(gracefulShutdownSignals: [])
+            }
+        }
         for await _ in listening.stream { return }
+        throw DidNotStart(port: port)
+    }
+
+    struct DidNotStart: Error, CustomStringConvertible {
+        let port: Int
+        var description: String { "the webhook receiver did not start listening on port \(port)" }
     }
 
     /// Stops answering: connections are refused until `start`.

@@ -106,8 +106,10 @@ struct WebhookTests {
             let ping = try await client.json(.post, "/api/v1/webhooks/\(endpoint)/ping", token: admin)
             #expect(ping.status == .accepted)
             _ = try await receiver.wait("the ping") { $0.contains { $0.type == "ping" } }
-            let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: admin)
-            let deliveries = try #require(page.body["deliveries"] as? [[String: Any]])
+            // The receiver has the ping before the dispatcher has written down its answer.
+            let deliveries = try await Self.deliveries(client, endpoint: endpoint, token: admin, within: .seconds(20)) {
+                $0.count == 5 && $0.allSatisfy { $0["state"] as? String == "delivered" }
+            }
             #expect(deliveries.count == 5 && deliveries.allSatisfy { $0["state"] as? String == "delivered" })
             let history = try #require(deliveries.first?["history"] as? [[String: Any]])
             #expect(history.first?["status_code"] as? Int == 200 && history.first?["duration_ms"] is Int)
@@ -170,8 +172,10 @@ struct WebhookTests {
             receiver.set(.failing)
             try await receiver.start()
             _ = try await receiver.wait("a failing attempt") { !$0.isEmpty }
+            // Slow until an attempt has met it (retries come at random times: a fixed pause may see none).
+            let beforeSlow = receiver.received.count
             receiver.set(.slow(.seconds(7)))
-            try await Task.sleep(for: .seconds(3))
+            _ = try await receiver.wait("an attempt answered slowly") { $0.count > beforeSlow }
             receiver.set(.ok)
             let received = try await receiver.wait("every member's event delivered", timeout: .seconds(90)) { all in
                 let delivered = Set(all.compactMap { $0.data["member_id"] as? String })
@@ -183,13 +187,9 @@ struct WebhookTests {
             #expect(byID.count == 5)
             #expect(byID.values.allSatisfy { Set($0.map(\.body)).count == 1 })
             // The slow answer came after the sender gave up: that delivery goes once more.
-            var deliveries: [[String: Any]] = []
-            let deadline = ContinuousClock.now + .seconds(60)
-            repeat {
-                try await Task.sleep(for: .milliseconds(200))
-                let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: admin)
-                deliveries = try #require(page.body["deliveries"] as? [[String: Any]])
-            } while ContinuousClock.now < deadline && !deliveries.allSatisfy { $0["state"] as? String == "delivered" }
+            let deliveries = try await Self.deliveries(client, endpoint: endpoint, token: admin, within: .seconds(60)) {
+                $0.allSatisfy { $0["state"] as? String == "delivered" }
+            }
             #expect(deliveries.count == 5 && deliveries.allSatisfy { $0["state"] as? String == "delivered" })
             #expect(Set(receiver.received.map(\.eventID)).count == 5)
             let errors = deliveries.flatMap {
@@ -438,6 +438,21 @@ struct WebhookTests {
             }
         }
         return RGBImage(width: width, height: height, pixels: pixels).pngData()
+    }
+
+    /// An endpoint's deliveries, read again every 200 ms until `condition` holds for them or `within` has passed (then
+    /// the last read: the caller's expectations say what was wrong).
+    static func deliveries(
+        _ client: any TestClientProtocol, endpoint: String, token: String, within: Duration,
+        until condition: ([[String: Any]]) -> Bool
+    ) async throws -> [[String: Any]] {
+        let deadline = ContinuousClock.now + within
+        while true {
+            let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: token)
+            let deliveries = try #require(page.body["deliveries"] as? [[String: Any]])
+            if condition(deliveries) || ContinuousClock.now >= deadline { return deliveries }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     static func post(_ client: any TestClientProtocol, _ uri: String, token: String, png: [UInt8]) async throws

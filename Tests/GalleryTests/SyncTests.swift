@@ -161,7 +161,10 @@ import Testing
                     fixture.newFace(member: people[i % people.count], embedding: random.vector(128), photo: "bulk\(i)")
                 }
                 try await fixture.copyFaces(faces)
-                try await waitUntil("the import is loaded", timeout: .seconds(30)) { gallery.indexedFaces == 5000 }
+                // The index is swapped in before the reload is counted: wait for both.
+                try await waitUntil("the import is loaded", timeout: .seconds(30)) {
+                    gallery.indexedFaces == 5000 && gallery.syncStatus.reloads >= 2
+                }
                 #expect(gallery.syncStatus.reloads == 2)
                 let found = try await gallery.nearestFaces(to: faces[1234].embedding, in: fixture.organization, k: 1)
                 #expect(found.first?.face.member == faces[1234].memberID)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Storage
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -186,11 +187,13 @@ public struct PrivateCluster: Sendable {
 
 extension TestEnvironment {
     /// A port below the ephemeral range (32768-60999 on Linux, where an outgoing connection of any test may hold a
-    /// random one) that nothing listens on now: a private cluster keeps it across its stops and starts, a webhook
-    /// receiver across its outages.
+    /// random one) that nothing listens on now and that this process has not handed out before: a private cluster
+    /// keeps it across its stops and starts, a webhook receiver across its outages, and a port handed out but not
+    /// listened on yet (or never: a "down" endpoint) is not handed to a test running beside it.
     public static func freePort() -> Int {
         while true {
             let port = Int.random(in: 20_000...32_000)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { return port }
             defer { close(fd) }
@@ -206,4 +209,6 @@ extension TestEnvironment {
             if bound == 0 { return port }
         }
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 }

@@ -11,13 +11,12 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conftest import requires_faces
-from facegate_service import drop_database, faces_root, fresh_database, photo, psql
+from facegate_service import drop_database, faces_root, free_port, fresh_database, photo, psql
 
 pytestmark = [pytest.mark.faults, requires_faces]
 
@@ -122,7 +121,9 @@ class PrivateCluster:
     """A PostgreSQL cluster of the test's own (scripts/pg with its own data folder and port), to stop and start."""
 
     def __init__(self):
-        self.port = str(int(uuid.uuid4().int % 4000) + 55000)
+        # A port bind() hands out (Linux gives bind odd ports, connect even ones): not one a closed client connection
+        # still holds in TIME_WAIT, as a random pick in the ephemeral range can be under load.
+        self.port = str(free_port())
         self.data = tempfile.mkdtemp(prefix="facegate-pg-")
         os.rmdir(self.data)
 

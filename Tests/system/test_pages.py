@@ -606,10 +606,11 @@ def test_kiosk_asks_to_step_closer_when_it_sees_no_face(gym):
 
 
 def test_kiosk_waits_out_a_rate_limit_and_sends_again(services):
-    """A kiosk account allowed 3 requests at once and 6 a minute: signing in (its account), reading the
+    """A kiosk account allowed 3 requests at once and 2 a minute: signing in (its account), reading the
     organisation's liveness policy and the first check-in use all three, the next (a tap) is refused 429 and the kiosk
-    counts down its Retry-After, then sends the same photo again."""
-    service = services.start(env={"RATE_LIMIT_PER_MINUTE": 6, "RATE_LIMIT_BURST": 3})
+    counts down its Retry-After, then sends the same photo again. (One request back every 30 s: a loaded machine's
+    seconds between the first check-in and the tap cannot earn the tap its request.)"""
+    service = services.start(env={"RATE_LIMIT_PER_MINUTE": 2, "RATE_LIMIT_BURST": 3})
     # Set up from another loopback address, so that the browser's address keeps its own bucket for the login.
     setup = "127.0.0.2"
     root = service.login(source=setup)["access_token"]
@@ -627,7 +628,7 @@ def test_kiosk_waits_out_a_rate_limit_and_sends_again(services):
         state, text, _ = kiosk_outcome(page, {"busy", "not-recognised", "error"}, timeout=15)
         assert state == "busy" and "Busy right now" in text and "Trying again in" in text, text
         fits(page, "kiosk-rate-limited", sizes=(TABLET,))
-        state, text, _ = kiosk_outcome(page, {"not-recognised", "error", "welcome"}, timeout=40)
+        state, text, _ = kiosk_outcome(page, {"not-recognised", "error", "welcome"}, timeout=75)
         assert state == "not-recognised", text
 
 
