@@ -244,23 +244,18 @@ struct BiometricKeyTests {
                         == (.conflict, "thumbnail_key_unknown"))
                 // Its gallery cannot be read: not ready, and no face is matched (never against unreadable templates).
                 // The error is there once its first load has been tried (on a loaded machine, not at once).
-                var ready: (HTTPResponse.Status, [String: Any]?)
-                var gallery: [String: Any]?
-                let deadline = ContinuousClock.now + .seconds(30)
-                repeat {
-                    try await Task.sleep(for: .milliseconds(100))
-                    ready = try await client.execute(uri: "/ready", method: .get) { response in
-                        (
-                            response.status,
-                            (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
-                        )
-                    }
-                    gallery = (ready.1?["checks"] as? [String: Any])?["gallery"] as? [String: Any]
-                } while gallery?["error"] == nil && ContinuousClock.now < deadline
-                #expect(ready.0 == .serviceUnavailable)
+                func galleryError(_ ready: [String: Any]) -> String? {
+                    ((ready["checks"] as? [String: Any])?["gallery"] as? [String: Any])?["error"] as? String
+                }
+                let ready = try await poll(every: .milliseconds(100), within: .seconds(30)) {
+                    try await client.json(.get, "/ready")
+                } until: {
+                    galleryError($0.body) != nil
+                }
+                #expect(ready.status == .serviceUnavailable)
                 #expect(
-                    (gallery?["error"] as? String)?.contains(TemplateKeys.id(of: Self.keyB)) == true,
-                    "\(String(describing: ready.1))")
+                    galleryError(ready.body)?.contains(TemplateKeys.id(of: Self.keyB)) == true,
+                    "\(ready.body)")
                 let answer = try await CheckinFlowTests.post(
                     client, "/api/v1/identify", token: admin,
                     photo: "face_recognition/obama/obama2.jpg")

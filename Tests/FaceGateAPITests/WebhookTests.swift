@@ -192,9 +192,7 @@ struct WebhookTests {
             }
             #expect(deliveries.count == 5 && deliveries.allSatisfy { $0["state"] as? String == "delivered" })
             #expect(Set(receiver.received.map(\.eventID)).count == 5)
-            let errors = deliveries.flatMap {
-                ($0["history"] as? [[String: Any]] ?? []).compactMap { $0["error"] as? String }
-            }
+            let errors = Self.errors(of: deliveries)
             #expect(errors.contains { $0.contains("cannot connect") }, "\(errors)")
             #expect(errors.contains { $0.contains("answered 500") }, "\(errors)")
             #expect(errors.contains { $0.contains("no answer in time") }, "\(errors)")
@@ -234,12 +232,11 @@ struct WebhookTests {
             #expect(
                 try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Grace"]).status
                     == .created)
-            var shown: [String: Any] = [:]
-            let deadline = ContinuousClock.now + .seconds(30)
-            repeat {
-                try await Task.sleep(for: .milliseconds(250))
-                shown = try await client.json(.get, "/api/v1/webhooks/\(endpoint)", token: admin).body
-            } while ContinuousClock.now < deadline && shown["enabled"] as? Bool != false
+            let shown = try await poll(every: .milliseconds(250), within: .seconds(30)) {
+                try await client.json(.get, "/api/v1/webhooks/\(endpoint)", token: admin).body
+            } until: {
+                $0["enabled"] as? Bool == false
+            }
             #expect(shown["enabled"] as? Bool == false, "\(shown)")
             let reason = shown["disabled_reason"] as? String ?? ""
             #expect(reason.contains("redirects are not followed") && reason.contains("failed for"), "\(reason)")
@@ -404,15 +401,10 @@ struct WebhookTests {
             #expect(
                 try await client.json(.post, "/api/v1/members", token: admin, body: ["name": "Grace"]).status
                     == .created)
-            let deadline = ContinuousClock.now + .seconds(20)
-            var errors: [String] = []
-            while ContinuousClock.now < deadline && errors.isEmpty {
-                try await Task.sleep(for: .milliseconds(200))
-                let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: admin)
-                errors = (page.body["deliveries"] as? [[String: Any]] ?? []).flatMap {
-                    ($0["history"] as? [[String: Any]] ?? []).compactMap { $0["error"] as? String }
-                }
-            }
+            let errors = Self.errors(
+                of: try await Self.deliveries(client, endpoint: endpoint, token: admin, within: .seconds(20)) {
+                    !Self.errors(of: $0).isEmpty
+                })
             #expect(errors.first?.contains("loopback, private") == true, "\(errors)")
             // Operators and kiosks have no say over webhooks.
             let operatorAnswer = try await client.json(
@@ -446,13 +438,18 @@ struct WebhookTests {
         _ client: any TestClientProtocol, endpoint: String, token: String, within: Duration,
         until condition: ([[String: Any]]) -> Bool
     ) async throws -> [[String: Any]] {
-        let deadline = ContinuousClock.now + within
-        while true {
-            let page = try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: token)
-            let deliveries = try #require(page.body["deliveries"] as? [[String: Any]])
-            if condition(deliveries) || ContinuousClock.now >= deadline { return deliveries }
-            try await Task.sleep(for: .milliseconds(200))
+        try await poll(within: within) {
+            try #require(
+                try await client.json(.get, "/api/v1/webhooks/\(endpoint)/deliveries", token: token)
+                    .body["deliveries"] as? [[String: Any]])
+        } until: {
+            condition($0)
         }
+    }
+
+    /// The errors of every attempt in `deliveries`' histories.
+    static func errors(of deliveries: [[String: Any]]) -> [String] {
+        deliveries.flatMap { ($0["history"] as? [[String: Any]] ?? []).compactMap { $0["error"] as? String } }
     }
 
     static func post(_ client: any TestClientProtocol, _ uri: String, token: String, png: [UInt8]) async throws
